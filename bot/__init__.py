@@ -1,0 +1,1 @@
+"""SignalDesk: a paid trading-signal service run inside Telegram."""

@@ -1,0 +1,50 @@
+"""Entry point: `python -m bot` runs everything; `python -m bot migrate` applies migrations."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import sys
+
+from sqlalchemy.exc import SQLAlchemyError
+
+from bot.app import StartupError, run, run_migrations
+from bot.logs import configure_logging
+from bot.settings import SettingsError, load_settings
+
+USAGE = "usage: python -m bot [migrate]"
+EXIT_CONFIG = 2
+
+
+def main(argv: list[str]) -> int:
+    if argv and argv[0] not in {"migrate"}:
+        print(USAGE, file=sys.stderr)  # noqa: T201
+        return EXIT_CONFIG
+    try:
+        settings = load_settings()
+    except SettingsError as error:
+        print(f"configuration error: {error}", file=sys.stderr)  # noqa: T201
+        return EXIT_CONFIG
+    configure_logging(settings.log_level)
+    log = logging.getLogger("bot")
+    try:
+        if argv == ["migrate"]:
+            revision = asyncio.run(run_migrations(settings))
+            log.info("database is at revision %s", revision)
+        else:
+            asyncio.run(run(settings))
+    except StartupError as error:
+        print(f"start-up error: {error}", file=sys.stderr)  # noqa: T201
+        return EXIT_CONFIG
+    except (SQLAlchemyError, OSError) as error:
+        # An unreachable database is an operator problem, not a bug: one line, no traceback.
+        line = f"start-up error: database: {type(error).__name__}: {error}".splitlines()[0]
+        print(line, file=sys.stderr)  # noqa: T201
+        return EXIT_CONFIG
+    except KeyboardInterrupt:
+        pass
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv[1:]))

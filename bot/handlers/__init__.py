@@ -1,0 +1,11 @@
+"""aiogram routers, one per feature, gathered in the order the Dispatcher tries them."""
+
+from aiogram import Router
+
+from bot.handlers import billing, help, start
+
+
+def get_routers() -> list[Router]:
+    # start first: /start with a payload must win over anything else. A catch-all router,
+    # if one is ever added, goes last.
+    return [start.create_router(), help.create_router(), billing.create_router()]

@@ -1,0 +1,1 @@
+"""Domain services shared by the bot handlers, the web app and the background workers."""

@@ -1,0 +1,42 @@
+"""The one place that decides whether a user may see premium content."""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta
+
+from sqlalchemy import select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from db.models import Entitlement, EntitlementSource
+
+# Stripe statuses that keep access. past_due keeps it while Stripe retries the card
+# (Smart Retries); Stripe moves the subscription to unpaid or canceled when it gives up.
+ACCESS_STATUSES = frozenset({"active", "trialing", "past_due"})
+# A renewal's webhook may arrive a little after the period has ended; do not lock a paying
+# subscriber out in between.
+STRIPE_GRACE = timedelta(hours=2)
+
+
+def entitlement_grants_access(entitlement: Entitlement, now: datetime) -> bool:
+    """Whether this one entitlement gives access at `now`."""
+    if entitlement.status not in ACCESS_STATUSES:
+        return False
+    if entitlement.expires_at is None:
+        # Only admin grants may be open-ended; a Stripe row always carries its period end.
+        return entitlement.source == EntitlementSource.GRANT
+    grace = STRIPE_GRACE if entitlement.source == EntitlementSource.STRIPE else timedelta(0)
+    return entitlement.expires_at + grace > now
+
+
+async def has_access(session: AsyncSession, user_id: int, now: datetime) -> bool:
+    """True when any of the user's entitlements grants access at `now`."""
+    rows = await session.scalars(select(Entitlement).where(Entitlement.user_id == user_id))
+    return any(entitlement_grants_access(row, now) for row in rows)
+
+
+async def stripe_entitlement(session: AsyncSession, user_id: int) -> Entitlement | None:
+    return await session.scalar(
+        select(Entitlement).where(
+            Entitlement.user_id == user_id, Entitlement.source == EntitlementSource.STRIPE
+        )
+    )

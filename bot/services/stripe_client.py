@@ -1,0 +1,35 @@
+"""Building the one async Stripe client the process shares."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import stripe
+
+from bot.settings import Settings
+
+
+@dataclass(frozen=True, slots=True)
+class StripeConnection:
+    """The async StripeClient and the aiohttp transport we must close at shutdown."""
+
+    client: stripe.StripeClient
+    http: stripe.AIOHTTPClient
+
+    async def close(self) -> None:
+        await self.http.close_async()
+
+
+def create_stripe_connection(settings: Settings) -> StripeConnection | None:
+    """The async client, or None when STRIPE_API_KEY is not set."""
+    if settings.stripe_api_key is None:
+        return None
+    http = stripe.AIOHTTPClient(timeout=20)
+    client = stripe.StripeClient(
+        settings.stripe_api_key.get_secret_value(),
+        base_addresses={"api": settings.stripe_api_base} if settings.stripe_api_base else None,
+        http_client=http,
+        # The SDK retries network errors, 409 and 5xx, reusing one idempotency key per call.
+        max_network_retries=2,
+    )
+    return StripeConnection(client=client, http=http)

@@ -1,0 +1,437 @@
+"""Applying verified Stripe webhook events to users' entitlements, exactly once and in order."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import Any
+
+import stripe
+from sqlalchemy import select
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+
+from bot.services import notices, outbox, users
+from bot.services.access import entitlement_grants_access
+from bot.services.billing import METADATA_USER_KEY
+from bot.services.errors import BillingUnavailableError
+from bot.services.outbox import OutboxSignal
+from bot.services.plans import PlanCatalog, format_amount
+from db.models import Entitlement, EntitlementSource, ProcessedStripeEvent, User
+
+log = logging.getLogger(__name__)
+
+# A subscription in one of these states is over for good; a same-second event must not
+# bring it back.
+TERMINAL_STATUSES = frozenset({"canceled", "incomplete_expired"})
+
+
+class InvalidWebhookError(Exception):
+    """Bad signature or payload: answered with 400 and nothing changes."""
+
+
+class DuplicateEventError(Exception):
+    """This event id was applied before."""
+
+
+@dataclass(frozen=True, slots=True)
+class Outcome:
+    """What the webhook did, for the HTTP answer and the logs."""
+
+    event_id: str
+    event_type: str
+    status: str  # "applied", "duplicate", "ignored"
+
+
+Now = Callable[[], datetime]
+Fetcher = Callable[[str], Awaitable[dict[str, Any]]]
+
+
+def _utc(timestamp: int | None) -> datetime | None:
+    return datetime.fromtimestamp(timestamp, UTC) if timestamp else None
+
+
+def period_end(subscription: dict[str, Any]) -> datetime | None:
+    """current_period_end from either API shape.
+
+    Before 2025-03-31 it sits on the subscription; since "basil" on each item.
+    """
+    top = subscription.get("current_period_end")
+    if top:
+        return _utc(int(top))
+    ends = [
+        int(item["current_period_end"])
+        for item in (subscription.get("items") or {}).get("data", [])
+        if item.get("current_period_end")
+    ]
+    return _utc(max(ends)) if ends else None
+
+
+def price_id_of(subscription: dict[str, Any]) -> str | None:
+    for item in (subscription.get("items") or {}).get("data", []):
+        price = item.get("price")
+        if isinstance(price, dict) and price.get("id"):
+            return str(price["id"])
+        if isinstance(price, str):
+            return price
+    return None
+
+
+def invoice_subscription_id(invoice: dict[str, Any]) -> str | None:
+    """The invoice's subscription in either API shape (top level, or under parent since basil)."""
+    legacy = invoice.get("subscription")
+    if isinstance(legacy, dict):
+        legacy = legacy.get("id")
+    if legacy:
+        return str(legacy)
+    details = (invoice.get("parent") or {}).get("subscription_details") or {}
+    modern = details.get("subscription")
+    if isinstance(modern, dict):
+        modern = modern.get("id")
+    return str(modern) if modern else None
+
+
+def invoice_period_end(invoice: dict[str, Any]) -> datetime | None:
+    ends = [
+        int(line["period"]["end"])
+        for line in (invoice.get("lines") or {}).get("data", [])
+        if (line.get("period") or {}).get("end")
+    ]
+    return _utc(max(ends)) if ends else None
+
+
+def _object_id(value: Any) -> str | None:
+    if isinstance(value, dict):
+        value = value.get("id")
+    return str(value) if value else None
+
+
+def _telegram_id(value: Any) -> int | None:
+    try:
+        user_id = int(str(value))
+    except (TypeError, ValueError):
+        return None
+    return user_id if user_id > 0 else None
+
+
+class StripeEventProcessor:
+    """Verifies a webhook body and applies the event in one transaction.
+
+    Deduplicated on event.id, ordered by event.created per entitlement: events arrive late,
+    twice and out of order, and an older one never overwrites newer state.
+    """
+
+    def __init__(
+        self,
+        session_factory: async_sessionmaker[AsyncSession],
+        webhook_secret: str | None,
+        *,
+        client: stripe.StripeClient | None,
+        catalog: PlanCatalog | None,
+        signal: OutboxSignal | None = None,
+        now: Now = lambda: datetime.now(UTC),
+    ) -> None:
+        self._session_factory = session_factory
+        self._secret = webhook_secret
+        self._client = client
+        self._catalog = catalog
+        self._signal = signal
+        self._now = now
+        self._plan_names: dict[str, str] = {}
+
+    @property
+    def enabled(self) -> bool:
+        return self._secret is not None
+
+    def verify(self, payload: bytes, signature: str | None) -> dict[str, Any]:
+        """The event as a plain dict, or InvalidWebhookError."""
+        if self._secret is None:
+            raise InvalidWebhookError("STRIPE_WEBHOOK_SECRET is not set")
+        if not signature:
+            raise InvalidWebhookError("missing Stripe-Signature header")
+        try:
+            event = stripe.Webhook.construct_event(payload, signature, self._secret)
+        except stripe.SignatureVerificationError as error:
+            raise InvalidWebhookError("signature verification failed") from error
+        except ValueError as error:  # also covers UnicodeDecodeError and JSONDecodeError
+            raise InvalidWebhookError("payload is not valid JSON") from error
+        data: dict[str, Any] = event.to_dict()
+        if not isinstance(data.get("id"), str) or not isinstance(data.get("type"), str):
+            raise InvalidWebhookError("payload is not a Stripe event")
+        if not isinstance((data.get("data") or {}).get("object"), dict):
+            raise InvalidWebhookError("event has no data.object")
+        return data
+
+    async def handle(self, payload: bytes, signature: str | None) -> Outcome:
+        event = self.verify(payload, signature)
+        return await self.apply(event)
+
+    async def apply(self, event: dict[str, Any]) -> Outcome:
+        event_id, event_type = event["id"], event["type"]
+        # Network calls happen before the transaction so no lock is held while Stripe answers.
+        fetched = await self._prefetch(event)
+        self._plan_names = await self._load_plan_names()
+        wrote_outbox = False
+        try:
+            async with self._session_factory() as session, session.begin():
+                if await session.get(ProcessedStripeEvent, event_id) is not None:
+                    raise DuplicateEventError
+                session.add(
+                    ProcessedStripeEvent(
+                        event_id=event_id, type=event_type, created=int(event.get("created") or 0)
+                    )
+                )
+                await session.flush()
+                wrote_outbox = await self._route(session, event, fetched)
+        except (DuplicateEventError, IntegrityError):
+            # IntegrityError: a concurrent delivery of the same event committed first.
+            log.info("stripe event %s (%s) already processed", event_id, event_type)
+            return Outcome(event_id, event_type, "duplicate")
+        if wrote_outbox and self._signal is not None:
+            self._signal.notify()
+        status = "applied" if event_type in HANDLED_TYPES else "ignored"
+        log.info("stripe event %s (%s) %s", event_id, event_type, status)
+        return Outcome(event_id, event_type, status)
+
+    async def _prefetch(self, event: dict[str, Any]) -> dict[str, Any] | None:
+        """checkout.session.completed names the subscription but not its state: fetch it."""
+        if event["type"] != "checkout.session.completed":
+            return None
+        obj = event["data"]["object"]
+        sub_id = _object_id(obj.get("subscription"))
+        if obj.get("mode") != "subscription" or sub_id is None or self._client is None:
+            return None
+        try:
+            subscription = await self._client.v1.subscriptions.retrieve_async(sub_id)
+        except stripe.InvalidRequestError:
+            # Deleted or from another account: retrying will not help; the subscription
+            # events (which carry their own state) still apply.
+            log.warning("subscription %s of a completed checkout not found", sub_id)
+            return None
+        result: dict[str, Any] = subscription.to_dict()
+        return result
+
+    async def _load_plan_names(self) -> dict[str, str]:
+        """Plan names for notices, read before the transaction (cached by the catalog)."""
+        if self._catalog is None:
+            return {}
+        try:
+            return {plan.price_id: plan.name for plan in await self._catalog.plans()}
+        except BillingUnavailableError:
+            return {}
+
+    async def _route(
+        self, session: AsyncSession, event: dict[str, Any], fetched: dict[str, Any] | None
+    ) -> bool:
+        """Apply one event; True when it wrote outbox rows."""
+        obj: dict[str, Any] = event["data"]["object"]
+        version = int(event.get("created") or 0)
+        match event["type"]:
+            case "checkout.session.completed":
+                return await self._checkout_completed(session, obj, fetched, version)
+            case (
+                "customer.subscription.created"
+                | "customer.subscription.updated"
+                | "customer.subscription.deleted"
+            ):
+                return await self._subscription_changed(session, obj, version)
+            case "invoice.paid" | "invoice.payment_succeeded":
+                return await self._invoice_paid(session, obj, version)
+            case "invoice.payment_failed":
+                return await self._invoice_failed(session, obj)
+            case _:
+                return False
+
+    async def _resolve_user(self, session: AsyncSession, obj: dict[str, Any]) -> int | None:
+        """The Telegram user an object belongs to: its metadata, else its Stripe customer."""
+        user_id = _telegram_id((obj.get("metadata") or {}).get(METADATA_USER_KEY))
+        customer_id = _object_id(obj.get("customer"))
+        if user_id is None and customer_id:
+            user_id = await users.user_id_for_customer(session, customer_id)
+        if user_id is None:
+            return None
+        await users.ensure_user_id(session, user_id)
+        # Serialise concurrent events for one user on PostgreSQL (no-op on SQLite, which
+        # already has a single writer).
+        await session.execute(select(User.id).where(User.id == user_id).with_for_update())
+        if customer_id:
+            await users.link_customer(session, user_id, customer_id)
+        return user_id
+
+    async def _checkout_completed(
+        self,
+        session: AsyncSession,
+        obj: dict[str, Any],
+        fetched: dict[str, Any] | None,
+        version: int,
+    ) -> bool:
+        if obj.get("mode") != "subscription":
+            return False
+        user_id = _telegram_id(obj.get("client_reference_id"))
+        if user_id is None:
+            user_id = _telegram_id((obj.get("metadata") or {}).get(METADATA_USER_KEY))
+        if user_id is None:
+            log.warning("checkout session %s has no Telegram user id; ignored", obj.get("id"))
+            return False
+        obj = {**obj, "metadata": {METADATA_USER_KEY: str(user_id)}}
+        await self._resolve_user(session, obj)
+        if fetched is None:
+            return False
+        return await self._apply_subscription(session, user_id, fetched, version)
+
+    async def _subscription_changed(
+        self, session: AsyncSession, subscription: dict[str, Any], version: int
+    ) -> bool:
+        user_id = await self._resolve_user(session, subscription)
+        if user_id is None:
+            log.warning(
+                "subscription %s belongs to no known user; ignored", subscription.get("id")
+            )
+            return False
+        return await self._apply_subscription(session, user_id, subscription, version)
+
+    async def _load_entitlement(self, session: AsyncSession, user_id: int) -> Entitlement | None:
+        return await session.scalar(
+            select(Entitlement)
+            .where(Entitlement.user_id == user_id, Entitlement.source == EntitlementSource.STRIPE)
+            .with_for_update()
+        )
+
+    async def _apply_subscription(
+        self, session: AsyncSession, user_id: int, subscription: dict[str, Any], version: int
+    ) -> bool:
+        now = self._now()
+        sub_id = str(subscription["id"])
+        status = str(subscription.get("status") or "incomplete")
+        entitlement = await self._load_entitlement(session, user_id)
+        had_access = entitlement is not None and entitlement_grants_access(entitlement, now)
+
+        if entitlement is None:
+            entitlement = Entitlement(
+                user_id=user_id, source=EntitlementSource.STRIPE, status=status, state_version=0
+            )
+            session.add(entitlement)
+        elif entitlement.source_ref != sub_id:
+            # A second subscription for the same user: a lapsed one never replaces a live one.
+            if had_access and status not in {"active", "trialing", "past_due"}:
+                return False
+        elif version < entitlement.state_version or (
+            version == entitlement.state_version and entitlement.status in TERMINAL_STATUSES
+        ):
+            log.info(
+                "stale event for %s (version %s < %s)", sub_id, version, entitlement.state_version
+            )
+            return False
+
+        entitlement.source_ref = sub_id
+        entitlement.status = status
+        entitlement.price_id = price_id_of(subscription) or entitlement.price_id
+        entitlement.expires_at = period_end(subscription) or entitlement.expires_at
+        entitlement.cancel_at_period_end = bool(subscription.get("cancel_at_period_end"))
+        entitlement.state_version = version
+        await session.flush()
+        return await self._notify_transition(session, user_id, entitlement, had_access, now)
+
+    async def _notify_transition(
+        self,
+        session: AsyncSession,
+        user_id: int,
+        entitlement: Entitlement,
+        had_access: bool,
+        now: datetime,
+    ) -> bool:
+        has_access_now = entitlement_grants_access(entitlement, now)
+        if had_access == has_access_now:
+            return False
+        plan_name = await self._plan_name(entitlement.price_id)
+        if has_access_now:
+            text = notices.access_started(
+                plan_name, entitlement.expires_at, trialing=entitlement.status == "trialing"
+            )
+            outbox.enqueue(session, chat_id=user_id, kind="access_started", text=text)
+        else:
+            text, markup = notices.access_ended(plan_name)
+            outbox.enqueue(
+                session, chat_id=user_id, kind="access_ended", text=text, reply_markup=markup
+            )
+        return True
+
+    async def _invoice_paid(
+        self, session: AsyncSession, invoice: dict[str, Any], version: int
+    ) -> bool:
+        sub_id = invoice_subscription_id(invoice)
+        if sub_id is None:
+            return False
+        entitlement = await session.scalar(
+            select(Entitlement)
+            .where(
+                Entitlement.source == EntitlementSource.STRIPE, Entitlement.source_ref == sub_id
+            )
+            .with_for_update()
+        )
+        if entitlement is None:
+            return False
+        now = self._now()
+        had_access = entitlement_grants_access(entitlement, now)
+        # Extending the paid-through date is monotonic, so it is safe in any order...
+        paid_until = invoice_period_end(invoice)
+        if paid_until and (entitlement.expires_at is None or paid_until > entitlement.expires_at):
+            entitlement.expires_at = paid_until
+        # ...but a status change only comes from an event newer than what we hold.
+        if version >= entitlement.state_version and entitlement.status in {
+            "past_due",
+            "unpaid",
+            "incomplete",
+        }:
+            entitlement.status = "active"
+            entitlement.state_version = version
+        await session.flush()
+        return await self._notify_transition(
+            session, entitlement.user_id, entitlement, had_access, now
+        )
+
+    async def _invoice_failed(self, session: AsyncSession, invoice: dict[str, Any]) -> bool:
+        user_id = None
+        sub_id = invoice_subscription_id(invoice)
+        if sub_id is not None:
+            user_id = await session.scalar(
+                select(Entitlement.user_id).where(
+                    Entitlement.source == EntitlementSource.STRIPE,
+                    Entitlement.source_ref == sub_id,
+                )
+            )
+        if user_id is None:
+            user_id = await self._resolve_user(session, invoice)
+        if user_id is None:
+            log.warning("failed invoice %s belongs to no known user", invoice.get("id"))
+            return False
+        amount_due = invoice.get("amount_due")
+        currency = invoice.get("currency")
+        amount = (
+            format_amount(int(amount_due), str(currency))
+            if amount_due is not None and currency
+            else None
+        )
+        text, markup = notices.payment_failed(amount)
+        outbox.enqueue(
+            session, chat_id=user_id, kind="payment_failed", text=text, reply_markup=markup
+        )
+        return True
+
+    async def _plan_name(self, price_id: str | None) -> str:
+        return self._plan_names.get(price_id or "", "Subscription")
+
+
+HANDLED_TYPES = frozenset(
+    {
+        "checkout.session.completed",
+        "customer.subscription.created",
+        "customer.subscription.updated",
+        "customer.subscription.deleted",
+        "invoice.paid",
+        "invoice.payment_succeeded",
+        "invoice.payment_failed",
+    }
+)

@@ -1,0 +1,81 @@
+"""Registering Telegram users and keeping their profile fields current."""
+
+from __future__ import annotations
+
+from aiogram.types import User as TelegramUser
+from sqlalchemy import select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from db.models import StripeCustomer, User
+
+
+async def ensure_user(
+    session: AsyncSession, tg_user: TelegramUser, *, unblock: bool = False
+) -> User:
+    """Get or create the user row and refresh the names Telegram reports.
+
+    `unblock` is passed by /start: writing to the bot again proves the user has not
+    blocked it, so deliveries may resume.
+    """
+    user = await session.get(User, tg_user.id)
+    if user is None:
+        user = User(
+            id=tg_user.id,
+            username=tg_user.username,
+            first_name=tg_user.first_name,
+            language_code=tg_user.language_code,
+        )
+        session.add(user)
+        await session.flush()
+        return user
+    if (user.username, user.first_name, user.language_code) != (
+        tg_user.username,
+        tg_user.first_name,
+        tg_user.language_code,
+    ):
+        user.username = tg_user.username
+        user.first_name = tg_user.first_name
+        user.language_code = tg_user.language_code
+    if unblock and user.blocked_at is not None:
+        user.blocked_at = None
+    await session.flush()
+    return user
+
+
+async def ensure_user_id(session: AsyncSession, user_id: int) -> User:
+    """A user row for an id learnt from Stripe metadata (normally it already exists)."""
+    user = await session.get(User, user_id)
+    if user is None:
+        user = User(id=user_id, first_name="")
+        session.add(user)
+        await session.flush()
+    return user
+
+
+async def customer_id_for(session: AsyncSession, user_id: int) -> str | None:
+    return await session.scalar(
+        select(StripeCustomer.customer_id).where(StripeCustomer.user_id == user_id)
+    )
+
+
+async def user_id_for_customer(session: AsyncSession, customer_id: str) -> int | None:
+    return await session.scalar(
+        select(StripeCustomer.user_id).where(StripeCustomer.customer_id == customer_id)
+    )
+
+
+async def link_customer(session: AsyncSession, user_id: int, customer_id: str) -> None:
+    """Remember which Stripe customer pays for this user (the latest one wins)."""
+    existing = await session.get(StripeCustomer, user_id)
+    if existing is None:
+        owner = await session.scalar(
+            select(StripeCustomer).where(StripeCustomer.customer_id == customer_id)
+        )
+        if owner is not None:
+            # The customer was linked to another Telegram id before; it now pays for this one.
+            await session.delete(owner)
+            await session.flush()
+        session.add(StripeCustomer(user_id=user_id, customer_id=customer_id))
+    elif existing.customer_id != customer_id:
+        existing.customer_id = customer_id
+    await session.flush()

@@ -1,0 +1,169 @@
+"""Application settings read from the environment and `.env` (names fixed by DESIGN.md)."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+from pydantic import Field, SecretStr, ValidationError, field_validator
+from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
+
+DEFAULT_DATABASE_URL = "sqlite+aiosqlite:///./data/signaldesk.db"
+
+
+def _split_csv(value: object) -> object:
+    """Accept "1,2, 3" as well as a real list (tests pass lists)."""
+    if isinstance(value, str):
+        return [item.strip() for item in value.split(",") if item.strip()]
+    return value
+
+
+class Settings(BaseSettings):
+    """Every knob of the process; nothing else reads the environment."""
+
+    model_config = SettingsConfigDict(
+        env_file=".env", env_file_encoding="utf-8", extra="ignore", case_sensitive=False
+    )
+
+    bot_token: SecretStr
+    telegram_api_base: str = "https://api.telegram.org"
+    database_url: str = DEFAULT_DATABASE_URL
+    web_host: str = "0.0.0.0"  # noqa: S104 - the embedded server must be reachable by a proxy
+    port: int = Field(default=8080, ge=1, le=65535)
+    public_url: str | None = None
+    telegram_webhook_secret: SecretStr | None = None
+    admin_ids: Annotated[list[int], NoDecode] = Field(default_factory=list)
+    stripe_api_key: SecretStr | None = None
+    stripe_webhook_secret: SecretStr | None = None
+    stripe_api_base: str | None = None
+    stripe_price_ids: Annotated[list[str], NoDecode] = Field(default_factory=list)
+    trial_days: int = Field(default=0, ge=0, le=730)
+    initdata_max_age_seconds: int = Field(default=86400, gt=0)
+    delivery_rate: float = Field(default=25, gt=0, le=1000)
+    paid_broadcast: bool = False
+    log_level: str = "INFO"
+
+    @field_validator("bot_token")
+    @classmethod
+    def _token_shape(cls, value: SecretStr) -> SecretStr:
+        # "<bot id>:<secret>" is what BotFather issues; catching a typo here beats a 401 later.
+        if not value.get_secret_value():
+            raise ValueError("is required but not set")
+        bot_id, sep, rest = value.get_secret_value().partition(":")
+        if not sep or not bot_id.isdigit() or not rest:
+            raise ValueError("must look like 123456:ABC... as issued by @BotFather")
+        return value
+
+    @field_validator("admin_ids", mode="before")
+    @classmethod
+    def _admin_ids(cls, value: object) -> object:
+        return _split_csv(value)
+
+    @field_validator("stripe_price_ids", mode="before")
+    @classmethod
+    def _price_ids(cls, value: object) -> object:
+        return _split_csv(value)
+
+    @field_validator("stripe_price_ids")
+    @classmethod
+    def _price_id_shape(cls, value: list[str]) -> list[str]:
+        for price_id in value:
+            if not price_id.startswith("price_"):
+                raise ValueError(f"{price_id!r} is not a Stripe Price id (price_...)")
+        return value
+
+    @field_validator("telegram_api_base", "stripe_api_base", "public_url")
+    @classmethod
+    def _url(cls, value: str | None) -> str | None:
+        if value is None or value == "":
+            return None if value == "" else value
+        if not value.startswith(("http://", "https://")):
+            raise ValueError("must start with http:// or https://")
+        return value.rstrip("/")
+
+    @field_validator("public_url")
+    @classmethod
+    def _public_https(cls, value: str | None) -> str | None:
+        # Telegram only opens Mini Apps and delivers webhooks over https.
+        if value is not None and not value.startswith("https://"):
+            raise ValueError("must be an https:// URL (Telegram requires https)")
+        return value
+
+    @field_validator("database_url")
+    @classmethod
+    def _database_url(cls, value: str) -> str:
+        if not value.startswith(("sqlite+aiosqlite://", "postgresql+asyncpg://")):
+            raise ValueError("must start with sqlite+aiosqlite:// or postgresql+asyncpg://")
+        return value
+
+    @field_validator("stripe_api_key")
+    @classmethod
+    def _stripe_key(cls, value: SecretStr | None) -> SecretStr | None:
+        if value is None or not value.get_secret_value():
+            return None
+        if not value.get_secret_value().startswith(("sk_", "rk_")):
+            raise ValueError("must be a Stripe secret or restricted key (sk_... or rk_...)")
+        return value
+
+    @field_validator("stripe_webhook_secret")
+    @classmethod
+    def _whsec(cls, value: SecretStr | None) -> SecretStr | None:
+        if value is None or not value.get_secret_value():
+            return None
+        if not value.get_secret_value().startswith("whsec_"):
+            raise ValueError("must be a webhook signing secret (whsec_...)")
+        return value
+
+    @field_validator("telegram_webhook_secret")
+    @classmethod
+    def _tg_secret(cls, value: SecretStr | None) -> SecretStr | None:
+        # Telegram allows 1-256 characters A-Z, a-z, 0-9, _ and -.
+        if value is None or not value.get_secret_value():
+            return None
+        secret = value.get_secret_value()
+        if len(secret) > 256 or not all(c.isalnum() or c in "_-" for c in secret):
+            raise ValueError("must be 1-256 characters of A-Z, a-z, 0-9, _ and -")
+        return value
+
+    @field_validator("log_level")
+    @classmethod
+    def _log_level(cls, value: str) -> str:
+        level = value.upper()
+        if level not in {"DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL"}:
+            raise ValueError("must be one of DEBUG, INFO, WARNING, ERROR, CRITICAL")
+        return level
+
+    @property
+    def stripe_enabled(self) -> bool:
+        """Checkout and the portal need a key and at least one plan."""
+        return self.stripe_api_key is not None and bool(self.stripe_price_ids)
+
+    @property
+    def bot_id(self) -> int:
+        return int(self.bot_token.get_secret_value().split(":", 1)[0])
+
+
+class SettingsError(Exception):
+    """A setting is missing or malformed; the message is one line for the operator."""
+
+
+def describe_validation_error(error: ValidationError) -> str:
+    """Turn pydantic's report into one line naming the variable (never its value)."""
+    first = error.errors()[0]
+    name = str(first["loc"][0]).upper() if first["loc"] else "settings"
+    message = first["msg"]
+    if first["type"] == "missing":
+        message = "is required but not set"
+    elif message.startswith("Value error, "):
+        message = message.removeprefix("Value error, ")
+    else:
+        message = message[0].lower() + message[1:]
+    more = f" (and {len(error.errors()) - 1} more)" if len(error.errors()) > 1 else ""
+    return f"{name}: {message}{more}"
+
+
+def load_settings(**overrides: object) -> Settings:
+    """Read settings, raising SettingsError with a one-line, secret-free message."""
+    try:
+        return Settings(**overrides)  # type: ignore[arg-type]
+    except ValidationError as error:
+        raise SettingsError(describe_validation_error(error)) from None

@@ -1,0 +1,104 @@
+"""Chat replies shown by the handlers (HTML parse mode)."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from html import escape
+
+from aiogram.types import BotCommand
+
+from bot.services.access import entitlement_grants_access
+from bot.services.notices import format_date
+from db.models import Entitlement
+
+USER_COMMANDS: list[BotCommand] = [
+    BotCommand(command="start", description="Start and see your status"),
+    BotCommand(command="subscribe", description="Plans and payment links"),
+    BotCommand(command="status", description="Your plan and renewal date"),
+    BotCommand(command="manage", description="Billing portal: card, plan, invoices"),
+    BotCommand(command="signals", description="Latest signals"),
+    BotCommand(command="performance", description="Verified track record"),
+    BotCommand(command="help", description="What this bot does"),
+]
+
+HELP = (
+    "<b>SignalDesk</b> delivers a provider's trading signals to paying subscribers, "
+    "right here in this chat, with every update (take-profit hit, stop hit, closed) "
+    "threaded as a reply to the signal.\n\n"
+    "/subscribe — plans and secure Stripe payment links\n"
+    "/status — your plan, its state and when it renews or ends\n"
+    "/manage — the Stripe billing portal: card, plan, invoices, cancellation\n"
+    "/signals — the latest signals\n"
+    "/performance — the provider's track record\n"
+    "/help — this message"
+)
+
+WELCOME = (
+    "👋 Welcome, {name}!\n\n"
+    "This bot sends premium trading signals the moment they are posted. "
+    "Tap /subscribe to see the plans, or /help for everything it can do."
+)
+
+BILLING_OFF = (
+    "Payments are not set up on this bot yet, so subscriptions cannot be bought or managed "
+    "here. Please contact the provider."
+)
+BILLING_DOWN = "Stripe cannot be reached right now. Please try again in a minute."
+NO_CUSTOMER = "You have not subscribed yet, so there is no billing to manage. Tap /subscribe."
+NO_PLANS = "No plans are on offer right now. Please check back later."
+CHECKOUT_CANCELLED = "Checkout was cancelled and nothing was charged. /subscribe any time."
+PAID_PENDING = (
+    "Thanks! Stripe is confirming your payment; you will get a message here the moment your "
+    "access is active."
+)
+NO_SUBSCRIPTION = "You have no subscription yet. Tap /subscribe to see the plans."
+
+STATUS_LABELS = {
+    "active": "Active",
+    "trialing": "Free trial",
+    "past_due": "Payment overdue (Stripe is retrying your card)",
+    "unpaid": "Unpaid — access paused",
+    "canceled": "Cancelled",
+    "incomplete": "Awaiting first payment",
+    "incomplete_expired": "Expired before the first payment",
+    "paused": "Paused",
+}
+
+
+def welcome(first_name: str) -> str:
+    return WELCOME.format(name=escape(first_name or "there"))
+
+
+def subscribe_intro(has_trial_days: int) -> str:
+    trial = f" Every plan starts with a {has_trial_days}-day free trial." if has_trial_days else ""
+    return (
+        "Choose a plan. Each button opens a secure Stripe Checkout made just for you; "
+        f"promotion codes are accepted.{trial}"
+    )
+
+
+def already_subscribed() -> str:
+    return "You already have an active subscription. Use /manage to change plan or billing."
+
+
+def status(entitlement: Entitlement | None, plan_name: str, now: datetime) -> str:
+    """The /status answer: plan, state, and the date it renews or ends."""
+    if entitlement is None:
+        return NO_SUBSCRIPTION
+    label = STATUS_LABELS.get(entitlement.status, entitlement.status.replace("_", " ").title())
+    lines = [f"<b>Plan:</b> {escape(plan_name)}", f"<b>State:</b> {label}"]
+    active = entitlement_grants_access(entitlement, now)
+    if entitlement.expires_at is not None:
+        when = format_date(entitlement.expires_at)
+        if active and entitlement.status == "trialing":
+            lines.append(f"<b>Trial ends:</b> {when}")
+        elif active and not entitlement.cancel_at_period_end:
+            lines.append(f"<b>Renews:</b> {when}")
+        elif active:
+            lines.append(f"<b>Ends:</b> {when} (cancelled, will not renew)")
+        else:
+            lines.append(f"<b>Ended:</b> {when}")
+    lines.append(
+        "Premium signals: <b>on</b>" if active else "Premium signals: <b>off</b> — /subscribe"
+    )
+    return "\n".join(lines)

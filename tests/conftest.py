@@ -1,0 +1,270 @@
+"""Shared fixtures: databases (SQLite, and PostgreSQL when TEST_DATABASE_URL is set), the fake
+Telegram and Stripe servers, and a harness running the real application against them."""
+
+from __future__ import annotations
+
+import asyncio
+import itertools
+import json
+import os
+import shutil
+import time
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import aiohttp
+import pytest
+from aiogram.types import Update
+from aiohttp import web
+from sqlalchemy import text
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from bot.app import Components, build
+from bot.settings import Settings, load_settings
+from db import migrate
+from db.engine import create_engine
+from db.models import Base
+from tests.fakes.bot_api import FakeBotAPI, SentMessage
+from tests.fakes.stripe_api import FakeStripe, sign_payload
+
+FIXTURES = Path(__file__).parent / "fixtures"
+BOT_TOKEN = "123456:TEST-token-for-the-fake-bot-api-000"
+WEBHOOK_SECRET = "whsec_test_secret_for_signing_webhooks"
+STRIPE_KEY = "sk_test_signaldesk"
+PRICE_MONTHLY = "price_monthly_test"
+PRICE_YEARLY = "price_yearly_test"
+ADMIN_ID = 900_001
+
+BACKENDS = ["sqlite"] + (["postgresql"] if os.environ.get("TEST_DATABASE_URL") else [])
+
+
+def load_fixture(name: str) -> dict[str, Any]:
+    data: dict[str, Any] = json.loads((FIXTURES / name).read_text())
+    return data
+
+
+def _run(coro: Awaitable[None]) -> None:
+    asyncio.run(coro)  # type: ignore[arg-type]
+
+
+@pytest.fixture(scope="session")
+def sqlite_template(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """One migrated SQLite file; each test gets a copy (much faster than migrating)."""
+    path = tmp_path_factory.mktemp("template") / "template.db"
+
+    async def make() -> None:
+        engine = create_engine(f"sqlite+aiosqlite:///{path}")
+        await migrate.upgrade(engine)
+        await engine.dispose()
+
+    _run(make())
+    return path
+
+
+@pytest.fixture(scope="session")
+def postgres_url() -> Iterator[str]:
+    """TEST_DATABASE_URL, wiped and migrated once; tests truncate between them."""
+    url = os.environ["TEST_DATABASE_URL"]
+
+    async def reset() -> None:
+        engine = create_engine(url)
+        async with engine.begin() as conn:
+            await conn.execute(text("DROP SCHEMA public CASCADE"))
+            await conn.execute(text("CREATE SCHEMA public"))
+        await migrate.upgrade(engine)
+        await engine.dispose()
+
+    _run(reset())
+    yield url
+
+
+@pytest.fixture(params=BACKENDS)
+def database_url(
+    request: pytest.FixtureRequest, tmp_path: Path, sqlite_template: Path
+) -> Iterator[str]:
+    if request.param == "sqlite":
+        target = tmp_path / "signaldesk.db"
+        shutil.copy(sqlite_template, target)
+        yield f"sqlite+aiosqlite:///{target}"
+        return
+    url: str = request.getfixturevalue("postgres_url")
+
+    async def truncate() -> None:
+        engine = create_engine(url)
+        tables = ", ".join(t.name for t in Base.metadata.sorted_tables)
+        async with engine.begin() as conn:
+            await conn.execute(text(f"TRUNCATE {tables} RESTART IDENTITY CASCADE"))
+        await engine.dispose()
+
+    _run(truncate())
+    yield url
+
+
+@pytest.fixture
+async def fake_bot() -> AsyncIterator[FakeBotAPI]:
+    async with FakeBotAPI(timeout_delay=2.0) as fake:
+        yield fake
+
+
+@pytest.fixture
+async def fake_stripe() -> AsyncIterator[FakeStripe]:
+    async with FakeStripe() as fake:
+        fake.add_price(PRICE_MONTHLY, product_name="Pro Signals", unit_amount=4900)
+        fake.add_price(
+            PRICE_YEARLY, product_name="Pro Signals Yearly", unit_amount=49000, interval="year"
+        )
+        yield fake
+
+
+_ids = itertools.count(1)
+
+
+@dataclass
+class Harness:
+    """The real application (dispatcher, services, web server) wired to the fakes."""
+
+    parts: Components
+    fake_bot: FakeBotAPI
+    fake_stripe: FakeStripe
+    base_url: str
+    http: aiohttp.ClientSession
+    _runner: web.AppRunner = field(repr=False)
+
+    @property
+    def settings(self) -> Settings:
+        return self.parts.settings
+
+    def session(self) -> AsyncSession:
+        return self.parts.session_factory()
+
+    async def feed(self, update: dict[str, Any]) -> None:
+        """Push one update through the real Dispatcher, routers and middlewares."""
+        update.setdefault("update_id", next(_ids))
+        await self.parts.dispatcher.feed_update(self.parts.bot, Update.model_validate(update))
+
+    async def send_text(
+        self, user_id: int, text: str, *, first_name: str = "Ann", username: str | None = None
+    ) -> None:
+        user = {"id": user_id, "is_bot": False, "first_name": first_name}
+        if username:
+            user["username"] = username
+        message = {
+            "message_id": next(_ids),
+            "date": int(time.time()),
+            "chat": {"id": user_id, "type": "private", "first_name": first_name},
+            "from": user,
+            "text": text,
+        }
+        if text.startswith("/"):
+            command = text.split(maxsplit=1)[0]
+            message["entities"] = [{"type": "bot_command", "offset": 0, "length": len(command)}]
+        await self.feed({"message": message})
+
+    async def press(self, user_id: int, data: str) -> None:
+        """A press on an inline button with callback data."""
+        await self.feed(
+            {
+                "callback_query": {
+                    "id": str(next(_ids)),
+                    "from": {"id": user_id, "is_bot": False, "first_name": "Ann"},
+                    "chat_instance": "1",
+                    "data": data,
+                    "message": {
+                        "message_id": 1,
+                        "date": int(time.time()),
+                        "chat": {"id": user_id, "type": "private"},
+                        "text": "button",
+                    },
+                }
+            }
+        )
+
+    async def post_event(
+        self,
+        event: dict[str, Any] | bytes,
+        *,
+        secret: str = WEBHOOK_SECRET,
+        signature: str | None = None,
+        headers: dict[str, str] | None = None,
+    ) -> tuple[int, dict[str, Any]]:
+        """POST a Stripe event, signed with the real scheme unless a signature is given."""
+        body = event if isinstance(event, bytes) else json.dumps(event).encode()
+        sent_headers = {"Content-Type": "application/json"}
+        sent_headers["Stripe-Signature"] = signature or sign_payload(body, secret)
+        sent_headers.update(headers or {})
+        async with self.http.post(
+            f"{self.base_url}/stripe/webhook", data=body, headers=sent_headers
+        ) as response:
+            return response.status, await response.json()
+
+    async def deliver(self) -> int:
+        """Run the delivery worker until nothing is due; returns how many rows it tried."""
+        total = 0
+        while sent := await self.parts.worker.drain_once():
+            total += sent
+        return total
+
+    def replies(self, chat_id: int) -> list[SentMessage]:
+        return self.fake_bot.sent_messages(chat_id)
+
+    def last_reply(self, chat_id: int) -> SentMessage:
+        replies = self.replies(chat_id)
+        assert replies, f"the bot sent nothing to {chat_id}"
+        return replies[-1]
+
+
+MakeHarness = Callable[..., Awaitable[Harness]]
+
+
+@pytest.fixture
+async def make_harness(
+    database_url: str, fake_bot: FakeBotAPI, fake_stripe: FakeStripe
+) -> AsyncIterator[MakeHarness]:
+    """Build harnesses with setting overrides; everything is closed after the test."""
+    opened: list[Harness] = []
+
+    async def factory(**overrides: Any) -> Harness:
+        values: dict[str, Any] = {
+            "_env_file": None,
+            "bot_token": BOT_TOKEN,
+            "telegram_api_base": fake_bot.base_url,
+            "database_url": database_url,
+            "web_host": "127.0.0.1",
+            "admin_ids": [ADMIN_ID],
+            "stripe_api_key": STRIPE_KEY,
+            "stripe_api_base": fake_stripe.base_url,
+            "stripe_webhook_secret": WEBHOOK_SECRET,
+            "stripe_price_ids": [PRICE_MONTHLY, PRICE_YEARLY],
+            "public_url": None,
+        }
+        values.update(overrides)
+        settings = load_settings(**values)
+        parts = build(settings, create_engine(settings.database_url))
+        runner = web.AppRunner(parts.web_app, access_log=None)
+        await runner.setup()
+        site = web.TCPSite(runner, "127.0.0.1", 0)
+        await site.start()
+        port = runner.addresses[0][1]
+        harness = Harness(
+            parts=parts,
+            fake_bot=fake_bot,
+            fake_stripe=fake_stripe,
+            base_url=f"http://127.0.0.1:{port}",
+            http=aiohttp.ClientSession(),
+            _runner=runner,
+        )
+        opened.append(harness)
+        return harness
+
+    yield factory
+    for harness in opened:
+        await harness.http.close()
+        await harness._runner.cleanup()
+        await harness.parts.close()
+
+
+@pytest.fixture
+async def harness(make_harness: MakeHarness) -> Harness:
+    return await make_harness()

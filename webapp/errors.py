@@ -1,0 +1,52 @@
+"""JSON error bodies and the middleware that guarantees no traceback ever leaves the server."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Awaitable, Callable
+
+from aiohttp import web
+
+log = logging.getLogger(__name__)
+
+CODES = {
+    400: "bad_request",
+    401: "unauthorized",
+    403: "forbidden",
+    404: "not_found",
+    405: "method_not_allowed",
+    409: "conflict",
+    413: "payload_too_large",
+    429: "too_many_requests",
+    500: "internal_error",
+    503: "unavailable",
+}
+
+
+def json_error(status: int, message: str, code: str | None = None) -> web.Response:
+    """`{"error": {"code": ..., "message": ...}}` with the given HTTP status."""
+    return web.json_response(
+        {"error": {"code": code or CODES.get(status, "error"), "message": message}},
+        status=status,
+    )
+
+
+Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
+
+
+@web.middleware
+async def error_middleware(request: web.Request, handler: Handler) -> web.StreamResponse:
+    """aiohttp's own HTTP errors become JSON; anything unexpected is a logged, bare 500."""
+    try:
+        response = await handler(request)
+    except web.HTTPException as error:
+        if error.status < 400:
+            raise
+        return json_error(error.status, error.reason)
+    except Exception:
+        log.exception("unhandled error on %s %s", request.method, request.path)
+        return json_error(500, "internal error")
+    if response.status >= 400 and response.content_type == "text/plain":
+        # Library handlers (aiogram's webhook 401) answer in plain text; keep one error shape.
+        return json_error(response.status, response.reason or "error")
+    return response
