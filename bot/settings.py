@@ -71,11 +71,17 @@ class Settings(BaseSettings):
                 raise ValueError(f"{price_id!r} is not a Stripe Price id (price_...)")
         return value
 
+    @field_validator("telegram_api_base", mode="before")
+    @classmethod
+    def _telegram_default(cls, value: object) -> object:
+        # An empty line copied from .env.example means "the default", not "nothing".
+        return "https://api.telegram.org" if value in ("", None) else value
+
     @field_validator("telegram_api_base", "stripe_api_base", "public_url")
     @classmethod
     def _url(cls, value: str | None) -> str | None:
-        if value is None or value == "":
-            return None if value == "" else value
+        if not value:
+            return None
         if not value.startswith(("http://", "https://")):
             raise ValueError("must start with http:// or https://")
         return value.rstrip("/")

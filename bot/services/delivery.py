@@ -5,7 +5,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import time
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from datetime import UTC, datetime, timedelta
 
 from aiogram import Bot
@@ -40,9 +40,15 @@ def backoff(attempts: int) -> timedelta:
 class RateLimiter:
     """Spaces sends evenly at `rate` per second; `pause_until` honours a 429's retry_after."""
 
-    def __init__(self, rate: float, clock: Callable[[], float] = time.monotonic) -> None:
+    def __init__(
+        self,
+        rate: float,
+        clock: Callable[[], float] = time.monotonic,
+        sleep: Callable[[float], Awaitable[None]] = asyncio.sleep,
+    ) -> None:
         self._interval = 1.0 / rate
         self._clock = clock
+        self._sleep = sleep
         self._next = 0.0
 
     def pause(self, seconds: float) -> None:
@@ -51,7 +57,7 @@ class RateLimiter:
     async def acquire(self) -> None:
         now = self._clock()
         if self._next > now:
-            await asyncio.sleep(self._next - now)
+            await self._sleep(self._next - now)
             now = self._clock()
         self._next = max(self._next, now) + self._interval
 
@@ -70,6 +76,7 @@ class DeliveryWorker:
         *,
         rate: float,
         signal: OutboxSignal | None = None,
+        send_timeout: int = 15,
         now: Callable[[], datetime] = lambda: datetime.now(UTC),
     ) -> None:
         self._bot = bot
@@ -77,6 +84,7 @@ class DeliveryWorker:
         self._limiter = RateLimiter(rate)
         self._signal = signal or OutboxSignal()
         self._now = now
+        self._send_timeout = send_timeout
         self._stopping = asyncio.Event()
 
     async def run(self) -> None:
@@ -141,7 +149,10 @@ class DeliveryWorker:
         )
         try:
             message = await self._bot.send_message(
-                chat_id=row.chat_id, text=row.text, reply_markup=markup
+                chat_id=row.chat_id,
+                text=row.text,
+                reply_markup=markup,
+                request_timeout=self._send_timeout,
             )
         except TelegramRetryAfter as error:
             # Telegram asks every sender to pause; the row goes back to the queue untouched.

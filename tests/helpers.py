@@ -1,0 +1,76 @@
+"""Small builders shared by the tests: Stripe objects for one user, database look-ups."""
+
+from __future__ import annotations
+
+import time
+from typing import Any
+
+from sqlalchemy import func, select
+
+from db.models import Entitlement, EntitlementSource, OutboxMessage, ProcessedStripeEvent, User
+from tests.conftest import PRICE_MONTHLY, Harness
+from tests.fakes.stripe_api import make_event, make_subscription
+
+DAY = 86_400
+
+
+def subscription_for(
+    user_id: int,
+    *,
+    sub_id: str = "sub_test_1",
+    customer: str = "cus_test_1",
+    status: str = "active",
+    period_end: int | None = None,
+    basil: bool = True,
+    cancel_at_period_end: bool = False,
+) -> dict[str, Any]:
+    return make_subscription(
+        sub_id,
+        customer=customer,
+        price_id=PRICE_MONTHLY,
+        status=status,
+        current_period_end=period_end or int(time.time()) + 30 * DAY,
+        metadata={"telegram_user_id": str(user_id)},
+        basil=basil,
+        cancel_at_period_end=cancel_at_period_end,
+    )
+
+
+def subscription_event(
+    kind: str, subscription: dict[str, Any], *, created: int, event_id: str | None = None
+) -> dict[str, Any]:
+    return make_event(
+        f"customer.subscription.{kind}", subscription, created=created, event_id=event_id
+    )
+
+
+async def count(harness: Harness, model: Any) -> int:
+    async with harness.session() as session:
+        return int(await session.scalar(select(func.count()).select_from(model)) or 0)
+
+
+async def entitlement(harness: Harness, user_id: int) -> Entitlement | None:
+    async with harness.session() as session:
+        return await session.scalar(
+            select(Entitlement).where(
+                Entitlement.user_id == user_id, Entitlement.source == EntitlementSource.STRIPE
+            )
+        )
+
+
+async def outbox(harness: Harness, chat_id: int | None = None) -> list[OutboxMessage]:
+    async with harness.session() as session:
+        query = select(OutboxMessage).order_by(OutboxMessage.id)
+        if chat_id is not None:
+            query = query.where(OutboxMessage.chat_id == chat_id)
+        return list(await session.scalars(query))
+
+
+async def state(harness: Harness) -> tuple[int, int, int, int]:
+    """Row counts that must not move when bad input is rejected."""
+    return (
+        await count(harness, User),
+        await count(harness, Entitlement),
+        await count(harness, ProcessedStripeEvent),
+        await count(harness, OutboxMessage),
+    )

@@ -1,0 +1,172 @@
+"""The delivery worker against the fake Bot API's faults: 429, 403, 400, 5xx, timeout,
+migration, and a crash between claiming and sending."""
+
+from __future__ import annotations
+
+import asyncio
+from datetime import UTC, datetime, timedelta
+
+from sqlalchemy import update
+
+from bot.services.delivery import LEASE, MAX_ATTEMPTS, DeliveryWorker, RateLimiter
+from bot.services.outbox import enqueue
+from db.models import OutboxMessage, User
+from tests.conftest import Harness
+from tests.helpers import outbox
+
+CHAT = 3003
+
+
+async def _queue(harness: Harness, text: str = "hello", chat_id: int = CHAT) -> None:
+    async with harness.session() as session, session.begin():
+        if await session.get(User, chat_id) is None:
+            session.add(User(id=chat_id, first_name="Bo"))
+        enqueue(session, chat_id=chat_id, kind="test", text=text)
+
+
+async def _make_due(harness: Harness) -> None:
+    """Skip the back-off wait instead of sleeping through it."""
+    async with harness.session() as session, session.begin():
+        await session.execute(
+            update(OutboxMessage).values(next_attempt_at=datetime.now(UTC) - timedelta(seconds=1))
+        )
+
+
+async def test_sends_and_records_message_id(harness: Harness) -> None:
+    await _queue(harness, "one")
+    await _queue(harness, "two")
+    assert await harness.deliver() == 2
+    sent = harness.replies(CHAT)
+    assert [m.text for m in sent] == ["one", "two"]
+    rows = await outbox(harness, CHAT)
+    assert [(r.status, r.telegram_message_id) for r in rows] == [
+        ("sent", sent[0].message_id),
+        ("sent", sent[1].message_id),
+    ]
+
+
+async def test_server_error_is_retried_with_backoff(harness: Harness) -> None:
+    await _queue(harness)
+    harness.fake_bot.fail_next("sendMessage", "500")
+    await harness.deliver()
+    (row,) = await outbox(harness, CHAT)
+    assert row.status == "pending" and row.attempts == 1
+    assert row.next_attempt_at > datetime.now(UTC)  # not due again straight away
+    assert await harness.deliver() == 0
+    await _make_due(harness)
+    await harness.deliver()
+    (row,) = await outbox(harness, CHAT)
+    assert row.status == "sent" and len(harness.replies(CHAT)) == 1
+
+
+async def test_gives_up_after_bounded_attempts(harness: Harness) -> None:
+    await _queue(harness)
+    harness.fake_bot.fail_next("sendMessage", "500", times=MAX_ATTEMPTS)
+    for _ in range(MAX_ATTEMPTS):
+        await _make_due(harness)
+        await harness.deliver()
+    (row,) = await outbox(harness, CHAT)
+    assert row.status == "failed" and row.attempts == MAX_ATTEMPTS
+    assert row.last_error is not None and "gave up" in row.last_error
+
+
+async def test_retry_after_pauses_without_spending_an_attempt(harness: Harness) -> None:
+    await _queue(harness)
+    harness.fake_bot.fail_next("sendMessage", "429", retry_after=3)
+    await harness.deliver()
+    (row,) = await outbox(harness, CHAT)
+    assert row.status == "pending" and row.attempts == 0
+    assert row.next_attempt_at >= datetime.now(UTC) + timedelta(seconds=2)
+
+
+async def test_blocked_user_is_marked_and_start_clears_it(harness: Harness) -> None:
+    await _queue(harness)
+    harness.fake_bot.fail_next("sendMessage", "403")
+    await harness.deliver()
+    (row,) = await outbox(harness, CHAT)
+    assert row.status == "failed" and row.last_error is not None and "403" in row.last_error
+    async with harness.session() as session:
+        user = await session.get(User, CHAT)
+        assert user is not None and user.blocked_at is not None
+    await harness.send_text(CHAT, "/start")
+    async with harness.session() as session:
+        user = await session.get(User, CHAT)
+        assert user is not None and user.blocked_at is None
+
+
+async def test_chat_not_found_fails_the_row(harness: Harness) -> None:
+    await _queue(harness)
+    harness.fake_bot.fail_next("sendMessage", "400")
+    await harness.deliver()
+    (row,) = await outbox(harness, CHAT)
+    assert row.status == "failed" and "chat not found" in (row.last_error or "")
+
+
+async def test_migrated_chat_is_followed(harness: Harness) -> None:
+    await _queue(harness, chat_id=-100)
+    harness.fake_bot.fail_next("sendMessage", "migrate", migrate_to_chat_id=-100123)
+    await harness.deliver()
+    (row,) = await outbox(harness, -100123)
+    assert row.status == "sent"
+    assert [m.text for m in harness.replies(-100123)] == ["hello"]
+
+
+async def test_timeout_is_retried(harness: Harness) -> None:
+    await _queue(harness)
+    worker = DeliveryWorker(
+        harness.parts.bot, harness.parts.session_factory, rate=100, send_timeout=1
+    )
+    harness.fake_bot.fail_next("sendMessage", "timeout")
+    await worker.drain_once()
+    (row,) = await outbox(harness, CHAT)
+    assert row.status == "pending" and row.attempts == 1
+    assert row.last_error == "TelegramNetworkError"
+
+
+async def test_crash_after_claim_is_recovered_after_the_lease(harness: Harness) -> None:
+    await _queue(harness, "one")
+    await _queue(harness, "two")
+    clock = [datetime.now(UTC)]
+    crashed = DeliveryWorker(
+        harness.parts.bot, harness.parts.session_factory, rate=100, now=lambda: clock[0]
+    )
+    claimed = await crashed._claim()  # claimed and committed, then the process "dies"
+    assert len(claimed) == 2
+    restarted = DeliveryWorker(
+        harness.parts.bot, harness.parts.session_factory, rate=100, now=lambda: clock[0]
+    )
+    assert await restarted.drain_once() == 0  # still leased to the dead worker
+    clock[0] += LEASE + timedelta(seconds=1)
+    assert await restarted.drain_once() == 2
+    assert await restarted.drain_once() == 0
+    assert [m.text for m in harness.replies(CHAT)] == ["one", "two"]  # nothing twice
+
+
+async def test_run_loop_delivers_when_woken_and_stops(harness: Harness) -> None:
+    worker = harness.parts.worker
+    task = asyncio.create_task(worker.run())
+    await _queue(harness, "wake")
+    harness.parts.signal.notify()
+    for _ in range(100):
+        if harness.replies(CHAT):
+            break
+        await asyncio.sleep(0.02)
+    worker.stop()
+    await asyncio.wait_for(task, 5)
+    assert [m.text for m in harness.replies(CHAT)] == ["wake"]
+
+
+async def test_rate_limiter_spaces_sends_and_honours_pause() -> None:
+    clock = [0.0]
+    slept: list[float] = []
+
+    async def sleep(seconds: float) -> None:
+        slept.append(round(seconds, 6))
+        clock[0] += seconds
+
+    limiter = RateLimiter(rate=10, clock=lambda: clock[0], sleep=sleep)
+    for _ in range(3):
+        await limiter.acquire()
+    limiter.pause(5)
+    await limiter.acquire()
+    assert slept == [0.1, 0.1, 5.0]
