@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from aiogram import Bot, Dispatcher
-from aiogram.webhook.aiohttp_server import SimpleRequestHandler
 from aiohttp import web
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
@@ -12,6 +11,7 @@ from bot.settings import Settings
 from webapp import health, stripe_webhook
 from webapp.errors import error_middleware
 from webapp.keys import SESSION_FACTORY, SETTINGS, STRIPE_EVENTS
+from webapp.telegram_webhook import TelegramWebhookHandler
 
 TELEGRAM_WEBHOOK_PATH = "/telegram/webhook"
 
@@ -33,8 +33,8 @@ def create_web_app(
     app.add_routes(stripe_webhook.routes)
     if dispatcher is not None and bot is not None:
         secret = settings.telegram_webhook_secret
-        # aiogram checks X-Telegram-Bot-Api-Secret-Token on every request and answers 401.
-        SimpleRequestHandler(
+        # The secret token is checked on every request (401 without it).
+        TelegramWebhookHandler(
             dispatcher=dispatcher,
             bot=bot,
             secret_token=secret.get_secret_value() if secret else None,
