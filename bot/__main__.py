@@ -8,7 +8,6 @@ import sys
 
 from sqlalchemy.exc import SQLAlchemyError
 
-from bot.app import StartupError, run, run_migrations
 from bot.logs import configure_logging
 from bot.settings import SettingsError, load_settings
 
@@ -17,7 +16,7 @@ EXIT_CONFIG = 2
 
 
 def main(argv: list[str]) -> int:
-    if argv and argv[0] not in {"migrate"}:
+    if argv not in ([], ["migrate"]):
         print(USAGE, file=sys.stderr)  # noqa: T201
         return EXIT_CONFIG
     try:
@@ -26,6 +25,10 @@ def main(argv: list[str]) -> int:
         print(f"configuration error: {error}", file=sys.stderr)  # noqa: T201
         return EXIT_CONFIG
     configure_logging(settings.log_level)
+    # Imported only now: aiogram and stripe take seconds to import, and a configuration
+    # error should be reported at once.
+    from bot.app import StartupError, run, run_migrations  # noqa: PLC0415
+
     log = logging.getLogger("bot")
     try:
         if argv == ["migrate"]:

@@ -27,3 +27,6 @@ def configure_logging(level: str) -> None:
     logging.basicConfig(level=level, handlers=[handler], force=True)
     # aiohttp's access log would print every webhook hit; keep it quiet unless debugging.
     logging.getLogger("aiohttp.access").setLevel(logging.WARNING)
+    # Alembic's per-connection chatter ("Context impl ...") is noise outside DEBUG.
+    if logging.getLevelName(level) > logging.DEBUG:
+        logging.getLogger("alembic.runtime.migration").setLevel(logging.WARNING)

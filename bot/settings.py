@@ -21,7 +21,12 @@ class Settings(BaseSettings):
     """Every knob of the process; nothing else reads the environment."""
 
     model_config = SettingsConfigDict(
-        env_file=".env", env_file_encoding="utf-8", extra="ignore", case_sensitive=False
+        env_file=".env",
+        env_file_encoding="utf-8",
+        extra="ignore",
+        case_sensitive=False,
+        # `PORT=` copied from .env.example means "the default", not an invalid empty value.
+        env_ignore_empty=True,
     )
 
     bot_token: SecretStr
