@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import json
 import time
 from typing import Any
@@ -326,3 +327,37 @@ async def test_stripe_unreachable_during_checkout_answers_500(harness: Harness) 
     status, _ = await harness.post_event(event)
     assert status == 500
     assert await state(harness) == before
+
+
+# --- concurrency: Stripe may deliver in parallel -------------------------------------------
+
+
+async def test_concurrent_replays_apply_once(
+    harness: Harness, created_event: dict[str, Any]
+) -> None:
+    results = await asyncio.gather(*(harness.post_event(created_event) for _ in range(8)))
+    statuses = sorted(body["status"] for _, body in results)
+    assert {status for status, _ in results} == {200}
+    assert statuses == ["applied"] + ["duplicate"] * 7
+    assert len(await outbox(harness, USER)) == 1
+
+
+async def test_concurrent_distinct_events_for_a_new_user_are_all_applied(
+    harness: Harness,
+) -> None:
+    now = int(time.time())
+    sub = subscription_for(USER)
+    events = [
+        subscription_event("updated", {**sub, "cancel_at_period_end": i == 5}, created=now + i)
+        for i in range(6)
+    ]
+    results = await asyncio.gather(*(harness.post_event(event) for event in events))
+    # Every event is either applied or refused with 500 for Stripe to retry; none is lost
+    # by being acknowledged without effect.
+    for status, body in results:
+        assert (status, body.get("status")) in {(200, "applied"), (500, None)}
+    for event, (status, _) in zip(events, results, strict=True):
+        if status == 500:
+            assert (await harness.post_event(event))[1]["status"] == "applied"
+    row = await entitlement(harness, USER)
+    assert row is not None and row.state_version == now + 5 and row.cancel_at_period_end

@@ -176,17 +176,9 @@ class StripeEventProcessor:
         wrote_outbox = False
         try:
             async with self._session_factory() as session, session.begin():
-                if await session.get(ProcessedStripeEvent, event_id) is not None:
-                    raise DuplicateEventError
-                session.add(
-                    ProcessedStripeEvent(
-                        event_id=event_id, type=event_type, created=int(event.get("created") or 0)
-                    )
-                )
-                await session.flush()
+                await self._record(session, event)
                 wrote_outbox = await self._route(session, event, fetched)
-        except (DuplicateEventError, IntegrityError):
-            # IntegrityError: a concurrent delivery of the same event committed first.
+        except DuplicateEventError:
             log.info("stripe event %s (%s) already processed", event_id, event_type)
             return Outcome(event_id, event_type, "duplicate")
         if wrote_outbox and self._signal is not None:
@@ -194,6 +186,23 @@ class StripeEventProcessor:
         status = "applied" if event_type in HANDLED_TYPES else "ignored"
         log.info("stripe event %s (%s) %s", event_id, event_type, status)
         return Outcome(event_id, event_type, status)
+
+    async def _record(self, session: AsyncSession, event: dict[str, Any]) -> None:
+        """Insert the event id, or raise DuplicateEventError if it was applied before."""
+        if await session.get(ProcessedStripeEvent, event["id"]) is not None:
+            raise DuplicateEventError
+        session.add(
+            ProcessedStripeEvent(
+                event_id=event["id"], type=event["type"], created=int(event.get("created") or 0)
+            )
+        )
+        try:
+            await session.flush()
+        except IntegrityError as error:
+            # A concurrent delivery of the same event committed first. Only this insert
+            # maps to "duplicate": any other integrity error must fail (500) so Stripe
+            # retries, never be acknowledged as done.
+            raise DuplicateEventError from error
 
     async def _prefetch(self, event: dict[str, Any]) -> dict[str, Any] | None:
         """checkout.session.completed names the subscription but not its state: fetch it."""
