@@ -116,7 +116,13 @@ def build(settings: Settings, engine: AsyncEngine) -> Components:
         dispatcher=dispatcher if webhook_mode else None,
         bot=bot if webhook_mode else None,
     )
-    worker = DeliveryWorker(bot, session_factory, rate=settings.delivery_rate, signal=signal)
+    worker = DeliveryWorker(
+        bot,
+        session_factory,
+        rate=settings.delivery_rate,
+        paid_broadcast=settings.paid_broadcast,
+        signal=signal,
+    )
     return Components(
         settings=settings,
         engine=engine,

@@ -3,12 +3,15 @@
 from __future__ import annotations
 
 from datetime import datetime
+from decimal import Decimal
 from html import escape
 
 from aiogram.types import BotCommand
 
 from bot.services.access import entitlement_grants_access
 from bot.services.notices import format_date
+from bot.services.signal_texts import signed
+from bot.services.signals import Performance
 from db.models import Entitlement
 
 USER_COMMANDS: list[BotCommand] = [
@@ -101,4 +104,22 @@ def status(entitlement: Entitlement | None, plan_name: str, now: datetime) -> st
     lines.append(
         "Premium signals: <b>on</b>" if active else "Premium signals: <b>off</b> — /subscribe"
     )
+    return "\n".join(lines)
+
+
+def performance(rows: list[Performance]) -> str:
+    """The /performance table: closed signals only, by closing date."""
+    if all(row.count == 0 for row in rows):
+        return "No closed signals yet, so there is no track record to show."
+    lines = ["<b>Track record</b> (closed signals; R = multiples of the initial risk)"]
+    for row in rows:
+        if row.count == 0:
+            lines.append(f"<b>{row.label}</b>: no closed signals")
+            continue
+        assert row.avg_r is not None and row.win_rate is not None
+        lines.append(
+            f"<b>{row.label}</b>: {row.count} signal{'' if row.count == 1 else 's'} · "
+            f"win rate {row.win_rate} % · avg {signed(row.avg_r, ' R')} · "
+            f"total {signed(row.total_r.quantize(Decimal('0.01')), ' R')}"
+        )
     return "\n".join(lines)

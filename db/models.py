@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import enum
 from datetime import datetime
+from decimal import Decimal
 from typing import Any
 
 from sqlalchemy import (
@@ -19,7 +20,7 @@ from sqlalchemy import (
 )
 from sqlalchemy.orm import Mapped, mapped_column
 
-from db.base import Base, UTCDateTime, utcnow
+from db.base import Base, DecimalType, UTCDateTime, utcnow
 
 
 class User(Base):
@@ -99,19 +100,37 @@ class OutboxStatus(enum.StrEnum):
     PENDING = "pending"
     SENT = "sent"
     FAILED = "failed"
+    BLOCKED = "blocked"  # the user blocked the bot; not sent
+    SKIPPED = "skipped"  # no access any more at send time, or the original was not delivered
+
+
+class Priority(enum.IntEnum):
+    """Lower goes first: a payment notice must not wait behind a 20,000-chat broadcast."""
+
+    PERSONAL = 0
+    BULK = 1
 
 
 class OutboxMessage(Base):
     """One message to one chat, written in the transaction that decided to send it."""
 
     __tablename__ = "outbox"
-    __table_args__ = (Index("ix_outbox_due", "status", "next_attempt_at"),)
+    __table_args__ = (
+        Index("ix_outbox_due", "status", "priority", "id"),
+        Index("ix_outbox_broadcast", "broadcast_id", "status"),
+    )
 
     id: Mapped[int] = mapped_column(BigInteger().with_variant(Integer, "sqlite"), primary_key=True)
     chat_id: Mapped[int] = mapped_column(BigInteger)
     kind: Mapped[str] = mapped_column(String(32))
     text: Mapped[str] = mapped_column(Text)
     reply_markup: Mapped[dict[str, Any] | None] = mapped_column(JSON)
+    priority: Mapped[int] = mapped_column(Integer, default=Priority.PERSONAL)
+    broadcast_id: Mapped[int | None] = mapped_column(
+        Integer, ForeignKey("broadcasts.id", ondelete="SET NULL")
+    )
+    # Follow-ups thread under the recipient's own copy: that row's telegram_message_id.
+    reply_to_outbox_id: Mapped[int | None] = mapped_column(BigInteger)
     status: Mapped[str] = mapped_column(String(16), default=OutboxStatus.PENDING)
     attempts: Mapped[int] = mapped_column(Integer, default=0)
     next_attempt_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
@@ -121,3 +140,73 @@ class OutboxMessage(Base):
     last_error: Mapped[str | None] = mapped_column(Text)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
     sent_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+
+
+class SignalStatus(enum.StrEnum):
+    """Life of a signal. tpN hits are stored as "tp1", "tp2", ... in `status`."""
+
+    DRAFT = "draft"  # previewed, not sent
+    OPEN = "open"
+    STOPPED = "stopped"
+    CLOSED = "closed"
+    CANCELLED = "cancelled"
+
+
+class Signal(Base):
+    """A trading signal as the provider posted it, and how it ended."""
+
+    __tablename__ = "signals"
+    __table_args__ = (Index("ix_signals_closed_at", "closed_at"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    symbol: Mapped[str] = mapped_column(String(32))
+    side: Mapped[str] = mapped_column(String(8))
+    entry_low: Mapped[Decimal] = mapped_column(DecimalType())
+    entry_high: Mapped[Decimal] = mapped_column(DecimalType())
+    stop_loss: Mapped[Decimal] = mapped_column(DecimalType())
+    # Decimal strings, nearest first; JSON keeps the list portable across both databases.
+    take_profits: Mapped[list[str]] = mapped_column(JSON)
+    leverage: Mapped[Decimal | None] = mapped_column(DecimalType())
+    timeframe: Mapped[str | None] = mapped_column(String(8))
+    note: Mapped[str | None] = mapped_column(Text)
+    status: Mapped[str] = mapped_column(String(16), default=SignalStatus.DRAFT)
+    tp_hit: Mapped[int] = mapped_column(Integer, default=0)
+    exit_price: Mapped[Decimal | None] = mapped_column(DecimalType())
+    result_pct: Mapped[Decimal | None] = mapped_column(DecimalType())
+    result_r: Mapped[Decimal | None] = mapped_column(DecimalType())
+    author_id: Mapped[int] = mapped_column(BigInteger)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+    published_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    closed_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+
+
+class SignalUpdate(Base):
+    """A follow-up on a signal: tpN hit, stopped, closed or cancelled."""
+
+    __tablename__ = "signal_updates"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    signal_id: Mapped[int] = mapped_column(
+        Integer, ForeignKey("signals.id", ondelete="CASCADE"), index=True
+    )
+    kind: Mapped[str] = mapped_column(String(16))
+    price: Mapped[Decimal | None] = mapped_column(DecimalType())
+    note: Mapped[str | None] = mapped_column(Text)
+    author_id: Mapped[int] = mapped_column(BigInteger)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+
+
+class Broadcast(Base):
+    """One fan-out of a message to many chats, with the admin message showing its progress."""
+
+    __tablename__ = "broadcasts"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    kind: Mapped[str] = mapped_column(String(16))  # signal, signal_update, broadcast
+    signal_id: Mapped[int | None] = mapped_column(Integer, ForeignKey("signals.id"))
+    title: Mapped[str] = mapped_column(String(128))
+    admin_chat_id: Mapped[int | None] = mapped_column(BigInteger)
+    progress_message_id: Mapped[int | None] = mapped_column(BigInteger)
+    total: Mapped[int] = mapped_column(Integer, default=0)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+    finished_at: Mapped[datetime | None] = mapped_column(UTCDateTime())

@@ -18,14 +18,14 @@ import aiohttp
 import pytest
 from aiogram.types import Update
 from aiohttp import web
-from sqlalchemy import text
+from sqlalchemy import select, text
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.app import Components, build
 from bot.settings import Settings, load_settings
 from db import migrate
 from db.engine import create_engine
-from db.models import Base
+from db.models import Base, OutboxMessage
 from tests.fakes.bot_api import FakeBotAPI, SentMessage
 from tests.fakes.stripe_api import FakeStripe, sign_payload
 
@@ -199,12 +199,29 @@ class Harness:
         ) as response:
             return response.status, await response.json()
 
-    async def deliver(self) -> int:
-        """Run the delivery worker until nothing is due; returns how many rows it tried."""
+    async def deliver(self, *, wait: float = 0.0) -> int:
+        """Run the delivery worker until nothing is due; returns how many rows it claimed.
+
+        With `wait`, also sleep (up to that many seconds in all) for rows that become due
+        soon, such as a second message to one chat held back by the per-chat limit.
+        """
         total = 0
-        while sent := await self.parts.worker.drain_once():
-            total += sent
-        return total
+        deadline = time.monotonic() + wait
+        while True:
+            claimed = await self.parts.worker.drain_once()
+            total += claimed
+            if claimed:
+                continue
+            if time.monotonic() >= deadline or not await self._pending():
+                return total
+            await asyncio.sleep(0.1)
+
+    async def _pending(self) -> bool:
+        async with self.session() as session:
+            found = await session.scalar(
+                select(OutboxMessage.id).where(OutboxMessage.status == "pending").limit(1)
+            )
+            return found is not None
 
     def replies(self, chat_id: int) -> list[SentMessage]:
         return self.fake_bot.sent_messages(chat_id)

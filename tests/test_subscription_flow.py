@@ -110,7 +110,7 @@ async def test_full_subscription_journey(harness: Harness) -> None:
         make_event("invoice.payment_failed", invoice, created=now + 1)
     )
     assert status == 200
-    await harness.deliver()
+    await harness.deliver(wait=2)
     failed = harness.last_reply(USER)
     assert "$49.00" in failed.text and "did not go through" in failed.text
     assert failed.params["reply_markup"]["inline_keyboard"][0][0]["callback_data"] == CB_PORTAL
@@ -123,7 +123,7 @@ async def test_full_subscription_journey(harness: Harness) -> None:
     assert status == 200
     row = await entitlement(harness, USER)
     assert row is not None and row.status == "canceled"
-    await harness.deliver()
+    await harness.deliver(wait=2)
     goodbye = harness.last_reply(USER)
     assert "has ended" in goodbye.text
     assert goodbye.params["reply_markup"]["inline_keyboard"][0][0]["callback_data"] == CB_PLANS

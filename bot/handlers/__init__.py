@@ -2,10 +2,15 @@
 
 from aiogram import Router
 
-from bot.handlers import billing, help, start
+from bot.handlers import billing, help, signals, start
 
 
 def get_routers() -> list[Router]:
     # start first: /start with a payload must win over anything else. A catch-all router,
     # if one is ever added, goes last.
-    return [start.create_router(), help.create_router(), billing.create_router()]
+    return [
+        start.create_router(),
+        help.create_router(),
+        billing.create_router(),
+        signals.create_router(),
+    ]

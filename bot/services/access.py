@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from datetime import datetime, timedelta
+from typing import Protocol
 
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from db.models import Entitlement, EntitlementSource
+from db.models import Entitlement, EntitlementSource, User
 
 # Stripe statuses that keep access. past_due keeps it while Stripe retries the card
 # (Smart Retries); Stripe moves the subscription to unpaid or canceled when it gives up.
@@ -17,7 +19,18 @@ ACCESS_STATUSES = frozenset({"active", "trialing", "past_due"})
 STRIPE_GRACE = timedelta(hours=2)
 
 
-def entitlement_grants_access(entitlement: Entitlement, now: datetime) -> bool:
+class EntitlementLike(Protocol):
+    """An Entitlement row, or a plain result row with the same columns."""
+
+    @property
+    def source(self) -> str: ...
+    @property
+    def status(self) -> str: ...
+    @property
+    def expires_at(self) -> datetime | None: ...
+
+
+def entitlement_grants_access(entitlement: EntitlementLike, now: datetime) -> bool:
     """Whether this one entitlement gives access at `now`."""
     if entitlement.status not in ACCESS_STATUSES:
         return False
@@ -40,3 +53,26 @@ async def stripe_entitlement(session: AsyncSession, user_id: int) -> Entitlement
             Entitlement.user_id == user_id, Entitlement.source == EntitlementSource.STRIPE
         )
     )
+
+
+async def recipients(session: AsyncSession, now: datetime) -> list[int]:
+    """Users who have access at `now` and have not blocked the bot, by id."""
+    rows = await session.execute(
+        select(Entitlement.user_id, Entitlement.source, Entitlement.status, Entitlement.expires_at)
+        .join(User, User.id == Entitlement.user_id)
+        .where(Entitlement.status.in_(ACCESS_STATUSES), User.blocked_at.is_(None))
+    )
+    return sorted({row.user_id for row in rows if entitlement_grants_access(row, now)})
+
+
+async def with_access(session: AsyncSession, user_ids: Iterable[int], now: datetime) -> set[int]:
+    """The subset of `user_ids` that has access at `now` (one query for a whole batch)."""
+    ids = list(set(user_ids))
+    if not ids:
+        return set()
+    rows = await session.execute(
+        select(
+            Entitlement.user_id, Entitlement.source, Entitlement.status, Entitlement.expires_at
+        ).where(Entitlement.user_id.in_(ids), Entitlement.status.in_(ACCESS_STATUSES))
+    )
+    return {row.user_id for row in rows if entitlement_grants_access(row, now)}

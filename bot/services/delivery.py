@@ -1,4 +1,11 @@
-"""The delivery worker: sends outbox rows to Telegram within the rate budget, with retries."""
+"""The delivery worker: sends outbox rows to Telegram within the rate budget, with retries.
+
+Every message the product sends goes through here. Rows are claimed under a lease and the
+claim is committed before anything is sent, so a crash leaves them claimable again once the
+lease runs out: nothing is lost. A row is marked sent, with Telegram's message id, straight
+after Telegram answers; only a crash in that gap (or a timeout that did deliver) can send a
+message twice, and the row's single message id records what the engine knows it sent.
+"""
 
 from __future__ import annotations
 
@@ -6,6 +13,7 @@ import asyncio
 import logging
 import time
 from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
 from aiogram import Bot
@@ -17,19 +25,26 @@ from aiogram.exceptions import (
     TelegramRetryAfter,
     TelegramServerError,
 )
-from aiogram.types import InlineKeyboardMarkup
+from aiogram.types import InlineKeyboardMarkup, ReplyParameters
 from sqlalchemy import or_, select, update
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
+from bot.services import access
 from bot.services.outbox import OutboxSignal
-from db.models import OutboxMessage, OutboxStatus, User
+from bot.services.progress import ProgressReporter
+from db.models import OutboxMessage, OutboxStatus, Priority, User
 
 log = logging.getLogger(__name__)
 
 MAX_ATTEMPTS = 8
 LEASE = timedelta(seconds=60)
-BATCH = 100
+BATCH = 500
 IDLE_POLL_SECONDS = 1.0
+PER_CHAT_INTERVAL = 1.0  # Telegram: about one message per second to the same chat
+PAID_BROADCAST_RATE = 1000.0
+# Kinds only subscribers with access may receive; checked again at send time.
+PREMIUM_KINDS = frozenset({"signal", "signal_update"})
+ORIGINAL_WAIT = timedelta(seconds=2)
 
 
 def backoff(attempts: int) -> timedelta:
@@ -38,7 +53,7 @@ def backoff(attempts: int) -> timedelta:
 
 
 class RateLimiter:
-    """Spaces sends evenly at `rate` per second; `pause_until` honours a 429's retry_after."""
+    """Spaces sends evenly at `rate` per second; `pause` honours a 429's retry_after."""
 
     def __init__(
         self,
@@ -55,19 +70,22 @@ class RateLimiter:
         self._next = max(self._next, self._clock() + seconds)
 
     async def acquire(self) -> None:
+        # Reserve a slot first, then sleep until it: concurrent callers queue in order.
         now = self._clock()
-        if self._next > now:
-            await self._sleep(self._next - now)
-            now = self._clock()
-        self._next = max(self._next, now) + self._interval
+        slot = max(self._next, now)
+        self._next = slot + self._interval
+        if slot > now:
+            await self._sleep(slot - now)
+
+
+@dataclass(slots=True)
+class _Send:
+    row: OutboxMessage
+    reply_to: int | None
 
 
 class DeliveryWorker:
-    """Claims due outbox rows under a lease, sends them, and records the outcome.
-
-    A row is claimed (lease_until set) and committed before it is sent, so a crash leaves
-    it claimable again once the lease runs out: nothing is lost.
-    """
+    """Claims due outbox rows under a lease, sends them, and records the outcome."""
 
     def __init__(
         self,
@@ -75,29 +93,37 @@ class DeliveryWorker:
         session_factory: async_sessionmaker[AsyncSession],
         *,
         rate: float,
+        paid_broadcast: bool = False,
         signal: OutboxSignal | None = None,
         send_timeout: int = 15,
+        concurrency: int = 16,
         now: Callable[[], datetime] = lambda: datetime.now(UTC),
+        progress_interval: float = 2.0,
     ) -> None:
         self._bot = bot
         self._session_factory = session_factory
-        self._limiter = RateLimiter(rate)
+        self._paid = paid_broadcast
+        self._limiter = RateLimiter(max(rate, PAID_BROADCAST_RATE) if paid_broadcast else rate)
         self._signal = signal or OutboxSignal()
-        self._now = now
         self._send_timeout = send_timeout
+        self._slots = asyncio.Semaphore(concurrency)
+        self._now = now
         self._stopping = asyncio.Event()
+        self._last_sent: dict[int, float] = {}
+        self.progress = ProgressReporter(bot, session_factory, interval=progress_interval, now=now)
 
     async def run(self) -> None:
-        """Deliver until stop() is called."""
+        """Deliver until stop() is called; in-flight sends finish before it returns."""
         log.info("delivery worker started")
         while not self._stopping.is_set():
             try:
-                sent = await self.drain_once()
+                attempted = await self.drain_once()
+                await self.progress.maybe_report()
             except Exception:
                 # The worker must outlive a database hiccup; the rows stay in the outbox.
                 log.exception("delivery pass failed; retrying shortly")
-                sent = 0
-            if sent == 0:
+                attempted = 0
+            if attempted == 0:
                 await self._signal.wait(IDLE_POLL_SECONDS)
         log.info("delivery worker stopped")
 
@@ -106,13 +132,22 @@ class DeliveryWorker:
         self._signal.notify()
 
     async def drain_once(self) -> int:
-        """Claim one batch of due rows and try each; returns how many were attempted."""
+        """Claim one batch of due rows and try each; returns how many were claimed."""
         rows = await self._claim()
-        for row in rows:
+        if not rows:
+            return 0
+        sends = await self._prepare(rows)
+        tasks: list[asyncio.Task[None]] = []
+        for send in sends:
             if self._stopping.is_set():
-                break
+                break  # unsent rows keep their lease and are picked up after it
+            await self._slots.acquire()
             await self._limiter.acquire()
-            await self._deliver(row)
+            task = asyncio.create_task(self._deliver(send))
+            task.add_done_callback(lambda _t: self._slots.release())
+            tasks.append(task)
+        if tasks:
+            await asyncio.gather(*tasks)
         return len(rows)
 
     async def _claim(self) -> list[OutboxMessage]:
@@ -126,8 +161,9 @@ class DeliveryWorker:
                         OutboxMessage.next_attempt_at <= now,
                         or_(OutboxMessage.lease_until.is_(None), OutboxMessage.lease_until < now),
                     )
-                    .order_by(OutboxMessage.id)
+                    .order_by(OutboxMessage.priority, OutboxMessage.id)
                     .limit(BATCH)
+                    # Several workers on PostgreSQL each take different rows.
                     .with_for_update(skip_locked=True)
                 )
             )
@@ -139,36 +175,115 @@ class DeliveryWorker:
                 .values(lease_until=now + LEASE)
             )
             rows = await session.scalars(
-                select(OutboxMessage).where(OutboxMessage.id.in_(ids)).order_by(OutboxMessage.id)
+                select(OutboxMessage)
+                .where(OutboxMessage.id.in_(ids))
+                .order_by(OutboxMessage.priority, OutboxMessage.id)
             )
             return list(rows)
 
-    async def _deliver(self, row: OutboxMessage) -> None:
+    async def _prepare(self, rows: list[OutboxMessage]) -> list[_Send]:
+        """Decide, for a claimed batch, what is sent now, what waits and what is skipped."""
+        now = self._now()
+        clock = time.monotonic()
+        premium = [row.chat_id for row in rows if row.kind in PREMIUM_KINDS]
+        sends: list[_Send] = []
+        later: dict[int, tuple[datetime, str]] = {}
+        skipped: dict[int, str] = {}
+        async with self._session_factory() as session, session.begin():
+            allowed = await access.with_access(session, premium, now) if premium else set()
+            originals = await self._originals(session, rows)
+            batch_chats: set[int] = set()
+            for row in rows:
+                if row.kind in PREMIUM_KINDS and row.chat_id not in allowed:
+                    skipped[row.id] = "no access at send time"
+                    continue
+                reply_to = None
+                if row.reply_to_outbox_id is not None:
+                    status, message_id = originals.get(row.reply_to_outbox_id, (None, None))
+                    if status == OutboxStatus.PENDING:
+                        later[row.id] = (now + ORIGINAL_WAIT, "waiting for the original")
+                        continue
+                    if status != OutboxStatus.SENT or message_id is None:
+                        skipped[row.id] = "the original message was not delivered"
+                        continue
+                    reply_to = message_id
+                last = self._last_sent.get(row.chat_id)
+                if row.chat_id in batch_chats or (
+                    last is not None and clock - last < PER_CHAT_INTERVAL
+                ):
+                    # One message per second per chat; the next one waits its turn.
+                    later[row.id] = (now + timedelta(seconds=PER_CHAT_INTERVAL), "per-chat limit")
+                    continue
+                batch_chats.add(row.chat_id)
+                sends.append(_Send(row, reply_to))
+            for row_id, reason in skipped.items():
+                await session.execute(
+                    update(OutboxMessage)
+                    .where(OutboxMessage.id == row_id)
+                    .values(status=OutboxStatus.SKIPPED, lease_until=None, last_error=reason)
+                )
+            for row_id, (when, reason) in later.items():
+                await session.execute(
+                    update(OutboxMessage)
+                    .where(OutboxMessage.id == row_id)
+                    .values(next_attempt_at=when, lease_until=None, last_error=reason)
+                )
+        if len(self._last_sent) > 100_000:
+            self._last_sent = {
+                chat: at for chat, at in self._last_sent.items() if clock - at < PER_CHAT_INTERVAL
+            }
+        return sends
+
+    async def _originals(
+        self, session: AsyncSession, rows: list[OutboxMessage]
+    ) -> dict[int, tuple[str, int | None]]:
+        ids = [row.reply_to_outbox_id for row in rows if row.reply_to_outbox_id is not None]
+        if not ids:
+            return {}
+        result = await session.execute(
+            select(
+                OutboxMessage.id, OutboxMessage.status, OutboxMessage.telegram_message_id
+            ).where(OutboxMessage.id.in_(ids))
+        )
+        return {row.id: (row.status, row.telegram_message_id) for row in result}
+
+    async def _deliver(self, send: _Send) -> None:
+        row = send.row
         markup = (
             InlineKeyboardMarkup.model_validate(row.reply_markup) if row.reply_markup else None
         )
+        self._last_sent[row.chat_id] = time.monotonic()
         try:
             message = await self._bot.send_message(
                 chat_id=row.chat_id,
                 text=row.text,
                 reply_markup=markup,
+                reply_parameters=(
+                    ReplyParameters(message_id=send.reply_to, allow_sending_without_reply=True)
+                    if send.reply_to is not None
+                    else None
+                ),
+                allow_paid_broadcast=True
+                if self._paid and row.priority == Priority.BULK
+                else None,
                 request_timeout=self._send_timeout,
             )
         except TelegramRetryAfter as error:
             # Telegram asks every sender to pause; the row goes back to the queue untouched.
+            log.warning("429 from Telegram: pausing all sends for %ss", error.retry_after)
             self._limiter.pause(error.retry_after)
             await self._reschedule(
                 row, timedelta(seconds=error.retry_after), count=False, error="429 retry_after"
             )
         except TelegramForbiddenError as error:
-            await self._fail(row, f"403 {error.message}", blocked=True)
+            await self._blocked(row, f"403 {error.message}")
         except TelegramMigrateToChat as error:
             await self._migrate(row, error.migrate_to_chat_id)
         except TelegramBadRequest as error:
             await self._fail(row, f"400 {error.message}")
         except (TelegramServerError, TelegramNetworkError) as error:
             # A timeout may still have delivered; Telegram offers no way to know. Retrying is
-            # the lesser evil for billing notices, which must not go missing.
+            # the lesser evil: a missing stop-loss alert costs more than a repeated one.
             await self._reschedule(
                 row, backoff(row.attempts + 1), count=True, error=type(error).__name__
             )
@@ -209,7 +324,7 @@ class DeliveryWorker:
                 )
             )
 
-    async def _fail(self, row: OutboxMessage, error: str, *, blocked: bool = False) -> None:
+    async def _fail(self, row: OutboxMessage, error: str) -> None:
         log.info("outbox row %s to chat %s failed: %s", row.id, row.chat_id, error)
         async with self._session_factory() as session, session.begin():
             await session.execute(
@@ -222,15 +337,37 @@ class DeliveryWorker:
                     last_error=error,
                 )
             )
-            if blocked:
-                await session.execute(
-                    update(User).where(User.id == row.chat_id).values(blocked_at=self._now())
+
+    async def _blocked(self, row: OutboxMessage, error: str) -> None:
+        """The user blocked the bot: stop sending to them until they /start again."""
+        log.info("chat %s blocked the bot", row.chat_id)
+        async with self._session_factory() as session, session.begin():
+            await session.execute(
+                update(User).where(User.id == row.chat_id).values(blocked_at=self._now())
+            )
+            await session.execute(
+                update(OutboxMessage)
+                .where(
+                    OutboxMessage.chat_id == row.chat_id,
+                    or_(
+                        OutboxMessage.id == row.id,
+                        OutboxMessage.status == OutboxStatus.PENDING,
+                    ),
                 )
+                .values(status=OutboxStatus.BLOCKED, lease_until=None, last_error=error)
+            )
 
     async def _migrate(self, row: OutboxMessage, new_chat_id: int) -> None:
+        """A group became a supergroup: follow it, for this row and the ones queued."""
         async with self._session_factory() as session, session.begin():
             await session.execute(
                 update(OutboxMessage)
-                .where(OutboxMessage.id == row.id)
+                .where(
+                    OutboxMessage.chat_id == row.chat_id,
+                    or_(
+                        OutboxMessage.id == row.id,
+                        OutboxMessage.status == OutboxStatus.PENDING,
+                    ),
+                )
                 .values(chat_id=new_chat_id, lease_until=None, last_error="migrated")
             )

@@ -1,0 +1,215 @@
+"""Signals in chat: /signal and /update for admins; /signals and /performance for everyone."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from html import escape
+
+from aiogram import Bot, F, Router
+from aiogram.filters import Command, CommandObject
+from aiogram.types import CallbackQuery, InlineKeyboardButton, InlineKeyboardMarkup, Message
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from bot import texts
+from bot.services import access, signals, users
+from bot.services.errors import DomainError
+from bot.services.notices import CB_PLANS
+from bot.services.outbox import OutboxSignal
+from bot.services.signal_syntax import EXAMPLE, SYNTAX, SignalSyntaxError, parse_signal
+from bot.services.signal_texts import list_line, preview, signal_body, spec_of
+from bot.settings import Settings
+
+CB_SEND = "sig:send:"
+CB_DISCARD = "sig:discard:"
+NOT_ADMIN = "Sorry, only the provider's admins can do that."
+
+
+def _is_admin(settings: Settings, user_id: int | None) -> bool:
+    return user_id is not None and user_id in settings.admin_ids
+
+
+def _syntax_error(error: SignalSyntaxError, syntax: str) -> str:
+    where = f"<code>{escape(error.token)}</code>: " if error.token else ""
+    return (
+        f"⚠️ Could not read that: {where}{escape(error.problem)}.\n\n"
+        f"Syntax: <code>{escape(syntax)}</code>"
+    )
+
+
+async def cmd_signal(
+    message: Message, command: CommandObject, session: AsyncSession, settings: Settings
+) -> None:
+    user = message.from_user
+    if not _is_admin(settings, user.id if user else None):
+        await message.answer(NOT_ADMIN)
+        return
+    assert user is not None
+    try:
+        spec = parse_signal(command.args or "")
+    except SignalSyntaxError as error:
+        await message.answer(
+            _syntax_error(error, SYNTAX) + f"\nExample: <code>{escape(EXAMPLE)}</code>"
+        )
+        return
+    draft = await signals.create_draft(session, spec, user.id)
+    count = len(await access.recipients(session, datetime.now(UTC)))
+    await session.commit()
+    buttons = InlineKeyboardMarkup(
+        inline_keyboard=[
+            [
+                InlineKeyboardButton(
+                    text=f"Send to {count} subscriber{'' if count == 1 else 's'}",
+                    callback_data=f"{CB_SEND}{draft.id}",
+                ),
+                InlineKeyboardButton(text="Cancel", callback_data=f"{CB_DISCARD}{draft.id}"),
+            ]
+        ]
+    )
+    await message.answer(preview(spec, count), reply_markup=buttons)
+
+
+def _signal_id(data: str | None, prefix: str) -> int | None:
+    tail = (data or "").removeprefix(prefix)
+    return int(tail) if tail.isdigit() else None
+
+
+async def cb_send(
+    query: CallbackQuery,
+    bot: Bot,
+    session: AsyncSession,
+    settings: Settings,
+    outbox_signal: OutboxSignal,
+) -> None:
+    if not _is_admin(settings, query.from_user.id):
+        await query.answer(NOT_ADMIN, show_alert=True)
+        return
+    signal_id = _signal_id(query.data, CB_SEND)
+    if signal_id is None or query.message is None:
+        await query.answer("This button is no longer valid.", show_alert=True)
+        return
+    try:
+        broadcast = await signals.publish(
+            session,
+            signal_id,
+            datetime.now(UTC),
+            admin_chat_id=query.message.chat.id,
+            progress_message_id=query.message.message_id,
+        )
+    except DomainError as error:
+        await session.rollback()
+        await query.answer(f"Not sent again: {error}", show_alert=True)
+        return
+    await session.commit()
+    outbox_signal.notify()
+    await query.answer(f"Sending to {broadcast.total}")
+    await bot.edit_message_text(
+        text=f"📤 <b>{escape(broadcast.title)}</b>: queued for {broadcast.total:,} subscribers…",
+        chat_id=query.message.chat.id,
+        message_id=query.message.message_id,
+    )
+
+
+async def cb_discard(query: CallbackQuery, session: AsyncSession, settings: Settings) -> None:
+    if not _is_admin(settings, query.from_user.id):
+        await query.answer(NOT_ADMIN, show_alert=True)
+        return
+    signal_id = _signal_id(query.data, CB_DISCARD)
+    if signal_id is None:
+        await query.answer("This button is no longer valid.", show_alert=True)
+        return
+    try:
+        await signals.discard_draft(session, signal_id)
+    except DomainError as error:
+        await session.rollback()
+        await query.answer(f"Nothing discarded: {error}", show_alert=True)
+        return
+    await session.commit()
+    await query.answer("Discarded")
+    if query.message is not None and isinstance(query.message, Message):
+        await query.message.edit_text("Discarded — nothing was sent.")
+
+
+async def cmd_update(
+    message: Message,
+    command: CommandObject,
+    session: AsyncSession,
+    settings: Settings,
+    outbox_signal: OutboxSignal,
+) -> None:
+    user = message.from_user
+    if not _is_admin(settings, user.id if user else None):
+        await message.answer(NOT_ADMIN)
+        return
+    assert user is not None
+    try:
+        update = signals.parse_update(command.args or "")
+        signal, broadcast = await signals.post_update(
+            session, update, user.id, datetime.now(UTC), admin_chat_id=message.chat.id
+        )
+    except SignalSyntaxError as error:
+        await session.rollback()
+        await message.answer(_syntax_error(error, signals.UPDATE_SYNTAX))
+        return
+    except DomainError as error:
+        await session.rollback()
+        await message.answer(f"⚠️ {escape(str(error) or 'No such signal')}.")
+        return
+    await session.commit()
+    outbox_signal.notify()
+    await message.answer(
+        f"Update recorded: {list_line(signal)}\n"
+        f"Follow-ups queued for {broadcast.total:,} subscriber"
+        f"{'' if broadcast.total == 1 else 's'}."
+    )
+
+
+async def cmd_signals(message: Message, session: AsyncSession) -> None:
+    if message.from_user is None:
+        return
+    await users.ensure_user(session, message.from_user)
+    now = datetime.now(UTC)
+    allowed = await access.has_access(session, message.from_user.id, now)
+    recent = await signals.latest(session)
+    await session.commit()
+    if not recent:
+        await message.answer("No signals have been posted yet.")
+        return
+    if allowed:
+        blocks = [list_line(s) for s in recent]
+        open_ones = [s for s in recent if s.closed_at is None][:3]
+        body = "\n".join(blocks)
+        if open_ones:
+            body += "\n\n<b>Open now</b>\n\n" + "\n\n".join(
+                signal_body(spec_of(s), s.id) for s in open_ones
+            )
+        await message.answer(f"<b>Latest signals</b>\n{body}")
+        return
+    closed = [list_line(s) for s in recent if s.closed_at is not None]
+    hidden = sum(1 for s in recent if s.closed_at is None)
+    lines = ["<b>Latest results</b>", *closed] if closed else []
+    if hidden:
+        lines.append(f"🔒 {hidden} open signal{'' if hidden == 1 else 's'} for subscribers only.")
+    lines.append("Subscribe to get every signal the moment it is posted.")
+    markup = InlineKeyboardMarkup(
+        inline_keyboard=[[InlineKeyboardButton(text="Subscribe", callback_data=CB_PLANS)]]
+    )
+    await message.answer("\n".join(lines), reply_markup=markup)
+
+
+async def cmd_performance(message: Message, session: AsyncSession) -> None:
+    closed = await signals.closed_signals(session)
+    await session.commit()
+    rows = signals.summarise(closed, datetime.now(UTC))
+    await message.answer(texts.performance(rows))
+
+
+def create_router() -> Router:
+    """A fresh router (a Router can belong to one Dispatcher only)."""
+    router = Router(name=__name__)
+    router.message.register(cmd_signal, Command("signal"))
+    router.message.register(cmd_update, Command("update"))
+    router.callback_query.register(cb_send, F.data.startswith(CB_SEND))
+    router.callback_query.register(cb_discard, F.data.startswith(CB_DISCARD))
+    router.message.register(cmd_signals, Command("signals"))
+    router.message.register(cmd_performance, Command("performance"))
+    return router
