@@ -74,3 +74,32 @@ async def state(harness: Harness) -> tuple[int, int, int, int]:
         await count(harness, ProcessedStripeEvent),
         await count(harness, OutboxMessage),
     )
+
+
+async def give_access(
+    harness: Harness, *user_ids: int, days: int = 30, blocked: bool = False
+) -> None:
+    """Users with an active Stripe entitlement, as the webhook would leave them."""
+    from datetime import UTC, datetime, timedelta
+
+    async with harness.session() as session, session.begin():
+        for user_id in user_ids:
+            session.add(
+                User(
+                    id=user_id,
+                    first_name=f"User{user_id}",
+                    blocked_at=datetime.now(UTC) if blocked else None,
+                )
+            )
+            await session.flush()
+            session.add(
+                Entitlement(
+                    user_id=user_id,
+                    source=EntitlementSource.STRIPE,
+                    source_ref=f"sub_{user_id}",
+                    status="active",
+                    price_id=PRICE_MONTHLY,
+                    expires_at=datetime.now(UTC) + timedelta(days=days),
+                    state_version=1,
+                )
+            )

@@ -113,7 +113,7 @@ async def discard_draft(session: AsyncSession, signal_id: int) -> None:
 async def _state_error(session: AsyncSession, signal_id: int) -> DomainError:
     signal = await session.get(Signal, signal_id)
     if signal is None:
-        return SignalNotFoundError(signal_id)
+        return SignalNotFoundError(f"there is no signal #{signal_id}")
     return SignalStateError(f"signal #{signal_id} is {signal.status}")
 
 
@@ -184,7 +184,7 @@ async def post_update(
         select(Signal).where(Signal.id == command.signal_id).with_for_update()
     )
     if signal is None or signal.status == SignalStatus.DRAFT:
-        raise SignalNotFoundError(command.signal_id)
+        raise SignalNotFoundError(f"there is no signal #{command.signal_id}")
     if signal.status in FINAL or signal.closed_at is not None:
         raise SignalStateError(f"signal #{signal.id} is already {signal.status}")
     spec = spec_of(signal)
