@@ -2,7 +2,7 @@
 
 from aiogram import Router
 
-from bot.handlers import billing, help, signals, start
+from bot.handlers import admin, billing, help, signals, start
 
 
 def get_routers() -> list[Router]:
@@ -13,4 +13,5 @@ def get_routers() -> list[Router]:
         help.create_router(),
         billing.create_router(),
         signals.create_router(),
+        admin.create_router(),
     ]

@@ -1,0 +1,118 @@
+"""Admin commands: /stats, /grant, /broadcast (ADMIN_IDS only)."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from html import escape
+
+from aiogram import Router
+from aiogram.filters import Command, CommandObject
+from aiogram.types import Message
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from bot.services import admin
+from bot.services.billing import BillingService
+from bot.services.errors import BillingNotConfiguredError, BillingUnavailableError
+from bot.services.notices import format_date
+from bot.services.outbox import OutboxSignal
+from bot.services.plans import Plan, format_amount
+from bot.settings import Settings
+
+NOT_ADMIN = "Sorry, only the provider's admins can do that."
+GRANT_SYNTAX = "/grant USER_ID DAYS  (DAYS 0 takes a grant back)"
+MAX_GRANT_DAYS = 3650
+
+
+def _admin(message: Message, settings: Settings) -> bool:
+    return message.from_user is not None and message.from_user.id in settings.admin_ids
+
+
+async def cmd_grant(
+    message: Message,
+    command: CommandObject,
+    session: AsyncSession,
+    settings: Settings,
+    outbox_signal: OutboxSignal,
+) -> None:
+    if not _admin(message, settings):
+        await message.answer(NOT_ADMIN)
+        return
+    assert message.from_user is not None
+    parts = (command.args or "").split()
+    if len(parts) != 2 or not parts[0].isdigit() or not parts[1].isdigit():
+        await message.answer(f"Usage: <code>{escape(GRANT_SYNTAX)}</code>")
+        return
+    user_id, days = int(parts[0]), int(parts[1])
+    if days > MAX_GRANT_DAYS:
+        await message.answer(f"At most {MAX_GRANT_DAYS} days.")
+        return
+    row = await admin.grant(session, user_id, days, message.from_user.id, datetime.now(UTC))
+    await session.commit()
+    outbox_signal.notify()
+    if days and row.expires_at is not None:
+        await message.answer(f"User {user_id} has access until {format_date(row.expires_at)}.")
+    else:
+        await message.answer(f"User {user_id}'s grant was taken back.")
+
+
+async def cmd_broadcast(
+    message: Message,
+    command: CommandObject,
+    session: AsyncSession,
+    settings: Settings,
+    outbox_signal: OutboxSignal,
+) -> None:
+    if not _admin(message, settings):
+        await message.answer(NOT_ADMIN)
+        return
+    text = (command.args or "").strip()
+    if not text:
+        await message.answer("Usage: <code>/broadcast your announcement</code>")
+        return
+    job = await admin.broadcast(
+        session, escape(text), datetime.now(UTC), admin_chat_id=message.chat.id
+    )
+    await session.commit()
+    outbox_signal.notify()
+    await message.answer(f"Announcement queued for {job.total:,} subscribers.")
+
+
+def _mrr(stats: admin.Stats) -> str:
+    if not stats.mrr:
+        return "0"
+    return ", ".join(format_amount(amount, cur) for cur, amount in sorted(stats.mrr.items()))
+
+
+async def cmd_stats(
+    message: Message, session: AsyncSession, settings: Settings, billing: BillingService
+) -> None:
+    if not _admin(message, settings):
+        await message.answer(NOT_ADMIN)
+        return
+    plans: list[Plan] = []
+    try:
+        plans = await billing.plans()
+    except (BillingNotConfiguredError, BillingUnavailableError):
+        plans = []
+    stats = await admin.stats(session, datetime.now(UTC), plans)
+    await session.commit()
+    states = ", ".join(f"{k} {v}" for k, v in sorted(stats.by_state.items()) if v) or "none"
+    await message.answer(
+        "<b>Stats</b>\n"
+        f"Users: {stats.users:,} (blocked the bot: {stats.blocked:,})\n"
+        f"With access now: {stats.with_access:,}\n"
+        f"Subscriptions by state: {states}\n"
+        f"New in 30 days: {stats.new_30d:,} · churned: {stats.churned_30d:,}\n"
+        f"MRR: {_mrr(stats)}\n"
+        f"Signals open: {stats.signals_open:,} · closed: {stats.signals_closed:,}\n"
+        f"Outbox pending: {stats.outbox_pending:,} · failed: {stats.outbox_failed:,}"
+    )
+
+
+def create_router() -> Router:
+    """A fresh router (a Router can belong to one Dispatcher only)."""
+    router = Router(name=__name__)
+    router.message.register(cmd_grant, Command("grant"))
+    router.message.register(cmd_broadcast, Command("broadcast"))
+    router.message.register(cmd_stats, Command("stats"))
+    return router

@@ -1,0 +1,67 @@
+"""Admin-only commands: /grant, /broadcast, /stats — and refusals for everyone else."""
+
+from __future__ import annotations
+
+import pytest
+
+from bot.services.access import has_access
+from db.models import Entitlement, OutboxMessage
+from tests.conftest import ADMIN_ID, Harness
+from tests.helpers import count, give_access, state
+
+USER = 8001
+
+
+@pytest.mark.parametrize("command", ["/grant 8002 30", "/broadcast hi all", "/stats"])
+async def test_admin_commands_refuse_others(harness: Harness, command: str) -> None:
+    before = await state(harness)
+    await harness.send_text(USER, command)
+    assert "only the provider's admins" in harness.last_reply(USER).text
+    assert await state(harness) == before
+
+
+async def test_grant_gives_and_takes_access(harness: Harness) -> None:
+    from datetime import UTC, datetime
+
+    await harness.send_text(ADMIN_ID, f"/grant {USER} 7")
+    assert "has access until" in harness.last_reply(ADMIN_ID).text
+    async with harness.session() as session:
+        assert await has_access(session, USER, datetime.now(UTC))
+    await harness.deliver()
+    assert "given access" in harness.last_reply(USER).text
+    await harness.send_text(ADMIN_ID, f"/grant {USER} 0")
+    async with harness.session() as session:
+        assert not await has_access(session, USER, datetime.now(UTC))
+
+
+@pytest.mark.parametrize("args", ["", "abc 7", "8001", "8001 -1", "8001 99999"])
+async def test_bad_grant_changes_nothing(harness: Harness, args: str) -> None:
+    before = await state(harness)
+    await harness.send_text(ADMIN_ID, f"/grant {args}".strip())
+    reply = harness.last_reply(ADMIN_ID).text
+    assert "Usage" in reply or "At most" in reply
+    assert await state(harness) == before
+    assert await count(harness, Entitlement) == 0
+
+
+async def test_broadcast_reaches_subscribers_only(harness: Harness) -> None:
+    await give_access(harness, 8101, 8102)
+    await harness.send_text(USER, "/start")
+    await harness.send_text(ADMIN_ID, "/broadcast Markets open <early> today")
+    assert "queued for 2 subscribers" in harness.last_reply(ADMIN_ID).text
+    await harness.deliver()
+    for chat in (8101, 8102):
+        assert harness.last_reply(chat).text == "Markets open &lt;early&gt; today"
+    assert len(harness.replies(USER)) == 1
+    await harness.send_text(ADMIN_ID, "/broadcast")
+    assert "Usage" in harness.last_reply(ADMIN_ID).text
+    assert await count(harness, OutboxMessage) == 2
+
+
+async def test_stats(harness: Harness) -> None:
+    await give_access(harness, 8101, 8102)
+    await harness.send_text(ADMIN_ID, "/stats")
+    text = harness.last_reply(ADMIN_ID).text
+    assert "With access now: 2" in text
+    assert "active 2" in text
+    assert "MRR: $98.00" in text  # two monthly $49.00 plans from the fake Stripe prices
