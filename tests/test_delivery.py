@@ -171,3 +171,26 @@ async def test_rate_limiter_spaces_sends_and_honours_pause() -> None:
     limiter.pause(5)
     await limiter.acquire()
     assert slept == [0.1, 0.1, 5.0]
+
+
+async def test_two_workers_share_the_outbox_without_sending_twice(harness: Harness) -> None:
+    chats = list(range(9000, 9060))
+    for chat in chats:
+        await _queue(harness, f"to {chat}", chat_id=chat)
+    workers = [
+        DeliveryWorker(harness.parts.bot, harness.parts.session_factory, rate=10_000)
+        for _ in range(2)
+    ]
+    # Small claims so the two workers interleave (SKIP LOCKED on PostgreSQL, the single
+    # writer on SQLite): each row must still go out exactly once.
+    from bot.services import delivery
+
+    original = delivery.BATCH
+    delivery.BATCH = 7
+    try:
+        while sum(await asyncio.gather(*(w.drain_once() for w in workers))):
+            pass
+    finally:
+        delivery.BATCH = original
+    sent = sorted(m.chat_id for m in harness.fake_bot.sent_messages())
+    assert sent == chats

@@ -97,6 +97,7 @@ class DeliveryWorker:
         signal: OutboxSignal | None = None,
         send_timeout: int = 15,
         concurrency: int = 16,
+        batch: int = BATCH,
         now: Callable[[], datetime] = lambda: datetime.now(UTC),
         progress_interval: float = 2.0,
     ) -> None:
@@ -107,6 +108,7 @@ class DeliveryWorker:
         self._signal = signal or OutboxSignal()
         self._send_timeout = send_timeout
         self._slots = asyncio.Semaphore(concurrency)
+        self._batch = batch
         self._now = now
         self._stopping = asyncio.Event()
         self._last_sent: dict[int, float] = {}
@@ -162,7 +164,7 @@ class DeliveryWorker:
                         or_(OutboxMessage.lease_until.is_(None), OutboxMessage.lease_until < now),
                     )
                     .order_by(OutboxMessage.priority, OutboxMessage.id)
-                    .limit(BATCH)
+                    .limit(self._batch)
                     # Several workers on PostgreSQL each take different rows.
                     .with_for_update(skip_locked=True)
                 )
