@@ -36,6 +36,16 @@ HELP = (
     "/help — this message"
 )
 
+ADMIN_HELP = (
+    "\n\n<b>Admin</b>\n"
+    "/signal SYMBOL long|short entry PRICE[-PRICE] sl PRICE tp PRICE [PRICE ...] "
+    "[lev N] [tf 4h] [note text] — preview, then Send\n"
+    "/update ID tp1|tp2..|sl [price] [note] · close PRICE · cancel — threaded follow-up\n"
+    "/stats — subscribers, MRR, outbox\n"
+    "/grant USER_ID DAYS — free access (0 takes it back)\n"
+    "/broadcast text — announcement to every subscriber"
+)
+
 WELCOME = (
     "👋 Welcome, {name}!\n\n"
     "This bot sends premium trading signals the moment they are posted. "

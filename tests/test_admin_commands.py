@@ -65,3 +65,10 @@ async def test_stats(harness: Harness) -> None:
     assert "With access now: 2" in text
     assert "active 2" in text
     assert "MRR: $98.00" in text  # two monthly $49.00 plans from the fake Stripe prices
+
+
+async def test_help_shows_admin_commands_to_admins_only(harness: Harness) -> None:
+    await harness.send_text(ADMIN_ID, "/help")
+    assert "/signal SYMBOL" in harness.last_reply(ADMIN_ID).text
+    await harness.send_text(USER, "/help")
+    assert "/signal SYMBOL" not in harness.last_reply(USER).text

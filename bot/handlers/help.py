@@ -5,10 +5,12 @@ from aiogram.filters import Command
 from aiogram.types import Message
 
 from bot import texts
+from bot.settings import Settings
 
 
-async def cmd_help(message: Message) -> None:
-    await message.answer(texts.HELP)
+async def cmd_help(message: Message, settings: Settings) -> None:
+    is_admin = message.from_user is not None and message.from_user.id in settings.admin_ids
+    await message.answer(texts.HELP + (texts.ADMIN_HELP if is_admin else ""))
 
 
 def create_router() -> Router:
