@@ -20,8 +20,8 @@ MAX_TAKE_PROFITS = 10
 MAX_NOTE = 500
 MAX_LEVERAGE = Decimal(200)
 _SYMBOL = re.compile(r"^[A-Z0-9][A-Z0-9._/-]{1,19}$")
-_TIMEFRAME = re.compile(r"^\d{1,3}(m|h|d|w|mo)$")
-_PRICE = re.compile(r"^\d{1,12}(\.\d{1,10})?$")
+_TIMEFRAME = re.compile(r"^[0-9]{1,3}(m|h|d|w|mo)$")
+PRICE_PATTERN = re.compile(r"^[0-9]{1,12}(\.[0-9]{1,10})?$")  # ASCII digits only
 _KEYWORDS = frozenset({"entry", "sl", "tp", "lev", "tf", "note"})
 
 
@@ -58,7 +58,7 @@ class SignalSpec:
 
 
 def parse_price(token: str, what: str) -> Decimal:
-    if not _PRICE.match(token):
+    if not PRICE_PATTERN.match(token):
         raise SignalSyntaxError(token, f"{what} must be a positive number like 65000 or 0.0125")
     try:
         value = Decimal(token)
@@ -72,6 +72,10 @@ def parse_price(token: str, what: str) -> Decimal:
 def _entry(token: str) -> tuple[Decimal, Decimal]:
     if "-" in token:
         low_text, _, high_text = token.partition("-")
+        if not low_text or not high_text:
+            raise SignalSyntaxError(
+                token, "entry must be a positive number like 65000 or a range like 3400-3450"
+            )
         low, high = parse_price(low_text, "entry"), parse_price(high_text, "entry")
         if low >= high:
             raise SignalSyntaxError(token, "an entry range goes from low to high, e.g. 3400-3450")
@@ -135,7 +139,10 @@ def _leverage(values: dict[str, list[str]]) -> Decimal | None:
     if "lev" not in values:
         return None
     raw = values["lev"][0]
-    leverage = parse_price(raw.lower().removesuffix("x"), "lev")
+    try:
+        leverage = parse_price(raw.lower().removesuffix("x"), "lev")
+    except SignalSyntaxError as error:
+        raise SignalSyntaxError(raw, error.problem) from None
     if leverage < 1 or leverage > MAX_LEVERAGE:
         raise SignalSyntaxError(raw, f"leverage must be between 1 and {MAX_LEVERAGE}")
     return leverage

@@ -48,7 +48,10 @@ class UpdateCommand:
     note: str | None
 
 
-_TP = re.compile(r"^tp([1-9]\d?)$")
+_TP = re.compile(r"^tp([1-9][0-9]?)$")
+# ASCII digits only, and small enough for the integer id column.
+_ID = re.compile(r"#?([0-9]{1,9})")
+_NUMBER_LIKE = re.compile(r"^[0-9][0-9.,]*$")
 
 
 def parse_update(text: str) -> UpdateCommand:
@@ -58,9 +61,10 @@ def parse_update(text: str) -> UpdateCommand:
         tokens = tokens[1:]
     if not tokens:
         raise SignalSyntaxError("", "which signal? give its number, e.g. /update 17 tp1")
-    if not tokens[0].lstrip("#").isdigit():
+    match = _ID.fullmatch(tokens[0])
+    if match is None:
         raise SignalSyntaxError(tokens[0], "the signal number must be a whole number")
-    signal_id = int(tokens[0].lstrip("#"))
+    signal_id = int(match.group(1))
     if len(tokens) < 2:
         raise SignalSyntaxError(tokens[0], "say what happened: tp1, sl, close PRICE or cancel")
     kind = tokens[1].lower()
@@ -72,7 +76,9 @@ def parse_update(text: str) -> UpdateCommand:
         price = parse_price(rest[0], "close price")
         rest = rest[1:]
     elif kind == "sl" or _TP.match(kind):
-        if rest and re.match(r"^\d", rest[0]):
+        # A number-like word is the price (and must be a valid one); anything else, such as
+        # "1st target", starts the note.
+        if rest and _NUMBER_LIKE.match(rest[0]):
             price = parse_price(rest[0], f"{kind} price")
             rest = rest[1:]
     elif kind != "cancel":
