@@ -20,7 +20,7 @@ LINE = "/signal BTCUSDT long entry 65000 sl 63500 tp 67000 69000 lev 5 tf 4h not
 async def _post_and_send(harness: Harness, line: str = LINE) -> int:
     await harness.send_text(ADMIN_ID, line)
     async with harness.session() as session:
-        signal_id = await session.scalar(select(func.max(Signal.id)))
+        signal_id: int | None = await session.scalar(select(func.max(Signal.id)))
     assert signal_id is not None
     await harness.press(ADMIN_ID, f"{CB_SEND}{signal_id}")
     return signal_id
