@@ -9,7 +9,7 @@ import signal as signals
 from dataclasses import dataclass
 
 from aiogram import Bot, Dispatcher
-from aiogram.types import MenuButtonCommands
+from aiogram.types import MenuButtonCommands, MenuButtonWebApp, WebAppInfo
 from aiohttp import web
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
@@ -47,7 +47,15 @@ async def check_schema(engine: AsyncEngine) -> None:
 async def _announce(bot: Bot, dispatcher: Dispatcher, settings: Settings) -> None:
     """Command menu, and webhook or long polling as PUBLIC_URL says."""
     await bot.set_my_commands(USER_COMMANDS)
-    await bot.set_chat_menu_button(menu_button=MenuButtonCommands())
+    if settings.public_url:
+        # The menu button opens the Mini App; without a public https URL it lists commands.
+        await bot.set_chat_menu_button(
+            menu_button=MenuButtonWebApp(
+                text="Open app", web_app=WebAppInfo(url=f"{settings.public_url}/app/")
+            )
+        )
+    else:
+        await bot.set_chat_menu_button(menu_button=MenuButtonCommands())
     if settings.public_url:
         secret = settings.telegram_webhook_secret
         await bot.set_webhook(
@@ -113,8 +121,10 @@ def build(settings: Settings, engine: AsyncEngine) -> Components:
         settings,
         session_factory,
         stripe_events,
+        bot=bot,
+        billing=billing,
+        outbox_signal=signal,
         dispatcher=dispatcher if webhook_mode else None,
-        bot=bot if webhook_mode else None,
     )
     worker = DeliveryWorker(
         bot,

@@ -6,7 +6,7 @@ from datetime import datetime
 from decimal import Decimal
 from html import escape
 
-from aiogram.types import BotCommand
+from aiogram.types import BotCommand, InlineKeyboardButton, InlineKeyboardMarkup, WebAppInfo
 
 from bot.services.access import entitlement_grants_access
 from bot.services.notices import format_date
@@ -133,3 +133,14 @@ def performance(rows: list[Performance]) -> str:
             f"total {signed(row.total_r.quantize(Decimal('0.01')), ' R')}"
         )
     return "\n".join(lines)
+
+
+def open_app_markup(public_url: str | None) -> InlineKeyboardMarkup | None:
+    """An "Open app" button for the Mini App, when it has a public https URL."""
+    if not public_url:
+        return None
+    return InlineKeyboardMarkup(
+        inline_keyboard=[
+            [InlineKeyboardButton(text="Open app", web_app=WebAppInfo(url=f"{public_url}/app/"))]
+        ]
+    )

@@ -6,14 +6,32 @@ from aiogram import Bot, Dispatcher
 from aiohttp import web
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
+from bot.services.billing import BillingService
+from bot.services.outbox import OutboxSignal
 from bot.services.stripe_events import StripeEventProcessor
 from bot.settings import Settings
-from webapp import health, stripe_webhook
+from webapp import health, miniapp_api, miniapp_static, stripe_webhook
 from webapp.errors import error_middleware
-from webapp.keys import SESSION_FACTORY, SETTINGS, STRIPE_EVENTS
+from webapp.keys import (
+    BILLING,
+    BOT,
+    INITDATA_LIMITER,
+    OUTBOX_SIGNAL,
+    SESSION_FACTORY,
+    SETTINGS,
+    STRIPE_EVENTS,
+    TOKENS,
+)
+from webapp.miniapp_auth import RateLimiter, TokenSigner
+from webapp.security import add_security_headers
 from webapp.telegram_webhook import TelegramWebhookHandler
 
 TELEGRAM_WEBHOOK_PATH = "/telegram/webhook"
+
+
+# Ten initData exchanges at once per client address, then one every six seconds.
+INITDATA_BURST = 10
+INITDATA_PER_SECOND = 1 / 6
 
 
 def create_web_app(
@@ -21,17 +39,27 @@ def create_web_app(
     session_factory: async_sessionmaker[AsyncSession],
     stripe_events: StripeEventProcessor,
     *,
+    bot: Bot,
+    billing: BillingService,
+    outbox_signal: OutboxSignal,
     dispatcher: Dispatcher | None = None,
-    bot: Bot | None = None,
 ) -> web.Application:
-    """Build the app; pass dispatcher and bot to receive Telegram updates by webhook."""
+    """Build the app; pass the dispatcher to receive Telegram updates by webhook."""
     app = web.Application(middlewares=[error_middleware], client_max_size=1024**2)
     app[SETTINGS] = settings
     app[SESSION_FACTORY] = session_factory
     app[STRIPE_EVENTS] = stripe_events
+    app[BOT] = bot
+    app[BILLING] = billing
+    app[OUTBOX_SIGNAL] = outbox_signal
+    app[TOKENS] = TokenSigner(settings.bot_token.get_secret_value())
+    app[INITDATA_LIMITER] = RateLimiter(burst=INITDATA_BURST, per_second=INITDATA_PER_SECOND)
+    app.on_response_prepare.append(add_security_headers)
     app.add_routes(health.routes)
     app.add_routes(stripe_webhook.routes)
-    if dispatcher is not None and bot is not None:
+    app.add_routes(miniapp_api.routes)
+    miniapp_static.register(app)
+    if dispatcher is not None:
         secret = settings.telegram_webhook_secret
         # The secret token is checked on every request (401 without it).
         TelegramWebhookHandler(

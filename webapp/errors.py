@@ -23,6 +23,26 @@ CODES = {
 }
 
 
+class ApiError(Exception):
+    """Raised by a route to answer with a JSON error; the middleware renders it."""
+
+    def __init__(
+        self,
+        status: int,
+        code: str,
+        message: str,
+        *,
+        extra: dict[str, str] | None = None,
+        headers: dict[str, str] | None = None,
+    ) -> None:
+        super().__init__(message)
+        self.status = status
+        self.code = code
+        self.message = message
+        self.extra = extra or {}
+        self.headers = headers or {}
+
+
 def json_error(status: int, message: str, code: str | None = None) -> web.Response:
     """`{"error": {"code": ..., "message": ...}}` with the given HTTP status."""
     return web.json_response(
@@ -39,6 +59,9 @@ async def error_middleware(request: web.Request, handler: Handler) -> web.Stream
     """aiohttp's own HTTP errors become JSON; anything unexpected is a logged, bare 500."""
     try:
         response = await handler(request)
+    except ApiError as error:
+        body = {"code": error.code, "message": error.message, **error.extra}
+        return web.json_response({"error": body}, status=error.status, headers=error.headers)
     except web.HTTPException as error:
         if error.status < 400:
             raise

@@ -2,12 +2,21 @@
 
 from __future__ import annotations
 
+from aiogram import Bot
 from aiohttp import web
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
+from bot.services.billing import BillingService
+from bot.services.outbox import OutboxSignal
 from bot.services.stripe_events import StripeEventProcessor
 from bot.settings import Settings
+from webapp.miniapp_auth import RateLimiter, TokenSigner
 
 SETTINGS = web.AppKey("settings", Settings)
 SESSION_FACTORY: web.AppKey[async_sessionmaker[AsyncSession]] = web.AppKey("session_factory")
 STRIPE_EVENTS = web.AppKey("stripe_events", StripeEventProcessor)
+BOT = web.AppKey("bot", Bot)
+BILLING = web.AppKey("billing", BillingService)
+OUTBOX_SIGNAL = web.AppKey("outbox_signal", OutboxSignal)
+TOKENS = web.AppKey("tokens", TokenSigner)
+INITDATA_LIMITER = web.AppKey("initdata_limiter", RateLimiter)

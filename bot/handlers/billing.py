@@ -21,6 +21,7 @@ from bot.services.errors import (
     NoCustomerError,
 )
 from bot.services.notices import CB_PLANS, CB_PORTAL
+from bot.settings import Settings
 
 
 async def _bot_username(bot: Bot) -> str:
@@ -67,14 +68,19 @@ async def cb_plans(
     await bot.send_message(query.from_user.id, text, reply_markup=markup)
 
 
-async def cmd_status(message: Message, session: AsyncSession, billing: BillingService) -> None:
+async def cmd_status(
+    message: Message, session: AsyncSession, billing: BillingService, settings: Settings
+) -> None:
     if message.from_user is None:
         return
     await users.ensure_user(session, message.from_user)
     entitlement = await stripe_entitlement(session, message.from_user.id)
     await session.commit()
     plan = await billing.plan_name(entitlement.price_id if entitlement else None)
-    await message.answer(texts.status(entitlement, plan, datetime.now(UTC)))
+    await message.answer(
+        texts.status(entitlement, plan, datetime.now(UTC)),
+        reply_markup=texts.open_app_markup(settings.public_url),
+    )
 
 
 async def _portal_reply(

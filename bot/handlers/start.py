@@ -13,10 +13,15 @@ from bot import texts
 from bot.services import users
 from bot.services.access import entitlement_grants_access, stripe_entitlement
 from bot.services.billing import BillingService
+from bot.settings import Settings
 
 
 async def cmd_start(
-    message: Message, command: CommandObject, session: AsyncSession, billing: BillingService
+    message: Message,
+    command: CommandObject,
+    session: AsyncSession,
+    billing: BillingService,
+    settings: Settings,
 ) -> None:
     if message.from_user is None:
         return
@@ -32,11 +37,17 @@ async def cmd_start(
     if payload == "paid":
         if entitlement is not None and entitlement_grants_access(entitlement, now):
             plan = await billing.plan_name(entitlement.price_id)
-            await message.answer(texts.status(entitlement, plan, now))
+            await message.answer(
+                texts.status(entitlement, plan, now),
+                reply_markup=texts.open_app_markup(settings.public_url),
+            )
         else:
             await message.answer(texts.PAID_PENDING)
         return
-    await message.answer(texts.welcome(message.from_user.first_name))
+    await message.answer(
+        texts.welcome(message.from_user.first_name),
+        reply_markup=texts.open_app_markup(settings.public_url),
+    )
 
 
 def create_router() -> Router:

@@ -1,0 +1,321 @@
+"""The Mini App JSON API under /api/v1 (contract in webapp/API.md)."""
+
+from __future__ import annotations
+
+import json
+import logging
+from datetime import UTC, datetime
+from typing import Any
+
+from aiohttp import web
+from sqlalchemy import select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from bot.services import access, admin, signals, users
+from bot.services.errors import (
+    AlreadySubscribedError,
+    BillingNotConfiguredError,
+    BillingUnavailableError,
+    NoCustomerError,
+    UnknownPlanError,
+)
+from bot.services.progress import counts_for
+from bot.services.signal_syntax import SignalSyntaxError, parse_signal
+from db.models import Broadcast, Entitlement, User
+from webapp import miniapp_views as views
+from webapp.errors import ApiError
+from webapp.keys import (
+    BILLING,
+    BOT,
+    INITDATA_LIMITER,
+    OUTBOX_SIGNAL,
+    SESSION_FACTORY,
+    SETTINGS,
+    TOKENS,
+)
+from webapp.miniapp_auth import InitDataError, validate_init_data
+
+log = logging.getLogger(__name__)
+routes = web.RouteTableDef()
+
+MAX_JSON_BODY = 16 * 1024
+
+
+async def _json_body(request: web.Request) -> dict[str, Any]:
+    if request.content_length is not None and request.content_length > MAX_JSON_BODY:
+        raise ApiError(413, "payload_too_large", "request body too large")
+    raw = await request.read()
+    if len(raw) > MAX_JSON_BODY:
+        raise ApiError(413, "payload_too_large", "request body too large")
+    try:
+        body = json.loads(raw or b"{}")
+    except ValueError:
+        raise ApiError(400, "bad_request", "body must be JSON") from None
+    if not isinstance(body, dict):
+        raise ApiError(400, "bad_request", "body must be a JSON object")
+    return body
+
+
+def _string(body: dict[str, Any], name: str, *, limit: int = 4096) -> str:
+    value = body.get(name)
+    if not isinstance(value, str) or not value.strip():
+        raise ApiError(400, "bad_request", f"{name} is required")
+    if len(value) > limit:
+        raise ApiError(400, "bad_request", f"{name} is too long")
+    return value
+
+
+def _user_id(request: web.Request) -> int:
+    """The caller's Telegram id from `Authorization: Bearer`, or 401."""
+    header = request.headers.get("Authorization", "")
+    scheme, _, token = header.partition(" ")
+    if scheme.lower() != "bearer" or not token:
+        raise ApiError(401, "unauthorized", "missing bearer token")
+    claims = request.app[TOKENS].verify(token.strip())
+    if claims is None:
+        raise ApiError(401, "unauthorized", "invalid or expired token; reopen the app")
+    return claims.user_id
+
+
+def _is_admin(request: web.Request, user_id: int) -> bool:
+    return user_id in request.app[SETTINGS].admin_ids
+
+
+def _require_admin(request: web.Request) -> int:
+    user_id = _user_id(request)
+    if not _is_admin(request, user_id):
+        raise ApiError(403, "not_admin", "only the provider's admins can do this")
+    return user_id
+
+
+def _session(request: web.Request) -> AsyncSession:
+    return request.app[SESSION_FACTORY]()
+
+
+def _client(request: web.Request) -> str:
+    # request.remote is the peer; behind a reverse proxy that is the proxy, so limits are
+    # shared per proxy unless it passes the real address (see README).
+    return request.remote or "unknown"
+
+
+@routes.post("/api/v1/miniapp/exchange-initdata")
+async def exchange_initdata(request: web.Request) -> web.Response:
+    wait = request.app[INITDATA_LIMITER].hit(_client(request))
+    if wait:
+        raise ApiError(
+            429,
+            "too_many_requests",
+            "too many attempts; try again shortly",
+            headers={"Retry-After": str(max(1, round(wait)))},
+        )
+    body = await _json_body(request)
+    raw = _string(body, "init_data")
+    settings = request.app[SETTINGS]
+    try:
+        _, tg_user = validate_init_data(
+            settings.bot_token.get_secret_value(),
+            raw,
+            max_age=settings.initdata_max_age_seconds,
+        )
+    except InitDataError as error:
+        log.info("rejected initData: %s", error.code)
+        raise ApiError(401, error.code, str(error)) from None
+    async with _session(request) as session, session.begin():
+        user = await session.get(User, tg_user.id)
+        if user is None:
+            user = User(
+                id=tg_user.id,
+                first_name=tg_user.first_name,
+                username=tg_user.username,
+                language_code=tg_user.language_code,
+            )
+            session.add(user)
+    tokens = request.app[TOKENS]
+    return web.json_response(
+        {
+            "token": tokens.issue(tg_user.id),
+            "token_type": "Bearer",
+            "expires_in": tokens.ttl,
+            "user": views.user(user),
+            "is_admin": _is_admin(request, tg_user.id),
+        }
+    )
+
+
+@routes.get("/api/v1/me")
+async def me(request: web.Request) -> web.Response:
+    user_id = _user_id(request)
+    now = datetime.now(UTC)
+    async with _session(request) as session:
+        user = await session.get(User, user_id)
+        if user is None:
+            raise ApiError(401, "unauthorized", "unknown user; reopen the app")
+        rows = list(
+            await session.scalars(select(Entitlement).where(Entitlement.user_id == user_id))
+        )
+        has = await access.has_access(session, user_id, now)
+        customer = await users.customer_id_for(session, user_id)
+    billing = request.app[BILLING]
+    # The Stripe subscription is what people manage; a grant shows when there is none.
+    row = next((r for r in rows if r.source == "stripe"), None) or next(iter(rows), None)
+    plan_name = (
+        await billing.plan_name(row.price_id)
+        if row and row.source == "stripe"
+        else ("Complimentary access" if row else "")
+    )
+    return web.json_response(
+        {
+            "user": views.user(user),
+            "is_admin": _is_admin(request, user_id),
+            "billing_enabled": billing.enabled,
+            "has_access": has,
+            "can_manage_billing": billing.enabled and customer is not None,
+            "subscription": views.subscription(row, plan_name, now),
+        }
+    )
+
+
+@routes.get("/api/v1/plans")
+async def plans(request: web.Request) -> web.Response:
+    _user_id(request)
+    try:
+        offered = await request.app[BILLING].plans()
+    except BillingNotConfiguredError:
+        raise ApiError(503, "not_configured", "payments are not set up on this bot") from None
+    except BillingUnavailableError:
+        raise ApiError(503, "unavailable", "Stripe cannot be reached; try again") from None
+    return web.json_response({"plans": [views.plan(p) for p in offered]})
+
+
+async def _bot_username(request: web.Request) -> str:
+    me_ = await request.app[BOT].me()
+    return me_.username or ""
+
+
+@routes.post("/api/v1/billing/checkout")
+async def checkout(request: web.Request) -> web.Response:
+    user_id = _user_id(request)
+    price_id = _string(await _json_body(request), "price_id", limit=255)
+    billing = request.app[BILLING]
+    try:
+        async with _session(request) as session, session.begin():
+            customer_id = await billing.prepare_checkout(session, user_id, datetime.now(UTC))
+        link = await billing.checkout_link(
+            user_id, customer_id, price_id, await _bot_username(request)
+        )
+    except BillingNotConfiguredError:
+        raise ApiError(503, "not_configured", "payments are not set up on this bot") from None
+    except AlreadySubscribedError:
+        raise ApiError(
+            409, "already_subscribed", "you already have an active subscription"
+        ) from None
+    except UnknownPlanError:
+        raise ApiError(400, "unknown_plan", "that plan is not on offer") from None
+    except BillingUnavailableError:
+        raise ApiError(503, "unavailable", "Stripe cannot be reached; try again") from None
+    return web.json_response({"url": link.url})
+
+
+@routes.post("/api/v1/billing/portal")
+async def portal(request: web.Request) -> web.Response:
+    user_id = _user_id(request)
+    billing = request.app[BILLING]
+    async with _session(request) as session:
+        customer_id = await users.customer_id_for(session, user_id)
+    try:
+        url = await billing.portal_url(customer_id, f"https://t.me/{await _bot_username(request)}")
+    except BillingNotConfiguredError:
+        raise ApiError(503, "not_configured", "payments are not set up on this bot") from None
+    except NoCustomerError:
+        raise ApiError(409, "no_customer", "you have not subscribed yet") from None
+    except BillingUnavailableError:
+        raise ApiError(503, "unavailable", "Stripe cannot be reached; try again") from None
+    return web.json_response({"url": url})
+
+
+@routes.get("/api/v1/signals")
+async def signal_feed(request: web.Request) -> web.Response:
+    user_id = _user_id(request)
+    async with _session(request) as session:
+        if not await access.has_access(session, user_id, datetime.now(UTC)):
+            raise ApiError(403, "no_access", "subscribe to see the signals")
+        recent = await signals.latest(session, limit=50)
+    return web.json_response({"signals": [views.signal(s) for s in recent]})
+
+
+@routes.get("/api/v1/performance")
+async def performance(request: web.Request) -> web.Response:
+    _user_id(request)
+    async with _session(request) as session:
+        closed = await signals.closed_signals(session)
+    windows = signals.summarise(closed, datetime.now(UTC))
+    return web.json_response(views.performance(windows, closed))
+
+
+def _parse(text: str) -> Any:
+    try:
+        return parse_signal(text)
+    except SignalSyntaxError as error:
+        raise ApiError(
+            400,
+            "invalid_signal",
+            f"{error.token!r}: {error.problem}" if error.token else error.problem,
+            extra={"token": error.token},
+        ) from None
+
+
+@routes.post("/api/v1/admin/signals/preview")
+async def preview_signal(request: web.Request) -> web.Response:
+    _require_admin(request)
+    spec = _parse(_string(await _json_body(request), "text"))
+    async with _session(request) as session:
+        count = len(await access.recipients(session, datetime.now(UTC)))
+    return web.json_response(
+        {
+            "signal": views.spec(spec),
+            "recipients": count,
+            "canonical": views.spec(spec)["canonical"],
+        }
+    )
+
+
+@routes.post("/api/v1/admin/signals")
+async def post_signal(request: web.Request) -> web.Response:
+    admin_id = _require_admin(request)
+    spec = _parse(_string(await _json_body(request), "text"))
+    now = datetime.now(UTC)
+    async with _session(request) as session, session.begin():
+        draft = await signals.create_draft(session, spec, admin_id)
+        broadcast = await signals.publish(session, draft.id, now)
+    request.app[OUTBOX_SIGNAL].notify()
+    return web.json_response(
+        {"signal_id": draft.id, "broadcast_id": broadcast.id, "total": broadcast.total},
+        status=201,
+    )
+
+
+@routes.get("/api/v1/admin/broadcasts/{broadcast_id}")
+async def broadcast_progress(request: web.Request) -> web.Response:
+    _require_admin(request)
+    raw = request.match_info["broadcast_id"]
+    if not raw.isascii() or not raw.isdigit() or len(raw) > 9:
+        raise ApiError(400, "bad_request", "broadcast id must be a number")
+    async with _session(request) as session:
+        broadcast = await session.get(Broadcast, int(raw))
+        if broadcast is None:
+            raise ApiError(404, "not_found", "no such broadcast")
+        counts = (await counts_for(session, [broadcast.id]))[broadcast.id]
+    counts = counts if counts.total else counts.__class__(total=broadcast.total)
+    return web.json_response(views.progress(broadcast.id, broadcast.title, counts))
+
+
+@routes.get("/api/v1/admin/stats")
+async def admin_stats(request: web.Request) -> web.Response:
+    _require_admin(request)
+    try:
+        offered = await request.app[BILLING].plans()
+    except (BillingNotConfiguredError, BillingUnavailableError):
+        offered = []
+    async with _session(request) as session:
+        figures = await admin.stats(session, datetime.now(UTC), offered)
+    return web.json_response(views.stats(figures))

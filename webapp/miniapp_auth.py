@@ -1,0 +1,128 @@
+"""Mini App authentication: initData validation, short-lived bearer tokens, a rate limiter."""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import hmac
+import json
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+
+from aiogram.utils.web_app import WebAppInitData, WebAppUser, safe_parse_webapp_init_data
+
+TOKEN_TTL_SECONDS = 3600
+# initData minted by a client whose clock runs a little fast is still fine.
+CLOCK_SKEW_SECONDS = 60
+
+
+class InitDataError(Exception):
+    """initData that is forged, tampered, hash-less, for another bot, or without a user."""
+
+    code = "invalid_init_data"
+
+
+class StaleInitDataError(InitDataError):
+    code = "stale_init_data"
+
+
+def validate_init_data(
+    bot_token: str, raw: str, *, max_age: int, now: float | None = None
+) -> tuple[WebAppInitData, WebAppUser]:
+    """Check the HMAC over the raw string (aiogram), then its age; never re-serialise first."""
+    try:
+        data = safe_parse_webapp_init_data(bot_token, raw)
+    except ValueError as error:  # includes pydantic's ValidationError
+        raise InitDataError("initData signature is not valid for this bot") from error
+    if data.user is None:
+        raise InitDataError("initData carries no user")
+    age = (now if now is not None else time.time()) - data.auth_date.timestamp()
+    if age > max_age or age < -CLOCK_SKEW_SECONDS:
+        raise StaleInitDataError("initData is too old; reopen the app")
+    return data, data.user
+
+
+def _b64(data: bytes) -> str:
+    return base64.urlsafe_b64encode(data).rstrip(b"=").decode()
+
+
+def _unb64(text: str) -> bytes:
+    return base64.urlsafe_b64decode(text + "=" * (-len(text) % 4))
+
+
+@dataclass(frozen=True, slots=True)
+class TokenClaims:
+    user_id: int
+    expires_at: int
+
+
+class TokenSigner:
+    """HMAC-signed bearer tokens `<payload>.<signature>` carrying a user id and an expiry.
+
+    The key is derived from the bot token, so no new secret has to be configured, and a
+    token for one bot is worthless for another. Being stateless, a token cannot be revoked
+    before it expires; the hour it lives bounds that.
+    """
+
+    def __init__(
+        self,
+        bot_token: str,
+        *,
+        ttl: int = TOKEN_TTL_SECONDS,
+        clock: Callable[[], float] = time.time,
+    ) -> None:
+        self._key = hmac.new(
+            b"signaldesk-miniapp-token", bot_token.encode(), hashlib.sha256
+        ).digest()
+        self._ttl = ttl
+        self._clock = clock
+
+    @property
+    def ttl(self) -> int:
+        return self._ttl
+
+    def issue(self, user_id: int) -> str:
+        payload = _b64(json.dumps({"u": user_id, "e": int(self._clock()) + self._ttl}).encode())
+        return f"{payload}.{self._sign(payload)}"
+
+    def verify(self, token: str) -> TokenClaims | None:
+        """The claims of a valid, unexpired token; None for anything else."""
+        payload, dot, signature = token.partition(".")
+        if not dot or not hmac.compare_digest(signature, self._sign(payload)):
+            return None
+        try:
+            data = json.loads(_unb64(payload))
+            claims = TokenClaims(user_id=int(data["u"]), expires_at=int(data["e"]))
+        except (ValueError, KeyError, TypeError):
+            return None
+        return claims if claims.expires_at > self._clock() else None
+
+    def _sign(self, payload: str) -> str:
+        return _b64(hmac.new(self._key, payload.encode(), hashlib.sha256).digest())
+
+
+class RateLimiter:
+    """Token bucket per key (client address): `burst` at once, refilled at `per_second`."""
+
+    def __init__(
+        self, *, burst: int, per_second: float, clock: Callable[[], float] = time.monotonic
+    ) -> None:
+        self._burst = burst
+        self._rate = per_second
+        self._clock = clock
+        self._buckets: dict[str, tuple[float, float]] = {}
+
+    def hit(self, key: str) -> float:
+        """0 when allowed; otherwise the seconds to wait before the next try."""
+        now = self._clock()
+        tokens, last = self._buckets.get(key, (float(self._burst), now))
+        tokens = min(self._burst, tokens + (now - last) * self._rate)
+        if tokens < 1:
+            self._buckets[key] = (tokens, now)
+            return (1 - tokens) / self._rate
+        self._buckets[key] = (tokens - 1, now)
+        if len(self._buckets) > 50_000:  # forget idle clients so memory stays bounded
+            cutoff = now - self._burst / self._rate
+            self._buckets = {k: v for k, v in self._buckets.items() if v[1] > cutoff}
+        return 0.0

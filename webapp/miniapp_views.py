@@ -1,0 +1,158 @@
+"""JSON shapes of the Mini App API (see webapp/API.md)."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from decimal import Decimal
+from typing import Any
+
+from bot.services.access import entitlement_grants_access
+from bot.services.admin import Stats
+from bot.services.plans import Plan, format_amount
+from bot.services.progress import Counts
+from bot.services.signal_syntax import SignalSpec, format_signal, plain_number
+from bot.services.signal_texts import status_label
+from bot.services.signals import Performance
+from bot.texts import STATUS_LABELS
+from db.models import Entitlement, Signal, User
+
+
+def iso(moment: datetime | None) -> str | None:
+    return moment.isoformat() if moment else None
+
+
+def dec(value: Decimal | None) -> str | None:
+    return plain_number(value) if value is not None else None
+
+
+def user(row: User) -> dict[str, Any]:
+    return {"id": row.id, "first_name": row.first_name, "username": row.username}
+
+
+def subscription(row: Entitlement | None, plan_name: str, now: datetime) -> dict[str, Any] | None:
+    if row is None:
+        return None
+    active = entitlement_grants_access(row, now)
+    renews = active and row.source == "stripe" and not row.cancel_at_period_end
+    return {
+        "plan": plan_name,
+        "status": row.status,
+        "status_label": STATUS_LABELS.get(row.status, row.status.replace("_", " ").title()),
+        "active": active,
+        "source": row.source,
+        "renews_at": iso(row.expires_at) if renews else None,
+        "ends_at": None if renews else iso(row.expires_at),
+        "cancel_at_period_end": row.cancel_at_period_end,
+    }
+
+
+def plan(row: Plan) -> dict[str, Any]:
+    return {
+        "price_id": row.price_id,
+        "name": row.name,
+        "amount": row.unit_amount,
+        "currency": row.currency,
+        "interval": row.interval,
+        "interval_count": row.interval_count,
+        "label": row.label,
+    }
+
+
+def spec(row: SignalSpec) -> dict[str, Any]:
+    return {
+        "symbol": row.symbol,
+        "side": row.side,
+        "entry_low": dec(row.entry_low),
+        "entry_high": dec(row.entry_high),
+        "stop_loss": dec(row.stop_loss),
+        "take_profits": [plain_number(tp) for tp in row.take_profits],
+        "leverage": dec(row.leverage),
+        "timeframe": row.timeframe,
+        "note": row.note,
+        "canonical": format_signal(row),
+    }
+
+
+def signal(row: Signal) -> dict[str, Any]:
+    return {
+        "id": row.id,
+        "symbol": row.symbol,
+        "side": row.side,
+        "entry_low": dec(row.entry_low),
+        "entry_high": dec(row.entry_high),
+        "stop_loss": dec(row.stop_loss),
+        "take_profits": [plain_number(Decimal(tp)) for tp in row.take_profits],
+        "leverage": dec(row.leverage),
+        "timeframe": row.timeframe,
+        "note": row.note,
+        "status": row.status,
+        "status_label": status_label(row),
+        "tp_hit": row.tp_hit,
+        "exit_price": dec(row.exit_price),
+        "result_pct": dec(row.result_pct),
+        "result_r": dec(row.result_r),
+        "published_at": iso(row.published_at),
+        "closed_at": iso(row.closed_at),
+    }
+
+
+def performance(windows: list[Performance], closed: list[Signal]) -> dict[str, Any]:
+    equity: list[dict[str, Any]] = []
+    total = Decimal(0)
+    for row in closed:
+        total += row.result_r or Decimal(0)
+        equity.append({"id": row.id, "closed_at": iso(row.closed_at), "cumulative_r": dec(total)})
+    return {
+        "windows": [
+            {
+                "label": w.label,
+                "count": w.count,
+                "wins": w.wins,
+                "win_rate": dec(w.win_rate),
+                "avg_r": dec(w.avg_r),
+                "total_r": dec(w.total_r),
+            }
+            for w in windows
+        ],
+        "signals": [
+            {
+                "id": row.id,
+                "symbol": row.symbol,
+                "side": row.side,
+                "closed_at": iso(row.closed_at),
+                "result_r": dec(row.result_r),
+                "result_pct": dec(row.result_pct),
+            }
+            for row in closed
+        ],
+        "equity": equity,
+    }
+
+
+def progress(broadcast_id: int, title: str, counts: Counts) -> dict[str, Any]:
+    return {
+        "id": broadcast_id,
+        "title": title,
+        "total": counts.total,
+        "sent": counts.sent,
+        "pending": counts.pending,
+        "failed": counts.failed,
+        "blocked": counts.blocked,
+        "skipped": counts.skipped,
+        "done": counts.done,
+    }
+
+
+def stats(row: Stats) -> dict[str, Any]:
+    return {
+        "users": row.users,
+        "with_access": row.with_access,
+        "blocked": row.blocked,
+        "by_state": row.by_state,
+        "new_30d": row.new_30d,
+        "churned_30d": row.churned_30d,
+        "mrr": [
+            {"currency": cur, "amount": amount, "label": format_amount(amount, cur)}
+            for cur, amount in sorted(row.mrr.items())
+        ],
+    }
