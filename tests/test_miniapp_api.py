@@ -17,7 +17,7 @@ from tests.conftest import ADMIN_ID, BOT_TOKEN, FIXTURES, Harness, MakeHarness
 from tests.helpers import count, give_access, state
 from tests.initdata import sign_init_data
 
-USER = {"id": 7101, "first_name": "Mia", "username": "mia"}
+USER: dict[str, Any] = {"id": 7101, "first_name": "Mia", "username": "mia"}
 VECTORS = [
     v
     for v in json.loads((FIXTURES / "initdata/vectors.json").read_text())
