@@ -35,7 +35,8 @@ TABLES = {
     "alembic_version",
 }
 CLI_TIMEOUT = 60.0
-START_TIMEOUT = 15.0
+# Generous: importing aiogram and stripe under coverage on a busy 2-core machine is slow.
+START_TIMEOUT = 60.0
 HTTP_TIMEOUT = aiohttp.ClientTimeout(total=5)
 
 
