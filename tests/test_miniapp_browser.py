@@ -1,0 +1,661 @@
+"""The Mini App in real headless Chromium against the real app, fake Bot API and fake Stripe:
+subscriber feed, locked feed and checkout, admin compose/preview/send/progress and stats,
+syntax errors, outside Telegram, the track record charts, themes and visible errors.
+
+Telegram's script is replaced (page routing) by a stub with validly signed initData whose
+MainButton, BackButton and openLink record what the app does. Screenshots of each screen go to
+test-artifacts/screenshots/ (360x740, light theme, and dark for the track record).
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from collections.abc import AsyncIterator
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any, Literal
+
+import pytest
+from playwright.async_api import (
+    Browser,
+    BrowserContext,
+    ConsoleMessage,
+    Page,
+    Route,
+    ViewportSize,
+    async_playwright,
+    expect,
+)
+
+from bot.services import signals
+from bot.services.signal_syntax import parse_signal
+from db.models import OutboxMessage, Signal
+from tests.conftest import ADMIN_ID, BOT_TOKEN, PRICE_MONTHLY, Harness, MakeHarness
+from tests.helpers import count, give_access
+from tests.initdata import sign_init_data
+
+CHROMIUM = Path("/usr/bin/chromium")
+if not CHROMIUM.exists():
+    pytest.skip(
+        "Chromium not installed at /usr/bin/chromium: apt-get install chromium",
+        allow_module_level=True,
+    )
+
+CHROMIUM_ARGS = [
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-quic",
+    "--no-first-run",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+]
+TELEGRAM_JS = "https://telegram.org/js/telegram-web-app.js"
+SCREENSHOTS = Path(__file__).resolve().parents[1] / "test-artifacts" / "screenshots"
+VIEWPORT: ViewportSize = {"width": 360, "height": 740}
+Scheme = Literal["light", "dark"]
+WAIT_MS = 5_000
+
+SUBSCRIBERS = (7301, 7302)
+OUTSIDER = 7309
+LINE = "BTCUSDT long entry 65000 sl 63500 tp 67000 69000 lev 5 tf 4h note breakout retest"
+
+# Telegram's own default palettes (Telegram Web), as themeParams would carry them.
+LIGHT = {
+    "bg_color": "#ffffff",
+    "text_color": "#000000",
+    "hint_color": "#707579",
+    "link_color": "#3390ec",
+    "button_color": "#3390ec",
+    "button_text_color": "#ffffff",
+    "secondary_bg_color": "#f4f4f5",
+    "header_bg_color": "#ffffff",
+    "accent_text_color": "#3390ec",
+    "section_bg_color": "#ffffff",
+    "section_header_text_color": "#3390ec",
+    "subtitle_text_color": "#707579",
+    "destructive_text_color": "#e53935",
+}
+DARK = {
+    "bg_color": "#212121",
+    "text_color": "#ffffff",
+    "hint_color": "#aaaaaa",
+    "link_color": "#8774e1",
+    "button_color": "#8774e1",
+    "button_text_color": "#ffffff",
+    "secondary_bg_color": "#181818",
+    "header_bg_color": "#212121",
+    "accent_text_color": "#8774e1",
+    "section_bg_color": "#212121",
+    "section_header_text_color": "#8774e1",
+    "subtitle_text_color": "#aaaaaa",
+    "destructive_text_color": "#ff595a",
+}
+
+# Stands in for telegram-web-app.js: the parts of Telegram.WebApp the app uses, recording calls.
+# MainButton/BackButton expose their onClick handlers and a click() that runs them.
+STUB = """
+(function () {
+  var config = __CONFIG__;
+  var log = { calls: [], events: {} };
+  window.__tg = log;
+  window.__opened = [];
+  function record(name, args) {
+    log.calls.push([name].concat(Array.prototype.slice.call(args)));
+  }
+  function button(name) {
+    var b = { text: "", isVisible: false, isActive: true, isProgressVisible: false,
+              handlers: [] };
+    function method(key, apply) {
+      b[key] = function () { record(name + "." + key, arguments); apply.apply(b, arguments);
+                             return b; };
+    }
+    method("setText", function (text) { b.text = text; });
+    method("show", function () { b.isVisible = true; });
+    method("hide", function () { b.isVisible = false; });
+    method("enable", function () { b.isActive = true; });
+    method("disable", function () { b.isActive = false; });
+    method("showProgress", function () { b.isProgressVisible = true; });
+    method("hideProgress", function () { b.isProgressVisible = false; });
+    method("setParams", function (p) {
+      if ("text" in p) b.text = p.text;
+      if ("is_visible" in p) b.isVisible = !!p.is_visible;
+      if ("is_active" in p) b.isActive = !!p.is_active;
+    });
+    method("onClick", function (cb) { b.handlers.push(cb); });
+    method("offClick", function (cb) {
+      b.handlers = b.handlers.filter(function (h) { return h !== cb; });
+    });
+    b.click = function () { b.handlers.slice().forEach(function (cb) { cb(); }); };
+    return b;
+  }
+  var webApp = {
+    initData: config.initData,
+    initDataUnsafe: config.initDataUnsafe,
+    version: "8.0",
+    platform: "tdesktop",
+    colorScheme: config.colorScheme,
+    themeParams: config.themeParams,
+    isExpanded: false,
+    MainButton: button("MainButton"),
+    BackButton: button("BackButton"),
+    ready: function () { record("ready", arguments); },
+    expand: function () { record("expand", arguments); webApp.isExpanded = true; },
+    openLink: function (url) { record("openLink", arguments); window.__opened.push(url); },
+    onEvent: function (type, cb) {
+      record("onEvent", [type]);
+      (log.events[type] = log.events[type] || []).push(cb);
+    },
+    offEvent: function (type, cb) {
+      log.events[type] = (log.events[type] || []).filter(function (h) { return h !== cb; });
+    },
+    isVersionAtLeast: function () { return true; }
+  };
+  log.emit = function (type) {
+    (log.events[type] || []).forEach(function (cb) { cb.call(webApp); });
+  };
+  window.Telegram = { WebApp: webApp };
+})();
+"""
+
+# Added through the DevTools protocol, so the page's CSP does not apply to it.
+WATCH_CSP = """
+window.__csp = [];
+document.addEventListener("securitypolicyviolation", function (e) {
+  window.__csp.push(e.violatedDirective + " " + e.blockedURI);
+});
+"""
+
+
+def telegram_stub(
+    user: dict[str, Any] | None, *, scheme: Scheme = "light", bot_token: str = BOT_TOKEN
+) -> str:
+    """The stub script; without a user, initData is empty as outside Telegram."""
+    init_data = sign_init_data(bot_token, user) if user else ""
+    config = {
+        "initData": init_data,
+        "initDataUnsafe": {"user": user} if user else {},
+        "colorScheme": scheme,
+        "themeParams": DARK if scheme == "dark" else LIGHT,
+    }
+    return STUB.replace("__CONFIG__", json.dumps(config))
+
+
+@dataclass
+class MiniApp:
+    """One page of the Mini App plus everything that went wrong in it."""
+
+    page: Page
+    context: BrowserContext
+    problems: list[str] = field(default_factory=list)
+    requests: list[str] = field(default_factory=list)
+    csp: str = ""
+
+    async def assert_clean(self) -> None:
+        """No script errors, no CSP violations, no request outside the app."""
+        violations = await self.page.evaluate("window.__csp")
+        assert violations == [], violations
+        assert self.problems == [], self.problems
+
+    async def screenshot(self, name: str) -> None:
+        """Save a full-page screenshot, after checking nothing is wider than the viewport."""
+        widths = await self.page.evaluate(
+            "[document.documentElement.scrollWidth, window.innerWidth]"
+        )
+        assert widths[0] <= widths[1] == VIEWPORT["width"], widths
+        SCREENSHOTS.mkdir(parents=True, exist_ok=True)
+        await self.page.screenshot(path=SCREENSHOTS / f"{name}.png", full_page=True)
+
+    async def main_button(self) -> dict[str, Any]:
+        state: dict[str, Any] = await self.page.evaluate(
+            "(() => { const b = Telegram.WebApp.MainButton;"
+            " return {text: b.text, visible: b.isVisible, active: b.isActive,"
+            " handlers: b.handlers.length}; })()"
+        )
+        return state
+
+    async def back_visible(self) -> bool:
+        return bool(await self.page.evaluate("Telegram.WebApp.BackButton.isVisible"))
+
+
+@pytest.fixture
+async def browser() -> AsyncIterator[Browser]:
+    async with async_playwright() as playwright:
+        chromium = await playwright.chromium.launch(
+            executable_path=str(CHROMIUM), args=CHROMIUM_ARGS, headless=True, timeout=30_000
+        )
+        try:
+            yield chromium
+        finally:
+            await chromium.close()
+
+
+async def open_app(
+    browser: Browser,
+    harness: Harness,
+    user: dict[str, Any] | None,
+    *,
+    scheme: Scheme = "light",
+    telegram_script: bool = True,
+    expect_screen: str = "#app",
+) -> MiniApp:
+    context = await browser.new_context(
+        viewport=VIEWPORT,
+        color_scheme=scheme,
+        locale="en-US",
+        timezone_id="UTC",
+        service_workers="block",
+        reduced_motion="reduce",
+    )
+    context.set_default_timeout(WAIT_MS)
+    context.set_default_navigation_timeout(WAIT_MS * 2)
+    await context.add_init_script(WATCH_CSP)
+    page = await context.new_page()
+    app = MiniApp(page=page, context=context)
+    stub = telegram_stub(user, scheme=scheme)
+
+    async def route(route: Route) -> None:
+        url = route.request.url
+        if url == TELEGRAM_JS:
+            if telegram_script:
+                await route.fulfill(status=200, content_type="text/javascript", body=stub)
+            else:
+                await route.abort("internetdisconnected")
+        elif url.startswith(harness.base_url + "/"):
+            app.requests.append(f"{route.request.method} {url.removeprefix(harness.base_url)}")
+            await route.continue_()
+        else:
+            app.problems.append(f"request outside the app: {url}")
+            await route.abort("blockedbyclient")
+
+    await context.route("**/*", route)
+
+    def on_console(message: ConsoleMessage) -> None:
+        # Chromium logs every 4xx/5xx fetch answer; the app handles those deliberately.
+        if message.type == "error" and "Failed to load resource" not in message.text:
+            if not telegram_script and "telegram-web-app.js" in message.text:
+                return
+            app.problems.append(f"console: {message.text}")
+
+    page.on("console", on_console)
+    page.on("pageerror", lambda error: app.problems.append(f"page error: {error}"))
+    response = await page.goto(f"{harness.base_url}/app/")
+    assert response is not None and response.ok
+    app.csp = await response.header_value("content-security-policy") or ""
+    await expect(page.locator(expect_screen)).to_be_visible()
+    return app
+
+
+async def publish(harness: Harness, line: str = LINE) -> int:
+    async with harness.session() as session, session.begin():
+        draft = await signals.create_draft(session, parse_signal(line), ADMIN_ID)
+        await signals.publish(session, draft.id, datetime.now(UTC))
+        return draft.id
+
+
+async def close_signal(harness: Harness, signal_id: int, how: str) -> None:
+    async with harness.session() as session, session.begin():
+        await signals.post_update(
+            session, signals.parse_update(f"{signal_id} {how}"), ADMIN_ID, datetime.now(UTC)
+        )
+
+
+def person(user_id: int, first_name: str = "Ann") -> dict[str, Any]:
+    return {"id": user_id, "first_name": first_name, "username": f"user{user_id}"}
+
+
+# --- subscriber -----------------------------------------------------------------------------
+
+
+async def test_subscriber_sees_the_feed(harness: Harness, browser: Browser) -> None:
+    await give_access(harness, SUBSCRIBERS[0])
+    signal_id = await publish(harness)
+    app = await open_app(browser, harness, person(SUBSCRIBERS[0], "Sam"))
+    page = app.page
+
+    await expect(page.locator("#tab-signals")).to_have_attribute("aria-selected", "true")
+    await expect(page.locator("#tab-compose")).to_be_hidden()
+    item = page.locator(f'#feed [data-signal-id="{signal_id}"]')
+    await expect(item).to_contain_text("BTCUSDT")
+    await expect(item).to_contain_text("Entry 65000")
+    await expect(item).to_contain_text("TP 67000 / 69000")
+    await expect(item).to_contain_text("Open")
+    await app.screenshot("signals")
+
+    # The token was exchanged once and used as a bearer; it is kept nowhere but memory.
+    exchange = app.requests.index("POST /api/v1/miniapp/exchange-initdata")
+    assert exchange < app.requests.index("GET /api/v1/me")
+    assert "GET /api/v1/me" in app.requests and "GET /api/v1/signals" in app.requests
+    # The page really runs under the strict policy that assert_clean() checks against.
+    for directive in (
+        "default-src 'self'",
+        "script-src 'self' https://telegram.org",
+        "style-src 'self'",
+        "connect-src 'self'",
+    ):
+        assert directive in app.csp, app.csp
+    storage = await page.evaluate("[localStorage.length, sessionStorage.length, document.cookie]")
+    assert storage == [0, 0, ""]
+    assert "token" not in page.url
+    calls = [c[0] for c in await page.evaluate("window.__tg.calls")]
+    assert "ready" in calls and "expand" in calls
+    assert await app.back_visible() is False
+
+    # A detail view, left with Telegram's BackButton.
+    await item.click()
+    await expect(page.locator("#detail")).to_contain_text("Stop loss")
+    await expect(page.locator("#detail")).to_contain_text("breakout retest")
+    await expect(page.locator("#detail")).to_contain_text("5×")
+    assert await app.back_visible() is True
+    await app.screenshot("signal-detail")
+    await page.evaluate("Telegram.WebApp.BackButton.click()")
+    await expect(page.locator("#feed")).to_be_visible()
+    await expect(page.locator("#panel-detail")).to_be_hidden()
+    assert await app.back_visible() is False
+
+    # Subscription: state and renewal date, no plans to buy.
+    await page.click("#tab-subscription")
+    await expect(page.locator("#sub-status")).to_have_text("Active")
+    await expect(page.locator("#sub-state")).to_contain_text("Renews on")
+    await expect(page.locator("#sub-state")).to_contain_text("Pro Signals")
+    await expect(page.locator("#plans-title")).to_be_hidden()
+    await app.screenshot("subscription-active")
+
+    # Keyboard: arrows move between tabs.
+    await page.focus("#tab-subscription")
+    await page.keyboard.press("ArrowRight")
+    await expect(page.locator("#tab-signals")).to_be_focused()
+    await expect(page.locator("#tab-signals")).to_have_attribute("aria-selected", "true")
+    await app.assert_clean()
+
+
+async def test_non_subscriber_sees_it_locked_and_can_subscribe(
+    harness: Harness, browser: Browser
+) -> None:
+    await publish(harness)
+    app = await open_app(browser, harness, person(OUTSIDER, "Olga"))
+    page = app.page
+
+    # Without access the app opens on the plans.
+    await expect(page.locator("#tab-subscription")).to_have_attribute("aria-selected", "true")
+    await expect(page.locator("#sub-state")).to_contain_text("not subscribed")
+    await expect(page.locator("#plans .plan")).to_have_count(2)
+    await expect(page.locator("#manage-wrap")).to_be_hidden()
+    await app.screenshot("subscription")
+
+    await page.get_by_role("tab", name="Signals").click()
+    locked = page.locator("#signals-locked")
+    await expect(locked).to_be_visible()
+    await expect(locked).to_contain_text("Signals are for subscribers")
+    await expect(page.locator("#feed li")).to_have_count(0)
+    await app.screenshot("signals-locked")
+
+    await page.click("#locked-subscribe")
+    await expect(page.locator("#tab-subscription")).to_have_attribute("aria-selected", "true")
+    subscribe = page.get_by_role("button", name="Subscribe to Pro Signals — $49.00 / month")
+    await expect(subscribe).to_have_attribute("data-price-id", PRICE_MONTHLY)
+    await expect(subscribe).to_be_focused()
+    await subscribe.click()
+    await page.wait_for_function("() => window.__opened.length > 0", timeout=WAIT_MS)
+    (url,) = await page.evaluate("window.__opened")
+    assert url.startswith("https://checkout.stripe.com/")
+    (session,) = harness.fake_stripe.checkout_sessions.values()
+    assert session["url"] == url and session["client_reference_id"] == str(OUTSIDER)
+    assert session["line_items"]["data"] == [{"price": PRICE_MONTHLY, "quantity": 1}]
+    await expect(subscribe).to_be_enabled()
+    await app.assert_clean()
+
+
+# --- admin ----------------------------------------------------------------------------------
+
+
+async def test_admin_composes_previews_sends_and_sees_progress(
+    harness: Harness, browser: Browser
+) -> None:
+    await give_access(harness, *SUBSCRIBERS)
+    app = await open_app(browser, harness, person(ADMIN_ID, "Ada"))
+    page = app.page
+    await expect(page.locator("#tab-performance")).to_have_attribute("aria-selected", "true")
+    await expect(page.locator("#tab-stats")).to_be_visible()
+
+    await page.get_by_role("tab", name="Post").click()
+    assert await app.back_visible() is True
+    await page.get_by_label("New signal").fill(LINE)
+    await page.get_by_role("button", name="Preview").click()
+    preview = page.locator("#preview")
+    await expect(preview).to_be_visible()
+    await expect(preview).to_contain_text("BTCUSDT")
+    await expect(preview).to_contain_text("63500")
+    await expect(page.locator("#preview-canonical")).to_contain_text("/signal BTCUSDT long")
+    await expect(page.locator("#send-button")).to_have_text("Send to 2 subscribers")
+    assert await app.main_button() == {
+        "text": "Send to 2 subscribers",
+        "visible": True,
+        "active": True,
+        "handlers": 1,
+    }
+    assert await count(harness, Signal) == 0  # a preview stores nothing
+    await app.screenshot("compose-preview")
+
+    await page.evaluate("Telegram.WebApp.MainButton.click()")
+    progress = page.locator("#progress")
+    await expect(progress).to_be_visible()
+    await expect(page.locator("#progress-text")).to_contain_text("of 2")
+    assert (await app.main_button())["visible"] is False
+    assert await count(harness, Signal) == 1
+
+    await harness.deliver()
+    for chat in SUBSCRIBERS:
+        (message,) = harness.fake_bot.sent_messages(chat)
+        assert "BTCUSDT" in message.text and "65000" in message.text
+    await expect(progress).to_have_attribute("data-done", "true")
+    await expect(page.locator("#progress-text")).to_contain_text("Done: delivered to 2 of 2")
+    await expect(page.locator("#progress-bar")).to_have_attribute("value", "2")
+    await app.screenshot("compose-progress")
+    polls = [r for r in app.requests if r.startswith("GET /api/v1/admin/broadcasts/")]
+    assert 1 <= len(polls) <= 10
+
+    # Stats, then the BackButton leaves the admin screens.
+    await page.click("#tab-stats")
+    await expect(page.locator("#stat-access")).to_contain_text("2")
+    await expect(page.locator("#stat-mrr")).to_contain_text("$98.00")
+    await expect(page.locator("#state-rows")).to_contain_text("Active")
+    await app.screenshot("stats")
+    await page.evaluate("Telegram.WebApp.BackButton.click()")
+    # Back to where the admin started: the track record, as the admin has no subscription.
+    await expect(page.locator("#tab-performance")).to_have_attribute("aria-selected", "true")
+    assert await app.back_visible() is False
+    await app.assert_clean()
+
+
+async def test_bad_signal_shows_the_token_and_stores_nothing(
+    harness: Harness, browser: Browser
+) -> None:
+    await give_access(harness, *SUBSCRIBERS)
+    app = await open_app(browser, harness, person(ADMIN_ID, "Ada"))
+    page = app.page
+    await page.click("#tab-compose")
+
+    await page.fill("#compose-text", "BTCUSDT long entry 65000 sl 66000 tp 67000")
+    await page.click("#preview-button")
+    error = page.locator("#compose-error")
+    await expect(error).to_be_visible()
+    await expect(error).to_contain_text("66000")
+    await expect(error).to_contain_text("sl must be below the entry")
+    await expect(page.locator("#compose-text")).to_have_attribute("aria-invalid", "true")
+    await expect(page.locator("#preview")).to_be_hidden()
+    assert (await app.main_button())["visible"] is False
+    await app.screenshot("compose-error")
+
+    # Pressing where the MainButton would be does nothing without a valid preview.
+    await page.evaluate("Telegram.WebApp.MainButton.click()")
+    await page.fill("#compose-text", "BTCUSDT long entry 65000 sl 63500 tp 67000")
+    await expect(error).to_be_hidden()
+    await page.click("#preview-button")
+    await expect(page.locator("#preview")).to_be_visible()
+    assert (await app.main_button())["visible"] is True
+    # Editing after the preview withdraws it: only previewed text is ever sent.
+    await page.fill("#compose-text", "BTCUSDT long entry 65000 sl 63500 tp 67000 lev")
+    await expect(page.locator("#preview")).to_be_hidden()
+    assert (await app.main_button())["visible"] is False
+    await page.evaluate("Telegram.WebApp.MainButton.click()")
+    await page.click("#preview-button")
+    await expect(error).to_contain_text("lev")
+
+    assert await count(harness, Signal) == 0
+    assert await count(harness, OutboxMessage) == 0
+    assert not any(r.startswith("POST /api/v1/admin/signals ") for r in app.requests)
+    assert "POST /api/v1/admin/signals" not in app.requests
+    await app.assert_clean()
+
+
+# --- outside Telegram -----------------------------------------------------------------------
+
+
+async def test_outside_telegram_says_to_open_it_from_the_bot(
+    harness: Harness, browser: Browser
+) -> None:
+    app = await open_app(browser, harness, None, expect_screen="#outside")
+    await expect(app.page.locator("#outside")).to_contain_text("Open SignalDesk from the bot")
+    await expect(app.page.locator("#app")).to_be_hidden()
+    assert not [r for r in app.requests if "/api/" in r]
+    await app.screenshot("outside-telegram")
+    await app.assert_clean()
+
+    # Telegram's script did not load at all (a plain browser offline): the same message.
+    bare = await open_app(browser, harness, None, telegram_script=False, expect_screen="#outside")
+    await expect(bare.page.locator("#outside")).to_contain_text("Open SignalDesk from the bot")
+    assert not [r for r in bare.requests if "/api/" in r]
+    await bare.assert_clean()
+
+
+# --- track record ---------------------------------------------------------------------------
+
+
+async def _closed_signals(harness: Harness) -> None:
+    win = await publish(harness, "BTCUSDT long entry 100 sl 90 tp 120")
+    loss = await publish(harness, "ETHUSDT short entry 50 sl 55 tp 40")
+    closed = await publish(harness, "SOLUSDT long entry 20 sl 19 tp 21 25")
+    await publish(harness, "XRPUSDT long entry 1 sl 0.9 tp 1.2")  # still open
+    await close_signal(harness, win, "tp1")  # +2R
+    await close_signal(harness, loss, "sl")  # -1R
+    await close_signal(harness, closed, "close 23")  # +3R
+
+
+async def test_track_record_draws_the_charts(harness: Harness, browser: Browser) -> None:
+    await _closed_signals(harness)
+    await give_access(harness, SUBSCRIBERS[0])
+    app = await open_app(browser, harness, person(SUBSCRIBERS[0], "Sam"))
+    page = app.page
+    await page.get_by_role("tab", name="Track record").click()
+
+    await expect(page.locator("#perf-headline")).to_contain_text("66.7%")
+    await expect(page.locator("#perf-headline")).to_contain_text("+4.00R")
+    await expect(page.locator("#perf-rows tr")).to_have_count(4)
+    await expect(page.locator("#perf-rows tr").last).to_contain_text("All time")
+
+    bars = page.get_by_role("img", name=re.compile(r"^R per closed signal"))
+    await expect(bars).to_have_id("bars-svg")
+    await expect(bars).to_have_attribute("role", "img")
+    await expect(bars).to_have_attribute("aria-label", re.compile(r"3 closed signals: 2 won"))
+    await expect(bars.locator("rect.bar-pos")).to_have_count(2)
+    await expect(bars.locator("rect.bar-neg")).to_have_count(1)
+    assert await bars.locator("title").first.text_content() == "R per closed signal"
+    equity = page.locator("svg#equity-svg")
+    await expect(equity).to_have_attribute("aria-label", re.compile(r"Equity curve in R\. .*\+4"))
+    await expect(equity.locator("path.line")).to_have_count(1)
+    await expect(equity.locator("circle.dot")).to_have_count(3)
+    # Built with the DOM in the SVG namespace, not parsed from markup.
+    namespace = await page.evaluate("document.querySelector('#equity-svg path').namespaceURI")
+    assert namespace == "http://www.w3.org/2000/svg"
+    box = await bars.bounding_box()
+    assert box is not None and box["width"] <= VIEWPORT["width"]
+    await app.screenshot("track-record")
+
+    # Telegram switches to its dark theme while the app is open.
+    background = "getComputedStyle(document.body).backgroundColor"
+    assert await page.evaluate(background) == "rgb(244, 244, 245)"
+    await page.evaluate(
+        f"Telegram.WebApp.themeParams = {json.dumps(DARK)};"
+        " Telegram.WebApp.colorScheme = 'dark'; window.__tg.emit('themeChanged');"
+    )
+    assert await page.evaluate(background) == "rgb(24, 24, 24)"
+    await app.assert_clean()
+
+    dark = await open_app(browser, harness, person(SUBSCRIBERS[0], "Sam"), scheme="dark")
+    await dark.page.click("#tab-performance")
+    await expect(dark.page.locator("svg#equity-svg")).to_be_visible()
+    assert await dark.page.evaluate(background) == "rgb(24, 24, 24)"
+    variable = "getComputedStyle(document.documentElement).getPropertyValue('--tg-theme-bg-color')"
+    assert (await dark.page.evaluate(variable)).strip() == DARK["bg_color"]
+    await dark.screenshot("track-record-dark")
+    await dark.page.click("#tab-signals")
+    await expect(dark.page.locator("#feed li")).to_have_count(4)
+    await dark.screenshot("signals-dark")
+    await dark.assert_clean()
+
+
+# --- errors ---------------------------------------------------------------------------------
+
+
+async def test_errors_are_shown(
+    harness: Harness, make_harness: MakeHarness, browser: Browser
+) -> None:
+    await give_access(harness, SUBSCRIBERS[0])
+    app = await open_app(browser, harness, person(SUBSCRIBERS[0], "Sam"))
+    page = app.page
+
+    # The network drops.
+    await page.route("**/api/v1/performance", lambda route: route.abort("internetdisconnected"))
+    await page.click("#tab-performance")
+    await expect(page.locator("#perf-error")).to_contain_text("Network error")
+    await expect(page.locator("#notice")).to_contain_text("Network error")
+    await page.unroute("**/api/v1/performance")
+    await page.click("#notice-retry")
+    await expect(page.locator("#perf-error")).to_be_hidden()
+    await expect(page.locator("#perf-rows tr")).to_have_count(4)
+
+    # Billing answers 503 not_configured.
+    async def not_configured(route: Route) -> None:
+        body = {"error": {"code": "not_configured", "message": "payments are not set up"}}
+        await route.fulfill(status=503, content_type="application/json", body=json.dumps(body))
+
+    async def with_customer(route: Route) -> None:
+        # As if this subscriber had paid through Stripe: Manage billing is offered.
+        response = await route.fetch()
+        me = await response.json()
+        me["can_manage_billing"] = True
+        await route.fulfill(response=response, json=me)
+
+    await page.route("**/api/v1/me", with_customer)
+    await page.route("**/api/v1/billing/portal", not_configured)
+    await page.click("#tab-subscription")
+    await page.click("#manage-billing")
+    await expect(page.locator("#sub-error")).to_contain_text("Billing is not configured")
+
+    # The token expires and the initData can no longer be exchanged: reopen the app.
+    async def unauthorized(route: Route) -> None:
+        body = {"error": {"code": "unauthorized", "message": "expired"}}
+        await route.fulfill(status=401, content_type="application/json", body=json.dumps(body))
+
+    await page.route("**/api/v1/signals", unauthorized)
+    await page.route("**/api/v1/miniapp/exchange-initdata", unauthorized)
+    await page.click("#tab-signals")
+    expired = page.locator("#fatal")
+    await expect(expired).to_contain_text("Session expired")
+    await expect(expired).to_contain_text("reopen it from the bot")
+    await expect(page.locator("#fatal-retry")).to_be_hidden()
+    await expect(page.locator("#app")).to_be_hidden()
+    assert (await app.main_button())["visible"] is False
+    await app.screenshot("session-expired")
+    await app.assert_clean()
+
+    # A bot without Stripe: plans are not offered and the page says why.
+    plain = await make_harness(stripe_api_key=None, stripe_price_ids=[])
+    other = await open_app(browser, plain, person(OUTSIDER, "Olga"))
+    await expect(other.page.locator("#plans-note")).to_contain_text("Payments are not set up")
+    await expect(other.page.locator("#plans .plan")).to_have_count(0)
+    await other.screenshot("billing-not-configured")
+    await other.assert_clean()
