@@ -121,15 +121,7 @@ async def exchange_initdata(request: web.Request) -> web.Response:
         log.info("rejected initData: %s", error.code)
         raise ApiError(401, error.code, str(error)) from None
     async with _session(request) as session, session.begin():
-        user = await session.get(User, tg_user.id)
-        if user is None:
-            user = User(
-                id=tg_user.id,
-                first_name=tg_user.first_name,
-                username=tg_user.username,
-                language_code=tg_user.language_code,
-            )
-            session.add(user)
+        user = await users.ensure_user(session, tg_user)
     tokens = request.app[TOKENS]
     return web.json_response(
         {

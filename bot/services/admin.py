@@ -7,7 +7,7 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from decimal import Decimal
 
-from sqlalchemy import func, insert, select
+from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.services import access, outbox, users
@@ -20,7 +20,6 @@ from db.models import (
     EntitlementSource,
     OutboxMessage,
     OutboxStatus,
-    Priority,
     Signal,
     User,
 )
@@ -74,21 +73,9 @@ async def broadcast(
     )
     session.add(job)
     await session.flush()
-    if chats:
-        await session.execute(
-            insert(OutboxMessage),
-            [
-                {
-                    "chat_id": chat,
-                    "kind": "broadcast",
-                    "text": text,
-                    "priority": Priority.BULK,
-                    "broadcast_id": job.id,
-                    "next_attempt_at": now,
-                }
-                for chat in chats
-            ],
-        )
+    await outbox.enqueue_bulk(
+        session, chats, kind="broadcast", text=text, broadcast_id=job.id, now=now
+    )
     return job
 
 

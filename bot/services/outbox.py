@@ -3,12 +3,15 @@
 from __future__ import annotations
 
 import asyncio
+from collections.abc import Iterable
+from datetime import datetime
 from typing import Any
 
 from aiogram.types import InlineKeyboardMarkup
+from sqlalchemy import insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from db.models import OutboxMessage
+from db.models import OutboxMessage, Priority
 
 
 class OutboxSignal:
@@ -47,3 +50,33 @@ def enqueue(
     row = OutboxMessage(chat_id=chat_id, kind=kind, text=text, reply_markup=markup)
     session.add(row)
     return row
+
+
+async def enqueue_bulk(
+    session: AsyncSession,
+    chat_ids: Iterable[int],
+    *,
+    kind: str,
+    text: str,
+    broadcast_id: int,
+    now: datetime,
+    reply_to: dict[int, int] | None = None,
+) -> None:
+    """One bulk-priority row per chat in a single multi-row INSERT (20,000 chats: one call).
+
+    `reply_to` maps a chat to the outbox row of its own copy of the message being followed up.
+    """
+    rows = [
+        {
+            "chat_id": chat_id,
+            "kind": kind,
+            "text": text,
+            "priority": Priority.BULK,
+            "broadcast_id": broadcast_id,
+            "reply_to_outbox_id": reply_to.get(chat_id) if reply_to else None,
+            "next_attempt_at": now,
+        }
+        for chat_id in chat_ids
+    ]
+    if rows:
+        await session.execute(insert(OutboxMessage), rows)

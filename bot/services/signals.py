@@ -7,10 +7,10 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from decimal import Decimal
 
-from sqlalchemy import insert, select, update
+from sqlalchemy import select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from bot.services import access
+from bot.services import access, outbox
 from bot.services.errors import DomainError
 from bot.services.signal_math import result_at
 from bot.services.signal_syntax import SignalSpec, SignalSyntaxError, parse_price
@@ -19,7 +19,6 @@ from db.models import (
     Broadcast,
     OutboxMessage,
     OutboxStatus,
-    Priority,
     Signal,
     SignalStatus,
     SignalUpdate,
@@ -158,21 +157,9 @@ async def publish(
     session.add(broadcast)
     await session.flush()
     text = signal_body(spec_of(signal), signal.id)
-    if chats:
-        await session.execute(
-            insert(OutboxMessage),
-            [
-                {
-                    "chat_id": chat_id,
-                    "kind": "signal",
-                    "text": text,
-                    "priority": Priority.BULK,
-                    "broadcast_id": broadcast.id,
-                    "next_attempt_at": now,
-                }
-                for chat_id in chats
-            ],
-        )
+    await outbox.enqueue_bulk(
+        session, chats, kind="signal", text=text, broadcast_id=broadcast.id, now=now
+    )
     return broadcast
 
 
@@ -256,22 +243,15 @@ async def post_update(
     session.add(broadcast)
     await session.flush()
     text = update_body(signal, command.kind, price, command.note)
-    if originals:
-        await session.execute(
-            insert(OutboxMessage),
-            [
-                {
-                    "chat_id": row.chat_id,
-                    "kind": "signal_update",
-                    "text": text,
-                    "priority": Priority.BULK,
-                    "broadcast_id": broadcast.id,
-                    "reply_to_outbox_id": row.id,
-                    "next_attempt_at": now,
-                }
-                for row in originals
-            ],
-        )
+    await outbox.enqueue_bulk(
+        session,
+        [row.chat_id for row in originals],
+        kind="signal_update",
+        text=text,
+        broadcast_id=broadcast.id,
+        now=now,
+        reply_to={row.chat_id: row.id for row in originals},
+    )
     return signal, broadcast
 
 

@@ -2,15 +2,29 @@
 
 from __future__ import annotations
 
-from aiogram.types import User as TelegramUser
+from typing import Protocol
+
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from db.models import StripeCustomer, User
 
 
+class TelegramProfile(Protocol):
+    """What a chat update's User and a Mini App's WebAppUser both carry."""
+
+    @property
+    def id(self) -> int: ...
+    @property
+    def username(self) -> str | None: ...
+    @property
+    def first_name(self) -> str: ...
+    @property
+    def language_code(self) -> str | None: ...
+
+
 async def ensure_user(
-    session: AsyncSession, tg_user: TelegramUser, *, unblock: bool = False
+    session: AsyncSession, tg_user: TelegramProfile, *, unblock: bool = False
 ) -> User:
     """Get or create the user row and refresh the names Telegram reports.
 
