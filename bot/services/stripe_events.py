@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import logging
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
@@ -10,7 +11,6 @@ from typing import Any
 
 import stripe
 from sqlalchemy import select
-from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from bot.services import notices, outbox, users
@@ -19,6 +19,7 @@ from bot.services.billing import METADATA_USER_KEY
 from bot.services.errors import BillingUnavailableError
 from bot.services.outbox import OutboxSignal
 from bot.services.plans import PlanCatalog, format_amount
+from db.engine import insert_or_ignore, is_sqlite
 from db.models import Entitlement, EntitlementSource, ProcessedStripeEvent, User
 
 log = logging.getLogger(__name__)
@@ -152,12 +153,19 @@ class StripeEventProcessor:
         if not signature:
             raise InvalidWebhookError("missing Stripe-Signature header")
         try:
-            event = stripe.Webhook.construct_event(payload, signature, self._secret)
+            # The library's check (HMAC, 300 s tolerance) without construct_event's
+            # StripeObject tree, which we only turned back into a dict: ~0.6 ms per event.
+            text = payload.decode("utf-8")
+            stripe.WebhookSignature.verify_header(
+                text, signature, self._secret, tolerance=stripe.Webhook.DEFAULT_TOLERANCE
+            )
+            data = json.loads(text)
         except stripe.SignatureVerificationError as error:
             raise InvalidWebhookError("signature verification failed") from error
         except ValueError as error:  # also covers UnicodeDecodeError and JSONDecodeError
             raise InvalidWebhookError("payload is not valid JSON") from error
-        data: dict[str, Any] = event.to_dict()
+        if not isinstance(data, dict):
+            raise InvalidWebhookError("payload is not a Stripe event")
         if not isinstance(data.get("id"), str) or not isinstance(data.get("type"), str):
             raise InvalidWebhookError("payload is not a Stripe event")
         if not isinstance((data.get("data") or {}).get("object"), dict):
@@ -189,20 +197,18 @@ class StripeEventProcessor:
 
     async def _record(self, session: AsyncSession, event: dict[str, Any]) -> None:
         """Insert the event id, or raise DuplicateEventError if it was applied before."""
-        if await session.get(ProcessedStripeEvent, event["id"]) is not None:
-            raise DuplicateEventError
-        session.add(
-            ProcessedStripeEvent(
+        # One statement: a concurrent delivery of the same event waits for ours to commit,
+        # then inserts nothing. Other integrity errors still fail (500) so Stripe retries.
+        inserted = await session.scalar(
+            insert_or_ignore(session, ProcessedStripeEvent)
+            .values(
                 event_id=event["id"], type=event["type"], created=int(event.get("created") or 0)
             )
+            .on_conflict_do_nothing(index_elements=[ProcessedStripeEvent.event_id])
+            .returning(ProcessedStripeEvent.event_id)
         )
-        try:
-            await session.flush()
-        except IntegrityError as error:
-            # A concurrent delivery of the same event committed first. Only this insert
-            # maps to "duplicate": any other integrity error must fail (500) so Stripe
-            # retries, never be acknowledged as done.
-            raise DuplicateEventError from error
+        if inserted is None:
+            raise DuplicateEventError
 
     async def _prefetch(self, event: dict[str, Any]) -> dict[str, Any] | None:
         """checkout.session.completed names the subscription but not its state: fetch it."""
@@ -262,9 +268,10 @@ class StripeEventProcessor:
         if user_id is None:
             return None
         await users.ensure_user_id(session, user_id)
-        # Serialise concurrent events for one user on PostgreSQL (no-op on SQLite, which
-        # already has a single writer).
-        await session.execute(select(User.id).where(User.id == user_id).with_for_update())
+        if not is_sqlite(session.get_bind().engine.url):
+            # Serialise concurrent events for one user on PostgreSQL. SQLite has a single
+            # writer already (BEGIN IMMEDIATE), and there the statement costs ~0.3 ms.
+            await session.execute(select(User.id).where(User.id == user_id).with_for_update())
         if customer_id:
             await users.link_customer(session, user_id, customer_id)
         return user_id

@@ -7,6 +7,7 @@ from typing import Protocol
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from db.engine import insert_or_ignore
 from db.models import StripeCustomer, User
 
 
@@ -56,14 +57,18 @@ async def ensure_user(
     return user
 
 
-async def ensure_user_id(session: AsyncSession, user_id: int) -> User:
-    """A user row for an id learnt from Stripe metadata (normally it already exists)."""
-    user = await session.get(User, user_id)
-    if user is None:
-        user = User(id=user_id, first_name="")
-        session.add(user)
-        await session.flush()
-    return user
+async def ensure_user_id(session: AsyncSession, user_id: int) -> None:
+    """A user row for an id learnt from Stripe metadata (normally it already exists).
+
+    INSERT .. ON CONFLICT DO NOTHING, not get-then-add: a new subscriber's first events
+    (checkout completed, subscription created, invoice paid) arrive together, and on
+    PostgreSQL two transactions that both saw no row both inserted it (pk_users).
+    """
+    await session.execute(
+        insert_or_ignore(session, User)
+        .values(id=user_id, first_name="")
+        .on_conflict_do_nothing(index_elements=[User.id])
+    )
 
 
 async def customer_id_for(session: AsyncSession, user_id: int) -> str | None:
