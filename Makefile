@@ -35,8 +35,10 @@ format: install
 	$(BIN)/ruff format .
 	$(BIN)/ruff check --fix .
 
-bench: install  ## benchmarks; they print figures
-	$(BIN)/python -m bench.webhooks
+bench: install  ## benchmarks; they print figures (add PostgreSQL with BENCH_ARGS=--postgres)
+	$(BIN)/python -m bench.webhooks $(BENCH_ARGS)
+	$(BIN)/python -m bench.delivery $(BENCH_ARGS)
+	$(BIN)/python -m bench.api $(BENCH_ARGS)
 
 lock:  ## re-resolve dependencies into requirements.lock (in a scratch venv)
 	rm -rf .lock-venv && $(PYTHON) -m venv .lock-venv
