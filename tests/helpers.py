@@ -82,7 +82,10 @@ async def give_access(
     """Users with an active Stripe entitlement, as the webhook would leave them."""
     from datetime import UTC, datetime, timedelta
 
+    from bot.services import changes
+
     async with harness.session() as session, session.begin():
+        changes.mark(session, changes.ENTITLEMENTS)
         for user_id in user_ids:
             session.add(
                 User(

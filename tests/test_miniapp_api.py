@@ -378,3 +378,48 @@ async def test_app_page_has_security_headers(harness: Harness) -> None:
         assert response.status == 308 and response.headers["Location"] == "/app/"
     async with harness.http.get(harness.base_url + "/app/../db/models.py") as response:
         assert response.status == 404
+
+
+# --- the feed caches never serve what the database no longer says -------------------------
+
+
+async def test_feed_cache_sees_a_new_signal_at_once(harness: Harness) -> None:
+    await give_access(harness, 7102)
+    token = await _login(harness, {"id": 7102, "first_name": "Ned"})
+    await _publish(harness, "BTCUSDT long entry 65000 sl 63500 tp 67000")
+    _, first, _ = await _call(harness, "GET", "/api/v1/signals", token=token)
+    _, again, _ = await _call(harness, "GET", "/api/v1/signals", token=token)
+    assert first == again and len(first["signals"]) == 1
+    await _publish(harness, "ETHUSDT short entry 3400 sl 3500 tp 3300")
+    _, after, _ = await _call(harness, "GET", "/api/v1/signals", token=token)
+    assert [s["symbol"] for s in after["signals"]] == ["ETHUSDT", "BTCUSDT"]
+
+
+async def test_access_cache_sees_a_cancellation_at_once(harness: Harness) -> None:
+    from tests.helpers import subscription_event, subscription_for
+
+    now = int(time.time())
+    sub = subscription_for(7102)
+    await harness.post_event(subscription_event("created", sub, created=now))
+    token = await _login(harness, {"id": 7102, "first_name": "Ned"})
+    status, _, _ = await _call(harness, "GET", "/api/v1/signals", token=token)
+    assert status == 200
+    await harness.post_event(
+        subscription_event("deleted", {**sub, "status": "canceled"}, created=now + 1)
+    )
+    status, body, _ = await _call(harness, "GET", "/api/v1/signals", token=token)
+    assert (status, body["error"]["code"]) == (403, "no_access")
+
+
+async def test_a_rolled_back_change_does_not_count(harness: Harness) -> None:
+    from bot.services import changes
+
+    before = changes.version(changes.FEED)
+    async with harness.session() as session:
+        await session.begin()
+        changes.mark(session, changes.FEED)
+        await session.rollback()
+    assert changes.version(changes.FEED) == before
+    async with harness.session() as session, session.begin():
+        changes.mark(session, changes.FEED)
+    assert changes.version(changes.FEED) == before + 1

@@ -12,9 +12,12 @@ from bot.services.stripe_events import StripeEventProcessor
 from bot.settings import Settings
 from webapp import health, miniapp_api, miniapp_static, stripe_webhook
 from webapp.errors import error_middleware
+from webapp.hot_cache import AccessCache, FeedCache
 from webapp.keys import (
+    ACCESS_CACHE,
     BILLING,
     BOT,
+    FEED_CACHE,
     INITDATA_LIMITER,
     OUTBOX_SIGNAL,
     SESSION_FACTORY,
@@ -54,6 +57,8 @@ def create_web_app(
     app[OUTBOX_SIGNAL] = outbox_signal
     app[TOKENS] = TokenSigner(settings.bot_token.get_secret_value())
     app[INITDATA_LIMITER] = RateLimiter(burst=INITDATA_BURST, per_second=INITDATA_PER_SECOND)
+    app[FEED_CACHE] = FeedCache()
+    app[ACCESS_CACHE] = AccessCache()
     app.on_response_prepare.append(add_security_headers)
     app.add_routes(health.routes)
     app.add_routes(stripe_webhook.routes)

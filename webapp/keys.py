@@ -10,6 +10,7 @@ from bot.services.billing import BillingService
 from bot.services.outbox import OutboxSignal
 from bot.services.stripe_events import StripeEventProcessor
 from bot.settings import Settings
+from webapp.hot_cache import AccessCache, FeedCache
 from webapp.miniapp_auth import RateLimiter, TokenSigner
 
 SETTINGS = web.AppKey("settings", Settings)
@@ -20,3 +21,5 @@ BILLING = web.AppKey("billing", BillingService)
 OUTBOX_SIGNAL = web.AppKey("outbox_signal", OutboxSignal)
 TOKENS = web.AppKey("tokens", TokenSigner)
 INITDATA_LIMITER = web.AppKey("initdata_limiter", RateLimiter)
+FEED_CACHE = web.AppKey("feed_cache", FeedCache)
+ACCESS_CACHE = web.AppKey("access_cache", AccessCache)

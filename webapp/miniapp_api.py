@@ -25,8 +25,10 @@ from db.models import Broadcast, Entitlement, User
 from webapp import miniapp_views as views
 from webapp.errors import ApiError
 from webapp.keys import (
+    ACCESS_CACHE,
     BILLING,
     BOT,
+    FEED_CACHE,
     INITDATA_LIMITER,
     OUTBOX_SIGNAL,
     SESSION_FACTORY,
@@ -227,12 +229,19 @@ async def portal(request: web.Request) -> web.Response:
 
 @routes.get("/api/v1/signals")
 async def signal_feed(request: web.Request) -> web.Response:
+    """The hottest read: cached, and invalidated the moment a signal or an access changes."""
     user_id = _user_id(request)
-    async with _session(request) as session:
-        if not await access.has_access(session, user_id, datetime.now(UTC)):
-            raise ApiError(403, "no_access", "subscribe to see the signals")
-        recent = await signals.latest(session, limit=50)
-    return web.json_response({"signals": [views.signal(s) for s in recent]})
+    factory = request.app[SESSION_FACTORY]
+    if not await request.app[ACCESS_CACHE].has_access(factory, user_id, datetime.now(UTC)):
+        raise ApiError(403, "no_access", "subscribe to see the signals")
+
+    async def load() -> bytes:
+        async with factory() as session:
+            recent = await signals.latest(session, limit=50)
+        return json.dumps({"signals": [views.signal(s) for s in recent]}).encode()
+
+    body = await request.app[FEED_CACHE].get(load)
+    return web.Response(body=body, content_type="application/json", charset="utf-8")
 
 
 @routes.get("/api/v1/performance")

@@ -10,7 +10,7 @@ from decimal import Decimal
 from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from bot.services import access, outbox, users
+from bot.services import access, changes, outbox, users
 from bot.services.access import entitlement_grants_access
 from bot.services.notices import format_date
 from bot.services.plans import Plan
@@ -46,6 +46,7 @@ async def grant(
         row = Entitlement(user_id=user_id, source=EntitlementSource.GRANT, status="active")
         session.add(row)
     row.source_ref = f"admin:{admin_id}"
+    changes.mark(session, changes.ENTITLEMENTS)
     if days > 0:
         row.status = "active"
         row.expires_at = now + timedelta(days=days)

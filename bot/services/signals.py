@@ -10,7 +10,7 @@ from decimal import Decimal
 from sqlalchemy import select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from bot.services import access, outbox
+from bot.services import access, changes, outbox
 from bot.services.errors import DomainError
 from bot.services.signal_math import result_at
 from bot.services.signal_syntax import SignalSpec, SignalSyntaxError, parse_price
@@ -142,6 +142,7 @@ async def publish(
     )
     if claimed.rowcount != 1:  # type: ignore[attr-defined]
         raise await _state_error(session, signal_id)
+    changes.mark(session, changes.FEED)
     signal = await session.get(Signal, signal_id)
     assert signal is not None
     await session.refresh(signal)
@@ -182,6 +183,7 @@ async def post_update(
         raise SignalStateError(f"signal #{signal.id} is already {signal.status}")
     spec = spec_of(signal)
     price = command.price
+    changes.mark(session, changes.FEED)
     if command.kind.startswith("tp"):
         number = int(command.kind[2:])
         if number > len(spec.take_profits):

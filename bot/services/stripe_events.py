@@ -13,7 +13,7 @@ import stripe
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from bot.services import notices, outbox, users
+from bot.services import changes, notices, outbox, users
 from bot.services.access import entitlement_grants_access
 from bot.services.billing import METADATA_USER_KEY
 from bot.services.errors import BillingUnavailableError
@@ -341,6 +341,7 @@ class StripeEventProcessor:
             )
             return False
 
+        changes.mark(session, changes.ENTITLEMENTS)
         entitlement.source_ref = sub_id
         entitlement.status = status
         entitlement.price_id = price_id_of(subscription) or entitlement.price_id
@@ -391,6 +392,7 @@ class StripeEventProcessor:
             return False
         now = self._now()
         had_access = entitlement_grants_access(entitlement, now)
+        changes.mark(session, changes.ENTITLEMENTS)
         # Extending the paid-through date is monotonic, so it is safe in any order...
         paid_until = invoice_period_end(invoice)
         if paid_until and (entitlement.expires_at is None or paid_until > entitlement.expires_at):
