@@ -194,3 +194,10 @@ async def test_two_workers_share_the_outbox_without_sending_twice(harness: Harne
         delivery.BATCH = original
     sent = sorted(m.chat_id for m in harness.fake_bot.sent_messages())
     assert sent == chats
+
+
+def test_claims_shrink_at_low_rates_to_finish_within_the_lease(harness: Harness) -> None:
+    slow = DeliveryWorker(harness.parts.bot, harness.parts.session_factory, rate=1)
+    fast = DeliveryWorker(harness.parts.bot, harness.parts.session_factory, rate=1000)
+    assert slow._batch == int(LEASE.total_seconds() / 2)  # sent in half the lease
+    assert fast._batch == 500

@@ -10,6 +10,7 @@ message twice, and the row's single message id records what the engine knows it 
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 import time
 from collections.abc import Awaitable, Callable
@@ -26,7 +27,7 @@ from aiogram.exceptions import (
     TelegramServerError,
 )
 from aiogram.types import InlineKeyboardMarkup, ReplyParameters
-from sqlalchemy import or_, select, update
+from sqlalchemy import bindparam, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from bot.services import access
@@ -45,6 +46,25 @@ PAID_BROADCAST_RATE = 1000.0
 # Kinds only subscribers with access may receive; checked again at send time.
 PREMIUM_KINDS = frozenset({"signal", "signal_update"})
 ORIGINAL_WAIT = timedelta(seconds=2)
+# How long a finished send waits for others to share its "sent" commit (see _mark_sent).
+ACK_LINGER = 0.005
+
+
+# One executemany UPDATE for the sends of a group commit (Core: the ORM's bulk UPDATE by
+# primary key takes literal values only, and attempts is incremented in SQL as before).
+_OUTBOX = OutboxMessage.__table__
+_MARK_SENT = (
+    update(_OUTBOX)  # type: ignore[arg-type]
+    .where(_OUTBOX.c.id == bindparam("row_id"))
+    .values(
+        status=OutboxStatus.SENT,
+        telegram_message_id=bindparam("message_id"),
+        sent_at=bindparam("sent_at"),
+        attempts=_OUTBOX.c.attempts + 1,
+        lease_until=None,
+        last_error=None,
+    )
+)
 
 
 def backoff(attempts: int) -> timedelta:
@@ -62,6 +82,7 @@ class RateLimiter:
         sleep: Callable[[float], Awaitable[None]] = asyncio.sleep,
     ) -> None:
         self._interval = 1.0 / rate
+        self.rate = rate
         self._clock = clock
         self._sleep = sleep
         self._next = 0.0
@@ -108,10 +129,18 @@ class DeliveryWorker:
         self._signal = signal or OutboxSignal()
         self._send_timeout = send_timeout
         self._slots = asyncio.Semaphore(concurrency)
-        self._batch = batch
+        # A claim must be sent well within its lease, or another worker could take the
+        # same rows back: at low rates, claim fewer rows.
+        self._batch = max(1, min(batch, int(self._limiter.rate * LEASE.total_seconds() / 2)))
         self._now = now
         self._stopping = asyncio.Event()
         self._last_sent: dict[int, float] = {}
+        # Group commit of "sent" marks: see _mark_sent.
+        self._concurrency = concurrency
+        self._acks: list[dict[str, object]] = []
+        self._acks_committed: asyncio.Future[None] | None = None
+        self._acks_full = asyncio.Event()
+        self._ack_commits: set[asyncio.Task[None]] = set()  # the loop keeps weak refs only
         self.progress = ProgressReporter(bot, session_factory, interval=progress_interval, now=now)
 
     async def run(self) -> None:
@@ -293,19 +322,44 @@ class DeliveryWorker:
             await self._mark_sent(row, message.message_id)
 
     async def _mark_sent(self, row: OutboxMessage, message_id: int) -> None:
-        async with self._session_factory() as session, session.begin():
-            await session.execute(
-                update(OutboxMessage)
-                .where(OutboxMessage.id == row.id)
-                .values(
-                    status=OutboxStatus.SENT,
-                    telegram_message_id=message_id,
-                    sent_at=self._now(),
-                    attempts=OutboxMessage.attempts + 1,
-                    lease_until=None,
-                    last_error=None,
-                )
-            )
+        """Record the send; returns once it is committed.
+
+        Group commit: the marks of sends that finish within ACK_LINGER of each other are
+        written in one transaction. One transaction per mark cost about 0.5-1 ms of CPU on
+        SQLite (session, BEGIN IMMEDIATE, UPDATE, COMMIT, each a hop to the SQLite thread)
+        and capped delivery well under 1,000/s. Every send still waits for its own mark,
+        holding its concurrency slot, so a crash leaves at most `concurrency` sends
+        unrecorded, as before; and when every slot is waiting, the batch goes at once.
+        """
+        self._acks.append({"row_id": row.id, "message_id": message_id, "sent_at": self._now()})
+        committed = self._acks_committed
+        if committed is None:
+            committed = self._acks_committed = asyncio.get_running_loop().create_future()
+            self._acks_full.clear()
+            task = asyncio.create_task(self._commit_acks(committed))
+            self._ack_commits.add(task)
+            task.add_done_callback(self._ack_commits.discard)
+        if len(self._acks) >= self._concurrency:
+            self._acks_full.set()  # every send in flight waits for this commit: go now
+        # shield: a cancelled waiter must not cancel the commit the others wait for.
+        await asyncio.shield(committed)
+
+    async def _commit_acks(self, committed: asyncio.Future[None]) -> None:
+        """Wait ACK_LINGER (or until every slot waits), then commit the marks gathered."""
+        with contextlib.suppress(TimeoutError):
+            await asyncio.wait_for(self._acks_full.wait(), ACK_LINGER)
+        batch, self._acks, self._acks_committed = self._acks, [], None
+        try:
+            async with self._session_factory() as session, session.begin():
+                connection = await session.connection()
+                await connection.execute(_MARK_SENT, batch)
+        except asyncio.CancelledError:
+            committed.cancel()
+            raise
+        except Exception as error:
+            committed.set_exception(error)  # every send in the batch fails with it
+        else:
+            committed.set_result(None)
 
     async def _reschedule(
         self, row: OutboxMessage, delay: timedelta, *, count: bool, error: str
