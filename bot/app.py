@@ -15,6 +15,7 @@ from aiohttp import web
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
 from bot.factory import create_bot, create_dispatcher
+from bot.services import changes
 from bot.services.billing import BillingService
 from bot.services.delivery import DeliveryWorker
 from bot.services.outbox import OutboxSignal
@@ -101,6 +102,8 @@ def build(settings: Settings, engine: AsyncEngine) -> Components:
     stripe_conn = create_stripe_connection(settings)
     bot = create_bot(settings)
     signal = OutboxSignal()
+    # Every commit that writes outbox rows wakes the worker, whoever wrote them.
+    changes.subscribe(changes.OUTBOX, signal)
     client = stripe_conn.client if stripe_conn else None
     catalog = (
         PlanCatalog(client, settings.stripe_price_ids)
@@ -114,9 +117,8 @@ def build(settings: Settings, engine: AsyncEngine) -> Components:
         secret.get_secret_value() if secret else None,
         client=client,
         catalog=catalog,
-        signal=signal,
     )
-    dispatcher = create_dispatcher(settings, session_factory, billing, signal)
+    dispatcher = create_dispatcher(settings, session_factory, billing)
     webhook_mode = settings.public_url is not None
     web_app = create_web_app(
         settings,
@@ -124,7 +126,6 @@ def build(settings: Settings, engine: AsyncEngine) -> Components:
         stripe_events,
         bot=bot,
         billing=billing,
-        outbox_signal=signal,
         dispatcher=dispatcher if webhook_mode else None,
     )
     worker = DeliveryWorker(

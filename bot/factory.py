@@ -12,7 +12,6 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from bot.handlers import get_routers
 from bot.middlewares.db import DbSessionMiddleware
 from bot.services.billing import BillingService
-from bot.services.outbox import OutboxSignal
 from bot.settings import Settings
 
 
@@ -29,11 +28,10 @@ def create_dispatcher(
     settings: Settings,
     session_factory: async_sessionmaker[AsyncSession],
     billing: BillingService,
-    signal: OutboxSignal,
 ) -> Dispatcher:
     """The Dispatcher with every router; long-lived services reach handlers by name."""
-    dispatcher = Dispatcher(settings=settings, billing=billing, outbox_signal=signal)
+    dispatcher = Dispatcher(settings=settings, billing=billing)
     # Outer middleware on update: one session per update, whatever the event type.
-    dispatcher.update.outer_middleware(DbSessionMiddleware(session_factory, signal))
+    dispatcher.update.outer_middleware(DbSessionMiddleware(session_factory))
     dispatcher.include_routers(*get_routers())
     return dispatcher

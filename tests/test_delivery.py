@@ -146,8 +146,7 @@ async def test_crash_after_claim_is_recovered_after_the_lease(harness: Harness) 
 async def test_run_loop_delivers_when_woken_and_stops(harness: Harness) -> None:
     worker = harness.parts.worker
     task = asyncio.create_task(worker.run())
-    await _queue(harness, "wake")
-    harness.parts.signal.notify()
+    await _queue(harness, "wake")  # its commit wakes the worker: no explicit notify
     for _ in range(100):
         if harness.replies(CHAT):
             break
@@ -201,3 +200,20 @@ def test_claims_shrink_at_low_rates_to_finish_within_the_lease(harness: Harness)
     fast = DeliveryWorker(harness.parts.bot, harness.parts.session_factory, rate=1000)
     assert slow._batch == int(LEASE.total_seconds() / 2)  # sent in half the lease
     assert fast._batch == 500
+
+
+async def test_only_a_committed_outbox_write_wakes_the_worker(harness: Harness) -> None:
+    signal = harness.parts.signal
+    await signal.wait(0)  # forget earlier wake-ups
+    async with harness.session() as session:
+        await session.begin()
+        session.add(User(id=CHAT, first_name="Bo"))
+        enqueue(session, chat_id=CHAT, kind="test", text="never")
+        await session.rollback()
+    started = asyncio.get_running_loop().time()
+    await signal.wait(0.3)
+    assert asyncio.get_running_loop().time() - started >= 0.25  # nothing woke it
+    await _queue(harness, "yes")
+    started = asyncio.get_running_loop().time()
+    await signal.wait(5)
+    assert asyncio.get_running_loop().time() - started < 1  # woken at once by the commit

@@ -7,7 +7,6 @@ from aiohttp import web
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from bot.services.billing import BillingService
-from bot.services.outbox import OutboxSignal
 from bot.services.stripe_events import StripeEventProcessor
 from bot.settings import Settings
 from webapp import health, miniapp_api, miniapp_static, stripe_webhook
@@ -19,7 +18,6 @@ from webapp.keys import (
     BOT,
     FEED_CACHE,
     INITDATA_LIMITER,
-    OUTBOX_SIGNAL,
     SESSION_FACTORY,
     SETTINGS,
     STRIPE_EVENTS,
@@ -44,7 +42,6 @@ def create_web_app(
     *,
     bot: Bot,
     billing: BillingService,
-    outbox_signal: OutboxSignal,
     dispatcher: Dispatcher | None = None,
 ) -> web.Application:
     """Build the app; pass the dispatcher to receive Telegram updates by webhook."""
@@ -54,7 +51,6 @@ def create_web_app(
     app[STRIPE_EVENTS] = stripe_events
     app[BOT] = bot
     app[BILLING] = billing
-    app[OUTBOX_SIGNAL] = outbox_signal
     app[TOKENS] = TokenSigner(settings.bot_token.get_secret_value())
     app[INITDATA_LIMITER] = RateLimiter(burst=INITDATA_BURST, per_second=INITDATA_PER_SECOND)
     app[FEED_CACHE] = FeedCache()

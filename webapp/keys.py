@@ -7,7 +7,6 @@ from aiohttp import web
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from bot.services.billing import BillingService
-from bot.services.outbox import OutboxSignal
 from bot.services.stripe_events import StripeEventProcessor
 from bot.settings import Settings
 from webapp.hot_cache import AccessCache, FeedCache
@@ -18,7 +17,6 @@ SESSION_FACTORY: web.AppKey[async_sessionmaker[AsyncSession]] = web.AppKey("sess
 STRIPE_EVENTS = web.AppKey("stripe_events", StripeEventProcessor)
 BOT = web.AppKey("bot", Bot)
 BILLING = web.AppKey("billing", BillingService)
-OUTBOX_SIGNAL = web.AppKey("outbox_signal", OutboxSignal)
 TOKENS = web.AppKey("tokens", TokenSigner)
 INITDATA_LIMITER = web.AppKey("initdata_limiter", RateLimiter)
 FEED_CACHE = web.AppKey("feed_cache", FeedCache)

@@ -30,7 +30,6 @@ from webapp.keys import (
     BOT,
     FEED_CACHE,
     INITDATA_LIMITER,
-    OUTBOX_SIGNAL,
     SESSION_FACTORY,
     SETTINGS,
     TOKENS,
@@ -288,7 +287,6 @@ async def post_signal(request: web.Request) -> web.Response:
     async with _session(request) as session, session.begin():
         draft = await signals.create_draft(session, spec, admin_id)
         broadcast = await signals.publish(session, draft.id, now)
-    request.app[OUTBOX_SIGNAL].notify()
     return web.json_response(
         {"signal_id": draft.id, "broadcast_id": broadcast.id, "total": broadcast.total},
         status=201,

@@ -14,7 +14,6 @@ from bot.services import admin
 from bot.services.billing import BillingService
 from bot.services.errors import BillingNotConfiguredError, BillingUnavailableError
 from bot.services.notices import format_date
-from bot.services.outbox import OutboxSignal
 from bot.services.plans import Plan, format_amount
 from bot.settings import Settings
 
@@ -32,7 +31,6 @@ async def cmd_grant(
     command: CommandObject,
     session: AsyncSession,
     settings: Settings,
-    outbox_signal: OutboxSignal,
 ) -> None:
     if not _admin(message, settings):
         await message.answer(NOT_ADMIN)
@@ -48,7 +46,6 @@ async def cmd_grant(
         return
     row = await admin.grant(session, user_id, days, message.from_user.id, datetime.now(UTC))
     await session.commit()
-    outbox_signal.notify()
     if days and row.expires_at is not None:
         await message.answer(f"User {user_id} has access until {format_date(row.expires_at)}.")
     else:
@@ -60,7 +57,6 @@ async def cmd_broadcast(
     command: CommandObject,
     session: AsyncSession,
     settings: Settings,
-    outbox_signal: OutboxSignal,
 ) -> None:
     if not _admin(message, settings):
         await message.answer(NOT_ADMIN)
@@ -73,7 +69,6 @@ async def cmd_broadcast(
         session, escape(text), datetime.now(UTC), admin_chat_id=message.chat.id
     )
     await session.commit()
-    outbox_signal.notify()
     await message.answer(f"Announcement queued for {job.total:,} subscribers.")
 
 

@@ -14,7 +14,6 @@ from bot import texts
 from bot.services import access, signals, users
 from bot.services.errors import DomainError
 from bot.services.notices import CB_PLANS
-from bot.services.outbox import OutboxSignal
 from bot.services.signal_syntax import EXAMPLE, SYNTAX, SignalSyntaxError, parse_signal
 from bot.services.signal_texts import list_line, preview, signal_body, spec_of
 from bot.settings import Settings
@@ -78,7 +77,6 @@ async def cb_send(
     bot: Bot,
     session: AsyncSession,
     settings: Settings,
-    outbox_signal: OutboxSignal,
 ) -> None:
     if not _is_admin(settings, query.from_user.id):
         await query.answer(NOT_ADMIN, show_alert=True)
@@ -100,7 +98,6 @@ async def cb_send(
         await query.answer(f"Not sent again: {error}", show_alert=True)
         return
     await session.commit()
-    outbox_signal.notify()
     await query.answer(f"Sending to {broadcast.total}")
     await bot.edit_message_text(
         text=f"📤 <b>{escape(broadcast.title)}</b>: queued for {broadcast.total:,} subscribers…",
@@ -134,7 +131,6 @@ async def cmd_update(
     command: CommandObject,
     session: AsyncSession,
     settings: Settings,
-    outbox_signal: OutboxSignal,
 ) -> None:
     user = message.from_user
     if not _is_admin(settings, user.id if user else None):
@@ -155,7 +151,6 @@ async def cmd_update(
         await message.answer(f"⚠️ {escape(str(error) or 'No such signal')}.")
         return
     await session.commit()
-    outbox_signal.notify()
     await message.answer(
         f"Update recorded: {list_line(signal)}\n"
         f"Follow-ups queued for {broadcast.total:,} subscriber"

@@ -9,8 +9,6 @@ from aiogram import BaseMiddleware
 from aiogram.types import TelegramObject
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from bot.services.outbox import OutboxSignal
-
 
 class DbSessionMiddleware(BaseMiddleware):
     """Opens a session for the update and commits it when the handler returns.
@@ -19,11 +17,8 @@ class DbSessionMiddleware(BaseMiddleware):
     exception anywhere rolls the whole update back.
     """
 
-    def __init__(
-        self, session_factory: async_sessionmaker[AsyncSession], signal: OutboxSignal
-    ) -> None:
+    def __init__(self, session_factory: async_sessionmaker[AsyncSession]) -> None:
         self._session_factory = session_factory
-        self._signal = signal
 
     async def __call__(
         self,
@@ -34,9 +29,5 @@ class DbSessionMiddleware(BaseMiddleware):
         async with self._session_factory() as session:
             data["session"] = session
             result = await handler(event, data)
-            wrote = bool(session.new) or session.in_transaction()
             await session.commit()
-        if wrote:
-            # Outbox rows written by the handler are visible now; wake the worker.
-            self._signal.notify()
         return result

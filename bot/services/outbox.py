@@ -11,11 +11,13 @@ from aiogram.types import InlineKeyboardMarkup
 from sqlalchemy import insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from bot.services import changes
 from db.models import OutboxMessage, Priority
 
 
 class OutboxSignal:
-    """Wakes the delivery worker after a transaction that wrote outbox rows has committed.
+    """Wakes the delivery worker after a transaction that wrote outbox rows has committed
+    (subscribed to `changes.OUTBOX` by bot.app.build).
 
     Only a hint: the worker also polls, so a lost wake-up delays a message, never loses it.
     """
@@ -49,6 +51,7 @@ def enqueue(
     )
     row = OutboxMessage(chat_id=chat_id, kind=kind, text=text, reply_markup=markup)
     session.add(row)
+    changes.mark(session, changes.OUTBOX)
     return row
 
 
@@ -80,3 +83,4 @@ async def enqueue_bulk(
     ]
     if rows:
         await session.execute(insert(OutboxMessage), rows)
+        changes.mark(session, changes.OUTBOX)

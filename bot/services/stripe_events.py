@@ -17,7 +17,6 @@ from bot.services import changes, notices, outbox, users
 from bot.services.access import entitlement_grants_access
 from bot.services.billing import METADATA_USER_KEY
 from bot.services.errors import BillingUnavailableError
-from bot.services.outbox import OutboxSignal
 from bot.services.plans import PlanCatalog, format_amount
 from db.engine import insert_or_ignore, is_sqlite
 from db.models import Entitlement, EntitlementSource, ProcessedStripeEvent, User
@@ -131,14 +130,12 @@ class StripeEventProcessor:
         *,
         client: stripe.StripeClient | None,
         catalog: PlanCatalog | None,
-        signal: OutboxSignal | None = None,
         now: Now = lambda: datetime.now(UTC),
     ) -> None:
         self._session_factory = session_factory
         self._secret = webhook_secret
         self._client = client
         self._catalog = catalog
-        self._signal = signal
         self._now = now
         self._plan_names: dict[str, str] = {}
 
@@ -181,16 +178,13 @@ class StripeEventProcessor:
         # Network calls happen before the transaction so no lock is held while Stripe answers.
         fetched = await self._prefetch(event)
         self._plan_names = await self._load_plan_names()
-        wrote_outbox = False
         try:
             async with self._session_factory() as session, session.begin():
                 await self._record(session, event)
-                wrote_outbox = await self._route(session, event, fetched)
+                await self._route(session, event, fetched)
         except DuplicateEventError:
             log.info("stripe event %s (%s) already processed", event_id, event_type)
             return Outcome(event_id, event_type, "duplicate")
-        if wrote_outbox and self._signal is not None:
-            self._signal.notify()
         status = "applied" if event_type in HANDLED_TYPES else "ignored"
         log.info("stripe event %s (%s) %s", event_id, event_type, status)
         return Outcome(event_id, event_type, status)
@@ -239,25 +233,25 @@ class StripeEventProcessor:
 
     async def _route(
         self, session: AsyncSession, event: dict[str, Any], fetched: dict[str, Any] | None
-    ) -> bool:
-        """Apply one event; True when it wrote outbox rows."""
+    ) -> None:
+        """Apply one event in the caller's transaction."""
         obj: dict[str, Any] = event["data"]["object"]
         version = int(event.get("created") or 0)
         match event["type"]:
             case "checkout.session.completed":
-                return await self._checkout_completed(session, obj, fetched, version)
+                await self._checkout_completed(session, obj, fetched, version)
             case (
                 "customer.subscription.created"
                 | "customer.subscription.updated"
                 | "customer.subscription.deleted"
             ):
-                return await self._subscription_changed(session, obj, version)
+                await self._subscription_changed(session, obj, version)
             case "invoice.paid" | "invoice.payment_succeeded":
-                return await self._invoice_paid(session, obj, version)
+                await self._invoice_paid(session, obj, version)
             case "invoice.payment_failed":
-                return await self._invoice_failed(session, obj)
+                await self._invoice_failed(session, obj)
             case _:
-                return False
+                pass  # recorded above, so a replay is a duplicate; otherwise ignored
 
     async def _resolve_user(self, session: AsyncSession, obj: dict[str, Any]) -> int | None:
         """The Telegram user an object belongs to: its metadata, else its Stripe customer."""
@@ -282,31 +276,31 @@ class StripeEventProcessor:
         obj: dict[str, Any],
         fetched: dict[str, Any] | None,
         version: int,
-    ) -> bool:
+    ) -> None:
         if obj.get("mode") != "subscription":
-            return False
+            return
         user_id = _telegram_id(obj.get("client_reference_id"))
         if user_id is None:
             user_id = _telegram_id((obj.get("metadata") or {}).get(METADATA_USER_KEY))
         if user_id is None:
             log.warning("checkout session %s has no Telegram user id; ignored", obj.get("id"))
-            return False
+            return
         obj = {**obj, "metadata": {METADATA_USER_KEY: str(user_id)}}
         await self._resolve_user(session, obj)
         if fetched is None:
-            return False
-        return await self._apply_subscription(session, user_id, fetched, version)
+            return
+        await self._apply_subscription(session, user_id, fetched, version)
 
     async def _subscription_changed(
         self, session: AsyncSession, subscription: dict[str, Any], version: int
-    ) -> bool:
+    ) -> None:
         user_id = await self._resolve_user(session, subscription)
         if user_id is None:
             log.warning(
                 "subscription %s belongs to no known user; ignored", subscription.get("id")
             )
-            return False
-        return await self._apply_subscription(session, user_id, subscription, version)
+            return
+        await self._apply_subscription(session, user_id, subscription, version)
 
     async def _load_entitlement(self, session: AsyncSession, user_id: int) -> Entitlement | None:
         return await session.scalar(
@@ -317,7 +311,7 @@ class StripeEventProcessor:
 
     async def _apply_subscription(
         self, session: AsyncSession, user_id: int, subscription: dict[str, Any], version: int
-    ) -> bool:
+    ) -> None:
         now = self._now()
         sub_id = str(subscription["id"])
         status = str(subscription.get("status") or "incomplete")
@@ -332,14 +326,14 @@ class StripeEventProcessor:
         elif entitlement.source_ref != sub_id:
             # A second subscription for the same user: a lapsed one never replaces a live one.
             if had_access and status not in {"active", "trialing", "past_due"}:
-                return False
+                return
         elif version < entitlement.state_version or (
             version == entitlement.state_version and entitlement.status in TERMINAL_STATUSES
         ):
             log.info(
                 "stale event for %s (version %s < %s)", sub_id, version, entitlement.state_version
             )
-            return False
+            return
 
         changes.mark(session, changes.ENTITLEMENTS)
         entitlement.source_ref = sub_id
@@ -349,7 +343,7 @@ class StripeEventProcessor:
         entitlement.cancel_at_period_end = bool(subscription.get("cancel_at_period_end"))
         entitlement.state_version = version
         await session.flush()
-        return await self._notify_transition(session, user_id, entitlement, had_access, now)
+        await self._notify_transition(session, user_id, entitlement, had_access, now)
 
     async def _notify_transition(
         self,
@@ -358,10 +352,10 @@ class StripeEventProcessor:
         entitlement: Entitlement,
         had_access: bool,
         now: datetime,
-    ) -> bool:
+    ) -> None:
         has_access_now = entitlement_grants_access(entitlement, now)
         if had_access == has_access_now:
-            return False
+            return
         plan_name = await self._plan_name(entitlement.price_id)
         if has_access_now:
             text = notices.access_started(
@@ -373,14 +367,13 @@ class StripeEventProcessor:
             outbox.enqueue(
                 session, chat_id=user_id, kind="access_ended", text=text, reply_markup=markup
             )
-        return True
 
     async def _invoice_paid(
         self, session: AsyncSession, invoice: dict[str, Any], version: int
-    ) -> bool:
+    ) -> None:
         sub_id = invoice_subscription_id(invoice)
         if sub_id is None:
-            return False
+            return
         entitlement = await session.scalar(
             select(Entitlement)
             .where(
@@ -389,7 +382,7 @@ class StripeEventProcessor:
             .with_for_update()
         )
         if entitlement is None:
-            return False
+            return
         now = self._now()
         had_access = entitlement_grants_access(entitlement, now)
         changes.mark(session, changes.ENTITLEMENTS)
@@ -406,11 +399,9 @@ class StripeEventProcessor:
             entitlement.status = "active"
             entitlement.state_version = version
         await session.flush()
-        return await self._notify_transition(
-            session, entitlement.user_id, entitlement, had_access, now
-        )
+        await self._notify_transition(session, entitlement.user_id, entitlement, had_access, now)
 
-    async def _invoice_failed(self, session: AsyncSession, invoice: dict[str, Any]) -> bool:
+    async def _invoice_failed(self, session: AsyncSession, invoice: dict[str, Any]) -> None:
         user_id = None
         sub_id = invoice_subscription_id(invoice)
         if sub_id is not None:
@@ -424,7 +415,7 @@ class StripeEventProcessor:
             user_id = await self._resolve_user(session, invoice)
         if user_id is None:
             log.warning("failed invoice %s belongs to no known user", invoice.get("id"))
-            return False
+            return
         amount_due = invoice.get("amount_due")
         currency = invoice.get("currency")
         amount = (
@@ -436,7 +427,6 @@ class StripeEventProcessor:
         outbox.enqueue(
             session, chat_id=user_id, kind="payment_failed", text=text, reply_markup=markup
         )
-        return True
 
     async def _plan_name(self, price_id: str | None) -> str:
         return self._plan_names.get(price_id or "", "Subscription")
