@@ -148,6 +148,10 @@ class Settings(BaseSettings):
         """Checkout and the portal need a key and at least one plan."""
         return self.stripe_api_key is not None and bool(self.stripe_price_ids)
 
+    def is_admin(self, user_id: int | None) -> bool:
+        """ADMIN_IDS decides who may post and administer, in chat and in the Mini App."""
+        return user_id is not None and user_id in self.admin_ids
+
     @property
     def bot_id(self) -> int:
         return int(self.bot_token.get_secret_value().split(":", 1)[0])

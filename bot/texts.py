@@ -52,6 +52,7 @@ WELCOME = (
     "Tap /subscribe to see the plans, or /help for everything it can do."
 )
 
+NOT_ADMIN = "Sorry, only the provider's admins can do that."
 BILLING_OFF = (
     "Payments are not set up on this bot yet, so subscriptions cannot be bought or managed "
     "here. Please contact the provider."

@@ -78,13 +78,9 @@ def _user_id(request: web.Request) -> int:
     return claims.user_id
 
 
-def _is_admin(request: web.Request, user_id: int) -> bool:
-    return user_id in request.app[SETTINGS].admin_ids
-
-
 def _require_admin(request: web.Request) -> int:
     user_id = _user_id(request)
-    if not _is_admin(request, user_id):
+    if not request.app[SETTINGS].is_admin(user_id):
         raise ApiError(403, "not_admin", "only the provider's admins can do this")
     return user_id
 
@@ -130,7 +126,7 @@ async def exchange_initdata(request: web.Request) -> web.Response:
             "token_type": "Bearer",
             "expires_in": tokens.ttl,
             "user": views.user(user),
-            "is_admin": _is_admin(request, tg_user.id),
+            "is_admin": request.app[SETTINGS].is_admin(tg_user.id),
         }
     )
 
@@ -159,7 +155,7 @@ async def me(request: web.Request) -> web.Response:
     return web.json_response(
         {
             "user": views.user(user),
-            "is_admin": _is_admin(request, user_id),
+            "is_admin": request.app[SETTINGS].is_admin(user_id),
             "billing_enabled": billing.enabled,
             "has_access": has,
             "can_manage_billing": billing.enabled and customer is not None,
@@ -270,12 +266,9 @@ async def preview_signal(request: web.Request) -> web.Response:
     spec = _parse(_string(await _json_body(request), "text"))
     async with _session(request) as session:
         count = len(await access.recipients(session, datetime.now(UTC)))
+    shown = views.spec(spec)
     return web.json_response(
-        {
-            "signal": views.spec(spec),
-            "recipients": count,
-            "canonical": views.spec(spec)["canonical"],
-        }
+        {"signal": shown, "recipients": count, "canonical": shown["canonical"]}
     )
 
 
@@ -304,7 +297,6 @@ async def broadcast_progress(request: web.Request) -> web.Response:
         if broadcast is None:
             raise ApiError(404, "not_found", "no such broadcast")
         counts = (await counts_for(session, [broadcast.id]))[broadcast.id]
-    counts = counts if counts.total else counts.__class__(total=broadcast.total)
     return web.json_response(views.progress(broadcast.id, broadcast.title, counts))
 
 

@@ -10,6 +10,7 @@ from aiogram.filters import Command, CommandObject
 from aiogram.types import Message
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from bot import texts
 from bot.services import admin
 from bot.services.billing import BillingService
 from bot.services.errors import BillingNotConfiguredError, BillingUnavailableError
@@ -17,13 +18,8 @@ from bot.services.notices import format_date
 from bot.services.plans import Plan, format_amount
 from bot.settings import Settings
 
-NOT_ADMIN = "Sorry, only the provider's admins can do that."
 GRANT_SYNTAX = "/grant USER_ID DAYS  (DAYS 0 takes a grant back)"
 MAX_GRANT_DAYS = 3650
-
-
-def _admin(message: Message, settings: Settings) -> bool:
-    return message.from_user is not None and message.from_user.id in settings.admin_ids
 
 
 async def cmd_grant(
@@ -32,8 +28,8 @@ async def cmd_grant(
     session: AsyncSession,
     settings: Settings,
 ) -> None:
-    if not _admin(message, settings):
-        await message.answer(NOT_ADMIN)
+    if not settings.is_admin(message.from_user.id if message.from_user else None):
+        await message.answer(texts.NOT_ADMIN)
         return
     assert message.from_user is not None
     parts = (command.args or "").split()
@@ -58,8 +54,8 @@ async def cmd_broadcast(
     session: AsyncSession,
     settings: Settings,
 ) -> None:
-    if not _admin(message, settings):
-        await message.answer(NOT_ADMIN)
+    if not settings.is_admin(message.from_user.id if message.from_user else None):
+        await message.answer(texts.NOT_ADMIN)
         return
     text = (command.args or "").strip()
     if not text:
@@ -81,8 +77,8 @@ def _mrr(stats: admin.Stats) -> str:
 async def cmd_stats(
     message: Message, session: AsyncSession, settings: Settings, billing: BillingService
 ) -> None:
-    if not _admin(message, settings):
-        await message.answer(NOT_ADMIN)
+    if not settings.is_admin(message.from_user.id if message.from_user else None):
+        await message.answer(texts.NOT_ADMIN)
         return
     plans: list[Plan] = []
     try:

@@ -9,7 +9,7 @@ from bot.settings import Settings
 
 
 async def cmd_help(message: Message, settings: Settings) -> None:
-    is_admin = message.from_user is not None and message.from_user.id in settings.admin_ids
+    is_admin = settings.is_admin(message.from_user.id if message.from_user else None)
     await message.answer(texts.HELP + (texts.ADMIN_HELP if is_admin else ""))
 
 

@@ -20,11 +20,6 @@ from bot.settings import Settings
 
 CB_SEND = "sig:send:"
 CB_DISCARD = "sig:discard:"
-NOT_ADMIN = "Sorry, only the provider's admins can do that."
-
-
-def _is_admin(settings: Settings, user_id: int | None) -> bool:
-    return user_id is not None and user_id in settings.admin_ids
 
 
 def _syntax_error(error: SignalSyntaxError, syntax: str) -> str:
@@ -39,8 +34,8 @@ async def cmd_signal(
     message: Message, command: CommandObject, session: AsyncSession, settings: Settings
 ) -> None:
     user = message.from_user
-    if not _is_admin(settings, user.id if user else None):
-        await message.answer(NOT_ADMIN)
+    if not settings.is_admin(user.id if user else None):
+        await message.answer(texts.NOT_ADMIN)
         return
     assert user is not None
     try:
@@ -78,8 +73,8 @@ async def cb_send(
     session: AsyncSession,
     settings: Settings,
 ) -> None:
-    if not _is_admin(settings, query.from_user.id):
-        await query.answer(NOT_ADMIN, show_alert=True)
+    if not settings.is_admin(query.from_user.id):
+        await query.answer(texts.NOT_ADMIN, show_alert=True)
         return
     signal_id = _signal_id(query.data, CB_SEND)
     if signal_id is None or query.message is None:
@@ -107,8 +102,8 @@ async def cb_send(
 
 
 async def cb_discard(query: CallbackQuery, session: AsyncSession, settings: Settings) -> None:
-    if not _is_admin(settings, query.from_user.id):
-        await query.answer(NOT_ADMIN, show_alert=True)
+    if not settings.is_admin(query.from_user.id):
+        await query.answer(texts.NOT_ADMIN, show_alert=True)
         return
     signal_id = _signal_id(query.data, CB_DISCARD)
     if signal_id is None:
@@ -133,8 +128,8 @@ async def cmd_update(
     settings: Settings,
 ) -> None:
     user = message.from_user
-    if not _is_admin(settings, user.id if user else None):
-        await message.answer(NOT_ADMIN)
+    if not settings.is_admin(user.id if user else None):
+        await message.answer(texts.NOT_ADMIN)
         return
     assert user is not None
     try:

@@ -27,7 +27,7 @@ from aiogram.exceptions import (
     TelegramServerError,
 )
 from aiogram.types import InlineKeyboardMarkup, ReplyParameters
-from sqlalchemy import bindparam, or_, select, update
+from sqlalchemy import ColumnElement, and_, bindparam, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from bot.services import access
@@ -65,6 +65,14 @@ _MARK_SENT = (
         last_error=None,
     )
 )
+
+
+def _this_and_queued(row: OutboxMessage) -> ColumnElement[bool]:
+    """The row being sent and everything still queued for the same chat."""
+    return and_(
+        OutboxMessage.chat_id == row.chat_id,
+        or_(OutboxMessage.id == row.id, OutboxMessage.status == OutboxStatus.PENDING),
+    )
 
 
 def backoff(attempts: int) -> timedelta:
@@ -403,13 +411,7 @@ class DeliveryWorker:
             )
             await session.execute(
                 update(OutboxMessage)
-                .where(
-                    OutboxMessage.chat_id == row.chat_id,
-                    or_(
-                        OutboxMessage.id == row.id,
-                        OutboxMessage.status == OutboxStatus.PENDING,
-                    ),
-                )
+                .where(_this_and_queued(row))
                 .values(status=OutboxStatus.BLOCKED, lease_until=None, last_error=error)
             )
 
@@ -418,12 +420,6 @@ class DeliveryWorker:
         async with self._session_factory() as session, session.begin():
             await session.execute(
                 update(OutboxMessage)
-                .where(
-                    OutboxMessage.chat_id == row.chat_id,
-                    or_(
-                        OutboxMessage.id == row.id,
-                        OutboxMessage.status == OutboxStatus.PENDING,
-                    ),
-                )
+                .where(_this_and_queued(row))
                 .values(chat_id=new_chat_id, lease_until=None, last_error="migrated")
             )

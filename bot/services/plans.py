@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 import time
 from dataclasses import dataclass
@@ -133,12 +134,17 @@ class PlanCatalog:
                 return plan
         return None
 
+    def cached_name(self, price_id: str | None) -> str:
+        """A plan's name from the last successful fetch only: never waits on Stripe."""
+        for plan in self._plans or []:
+            if plan.price_id == price_id:
+                return plan.name
+        return "Subscription"
+
     async def name_of(self, price_id: str | None) -> str:
         """A plan's display name for status messages; never fails."""
         if price_id is None:
             return "Subscription"
-        try:
-            plan = await self.find(price_id)
-        except BillingUnavailableError:
-            plan = None
-        return plan.name if plan else "Subscription"
+        with contextlib.suppress(BillingUnavailableError):
+            await self.plans()
+        return self.cached_name(price_id)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import json
 import logging
 from collections.abc import Awaitable, Callable
@@ -137,7 +138,6 @@ class StripeEventProcessor:
         self._client = client
         self._catalog = catalog
         self._now = now
-        self._plan_names: dict[str, str] = {}
 
     @property
     def enabled(self) -> bool:
@@ -177,7 +177,7 @@ class StripeEventProcessor:
         event_id, event_type = event["id"], event["type"]
         # Network calls happen before the transaction so no lock is held while Stripe answers.
         fetched = await self._prefetch(event)
-        self._plan_names = await self._load_plan_names()
+        await self._warm_catalog()
         try:
             async with self._session_factory() as session, session.begin():
                 await self._record(session, event)
@@ -222,14 +222,11 @@ class StripeEventProcessor:
         result: dict[str, Any] = subscription.to_dict()
         return result
 
-    async def _load_plan_names(self) -> dict[str, str]:
-        """Plan names for notices, read before the transaction (cached by the catalog)."""
-        if self._catalog is None:
-            return {}
-        try:
-            return {plan.price_id: plan.name for plan in await self._catalog.plans()}
-        except BillingUnavailableError:
-            return {}
+    async def _warm_catalog(self) -> None:
+        """Load plan names for notices before the transaction, so none waits on Stripe."""
+        if self._catalog is not None:
+            with contextlib.suppress(BillingUnavailableError):
+                await self._catalog.plans()
 
     async def _route(
         self, session: AsyncSession, event: dict[str, Any], fetched: dict[str, Any] | None
@@ -356,7 +353,7 @@ class StripeEventProcessor:
         has_access_now = entitlement_grants_access(entitlement, now)
         if had_access == has_access_now:
             return
-        plan_name = await self._plan_name(entitlement.price_id)
+        plan_name = self._plan_name(entitlement.price_id)
         if has_access_now:
             text = notices.access_started(
                 plan_name, entitlement.expires_at, trialing=entitlement.status == "trialing"
@@ -428,8 +425,8 @@ class StripeEventProcessor:
             session, chat_id=user_id, kind="payment_failed", text=text, reply_markup=markup
         )
 
-    async def _plan_name(self, price_id: str | None) -> str:
-        return self._plan_names.get(price_id or "", "Subscription")
+    def _plan_name(self, price_id: str | None) -> str:
+        return self._catalog.cached_name(price_id) if self._catalog else "Subscription"
 
 
 HANDLED_TYPES = frozenset(
