@@ -11,7 +11,6 @@ import os
 import re
 import shutil
 import signal
-import socket
 import statistics
 import sys
 import tempfile
@@ -30,6 +29,27 @@ from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.ext.asyncio import create_async_engine
 from sqlalchemy.sql import text
 
+from bench.common import (
+    BOT_TOKEN,
+    JSON,
+    MIGRATE_TIMEOUT,
+    REPO_ROOT,
+    REQUEST_TIMEOUT,
+    STOP_GRACE,
+    BenchError,
+    FakeURLs,
+    backend_of,
+    check_disposable,
+    count_warnings,
+    cpu_seconds,
+    free_port,
+    peak_rss_mb,
+    percentile,
+    remove_sqlite_files,
+    stop_process,
+    tail_of_log,
+    wait_ready,
+)
 from bot.services import signals
 from bot.services.signal_syntax import parse_signal
 from db.engine import create_engine, create_session_factory
@@ -46,8 +66,6 @@ from tests.fakes.bot_api import FakeBotAPI
 from tests.fakes.stripe_api import FakeStripe
 from tests.initdata import sign_init_data
 
-REPO_ROOT = Path(__file__).resolve().parent.parent
-BOT_TOKEN = "123456:BENCH-token-for-the-fake-bot-api-000"
 STRIPE_KEY = "sk_test_signaldesk_bench"
 WEBHOOK_SECRET = "whsec_bench_secret_for_signing_webhooks"
 PRICE_MONTHLY = "price_bench_monthly"
@@ -100,18 +118,8 @@ MAX_RUNS = 10
 MAX_SUBSCRIBERS = 100_000
 MAX_SIGNALS = 500
 MAX_TOKENS = EXCHANGE_BURST * (LAST_CLIENT_HOST - FIRST_CLIENT_HOST)  # one address for checks
-READY_TIMEOUT = 30.0
-MIGRATE_TIMEOUT = 120.0
-STOP_GRACE = 15.0
-REQUEST_TIMEOUT = 30.0
 SEED_CHUNK = 2000
 SEED_TIMEOUT = 600.0
-
-JSON = dict[str, Any]
-
-
-class BenchError(Exception):
-    """A real failure (crash, timeout, bad setup, bad answers): the bench exits non-zero."""
 
 
 # ---------------------------------------------------------------------------
@@ -452,12 +460,6 @@ async def hammer(
 # ---------------------------------------------------------------------------
 
 
-@dataclass(frozen=True, slots=True)
-class FakeURLs:
-    stripe: str
-    bot: str
-
-
 @contextlib.asynccontextmanager
 async def running_fakes() -> AsyncIterator[FakeURLs]:
     """Fake Stripe and fake Bot API in this process: the feed never calls them; the server
@@ -465,28 +467,6 @@ async def running_fakes() -> AsyncIterator[FakeURLs]:
     async with FakeStripe() as stripe_fake, FakeBotAPI() as bot_fake:
         stripe_fake.add_price(PRICE_MONTHLY, product_name="Pro Signals", unit_amount=4900)
         yield FakeURLs(stripe_fake.base_url, bot_fake.base_url)
-
-
-async def stop_process(
-    proc: asyncio.subprocess.Process, *, grace: float, sig: signal.Signals | None
-) -> int:
-    """Ask politely (signal), then kill."""
-    if proc.returncode is None and sig is not None:
-        with contextlib.suppress(ProcessLookupError):
-            proc.send_signal(sig)
-    try:
-        await asyncio.wait_for(proc.wait(), grace)
-    except TimeoutError:
-        with contextlib.suppress(ProcessLookupError):
-            proc.kill()
-        await proc.wait()
-    return int(proc.returncode if proc.returncode is not None else -1)
-
-
-def free_port() -> int:
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
 
 
 def server_env(database_url: str, port: int, fakes: FakeURLs) -> dict[str, str]:
@@ -531,56 +511,7 @@ async def run_migrations(env: dict[str, str], workdir: Path) -> None:
             if proc.returncode is None:  # timed out, or this bench was cancelled
                 await stop_process(proc, grace=0.1, sig=signal.SIGKILL)
     if code != 0:
-        raise BenchError(f"`python -m bot migrate` failed ({code}): {_tail(log)}")
-
-
-async def wait_ready(proc: asyncio.subprocess.Process, base_url: str, log: Path) -> None:
-    deadline = time.monotonic() + READY_TIMEOUT
-    async with aiohttp.ClientSession() as http:
-        while time.monotonic() < deadline:
-            if proc.returncode is not None:
-                raise BenchError(f"server exited with {proc.returncode}: {_tail(log)}")
-            with contextlib.suppress(aiohttp.ClientError, TimeoutError):
-                async with http.get(
-                    f"{base_url}/readyz", timeout=aiohttp.ClientTimeout(total=2)
-                ) as response:
-                    if response.status == 200:
-                        return
-            await asyncio.sleep(0.05)
-    raise BenchError(f"server not ready after {READY_TIMEOUT:.0f} s: {_tail(log)}")
-
-
-def _tail(path: Path, lines: int = 5) -> str:
-    try:
-        text_lines = path.read_text(errors="replace").strip().splitlines()
-    except OSError:
-        return "(no log)"
-    return " | ".join(line[:200] for line in text_lines[-lines:]) or "(empty log)"
-
-
-def count_warnings(log: Path) -> int:
-    text_lines = log.read_text(errors="replace").splitlines()
-    return sum(1 for line in text_lines if " WARNING " in line or " ERROR " in line)
-
-
-def peak_rss_mb(pid: int) -> float | None:
-    """VmHWM: the process's peak resident set, as the kernel counts it."""
-    try:
-        for line in Path(f"/proc/{pid}/status").read_text().splitlines():
-            if line.startswith("VmHWM:"):
-                return int(line.split()[1]) / 1024
-    except (OSError, ValueError, IndexError):
-        return None
-    return None
-
-
-def cpu_seconds(pid: int) -> float | None:
-    """utime + stime of a process, to tell a CPU-bound server from a starved one."""
-    try:
-        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
-        return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
-    except (OSError, ValueError, IndexError):
-        return None
+        raise BenchError(f"`python -m bot migrate` failed ({code}): {tail_of_log(log)}")
 
 
 def load_average() -> str:
@@ -593,20 +524,6 @@ def load_average() -> str:
 # ---------------------------------------------------------------------------
 
 
-def backend_of(url: str) -> str:
-    return make_url(url).get_backend_name()
-
-
-def check_disposable(url: str) -> None:
-    """Each run wipes the database: refuse one whose name doesn't say it is for benches."""
-    name = make_url(url).database or ""
-    if "bench" not in Path(name).name:
-        raise BenchError(
-            f"--database-url: every run drops and recreates the database, so its name must "
-            f"contain 'bench' (got {name!r})"
-        )
-
-
 async def fresh_database(url: str | None, workdir: Path) -> str:
     """A new empty database for one run: a SQLite file in workdir, or a recreated one."""
     if url is None:
@@ -617,11 +534,6 @@ async def fresh_database(url: str | None, workdir: Path) -> str:
         return url
     await recreate_postgres(parsed)
     return url
-
-
-def remove_sqlite_files(database: str) -> None:
-    for suffix in ("", "-wal", "-shm", "-journal"):
-        Path(f"{database}{suffix}").unlink(missing_ok=True)
 
 
 async def recreate_postgres(url: URL, *, create: bool = True) -> None:
@@ -684,14 +596,6 @@ class RunResult:
     @property
     def failed(self) -> bool:
         return self.failure is not None or self.figures.non_200 > 0 or self.mismatched > 0
-
-
-def percentile(sorted_values: Sequence[float], share: float) -> float:
-    """Nearest-rank percentile of already sorted values."""
-    if not sorted_values:
-        return math.nan
-    rank = max(1, math.ceil(share * len(sorted_values)))
-    return sorted_values[min(rank, len(sorted_values)) - 1]
 
 
 def figures_of(phase: Phase, total: int) -> Figures:
@@ -834,18 +738,18 @@ async def _one_run(
             warnings = count_warnings(log)
             if server.returncode is not None:
                 measured.failure = (
-                    f"server exited with {server.returncode} during the run: {_tail(log)}"
+                    f"server exited with {server.returncode} during the run: {tail_of_log(log)}"
                 )
         finally:
             code = await stop_process(server, grace=STOP_GRACE, sig=signal.SIGTERM)
     failure = measured.failure
     if failure is None and code not in (0, -signal.SIGTERM):
-        failure = f"server exited with {code} on SIGTERM: {_tail(log)}"
+        failure = f"server exited with {code} on SIGTERM: {tail_of_log(log)}"
     phase = measured.phase or Phase(latencies=[], seconds=0.0)
     figures = figures_of(phase, args.requests)
     problem = phase.first_problem
     if problem is None and (figures.non_200 or warnings):
-        problem = f"server log: {_tail(log, 3)}"
+        problem = f"server log: {tail_of_log(log, 3)}"
     return RunResult(
         backend=backend_of(database_url),
         figures=figures,

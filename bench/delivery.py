@@ -24,7 +24,6 @@ from collections.abc import AsyncIterator, Callable, Iterator, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
-from typing import Any
 
 import aiohttp
 from aiohttp import web
@@ -34,6 +33,15 @@ from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker, create_async_engine
 from sqlalchemy.sql import text
 
+from bench.common import (
+    BOT_TOKEN,
+    JSON,
+    READY_TIMEOUT,
+    REPO_ROOT,
+    BenchError,
+    cpu_seconds,
+    stop_process,
+)
 from bot.services import signals
 from bot.services.signal_syntax import parse_signal
 from db import migrate
@@ -41,8 +49,6 @@ from db.engine import create_engine, create_session_factory
 from db.models import Entitlement, EntitlementSource, OutboxMessage, OutboxStatus, User
 from tests.fakes.bot_api import FakeBotAPI
 
-REPO_ROOT = Path(__file__).resolve().parent.parent
-BOT_TOKEN = "123456:BENCH-token-for-the-fake-bot-api-000"
 POSTGRES_URL = "postgresql+asyncpg://postgres@127.0.0.1:5432/signaldesk_bench_delivery"
 FIRST_USER_ID = 600_000_001
 ADMIN_ID = 900_001
@@ -77,17 +83,10 @@ SETTLE_SECONDS = 0.3
 STALL_SECONDS = 0.02
 
 SEED_CHUNK = 5000
-READY_TIMEOUT = 30.0
 STOP_TIMEOUT = 30.0
 IDLE_WAIT = 0.05
 MAX_SUBSCRIBERS = 200_000
 MAX_RUNS = 9
-
-JSON = dict[str, Any]
-
-
-class BenchError(Exception):
-    """A real failure (crash, timeout, bad setup): the bench exits non-zero."""
 
 
 # ---------------------------------------------------------------------------
@@ -315,37 +314,12 @@ def child_env() -> dict[str, str]:
     return env
 
 
-async def stop_process(
-    proc: asyncio.subprocess.Process, *, grace: float, sig: signal.Signals | None
-) -> int:
-    """Ask politely (a signal, or nothing when closing stdin already asked), then kill."""
-    if proc.returncode is None and sig is not None:
-        with contextlib.suppress(ProcessLookupError):
-            proc.send_signal(sig)
-    try:
-        await asyncio.wait_for(proc.wait(), grace)
-    except TimeoutError:
-        with contextlib.suppress(ProcessLookupError):
-            proc.kill()
-        await proc.wait()
-    return int(proc.returncode if proc.returncode is not None else -1)
-
-
 def tail(path: Path, lines: int = 5) -> str:
     try:
         text_lines = path.read_text(errors="replace").strip().splitlines()
     except OSError:
         return "(no log)"
     return " | ".join(text_lines[-lines:]) or "(empty log)"
-
-
-def cpu_seconds(pid: int) -> float | None:
-    """utime + stime of a process: tells a CPU-bound side from a waiting one."""
-    try:
-        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
-        return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
-    except (OSError, ValueError, IndexError):
-        return None
 
 
 @dataclass(frozen=True, slots=True)

@@ -11,7 +11,6 @@ import os
 import re
 import shutil
 import signal
-import socket
 import statistics
 import string
 import sys
@@ -22,7 +21,6 @@ from collections.abc import AsyncIterator, Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from random import Random
-from typing import Any
 
 import aiohttp
 from sqlalchemy import func, select
@@ -31,6 +29,28 @@ from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.ext.asyncio import create_async_engine
 from sqlalchemy.sql import text
 
+from bench.common import (
+    BOT_TOKEN,
+    JSON,
+    MIGRATE_TIMEOUT,
+    READY_TIMEOUT,
+    REPO_ROOT,
+    REQUEST_TIMEOUT,
+    STOP_GRACE,
+    BenchError,
+    FakeURLs,
+    backend_of,
+    check_disposable,
+    count_warnings,
+    cpu_seconds,
+    free_port,
+    peak_rss_mb,
+    percentile,
+    remove_sqlite_files,
+    stop_process,
+    tail_of_log,
+    wait_ready,
+)
 from db.models import Entitlement, EntitlementSource, ProcessedStripeEvent
 from tests.fakes.bot_api import FakeBotAPI
 from tests.fakes.stripe_api import (
@@ -41,8 +61,6 @@ from tests.fakes.stripe_api import (
     sign_payload,
 )
 
-REPO_ROOT = Path(__file__).resolve().parent.parent
-BOT_TOKEN = "123456:BENCH-token-for-the-fake-bot-api-000"
 STRIPE_KEY = "sk_test_signaldesk_bench"
 WEBHOOK_SECRET = "whsec_bench_secret_for_signing_webhooks"
 PRICE_MONTHLY = "price_bench_monthly"
@@ -58,10 +76,6 @@ TARGET_P99_MS = 50.0
 MAX_EVENTS = 100_000
 MAX_CONCURRENCY = 256
 MAX_RUNS = 10
-READY_TIMEOUT = 30.0
-MIGRATE_TIMEOUT = 120.0
-STOP_GRACE = 15.0
-REQUEST_TIMEOUT = 30.0
 DAY = 86_400
 # Real Stripe events of one new subscription (created, checkout completed, invoice paid) are
 # fired within a second or two and arrive in any order: jitter the send order by this much.
@@ -69,12 +83,6 @@ ORDER_JITTER_SECONDS = 3.0
 # A redelivered event comes back a little later than the original, sometimes while the
 # original is still in flight; measured in queue positions.
 DUPLICATE_MAX_LAG = 300
-
-JSON = dict[str, Any]
-
-
-class BenchError(Exception):
-    """A real failure (crash, timeout, bad setup): the bench exits non-zero."""
 
 
 # ---------------------------------------------------------------------------
@@ -558,12 +566,6 @@ def build_plan(total: int, duplicate_share: float, seed: int) -> Plan:
 # ---------------------------------------------------------------------------
 
 
-@dataclass(frozen=True, slots=True)
-class FakeURLs:
-    stripe: str
-    bot: str
-
-
 async def serve_fakes(subscriptions: list[JSON]) -> None:
     """Helper-process mode: run both fakes until stdin closes (the bench exited or died)."""
     async with FakeStripe() as stripe_fake, FakeBotAPI() as bot_fake:
@@ -619,28 +621,6 @@ async def running_fakes(
         await stop_process(helper, grace=5.0, sig=None)
 
 
-async def stop_process(
-    proc: asyncio.subprocess.Process, *, grace: float, sig: signal.Signals | None
-) -> int:
-    """Ask politely (signal, or nothing when stdin EOF already asked), then kill."""
-    if proc.returncode is None and sig is not None:
-        with contextlib.suppress(ProcessLookupError):
-            proc.send_signal(sig)
-    try:
-        await asyncio.wait_for(proc.wait(), grace)
-    except TimeoutError:
-        with contextlib.suppress(ProcessLookupError):
-            proc.kill()
-        await proc.wait()
-    return int(proc.returncode if proc.returncode is not None else -1)
-
-
-def free_port() -> int:
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
-
-
 def server_env(database_url: str, port: int, fakes: FakeURLs) -> dict[str, str]:
     env = dict(os.environ)
     env.update(
@@ -678,75 +658,12 @@ async def run_migrations(env: dict[str, str], workdir: Path) -> None:
                 f"`python -m bot migrate` took over {MIGRATE_TIMEOUT:.0f} s"
             ) from None
     if code != 0:
-        raise BenchError(f"`python -m bot migrate` failed ({code}): {_tail(log)}")
-
-
-async def wait_ready(proc: asyncio.subprocess.Process, base_url: str, log: Path) -> None:
-    deadline = time.monotonic() + READY_TIMEOUT
-    async with aiohttp.ClientSession() as http:
-        while time.monotonic() < deadline:
-            if proc.returncode is not None:
-                raise BenchError(f"server exited with {proc.returncode}: {_tail(log)}")
-            with contextlib.suppress(aiohttp.ClientError, TimeoutError):
-                async with http.get(
-                    f"{base_url}/readyz", timeout=aiohttp.ClientTimeout(total=2)
-                ) as response:
-                    if response.status == 200:
-                        return
-            await asyncio.sleep(0.05)
-    raise BenchError(f"server not ready after {READY_TIMEOUT:.0f} s: {_tail(log)}")
-
-
-def _tail(path: Path, lines: int = 5) -> str:
-    try:
-        text_lines = path.read_text(errors="replace").strip().splitlines()
-    except OSError:
-        return "(no log)"
-    return " | ".join(line[:200] for line in text_lines[-lines:]) or "(empty log)"
-
-
-def count_warnings(log: Path) -> int:
-    text_lines = log.read_text(errors="replace").splitlines()
-    return sum(1 for line in text_lines if " WARNING " in line or " ERROR " in line)
-
-
-def peak_rss_mb(pid: int) -> float | None:
-    """VmHWM: the process's peak resident set, as the kernel counts it."""
-    try:
-        for line in Path(f"/proc/{pid}/status").read_text().splitlines():
-            if line.startswith("VmHWM:"):
-                return int(line.split()[1]) / 1024
-    except (OSError, ValueError, IndexError):
-        return None
-    return None
-
-
-def cpu_seconds(pid: int) -> float | None:
-    """utime + stime of a process, to tell a CPU-bound server from a starved one."""
-    try:
-        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
-        return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
-    except (OSError, ValueError, IndexError):
-        return None
+        raise BenchError(f"`python -m bot migrate` failed ({code}): {tail_of_log(log)}")
 
 
 # ---------------------------------------------------------------------------
 # Databases
 # ---------------------------------------------------------------------------
-
-
-def backend_of(url: str) -> str:
-    return make_url(url).get_backend_name()
-
-
-def check_disposable(url: str) -> None:
-    """Each run wipes the database: refuse one whose name doesn't say it is for benches."""
-    name = make_url(url).database or ""
-    if "bench" not in Path(name).name:
-        raise BenchError(
-            f"--database-url: every run drops and recreates the database, so its name must "
-            f"contain 'bench' (got {name!r})"
-        )
 
 
 async def fresh_database(url: str | None, workdir: Path) -> str:
@@ -759,11 +676,6 @@ async def fresh_database(url: str | None, workdir: Path) -> str:
         return url
     await recreate_postgres(parsed)
     return url
-
-
-def remove_sqlite_files(database: str) -> None:
-    for suffix in ("", "-wal", "-shm", "-journal"):
-        Path(f"{database}{suffix}").unlink(missing_ok=True)
 
 
 async def recreate_postgres(url: URL) -> None:
@@ -968,14 +880,6 @@ class RunResult:
         )
 
 
-def percentile(sorted_values: Sequence[float], share: float) -> float:
-    """Nearest-rank percentile of already sorted values."""
-    if not sorted_values:
-        return math.nan
-    rank = max(1, math.ceil(share * len(sorted_values)))
-    return sorted_values[min(rank, len(sorted_values)) - 1]
-
-
 def summarise(samples: list[Sample], warmup: int) -> tuple[float, list[float]]:
     """Rate and sorted latencies (ms) over the requests after the warm-up."""
     measured = samples[warmup:]
@@ -1034,13 +938,15 @@ async def _one_run(
             rss = peak_rss_mb(server.pid)
             # Counted before SIGTERM, whose own "Received SIGTERM" warning is not news.
             warnings = count_warnings(log)
-            log_tail = _tail(log, 3)
+            log_tail = tail_of_log(log, 3)
             if server.returncode is not None:
-                failure = f"server exited with {server.returncode} during the run: {_tail(log)}"
+                failure = (
+                    f"server exited with {server.returncode} during the run: {tail_of_log(log)}"
+                )
         finally:
             code = await stop_process(server, grace=STOP_GRACE, sig=signal.SIGTERM)
     if failure is None and code not in (0, -signal.SIGTERM):
-        failure = f"server exited with {code} on SIGTERM: {_tail(log)}"
+        failure = f"server exited with {code} on SIGTERM: {tail_of_log(log)}"
     verification = await verify(database_url, plan) if failure is None else None
 
     rate, latencies = summarise(samples, warmup)
