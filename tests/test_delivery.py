@@ -21,7 +21,7 @@ async def _queue(harness: Harness, text: str = "hello", chat_id: int = CHAT) -> 
     async with harness.session() as session, session.begin():
         if await session.get(User, chat_id) is None:
             session.add(User(id=chat_id, first_name="Bo"))
-        enqueue(session, chat_id=chat_id, kind="test", text=text)
+        await enqueue(session, chat_id=chat_id, kind="test", text=text)
 
 
 async def _make_due(harness: Harness) -> None:
@@ -208,7 +208,7 @@ async def test_only_a_committed_outbox_write_wakes_the_worker(harness: Harness) 
     async with harness.session() as session:
         await session.begin()
         session.add(User(id=CHAT, first_name="Bo"))
-        enqueue(session, chat_id=CHAT, kind="test", text="never")
+        await enqueue(session, chat_id=CHAT, kind="test", text="never")
         await session.rollback()
     started = asyncio.get_running_loop().time()
     await signal.wait(0.3)

@@ -57,7 +57,7 @@ async def grant(
         row.expires_at = now
         text = "Your complimentary access to premium signals has ended."
     await session.flush()
-    outbox.enqueue(session, chat_id=user_id, kind="grant", text=text)
+    await outbox.enqueue(session, chat_id=user_id, kind="grant", text=text)
     return row
 
 

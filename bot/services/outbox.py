@@ -5,14 +5,16 @@ from __future__ import annotations
 import asyncio
 from collections.abc import Iterable
 from datetime import datetime
-from typing import Any
+from typing import Any, cast
 
 from aiogram.types import InlineKeyboardMarkup
-from sqlalchemy import insert
+from sqlalchemy import Table, insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.services import changes
 from db.models import OutboxMessage, Priority
+
+_INSERT_ONE = insert(cast(Table, OutboxMessage.__table__))
 
 
 class OutboxSignal:
@@ -37,22 +39,27 @@ class OutboxSignal:
             self._event.clear()
 
 
-def enqueue(
+async def enqueue(
     session: AsyncSession,
     *,
     chat_id: int,
     kind: str,
     text: str,
     reply_markup: InlineKeyboardMarkup | None = None,
-) -> OutboxMessage:
-    """Add one message for one chat to the caller's transaction."""
+) -> None:
+    """Add one message for one chat to the caller's transaction.
+
+    A Core INSERT on the session's connection rather than session.add(): the webhook path
+    writes notices this way and the ORM's flush machinery was a sixth of its cost.
+    """
     markup: dict[str, Any] | None = (
         reply_markup.model_dump(mode="json", exclude_none=True) if reply_markup else None
     )
-    row = OutboxMessage(chat_id=chat_id, kind=kind, text=text, reply_markup=markup)
-    session.add(row)
+    connection = await session.connection()
+    await connection.execute(
+        _INSERT_ONE, {"chat_id": chat_id, "kind": kind, "text": text, "reply_markup": markup}
+    )
     changes.mark(session, changes.OUTBOX)
-    return row
 
 
 async def enqueue_bulk(

@@ -6,21 +6,18 @@ import contextlib
 import json
 import logging
 from collections.abc import Awaitable, Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import UTC, datetime
 from typing import Any
 
 import stripe
-from sqlalchemy import select
-from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncSession, async_sessionmaker
 
-from bot.services import changes, notices, outbox, users
+from bot.services import changes, notices, outbox, stripe_store
 from bot.services.access import entitlement_grants_access
 from bot.services.billing import METADATA_USER_KEY
 from bot.services.errors import BillingUnavailableError
 from bot.services.plans import PlanCatalog, format_amount
-from db.engine import insert_or_ignore, is_sqlite
-from db.models import Entitlement, EntitlementSource, ProcessedStripeEvent, User
 
 log = logging.getLogger(__name__)
 
@@ -31,10 +28,6 @@ TERMINAL_STATUSES = frozenset({"canceled", "incomplete_expired"})
 
 class InvalidWebhookError(Exception):
     """Bad signature or payload: answered with 400 and nothing changes."""
-
-
-class DuplicateEventError(Exception):
-    """This event id was applied before."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -178,31 +171,16 @@ class StripeEventProcessor:
         # Network calls happen before the transaction so no lock is held while Stripe answers.
         fetched = await self._prefetch(event)
         await self._warm_catalog()
-        try:
-            async with self._session_factory() as session, session.begin():
-                await self._record(session, event)
-                await self._route(session, event, fetched)
-        except DuplicateEventError:
-            log.info("stripe event %s (%s) already processed", event_id, event_type)
-            return Outcome(event_id, event_type, "duplicate")
+        async with self._session_factory() as session, session.begin():
+            conn = await session.connection()
+            created = int(event.get("created") or 0)
+            if not await stripe_store.record_event(conn, event_id, event_type, created):
+                log.info("stripe event %s (%s) already processed", event_id, event_type)
+                return Outcome(event_id, event_type, "duplicate")
+            await self._route(session, conn, event, fetched)
         status = "applied" if event_type in HANDLED_TYPES else "ignored"
         log.info("stripe event %s (%s) %s", event_id, event_type, status)
         return Outcome(event_id, event_type, status)
-
-    async def _record(self, session: AsyncSession, event: dict[str, Any]) -> None:
-        """Insert the event id, or raise DuplicateEventError if it was applied before."""
-        # One statement: a concurrent delivery of the same event waits for ours to commit,
-        # then inserts nothing. Other integrity errors still fail (500) so Stripe retries.
-        inserted = await session.scalar(
-            insert_or_ignore(session, ProcessedStripeEvent)
-            .values(
-                event_id=event["id"], type=event["type"], created=int(event.get("created") or 0)
-            )
-            .on_conflict_do_nothing(index_elements=[ProcessedStripeEvent.event_id])
-            .returning(ProcessedStripeEvent.event_id)
-        )
-        if inserted is None:
-            raise DuplicateEventError
 
     async def _prefetch(self, event: dict[str, Any]) -> dict[str, Any] | None:
         """checkout.session.completed names the subscription but not its state: fetch it."""
@@ -229,47 +207,50 @@ class StripeEventProcessor:
                 await self._catalog.plans()
 
     async def _route(
-        self, session: AsyncSession, event: dict[str, Any], fetched: dict[str, Any] | None
+        self,
+        session: AsyncSession,
+        conn: AsyncConnection,
+        event: dict[str, Any],
+        fetched: dict[str, Any] | None,
     ) -> None:
         """Apply one event in the caller's transaction."""
         obj: dict[str, Any] = event["data"]["object"]
         version = int(event.get("created") or 0)
         match event["type"]:
             case "checkout.session.completed":
-                await self._checkout_completed(session, obj, fetched, version)
+                await self._checkout_completed(session, conn, obj, fetched, version)
             case (
                 "customer.subscription.created"
                 | "customer.subscription.updated"
                 | "customer.subscription.deleted"
             ):
-                await self._subscription_changed(session, obj, version)
+                await self._subscription_changed(session, conn, obj, version)
             case "invoice.paid" | "invoice.payment_succeeded":
-                await self._invoice_paid(session, obj, version)
+                await self._invoice_paid(session, conn, obj, version)
             case "invoice.payment_failed":
-                await self._invoice_failed(session, obj)
+                await self._invoice_failed(session, conn, obj)
             case _:
                 pass  # recorded above, so a replay is a duplicate; otherwise ignored
 
-    async def _resolve_user(self, session: AsyncSession, obj: dict[str, Any]) -> int | None:
-        """The Telegram user an object belongs to: its metadata, else its Stripe customer."""
-        user_id = _telegram_id((obj.get("metadata") or {}).get(METADATA_USER_KEY))
+    async def _resolve_user(
+        self, conn: AsyncConnection, obj: dict[str, Any], user_id: int | None = None
+    ) -> int | None:
+        """The Telegram user an object belongs to: `user_id`, its metadata, else its Stripe
+        customer; the user row is made to exist and linked to that customer."""
+        if user_id is None:
+            user_id = _telegram_id((obj.get("metadata") or {}).get(METADATA_USER_KEY))
         customer_id = _object_id(obj.get("customer"))
         if user_id is None and customer_id:
-            user_id = await users.user_id_for_customer(session, customer_id)
+            user_id = await stripe_store.user_of_customer(conn, customer_id)
         if user_id is None:
             return None
-        await users.ensure_user_id(session, user_id)
-        if not is_sqlite(session.get_bind().engine.url):
-            # Serialise concurrent events for one user on PostgreSQL. SQLite has a single
-            # writer already (BEGIN IMMEDIATE), and there the statement costs ~0.3 ms.
-            await session.execute(select(User.id).where(User.id == user_id).with_for_update())
-        if customer_id:
-            await users.link_customer(session, user_id, customer_id)
+        await stripe_store.claim_user(conn, user_id, customer_id)
         return user_id
 
     async def _checkout_completed(
         self,
         session: AsyncSession,
+        conn: AsyncConnection,
         obj: dict[str, Any],
         fetched: dict[str, Any] | None,
         version: int,
@@ -282,71 +263,69 @@ class StripeEventProcessor:
         if user_id is None:
             log.warning("checkout session %s has no Telegram user id; ignored", obj.get("id"))
             return
-        obj = {**obj, "metadata": {METADATA_USER_KEY: str(user_id)}}
-        await self._resolve_user(session, obj)
+        await self._resolve_user(conn, obj, user_id)
         if fetched is None:
             return
-        await self._apply_subscription(session, user_id, fetched, version)
+        await self._apply_subscription(session, conn, user_id, fetched, version)
 
     async def _subscription_changed(
-        self, session: AsyncSession, subscription: dict[str, Any], version: int
+        self,
+        session: AsyncSession,
+        conn: AsyncConnection,
+        subscription: dict[str, Any],
+        version: int,
     ) -> None:
-        user_id = await self._resolve_user(session, subscription)
+        user_id = await self._resolve_user(conn, subscription)
         if user_id is None:
             log.warning(
                 "subscription %s belongs to no known user; ignored", subscription.get("id")
             )
             return
-        await self._apply_subscription(session, user_id, subscription, version)
-
-    async def _load_entitlement(self, session: AsyncSession, user_id: int) -> Entitlement | None:
-        return await session.scalar(
-            select(Entitlement)
-            .where(Entitlement.user_id == user_id, Entitlement.source == EntitlementSource.STRIPE)
-            .with_for_update()
-        )
+        await self._apply_subscription(session, conn, user_id, subscription, version)
 
     async def _apply_subscription(
-        self, session: AsyncSession, user_id: int, subscription: dict[str, Any], version: int
+        self,
+        session: AsyncSession,
+        conn: AsyncConnection,
+        user_id: int,
+        subscription: dict[str, Any],
+        version: int,
     ) -> None:
         now = self._now()
         sub_id = str(subscription["id"])
         status = str(subscription.get("status") or "incomplete")
-        entitlement = await self._load_entitlement(session, user_id)
-        had_access = entitlement is not None and entitlement_grants_access(entitlement, now)
+        stored = await stripe_store.entitlement_of_user(conn, user_id)
+        before = stored.state if stored is not None else None
+        had_access = before is not None and entitlement_grants_access(before, now)
 
-        if entitlement is None:
-            entitlement = Entitlement(
-                user_id=user_id, source=EntitlementSource.STRIPE, status=status, state_version=0
-            )
-            session.add(entitlement)
-        elif entitlement.source_ref != sub_id:
+        if before is not None and before.source_ref != sub_id:
             # A second subscription for the same user: a lapsed one never replaces a live one.
             if had_access and status not in {"active", "trialing", "past_due"}:
                 return
-        elif version < entitlement.state_version or (
-            version == entitlement.state_version and entitlement.status in TERMINAL_STATUSES
+        elif before is not None and (
+            version < before.state_version
+            or (version == before.state_version and before.status in TERMINAL_STATUSES)
         ):
-            log.info(
-                "stale event for %s (version %s < %s)", sub_id, version, entitlement.state_version
-            )
+            log.info("stale event for %s (version %s < %s)", sub_id, version, before.state_version)
             return
 
+        after = stripe_store.EntitlementState(
+            source_ref=sub_id,
+            status=status,
+            price_id=price_id_of(subscription) or (before.price_id if before else None),
+            expires_at=period_end(subscription) or (before.expires_at if before else None),
+            cancel_at_period_end=bool(subscription.get("cancel_at_period_end")),
+            state_version=version,
+        )
+        await stripe_store.save_entitlement(conn, user_id, stored, after)
         changes.mark(session, changes.ENTITLEMENTS)
-        entitlement.source_ref = sub_id
-        entitlement.status = status
-        entitlement.price_id = price_id_of(subscription) or entitlement.price_id
-        entitlement.expires_at = period_end(subscription) or entitlement.expires_at
-        entitlement.cancel_at_period_end = bool(subscription.get("cancel_at_period_end"))
-        entitlement.state_version = version
-        await session.flush()
-        await self._notify_transition(session, user_id, entitlement, had_access, now)
+        await self._notify_transition(session, user_id, after, had_access, now)
 
     async def _notify_transition(
         self,
         session: AsyncSession,
         user_id: int,
-        entitlement: Entitlement,
+        entitlement: stripe_store.EntitlementState,
         had_access: bool,
         now: datetime,
     ) -> None:
@@ -358,58 +337,57 @@ class StripeEventProcessor:
             text = notices.access_started(
                 plan_name, entitlement.expires_at, trialing=entitlement.status == "trialing"
             )
-            outbox.enqueue(session, chat_id=user_id, kind="access_started", text=text)
+            await outbox.enqueue(session, chat_id=user_id, kind="access_started", text=text)
         else:
             text, markup = notices.access_ended(plan_name)
-            outbox.enqueue(
+            await outbox.enqueue(
                 session, chat_id=user_id, kind="access_ended", text=text, reply_markup=markup
             )
 
     async def _invoice_paid(
-        self, session: AsyncSession, invoice: dict[str, Any], version: int
+        self,
+        session: AsyncSession,
+        conn: AsyncConnection,
+        invoice: dict[str, Any],
+        version: int,
     ) -> None:
         sub_id = invoice_subscription_id(invoice)
         if sub_id is None:
             return
-        entitlement = await session.scalar(
-            select(Entitlement)
-            .where(
-                Entitlement.source == EntitlementSource.STRIPE, Entitlement.source_ref == sub_id
-            )
-            .with_for_update()
-        )
-        if entitlement is None:
+        stored = await stripe_store.entitlement_of_subscription(conn, sub_id)
+        if stored is None:
             return
         now = self._now()
-        had_access = entitlement_grants_access(entitlement, now)
-        changes.mark(session, changes.ENTITLEMENTS)
+        before = stored.state
+        had_access = entitlement_grants_access(before, now)
         # Extending the paid-through date is monotonic, so it is safe in any order...
+        expires_at = before.expires_at
         paid_until = invoice_period_end(invoice)
-        if paid_until and (entitlement.expires_at is None or paid_until > entitlement.expires_at):
-            entitlement.expires_at = paid_until
+        if paid_until and (expires_at is None or paid_until > expires_at):
+            expires_at = paid_until
+        after = replace(before, expires_at=expires_at)
         # ...but a status change only comes from an event newer than what we hold.
-        if version >= entitlement.state_version and entitlement.status in {
+        if version >= before.state_version and before.status in {
             "past_due",
             "unpaid",
             "incomplete",
         }:
-            entitlement.status = "active"
-            entitlement.state_version = version
-        await session.flush()
-        await self._notify_transition(session, entitlement.user_id, entitlement, had_access, now)
+            after = replace(after, status="active", state_version=version)
+        if after == before:
+            return
+        await stripe_store.save_entitlement(conn, stored.user_id, stored, after)
+        changes.mark(session, changes.ENTITLEMENTS)
+        await self._notify_transition(session, stored.user_id, after, had_access, now)
 
-    async def _invoice_failed(self, session: AsyncSession, invoice: dict[str, Any]) -> None:
+    async def _invoice_failed(
+        self, session: AsyncSession, conn: AsyncConnection, invoice: dict[str, Any]
+    ) -> None:
         user_id = None
         sub_id = invoice_subscription_id(invoice)
         if sub_id is not None:
-            user_id = await session.scalar(
-                select(Entitlement.user_id).where(
-                    Entitlement.source == EntitlementSource.STRIPE,
-                    Entitlement.source_ref == sub_id,
-                )
-            )
+            user_id = await stripe_store.user_of_subscription(conn, sub_id)
         if user_id is None:
-            user_id = await self._resolve_user(session, invoice)
+            user_id = await self._resolve_user(conn, invoice)
         if user_id is None:
             log.warning("failed invoice %s belongs to no known user", invoice.get("id"))
             return
@@ -421,7 +399,7 @@ class StripeEventProcessor:
             else None
         )
         text, markup = notices.payment_failed(amount)
-        outbox.enqueue(
+        await outbox.enqueue(
             session, chat_id=user_id, kind="payment_failed", text=text, reply_markup=markup
         )
 

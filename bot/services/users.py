@@ -75,26 +75,3 @@ async def customer_id_for(session: AsyncSession, user_id: int) -> str | None:
     return await session.scalar(
         select(StripeCustomer.customer_id).where(StripeCustomer.user_id == user_id)
     )
-
-
-async def user_id_for_customer(session: AsyncSession, customer_id: str) -> int | None:
-    return await session.scalar(
-        select(StripeCustomer.user_id).where(StripeCustomer.customer_id == customer_id)
-    )
-
-
-async def link_customer(session: AsyncSession, user_id: int, customer_id: str) -> None:
-    """Remember which Stripe customer pays for this user (the latest one wins)."""
-    existing = await session.get(StripeCustomer, user_id)
-    if existing is None:
-        owner = await session.scalar(
-            select(StripeCustomer).where(StripeCustomer.customer_id == customer_id)
-        )
-        if owner is not None:
-            # The customer was linked to another Telegram id before; it now pays for this one.
-            await session.delete(owner)
-            await session.flush()
-        session.add(StripeCustomer(user_id=user_id, customer_id=customer_id))
-    elif existing.customer_id != customer_id:
-        existing.customer_id = customer_id
-    await session.flush()
