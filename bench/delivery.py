@@ -204,9 +204,9 @@ async def _stop_on_stdin_eof(stop: Callable[[], None]) -> None:
 
 async def worker_process(args: argparse.Namespace) -> int:
     """Build the worker as the app does and drain the outbox; report one JSON line."""
-    from bot.factory import create_bot
     from bot.services import delivery
     from bot.settings import load_settings
+    from bot.telegram import create_bot
 
     if args.worker_lease_seconds is not None:
         # Bench only, this process only: (c) waits out the lease of the killed worker, and

@@ -14,7 +14,7 @@ from aiogram.types import MenuButtonCommands, MenuButtonWebApp, WebAppInfo
 from aiohttp import web
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
-from bot.factory import create_bot, create_dispatcher
+from bot.factory import create_dispatcher
 from bot.services import changes
 from bot.services.billing import BillingService
 from bot.services.delivery import DeliveryWorker
@@ -23,6 +23,7 @@ from bot.services.plans import PlanCatalog
 from bot.services.stripe_client import StripeConnection, create_stripe_connection
 from bot.services.stripe_events import StripeEventProcessor
 from bot.settings import Settings
+from bot.telegram import create_bot, warm_response_models
 from bot.texts import USER_COMMANDS
 from db import migrate
 from db.engine import create_engine, create_session_factory
@@ -159,6 +160,7 @@ async def run(settings: Settings) -> None:
         await engine.dispose()
         raise
     parts = build(settings, engine)
+    warm_response_models()
     # Everything imported and built so far lives as long as the process: keep it out of
     # the cyclic GC, whose full passes over it took ~190 ms each (the webhook tail).
     gc.collect()

@@ -9,6 +9,7 @@ from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, replace
 from datetime import UTC, datetime
 from typing import Any
+from urllib.parse import quote
 
 import stripe
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncSession, async_sessionmaker
@@ -191,13 +192,18 @@ class StripeEventProcessor:
         if obj.get("mode") != "subscription" or sub_id is None or self._client is None:
             return None
         try:
-            subscription = await self._client.v1.subscriptions.retrieve_async(sub_id)
+            # The library's raw request (auth, retries, errors) without the StripeObject
+            # tree that retrieve_async builds and we would turn straight back into a dict:
+            # that conversion was most of a checkout event's cost.
+            response = await self._client.raw_request_async(
+                "get", f"/v1/subscriptions/{quote(sub_id, safe='')}"
+            )
         except stripe.InvalidRequestError:
             # Deleted or from another account: retrying will not help; the subscription
             # events (which carry their own state) still apply.
             log.warning("subscription %s of a completed checkout not found", sub_id)
             return None
-        result: dict[str, Any] = subscription.to_dict()
+        result: dict[str, Any] = response.data
         return result
 
     async def _warm_catalog(self) -> None:
