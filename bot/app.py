@@ -18,6 +18,7 @@ from bot.factory import create_dispatcher
 from bot.services import changes
 from bot.services.billing import BillingService
 from bot.services.delivery import DeliveryWorker
+from bot.services.group_commit import GroupCommit
 from bot.services.outbox import OutboxSignal
 from bot.services.plans import PlanCatalog
 from bot.services.stripe_client import StripeConnection, create_stripe_connection
@@ -26,7 +27,7 @@ from bot.settings import Settings
 from bot.telegram import create_bot, warm_response_models
 from bot.texts import USER_COMMANDS
 from db import migrate
-from db.engine import create_engine, create_session_factory
+from db.engine import create_engine, create_session_factory, is_sqlite
 from webapp.app import TELEGRAM_WEBHOOK_PATH, create_web_app
 
 log = logging.getLogger(__name__)
@@ -118,6 +119,8 @@ def build(settings: Settings, engine: AsyncEngine) -> Components:
         secret.get_secret_value() if secret else None,
         client=client,
         catalog=catalog,
+        # SQLite runs one writer at a time anyway; PostgreSQL applies events in parallel.
+        group_commit=GroupCommit(session_factory) if is_sqlite(settings.database_url) else None,
     )
     dispatcher = create_dispatcher(settings, session_factory, billing)
     webhook_mode = settings.public_url is not None

@@ -18,6 +18,7 @@ from bot.services import changes, notices, outbox, stripe_store
 from bot.services.access import entitlement_grants_access
 from bot.services.billing import METADATA_USER_KEY
 from bot.services.errors import BillingUnavailableError
+from bot.services.group_commit import GroupCommit
 from bot.services.plans import PlanCatalog, format_amount
 
 log = logging.getLogger(__name__)
@@ -125,9 +126,12 @@ class StripeEventProcessor:
         *,
         client: stripe.StripeClient | None,
         catalog: PlanCatalog | None,
+        group_commit: GroupCommit | None = None,
         now: Now = lambda: datetime.now(UTC),
     ) -> None:
         self._session_factory = session_factory
+        # On SQLite (one writer) events waiting together share a transaction.
+        self._group_commit = group_commit
         self._secret = webhook_secret
         self._client = client
         self._catalog = catalog
@@ -168,20 +172,34 @@ class StripeEventProcessor:
         return await self.apply(event)
 
     async def apply(self, event: dict[str, Any]) -> Outcome:
-        event_id, event_type = event["id"], event["type"]
         # Network calls happen before the transaction so no lock is held while Stripe answers.
         fetched = await self._prefetch(event)
         await self._warm_catalog()
-        async with self._session_factory() as session, session.begin():
-            conn = await session.connection()
-            created = int(event.get("created") or 0)
-            if not await stripe_store.record_event(conn, event_id, event_type, created):
-                log.info("stripe event %s (%s) already processed", event_id, event_type)
-                return Outcome(event_id, event_type, "duplicate")
-            await self._route(session, conn, event, fetched)
-        status = "applied" if event_type in HANDLED_TYPES else "ignored"
-        log.info("stripe event %s (%s) %s", event_id, event_type, status)
-        return Outcome(event_id, event_type, status)
+
+        async def work(session: AsyncSession) -> Outcome:
+            return await self._apply_in(session, event, fetched)
+
+        if self._group_commit is not None:
+            outcome = await self._group_commit.run(work)
+        else:
+            async with self._session_factory() as session, session.begin():
+                outcome = await work(session)
+        log.info("stripe event %s (%s) %s", outcome.event_id, outcome.event_type, outcome.status)
+        return outcome
+
+    async def _apply_in(
+        self, session: AsyncSession, event: dict[str, Any], fetched: dict[str, Any] | None
+    ) -> Outcome:
+        """Record and apply one event in the caller's transaction."""
+        event_id, event_type = event["id"], event["type"]
+        conn = await session.connection()
+        created = int(event.get("created") or 0)
+        if not await stripe_store.record_event(conn, event_id, event_type, created):
+            return Outcome(event_id, event_type, "duplicate")
+        await self._route(session, conn, event, fetched)
+        return Outcome(
+            event_id, event_type, "applied" if event_type in HANDLED_TYPES else "ignored"
+        )
 
     async def _prefetch(self, event: dict[str, Any]) -> dict[str, Any] | None:
         """checkout.session.completed names the subscription but not its state: fetch it."""

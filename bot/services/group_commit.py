@@ -1,0 +1,103 @@
+"""Group commit: many small units of work share one transaction on SQLite.
+
+SQLite has one writer, so concurrent webhooks run one after another anyway; what each
+pays on top of its own statements is a transaction of its own (session, BEGIN IMMEDIATE,
+COMMIT), about a sixth of its time. Here the units waiting at any moment run in order in
+one transaction, and each caller hears back only after that transaction has committed,
+so an acknowledgement still means "stored".
+
+If anything in a batch fails, nothing of it was committed, and each unit is run again in a
+transaction of its own: one bad unit fails alone and the others are not held back by it.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import Awaitable, Callable
+from typing import Any, Generic, TypeVar
+
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+
+log = logging.getLogger(__name__)
+
+T = TypeVar("T")
+Work = Callable[[AsyncSession], Awaitable[T]]
+
+MAX_BATCH = 32
+
+
+class _Pending(Generic[T]):
+    __slots__ = ("future", "work")
+
+    def __init__(self, work: Work[T], future: asyncio.Future[T]) -> None:
+        self.work = work
+        self.future = future
+
+    def settle(self, result: T) -> None:
+        if not self.future.done():  # the caller may have gone (client disconnected)
+            self.future.set_result(result)
+
+    def fail(self, error: BaseException) -> None:
+        if not self.future.done():
+            self.future.set_exception(error)
+
+
+class GroupCommit:
+    """Runs submitted units of work in shared transactions, in submission order."""
+
+    def __init__(
+        self, session_factory: async_sessionmaker[AsyncSession], *, max_batch: int = MAX_BATCH
+    ) -> None:
+        self._session_factory = session_factory
+        self._max_batch = max_batch
+        self._queue: list[_Pending[Any]] = []
+        self._runner: asyncio.Task[None] | None = None
+
+    async def run(self, work: Work[T]) -> T:
+        """Run `work(session)` in a transaction; return its result once committed."""
+        future: asyncio.Future[T] = asyncio.get_running_loop().create_future()
+        self._queue.append(_Pending(work, future))
+        if self._runner is None or self._runner.done():
+            self._runner = asyncio.create_task(self._drain(), name="group-commit")
+        return await future
+
+    async def _drain(self) -> None:
+        while self._queue:
+            # Let the requests that arrived meanwhile join this batch: on SQLite the
+            # statements run on this thread, so a batch is one long step of the loop.
+            await asyncio.sleep(0)
+            batch = self._queue[: self._max_batch]
+            del self._queue[: self._max_batch]
+            await self._run_batch(batch)
+
+    async def _run_batch(self, batch: list[_Pending[Any]]) -> None:
+        results: list[Any] = []
+        try:
+            async with self._session_factory() as session, session.begin():
+                for pending in batch:
+                    results.append(await pending.work(session))
+        except Exception as error:
+            if len(batch) == 1:
+                batch[0].fail(error)
+                return
+            log.info("a batch of %d failed (%s); running each on its own", len(batch), error)
+            for pending in batch:
+                await self._run_alone(pending)
+            return
+        except BaseException as error:  # cancelled (shutting down): nobody waits forever
+            for pending in [*batch, *self._queue]:
+                pending.fail(error)
+            self._queue.clear()
+            raise
+        for pending, result in zip(batch, results, strict=True):
+            pending.settle(result)
+
+    async def _run_alone(self, pending: _Pending[Any]) -> None:
+        try:
+            async with self._session_factory() as session, session.begin():
+                result = await pending.work(session)
+        except Exception as error:
+            pending.fail(error)
+        else:
+            pending.settle(result)

@@ -1,0 +1,98 @@
+"""GroupCommit: units of work sharing a transaction, each acknowledged only once stored."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Awaitable, Callable
+
+import pytest
+from sqlalchemy import event, insert, select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from bot.services.group_commit import GroupCommit
+from db.models import ProcessedStripeEvent
+from tests.conftest import Harness
+
+
+def _unit(event_id: str, *, fail: bool = False) -> Callable[[AsyncSession], Awaitable[str]]:
+    async def work(session: AsyncSession) -> str:
+        await session.execute(
+            insert(ProcessedStripeEvent).values(event_id=event_id, type="test", created=1)
+        )
+        if fail:
+            raise RuntimeError(f"{event_id} is broken")
+        return event_id
+
+    return work
+
+
+async def _stored(harness: Harness) -> set[str]:
+    async with harness.session() as session:
+        return set(await session.scalars(select(ProcessedStripeEvent.event_id)))
+
+
+def _count_commits(harness: Harness) -> list[int]:
+    commits: list[int] = []
+    engine = harness.parts.engine.sync_engine
+
+    @event.listens_for(engine, "commit")
+    def _on_commit(_conn: object) -> None:
+        commits.append(1)
+
+    return commits
+
+
+async def test_units_waiting_together_share_one_commit(harness: Harness) -> None:
+    commits = _count_commits(harness)
+    group = GroupCommit(harness.parts.session_factory)
+    results = await asyncio.gather(*(group.run(_unit(f"evt_{i}")) for i in range(10)))
+    assert results == [f"evt_{i}" for i in range(10)]  # each caller gets its own result
+    assert await _stored(harness) == {f"evt_{i}" for i in range(10)}
+    assert len(commits) == 1
+
+
+async def test_batches_are_capped(harness: Harness) -> None:
+    commits = _count_commits(harness)
+    group = GroupCommit(harness.parts.session_factory, max_batch=4)
+    await asyncio.gather(*(group.run(_unit(f"evt_{i}")) for i in range(10)))
+    assert len(commits) == 3  # 4 + 4 + 2
+    assert len(await _stored(harness)) == 10
+
+
+async def test_a_failing_unit_fails_alone_and_the_others_are_stored(harness: Harness) -> None:
+    group = GroupCommit(harness.parts.session_factory)
+    results = await asyncio.gather(
+        *(group.run(_unit(f"evt_{i}", fail=i == 3)) for i in range(6)), return_exceptions=True
+    )
+    assert isinstance(results[3], RuntimeError) and "evt_3 is broken" in str(results[3])
+    assert [r for i, r in enumerate(results) if i != 3] == ["evt_0", "evt_1", "evt_2"] + [
+        "evt_4",
+        "evt_5",
+    ]
+    assert await _stored(harness) == {"evt_0", "evt_1", "evt_2", "evt_4", "evt_5"}
+
+
+async def test_a_lone_failing_unit_changes_nothing(harness: Harness) -> None:
+    group = GroupCommit(harness.parts.session_factory)
+    with pytest.raises(RuntimeError):
+        await group.run(_unit("evt_bad", fail=True))
+    assert await _stored(harness) == set()
+
+
+async def test_the_result_arrives_only_after_the_commit(harness: Harness) -> None:
+    group = GroupCommit(harness.parts.session_factory)
+    await group.run(_unit("evt_1"))
+    # Another session sees the row the moment run() returns: it was committed, not pending.
+    assert await _stored(harness) == {"evt_1"}
+
+
+async def test_a_caller_that_goes_away_does_not_stop_the_others(harness: Harness) -> None:
+    group = GroupCommit(harness.parts.session_factory)
+    gone = asyncio.create_task(group.run(_unit("evt_gone")))
+    stays = asyncio.create_task(group.run(_unit("evt_stays")))
+    await asyncio.sleep(0)
+    gone.cancel()
+    assert await stays == "evt_stays"
+    # The cancelled caller's unit was already in the batch; it is stored all the same,
+    # and Stripe's retry of it would be answered as a duplicate.
+    assert "evt_stays" in await _stored(harness)
