@@ -121,22 +121,17 @@ async def claim_user(conn: AsyncConnection, user_id: int, customer_id: str | Non
     A user normally exists already (they pressed Subscribe in chat), but events may come
     before or without that; INSERT .. ON CONFLICT DO NOTHING, not get-then-add, because a
     new subscriber's first events arrive together. On PostgreSQL the user row is then
-    locked so concurrent events for one user apply one after the other; SQLite has a
-    single writer already (BEGIN IMMEDIATE).
+    locked, before anything of the user's is read, so concurrent events for one user
+    apply one after the other; SQLite has a single writer already (BEGIN IMMEDIATE).
     """
-    links = (
-        (
-            await conn.execute(_CUSTOMER_LINKS, {"user_id": user_id, "customer_id": customer_id})
-        ).all()
-        if customer_id is not None
-        else ()
-    )
-    linked = any(row.user_id == user_id and row.customer_id == customer_id for row in links)
-    if not linked:  # a linked customer implies the user row (foreign key)
-        await conn.execute(_ENSURE_USER[conn.dialect.name], {"id": user_id, "first_name": ""})
+    await conn.execute(_ENSURE_USER[conn.dialect.name], {"id": user_id, "first_name": ""})
     if conn.dialect.name != "sqlite":
         await conn.execute(_LOCK_USER, {"user_id": user_id})
-    if customer_id is None or linked:
+    if customer_id is None:
+        return
+    result = await conn.execute(_CUSTOMER_LINKS, {"user_id": user_id, "customer_id": customer_id})
+    links = result.all()
+    if any(row.user_id == user_id and row.customer_id == customer_id for row in links):
         return
     if any(row.customer_id == customer_id for row in links):
         # The customer paid for another Telegram id before; it now pays for this one.
