@@ -37,7 +37,7 @@ format: install
 
 bench: install  ## benchmarks; they print figures (add PostgreSQL with BENCH_ARGS=--postgres)
 	$(BIN)/python -m bench.webhooks $(BENCH_ARGS)
-	$(BIN)/python -m bench.delivery --gc-freeze $(BENCH_ARGS)  # as bot.app.run does
+	$(BIN)/python -m bench.delivery $(BENCH_ARGS)
 	$(BIN)/python -m bench.api $(BENCH_ARGS)
 
 lock:  ## re-resolve dependencies into requirements.lock (in a scratch venv)

@@ -5,14 +5,11 @@ from __future__ import annotations
 import argparse
 import asyncio
 import contextlib
-import gc
 import json
-import logging
 import math
 import os
 import random
 import re
-import resource
 import shutil
 import signal
 import statistics
@@ -20,7 +17,7 @@ import sys
 import tempfile
 import time
 from collections import Counter
-from collections.abc import AsyncIterator, Callable, Iterator, Sequence
+from collections.abc import AsyncIterator, Iterator, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -30,11 +27,10 @@ from aiohttp import web
 from sqlalchemy import func, insert, select
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import SQLAlchemyError
-from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker, create_async_engine
+from sqlalchemy.ext.asyncio import create_async_engine
 from sqlalchemy.sql import text
 
 from bench.common import (
-    BOT_TOKEN,
     JSON,
     READY_TIMEOUT,
     REPO_ROOT,
@@ -165,144 +161,6 @@ async def serve_fake(global_rate: float | None, per_chat_rate: float | None) -> 
 
 
 # ---------------------------------------------------------------------------
-# Helper-process mode 2: the real delivery worker
-# ---------------------------------------------------------------------------
-
-
-def own_memory_mb(field: str = "VmHWM") -> float:
-    """VmHWM (peak resident set) or VmRSS of this process; ru_maxrss if /proc is not there."""
-    with contextlib.suppress(OSError, ValueError, IndexError):
-        for line in Path("/proc/self/status").read_text().splitlines():
-            if line.startswith(f"{field}:"):
-                return int(line.split()[1]) / 1024
-    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
-
-
-async def _anything_pending(session_factory: async_sessionmaker[AsyncSession]) -> bool:
-    async with session_factory() as session:
-        first = await session.scalar(
-            select(OutboxMessage.id).where(OutboxMessage.status == OutboxStatus.PENDING).limit(1)
-        )
-        return first is not None
-
-
-async def _stop_on_stdin_eof(stop: Callable[[], None]) -> None:
-    """Stop when stdin reaches EOF: the bench closed the pipe, or died without cleaning up."""
-    reader = asyncio.StreamReader()
-    try:
-        # On the loop, not in a thread: a daemon thread blocked in a buffered stdin read
-        # aborts the interpreter at exit.
-        await asyncio.get_running_loop().connect_read_pipe(
-            lambda: asyncio.StreamReaderProtocol(reader), sys.stdin
-        )
-    except (ValueError, OSError):
-        return  # stdin is a plain file (run by hand): nothing to watch
-    while await reader.read(4096):
-        pass
-    stop()
-
-
-async def worker_process(args: argparse.Namespace) -> int:
-    """Build the worker as the app does and drain the outbox; report one JSON line."""
-    from bot.services import delivery
-    from bot.settings import load_settings
-    from bot.telegram import create_bot
-
-    if args.worker_lease_seconds is not None:
-        # Bench only, this process only: (c) waits out the lease of the killed worker, and
-        # 60 s of waiting per variant would add minutes without changing what it shows.
-        delivery.LEASE = timedelta(seconds=args.worker_lease_seconds)
-    logging.basicConfig(
-        level=logging.WARNING, format="%(asctime)s %(levelname)s %(name)s: %(message)s"
-    )
-    settings = load_settings(
-        _env_file=None,
-        bot_token=BOT_TOKEN,
-        telegram_api_base=args.api_base,
-        database_url=args.database_url,
-        log_level="WARNING",
-    )
-    engine = create_engine(settings.database_url)
-    session_factory = create_session_factory(engine)
-    bot = create_bot(settings)
-    worker = (
-        delivery.DeliveryWorker(bot, session_factory, rate=args.rate)
-        if args.concurrency is None
-        else delivery.DeliveryWorker(
-            bot, session_factory, rate=args.rate, concurrency=args.concurrency
-        )
-    )
-    loop = asyncio.get_running_loop()
-    stopping = asyncio.Event()
-
-    stop_requested: list[float] = []
-
-    def stop() -> None:
-        # As the app on SIGTERM: stop claiming, let in-flight sends finish and be recorded.
-        if not stopping.is_set():
-            stop_requested.append(time.monotonic())
-            stopping.set()
-            worker.stop()
-
-    for sig in (signal.SIGTERM, signal.SIGINT):
-        loop.add_signal_handler(sig, stop)
-
-    watcher = asyncio.create_task(_stop_on_stdin_eof(stop))
-
-    if args.gc_freeze:
-        # What the app does not do (yet): move the ~230k objects of the imports (aiogram's
-        # pydantic models) out of the collector's reach; each full collection scanned them
-        # all, ~170 ms of stalled delivery every few thousand messages.
-        gc.collect()
-        gc.freeze()
-    # Before any work: what the imports (aiogram's models above all) and the set-up cost.
-    baseline_rss = own_memory_mb("VmRSS")
-    started = time.monotonic()
-    cpu_started = time.process_time()  # all threads: aiosqlite's included
-    claimed = passes = 0
-    timed_out = False
-    try:
-        # The body of DeliveryWorker.run(), which itself never returns until stop(): here
-        # the process ends when nothing is pending, so the bench can time and restart it.
-        while not stopping.is_set():
-            if time.monotonic() - started > args.deadline:
-                timed_out = True
-                break
-            attempted = await worker.drain_once()
-            await worker.progress.maybe_report()
-            claimed += attempted
-            passes += 1
-            if attempted:
-                continue
-            if not await _anything_pending(session_factory):
-                break
-            # Pending but not due yet (a per-chat wait, a back-off, a lease): poll briefly.
-            with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(stopping.wait(), IDLE_WAIT)
-    finally:
-        ended = time.monotonic()
-        seconds = ended - started
-        cpu = time.process_time() - cpu_started
-        watcher.cancel()
-        await bot.session.close()
-        await engine.dispose()
-    report = {
-        "claimed": claimed,
-        "passes": passes,
-        "seconds": seconds,
-        "cpu_seconds": cpu,
-        "peak_rss_mb": own_memory_mb(),
-        "baseline_rss_mb": baseline_rss,
-        "stopped": stopping.is_set(),
-        # From the signal to the end of the drain loop: in-flight sends finishing.
-        "wind_down": ended - stop_requested[0] if stop_requested else None,
-        "timed_out": timed_out,
-    }
-    print(json.dumps(report), flush=True)
-    return 3 if timed_out else 0
-
-
-# ---------------------------------------------------------------------------
 # Processes, seen from the bench
 # ---------------------------------------------------------------------------
 
@@ -412,15 +270,13 @@ class WorkerOptions:
     """How the bench builds the worker processes, from its own command line."""
 
     concurrency: int | None = None  # None: DeliveryWorker's default
-    gc_freeze: bool = False
 
     @classmethod
     def of(cls, args: argparse.Namespace) -> WorkerOptions:
-        return cls(concurrency=args.concurrency, gc_freeze=args.gc_freeze)
+        return cls(concurrency=args.concurrency)
 
     def argv(self) -> list[str]:
-        extra = [] if self.concurrency is None else ["--concurrency", str(self.concurrency)]
-        return extra + (["--gc-freeze"] if self.gc_freeze else [])
+        return [] if self.concurrency is None else ["--concurrency", str(self.concurrency)]
 
 
 @dataclass(frozen=True, slots=True)
@@ -451,8 +307,7 @@ async def start_worker(
     argv = [
         sys.executable,
         "-m",
-        "bench.delivery",
-        "--worker-process",
+        "bench.delivery_worker",
         "--database-url",
         database_url,
         "--api-base",
@@ -463,7 +318,7 @@ async def start_worker(
         repr(deadline),
     ]
     if lease is not None:
-        argv += ["--worker-lease-seconds", repr(lease)]
+        argv += ["--lease-seconds", repr(lease)]
     argv += options.argv()
     with log.open("ab") as err:
         return await asyncio.create_subprocess_exec(
@@ -1261,13 +1116,13 @@ async def bench(args: argparse.Namespace) -> int:
         backends = await choose_backends(args) if only & {"a", "c", "d"} else ["sqlite"]
         seed = args.seed if args.seed is not None else random.SystemRandom().randrange(10**6)
         concurrency = args.concurrency if args.concurrency is not None else "default"
-        freeze = "; gc.freeze() in the worker (--gc-freeze)" if args.gc_freeze else ""
         print(
             f"delivery bench  backends {', '.join(backends)}; only {','.join(sorted(only))}; "
-            f"runs {args.runs}; seed {seed}; worker concurrency {concurrency}{freeze}; "
+            f"runs {args.runs}; seed {seed}; worker concurrency {concurrency}; "
             f"{os.cpu_count()} CPUs; {load()}\n"
-            "  the worker, the fake Bot API and this bench are three processes; rates are "
-            "taken from arrival times at the fake",
+            "  the worker (`python -m bot worker`'s, built by bench.delivery_worker), the fake "
+            "Bot API and this bench are three processes; rates are taken from arrival times "
+            "at the fake",
             flush=True,
         )
         if only & {"a", "d"}:
@@ -1330,22 +1185,11 @@ def parse_args(argv: Sequence[str]) -> argparse.Namespace:
     parser.add_argument(
         "--concurrency", type=int, help="sends in flight per worker (default: the worker's)"
     )
-    parser.add_argument(
-        "--gc-freeze",
-        action="store_true",
-        help="gc.freeze() in the worker after start-up (a proposed fix; the app does not yet)",
-    )
-    # Hidden modes: this module is also the fake's and the worker's process.
+    # Hidden mode: this module is also the fake's process.
     hidden = argparse.SUPPRESS
     parser.add_argument("--serve-fake", action="store_true", help=hidden)
     parser.add_argument("--fake-global-rate", type=float, help=hidden)
     parser.add_argument("--fake-per-chat-rate", type=float, help=hidden)
-    parser.add_argument("--worker-process", action="store_true", help=hidden)
-    parser.add_argument("--database-url", help=hidden)
-    parser.add_argument("--api-base", help=hidden)
-    parser.add_argument("--rate", type=float, default=UNLIMITED_RATE, help=hidden)
-    parser.add_argument("--worker-lease-seconds", type=float, help=hidden)
-    parser.add_argument("--deadline", type=float, default=600.0, help=hidden)
     args = parser.parse_args(argv)
     checks: list[tuple[bool, str]] = [
         (1 <= args.subscribers <= MAX_SUBSCRIBERS, f"--subscribers must be 1..{MAX_SUBSCRIBERS}"),
@@ -1363,13 +1207,10 @@ def parse_args(argv: Sequence[str]) -> argparse.Namespace:
             args.concurrency is None or 1 <= args.concurrency <= 256,
             "--concurrency must be 1..256",
         ),
-        (0 < args.deadline <= 3600, "--deadline must be 0..3600 seconds"),
     ]
     for ok, message in checks:
         if not ok:
             parser.error(message)
-    if args.worker_process and not (args.database_url and args.api_base):
-        parser.error("--worker-process needs --database-url and --api-base")
     return args
 
 
@@ -1378,8 +1219,6 @@ def main(argv: Sequence[str]) -> int:
     if args.serve_fake:
         asyncio.run(serve_fake(args.fake_global_rate, args.fake_per_chat_rate))
         return 0
-    if args.worker_process:
-        return asyncio.run(worker_process(args))
     try:
         return asyncio.run(bench(args))
     except BenchError as error:

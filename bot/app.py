@@ -24,6 +24,7 @@ from bot.services.plans import PlanCatalog
 from bot.services.stripe_client import StripeConnection, create_stripe_connection
 from bot.services.stripe_events import StripeEventProcessor
 from bot.settings import Settings
+from bot.startup import check_schema
 from bot.telegram import create_bot, warm_response_models
 from bot.texts import USER_COMMANDS
 from db import migrate
@@ -31,21 +32,6 @@ from db.engine import create_engine, create_session_factory, is_sqlite
 from webapp.app import TELEGRAM_WEBHOOK_PATH, create_web_app
 
 log = logging.getLogger(__name__)
-
-
-class StartupError(Exception):
-    """Start-up cannot continue; the message is one line for the operator."""
-
-
-async def check_schema(engine: AsyncEngine) -> None:
-    """Refuse to run on a database the migrations have not brought up to date."""
-    head = migrate.head_revision()
-    current = await migrate.current_revision(engine)
-    if current != head:
-        raise StartupError(
-            f"DATABASE_URL: schema is at {current or 'nothing'}, expected {head}; "
-            "run `python -m bot migrate` (make run does it for you)"
-        )
 
 
 async def _announce(bot: Bot, dispatcher: Dispatcher, settings: Settings) -> None:

@@ -5,11 +5,10 @@ from __future__ import annotations
 import sqlite3
 from functools import partial
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import aiosqlite
 from sqlalchemy import event
-from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import URL, Connection, make_url
 from sqlalchemy.ext.asyncio import (
     AsyncEngine,
@@ -17,6 +16,12 @@ from sqlalchemy.ext.asyncio import (
     async_sessionmaker,
     create_async_engine,
 )
+
+if TYPE_CHECKING:
+    from sqlalchemy.dialects.postgresql import Insert as PostgresInsert
+    from sqlalchemy.dialects.sqlite import Insert as SQLiteInsert
+
+    Insert = PostgresInsert | SQLiteInsert
 
 SQLITE_BUSY_TIMEOUT_MS = 5000
 
@@ -87,13 +92,19 @@ def create_engine(database_url: str, *, echo: bool = False) -> AsyncEngine:
     return engine
 
 
-def insert_or_ignore(session: AsyncSession, model: type[Any]) -> postgresql.Insert | sqlite.Insert:
+def insert_or_ignore(session: AsyncSession, model: type[Any]) -> Insert:
     """INSERT for `model` that takes `.on_conflict_do_nothing()`, in the session's dialect.
 
-    Both databases spell it ON CONFLICT DO NOTHING; only the construct differs.
+    Both databases spell it ON CONFLICT DO NOTHING; only the construct differs. The
+    dialect modules are imported here, not at the top: a SQLite-only delivery worker
+    (`python -m bot worker`) then never loads PostgreSQL's (~2 MB).
     """
     if is_sqlite(session.get_bind().engine.url):
+        from sqlalchemy.dialects import sqlite  # noqa: PLC0415
+
         return sqlite.insert(model)
+    from sqlalchemy.dialects import postgresql  # noqa: PLC0415
+
     return postgresql.insert(model)
 
 

@@ -18,6 +18,8 @@ from typing import Any
 import aiohttp
 import pytest
 
+from bot.services.outbox import enqueue
+from db.engine import create_engine, create_session_factory
 from db.migrate import head_revision
 from tests.fakes.bot_api import FakeBotAPI
 from tests.fakes.stripe_api import FakeStripe
@@ -326,3 +328,57 @@ async def test_webhook_mode_checks_the_secret_and_replies(
 
         assert await bot.terminate() == 0
     assert_no_token(bot.output())
+
+
+# --- python -m bot worker ------------------------------------------------------------------
+
+
+async def test_worker_alone_delivers_the_outbox_and_stops_on_sigterm(
+    tmp_path: Path, fakes: tuple[FakeBotAPI, FakeStripe], migrated_env: dict[str, str]
+) -> None:
+    fake_bot, _ = fakes
+    db_file = tmp_path / "data" / "bot.db"
+    # What the web process leaves behind: a committed outbox row, due now.
+    engine = create_engine(migrated_env["DATABASE_URL"])
+    async with create_session_factory(engine)() as session, session.begin():
+        await enqueue(session, chat_id=5_550_009, kind="test", text="from the worker")
+    await engine.dispose()
+    proc = await asyncio.create_subprocess_exec(
+        sys.executable,
+        "-m",
+        "bot",
+        "worker",
+        cwd=tmp_path,
+        env=migrated_env,
+        stdin=asyncio.subprocess.DEVNULL,
+        stdout=asyncio.subprocess.DEVNULL,
+        stderr=asyncio.subprocess.PIPE,
+    )
+    running = Running(proc, "")
+    reader = asyncio.create_task(running.collect())
+    try:
+        await eventually(lambda: bool(fake_bot.sent_messages(5_550_009)), "the delivery")
+        assert fake_bot.sent_messages(5_550_009)[0].text == "from the worker"
+        assert await running.terminate() == 0
+    finally:
+        if proc.returncode is None:
+            proc.kill()
+        await proc.wait()
+        await reader
+    with contextlib.closing(sqlite3.connect(db_file)) as conn:
+        status, message_id = conn.execute(
+            "SELECT status, telegram_message_id FROM outbox WHERE chat_id = 5550009"
+        ).fetchone()
+    assert status == "sent" and message_id is not None
+    # Nothing but sending: no web server, no polling for updates, no command menu.
+    assert not fake_bot.calls_for("getUpdates") and not fake_bot.calls_for("setMyCommands")
+    assert_no_token(running.output())
+
+
+async def test_worker_on_unmigrated_database_says_to_migrate(tmp_path: Path) -> None:
+    env = base_env(BOT_TOKEN=TOKEN, DATABASE_URL=sqlite_url(tmp_path / "never.db"))
+
+    status, stderr = await run_cli(["worker"], env, tmp_path)
+
+    assert status == 2
+    assert_one_line(stderr, "python -m bot migrate")

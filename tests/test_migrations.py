@@ -15,8 +15,8 @@ from sqlalchemy.engine import Connection, make_url
 from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
 from sqlalchemy.pool import NullPool
 
-from bot.app import StartupError, check_schema
-from db import migrate
+from bot.startup import StartupError, check_schema
+from db import migrate, revision
 from db.engine import create_engine, create_session_factory
 from db.models import Base, ProcessedStripeEvent
 
@@ -88,6 +88,14 @@ async def test_upgrade_brings_a_fresh_database_to_head(fresh_engine: AsyncEngine
 
     assert await migrate.current_revision(fresh_engine) == head
     assert await table_names(fresh_engine) == MODEL_TABLES | {"alembic_version"}
+
+
+async def test_the_revision_the_code_expects_is_alembics_head(fresh_engine: AsyncEngine) -> None:
+    """db.revision answers start-up's question without importing Alembic; it must agree."""
+    assert migrate.head_revision() == revision.HEAD
+    assert await revision.current(fresh_engine) is None  # never migrated: no table at all
+    await migrate.upgrade(fresh_engine)
+    assert await revision.current(fresh_engine) == revision.HEAD
 
 
 async def test_upgrade_twice_is_a_no_op_that_keeps_data(fresh_engine: AsyncEngine) -> None:

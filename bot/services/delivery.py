@@ -13,6 +13,7 @@ import asyncio
 import contextlib
 import logging
 import time
+from collections import OrderedDict
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
@@ -40,6 +41,7 @@ log = logging.getLogger(__name__)
 MAX_ATTEMPTS = 8
 LEASE = timedelta(seconds=60)
 BATCH = 500
+CONCURRENCY = 16  # sends in flight
 CLAIM_WINDOW_SECONDS = 2.0
 IDLE_POLL_SECONDS = 1.0
 PER_CHAT_INTERVAL = 1.0  # Telegram: about one message per second to the same chat
@@ -126,7 +128,7 @@ class DeliveryWorker:
         paid_broadcast: bool = False,
         signal: OutboxSignal | None = None,
         send_timeout: int = 15,
-        concurrency: int = 16,
+        concurrency: int = CONCURRENCY,
         batch: int = BATCH,
         now: Callable[[], datetime] = lambda: datetime.now(UTC),
         progress_interval: float = 2.0,
@@ -145,7 +147,9 @@ class DeliveryWorker:
         self._batch = max(1, min(batch, int(self._limiter.rate * CLAIM_WINDOW_SECONDS)))
         self._now = now
         self._stopping = asyncio.Event()
-        self._last_sent: dict[int, float] = {}
+        # When each chat was last sent to, oldest first; only the last second matters, so
+        # it holds about `rate` chats, not every subscriber (20,000 entries were ~2 MB).
+        self._last_sent: OrderedDict[int, float] = OrderedDict()
         # Group commit of "sent" marks: see _mark_sent.
         self._concurrency = concurrency
         self._acks: list[dict[str, object]] = []
@@ -153,6 +157,10 @@ class DeliveryWorker:
         self._acks_full = asyncio.Event()
         self._ack_commits: set[asyncio.Task[None]] = set()  # the loop keeps weak refs only
         self.progress = ProgressReporter(bot, session_factory, interval=progress_interval, now=now)
+
+    @property
+    def session_factory(self) -> async_sessionmaker[AsyncSession]:
+        return self._session_factory
 
     async def run(self) -> None:
         """Deliver until stop() is called; in-flight sends finish before it returns."""
@@ -270,11 +278,15 @@ class DeliveryWorker:
                     .where(OutboxMessage.id == row_id)
                     .values(next_attempt_at=when, lease_until=None, last_error=reason)
                 )
-        if len(self._last_sent) > 100_000:
-            self._last_sent = {
-                chat: at for chat, at in self._last_sent.items() if clock - at < PER_CHAT_INTERVAL
-            }
+        self._forget_sends_before(clock - PER_CHAT_INTERVAL)
         return sends
+
+    def _forget_sends_before(self, moment: float) -> None:
+        while self._last_sent:
+            chat, at = next(iter(self._last_sent.items()))
+            if at >= moment:
+                return
+            del self._last_sent[chat]
 
     async def _originals(
         self, session: AsyncSession, rows: list[OutboxMessage]
@@ -295,6 +307,7 @@ class DeliveryWorker:
             InlineKeyboardMarkup.model_validate(row.reply_markup) if row.reply_markup else None
         )
         self._last_sent[row.chat_id] = time.monotonic()
+        self._last_sent.move_to_end(row.chat_id)
         try:
             message = await self._bot.send_message(
                 chat_id=row.chat_id,
