@@ -6,6 +6,7 @@ from __future__ import annotations
 import asyncio
 from datetime import UTC, datetime, timedelta
 
+import pytest
 from sqlalchemy import update
 
 from bot.services import delivery
@@ -222,3 +223,16 @@ async def test_only_a_committed_outbox_write_wakes_the_worker(harness: Harness) 
     started = asyncio.get_running_loop().time()
     await signal.wait(5)
     assert asyncio.get_running_loop().time() - started < 1  # woken at once by the commit
+
+
+async def test_a_lone_send_is_recorded_at_once_not_after_the_linger(
+    harness: Harness, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """With no other request out, nothing can join the group commit: waiting for company
+    would only widen the window in which a crash leaves a send unrecorded."""
+    monkeypatch.setattr(delivery, "ACK_LINGER", 30.0)
+    await _queue(harness, "alone")
+    worker = DeliveryWorker(harness.parts.bot, harness.parts.session_factory, rate=25)
+    assert await asyncio.wait_for(worker.drain_once(), 10) == 1  # not 30 s
+    [row] = await outbox(harness, CHAT)
+    assert row.status == "sent" and row.telegram_message_id is not None
