@@ -1164,7 +1164,7 @@ def parse_args(argv: Sequence[str]) -> argparse.Namespace:
     parser.add_argument(
         "--crash-subscribers", type=int, default=5000, help="(c) subscribers (default 5000)"
     )
-    parser.add_argument("--runs", type=int, default=1, help="runs of (a) and (b); medians")
+    parser.add_argument("--runs", type=int, default=3, help="runs of (a) and (b); medians")
     where = parser.add_mutually_exclusive_group()
     where.add_argument(
         "--postgres",

@@ -155,13 +155,15 @@ class Running:
 
 
 @contextlib.asynccontextmanager
-async def running_bot(env: dict[str, str], cwd: Path) -> AsyncIterator[Running]:
+async def running_bot(env: dict[str, str], cwd: Path, *args: str) -> AsyncIterator[Running]:
+    """`python -m bot *args` running in the background; killed on exit if still alive."""
     port = free_port()
     env = {**env, "PORT": str(port), "WEB_HOST": "127.0.0.1"}
     proc = await asyncio.create_subprocess_exec(
         sys.executable,
         "-m",
         "bot",
+        *args,
         cwd=cwd,
         env=env,
         stdin=asyncio.subprocess.DEVNULL,
@@ -343,36 +345,21 @@ async def test_worker_alone_delivers_the_outbox_and_stops_on_sigterm(
     async with create_session_factory(engine)() as session, session.begin():
         await enqueue(session, chat_id=5_550_009, kind="test", text="from the worker")
     await engine.dispose()
-    proc = await asyncio.create_subprocess_exec(
-        sys.executable,
-        "-m",
-        "bot",
-        "worker",
-        cwd=tmp_path,
-        env=migrated_env,
-        stdin=asyncio.subprocess.DEVNULL,
-        stdout=asyncio.subprocess.DEVNULL,
-        stderr=asyncio.subprocess.PIPE,
-    )
-    running = Running(proc, "")
-    reader = asyncio.create_task(running.collect())
-    try:
+    async with running_bot(migrated_env, tmp_path, "worker") as worker:
         await eventually(lambda: bool(fake_bot.sent_messages(5_550_009)), "the delivery")
         assert fake_bot.sent_messages(5_550_009)[0].text == "from the worker"
-        assert await running.terminate() == 0
-    finally:
-        if proc.returncode is None:
-            proc.kill()
-        await proc.wait()
-        await reader
+        async with aiohttp.ClientSession(timeout=HTTP_TIMEOUT) as http:
+            with pytest.raises(aiohttp.ClientConnectorError):  # no web server on PORT
+                await http.get(worker.base_url + "/healthz")
+        assert await worker.terminate() == 0
     with contextlib.closing(sqlite3.connect(db_file)) as conn:
         status, message_id = conn.execute(
             "SELECT status, telegram_message_id FROM outbox WHERE chat_id = 5550009"
         ).fetchone()
     assert status == "sent" and message_id is not None
-    # Nothing but sending: no web server, no polling for updates, no command menu.
+    # Nothing but sending: no polling for updates, no command menu.
     assert not fake_bot.calls_for("getUpdates") and not fake_bot.calls_for("setMyCommands")
-    assert_no_token(running.output())
+    assert_no_token(worker.output())
 
 
 async def test_worker_on_unmigrated_database_says_to_migrate(tmp_path: Path) -> None:
