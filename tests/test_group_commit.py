@@ -9,7 +9,7 @@ import pytest
 from sqlalchemy import event, insert, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from bot.services.group_commit import GroupCommit
+from bot.services.group_commit import GroupCommit, ShutDownError
 from db.models import ProcessedStripeEvent
 from tests.conftest import Harness
 
@@ -96,3 +96,39 @@ async def test_a_caller_that_goes_away_does_not_stop_the_others(harness: Harness
     # The cancelled caller's unit was already in the batch; it is stored all the same,
     # and Stripe's retry of it would be answered as a duplicate.
     assert "evt_stays" in await _stored(harness)
+
+
+async def test_shutting_down_fails_the_waiting_callers_instead_of_leaving_them_hanging(
+    harness: Harness,
+) -> None:
+    group = GroupCommit(harness.parts.session_factory)
+    waiting = [asyncio.create_task(group.run(_unit(f"evt_{i}"))) for i in range(3)]
+    await asyncio.sleep(0)  # queued, and the runner scheduled
+    assert group._runner is not None
+    group._runner.cancel()
+    results = await asyncio.wait_for(asyncio.gather(*waiting, return_exceptions=True), 5)
+    assert all(isinstance(r, ShutDownError) for r in results)  # a webhook answers 500
+    assert await _stored(harness) == set()
+
+
+async def test_shutting_down_mid_batch_fails_it_and_stores_none_of_it(harness: Harness) -> None:
+    group = GroupCommit(harness.parts.session_factory)
+    started = asyncio.Event()
+
+    async def slow(session: AsyncSession) -> str:
+        await session.execute(
+            insert(ProcessedStripeEvent).values(event_id="evt_slow", type="test", created=1)
+        )
+        started.set()
+        await asyncio.sleep(30)
+        return "never"
+
+    caller = asyncio.create_task(group.run(slow))
+    await asyncio.wait_for(started.wait(), 5)
+    later = asyncio.create_task(group.run(_unit("evt_later")))  # queued behind the batch
+    await asyncio.sleep(0)
+    assert group._runner is not None
+    group._runner.cancel()
+    results = await asyncio.wait_for(asyncio.gather(caller, later, return_exceptions=True), 5)
+    assert all(isinstance(r, ShutDownError) for r in results)
+    assert await _stored(harness) == set()

@@ -8,6 +8,7 @@ import stripe
 from aiohttp import web
 from sqlalchemy.exc import SQLAlchemyError
 
+from bot.services.group_commit import ShutDownError
 from bot.services.stripe_events import InvalidWebhookError
 from webapp.errors import json_error
 from webapp.keys import STRIPE_EVENTS
@@ -35,7 +36,7 @@ async def stripe_webhook(request: web.Request) -> web.Response:
         return json_error(400, str(error), "invalid_webhook")
     try:
         outcome = await processor.apply(event)
-    except (SQLAlchemyError, OSError, stripe.StripeError) as error:
+    except (SQLAlchemyError, OSError, stripe.StripeError, ShutDownError) as error:
         # Nothing was committed; a 5xx makes Stripe deliver the event again later.
         log.error("stripe event %s not applied: %s", event["id"], type(error).__name__)
         return json_error(500, "event not applied; retry later", "retry_later")

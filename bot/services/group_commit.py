@@ -27,6 +27,10 @@ Work = Callable[[AsyncSession], Awaitable[T]]
 MAX_BATCH = 32
 
 
+class ShutDownError(Exception):
+    """The process stopped before this unit ran; nothing of it was stored."""
+
+
 class _Pending(Generic[T]):
     __slots__ = ("future", "work")
 
@@ -60,6 +64,7 @@ class GroupCommit:
         self._queue.append(_Pending(work, future))
         if self._runner is None or self._runner.done():
             self._runner = asyncio.create_task(self._drain(), name="group-commit")
+            self._runner.add_done_callback(self._runner_done)
         return await future
 
     async def _drain(self) -> None:
@@ -70,6 +75,13 @@ class GroupCommit:
             batch = self._queue[: self._max_batch]
             del self._queue[: self._max_batch]
             await self._run_batch(batch)
+
+    def _runner_done(self, runner: asyncio.Task[None]) -> None:
+        """Cancelled (shutting down), perhaps before it even started: nobody waits forever."""
+        if runner.cancelled():
+            for pending in self._queue:
+                pending.fail(ShutDownError("shutting down; not applied"))
+            self._queue.clear()
 
     async def _run_batch(self, batch: list[_Pending[Any]]) -> None:
         results: list[Any] = []
@@ -85,10 +97,9 @@ class GroupCommit:
             for pending in batch:
                 await self._run_alone(pending)
             return
-        except BaseException as error:  # cancelled (shutting down): nobody waits forever
-            for pending in [*batch, *self._queue]:
-                pending.fail(error)
-            self._queue.clear()
+        except BaseException:  # cancelled: _runner_done fails the queued ones
+            for pending in batch:
+                pending.fail(ShutDownError("shutting down; not applied"))
             raise
         for pending, result in zip(batch, results, strict=True):
             pending.settle(result)
