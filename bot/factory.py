@@ -6,6 +6,7 @@ from aiogram import Dispatcher
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from bot.handlers import get_routers
+from bot.middlewares.admin_only import AdminOnlyMiddleware
 from bot.middlewares.db import DbSessionMiddleware
 from bot.services.billing import BillingService
 from bot.settings import Settings
@@ -20,5 +21,9 @@ def create_dispatcher(
     dispatcher = Dispatcher(settings=settings, billing=billing)
     # Outer middleware on update: one session per update, whatever the event type.
     dispatcher.update.outer_middleware(DbSessionMiddleware(session_factory))
+    # Handlers registered with flags=ADMIN_ONLY run for ADMIN_IDS only, in every router.
+    admin_only = AdminOnlyMiddleware(settings)
+    dispatcher.message.middleware(admin_only)
+    dispatcher.callback_query.middleware(admin_only)
     dispatcher.include_routers(*get_routers())
     return dispatcher

@@ -8,7 +8,7 @@ import asyncio
 from sqlalchemy import func, select, update
 
 from bot.handlers.signals import CB_DISCARD, CB_SEND
-from db.models import Entitlement, OutboxMessage, Signal
+from db.models import Entitlement, OutboxMessage, Signal, SignalStatus
 from tests.conftest import ADMIN_ID, Harness
 from tests.helpers import count, give_access
 
@@ -97,6 +97,14 @@ async def test_non_admin_cannot_press_send(harness: Harness) -> None:
         signal_id = await session.scalar(select(func.max(Signal.id)))
     await harness.press(OUTSIDER, f"{CB_SEND}{signal_id}")
     assert await count(harness, OutboxMessage) == 0
+    refusal = harness.fake_bot.calls_for("answerCallbackQuery")[-1]
+    assert refusal["show_alert"] and "only the provider's admins" in refusal["text"]
+    await harness.press(OUTSIDER, f"{CB_DISCARD}{signal_id}")
+    async with harness.session() as session:
+        draft = await session.get(Signal, signal_id)
+    assert draft is not None and draft.status == SignalStatus.DRAFT  # not discarded either
+    refusal = harness.fake_bot.calls_for("answerCallbackQuery")[-1]
+    assert "only the provider's admins" in refusal["text"]
 
 
 async def test_updates_thread_under_each_subscribers_copy(harness: Harness) -> None:

@@ -10,28 +10,19 @@ from aiogram.filters import Command, CommandObject
 from aiogram.types import Message
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from bot import texts
+from bot.middlewares.admin_only import ADMIN_ONLY
 from bot.services import admin
 from bot.services.billing import BillingService
 from bot.services.errors import BillingNotConfiguredError, BillingUnavailableError
 from bot.services.notices import format_date
 from bot.services.plans import Plan, format_amount
-from bot.settings import Settings
 
 GRANT_SYNTAX = "/grant USER_ID DAYS  (DAYS 0 takes a grant back)"
 MAX_GRANT_DAYS = 3650
 
 
-async def cmd_grant(
-    message: Message,
-    command: CommandObject,
-    session: AsyncSession,
-    settings: Settings,
-) -> None:
-    if not settings.is_admin(message.from_user.id if message.from_user else None):
-        await message.answer(texts.NOT_ADMIN)
-        return
-    assert message.from_user is not None
+async def cmd_grant(message: Message, command: CommandObject, session: AsyncSession) -> None:
+    assert message.from_user is not None  # admin-only: AdminOnlyMiddleware saw the user
     parts = (command.args or "").split()
     if len(parts) != 2 or not parts[0].isdigit() or not parts[1].isdigit():
         await message.answer(f"Usage: <code>{escape(GRANT_SYNTAX)}</code>")
@@ -48,15 +39,7 @@ async def cmd_grant(
         await message.answer(f"User {user_id}'s grant was taken back.")
 
 
-async def cmd_broadcast(
-    message: Message,
-    command: CommandObject,
-    session: AsyncSession,
-    settings: Settings,
-) -> None:
-    if not settings.is_admin(message.from_user.id if message.from_user else None):
-        await message.answer(texts.NOT_ADMIN)
-        return
+async def cmd_broadcast(message: Message, command: CommandObject, session: AsyncSession) -> None:
     text = (command.args or "").strip()
     if not text:
         await message.answer("Usage: <code>/broadcast your announcement</code>")
@@ -74,12 +57,7 @@ def _mrr(stats: admin.Stats) -> str:
     return ", ".join(format_amount(amount, cur) for cur, amount in sorted(stats.mrr.items()))
 
 
-async def cmd_stats(
-    message: Message, session: AsyncSession, settings: Settings, billing: BillingService
-) -> None:
-    if not settings.is_admin(message.from_user.id if message.from_user else None):
-        await message.answer(texts.NOT_ADMIN)
-        return
+async def cmd_stats(message: Message, session: AsyncSession, billing: BillingService) -> None:
     plans: list[Plan] = []
     try:
         plans = await billing.plans()
@@ -103,7 +81,7 @@ async def cmd_stats(
 def create_router() -> Router:
     """A fresh router (a Router can belong to one Dispatcher only)."""
     router = Router(name=__name__)
-    router.message.register(cmd_grant, Command("grant"))
-    router.message.register(cmd_broadcast, Command("broadcast"))
-    router.message.register(cmd_stats, Command("stats"))
+    router.message.register(cmd_grant, Command("grant"), flags=ADMIN_ONLY)
+    router.message.register(cmd_broadcast, Command("broadcast"), flags=ADMIN_ONLY)
+    router.message.register(cmd_stats, Command("stats"), flags=ADMIN_ONLY)
     return router

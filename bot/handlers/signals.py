@@ -11,12 +11,12 @@ from aiogram.types import CallbackQuery, InlineKeyboardButton, InlineKeyboardMar
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot import texts
+from bot.middlewares.admin_only import ADMIN_ONLY
 from bot.services import access, signals, users
 from bot.services.errors import DomainError
 from bot.services.notices import CB_PLANS
 from bot.services.signal_syntax import EXAMPLE, SYNTAX, SignalSyntaxError, parse_signal
 from bot.services.signal_texts import list_line, preview, signal_body, spec_of
-from bot.settings import Settings
 
 CB_SEND = "sig:send:"
 CB_DISCARD = "sig:discard:"
@@ -30,14 +30,9 @@ def _syntax_error(error: SignalSyntaxError, syntax: str) -> str:
     )
 
 
-async def cmd_signal(
-    message: Message, command: CommandObject, session: AsyncSession, settings: Settings
-) -> None:
+async def cmd_signal(message: Message, command: CommandObject, session: AsyncSession) -> None:
     user = message.from_user
-    if not settings.is_admin(user.id if user else None):
-        await message.answer(texts.NOT_ADMIN)
-        return
-    assert user is not None
+    assert user is not None  # admin-only: AdminOnlyMiddleware saw the user
     try:
         spec = parse_signal(command.args or "")
     except SignalSyntaxError as error:
@@ -67,15 +62,7 @@ def _signal_id(data: str | None, prefix: str) -> int | None:
     return int(tail) if tail.isdigit() else None
 
 
-async def cb_send(
-    query: CallbackQuery,
-    bot: Bot,
-    session: AsyncSession,
-    settings: Settings,
-) -> None:
-    if not settings.is_admin(query.from_user.id):
-        await query.answer(texts.NOT_ADMIN, show_alert=True)
-        return
+async def cb_send(query: CallbackQuery, bot: Bot, session: AsyncSession) -> None:
     signal_id = _signal_id(query.data, CB_SEND)
     if signal_id is None or query.message is None:
         await query.answer("This button is no longer valid.", show_alert=True)
@@ -101,10 +88,7 @@ async def cb_send(
     )
 
 
-async def cb_discard(query: CallbackQuery, session: AsyncSession, settings: Settings) -> None:
-    if not settings.is_admin(query.from_user.id):
-        await query.answer(texts.NOT_ADMIN, show_alert=True)
-        return
+async def cb_discard(query: CallbackQuery, session: AsyncSession) -> None:
     signal_id = _signal_id(query.data, CB_DISCARD)
     if signal_id is None:
         await query.answer("This button is no longer valid.", show_alert=True)
@@ -121,17 +105,9 @@ async def cb_discard(query: CallbackQuery, session: AsyncSession, settings: Sett
         await query.message.edit_text("Discarded — nothing was sent.")
 
 
-async def cmd_update(
-    message: Message,
-    command: CommandObject,
-    session: AsyncSession,
-    settings: Settings,
-) -> None:
+async def cmd_update(message: Message, command: CommandObject, session: AsyncSession) -> None:
     user = message.from_user
-    if not settings.is_admin(user.id if user else None):
-        await message.answer(texts.NOT_ADMIN)
-        return
-    assert user is not None
+    assert user is not None  # admin-only: AdminOnlyMiddleware saw the user
     try:
         update = signals.parse_update(command.args or "")
         signal, broadcast = await signals.post_update(
@@ -196,10 +172,10 @@ async def cmd_performance(message: Message, session: AsyncSession) -> None:
 def create_router() -> Router:
     """A fresh router (a Router can belong to one Dispatcher only)."""
     router = Router(name=__name__)
-    router.message.register(cmd_signal, Command("signal"))
-    router.message.register(cmd_update, Command("update"))
-    router.callback_query.register(cb_send, F.data.startswith(CB_SEND))
-    router.callback_query.register(cb_discard, F.data.startswith(CB_DISCARD))
+    router.message.register(cmd_signal, Command("signal"), flags=ADMIN_ONLY)
+    router.message.register(cmd_update, Command("update"), flags=ADMIN_ONLY)
+    router.callback_query.register(cb_send, F.data.startswith(CB_SEND), flags=ADMIN_ONLY)
+    router.callback_query.register(cb_discard, F.data.startswith(CB_DISCARD), flags=ADMIN_ONLY)
     router.message.register(cmd_signals, Command("signals"))
     router.message.register(cmd_performance, Command("performance"))
     return router
