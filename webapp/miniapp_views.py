@@ -58,33 +58,30 @@ def plan(row: Plan) -> dict[str, Any]:
     }
 
 
-def spec(row: SignalSpec) -> dict[str, Any]:
+def _levels(row: SignalSpec | Signal) -> dict[str, Any]:
+    """What a signal says, the same whether parsed (a preview) or stored."""
     return {
         "symbol": row.symbol,
         "side": row.side,
         "entry_low": dec(row.entry_low),
         "entry_high": dec(row.entry_high),
         "stop_loss": dec(row.stop_loss),
-        "take_profits": [plain_number(tp) for tp in row.take_profits],
+        # Decimals in a SignalSpec, strings in the stored JSON column.
+        "take_profits": [plain_number(Decimal(tp)) for tp in row.take_profits],
         "leverage": dec(row.leverage),
         "timeframe": row.timeframe,
         "note": row.note,
-        "canonical": format_signal(row),
     }
+
+
+def spec(row: SignalSpec) -> dict[str, Any]:
+    return {**_levels(row), "canonical": format_signal(row)}
 
 
 def signal(row: Signal) -> dict[str, Any]:
     return {
         "id": row.id,
-        "symbol": row.symbol,
-        "side": row.side,
-        "entry_low": dec(row.entry_low),
-        "entry_high": dec(row.entry_high),
-        "stop_loss": dec(row.stop_loss),
-        "take_profits": [plain_number(Decimal(tp)) for tp in row.take_profits],
-        "leverage": dec(row.leverage),
-        "timeframe": row.timeframe,
-        "note": row.note,
+        **_levels(row),
         "status": row.status,
         "status_label": status_label(row),
         "tp_hit": row.tp_hit,
