@@ -7,19 +7,21 @@ tests/test_migrations.py holds HEAD equal to Alembic's head revision.
 
 from __future__ import annotations
 
-from sqlalchemy import text
-from sqlalchemy.exc import DBAPIError
+from sqlalchemy import inspect, text
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 HEAD = "0002"
 
 
 async def current(engine: AsyncEngine) -> str | None:
-    """What alembic_version holds; None for a database never migrated."""
+    """What alembic_version holds; None for a database never migrated.
+
+    Any other database error (locked, unreachable, no permission) propagates: it is not
+    a reason to tell the operator to migrate.
+    """
     async with engine.connect() as connection:
-        try:
-            result = await connection.execute(text("SELECT version_num FROM alembic_version"))
-        except DBAPIError:  # no such table: nothing was ever migrated
+        if not await connection.run_sync(lambda sync: inspect(sync).has_table("alembic_version")):
             return None
+        result = await connection.execute(text("SELECT version_num FROM alembic_version"))
         revision: str | None = result.scalar()
         return revision

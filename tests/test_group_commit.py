@@ -132,3 +132,29 @@ async def test_shutting_down_mid_batch_fails_it_and_stores_none_of_it(harness: H
     results = await asyncio.wait_for(asyncio.gather(caller, later, return_exceptions=True), 5)
     assert all(isinstance(r, ShutDownError) for r in results)
     assert await _stored(harness) == set()
+
+
+async def test_shutting_down_while_rerunning_a_failed_batch_answers_everyone(
+    harness: Harness,
+) -> None:
+    group = GroupCommit(harness.parts.session_factory)
+    rerun = asyncio.Event()
+
+    async def slow(session: AsyncSession) -> str:
+        # Queued behind the failing unit, it first runs alone, after the batch failed.
+        rerun.set()
+        await asyncio.sleep(30)
+        return "slow"
+
+    callers = [
+        asyncio.create_task(group.run(work))
+        for work in (_unit("evt_a"), _unit("evt_bad", fail=True), slow, _unit("evt_b"))
+    ]
+    await asyncio.wait_for(rerun.wait(), 5)
+    assert group._runner is not None
+    group._runner.cancel()
+    results = await asyncio.wait_for(asyncio.gather(*callers, return_exceptions=True), 5)
+    assert results[0] == "evt_a"  # re-run alone and stored before the shutdown
+    assert isinstance(results[1], RuntimeError)
+    assert isinstance(results[2], ShutDownError) and isinstance(results[3], ShutDownError)
+    assert await _stored(harness) == {"evt_a"}

@@ -56,6 +56,7 @@ class GroupCommit:
         self._session_factory = session_factory
         self._max_batch = max_batch
         self._queue: list[_Pending[Any]] = []
+        self._batch: list[_Pending[Any]] = []  # the one being run
         self._runner: asyncio.Task[None] | None = None
 
     async def run(self, work: Work[T]) -> T:
@@ -74,13 +75,18 @@ class GroupCommit:
             await asyncio.sleep(0)
             batch = self._queue[: self._max_batch]
             del self._queue[: self._max_batch]
+            self._batch = batch
             await self._run_batch(batch)
+            self._batch = []
 
     def _runner_done(self, runner: asyncio.Task[None]) -> None:
         """Cancelled (shutting down), perhaps before it even started: nobody waits forever."""
         if runner.cancelled():
-            for pending in self._queue:
+            # The batch in progress too, wherever the cancellation caught it (in the shared
+            # transaction or re-running one unit alone): fail() skips those already answered.
+            for pending in [*self._batch, *self._queue]:
                 pending.fail(ShutDownError("shutting down; not applied"))
+            self._batch = []
             self._queue.clear()
 
     async def _run_batch(self, batch: list[_Pending[Any]]) -> None:
@@ -97,10 +103,6 @@ class GroupCommit:
             for pending in batch:
                 await self._run_alone(pending)
             return
-        except BaseException:  # cancelled: _runner_done fails the queued ones
-            for pending in batch:
-                pending.fail(ShutDownError("shutting down; not applied"))
-            raise
         for pending, result in zip(batch, results, strict=True):
             pending.settle(result)
 

@@ -137,9 +137,12 @@ async def claim_user(conn: AsyncConnection, user_id: int, customer_id: str | Non
         # The customer paid for another Telegram id before; it now pays for this one.
         await conn.execute(_UNLINK_CUSTOMER, {"customer_id": customer_id})
     if any(row.user_id == user_id for row in links):
-        await conn.execute(_RELINK_USER, {"owner_id": user_id, "customer_id": customer_id})
-    else:
-        await conn.execute(_LINK_CUSTOMER, {"user_id": user_id, "customer_id": customer_id})
+        moved = await conn.execute(_RELINK_USER, {"owner_id": user_id, "customer_id": customer_id})
+        if moved.rowcount == 1:
+            return
+        # The row we read went away meanwhile (PostgreSQL: a concurrent event moved that
+        # customer to another user and committed first): link afresh instead.
+    await conn.execute(_LINK_CUSTOMER, {"user_id": user_id, "customer_id": customer_id})
 
 
 def _stored(row: Row[Any] | None) -> StoredEntitlement | None:

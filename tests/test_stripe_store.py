@@ -1,0 +1,47 @@
+"""The webhook's Core statements under PostgreSQL concurrency (SQLite has one writer)."""
+
+from __future__ import annotations
+
+import asyncio
+
+import pytest
+from sqlalchemy import select
+
+from bot.services import stripe_store
+from db.models import StripeCustomer, User
+from tests.conftest import Harness
+
+X, Y = 7_100_001, 7_100_002
+
+
+async def test_a_customer_moved_away_meanwhile_still_leaves_the_user_linked(
+    harness: Harness,
+) -> None:
+    """Event E1 moves customer C from user X to Y while event E2 gives X a new customer D.
+
+    E2 read X's link to C before E1 committed; its UPDATE of that row then matches nothing.
+    X must still end up linked to D, not to no customer at all.
+    """
+    engine = harness.parts.engine
+    if engine.dialect.name == "sqlite":
+        pytest.skip("one writer at a time: the interleaving cannot happen on SQLite")
+    async with harness.session() as session, session.begin():
+        session.add_all([User(id=X, first_name="X"), User(id=Y, first_name="Y")])
+        await session.flush()
+        session.add(StripeCustomer(user_id=X, customer_id="cus_C"))
+
+    async with engine.connect() as first, engine.connect() as second:
+        await first.begin()
+        await stripe_store.claim_user(first, Y, "cus_C")  # deletes (X, C): holds that row
+        await second.begin()
+        moving = asyncio.create_task(stripe_store.claim_user(second, X, "cus_D"))
+        await asyncio.sleep(0.3)
+        assert not moving.done()  # E2's UPDATE waits for E1's lock on the old row
+        await first.commit()
+        await asyncio.wait_for(moving, 5)
+        await second.commit()
+
+    async with harness.session() as session:
+        rows = await session.execute(select(StripeCustomer.user_id, StripeCustomer.customer_id))
+        links = {user_id: customer_id for user_id, customer_id in rows}
+    assert links == {X: "cus_D", Y: "cus_C"}
