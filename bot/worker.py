@@ -1,8 +1,11 @@
-"""`python -m bot worker`: the delivery worker alone, in a process of its own.
+"""`python -m bot worker`: one more delivery worker, in a process of its own.
 
-`python -m bot` already runs a worker; this is for sending from more than one process
-on PostgreSQL, where workers share the outbox (FOR UPDATE SKIP LOCKED), or for keeping
-sending apart from the web process. It imports only what sending needs: no handlers,
+`python -m bot` always runs a worker; this adds senders on PostgreSQL, where workers
+share the outbox (FOR UPDATE SKIP LOCKED). DELIVERY_RATE applies to each sending process,
+so with N of them set it to the bot's budget divided by N (Telegram allows about 30/s in
+all); the one-per-second-per-chat spacing is kept within a process, and a rare clash
+between two is answered by Telegram's 429, which every worker obeys. Progress messages
+are left to the web process's worker. It imports only what sending needs: no handlers,
 web server, Stripe or Alembic (bench/delivery.py measures its memory). It hears of new
 rows by polling (every IDLE_POLL_SECONDS); the web process's own worker is woken at once.
 """
@@ -16,18 +19,24 @@ import signal
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
+from aiogram import Bot
+
 from bot.services.delivery import CONCURRENCY, DeliveryWorker
 from bot.settings import Settings
-from bot.startup import check_schema
+from bot.startup import StartupError, check_schema
 from bot.telegram import create_bot, warm_response_models
-from db.engine import create_engine, create_session_factory
+from db.engine import create_engine, create_session_factory, is_sqlite
 
 log = logging.getLogger(__name__)
 
 
 @asynccontextmanager
 async def delivery_worker(
-    settings: Settings, *, rate: float | None = None, concurrency: int | None = None
+    settings: Settings,
+    *,
+    rate: float | None = None,
+    concurrency: int | None = None,
+    reports_progress: bool = True,
 ) -> AsyncIterator[DeliveryWorker]:
     """A worker built as the app builds its own, closed on exit.
 
@@ -35,8 +44,9 @@ async def delivery_worker(
     also send with no rate limit at all.
     """
     engine = create_engine(settings.database_url)
-    bot = create_bot(settings)
+    bot: Bot | None = None
     try:
+        bot = create_bot(settings)
         await check_schema(engine)
         warm_response_models()
         yield DeliveryWorker(
@@ -45,9 +55,11 @@ async def delivery_worker(
             rate=settings.delivery_rate if rate is None else rate,
             paid_broadcast=settings.paid_broadcast,
             concurrency=CONCURRENCY if concurrency is None else concurrency,
+            reports_progress=reports_progress,
         )
     finally:
-        await bot.session.close()
+        if bot is not None:
+            await bot.session.close()
         await engine.dispose()
 
 
@@ -59,7 +71,19 @@ def freeze_startup_objects() -> None:
 
 async def run_worker(settings: Settings) -> None:
     """Deliver until SIGTERM or SIGINT; in-flight sends finish and are recorded first."""
-    async with delivery_worker(settings) as worker:
+    if is_sqlite(settings.database_url):
+        # A second writing process would make the web process wait in SQLite's busy
+        # handler, on its event loop; and there is nothing to share the sending with.
+        raise StartupError(
+            "DATABASE_URL: python -m bot worker needs PostgreSQL; on SQLite the worker "
+            "inside python -m bot does all the sending"
+        )
+    async with delivery_worker(settings, reports_progress=False) as worker:
+        log.info(
+            "delivery worker at up to %s messages/s; every sending process has its own "
+            "DELIVERY_RATE",
+            settings.delivery_rate,
+        )
         freeze_startup_objects()
         loop = asyncio.get_running_loop()
         for sig in (signal.SIGINT, signal.SIGTERM):

@@ -17,10 +17,13 @@ from typing import Any
 
 import aiohttp
 import pytest
+from sqlalchemy import select, text
 
 from bot.services.outbox import enqueue
+from db import migrate
 from db.engine import create_engine, create_session_factory
 from db.migrate import head_revision
+from db.models import Base, OutboxMessage
 from tests.fakes.bot_api import FakeBotAPI
 from tests.fakes.stripe_api import FakeStripe
 
@@ -336,36 +339,48 @@ async def test_webhook_mode_checks_the_secret_and_replies(
 
 
 async def test_worker_alone_delivers_the_outbox_and_stops_on_sigterm(
-    tmp_path: Path, fakes: tuple[FakeBotAPI, FakeStripe], migrated_env: dict[str, str]
+    tmp_path: Path, fakes: tuple[FakeBotAPI, FakeStripe]
 ) -> None:
+    if not os.environ.get("TEST_DATABASE_URL"):
+        pytest.skip("python -m bot worker runs on PostgreSQL only; set TEST_DATABASE_URL")
     fake_bot, _ = fakes
-    db_file = tmp_path / "data" / "bot.db"
+    url = os.environ["TEST_DATABASE_URL"]
+    engine = create_engine(url)
+    await migrate.upgrade(engine)
+    async with engine.begin() as conn:
+        tables = ", ".join(t.name for t in Base.metadata.sorted_tables)
+        await conn.execute(text(f"TRUNCATE {tables} RESTART IDENTITY CASCADE"))
     # What the web process leaves behind: a committed outbox row, due now.
-    engine = create_engine(migrated_env["DATABASE_URL"])
     async with create_session_factory(engine)() as session, session.begin():
         await enqueue(session, chat_id=5_550_009, kind="test", text="from the worker")
-    await engine.dispose()
-    async with running_bot(migrated_env, tmp_path, "worker") as worker:
-        await eventually(lambda: bool(fake_bot.sent_messages(5_550_009)), "the delivery")
-        assert fake_bot.sent_messages(5_550_009)[0].text == "from the worker"
-        async with aiohttp.ClientSession(timeout=HTTP_TIMEOUT) as http:
-            with pytest.raises(aiohttp.ClientConnectorError):  # no web server on PORT
-                await http.get(worker.base_url + "/healthz")
-        assert await worker.terminate() == 0
-    with contextlib.closing(sqlite3.connect(db_file)) as conn:
-        status, message_id = conn.execute(
-            "SELECT status, telegram_message_id FROM outbox WHERE chat_id = 5550009"
-        ).fetchone()
-    assert status == "sent" and message_id is not None
+    env = base_env(
+        BOT_TOKEN=TOKEN, DATABASE_URL=url, TELEGRAM_API_BASE=fake_bot.base_url, LOG_LEVEL="DEBUG"
+    )
+    try:
+        async with running_bot(env, tmp_path, "worker") as worker:
+            await eventually(lambda: bool(fake_bot.sent_messages(5_550_009)), "the delivery")
+            assert fake_bot.sent_messages(5_550_009)[0].text == "from the worker"
+            async with aiohttp.ClientSession(timeout=HTTP_TIMEOUT) as http:
+                with pytest.raises(aiohttp.ClientConnectorError):  # no web server on PORT
+                    await http.get(worker.base_url + "/healthz")
+            assert await worker.terminate() == 0
+        async with create_session_factory(engine)() as session:
+            row = await session.scalar(select(OutboxMessage))
+        assert row is not None and row.status == "sent" and row.telegram_message_id is not None
+    finally:
+        await engine.dispose()
     # Nothing but sending: no polling for updates, no command menu.
     assert not fake_bot.calls_for("getUpdates") and not fake_bot.calls_for("setMyCommands")
+    assert "every sending process has its own DELIVERY_RATE" in worker.output()
     assert_no_token(worker.output())
 
 
-async def test_worker_on_unmigrated_database_says_to_migrate(tmp_path: Path) -> None:
-    env = base_env(BOT_TOKEN=TOKEN, DATABASE_URL=sqlite_url(tmp_path / "never.db"))
+async def test_worker_refuses_sqlite_in_one_line(tmp_path: Path) -> None:
+    """A second writer would stall the web process's event loop in SQLite's busy handler."""
+    env = base_env(BOT_TOKEN=TOKEN, DATABASE_URL=sqlite_url(tmp_path / "bot.db"))
 
     status, stderr = await run_cli(["worker"], env, tmp_path)
 
     assert status == 2
-    assert_one_line(stderr, "python -m bot migrate")
+    assert_one_line(stderr, "DATABASE_URL", "needs PostgreSQL")
+    assert not (tmp_path / "bot.db").exists()  # refused before touching anything

@@ -132,8 +132,12 @@ class DeliveryWorker:
         batch: int = BATCH,
         now: Callable[[], datetime] = lambda: datetime.now(UTC),
         progress_interval: float = 2.0,
+        reports_progress: bool = True,
     ) -> None:
         self._bot = bot
+        # One process edits the admins' progress messages (the web process's worker):
+        # several editing the same message could leave an older count showing last.
+        self._reports_progress = reports_progress
         self._session_factory = session_factory
         self._paid = paid_broadcast
         self._limiter = RateLimiter(max(rate, PAID_BROADCAST_RATE) if paid_broadcast else rate)
@@ -169,7 +173,8 @@ class DeliveryWorker:
         while not self._stopping.is_set():
             try:
                 attempted = await self.drain_once()
-                await self.progress.maybe_report()
+                if self._reports_progress:
+                    await self.progress.maybe_report()
             except Exception:
                 # The worker must outlive a database hiccup; the rows stay in the outbox.
                 log.exception("delivery pass failed; retrying shortly")
