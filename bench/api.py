@@ -8,7 +8,6 @@ import contextlib
 import json
 import math
 import os
-import re
 import shutil
 import signal
 import statistics
@@ -24,10 +23,7 @@ from typing import Any
 
 import aiohttp
 from sqlalchemy import func, insert, select, update
-from sqlalchemy.engine import URL, make_url
-from sqlalchemy.exc import SQLAlchemyError
-from sqlalchemy.ext.asyncio import create_async_engine
-from sqlalchemy.sql import text
+from sqlalchemy.engine import make_url
 
 from bench.common import (
     BOT_TOKEN,
@@ -43,9 +39,10 @@ from bench.common import (
     count_warnings,
     cpu_seconds,
     free_port,
+    fresh_database,
     peak_rss_mb,
     percentile,
-    remove_sqlite_files,
+    recreate_postgres,
     stop_process,
     tail_of_log,
     wait_ready,
@@ -517,41 +514,6 @@ async def run_migrations(env: dict[str, str], workdir: Path) -> None:
 def load_average() -> str:
     one, five, fifteen = os.getloadavg()
     return f"{one:.2f} {five:.2f} {fifteen:.2f}"
-
-
-# ---------------------------------------------------------------------------
-# Databases
-# ---------------------------------------------------------------------------
-
-
-async def fresh_database(url: str | None, workdir: Path) -> str:
-    """A new empty database for one run: a SQLite file in workdir, or a recreated one."""
-    if url is None:
-        return f"sqlite+aiosqlite:///{workdir / 'signaldesk.db'}"
-    parsed = make_url(url)
-    if parsed.get_backend_name() == "sqlite":
-        remove_sqlite_files(parsed.database or "")
-        return url
-    await recreate_postgres(parsed)
-    return url
-
-
-async def recreate_postgres(url: URL, *, create: bool = True) -> None:
-    name = url.database or ""
-    if not re.fullmatch(r"[A-Za-z0-9_]+", name):
-        raise BenchError(f"database name {name!r}: use letters, digits and _ only")
-    # DROP/CREATE DATABASE cannot run in a transaction, nor while connected to it.
-    admin = create_async_engine(url.set(database="postgres"), isolation_level="AUTOCOMMIT")
-    try:
-        async with admin.connect() as conn:
-            await conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
-            if create:
-                await conn.execute(text(f'CREATE DATABASE "{name}"'))
-    except (OSError, SQLAlchemyError) as error:
-        line = str(error).splitlines()[0]
-        raise BenchError(f"PostgreSQL at {url.host}:{url.port}: {line}") from error
-    finally:
-        await admin.dispose()
 
 
 # ---------------------------------------------------------------------------

@@ -6,6 +6,7 @@ import asyncio
 import contextlib
 import math
 import os
+import re
 import signal
 import socket
 import time
@@ -15,7 +16,10 @@ from pathlib import Path
 from typing import Any
 
 import aiohttp
-from sqlalchemy.engine import make_url
+from sqlalchemy import text
+from sqlalchemy.engine import URL, make_url
+from sqlalchemy.exc import SQLAlchemyError
+from sqlalchemy.ext.asyncio import create_async_engine
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
 BOT_TOKEN = "123456:BENCH-token-for-the-fake-bot-api-000"
@@ -125,6 +129,39 @@ def check_disposable(url: str) -> None:
 def remove_sqlite_files(database: str) -> None:
     for suffix in ("", "-wal", "-shm", "-journal"):
         Path(f"{database}{suffix}").unlink(missing_ok=True)
+
+
+async def recreate_postgres(url: str | URL, *, create: bool = True) -> None:
+    """Drop the database `url` names and, unless `create` is false, create it empty."""
+    url = make_url(url)
+    name = url.database or ""
+    if not re.fullmatch(r"[A-Za-z0-9_]+", name):
+        raise BenchError(f"database name {name!r}: use letters, digits and _ only")
+    check_disposable(str(url))
+    # DROP/CREATE DATABASE cannot run in a transaction, nor while connected to it.
+    admin = create_async_engine(url.set(database="postgres"), isolation_level="AUTOCOMMIT")
+    try:
+        async with admin.connect() as conn:
+            await conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+            if create:
+                await conn.execute(text(f'CREATE DATABASE "{name}"'))
+    except (OSError, SQLAlchemyError) as error:
+        line = str(error).splitlines()[0]
+        raise BenchError(f"PostgreSQL at {url.host}:{url.port}: {line}") from error
+    finally:
+        await admin.dispose()
+
+
+async def fresh_database(url: str | None, workdir: Path) -> str:
+    """A new empty database for one run: a SQLite file in workdir, or a recreated one."""
+    if url is None:
+        return f"sqlite+aiosqlite:///{workdir / 'signaldesk.db'}"
+    parsed = make_url(url)
+    if parsed.get_backend_name() == "sqlite":
+        remove_sqlite_files(parsed.database or "")
+        return url
+    await recreate_postgres(parsed)
+    return url
 
 
 def percentile(sorted_values: Sequence[float], share: float) -> float:

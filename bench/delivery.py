@@ -9,7 +9,6 @@ import json
 import math
 import os
 import random
-import re
 import shutil
 import signal
 import statistics
@@ -36,6 +35,7 @@ from bench.common import (
     REPO_ROOT,
     BenchError,
     cpu_seconds,
+    recreate_postgres,
     stop_process,
 )
 from bot.services import signals
@@ -415,23 +415,6 @@ async def postgres_problem(url: str) -> str | None:
     finally:
         await admin.dispose()
     return None
-
-
-async def recreate_postgres(url: str) -> None:
-    parsed = make_url(url)
-    name = parsed.database or ""
-    if not re.fullmatch(r"[A-Za-z0-9_]*bench[A-Za-z0-9_]*", name):
-        raise BenchError(f"refusing to drop {name!r}: a scratch name contains 'bench'")
-    # DROP/CREATE DATABASE cannot run in a transaction, nor while connected to it.
-    admin = create_async_engine(parsed.set(database="postgres"), isolation_level="AUTOCOMMIT")
-    try:
-        async with admin.connect() as conn:
-            await conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
-            await conn.execute(text(f'CREATE DATABASE "{name}"'))
-    except (OSError, SQLAlchemyError) as error:
-        raise BenchError(f"PostgreSQL: {str(error).splitlines()[0]}") from error
-    finally:
-        await admin.dispose()
 
 
 async def fresh_database(backend: str, workdir: Path) -> str:
