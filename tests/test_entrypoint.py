@@ -10,7 +10,7 @@ import socket
 import sqlite3
 import sys
 import time
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator, Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -67,9 +67,11 @@ def free_port() -> int:
         return port
 
 
-async def run_cli(args: list[str], env: dict[str, str], cwd: Path) -> tuple[int, str]:
-    """Run `python -m bot *args` to completion; returns (exit status, stderr)."""
-    proc = await asyncio.create_subprocess_exec(
+async def start_bot(
+    args: Sequence[str], env: dict[str, str], cwd: Path
+) -> asyncio.subprocess.Process:
+    """`python -m bot *args` with stderr piped to the test and nothing on stdin."""
+    return await asyncio.create_subprocess_exec(
         sys.executable,
         "-m",
         "bot",
@@ -80,6 +82,11 @@ async def run_cli(args: list[str], env: dict[str, str], cwd: Path) -> tuple[int,
         stdout=asyncio.subprocess.DEVNULL,
         stderr=asyncio.subprocess.PIPE,
     )
+
+
+async def run_cli(args: list[str], env: dict[str, str], cwd: Path) -> tuple[int, str]:
+    """Run `python -m bot *args` to completion; returns (exit status, stderr)."""
+    proc = await start_bot(args, env, cwd)
     try:
         _, stderr = await asyncio.wait_for(proc.communicate(), CLI_TIMEOUT)
     finally:
@@ -162,17 +169,7 @@ async def running_bot(env: dict[str, str], cwd: Path, *args: str) -> AsyncIterat
     """`python -m bot *args` running in the background; killed on exit if still alive."""
     port = free_port()
     env = {**env, "PORT": str(port), "WEB_HOST": "127.0.0.1"}
-    proc = await asyncio.create_subprocess_exec(
-        sys.executable,
-        "-m",
-        "bot",
-        *args,
-        cwd=cwd,
-        env=env,
-        stdin=asyncio.subprocess.DEVNULL,
-        stdout=asyncio.subprocess.DEVNULL,
-        stderr=asyncio.subprocess.PIPE,
-    )
+    proc = await start_bot(args, env, cwd)
     running = Running(proc, f"http://127.0.0.1:{port}")
     reader = asyncio.create_task(running.collect())
     try:
