@@ -358,8 +358,7 @@ class DeliveryWorker:
             )
         finally:
             self._requests -= 1
-            if self._acks and self._requests == 0:
-                self._acks_full.set()  # no send can join the waiting marks: commit them now
+            self._commit_marks_if_none_can_join()
 
     async def _mark_sent(self, row: OutboxMessage, message_id: int) -> None:
         """Record the send; returns once it is committed.
@@ -379,13 +378,16 @@ class DeliveryWorker:
             task = asyncio.create_task(self._commit_acks(committed))
             self._ack_commits.add(task)
             task.add_done_callback(self._ack_commits.discard)
-        if len(self._acks) >= self._concurrency or self._requests == 0:
-            # Every send in flight waits for this commit, or none is left to join it (at
-            # Telegram's rates, the usual case): go now. The sooner a send is recorded, the
-            # fewer a crash leaves sent but unrecorded, to be sent again.
-            self._acks_full.set()
+        self._commit_marks_if_none_can_join()
         # shield: a cancelled waiter must not cancel the commit the others wait for.
         await asyncio.shield(committed)
+
+    def _commit_marks_if_none_can_join(self) -> None:
+        """End the linger when every send in flight waits for this commit, or no request is
+        left out that could join it (at Telegram's rates, the usual case). The sooner a send
+        is recorded, the fewer a crash leaves sent but unrecorded, to be sent again."""
+        if self._acks and (len(self._acks) >= self._concurrency or self._requests == 0):
+            self._acks_full.set()
 
     async def _commit_acks(self, committed: asyncio.Future[None]) -> None:
         """Wait ACK_LINGER (or until every slot waits), then commit the marks gathered."""
