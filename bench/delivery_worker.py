@@ -26,7 +26,8 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from bench.common import BOT_TOKEN
 from bot.services import delivery
 from bot.settings import load_settings
-from bot.worker import delivery_worker, freeze_startup_objects
+from bot.startup import freeze_startup_objects
+from bot.worker import delivery_worker
 from db.models import OutboxMessage, OutboxStatus
 
 IDLE_WAIT = 0.05

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import gc
 import logging
 import signal as signals
 from dataclasses import dataclass
@@ -24,7 +23,7 @@ from bot.services.plans import PlanCatalog
 from bot.services.stripe_client import StripeConnection, create_stripe_connection
 from bot.services.stripe_events import StripeEventProcessor
 from bot.settings import Settings
-from bot.startup import check_schema
+from bot.startup import check_schema, freeze_startup_objects
 from bot.telegram import create_bot, warm_response_models
 from bot.texts import USER_COMMANDS
 from db import migrate
@@ -150,10 +149,7 @@ async def run(settings: Settings) -> None:
         raise
     parts = build(settings, engine)
     warm_response_models()
-    # Everything imported and built so far lives as long as the process: keep it out of
-    # the cyclic GC, whose full passes over it took ~190 ms each (the webhook tail).
-    gc.collect()
-    gc.freeze()
+    freeze_startup_objects()
     if not parts.billing.enabled:
         log.warning("Stripe is not configured: /subscribe and /manage will say so")
     runner = web.AppRunner(parts.web_app, access_log=None)

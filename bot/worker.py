@@ -13,7 +13,6 @@ rows by polling (every IDLE_POLL_SECONDS); the web process's own worker is woken
 from __future__ import annotations
 
 import asyncio
-import gc
 import logging
 import signal
 from collections.abc import AsyncIterator
@@ -23,7 +22,7 @@ from aiogram import Bot
 
 from bot.services.delivery import CONCURRENCY, DeliveryWorker
 from bot.settings import Settings
-from bot.startup import StartupError, check_schema
+from bot.startup import StartupError, check_schema, freeze_startup_objects
 from bot.telegram import create_bot, warm_response_models
 from db.engine import create_engine, create_session_factory, is_sqlite
 
@@ -61,12 +60,6 @@ async def delivery_worker(
         if bot is not None:
             await bot.session.close()
         await engine.dispose()
-
-
-def freeze_startup_objects() -> None:
-    """Move what start-up built out of the cyclic GC's reach, as bot.app.run does."""
-    gc.collect()
-    gc.freeze()
 
 
 async def run_worker(settings: Settings) -> None:
