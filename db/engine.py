@@ -8,7 +8,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import aiosqlite
-from sqlalchemy import event
+from sqlalchemy import Column, Table, event
 from sqlalchemy.engine import URL, Connection, make_url
 from sqlalchemy.ext.asyncio import (
     AsyncEngine,
@@ -92,20 +92,21 @@ def create_engine(database_url: str, *, echo: bool = False) -> AsyncEngine:
     return engine
 
 
-def insert_or_ignore(session: AsyncSession, model: type[Any]) -> Insert:
-    """INSERT for `model` that takes `.on_conflict_do_nothing()`, in the session's dialect.
+def insert_ignoring_conflicts(table: Table, key: Column[Any]) -> dict[str, Insert]:
+    """INSERT .. ON CONFLICT (key) DO NOTHING, built for each dialect; execute the one for
+    `connection.dialect.name`.
 
-    Both databases spell it ON CONFLICT DO NOTHING; only the construct differs. The
-    dialect modules are imported here, not at the top: a SQLite-only delivery worker
-    (`python -m bot worker`) then never loads PostgreSQL's (~2 MB).
+    Both databases spell it the same; only the construct differs. Build it once, at module
+    level, so SQLAlchemy computes its cache key once. The dialect modules are imported here,
+    not at the top: a SQLite-only delivery worker, which never inserts this way, then never
+    loads PostgreSQL's (~2 MB).
     """
-    if is_sqlite(session.get_bind().engine.url):
-        from sqlalchemy.dialects import sqlite  # noqa: PLC0415
+    from sqlalchemy.dialects import postgresql, sqlite  # noqa: PLC0415
 
-        return sqlite.insert(model)
-    from sqlalchemy.dialects import postgresql  # noqa: PLC0415
-
-    return postgresql.insert(model)
+    return {
+        "sqlite": sqlite.insert(table).on_conflict_do_nothing(index_elements=[key]),
+        "postgresql": postgresql.insert(table).on_conflict_do_nothing(index_elements=[key]),
+    }
 
 
 def create_session_factory(engine: AsyncEngine) -> async_sessionmaker[AsyncSession]:

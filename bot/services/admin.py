@@ -36,7 +36,7 @@ async def grant(
     session: AsyncSession, user_id: int, days: int, admin_id: int, now: datetime
 ) -> Entitlement:
     """Give (days > 0) or take back (days == 0) free access; the user is told either way."""
-    await users.ensure_user_id(session, user_id)
+    await users.ensure_user_id(await session.connection(), user_id)
     row = await session.scalar(
         select(Entitlement).where(
             Entitlement.user_id == user_id, Entitlement.source == EntitlementSource.GRANT

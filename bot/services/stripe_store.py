@@ -14,9 +14,10 @@ from datetime import datetime
 from typing import Any, cast
 
 from sqlalchemy import Row, Table, bindparam, delete, insert, or_, select, update
-from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncConnection
 
+from bot.services import users
+from db.engine import insert_ignoring_conflicts
 from db.models import Entitlement, EntitlementSource, ProcessedStripeEvent, StripeCustomer, User
 
 # The declarative base types __table__ as a FromClause; these are Tables.
@@ -46,20 +47,10 @@ class StoredEntitlement:
     state: EntitlementState
 
 
-def _on_conflict_ignore(table: Any, key: Any) -> dict[str, Any]:
-    """INSERT .. ON CONFLICT (key) DO NOTHING for each dialect: the spelling is the same,
-    the construct is not."""
-    return {
-        "sqlite": sqlite.insert(table).on_conflict_do_nothing(index_elements=[key]),
-        "postgresql": postgresql.insert(table).on_conflict_do_nothing(index_elements=[key]),
-    }
-
-
 _RECORD_EVENT = {
     name: statement.returning(_EVENTS.c.event_id)
-    for name, statement in _on_conflict_ignore(_EVENTS, _EVENTS.c.event_id).items()
+    for name, statement in insert_ignoring_conflicts(_EVENTS, _EVENTS.c.event_id).items()
 }
-_ENSURE_USER = _on_conflict_ignore(_USERS, _USERS.c.id)
 _LOCK_USER = select(_USERS.c.id).where(_USERS.c.id == bindparam("user_id")).with_for_update()
 _USER_OF_CUSTOMER = select(_CUSTOMERS.c.user_id).where(
     _CUSTOMERS.c.customer_id == bindparam("customer_id")
@@ -119,12 +110,11 @@ async def claim_user(conn: AsyncConnection, user_id: int, customer_id: str | Non
     """Make sure the user row exists and, when known, pays through `customer_id`.
 
     A user normally exists already (they pressed Subscribe in chat), but events may come
-    before or without that; INSERT .. ON CONFLICT DO NOTHING, not get-then-add, because a
-    new subscriber's first events arrive together. On PostgreSQL the user row is then
+    before or without that (users.ensure_user_id). On PostgreSQL the user row is then
     locked, before anything of the user's is read, so concurrent events for one user
     apply one after the other; SQLite has a single writer already (BEGIN IMMEDIATE).
     """
-    await conn.execute(_ENSURE_USER[conn.dialect.name], {"id": user_id, "first_name": ""})
+    await users.ensure_user_id(conn, user_id)
     if conn.dialect.name != "sqlite":
         await conn.execute(_LOCK_USER, {"user_id": user_id})
     if customer_id is None:

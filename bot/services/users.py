@@ -2,13 +2,16 @@
 
 from __future__ import annotations
 
-from typing import Protocol
+from typing import Protocol, cast
 
-from sqlalchemy import select
-from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy import Table, select
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncSession
 
-from db.engine import insert_or_ignore
+from db.engine import insert_ignoring_conflicts
 from db.models import StripeCustomer, User
+
+_USERS = cast(Table, User.__table__)  # the declarative base types it as a FromClause
+_ENSURE_USER = insert_ignoring_conflicts(_USERS, _USERS.c.id)
 
 
 class TelegramProfile(Protocol):
@@ -57,18 +60,14 @@ async def ensure_user(
     return user
 
 
-async def ensure_user_id(session: AsyncSession, user_id: int) -> None:
-    """A user row for an id learnt from Stripe metadata (normally it already exists).
+async def ensure_user_id(conn: AsyncConnection, user_id: int) -> None:
+    """A user row for an id learnt from Stripe metadata or an admin (normally it exists).
 
     INSERT .. ON CONFLICT DO NOTHING, not get-then-add: a new subscriber's first events
     (checkout completed, subscription created, invoice paid) arrive together, and on
     PostgreSQL two transactions that both saw no row both inserted it (pk_users).
     """
-    await session.execute(
-        insert_or_ignore(session, User)
-        .values(id=user_id, first_name="")
-        .on_conflict_do_nothing(index_elements=[User.id])
-    )
+    await conn.execute(_ENSURE_USER[conn.dialect.name], {"id": user_id, "first_name": ""})
 
 
 async def customer_id_for(session: AsyncSession, user_id: int) -> str | None:
