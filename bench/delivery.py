@@ -1072,7 +1072,7 @@ async def run_c(
 ) -> None:
     print(
         f"(c) lease {args.lease_seconds:g} s instead of the app's 60 s: "
-        "bot.services.delivery.LEASE is monkeypatched in the worker processes of (c) "
+        "the worker processes of (c) are built with that lease "
         "only, so the restart need not wait a minute",
         flush=True,
     )

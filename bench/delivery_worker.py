@@ -68,10 +68,9 @@ async def _stop_on_stdin_eof(stop: Callable[[], None]) -> None:
 
 async def worker_process(args: argparse.Namespace) -> int:
     """Build the worker as `python -m bot worker` does and drain the outbox."""
-    if args.lease_seconds is not None:
-        # Bench only, this process only: (c) waits out the lease of the killed worker, and
-        # 60 s of waiting per variant would add minutes without changing what it shows.
-        delivery.LEASE = timedelta(seconds=args.lease_seconds)
+    # Bench only, this process only: (c) waits out the lease of the killed worker, and
+    # 60 s of waiting per variant would add minutes without changing what it shows.
+    lease = delivery.LEASE if args.lease_seconds is None else timedelta(seconds=args.lease_seconds)
     logging.basicConfig(
         level=logging.WARNING, format="%(asctime)s %(levelname)s %(name)s: %(message)s"
     )
@@ -82,7 +81,9 @@ async def worker_process(args: argparse.Namespace) -> int:
         database_url=args.database_url,
         log_level="WARNING",
     )
-    async with delivery_worker(settings, rate=args.rate, concurrency=args.concurrency) as worker:
+    async with delivery_worker(
+        settings, rate=args.rate, concurrency=args.concurrency, lease=lease
+    ) as worker:
         freeze_startup_objects()
         return await _drain(worker, args)
 
@@ -116,8 +117,7 @@ async def _drain(worker: delivery.DeliveryWorker, args: argparse.Namespace) -> i
             if time.monotonic() - started > args.deadline:
                 timed_out = True
                 break
-            attempted = await worker.drain_once()
-            await worker.progress.maybe_report()
+            attempted = await worker.pass_once()
             claimed += attempted
             passes += 1
             if attempted:

@@ -9,11 +9,12 @@ import signal as signals
 from dataclasses import dataclass
 
 from aiogram import Bot, Dispatcher
-from aiogram.types import MenuButtonCommands, MenuButtonWebApp, WebAppInfo
 from aiohttp import web
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
+from bot import telegram_setup
 from bot.factory import create_dispatcher
+from bot.logs import install_redaction
 from bot.services import changes
 from bot.services.billing import BillingService
 from bot.services.delivery import DeliveryWorker
@@ -23,37 +24,14 @@ from bot.services.plans import PlanCatalog
 from bot.services.stripe_client import StripeConnection, create_stripe_connection
 from bot.services.stripe_events import StripeEventProcessor
 from bot.settings import Settings
-from bot.startup import check_schema, freeze_startup_objects
+from bot.startup import StartupError, check_schema, freeze_startup_objects
 from bot.telegram import create_bot, warm_response_models
-from bot.texts import USER_COMMANDS
+from bot.telegram_health import TelegramHealth
 from db import migrate
 from db.engine import create_engine, create_session_factory, is_sqlite
-from webapp.app import TELEGRAM_WEBHOOK_PATH, create_web_app
+from webapp.app import create_runner, create_web_app
 
 log = logging.getLogger(__name__)
-
-
-async def _announce(bot: Bot, dispatcher: Dispatcher, settings: Settings) -> None:
-    """Command menu, and webhook or long polling as PUBLIC_URL says."""
-    await bot.set_my_commands(USER_COMMANDS)
-    if settings.public_url:
-        # The menu button opens the Mini App; without a public https URL it lists commands.
-        await bot.set_chat_menu_button(
-            menu_button=MenuButtonWebApp(
-                text="Open app", web_app=WebAppInfo(url=f"{settings.public_url}/app/")
-            )
-        )
-    else:
-        await bot.set_chat_menu_button(menu_button=MenuButtonCommands())
-    if settings.public_url:
-        secret = settings.telegram_webhook_secret
-        await bot.set_webhook(
-            url=settings.public_url + TELEGRAM_WEBHOOK_PATH,
-            secret_token=secret.get_secret_value() if secret else None,
-            allowed_updates=dispatcher.resolve_used_update_types(),
-        )
-    else:
-        await bot.delete_webhook()
 
 
 @dataclass
@@ -71,6 +49,7 @@ class Components:
     dispatcher: Dispatcher
     worker: DeliveryWorker
     web_app: web.Application
+    telegram_health: TelegramHealth
 
     @property
     def webhook_mode(self) -> bool:
@@ -85,9 +64,11 @@ class Components:
 
 def build(settings: Settings, engine: AsyncEngine) -> Components:
     """Wire the parts; nothing here does I/O."""
+    install_redaction(settings.secret_values())
     session_factory = create_session_factory(engine)
     stripe_conn = create_stripe_connection(settings)
-    bot = create_bot(settings)
+    telegram_health = TelegramHealth()
+    bot = create_bot(settings, telegram_health)
     signal = OutboxSignal()
     # Every commit that writes outbox rows wakes the worker, whoever wrote them.
     changes.subscribe(changes.OUTBOX, signal)
@@ -115,6 +96,7 @@ def build(settings: Settings, engine: AsyncEngine) -> Components:
         stripe_events,
         bot=bot,
         billing=billing,
+        telegram_health=telegram_health,
         dispatcher=dispatcher if webhook_mode else None,
     )
     worker = DeliveryWorker(
@@ -136,6 +118,7 @@ def build(settings: Settings, engine: AsyncEngine) -> Components:
         dispatcher=dispatcher,
         worker=worker,
         web_app=web_app,
+        telegram_health=telegram_health,
     )
 
 
@@ -152,22 +135,13 @@ async def run(settings: Settings) -> None:
     freeze_startup_objects()
     if not parts.billing.enabled:
         log.warning("Stripe is not configured: /subscribe and /manage will say so")
-    runner = web.AppRunner(parts.web_app, access_log=None)
+    runner = create_runner(parts.web_app)
     worker_task: asyncio.Task[None] | None = None
     try:
         await runner.setup()
-        await web.TCPSite(runner, settings.web_host, settings.port).start()
-        log.info("web server on %s:%s", settings.web_host, settings.port)
+        await _listen(runner, settings)
         worker_task = asyncio.create_task(parts.worker.run(), name="delivery-worker")
-        await _announce(parts.bot, parts.dispatcher, settings)
-        if parts.webhook_mode:
-            log.info("receiving updates by webhook at %s", settings.public_url)
-            await _wait_for_signal()
-        else:
-            log.info("receiving updates by long polling")
-            await parts.dispatcher.start_polling(
-                parts.bot, handle_signals=True, close_bot_session=False
-            )
+        await _receive_updates(parts, _stop_event())
         parts.worker.stop()
         await worker_task
     finally:
@@ -179,12 +153,52 @@ async def run(settings: Settings) -> None:
         await parts.close()
 
 
-async def _wait_for_signal() -> None:
+async def _listen(runner: web.AppRunner, settings: Settings) -> None:
+    try:
+        await web.TCPSite(runner, settings.web_host, settings.port).start()
+    except OSError as error:
+        raise StartupError(
+            f"PORT: cannot listen on {settings.web_host}:{settings.port} "
+            f"({error.strerror or error}); is another process using it?"
+        ) from None
+    log.info("web server on %s:%s", settings.web_host, settings.port)
+
+
+def _stop_event() -> asyncio.Event:
+    """Set by SIGINT or SIGTERM."""
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
     for sig in (signals.SIGINT, signals.SIGTERM):
         loop.add_signal_handler(sig, stop.set)
+    return stop
+
+
+async def _receive_updates(parts: Components, stop: asyncio.Event) -> None:
+    """Tell Telegram where updates go (waiting for it if need be), then take them until
+    `stop`: by webhook (the web server has the route) or by long polling."""
+    connecting = asyncio.create_task(
+        telegram_setup.connect(parts.bot, parts.dispatcher, parts.settings)
+    )
+    stopping = asyncio.create_task(stop.wait())
+    await asyncio.wait({connecting, stopping}, return_when=asyncio.FIRST_COMPLETED)
+    if not connecting.done():
+        connecting.cancel()
+        with contextlib.suppress(asyncio.CancelledError):
+            await connecting
+        return
+    stopping.cancel()
+    connecting.result()  # a rejected token ends start-up here
+    if parts.webhook_mode:
+        log.info("receiving updates by webhook at %s", parts.settings.public_url)
+        await stop.wait()
+        return
+    log.info("receiving updates by long polling")
+    polling = asyncio.create_task(
+        parts.dispatcher.start_polling(parts.bot, handle_signals=False, close_bot_session=False)
+    )
     await stop.wait()
+    await parts.dispatcher.stop_polling()
+    await polling
 
 
 async def run_migrations(settings: Settings) -> str:

@@ -2,12 +2,19 @@
 
 from __future__ import annotations
 
+import hashlib
+import hmac
+import re
 from typing import Annotated
 
 from pydantic import Field, SecretStr, ValidationError, field_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
+from bot.ids import parse_user_id
+
 DEFAULT_DATABASE_URL = "sqlite+aiosqlite:///./data/signaldesk.db"
+# "<bot id>:<secret>" as BotFather issues it (ASCII only: it travels in every URL).
+_TOKEN = re.compile(r"[0-9]{1,20}:[A-Za-z0-9_-]+")
 
 
 def _split_csv(value: object) -> object:
@@ -53,15 +60,23 @@ class Settings(BaseSettings):
         # "<bot id>:<secret>" is what BotFather issues; catching a typo here beats a 401 later.
         if not value.get_secret_value():
             raise ValueError("is required but not set")
-        bot_id, sep, rest = value.get_secret_value().partition(":")
-        if not sep or not bot_id.isdigit() or not rest:
+        if not _TOKEN.fullmatch(value.get_secret_value()):
             raise ValueError("must look like 123456:ABC... as issued by @BotFather")
         return value
 
     @field_validator("admin_ids", mode="before")
     @classmethod
     def _admin_ids(cls, value: object) -> object:
-        return _split_csv(value)
+        items = _split_csv(value)
+        if not isinstance(items, list):
+            raise ValueError("must be comma-separated Telegram user ids")
+        ids = []
+        for item in items:
+            user_id = parse_user_id(item)
+            if user_id is None:
+                raise ValueError(f"{str(item)[:32]!r} is not a Telegram user id")
+            ids.append(user_id)
+        return ids
 
     @field_validator("stripe_price_ids", mode="before")
     @classmethod
@@ -155,6 +170,29 @@ class Settings(BaseSettings):
     @property
     def bot_id(self) -> int:
         return int(self.bot_token.get_secret_value().split(":", 1)[0])
+
+    @property
+    def webhook_secret_token(self) -> str:
+        """The secret Telegram sends with every webhook call: TELEGRAM_WEBHOOK_SECRET, or
+        one derived from BOT_TOKEN when it is unset.
+
+        Derived rather than random, so every instance behind a load balancer agrees on it
+        and a restart does not need a new setWebhook; nobody without the token can work
+        it out. Webhook mode never runs without one.
+        """
+        if self.telegram_webhook_secret is not None:
+            return self.telegram_webhook_secret.get_secret_value()
+        key = self.bot_token.get_secret_value().encode()
+        return hmac.new(key, b"signaldesk-telegram-webhook", hashlib.sha256).hexdigest()
+
+    def secret_values(self) -> list[str]:
+        """Every secret this process holds, for the log redaction (bot.logs)."""
+        token = self.bot_token.get_secret_value()
+        values = [token, token.partition(":")[2], self.webhook_secret_token]
+        for secret in (self.stripe_api_key, self.stripe_webhook_secret):
+            if secret is not None:
+                values.append(secret.get_secret_value())
+        return values
 
 
 class SettingsError(Exception):

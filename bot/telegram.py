@@ -17,14 +17,18 @@ from aiogram.methods import EditMessageText, SendMessage, TelegramMethod
 from aiogram.methods.base import Response
 
 from bot.settings import Settings
+from bot.telegram_health import TelegramHealth
 
 # The methods the delivery worker and the progress reports call, over and over.
 _HOT_METHODS: tuple[type[TelegramMethod[Any]], ...] = (SendMessage, EditMessageText)
 _response_models: list[type[Response[Any]]] = []
 
 
-def create_bot(settings: Settings) -> Bot:
+def create_bot(settings: Settings, health: TelegramHealth | None = None) -> Bot:
+    """The Bot; `health`, when given, watches every call it makes."""
     session = AiohttpSession(api=TelegramAPIServer.from_base(settings.telegram_api_base))
+    if health is not None:
+        session.middleware(health)
     return Bot(
         token=settings.bot_token.get_secret_value(),
         session=session,

@@ -53,6 +53,7 @@ WELCOME = (
 )
 
 NOT_ADMIN = "Sorry, only the provider's admins can do that."
+BUTTON_EXPIRED = "This button is no longer valid."
 BILLING_OFF = (
     "Payments are not set up on this bot yet, so subscriptions cannot be bought or managed "
     "here. Please contact the provider."

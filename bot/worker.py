@@ -17,10 +17,11 @@ import logging
 import signal
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
+from datetime import timedelta
 
 from aiogram import Bot
 
-from bot.services.delivery import CONCURRENCY, DeliveryWorker
+from bot.services.delivery import CONCURRENCY, LEASE, DeliveryWorker
 from bot.settings import Settings
 from bot.startup import StartupError, check_schema, freeze_startup_objects
 from bot.telegram import create_bot, warm_response_models
@@ -35,12 +36,13 @@ async def delivery_worker(
     *,
     rate: float | None = None,
     concurrency: int | None = None,
+    lease: timedelta = LEASE,
     reports_progress: bool = True,
 ) -> AsyncIterator[DeliveryWorker]:
     """A worker built as the app builds its own, closed on exit.
 
-    `rate` and `concurrency` override the settings and the default for benchmarks, which
-    also send with no rate limit at all.
+    `rate`, `concurrency` and `lease` override the settings and the defaults for
+    benchmarks, which also send with no rate limit at all.
     """
     engine = create_engine(settings.database_url)
     bot: Bot | None = None
@@ -54,6 +56,7 @@ async def delivery_worker(
             rate=settings.delivery_rate if rate is None else rate,
             paid_broadcast=settings.paid_broadcast,
             concurrency=CONCURRENCY if concurrency is None else concurrency,
+            lease=lease,
             reports_progress=reports_progress,
         )
     finally:

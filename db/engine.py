@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import sqlite3
 from functools import partial
 from pathlib import Path
@@ -31,14 +32,36 @@ class _LoopThreadConnection(aiosqlite.Connection):
 
     A statement on a local WAL-mode file takes microseconds; aiosqlite's hop to its worker
     thread and back costs 50-70 us of CPU, and SQLAlchemy makes 3-4 hops per statement.
-    The price: a slow statement (a checkpoint, or busy_timeout while another process
-    writes) blocks the loop instead of one task. The worker thread still opens and closes.
+    The price would be a loop blocked in SQLite's busy handler while another process holds
+    the write lock (/healthz frozen for seconds): so SQLite's own busy wait is off, and a
+    statement that finds the database locked is tried again here, after an await, for up
+    to SQLITE_BUSY_TIMEOUT_MS. A statement refused as busy did nothing, so trying it again
+    is safe. The worker thread still opens and closes the connection.
     """
 
     async def _execute(self, fn: Any, *args: Any, **kwargs: Any) -> Any:
         if not self._running or not self._connection:
             raise ValueError("Connection closed")
-        return fn(*args, **kwargs)
+        waited, pause = 0.0, 0.001
+        while True:
+            try:
+                return fn(*args, **kwargs)
+            except sqlite3.OperationalError as error:
+                retry = _is_busy(error) and getattr(fn, "__name__", "") in _RETRYABLE
+                if not retry or waited >= SQLITE_BUSY_TIMEOUT_MS / 1000:
+                    raise
+            await asyncio.sleep(pause)
+            waited += pause
+            pause = min(pause * 2, 0.05)
+
+
+# Calls that only start a statement or a commit: refused as busy, they had no effect.
+_RETRYABLE = frozenset({"execute", "executemany", "commit"})
+
+
+def _is_busy(error: sqlite3.OperationalError) -> bool:
+    code = getattr(error, "sqlite_errorcode", None)
+    return code is not None and code & 0xFF in (sqlite3.SQLITE_BUSY, sqlite3.SQLITE_LOCKED)
 
 
 def is_sqlite(url: str | URL) -> bool:
@@ -63,12 +86,13 @@ def create_engine(database_url: str, *, echo: bool = False) -> AsyncEngine:
     # SQLite has one writer at a time. One pooled connection makes concurrent tasks queue
     # fairly in the pool instead of spinning in SQLite's busy handler, and BEGIN IMMEDIATE
     # (below) takes the write lock up front so a read-then-write transaction can never fail
-    # with SQLITE_BUSY half way. busy_timeout covers a second process on the same file.
+    # with SQLITE_BUSY half way. _LoopThreadConnection waits out a second process's lock.
     database = url.database or ":memory:"
 
     async def connect() -> aiosqlite.Connection:
         # check_same_thread=False: opened on aiosqlite's thread, used on the loop's.
-        connector = partial(sqlite3.connect, database, check_same_thread=False)
+        # timeout=0: no busy wait inside SQLite; _LoopThreadConnection waits instead.
+        connector = partial(sqlite3.connect, database, check_same_thread=False, timeout=0)
         return await _LoopThreadConnection(connector, iter_chunk_size=64)
 
     engine = create_async_engine(
@@ -80,7 +104,7 @@ def create_engine(database_url: str, *, echo: bool = False) -> AsyncEngine:
         dbapi_connection.isolation_level = None  # we emit BEGIN ourselves
         cursor = dbapi_connection.cursor()
         cursor.execute("PRAGMA journal_mode=WAL")
-        cursor.execute(f"PRAGMA busy_timeout={SQLITE_BUSY_TIMEOUT_MS}")
+        cursor.execute("PRAGMA busy_timeout=0")
         cursor.execute("PRAGMA foreign_keys=ON")
         cursor.execute("PRAGMA synchronous=NORMAL")  # durable across process crashes in WAL
         cursor.close()
@@ -107,6 +131,20 @@ def insert_ignoring_conflicts(table: Table, key: Column[Any]) -> dict[str, Inser
         "sqlite": sqlite.insert(table).on_conflict_do_nothing(index_elements=[key]),
         "postgresql": postgresql.insert(table).on_conflict_do_nothing(index_elements=[key]),
     }
+
+
+def upsert(table: Table, key: Column[Any], *, update: list[str]) -> dict[str, Insert]:
+    """INSERT .. ON CONFLICT (key) DO UPDATE SET each of `update` to the inserted value,
+    built for each dialect like insert_ignoring_conflicts."""
+    from sqlalchemy.dialects import postgresql, sqlite  # noqa: PLC0415
+
+    built: dict[str, Insert] = {}
+    for name, dialect in (("sqlite", sqlite), ("postgresql", postgresql)):
+        statement = dialect.insert(table)
+        built[name] = statement.on_conflict_do_update(
+            index_elements=[key], set_={column: statement.excluded[column] for column in update}
+        )
+    return built
 
 
 def create_session_factory(engine: AsyncEngine) -> async_sessionmaker[AsyncSession]:

@@ -1,4 +1,5 @@
-"""ORM models: users, Stripe customers, entitlements, processed Stripe events, outbox."""
+"""ORM models: users, Stripe customers, entitlements, processed Stripe events and Telegram
+updates, the outbox, signals and broadcasts, the readiness probe."""
 
 from __future__ import annotations
 
@@ -210,3 +211,25 @@ class Broadcast(Base):
     total: Mapped[int] = mapped_column(Integer, default=0)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
     finished_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+
+
+class ProcessedUpdate(Base):
+    """Telegram updates already handled, so a redelivered one is handled once.
+
+    Written in the transaction of the update's own changes; rows older than Telegram's
+    redelivery window are pruned (update ids restart at random after a week of silence).
+    """
+
+    __tablename__ = "processed_updates"
+
+    update_id: Mapped[int] = mapped_column(BigInteger, primary_key=True, autoincrement=False)
+    processed_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow, index=True)
+
+
+class HealthProbe(Base):
+    """One row /readyz writes, proving the database takes writes, not only reads."""
+
+    __tablename__ = "health_probe"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=False)
+    checked_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)

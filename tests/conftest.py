@@ -6,7 +6,9 @@ from __future__ import annotations
 import asyncio
 import itertools
 import json
+import logging
 import os
+import re
 import shutil
 import time
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
@@ -22,12 +24,17 @@ from sqlalchemy import select, text
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.app import Components, build
+from bot.logs import REDACTOR, install_redaction
 from bot.settings import Settings, load_settings
 from db import migrate
 from db.engine import create_engine
 from db.models import Base, OutboxMessage
 from tests.fakes.bot_api import FakeBotAPI, SentMessage
 from tests.fakes.stripe_api import FakeStripe, sign_payload
+from tests.processes import PRICE as PROCESS_PRICE
+from tests.processes import TOKEN as PROCESS_TOKEN
+from tests.processes import base_env, run_cli, sqlite_url
+from webapp.app import HTTP_IDLE_TIMEOUT, create_runner
 
 FIXTURES = Path(__file__).parent / "fixtures"
 BOT_TOKEN = "123456:TEST-token-for-the-fake-bot-api-000"
@@ -38,6 +45,58 @@ PRICE_YEARLY = "price_yearly_test"
 ADMIN_ID = 900_001
 
 BACKENDS = ["sqlite"] + (["postgresql"] if os.environ.get("TEST_DATABASE_URL") else [])
+
+# Secrets the tests hold, and shapes of the ones they make (bearer tokens, initData): none
+# may appear in any log line of any test (the `no_secret_in_logs` fixture below).
+TEST_SECRETS = [
+    BOT_TOKEN,
+    BOT_TOKEN.partition(":")[2],
+    WEBHOOK_SECRET,
+    STRIPE_KEY,
+    load_settings(_env_file=None, bot_token=BOT_TOKEN).webhook_secret_token,
+]
+SECRET_SHAPES = [
+    re.compile(r"\beyJ[A-Za-z0-9_-]{6,}\.[A-Za-z0-9_-]{20,}"),  # Mini App bearer tokens
+    re.compile(r"hash=[0-9a-f]{64}"),  # initData
+    re.compile(r"\d{3,}:[A-Za-z0-9_-]{20,}"),  # any bot token
+]
+install_redaction(TEST_SECRETS)
+
+
+class _LogLines(logging.Handler):
+    def __init__(self) -> None:
+        super().__init__(logging.INFO)
+        self.setFormatter(logging.Formatter("%(levelname)s %(name)s: %(message)s"))
+        self.lines: list[str] = []
+
+    def emit(self, record: logging.LogRecord) -> None:
+        self.lines.append(self.format(record))
+
+
+def leaked_secrets(lines: list[str]) -> list[str]:
+    """The lines that carry a secret (all of them, for the assertion message)."""
+    return [
+        line
+        for line in lines
+        if any(secret in line for secret in [*TEST_SECRETS, *REDACTOR.known()])
+        or any(shape.search(line) for shape in SECRET_SHAPES)
+    ]
+
+
+@pytest.fixture(autouse=True)
+def no_secret_in_logs() -> Iterator[_LogLines]:
+    """Every test: whatever was logged at INFO or above, secrets included nowhere."""
+    handler = _LogLines()
+    root = logging.getLogger()
+    previous = root.level
+    root.addHandler(handler)
+    root.setLevel(min(previous, logging.INFO) if previous else logging.INFO)
+    try:
+        yield handler
+    finally:
+        root.removeHandler(handler)
+        root.setLevel(previous)
+    assert leaked_secrets(handler.lines) == []
 
 
 def load_fixture(name: str) -> dict[str, Any]:
@@ -256,10 +315,11 @@ async def make_harness(
             "stripe_price_ids": [PRICE_MONTHLY, PRICE_YEARLY],
             "public_url": None,
         }
+        idle_timeout = overrides.pop("http_idle_timeout", HTTP_IDLE_TIMEOUT)
         values.update(overrides)
         settings = load_settings(**values)
         parts = build(settings, create_engine(settings.database_url))
-        runner = web.AppRunner(parts.web_app, access_log=None)
+        runner = create_runner(parts.web_app, idle_timeout=idle_timeout)
         await runner.setup()
         site = web.TCPSite(runner, "127.0.0.1", 0)
         await site.start()
@@ -285,3 +345,32 @@ async def make_harness(
 @pytest.fixture
 async def harness(make_harness: MakeHarness) -> Harness:
     return await make_harness()
+
+
+# --- `python -m bot` as a process (tests/processes.py) ----------------------------------
+
+
+@pytest.fixture
+async def fakes() -> AsyncIterator[tuple[FakeBotAPI, FakeStripe]]:
+    async with FakeBotAPI() as fake_bot, FakeStripe() as fake_stripe:
+        fake_stripe.add_price(PROCESS_PRICE, product_name="Pro Signals", unit_amount=4900)
+        yield fake_bot, fake_stripe
+
+
+@pytest.fixture
+async def migrated_env(tmp_path: Path, fakes: tuple[FakeBotAPI, FakeStripe]) -> dict[str, str]:
+    """Settings for a full start against the fakes, on a database `migrate` has prepared."""
+    fake_bot, fake_stripe = fakes
+    env = base_env(
+        BOT_TOKEN=PROCESS_TOKEN,
+        DATABASE_URL=sqlite_url(tmp_path / "data" / "bot.db"),
+        TELEGRAM_API_BASE=fake_bot.base_url,
+        STRIPE_API_BASE=fake_stripe.base_url,
+        STRIPE_API_KEY="sk_test_entrypoint",
+        STRIPE_WEBHOOK_SECRET="whsec_entrypoint",
+        STRIPE_PRICE_IDS=PROCESS_PRICE,
+        LOG_LEVEL="DEBUG",  # the most verbose logs must still never show the token
+    )
+    status, stderr = await run_cli(["migrate"], env, tmp_path)
+    assert status == 0, stderr
+    return env

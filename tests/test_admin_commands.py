@@ -72,3 +72,68 @@ async def test_help_shows_admin_commands_to_admins_only(harness: Harness) -> Non
     assert "/signal SYMBOL" in harness.last_reply(ADMIN_ID).text
     await harness.send_text(USER, "/help")
     assert "/signal SYMBOL" not in harness.last_reply(USER).text
+
+
+@pytest.mark.parametrize(
+    ("args", "named"),
+    [
+        ("² 1", "²"),  # str.isdigit() says yes; it is not a number
+        ("٣ 1", "٣"),  # Arabic-Indic three: int() says 3
+        ("1_000 1", "1_000"),
+        ("12345678901234567890 1", "12345678901234567890"),  # beyond BIGINT
+        ("0 10", "0"),  # no Telegram user is 0
+        ("-5 10", "-5"),
+        ("8001 ²", "²"),
+        ("8001 1e3", "1e3"),
+        ("8001 3651", "3651"),
+    ],
+)
+async def test_bad_grant_arguments_are_named_and_change_nothing(
+    harness: Harness, args: str, named: str
+) -> None:
+    before = await state(harness)
+    await harness.send_text(ADMIN_ID, f"/grant {args}")
+    reply = harness.last_reply(ADMIN_ID).text
+    assert named in reply and "Usage" in reply
+    assert await state(harness) == before
+
+
+async def test_taking_back_a_grant_nobody_has_tells_the_admin_only(harness: Harness) -> None:
+    await harness.send_text(USER, "/start")
+    before = await state(harness)
+    await harness.send_text(ADMIN_ID, f"/grant {USER} 0")
+    assert "has no complimentary access" in harness.last_reply(ADMIN_ID).text
+    assert await state(harness) == before  # no row, no "your access ended" message
+    await harness.deliver()
+    assert len(harness.replies(USER)) == 1  # the /start reply, nothing more
+
+
+async def test_a_grant_that_ran_out_cannot_be_taken_back_twice(harness: Harness) -> None:
+    await harness.send_text(ADMIN_ID, f"/grant {USER} 5")
+    await harness.send_text(ADMIN_ID, f"/grant {USER} 0")
+    assert "taken back" in harness.last_reply(ADMIN_ID).text
+    before = await state(harness)
+    await harness.send_text(ADMIN_ID, f"/grant {USER} 0")
+    assert "has no complimentary access" in harness.last_reply(ADMIN_ID).text
+    assert await state(harness) == before
+
+
+@pytest.mark.parametrize(
+    "data",
+    [
+        "sig:send:²",
+        "sig:send:99999999999999999999",
+        "sig:send:0",
+        "sig:send:-1",
+        "sig:boom:1",
+        "x",
+    ],
+)
+async def test_buttons_that_are_not_ours_get_an_answer_and_change_nothing(
+    harness: Harness, data: str
+) -> None:
+    before = await state(harness)
+    await harness.press(ADMIN_ID, data)
+    (answer,) = harness.fake_bot.calls_for("answerCallbackQuery")
+    assert answer["text"] == "This button is no longer valid." and answer["show_alert"]
+    assert await state(harness) == before

@@ -9,9 +9,10 @@ from datetime import UTC, datetime, timedelta
 import pytest
 from sqlalchemy import update
 
-from bot.services import delivery
-from bot.services.delivery import LEASE, MAX_ATTEMPTS, DeliveryWorker, RateLimiter
+from bot.services import delivery, outbox_writes
+from bot.services.delivery import LEASE, MAX_ATTEMPTS, DeliveryWorker
 from bot.services.outbox import enqueue
+from bot.services.send_pacing import RateLimiter
 from db.models import OutboxMessage, User
 from tests.conftest import Harness
 from tests.helpers import outbox
@@ -122,7 +123,7 @@ async def test_timeout_is_retried(harness: Harness) -> None:
     await worker.drain_once()
     (row,) = await outbox(harness, CHAT)
     assert row.status == "pending" and row.attempts == 1
-    assert row.last_error == "TelegramNetworkError"
+    assert row.last_error == "network: Request timeout error"
 
 
 async def test_crash_after_claim_is_recovered_after_the_lease(harness: Harness) -> None:
@@ -133,7 +134,7 @@ async def test_crash_after_claim_is_recovered_after_the_lease(harness: Harness) 
         harness.parts.bot, harness.parts.session_factory, rate=100, now=lambda: clock[0]
     )
     claimed = await crashed._claim()  # claimed and committed, then the process "dies"
-    assert len(claimed) == 2
+    assert claimed is not None and len(claimed.rows) == 2
     restarted = DeliveryWorker(
         harness.parts.bot, harness.parts.session_factory, rate=100, now=lambda: clock[0]
     )
@@ -230,7 +231,7 @@ async def test_a_lone_send_is_recorded_at_once_not_after_the_linger(
 ) -> None:
     """With no other request out, nothing can join the group commit: waiting for company
     would only widen the window in which a crash leaves a send unrecorded."""
-    monkeypatch.setattr(delivery, "ACK_LINGER", 30.0)
+    monkeypatch.setattr(outbox_writes, "ACK_LINGER", 30.0)
     await _queue(harness, "alone")
     worker = DeliveryWorker(harness.parts.bot, harness.parts.session_factory, rate=25)
     assert await asyncio.wait_for(worker.drain_once(), 10) == 1  # not 30 s

@@ -2,18 +2,10 @@
 
 from __future__ import annotations
 
-import asyncio
 import contextlib
 import os
-import signal
-import socket
 import sqlite3
-import sys
-import time
-from collections.abc import AsyncIterator, Callable, Sequence
-from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
 
 import aiohttp
 import pytest
@@ -26,185 +18,19 @@ from db.migrate import head_revision
 from db.models import Base, OutboxMessage
 from tests.fakes.bot_api import FakeBotAPI
 from tests.fakes.stripe_api import FakeStripe
-
-REPO_ROOT = Path(__file__).resolve().parents[1]
-TOKEN = "7654321:AAH-entrypoint-test-token-0123456789abcdef"
-PRICE = "price_entrypoint_monthly"
-KEPT_VARIABLES = ("PATH", "HOME", "LANG", "LC_ALL", "LC_CTYPE", "TMPDIR", "SYSTEMROOT")
-TABLES = {
-    "users",
-    "entitlements",
-    "stripe_customers",
-    "processed_stripe_events",
-    "outbox",
-    "alembic_version",
-}
-CLI_TIMEOUT = 60.0
-# Generous: importing aiogram and stripe under coverage on a busy 2-core machine is slow.
-START_TIMEOUT = 60.0
-HTTP_TIMEOUT = aiohttp.ClientTimeout(total=5)
-
-
-def base_env(**settings: str) -> dict[str, str]:
-    """A minimal environment: no inherited settings, the repo importable, plus `settings`."""
-    env = {name: os.environ[name] for name in KEPT_VARIABLES if name in os.environ}
-    # Keep coverage's own variables so `make test` measures the subprocess too.
-    env.update({k: v for k, v in os.environ.items() if k.startswith("COVERAGE_")})
-    env["PYTHONPATH"] = str(REPO_ROOT)
-    env["PYTHONUNBUFFERED"] = "1"
-    env.update(settings)
-    return env
-
-
-def sqlite_url(path: Path) -> str:
-    return f"sqlite+aiosqlite:///{path}"
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        port: int = sock.getsockname()[1]
-        return port
-
-
-async def start_bot(
-    args: Sequence[str], env: dict[str, str], cwd: Path
-) -> asyncio.subprocess.Process:
-    """`python -m bot *args` with stderr piped to the test and nothing on stdin."""
-    return await asyncio.create_subprocess_exec(
-        sys.executable,
-        "-m",
-        "bot",
-        *args,
-        cwd=cwd,
-        env=env,
-        stdin=asyncio.subprocess.DEVNULL,
-        stdout=asyncio.subprocess.DEVNULL,
-        stderr=asyncio.subprocess.PIPE,
-    )
-
-
-async def run_cli(args: list[str], env: dict[str, str], cwd: Path) -> tuple[int, str]:
-    """Run `python -m bot *args` to completion; returns (exit status, stderr)."""
-    proc = await start_bot(args, env, cwd)
-    try:
-        _, stderr = await asyncio.wait_for(proc.communicate(), CLI_TIMEOUT)
-    finally:
-        if proc.returncode is None:
-            proc.kill()
-            await proc.wait()
-    assert proc.returncode is not None
-    return proc.returncode, stderr.decode()
-
-
-def assert_one_line(stderr: str, *needles: str) -> None:
-    assert "Traceback" not in stderr
-    assert stderr.endswith("\n") and stderr.count("\n") == 1, stderr
-    for needle in needles:
-        assert needle in stderr
-
-
-def assert_no_token(output: str) -> None:
-    assert "Traceback" not in output
-    assert TOKEN not in output
-    assert TOKEN.split(":", 1)[1] not in output
-
-
-async def eventually(check: Callable[[], bool], what: str) -> None:
-    deadline = time.monotonic() + START_TIMEOUT
-    while not check():
-        assert time.monotonic() < deadline, f"timed out waiting for {what}"
-        await asyncio.sleep(0.05)
-
-
-def start_update(chat_id: int) -> dict[str, Any]:
-    return {
-        "message": {
-            "message_id": 1,
-            "date": int(time.time()),
-            "chat": {"id": chat_id, "type": "private", "first_name": "Ann"},
-            "from": {"id": chat_id, "is_bot": False, "first_name": "Ann"},
-            "text": "/start",
-            "entities": [{"type": "bot_command", "offset": 0, "length": 6}],
-        }
-    }
-
-
-@dataclass
-class Running:
-    """A `python -m bot` process whose stderr is collected in the background."""
-
-    proc: asyncio.subprocess.Process
-    base_url: str
-    stderr: bytearray = field(default_factory=bytearray)
-
-    async def collect(self) -> None:
-        assert self.proc.stderr is not None
-        while chunk := await self.proc.stderr.read(65536):
-            self.stderr.extend(chunk)
-
-    def output(self) -> str:
-        return self.stderr.decode(errors="replace")
-
-    async def wait_ready(self, http: aiohttp.ClientSession) -> None:
-        deadline = time.monotonic() + START_TIMEOUT
-        pending = ["/healthz", "/readyz"]
-        while pending:
-            assert self.proc.returncode is None, f"exited early:\n{self.output()}"
-            assert time.monotonic() < deadline, f"not ready in time:\n{self.output()}"
-            with contextlib.suppress(aiohttp.ClientError, TimeoutError):
-                async with http.get(self.base_url + pending[0]) as response:
-                    if response.status == 200:
-                        pending.pop(0)
-                        continue
-            await asyncio.sleep(0.1)
-
-    async def terminate(self) -> int:
-        self.proc.send_signal(signal.SIGTERM)
-        return await asyncio.wait_for(self.proc.wait(), START_TIMEOUT)
-
-
-@contextlib.asynccontextmanager
-async def running_bot(env: dict[str, str], cwd: Path, *args: str) -> AsyncIterator[Running]:
-    """`python -m bot *args` running in the background; killed on exit if still alive."""
-    port = free_port()
-    env = {**env, "PORT": str(port), "WEB_HOST": "127.0.0.1"}
-    proc = await start_bot(args, env, cwd)
-    running = Running(proc, f"http://127.0.0.1:{port}")
-    reader = asyncio.create_task(running.collect())
-    try:
-        yield running
-    finally:
-        if proc.returncode is None:
-            proc.kill()
-        await asyncio.wait_for(proc.wait(), START_TIMEOUT)
-        await asyncio.wait_for(reader, START_TIMEOUT)
-
-
-@pytest.fixture
-async def fakes() -> AsyncIterator[tuple[FakeBotAPI, FakeStripe]]:
-    async with FakeBotAPI() as fake_bot, FakeStripe() as fake_stripe:
-        fake_stripe.add_price(PRICE, product_name="Pro Signals", unit_amount=4900)
-        yield fake_bot, fake_stripe
-
-
-@pytest.fixture
-async def migrated_env(tmp_path: Path, fakes: tuple[FakeBotAPI, FakeStripe]) -> dict[str, str]:
-    """Settings for a full start against the fakes, on a database `migrate` has prepared."""
-    fake_bot, fake_stripe = fakes
-    env = base_env(
-        BOT_TOKEN=TOKEN,
-        DATABASE_URL=sqlite_url(tmp_path / "data" / "bot.db"),
-        TELEGRAM_API_BASE=fake_bot.base_url,
-        STRIPE_API_BASE=fake_stripe.base_url,
-        STRIPE_API_KEY="sk_test_entrypoint",
-        STRIPE_WEBHOOK_SECRET="whsec_entrypoint",
-        STRIPE_PRICE_IDS=PRICE,
-        LOG_LEVEL="DEBUG",  # the most verbose logs must still never show the token
-    )
-    status, stderr = await run_cli(["migrate"], env, tmp_path)
-    assert status == 0, stderr
-    return env
+from tests.processes import (
+    HTTP_TIMEOUT,
+    TABLES,
+    TOKEN,
+    assert_no_token,
+    assert_one_line,
+    base_env,
+    eventually,
+    run_cli,
+    running_bot,
+    sqlite_url,
+    start_update,
+)
 
 
 async def test_missing_bot_token_is_one_line_and_exit_2(tmp_path: Path) -> None:

@@ -125,13 +125,19 @@ async def test_bad_init_data_is_401_and_creates_nothing(
     assert await state(harness) == before
 
 
-@pytest.mark.parametrize(
-    "raw", [b"not json", b"[]", b'{"init_data": 5}', b"{}", b'{"init_data": ""}']
-)
+@pytest.mark.parametrize("raw", [b"not json", b"[]", b'{"init_data": 5}', b'{"init_data": []}'])
 async def test_malformed_exchange_is_400(harness: Harness, raw: bytes) -> None:
     before = await state(harness)
     status, body, _ = await _call(harness, "POST", "/api/v1/miniapp/exchange-initdata", raw=raw)
     assert (status, body["error"]["code"]) == (400, "bad_request")
+    assert await state(harness) == before
+
+
+@pytest.mark.parametrize("raw", [b"{}", b'{"init_data": ""}', b'{"init_data": null}', b""])
+async def test_missing_init_data_is_a_missing_credential_401(harness: Harness, raw: bytes) -> None:
+    before = await state(harness)
+    status, body, _ = await _call(harness, "POST", "/api/v1/miniapp/exchange-initdata", raw=raw)
+    assert (status, body["error"]["code"]) == (401, "unauthorized")
     assert await state(harness) == before
 
 

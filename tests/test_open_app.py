@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from bot.app import _announce
+from bot.telegram_setup import announce
 from tests.conftest import Harness, MakeHarness
 
 USER = 7301
@@ -19,7 +19,7 @@ async def test_start_and_status_offer_the_app(make_harness: MakeHarness) -> None
 
 async def test_menu_button_opens_the_app(make_harness: MakeHarness) -> None:
     harness = await make_harness(public_url="https://bot.example.test")
-    await _announce(harness.parts.bot, harness.parts.dispatcher, harness.settings)
+    await announce(harness.parts.bot, harness.parts.dispatcher, harness.settings)
     (call,) = harness.fake_bot.calls_for("setChatMenuButton")
     assert call["menu_button"] == {
         "type": "web_app",
@@ -31,6 +31,6 @@ async def test_menu_button_opens_the_app(make_harness: MakeHarness) -> None:
 async def test_without_public_url_there_is_no_app_button(harness: Harness) -> None:
     await harness.send_text(USER, "/start")
     assert "reply_markup" not in harness.last_reply(USER).params
-    await _announce(harness.parts.bot, harness.parts.dispatcher, harness.settings)
+    await announce(harness.parts.bot, harness.parts.dispatcher, harness.settings)
     (call,) = harness.fake_bot.calls_for("setChatMenuButton")
     assert call["menu_button"] == {"type": "commands"}

@@ -6,9 +6,10 @@ import string
 from decimal import Decimal
 
 import pytest
-from hypothesis import given, settings
+from hypothesis import assume, given, settings
 from hypothesis import strategies as st
 
+from bot.services.signal_math import ResultOutOfRangeError, result_at
 from bot.services.signal_syntax import (
     EXAMPLE,
     MAX_TAKE_PROFITS,
@@ -525,7 +526,7 @@ def valid_specs(draw: st.DrawFn) -> SignalSpec:
         | st.decimals(min_value=1, max_value=200, places=2)
     )
     note_parts = draw(st.none() | st.lists(note_words, min_size=1, max_size=20))
-    return SignalSpec(
+    spec = SignalSpec(
         symbol=draw(st.text(alphabet=SYMBOL_ALPHABET, min_size=2, max_size=20)),
         side=side,
         entry_low=min(entry),
@@ -536,6 +537,17 @@ def valid_specs(draw: st.DrawFn) -> SignalSpec:
         timeframe=draw(st.none() | st.sampled_from(TIMEFRAMES)),
         note=None if note_parts is None else " ".join(note_parts),
     )
+    # Levels whose results no track record can hold are refused by design (tested above).
+    assume(all(_result_fits(spec, price) for price in (spec.stop_loss, *spec.take_profits)))
+    return spec
+
+
+def _result_fits(spec: SignalSpec, price: Decimal) -> bool:
+    try:
+        result_at(spec, price)
+    except ResultOutOfRangeError:
+        return False
+    return True
 
 
 def _upper_keywords(line: str) -> str:

@@ -7,7 +7,7 @@ import asyncio
 
 from sqlalchemy import func, select, update
 
-from bot.handlers.signals import CB_DISCARD, CB_SEND
+from bot.handlers.signals import SignalButton
 from db.models import Entitlement, OutboxMessage, Signal, SignalStatus
 from tests.conftest import ADMIN_ID, Harness
 from tests.helpers import count, give_access
@@ -22,7 +22,7 @@ async def _post_and_send(harness: Harness, line: str = LINE) -> int:
     async with harness.session() as session:
         signal_id: int | None = await session.scalar(select(func.max(Signal.id)))
     assert signal_id is not None
-    await harness.press(ADMIN_ID, f"{CB_SEND}{signal_id}")
+    await harness.press(ADMIN_ID, SignalButton(action="send", signal_id=signal_id).pack())
     return signal_id
 
 
@@ -53,8 +53,8 @@ async def test_preview_send_and_delivery_to_subscribers_only(harness: Harness) -
     assert buttons[0]["text"] == "Send to 2 subscribers"
     assert await count(harness, OutboxMessage) == 0  # nothing queued before Send
 
-    signal_id = int(buttons[0]["callback_data"].removeprefix(CB_SEND))
-    await harness.press(ADMIN_ID, f"{CB_SEND}{signal_id}")
+    signal_id = SignalButton.unpack(buttons[0]["callback_data"]).signal_id
+    await harness.press(ADMIN_ID, SignalButton(action="send", signal_id=signal_id).pack())
     await harness.deliver()
     for chat in SUBSCRIBERS:
         (message,) = harness.replies(chat)
@@ -72,8 +72,13 @@ async def test_preview_send_and_delivery_to_subscribers_only(harness: Harness) -
 async def test_double_pressed_send_enqueues_once(harness: Harness) -> None:
     await give_access(harness, *SUBSCRIBERS)
     signal_id = await _post_and_send(harness)
-    await harness.press(ADMIN_ID, f"{CB_SEND}{signal_id}")
-    await asyncio.gather(*(harness.press(ADMIN_ID, f"{CB_SEND}{signal_id}") for _ in range(3)))
+    await harness.press(ADMIN_ID, SignalButton(action="send", signal_id=signal_id).pack())
+    await asyncio.gather(
+        *(
+            harness.press(ADMIN_ID, SignalButton(action="send", signal_id=signal_id).pack())
+            for _ in range(3)
+        )
+    )
     assert await count(harness, OutboxMessage) == len(SUBSCRIBERS)
     alerts = [c for c in harness.fake_bot.calls_for("answerCallbackQuery") if c.get("show_alert")]
     assert len(alerts) == 4 and all("Not sent again" in a["text"] for a in alerts)
@@ -84,8 +89,8 @@ async def test_cancelled_draft_cannot_be_sent(harness: Harness) -> None:
     await harness.send_text(ADMIN_ID, LINE)
     async with harness.session() as session:
         signal_id = await session.scalar(select(func.max(Signal.id)))
-    await harness.press(ADMIN_ID, f"{CB_DISCARD}{signal_id}")
-    await harness.press(ADMIN_ID, f"{CB_SEND}{signal_id}")
+    await harness.press(ADMIN_ID, SignalButton(action="discard", signal_id=signal_id).pack())
+    await harness.press(ADMIN_ID, SignalButton(action="send", signal_id=signal_id).pack())
     assert await count(harness, OutboxMessage) == 0
     assert "Discarded" in harness.fake_bot.calls_for("editMessageText")[-1]["text"]
 
@@ -95,11 +100,11 @@ async def test_non_admin_cannot_press_send(harness: Harness) -> None:
     await harness.send_text(ADMIN_ID, LINE)
     async with harness.session() as session:
         signal_id = await session.scalar(select(func.max(Signal.id)))
-    await harness.press(OUTSIDER, f"{CB_SEND}{signal_id}")
+    await harness.press(OUTSIDER, SignalButton(action="send", signal_id=signal_id).pack())
     assert await count(harness, OutboxMessage) == 0
     refusal = harness.fake_bot.calls_for("answerCallbackQuery")[-1]
     assert refusal["show_alert"] and "only the provider's admins" in refusal["text"]
-    await harness.press(OUTSIDER, f"{CB_DISCARD}{signal_id}")
+    await harness.press(OUTSIDER, SignalButton(action="discard", signal_id=signal_id).pack())
     async with harness.session() as session:
         draft = await session.get(Signal, signal_id)
     assert draft is not None and draft.status == SignalStatus.DRAFT  # not discarded either

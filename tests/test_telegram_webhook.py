@@ -25,18 +25,25 @@ async def hook(make_harness: MakeHarness) -> Harness:
     )
 
 
-def _start_update() -> dict[str, Any]:
+def _command(
+    text: str, *, user: int = USER, name: str = "Eve", update_id: int = 1
+) -> dict[str, Any]:
+    command = text.split(maxsplit=1)[0]
     return {
-        "update_id": 1,
+        "update_id": update_id,
         "message": {
             "message_id": 1,
             "date": int(time.time()),
-            "chat": {"id": USER, "type": "private"},
-            "from": {"id": USER, "is_bot": False, "first_name": "Eve"},
-            "text": "/start",
-            "entities": [{"type": "bot_command", "offset": 0, "length": 6}],
+            "chat": {"id": user, "type": "private"},
+            "from": {"id": user, "is_bot": False, "first_name": name},
+            "text": text,
+            "entities": [{"type": "bot_command", "offset": 0, "length": len(command)}],
         },
     }
+
+
+def _start_update() -> dict[str, Any]:
+    return _command("/start")
 
 
 async def _post(harness: Harness, body: bytes, headers: dict[str, str]) -> tuple[int, Any]:
@@ -69,10 +76,40 @@ async def test_update_is_handled(hook: Harness) -> None:
 
     status, _ = await _post(hook, json.dumps(_start_update()).encode(), {HEADER: SECRET})
     assert status == 200
-    for _ in range(100):  # aiogram handles webhook updates in the background
-        if hook.replies(USER):
-            break
-        await asyncio.sleep(0.02)
     assert "Welcome, Eve" in hook.last_reply(USER).text
     async with hook.session() as session:
         assert await session.get(User, USER) is not None
+
+
+async def test_webhook_mode_without_a_configured_secret_still_has_one(
+    make_harness: MakeHarness,
+) -> None:
+    """PUBLIC_URL set, TELEGRAM_WEBHOOK_SECRET unset: a forged admin command is refused,
+    and the secret derived from the bot token is what setWebhook registers."""
+    from bot.telegram_setup import announce
+    from db.models import Entitlement
+    from tests.conftest import ADMIN_ID
+    from tests.helpers import count
+
+    hook = await make_harness(public_url="https://bot.example.test")
+    forged = _command("/grant 777 3650", user=ADMIN_ID, name="Mallory", update_id=77)
+    before = await state(hook)
+    for headers in ({}, {HEADER: ""}, {HEADER: "guess"}):
+        status, _ = await _post(hook, json.dumps(forged).encode(), headers)
+        assert status == 401
+    assert await state(hook) == before and await count(hook, Entitlement) == 0
+
+    await announce(hook.parts.bot, hook.parts.dispatcher, hook.settings)
+    (registered,) = hook.fake_bot.calls_for("setWebhook")
+    secret = hook.settings.webhook_secret_token
+    assert registered["secret_token"] == secret and len(secret) == 64
+    status, _ = await _post(hook, json.dumps(_start_update()).encode(), {HEADER: secret})
+    assert status == 200
+    assert "Welcome, Eve" in hook.last_reply(USER).text
+
+
+async def test_the_answer_waits_for_the_handling(hook: Harness) -> None:
+    """200 means handled: the reply has gone out before Telegram hears back."""
+    status, _ = await _post(hook, json.dumps(_start_update()).encode(), {HEADER: SECRET})
+    assert status == 200
+    assert "Welcome, Eve" in hook.last_reply(USER).text  # no waiting, no polling

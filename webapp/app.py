@@ -9,6 +9,8 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from bot.services.billing import BillingService
 from bot.services.stripe_events import StripeEventProcessor
 from bot.settings import Settings
+from bot.telegram_health import TelegramHealth
+from bot.telegram_setup import TELEGRAM_WEBHOOK_PATH
 from webapp import health, miniapp_api, miniapp_static, stripe_webhook
 from webapp.errors import error_middleware
 from webapp.hot_cache import AccessCache, FeedCache
@@ -18,6 +20,7 @@ from webapp.keys import (
     BOT,
     FEED_CACHE,
     INITDATA_LIMITER,
+    READINESS,
     SESSION_FACTORY,
     SETTINGS,
     STRIPE_EVENTS,
@@ -27,7 +30,12 @@ from webapp.miniapp_auth import RateLimiter, TokenSigner
 from webapp.security import add_security_headers
 from webapp.telegram_webhook import TelegramWebhookHandler
 
-TELEGRAM_WEBHOOK_PATH = "/telegram/webhook"
+# How long a connection may sit without a complete request: idle between requests, or
+# with headers half sent (aiohttp's keep-alive timer runs in both cases). aiohttp's own
+# default is an hour; a client trickling headers would hold a connection all that time.
+HTTP_IDLE_TIMEOUT = 20.0
+# Bodies larger than this are refused by aiohttp itself; routes have lower limits.
+MAX_BODY = 1024**2
 
 
 # Ten initData exchanges at once per client address, then one every six seconds.
@@ -42,15 +50,17 @@ def create_web_app(
     *,
     bot: Bot,
     billing: BillingService,
+    telegram_health: TelegramHealth,
     dispatcher: Dispatcher | None = None,
 ) -> web.Application:
     """Build the app; pass the dispatcher to receive Telegram updates by webhook."""
-    app = web.Application(middlewares=[error_middleware], client_max_size=1024**2)
+    app = web.Application(middlewares=[error_middleware], client_max_size=MAX_BODY)
     app[SETTINGS] = settings
     app[SESSION_FACTORY] = session_factory
     app[STRIPE_EVENTS] = stripe_events
     app[BOT] = bot
     app[BILLING] = billing
+    app[READINESS] = health.Readiness(session_factory, telegram_health)
     app[TOKENS] = TokenSigner(settings.bot_token.get_secret_value())
     app[INITDATA_LIMITER] = RateLimiter(burst=INITDATA_BURST, per_second=INITDATA_PER_SECOND)
     app[FEED_CACHE] = FeedCache()
@@ -61,11 +71,16 @@ def create_web_app(
     app.add_routes(miniapp_api.routes)
     miniapp_static.register(app)
     if dispatcher is not None:
-        secret = settings.telegram_webhook_secret
-        # The secret token is checked on every request (401 without it).
+        # The secret token is checked on every request (401 without it); there always is
+        # one, configured or derived from the bot token.
         TelegramWebhookHandler(
-            dispatcher=dispatcher,
-            bot=bot,
-            secret_token=secret.get_secret_value() if secret else None,
+            dispatcher=dispatcher, bot=bot, secret_token=settings.webhook_secret_token
         ).register(app, path=TELEGRAM_WEBHOOK_PATH)
     return app
+
+
+def create_runner(
+    app: web.Application, *, idle_timeout: float = HTTP_IDLE_TIMEOUT
+) -> web.AppRunner:
+    """The runner serving `app`, with our timeouts; the caller sets it up and binds it."""
+    return web.AppRunner(app, access_log=None, keepalive_timeout=idle_timeout)

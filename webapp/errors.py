@@ -7,6 +7,8 @@ from collections.abc import Awaitable, Callable
 
 from aiohttp import web
 
+from webapp.request_body import BodyError
+
 log = logging.getLogger(__name__)
 
 CODES = {
@@ -59,6 +61,8 @@ async def error_middleware(request: web.Request, handler: Handler) -> web.Stream
     """aiohttp's own HTTP errors become JSON; anything unexpected is a logged, bare 500."""
     try:
         response = await handler(request)
+    except BodyError as error:
+        return json_error(error.status, error.message)
     except ApiError as error:
         body = {"code": error.code, "message": error.message, **error.extra}
         return web.json_response({"error": body}, status=error.status, headers=error.headers)

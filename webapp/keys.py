@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 from aiogram import Bot
 from aiohttp import web
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
@@ -12,6 +14,9 @@ from bot.settings import Settings
 from webapp.hot_cache import AccessCache, FeedCache
 from webapp.miniapp_auth import RateLimiter, TokenSigner
 
+if TYPE_CHECKING:
+    from webapp.health import Readiness
+
 SETTINGS = web.AppKey("settings", Settings)
 SESSION_FACTORY: web.AppKey[async_sessionmaker[AsyncSession]] = web.AppKey("session_factory")
 STRIPE_EVENTS = web.AppKey("stripe_events", StripeEventProcessor)
@@ -21,3 +26,4 @@ TOKENS = web.AppKey("tokens", TokenSigner)
 INITDATA_LIMITER = web.AppKey("initdata_limiter", RateLimiter)
 FEED_CACHE = web.AppKey("feed_cache", FeedCache)
 ACCESS_CACHE = web.AppKey("access_cache", AccessCache)
+READINESS: web.AppKey[Readiness] = web.AppKey("readiness")

@@ -35,26 +35,17 @@ from webapp.keys import (
     TOKENS,
 )
 from webapp.miniapp_auth import InitDataError, validate_init_data
+from webapp.request_body import json_object
 
 log = logging.getLogger(__name__)
 routes = web.RouteTableDef()
 
 MAX_JSON_BODY = 16 * 1024
+MAX_INIT_DATA = 8 * 1024  # Telegram's initData is well under 2 KB
 
 
 async def _json_body(request: web.Request) -> dict[str, Any]:
-    if request.content_length is not None and request.content_length > MAX_JSON_BODY:
-        raise ApiError(413, "payload_too_large", "request body too large")
-    raw = await request.read()
-    if len(raw) > MAX_JSON_BODY:
-        raise ApiError(413, "payload_too_large", "request body too large")
-    try:
-        body = json.loads(raw or b"{}")
-    except ValueError:
-        raise ApiError(400, "bad_request", "body must be JSON") from None
-    if not isinstance(body, dict):
-        raise ApiError(400, "bad_request", "body must be a JSON object")
-    return body
+    return await json_object(request, MAX_JSON_BODY)
 
 
 def _string(body: dict[str, Any], name: str, *, limit: int = 4096) -> str:
@@ -105,8 +96,12 @@ async def exchange_initdata(request: web.Request) -> web.Response:
             "too many attempts; try again shortly",
             headers={"Retry-After": str(max(1, round(wait)))},
         )
-    body = await _json_body(request)
-    raw = _string(body, "init_data")
+    raw = (await _json_body(request)).get("init_data")
+    if raw is None or raw == "":
+        # Like a missing Authorization header: no credentials at all.
+        raise ApiError(401, "unauthorized", "init_data is required; open the app from the bot")
+    if not isinstance(raw, str) or len(raw) > MAX_INIT_DATA:
+        raise ApiError(400, "bad_request", "init_data must be the Mini App's initData string")
     settings = request.app[SETTINGS]
     try:
         _, tg_user = validate_init_data(

@@ -12,6 +12,8 @@ from dataclasses import dataclass
 
 from aiogram.utils.web_app import WebAppInitData, WebAppUser, safe_parse_webapp_init_data
 
+from bot.credentials import same_secret
+
 TOKEN_TTL_SECONDS = 3600
 # initData minted by a client whose clock runs a little fast is still fine.
 CLOCK_SKEW_SECONDS = 60
@@ -31,6 +33,10 @@ def validate_init_data(
     bot_token: str, raw: str, *, max_age: int, now: float | None = None
 ) -> tuple[WebAppInitData, WebAppUser]:
     """Check the HMAC over the raw string (aiogram), then its age; never re-serialise first."""
+    if not raw.isascii():
+        # Telegram sends initData URL-encoded, so ASCII; and aiogram's str compare_digest
+        # raises TypeError, not False, on a non-ASCII hash.
+        raise InitDataError("initData signature is not valid for this bot")
     try:
         data = safe_parse_webapp_init_data(bot_token, raw)
     except ValueError as error:  # includes pydantic's ValidationError
@@ -89,7 +95,7 @@ class TokenSigner:
     def verify(self, token: str) -> TokenClaims | None:
         """The claims of a valid, unexpired token; None for anything else."""
         payload, dot, signature = token.partition(".")
-        if not dot or not hmac.compare_digest(signature, self._sign(payload)):
+        if not dot or not payload.isascii() or not same_secret(signature, self._sign(payload)):
             return None
         try:
             data = json.loads(_unb64(payload))

@@ -12,6 +12,7 @@ from bot.services.group_commit import ShutDownError
 from bot.services.stripe_events import InvalidWebhookError
 from webapp.errors import json_error
 from webapp.keys import STRIPE_EVENTS
+from webapp.request_body import read_body
 
 log = logging.getLogger(__name__)
 routes = web.RouteTableDef()
@@ -26,9 +27,7 @@ async def stripe_webhook(request: web.Request) -> web.Response:
         return json_error(
             503, "Stripe webhooks are not configured (STRIPE_WEBHOOK_SECRET)", "not_configured"
         )
-    if request.content_length is not None and request.content_length > MAX_BODY:
-        return json_error(413, "payload too large")
-    payload = await request.read()  # the raw bytes: the signature covers them exactly
+    payload = await read_body(request, MAX_BODY)  # the raw bytes the signature covers
     try:
         event = processor.verify(payload, request.headers.get("Stripe-Signature"))
     except InvalidWebhookError as error:
@@ -38,6 +37,6 @@ async def stripe_webhook(request: web.Request) -> web.Response:
         outcome = await processor.apply(event)
     except (SQLAlchemyError, OSError, stripe.StripeError, ShutDownError) as error:
         # Nothing was committed; a 5xx makes Stripe deliver the event again later.
-        log.error("stripe event %s not applied: %s", event["id"], type(error).__name__)
+        log.error("stripe event %s not applied: %s", event.id, type(error).__name__)
         return json_error(500, "event not applied; retry later", "retry_later")
     return web.json_response({"received": True, "status": outcome.status})

@@ -2,16 +2,17 @@
 
 from aiogram import Router
 
-from bot.handlers import admin, billing, help, signals, start
+from bot.handlers import admin, billing, fallback, help, signals, start
 
 
 def get_routers() -> list[Router]:
-    # start first: /start with a payload must win over anything else. A catch-all router,
-    # if one is ever added, goes last.
+    # start first: /start with a payload must win over anything else; the catch-all
+    # fallback (buttons nobody else understood) last.
     return [
         start.create_router(),
         help.create_router(),
         billing.create_router(),
         signals.create_router(),
         admin.create_router(),
+        fallback.create_router(),
     ]

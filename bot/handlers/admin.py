@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from datetime import UTC, datetime
 from html import escape
 
@@ -10,6 +11,7 @@ from aiogram.filters import Command, CommandObject
 from aiogram.types import Message
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from bot.ids import parse_user_id
 from bot.middlewares.admin_only import ADMIN_ONLY
 from bot.services import admin
 from bot.services.billing import BillingService
@@ -19,19 +21,40 @@ from bot.services.plans import Plan, format_amount
 
 GRANT_SYNTAX = "/grant USER_ID DAYS  (DAYS 0 takes a grant back)"
 MAX_GRANT_DAYS = 3650
+_DAYS = re.compile(r"[0-9]{1,4}")  # ASCII digits: str.isdigit() takes "²" too
+
+
+def _grant_args(args: str | None) -> tuple[int, int] | str:
+    """(user id, days) from `/grant` arguments, or the reply naming what is wrong."""
+    parts = (args or "").split()
+    if len(parts) != 2:
+        return f"Usage: <code>{escape(GRANT_SYNTAX)}</code>"
+    user_id = parse_user_id(parts[0])
+    if user_id is None:
+        return (
+            f"⚠️ <code>{escape(parts[0][:32])}</code> is not a Telegram user id.\n"
+            f"Usage: <code>{escape(GRANT_SYNTAX)}</code>"
+        )
+    if not _DAYS.fullmatch(parts[1]) or int(parts[1]) > MAX_GRANT_DAYS:
+        return (
+            f"⚠️ <code>{escape(parts[1][:32])}</code>: DAYS is a whole number from 0 to "
+            f"{MAX_GRANT_DAYS}.\nUsage: <code>{escape(GRANT_SYNTAX)}</code>"
+        )
+    return user_id, int(parts[1])
 
 
 async def cmd_grant(message: Message, command: CommandObject, session: AsyncSession) -> None:
     assert message.from_user is not None  # admin-only: AdminOnlyMiddleware saw the user
-    parts = (command.args or "").split()
-    if len(parts) != 2 or not parts[0].isdigit() or not parts[1].isdigit():
-        await message.answer(f"Usage: <code>{escape(GRANT_SYNTAX)}</code>")
+    parsed = _grant_args(command.args)
+    if isinstance(parsed, str):
+        await message.answer(parsed)
         return
-    user_id, days = int(parts[0]), int(parts[1])
-    if days > MAX_GRANT_DAYS:
-        await message.answer(f"At most {MAX_GRANT_DAYS} days.")
+    user_id, days = parsed
+    try:
+        row = await admin.grant(session, user_id, days, message.from_user.id, datetime.now(UTC))
+    except admin.NoGrantError:
+        await message.answer(f"User {user_id} has no complimentary access to take back.")
         return
-    row = await admin.grant(session, user_id, days, message.from_user.id, datetime.now(UTC))
     await session.commit()
     if days and row.expires_at is not None:
         await message.answer(f"User {user_id} has access until {format_date(row.expires_at)}.")

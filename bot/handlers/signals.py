@@ -4,22 +4,32 @@ from __future__ import annotations
 
 from datetime import UTC, datetime
 from html import escape
+from typing import Annotated, Literal
 
 from aiogram import Bot, F, Router
 from aiogram.filters import Command, CommandObject
+from aiogram.filters.callback_data import CallbackData
 from aiogram.types import CallbackQuery, InlineKeyboardButton, InlineKeyboardMarkup, Message
+from pydantic import Field
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot import texts
+from bot.ids import MAX_ROW_ID
 from bot.middlewares.admin_only import ADMIN_ONLY
 from bot.services import access, signals, users
 from bot.services.errors import DomainError
 from bot.services.notices import CB_PLANS
 from bot.services.signal_syntax import EXAMPLE, SYNTAX, SignalSyntaxError, parse_signal
-from bot.services.signal_texts import list_line, preview, signal_body, spec_of
+from bot.services.signal_texts import fit_within, list_line, preview, signal_body, spec_of
 
-CB_SEND = "sig:send:"
-CB_DISCARD = "sig:discard:"
+
+class SignalButton(CallbackData, prefix="sig"):
+    """Send or Cancel under a signal's preview: `sig:send:17`. A signal id that cannot be
+    one of ours (not ASCII digits, out of range) matches no handler: the fallback router
+    answers that the button is no longer valid."""
+
+    action: Literal["send", "discard"]
+    signal_id: Annotated[int, Field(ge=1, le=MAX_ROW_ID)]
 
 
 def _syntax_error(error: SignalSyntaxError, syntax: str) -> str:
@@ -48,24 +58,24 @@ async def cmd_signal(message: Message, command: CommandObject, session: AsyncSes
             [
                 InlineKeyboardButton(
                     text=f"Send to {count} subscriber{'' if count == 1 else 's'}",
-                    callback_data=f"{CB_SEND}{draft.id}",
+                    callback_data=SignalButton(action="send", signal_id=draft.id).pack(),
                 ),
-                InlineKeyboardButton(text="Cancel", callback_data=f"{CB_DISCARD}{draft.id}"),
+                InlineKeyboardButton(
+                    text="Cancel",
+                    callback_data=SignalButton(action="discard", signal_id=draft.id).pack(),
+                ),
             ]
         ]
     )
     await message.answer(preview(spec, count), reply_markup=buttons)
 
 
-def _signal_id(data: str | None, prefix: str) -> int | None:
-    tail = (data or "").removeprefix(prefix)
-    return int(tail) if tail.isdigit() else None
-
-
-async def cb_send(query: CallbackQuery, bot: Bot, session: AsyncSession) -> None:
-    signal_id = _signal_id(query.data, CB_SEND)
-    if signal_id is None or query.message is None:
-        await query.answer("This button is no longer valid.", show_alert=True)
+async def cb_send(
+    query: CallbackQuery, callback_data: SignalButton, bot: Bot, session: AsyncSession
+) -> None:
+    signal_id = callback_data.signal_id
+    if query.message is None:
+        await query.answer(texts.BUTTON_EXPIRED, show_alert=True)
         return
     try:
         broadcast = await signals.publish(
@@ -88,11 +98,10 @@ async def cb_send(query: CallbackQuery, bot: Bot, session: AsyncSession) -> None
     )
 
 
-async def cb_discard(query: CallbackQuery, session: AsyncSession) -> None:
-    signal_id = _signal_id(query.data, CB_DISCARD)
-    if signal_id is None:
-        await query.answer("This button is no longer valid.", show_alert=True)
-        return
+async def cb_discard(
+    query: CallbackQuery, callback_data: SignalButton, session: AsyncSession
+) -> None:
+    signal_id = callback_data.signal_id
     try:
         await signals.discard_draft(session, signal_id)
     except DomainError as error:
@@ -141,14 +150,10 @@ async def cmd_signals(message: Message, session: AsyncSession) -> None:
         await message.answer("No signals have been posted yet.")
         return
     if allowed:
-        blocks = [list_line(s) for s in recent]
-        open_ones = [s for s in recent if s.closed_at is None][:3]
-        body = "\n".join(blocks)
-        if open_ones:
-            body += "\n\n<b>Open now</b>\n\n" + "\n\n".join(
-                signal_body(spec_of(s), s.id) for s in open_ones
-            )
-        await message.answer(f"<b>Latest signals</b>\n{body}")
+        head = "<b>Latest signals</b>\n" + "\n".join(list_line(s) for s in recent)
+        open_ones = [signal_body(spec_of(s), s.id) for s in recent if s.closed_at is None][:3]
+        shown = fit_within(head, "\n\n<b>Open now</b>", open_ones)
+        await message.answer(shown)
         return
     closed = [list_line(s) for s in recent if s.closed_at is not None]
     hidden = sum(1 for s in recent if s.closed_at is None)
@@ -174,8 +179,12 @@ def create_router() -> Router:
     router = Router(name=__name__)
     router.message.register(cmd_signal, Command("signal"), flags=ADMIN_ONLY)
     router.message.register(cmd_update, Command("update"), flags=ADMIN_ONLY)
-    router.callback_query.register(cb_send, F.data.startswith(CB_SEND), flags=ADMIN_ONLY)
-    router.callback_query.register(cb_discard, F.data.startswith(CB_DISCARD), flags=ADMIN_ONLY)
+    router.callback_query.register(
+        cb_send, SignalButton.filter(F.action == "send"), flags=ADMIN_ONLY
+    )
+    router.callback_query.register(
+        cb_discard, SignalButton.filter(F.action == "discard"), flags=ADMIN_ONLY
+    )
     router.message.register(cmd_signals, Command("signals"))
     router.message.register(cmd_performance, Command("performance"))
     return router

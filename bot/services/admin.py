@@ -12,6 +12,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.services import access, changes, outbox, users
 from bot.services.access import entitlement_grants_access
+from bot.services.errors import DomainError
 from bot.services.notices import format_date
 from bot.services.plans import Plan
 from db.models import (
@@ -32,16 +33,26 @@ MONTHS_PER = {
 }
 
 
+class NoGrantError(DomainError):
+    """Taking back a grant the user does not have (or that has already ended)."""
+
+
 async def grant(
     session: AsyncSession, user_id: int, days: int, admin_id: int, now: datetime
 ) -> Entitlement:
-    """Give (days > 0) or take back (days == 0) free access; the user is told either way."""
-    await users.ensure_user_id(await session.connection(), user_id)
+    """Give (days > 0) or take back (days == 0) free access; the user is told either way.
+
+    Taking back a grant that is not running changes nothing (NoGrantError): telling
+    someone their access ended when they never had it would be wrong.
+    """
     row = await session.scalar(
         select(Entitlement).where(
             Entitlement.user_id == user_id, Entitlement.source == EntitlementSource.GRANT
         )
     )
+    if days == 0 and (row is None or not entitlement_grants_access(row, now)):
+        raise NoGrantError(f"user {user_id} has no grant")
+    await users.ensure_user_id(await session.connection(), user_id)
     if row is None:
         row = Entitlement(user_id=user_id, source=EntitlementSource.GRANT, status="active")
         session.add(row)

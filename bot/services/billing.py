@@ -20,10 +20,9 @@ from bot.services.errors import (
     UnknownPlanError,
 )
 from bot.services.plans import Plan, PlanCatalog
+from bot.services.stripe_shapes import METADATA_USER_KEY
 
 log = logging.getLogger(__name__)
-
-METADATA_USER_KEY = "telegram_user_id"
 
 
 @dataclass(frozen=True, slots=True)

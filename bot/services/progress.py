@@ -10,7 +10,7 @@ from datetime import datetime
 from html import escape
 
 from aiogram import Bot
-from aiogram.exceptions import TelegramAPIError
+from aiogram.exceptions import AiogramError
 from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
@@ -133,7 +133,8 @@ class ProgressReporter:
             if message_id is None:
                 return (await self._bot.send_message(chat_id, text)).message_id
             await self._bot.edit_message_text(text=text, chat_id=chat_id, message_id=message_id)
-        except TelegramAPIError as error:
-            # Progress is a courtesy; a failed edit must never stop delivery.
-            log.info("progress message in chat %s not updated: %s", chat_id, error)
+        except AiogramError as error:
+            # Progress is a courtesy; a failed edit (a 429, an error page, Telegram away)
+            # must never stop delivery. The next report tries again.
+            log.info("progress message in chat %s not updated: %s", chat_id, type(error).__name__)
         return None

@@ -10,6 +10,9 @@ import re
 from dataclasses import dataclass, field
 from decimal import Decimal, InvalidOperation
 
+from bot.safe_input import first_unsafe_char
+from bot.services.signal_math import ResultOutOfRangeError, result_at
+
 SYNTAX = (
     "/signal SYMBOL long|short entry PRICE[-PRICE] sl PRICE tp PRICE [PRICE ...] "
     "[lev N] [tf 4h] [note text]"
@@ -165,8 +168,8 @@ def parse_signal(text: str) -> SignalSpec:
     symbol, side = _head(tokens)
     values, note = _sections(tokens[2:])
     _check_counts(values)
-    if note is not None and len(note) > MAX_NOTE:
-        raise SignalSyntaxError("note", f"the note is longer than {MAX_NOTE} characters")
+    if note is not None:
+        check_note(note)
     entry_low, entry_high = _entry(values["entry"][0])
     spec = SignalSpec(
         symbol=symbol,
@@ -180,7 +183,29 @@ def parse_signal(text: str) -> SignalSpec:
         note=note,
     )
     _check_levels(spec, values)
+    _check_results(spec, values)
     return spec
+
+
+def check_note(note: str) -> None:
+    """A note (of a signal or an update): bounded, and text that can be stored and sent."""
+    if len(note) > MAX_NOTE:
+        raise SignalSyntaxError("note", f"the note is longer than {MAX_NOTE} characters")
+    char = first_unsafe_char(note)
+    if char is not None:
+        raise SignalSyntaxError("note", f"the note contains U+{ord(char):04X}, not allowed")
+
+
+def _check_results(spec: SignalSpec, values: dict[str, list[str]]) -> None:
+    """Every planned exit (the stop, each take-profit) must have a result the track record
+    can hold."""
+    exits = [(values["sl"][0], spec.stop_loss)]
+    exits += zip(values["tp"], spec.take_profits, strict=True)
+    for token, price in exits:
+        try:
+            result_at(spec, price)
+        except ResultOutOfRangeError as error:
+            raise SignalSyntaxError(token, error.describe()) from None
 
 
 def _check_levels(spec: SignalSpec, values: dict[str, list[str]]) -> None:

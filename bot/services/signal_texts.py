@@ -2,11 +2,34 @@
 
 from __future__ import annotations
 
+import re
 from decimal import Decimal
-from html import escape
+from html import escape, unescape
 
 from bot.services.signal_syntax import SignalSpec, plain_number
 from db.models import Signal, SignalStatus
+
+# Telegram's limit for a message, in characters after the HTML is parsed. Every text we
+# build stays under it: a signal with ten take-profits and a 500-character note is about
+# 1,100; three of those under a list of ten would not be.
+MAX_MESSAGE = 4096
+
+
+def visible_length(html_text: str) -> int:
+    """What Telegram counts: characters (UTF-16 code units) once tags and entities go."""
+    plain = unescape(re.sub(r"<[^>]*>", "", html_text))
+    return len(plain.encode("utf-16-le")) // 2
+
+
+def fit_within(head: str, title: str, blocks: list[str], limit: int = MAX_MESSAGE) -> str:
+    """`head`, then `title` and as many of `blocks` as fit in one message."""
+    shown: list[str] = []
+    for block in blocks:
+        candidate = head + title + "\n\n" + "\n\n".join([*shown, block])
+        if visible_length(candidate) > limit:
+            break
+        shown.append(block)
+    return head + title + "\n\n" + "\n\n".join(shown) if shown else head
 
 
 def spec_of(signal: Signal) -> SignalSpec:

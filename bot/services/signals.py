@@ -10,10 +10,17 @@ from decimal import Decimal
 from sqlalchemy import select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from bot.ids import parse_row_id
 from bot.services import access, changes, outbox
 from bot.services.errors import DomainError
-from bot.services.signal_math import result_at
-from bot.services.signal_syntax import SignalSpec, SignalSyntaxError, parse_price
+from bot.services.signal_math import ResultOutOfRangeError, result_at
+from bot.services.signal_syntax import (
+    SignalSpec,
+    SignalSyntaxError,
+    check_note,
+    parse_price,
+    plain_number,
+)
 from bot.services.signal_texts import signal_body, spec_of, update_body
 from db.models import (
     Broadcast,
@@ -48,8 +55,8 @@ class UpdateCommand:
 
 
 _TP = re.compile(r"^tp([1-9][0-9]?)$")
-# ASCII digits only, and small enough for the integer id column.
-_ID = re.compile(r"#?([0-9]{1,9})")
+# ASCII digits only; parse_row_id keeps it within the integer id column.
+_ID = re.compile(r"#?([0-9]{1,10})")
 _NUMBER_LIKE = re.compile(r"^[0-9][0-9.,]*$")
 
 
@@ -61,9 +68,9 @@ def parse_update(text: str) -> UpdateCommand:
     if not tokens:
         raise SignalSyntaxError("", "which signal? give its number, e.g. /update 17 tp1")
     match = _ID.fullmatch(tokens[0])
-    if match is None:
+    signal_id = parse_row_id(match.group(1)) if match else None
+    if signal_id is None:
         raise SignalSyntaxError(tokens[0], "the signal number must be a whole number")
-    signal_id = int(match.group(1))
     if len(tokens) < 2:
         raise SignalSyntaxError(tokens[0], "say what happened: tp1, sl, close PRICE or cancel")
     kind = tokens[1].lower()
@@ -83,6 +90,8 @@ def parse_update(text: str) -> UpdateCommand:
     elif kind != "cancel":
         raise SignalSyntaxError(tokens[1], "expected tp1, tp2.., sl, close or cancel")
     note = " ".join(rest).strip() or None
+    if note is not None:
+        check_note(note)
     return UpdateCommand(signal_id, kind, price, note)
 
 
@@ -212,8 +221,11 @@ async def post_update(
         signal.status = SignalStatus.CANCELLED
         signal.closed_at = now
     if price is not None:
+        try:
+            signal.result_pct, signal.result_r = result_at(spec, price)
+        except ResultOutOfRangeError as error:
+            raise SignalSyntaxError(plain_number(price), error.describe()) from None
         signal.exit_price = price
-        signal.result_pct, signal.result_r = result_at(spec, price)
     session.add(
         SignalUpdate(
             signal_id=signal.id,

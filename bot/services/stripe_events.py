@@ -3,23 +3,31 @@
 from __future__ import annotations
 
 import contextlib
-import json
 import logging
-from collections.abc import Awaitable, Callable
+from collections.abc import Callable
 from dataclasses import dataclass, replace
 from datetime import UTC, datetime
-from typing import Any
 from urllib.parse import quote
 
 import stripe
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncSession, async_sessionmaker
 
+from bot.safe_input import UnsafeInputError, loads_json
 from bot.services import changes, notices, outbox, stripe_store
 from bot.services.access import entitlement_grants_access
-from bot.services.billing import METADATA_USER_KEY
 from bot.services.errors import BillingUnavailableError
 from bot.services.group_commit import GroupCommit
 from bot.services.plans import PlanCatalog, format_amount
+from bot.services.stripe_shapes import (
+    INVOICE_FAILED_TYPE,
+    CheckoutSession,
+    Invoice,
+    MalformedEventError,
+    StripeEvent,
+    Subscription,
+    parse_event,
+    parse_subscription,
+)
 
 log = logging.getLogger(__name__)
 
@@ -42,74 +50,6 @@ class Outcome:
 
 
 Now = Callable[[], datetime]
-Fetcher = Callable[[str], Awaitable[dict[str, Any]]]
-
-
-def _utc(timestamp: int | None) -> datetime | None:
-    return datetime.fromtimestamp(timestamp, UTC) if timestamp else None
-
-
-def period_end(subscription: dict[str, Any]) -> datetime | None:
-    """current_period_end from either API shape.
-
-    Before 2025-03-31 it sits on the subscription; since "basil" on each item.
-    """
-    top = subscription.get("current_period_end")
-    if top:
-        return _utc(int(top))
-    ends = [
-        int(item["current_period_end"])
-        for item in (subscription.get("items") or {}).get("data", [])
-        if item.get("current_period_end")
-    ]
-    return _utc(max(ends)) if ends else None
-
-
-def price_id_of(subscription: dict[str, Any]) -> str | None:
-    for item in (subscription.get("items") or {}).get("data", []):
-        price = item.get("price")
-        if isinstance(price, dict) and price.get("id"):
-            return str(price["id"])
-        if isinstance(price, str):
-            return price
-    return None
-
-
-def invoice_subscription_id(invoice: dict[str, Any]) -> str | None:
-    """The invoice's subscription in either API shape (top level, or under parent since basil)."""
-    legacy = invoice.get("subscription")
-    if isinstance(legacy, dict):
-        legacy = legacy.get("id")
-    if legacy:
-        return str(legacy)
-    details = (invoice.get("parent") or {}).get("subscription_details") or {}
-    modern = details.get("subscription")
-    if isinstance(modern, dict):
-        modern = modern.get("id")
-    return str(modern) if modern else None
-
-
-def invoice_period_end(invoice: dict[str, Any]) -> datetime | None:
-    ends = [
-        int(line["period"]["end"])
-        for line in (invoice.get("lines") or {}).get("data", [])
-        if (line.get("period") or {}).get("end")
-    ]
-    return _utc(max(ends)) if ends else None
-
-
-def _object_id(value: Any) -> str | None:
-    if isinstance(value, dict):
-        value = value.get("id")
-    return str(value) if value else None
-
-
-def _telegram_id(value: Any) -> int | None:
-    try:
-        user_id = int(str(value))
-    except (TypeError, ValueError):
-        return None
-    return user_id if user_id > 0 else None
 
 
 class StripeEventProcessor:
@@ -141,37 +81,40 @@ class StripeEventProcessor:
     def enabled(self) -> bool:
         return self._secret is not None
 
-    def verify(self, payload: bytes, signature: str | None) -> dict[str, Any]:
-        """The event as a plain dict, or InvalidWebhookError."""
+    def verify(self, payload: bytes, signature: str | None) -> StripeEvent:
+        """The verified event with its object checked, or InvalidWebhookError."""
         if self._secret is None:
             raise InvalidWebhookError("STRIPE_WEBHOOK_SECRET is not set")
         if not signature:
             raise InvalidWebhookError("missing Stripe-Signature header")
+        if not signature.isascii():
+            # Stripe's header is ASCII; the library's str compare raises TypeError on more.
+            raise InvalidWebhookError("signature verification failed")
         try:
             # The library's check (HMAC, 300 s tolerance) without construct_event's
             # StripeObject tree, which we only turned back into a dict: ~0.6 ms per event.
-            text = payload.decode("utf-8")
             stripe.WebhookSignature.verify_header(
-                text, signature, self._secret, tolerance=stripe.Webhook.DEFAULT_TOLERANCE
+                payload.decode("utf-8"),
+                signature,
+                self._secret,
+                tolerance=stripe.Webhook.DEFAULT_TOLERANCE,
             )
-            data = json.loads(text)
         except stripe.SignatureVerificationError as error:
             raise InvalidWebhookError("signature verification failed") from error
-        except ValueError as error:  # also covers UnicodeDecodeError and JSONDecodeError
+        except ValueError as error:  # UnicodeDecodeError: a body Stripe cannot have signed
             raise InvalidWebhookError("payload is not valid JSON") from error
-        if not isinstance(data, dict):
-            raise InvalidWebhookError("payload is not a Stripe event")
-        if not isinstance(data.get("id"), str) or not isinstance(data.get("type"), str):
-            raise InvalidWebhookError("payload is not a Stripe event")
-        if not isinstance((data.get("data") or {}).get("object"), dict):
-            raise InvalidWebhookError("event has no data.object")
-        return data
+        try:
+            return parse_event(loads_json(payload))
+        except UnsafeInputError as error:
+            raise InvalidWebhookError(f"payload is not valid JSON: {error}") from None
+        except MalformedEventError as error:
+            raise InvalidWebhookError(f"not a Stripe event we can read: {error}") from None
 
     async def handle(self, payload: bytes, signature: str | None) -> Outcome:
         event = self.verify(payload, signature)
         return await self.apply(event)
 
-    async def apply(self, event: dict[str, Any]) -> Outcome:
+    async def apply(self, event: StripeEvent) -> Outcome:
         # Network calls happen before the transaction so no lock is held while Stripe answers.
         fetched = await self._prefetch(event)
         await self._warm_catalog()
@@ -188,41 +131,38 @@ class StripeEventProcessor:
         return outcome
 
     async def _apply_in(
-        self, session: AsyncSession, event: dict[str, Any], fetched: dict[str, Any] | None
+        self, session: AsyncSession, event: StripeEvent, fetched: Subscription | None
     ) -> Outcome:
         """Record and apply one event in the caller's transaction."""
-        event_id, event_type = event["id"], event["type"]
         conn = await session.connection()
-        created = int(event.get("created") or 0)
-        if not await stripe_store.record_event(conn, event_id, event_type, created):
-            return Outcome(event_id, event_type, "duplicate")
+        if not await stripe_store.record_event(conn, event.id, event.type, event.created):
+            return Outcome(event.id, event.type, "duplicate")
         await self._route(session, conn, event, fetched)
-        return Outcome(
-            event_id, event_type, "applied" if event_type in HANDLED_TYPES else "ignored"
-        )
+        return Outcome(event.id, event.type, "applied" if event.object else "ignored")
 
-    async def _prefetch(self, event: dict[str, Any]) -> dict[str, Any] | None:
+    async def _prefetch(self, event: StripeEvent) -> Subscription | None:
         """checkout.session.completed names the subscription but not its state: fetch it."""
-        if event["type"] != "checkout.session.completed":
+        obj = event.object
+        if not isinstance(obj, CheckoutSession) or obj.mode != "subscription":
             return None
-        obj = event["data"]["object"]
-        sub_id = _object_id(obj.get("subscription"))
-        if obj.get("mode") != "subscription" or sub_id is None or self._client is None:
+        if obj.subscription is None or self._client is None:
             return None
         try:
             # The library's raw request (auth, retries, errors) without the StripeObject
             # tree that retrieve_async builds and we would turn straight back into a dict:
             # that conversion was most of a checkout event's cost.
             response = await self._client.raw_request_async(
-                "get", f"/v1/subscriptions/{quote(sub_id, safe='')}"
+                "get", f"/v1/subscriptions/{quote(obj.subscription, safe='')}"
             )
         except stripe.InvalidRequestError:
             # Deleted or from another account: retrying will not help; the subscription
             # events (which carry their own state) still apply.
-            log.warning("subscription %s of a completed checkout not found", sub_id)
+            log.warning("subscription %s of a completed checkout not found", obj.subscription)
             return None
-        result: dict[str, Any] = response.data
-        return result
+        subscription = parse_subscription(response.data)
+        if subscription is None:
+            log.warning("subscription %s of a completed checkout is unreadable", obj.subscription)
+        return subscription
 
     async def _warm_catalog(self) -> None:
         """Load plan names for notices before the transaction, so none waits on Stripe."""
@@ -234,36 +174,26 @@ class StripeEventProcessor:
         self,
         session: AsyncSession,
         conn: AsyncConnection,
-        event: dict[str, Any],
-        fetched: dict[str, Any] | None,
+        event: StripeEvent,
+        fetched: Subscription | None,
     ) -> None:
         """Apply one event in the caller's transaction."""
-        obj: dict[str, Any] = event["data"]["object"]
-        version = int(event.get("created") or 0)
-        match event["type"]:
-            case "checkout.session.completed":
-                await self._checkout_completed(session, conn, obj, fetched, version)
-            case (
-                "customer.subscription.created"
-                | "customer.subscription.updated"
-                | "customer.subscription.deleted"
-            ):
-                await self._subscription_changed(session, conn, obj, version)
-            case "invoice.paid" | "invoice.payment_succeeded":
-                await self._invoice_paid(session, conn, obj, version)
-            case "invoice.payment_failed":
-                await self._invoice_failed(session, conn, obj)
-            case _:
-                pass  # recorded above, so a replay is a duplicate; otherwise ignored
+        obj, version = event.object, event.created
+        if isinstance(obj, CheckoutSession):
+            await self._checkout_completed(session, conn, obj, fetched, version)
+        elif isinstance(obj, Subscription):
+            await self._subscription_changed(session, conn, obj, version)
+        elif isinstance(obj, Invoice) and event.type == INVOICE_FAILED_TYPE:
+            await self._invoice_failed(session, conn, obj)
+        elif isinstance(obj, Invoice):
+            await self._invoice_paid(session, conn, obj, version)
+        # Anything else was recorded above, so a replay is a duplicate; otherwise ignored.
 
     async def _resolve_user(
-        self, conn: AsyncConnection, obj: dict[str, Any], user_id: int | None = None
+        self, conn: AsyncConnection, user_id: int | None, customer_id: str | None
     ) -> int | None:
-        """The Telegram user an object belongs to: `user_id`, its metadata, else its Stripe
-        customer; the user row is made to exist and linked to that customer."""
-        if user_id is None:
-            user_id = _telegram_id((obj.get("metadata") or {}).get(METADATA_USER_KEY))
-        customer_id = _object_id(obj.get("customer"))
+        """The Telegram user an object belongs to: `user_id` (from its metadata), else its
+        Stripe customer's; the user row is made to exist and linked to that customer."""
         if user_id is None and customer_id:
             user_id = await stripe_store.user_of_customer(conn, customer_id)
         if user_id is None:
@@ -275,19 +205,17 @@ class StripeEventProcessor:
         self,
         session: AsyncSession,
         conn: AsyncConnection,
-        obj: dict[str, Any],
-        fetched: dict[str, Any] | None,
+        checkout: CheckoutSession,
+        fetched: Subscription | None,
         version: int,
     ) -> None:
-        if obj.get("mode") != "subscription":
+        if checkout.mode != "subscription":
             return
-        user_id = _telegram_id(obj.get("client_reference_id"))
+        user_id = checkout.telegram_user_id
         if user_id is None:
-            user_id = _telegram_id((obj.get("metadata") or {}).get(METADATA_USER_KEY))
-        if user_id is None:
-            log.warning("checkout session %s has no Telegram user id; ignored", obj.get("id"))
+            log.warning("checkout session %s has no Telegram user id; ignored", checkout.id)
             return
-        await self._resolve_user(conn, obj, user_id)
+        await self._resolve_user(conn, user_id, checkout.customer)
         if fetched is None:
             return
         await self._apply_subscription(session, conn, user_id, fetched, version)
@@ -296,14 +224,14 @@ class StripeEventProcessor:
         self,
         session: AsyncSession,
         conn: AsyncConnection,
-        subscription: dict[str, Any],
+        subscription: Subscription,
         version: int,
     ) -> None:
-        user_id = await self._resolve_user(conn, subscription)
+        user_id = await self._resolve_user(
+            conn, subscription.telegram_user_id, subscription.customer
+        )
         if user_id is None:
-            log.warning(
-                "subscription %s belongs to no known user; ignored", subscription.get("id")
-            )
+            log.warning("subscription %s belongs to no known user; ignored", subscription.id)
             return
         await self._apply_subscription(session, conn, user_id, subscription, version)
 
@@ -312,17 +240,16 @@ class StripeEventProcessor:
         session: AsyncSession,
         conn: AsyncConnection,
         user_id: int,
-        subscription: dict[str, Any],
+        subscription: Subscription,
         version: int,
     ) -> None:
         now = self._now()
-        sub_id = str(subscription["id"])
-        status = str(subscription.get("status") or "incomplete")
+        status = subscription.status
         stored = await stripe_store.entitlement_of_user(conn, user_id)
         before = stored.state if stored is not None else None
         had_access = before is not None and entitlement_grants_access(before, now)
 
-        if before is not None and before.source_ref != sub_id:
+        if before is not None and before.source_ref != subscription.id:
             # A second subscription for the same user: a lapsed one never replaces a live one.
             if had_access and status not in {"active", "trialing", "past_due"}:
                 return
@@ -330,15 +257,20 @@ class StripeEventProcessor:
             version < before.state_version
             or (version == before.state_version and before.status in TERMINAL_STATUSES)
         ):
-            log.info("stale event for %s (version %s < %s)", sub_id, version, before.state_version)
+            log.info(
+                "stale event for %s (version %s < %s)",
+                subscription.id,
+                version,
+                before.state_version,
+            )
             return
 
         after = stripe_store.EntitlementState(
-            source_ref=sub_id,
+            source_ref=subscription.id,
             status=status,
-            price_id=price_id_of(subscription) or (before.price_id if before else None),
-            expires_at=period_end(subscription) or (before.expires_at if before else None),
-            cancel_at_period_end=bool(subscription.get("cancel_at_period_end")),
+            price_id=subscription.price_id or (before.price_id if before else None),
+            expires_at=subscription.period_end or (before.expires_at if before else None),
+            cancel_at_period_end=subscription.cancel_at_period_end,
             state_version=version,
         )
         await stripe_store.save_entitlement(conn, user_id, stored, after)
@@ -372,10 +304,10 @@ class StripeEventProcessor:
         self,
         session: AsyncSession,
         conn: AsyncConnection,
-        invoice: dict[str, Any],
+        invoice: Invoice,
         version: int,
     ) -> None:
-        sub_id = invoice_subscription_id(invoice)
+        sub_id = invoice.subscription_id
         if sub_id is None:
             return
         stored = await stripe_store.entitlement_of_subscription(conn, sub_id)
@@ -386,7 +318,7 @@ class StripeEventProcessor:
         had_access = entitlement_grants_access(before, now)
         # Extending the paid-through date is monotonic, so it is safe in any order...
         expires_at = before.expires_at
-        paid_until = invoice_period_end(invoice)
+        paid_until = invoice.period_end
         if paid_until and (expires_at is None or paid_until > expires_at):
             expires_at = paid_until
         after = replace(before, expires_at=expires_at)
@@ -404,22 +336,19 @@ class StripeEventProcessor:
         await self._notify_transition(session, stored.user_id, after, had_access, now)
 
     async def _invoice_failed(
-        self, session: AsyncSession, conn: AsyncConnection, invoice: dict[str, Any]
+        self, session: AsyncSession, conn: AsyncConnection, invoice: Invoice
     ) -> None:
         user_id = None
-        sub_id = invoice_subscription_id(invoice)
-        if sub_id is not None:
-            user_id = await stripe_store.user_of_subscription(conn, sub_id)
+        if invoice.subscription_id is not None:
+            user_id = await stripe_store.user_of_subscription(conn, invoice.subscription_id)
         if user_id is None:
-            user_id = await self._resolve_user(conn, invoice)
+            user_id = await self._resolve_user(conn, invoice.telegram_user_id, invoice.customer)
         if user_id is None:
-            log.warning("failed invoice %s belongs to no known user", invoice.get("id"))
+            log.warning("failed invoice %s belongs to no known user", invoice.id)
             return
-        amount_due = invoice.get("amount_due")
-        currency = invoice.get("currency")
         amount = (
-            format_amount(int(amount_due), str(currency))
-            if amount_due is not None and currency
+            format_amount(invoice.amount_due, invoice.currency)
+            if invoice.amount_due is not None and invoice.currency
             else None
         )
         text, markup = notices.payment_failed(amount)
@@ -429,16 +358,3 @@ class StripeEventProcessor:
 
     def _plan_name(self, price_id: str | None) -> str:
         return self._catalog.cached_name(price_id) if self._catalog else "Subscription"
-
-
-HANDLED_TYPES = frozenset(
-    {
-        "checkout.session.completed",
-        "customer.subscription.created",
-        "customer.subscription.updated",
-        "customer.subscription.deleted",
-        "invoice.paid",
-        "invoice.payment_succeeded",
-        "invoice.payment_failed",
-    }
-)

@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import html
 import json
+import re
 import time
 from collections import deque
 from collections.abc import Callable
@@ -18,7 +20,11 @@ from multidict import MultiDictProxy
 
 __all__ = ["FAULT_KINDS", "BotCall", "FakeBotAPI", "SentMessage"]
 
-FAULT_KINDS: Final[frozenset[str]] = frozenset({"429", "403", "400", "500", "timeout", "migrate"})
+FAULT_KINDS: Final[frozenset[str]] = frozenset(
+    {"429", "403", "400", "401", "404", "409", "413", "500", "html", "timeout", "migrate"}
+)
+# Telegram: "1-4096 characters after entities parsing".
+MAX_TEXT_LENGTH: Final = 4096
 
 BOT_FIRST_NAME: Final = "SignalDesk Test"
 BOT_USERNAME: Final = "signaldesk_test_bot"
@@ -70,6 +76,10 @@ _JSON_START: Final[frozenset[str]] = frozenset("{[-0123456789tfn")
 _ERRORS: Final[dict[str, tuple[int, str]]] = {
     "403": (403, "Forbidden: bot was blocked by the user"),
     "400": (400, "Bad Request: chat not found"),
+    "401": (401, "Unauthorized"),
+    "404": (404, "Not Found"),
+    "409": (409, "Conflict: terminated by other getUpdates request"),
+    "413": (413, "Request Entity Too Large"),
     "500": (500, "Internal Server Error"),
     "migrate": (400, "Bad Request: group chat was upgraded to a supergroup chat"),
 }
@@ -122,6 +132,24 @@ class _Fault:
     migrate_to_chat_id: int | None
 
 
+_TEXT_METHODS: Final = frozenset({"sendMessage", "editMessageText"})
+_TAG = re.compile(r"<[^>]*>")
+
+
+def _text_problem(params: dict[str, Any]) -> str | None:
+    """Telegram's checks on a message text: not empty, and at most 4096 characters (UTF-16
+    code units) after HTML entities are parsed."""
+    text = str(params.get("text", ""))
+    if params.get("parse_mode") == "HTML":
+        text = html.unescape(_TAG.sub("", text))
+    length = len(text.encode("utf-16-le")) // 2
+    if not text.strip():
+        return "Bad Request: message text is empty"
+    if length > MAX_TEXT_LENGTH:
+        return "Bad Request: message is too long"
+    return None
+
+
 def _decode(key: str, value: str) -> Any:
     """Undo aiogram's per-field JSON encoding of form values."""
     if not value or key in _RAW_STR_KEYS or value[0] not in _JSON_START:
@@ -162,6 +190,7 @@ class FakeBotAPI:
         *,
         timeout_delay: float = 5.0,
         poll_cap: float = _MAX_POLL_SECONDS,
+        port: int = 0,
     ) -> None:
         self.global_rate = global_rate
         self.per_chat_rate = per_chat_rate
@@ -179,9 +208,11 @@ class FakeBotAPI:
         self._chat_windows: dict[int | str, deque[float]] = {}
         self._bot_users: dict[str, dict[str, Any]] = {}
         self._updates = _UpdateQueue()
+        self._on_send: list[tuple[int, Callable[[], None]]] = []
         self._closing = asyncio.Event()
         self._runner: web.AppRunner | None = None
         self._port: int | None = None
+        self._wanted_port = port  # 0: any free one
         # Sync handlers keyed by lower-case method name (Telegram method names are
         # case-insensitive); getUpdates is async and dispatched separately.
         self._handlers: dict[str, Callable[[str, dict[str, Any]], Any]] = {
@@ -205,7 +236,7 @@ class FakeBotAPI:
         # Short shutdown_timeout so close() never waits on a sleeping "timeout" handler.
         runner = web.AppRunner(app, access_log=None, shutdown_timeout=0.5)
         await runner.setup()
-        site = web.TCPSite(runner, "127.0.0.1", 0)
+        site = web.TCPSite(runner, "127.0.0.1", self._wanted_port)
         await site.start()
         self._runner = runner
         self._port = int(runner.addresses[0][1])
@@ -279,6 +310,11 @@ class FakeBotAPI:
         fault = _Fault(kind, times, retry_after, migrate_to_chat_id)
         self._faults.setdefault((method, chat_id), deque()).append(fault)
 
+    def after_sends(self, count: int, callback: Callable[[], None]) -> None:
+        """Call `callback` once, right after the `count`-th accepted sendMessage from now
+        (a fault suite's trigger: cut the database mid-broadcast)."""
+        self._on_send.append((len(self._sent) + count, callback))
+
     def push_update(self, update: dict[str, Any]) -> int:
         """Queue an update for getUpdates; assigns update_id if missing and returns it."""
         q = self._updates
@@ -314,6 +350,11 @@ class FakeBotAPI:
             self._record(BotCall(token, method, params, now, 429, "throttled"))
             return self._error_response(429, "Too Many Requests: retry after 1", retry_after=1)
 
+        if method in _TEXT_METHODS:
+            problem = _text_problem(params)
+            if problem is not None:
+                self._record(BotCall(token, method, params, now, 400, "text"))
+                return self._error_response(400, problem)
         if fault is None:
             self._record(BotCall(token, method, params, now))
             result = await self._dispatch(token, method, params)
@@ -398,6 +439,15 @@ class FakeBotAPI:
                 f"Too Many Requests: retry after {fault.retry_after}",
                 retry_after=fault.retry_after,
             )
+        if fault.kind == "html":
+            # A proxy's error page, as nginx or a load balancer serves it: not JSON, and it
+            # echoes the request path, which carries the bot token.
+            self._record(BotCall(token, method, params, now, 502, fault.kind))
+            page = (
+                "<html><head><title>502 Bad Gateway</title></head><body><center><h1>502 "
+                f"Bad Gateway</h1></center><p>/bot{token}/{method}</p><hr>nginx</body></html>"
+            )
+            return web.Response(text=page, status=502, content_type="text/html")
         code, description = _ERRORS[fault.kind]
         self._record(BotCall(token, method, params, now, code, fault.kind))
         if fault.kind == "migrate":
@@ -520,6 +570,9 @@ class FakeBotAPI:
         if per_chat is None:
             per_chat = self._sent_by_chat[chat_id] = []
         per_chat.append(sent)
+        for trigger in [t for t in self._on_send if t[0] == len(self._sent)]:
+            self._on_send.remove(trigger)
+            trigger[1]()
         return self._message(token, chat_id, message_id, params)
 
     def _send_other(

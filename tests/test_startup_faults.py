@@ -1,0 +1,94 @@
+"""`python -m bot` when Telegram is not there, refuses the token, or the port is taken:
+one line and exit 2 for what the operator must fix; for an outage, the server stays up and
+Telegram is tried again until it answers."""
+
+from __future__ import annotations
+
+import json
+import socket
+import time
+from pathlib import Path
+
+import aiohttp
+
+from tests.fakes.bot_api import FakeBotAPI
+from tests.fakes.stripe_api import FakeStripe, make_event, make_subscription, sign_payload
+from tests.processes import (
+    HTTP_TIMEOUT,
+    PRICE,
+    assert_no_token,
+    assert_one_line,
+    eventually,
+    free_port,
+    run_cli,
+    running_bot,
+)
+
+USER = 4242
+
+
+async def test_a_rejected_token_is_one_line_and_exit_2(
+    tmp_path: Path, migrated_env: dict[str, str], fakes: tuple[FakeBotAPI, FakeStripe]
+) -> None:
+    fake_bot, _ = fakes
+    fake_bot.fail_next("setMyCommands", "401")
+    env = {**migrated_env, "LOG_LEVEL": "ERROR", "PORT": str(free_port()), "WEB_HOST": "127.0.0.1"}
+    status, stderr = await run_cli([], env, tmp_path)
+    assert status == 2
+    assert_one_line(stderr, "start-up error: BOT_TOKEN: Telegram rejected the token (401)")
+    assert_no_token(stderr)
+
+
+async def test_a_port_in_use_is_named(tmp_path: Path, migrated_env: dict[str, str]) -> None:
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        port = taken.getsockname()[1]
+        env = {**migrated_env, "LOG_LEVEL": "ERROR", "PORT": str(port), "WEB_HOST": "127.0.0.1"}
+        status, stderr = await run_cli([], env, tmp_path)
+    assert status == 2
+    assert_one_line(stderr, f"start-up error: PORT: cannot listen on 127.0.0.1:{port}")
+    assert "database" not in stderr
+
+
+async def test_telegram_down_at_start_keeps_the_server_up_and_connects_when_it_is_back(
+    tmp_path: Path, migrated_env: dict[str, str], fakes: tuple[FakeBotAPI, FakeStripe]
+) -> None:
+    telegram_port = free_port()  # nothing listens there yet
+    env = {
+        **migrated_env,
+        "TELEGRAM_API_BASE": f"http://127.0.0.1:{telegram_port}",
+        "LOG_LEVEL": "INFO",
+    }
+    async with (
+        running_bot(env, tmp_path) as bot,
+        aiohttp.ClientSession(timeout=HTTP_TIMEOUT) as http,
+    ):
+        await bot.wait_ready(http)  # health, and Stripe webhooks, without Telegram
+        await eventually(lambda: "Telegram cannot be reached" in bot.output(), "a retry line")
+        # A subscription paid meanwhile: its notice waits in the outbox.
+        subscription = make_subscription(
+            "sub_startup",
+            customer="cus_startup",
+            price_id=PRICE,
+            current_period_end=int(time.time()) + 30 * 86_400,
+            metadata={"telegram_user_id": str(USER)},
+        )
+        body = json.dumps(
+            make_event("customer.subscription.created", subscription, created=int(time.time()))
+        ).encode()
+        async with http.post(
+            bot.base_url + "/stripe/webhook",
+            data=body,
+            headers={"Stripe-Signature": sign_payload(body, "whsec_entrypoint")},
+        ) as response:
+            assert response.status == 200
+        async with FakeBotAPI(port=telegram_port) as telegram:
+            await eventually(lambda: bool(telegram.calls_for("setMyCommands")), "set-up calls")
+            await eventually(lambda: bool(telegram.sent_messages(USER)), "the queued notice")
+            assert "is active" in telegram.sent_messages(USER)[0].text
+            assert await bot.terminate() == 0
+    output = bot.output()
+    retries = [line for line in output.splitlines() if "Telegram cannot be reached" in line]
+    assert retries and all("trying again in" in line for line in retries)
+    assert_no_token(output)
