@@ -47,8 +47,8 @@ from bench.common import (
     tail_of_log,
     wait_ready,
 )
-from bot.services import signals
-from bot.services.signal_syntax import parse_signal
+from bot.signals import service as signals
+from bot.signals.syntax import parse_signal
 from db.engine import create_engine, create_session_factory
 from db.models import (
     Broadcast,
@@ -120,7 +120,7 @@ SEED_TIMEOUT = 600.0
 
 
 # ---------------------------------------------------------------------------
-# Seeding: users and entitlements in bulk, signals through bot.services
+# Seeding: users and entitlements in bulk, signals through bot.signals.service
 # ---------------------------------------------------------------------------
 
 # (symbol, side, entry, stop, take-profits), used in turn.
@@ -790,7 +790,8 @@ def describe_setup(setup: Setup, args: argparse.Namespace) -> str:
     return (
         f"setup     {len(seeded.subscribers)} subscribers with access (9/10 Stripe, 1/10 "
         f"grant) + {len(seeded.lapsed)} lapsed; {args.signals} signals published through "
-        f"bot.services ({seeded.closed} closed by post_update), {seeded.outbox_rows} outbox "
+        f"bot.signals.service ({seeded.closed} closed by post_update), "
+        f"{seeded.outbox_rows} outbox "
         f"rows marked delivered; seeded in {seeded.seconds:.1f} s\n"
         f"tokens    {setup.tokens} bearer tokens for {setup.tokens} different subscribers via "
         f"POST {EXCHANGE_PATH}, at most {EXCHANGE_BURST} per client address "

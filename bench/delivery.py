@@ -38,8 +38,8 @@ from bench.common import (
     recreate_postgres,
     stop_process,
 )
-from bot.services import signals
-from bot.services.signal_syntax import parse_signal
+from bot.signals import service as signals
+from bot.signals.syntax import parse_signal
 from db import migrate
 from db.engine import create_engine, create_session_factory
 from db.models import Entitlement, EntitlementSource, OutboxMessage, OutboxStatus, User

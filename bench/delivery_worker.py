@@ -24,7 +24,7 @@ from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from bench.common import BOT_TOKEN
-from bot.services import delivery
+from bot.delivery import worker as delivery
 from bot.settings import load_settings
 from bot.startup import freeze_startup_objects
 from bot.worker import delivery_worker

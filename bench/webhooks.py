@@ -635,6 +635,10 @@ def server_env(database_url: str, port: int, fakes: FakeURLs) -> dict[str, str]:
             "PUBLIC_URL": "",
             "ADMIN_IDS": "",
             "NO_PROXY": "127.0.0.1",
+            # The code of this checkout, whatever the virtualenv's editable install points at.
+            "PYTHONPATH": os.pathsep.join(
+                p for p in (str(REPO_ROOT), os.environ.get("PYTHONPATH", "")) if p
+            ),
         }
     )
     return env

@@ -5,28 +5,28 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-import signal as signals
 from dataclasses import dataclass
+from signal import SIGINT, SIGTERM
 
 from aiogram import Bot, Dispatcher
 from aiohttp import web
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
-from bot import telegram_setup
-from bot.factory import create_dispatcher
+from bot import commit_events
+from bot.billing.checkout import BillingService
+from bot.billing.plans import PlanCatalog
+from bot.billing.stripe_client import StripeConnection, create_stripe_connection
+from bot.billing.stripe_events import StripeEventProcessor
+from bot.chat.dispatcher import create_dispatcher
+from bot.delivery.outbox import OutboxWakeup
+from bot.delivery.worker import DeliveryWorker
+from bot.group_commit import GroupCommit
 from bot.logs import install_redaction
-from bot.services import changes
-from bot.services.billing import BillingService
-from bot.services.delivery import DeliveryWorker
-from bot.services.group_commit import GroupCommit
-from bot.services.outbox import OutboxSignal
-from bot.services.plans import PlanCatalog
-from bot.services.stripe_client import StripeConnection, create_stripe_connection
-from bot.services.stripe_events import StripeEventProcessor
 from bot.settings import Settings
 from bot.startup import StartupError, check_schema, freeze_startup_objects
-from bot.telegram import create_bot, warm_response_models
-from bot.telegram_health import TelegramHealth
+from bot.telegram import setup as telegram_setup
+from bot.telegram.client import create_bot, warm_response_models
+from bot.telegram.health import TelegramHealth
 from db import migrate
 from db.engine import create_engine, create_session_factory, is_sqlite
 from webapp.app import create_runner, create_web_app
@@ -45,7 +45,7 @@ class Components:
     stripe: StripeConnection | None
     billing: BillingService
     stripe_events: StripeEventProcessor
-    signal: OutboxSignal
+    wakeup: OutboxWakeup
     dispatcher: Dispatcher
     worker: DeliveryWorker
     web_app: web.Application
@@ -69,9 +69,9 @@ def build(settings: Settings, engine: AsyncEngine) -> Components:
     stripe_conn = create_stripe_connection(settings)
     telegram_health = TelegramHealth()
     bot = create_bot(settings, telegram_health)
-    signal = OutboxSignal()
+    wakeup = OutboxWakeup()
     # Every commit that writes outbox rows wakes the worker, whoever wrote them.
-    changes.subscribe(changes.OUTBOX, signal)
+    commit_events.subscribe(commit_events.OUTBOX, wakeup)
     client = stripe_conn.client if stripe_conn else None
     catalog = (
         PlanCatalog(client, settings.stripe_price_ids)
@@ -104,7 +104,7 @@ def build(settings: Settings, engine: AsyncEngine) -> Components:
         session_factory,
         rate=settings.delivery_rate,
         paid_broadcast=settings.paid_broadcast,
-        signal=signal,
+        wakeup=wakeup,
     )
     return Components(
         settings=settings,
@@ -114,7 +114,7 @@ def build(settings: Settings, engine: AsyncEngine) -> Components:
         stripe=stripe_conn,
         billing=billing,
         stripe_events=stripe_events,
-        signal=signal,
+        wakeup=wakeup,
         dispatcher=dispatcher,
         worker=worker,
         web_app=web_app,
@@ -123,7 +123,7 @@ def build(settings: Settings, engine: AsyncEngine) -> Components:
 
 
 async def run(settings: Settings) -> None:
-    """Run the bot, the embedded web server and the delivery worker until a signal."""
+    """Run the bot, the embedded web server and the delivery worker until SIGINT or SIGTERM."""
     engine = create_engine(settings.database_url)
     try:
         await check_schema(engine)
@@ -168,8 +168,8 @@ def _stop_event() -> asyncio.Event:
     """Set by SIGINT or SIGTERM."""
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
-    for sig in (signals.SIGINT, signals.SIGTERM):
-        loop.add_signal_handler(sig, stop.set)
+    for number in (SIGINT, SIGTERM):
+        loop.add_signal_handler(number, stop.set)
     return stop
 
 

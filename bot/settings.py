@@ -11,8 +11,8 @@ from pydantic import Field, SecretStr, ValidationError, field_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
 from bot.ids import parse_user_id
+from db import DEFAULT_DATABASE_URL
 
-DEFAULT_DATABASE_URL = "sqlite+aiosqlite:///./data/signaldesk.db"
 # "<bot id>:<secret>" as BotFather issues it (ASCII only: it travels in every URL).
 _TOKEN = re.compile(r"[0-9]{1,20}:[A-Za-z0-9_-]+")
 

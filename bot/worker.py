@@ -14,17 +14,17 @@ from __future__ import annotations
 
 import asyncio
 import logging
-import signal
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from datetime import timedelta
+from signal import SIGINT, SIGTERM
 
 from aiogram import Bot
 
-from bot.services.delivery import CONCURRENCY, LEASE, DeliveryWorker
+from bot.delivery.worker import CONCURRENCY, LEASE, DeliveryWorker
 from bot.settings import Settings
 from bot.startup import StartupError, check_schema, freeze_startup_objects
-from bot.telegram import create_bot, warm_response_models
+from bot.telegram.client import create_bot, warm_response_models
 from db.engine import create_engine, create_session_factory, is_sqlite
 
 log = logging.getLogger(__name__)
@@ -82,6 +82,6 @@ async def run_worker(settings: Settings) -> None:
         )
         freeze_startup_objects()
         loop = asyncio.get_running_loop()
-        for sig in (signal.SIGINT, signal.SIGTERM):
-            loop.add_signal_handler(sig, worker.stop)
+        for number in (SIGINT, SIGTERM):
+            loop.add_signal_handler(number, worker.stop)
         await worker.run()

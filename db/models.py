@@ -60,7 +60,7 @@ class EntitlementSource(enum.StrEnum):
 
 
 class Entitlement(Base):
-    """One row per user and source; `bot.services.access.has_access` reads these."""
+    """One row per user and source; `bot.access.has_access` reads these."""
 
     __tablename__ = "entitlements"
     __table_args__ = (

@@ -29,6 +29,7 @@ from bot.settings import Settings, load_settings
 from db import migrate
 from db.engine import create_engine
 from db.models import Base, OutboxMessage
+from tests.connection_guard import ConnectionGuard
 from tests.fakes.bot_api import FakeBotAPI, SentMessage
 from tests.fakes.stripe_api import FakeStripe, sign_payload
 from tests.processes import PRICE as PROCESS_PRICE
@@ -190,6 +191,7 @@ class Harness:
     base_url: str
     http: aiohttp.ClientSession
     _runner: web.AppRunner = field(repr=False)
+    guard: ConnectionGuard = field(repr=False, default_factory=ConnectionGuard)
 
     @property
     def settings(self) -> Settings:
@@ -319,6 +321,8 @@ async def make_harness(
         values.update(overrides)
         settings = load_settings(**values)
         parts = build(settings, create_engine(settings.database_url))
+        guard = ConnectionGuard()
+        guard.watch(parts.engine, parts.bot)
         runner = create_runner(parts.web_app, idle_timeout=idle_timeout)
         await runner.setup()
         site = web.TCPSite(runner, "127.0.0.1", 0)
@@ -331,6 +335,7 @@ async def make_harness(
             base_url=f"http://127.0.0.1:{port}",
             http=aiohttp.ClientSession(),
             _runner=runner,
+            guard=guard,
         )
         opened.append(harness)
         return harness
@@ -340,6 +345,8 @@ async def make_harness(
         await harness.http.close()
         await harness._runner.cleanup()
         await harness.parts.close()
+    # The transaction rule (bot/unit_of_work.py), held for every test that used a harness.
+    assert [v for h in opened for v in h.guard.violations] == []
 
 
 @pytest.fixture

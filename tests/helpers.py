@@ -82,10 +82,10 @@ async def give_access(
     """Users with an active Stripe entitlement, as the webhook would leave them."""
     from datetime import UTC, datetime, timedelta
 
-    from bot.services import changes
+    from bot import commit_events
 
     async with harness.session() as session, session.begin():
-        changes.mark(session, changes.ENTITLEMENTS)
+        commit_events.mark(session, commit_events.ENTITLEMENTS)
         for user_id in user_ids:
             session.add(
                 User(

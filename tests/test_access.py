@@ -6,7 +6,7 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from bot.services.access import STRIPE_GRACE, has_access
+from bot.access import STRIPE_GRACE, has_access
 from db.models import Entitlement, EntitlementSource, User
 from tests.conftest import Harness
 

@@ -4,12 +4,21 @@ from __future__ import annotations
 
 import pytest
 
-from bot.services.access import has_access
+from bot.access import has_access
 from db.models import Entitlement, OutboxMessage
 from tests.conftest import ADMIN_ID, Harness
 from tests.helpers import count, give_access, state
 
 USER = 8001
+
+
+@pytest.fixture(autouse=True)
+async def _known_users(harness: Harness) -> None:
+    """Both chat here before each test: writing to the bot registers the sender (a state
+    change of its own), so 'changes nothing' below means nothing beyond that."""
+    await harness.send_text(ADMIN_ID, "/help")
+    await harness.send_text(USER, "/help")
+    harness.fake_bot.clear()
 
 
 @pytest.mark.parametrize("command", ["/grant 8002 30", "/broadcast hi all", "/stats"])

@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-from bot import texts
-from bot.services.notices import CB_PLANS, CB_PORTAL
+from bot.chat import texts
+from bot.notices import CB_PLANS, CB_PORTAL
 from db.models import StripeCustomer
 from tests.conftest import Harness, MakeHarness
 from tests.helpers import count, state
@@ -62,6 +62,7 @@ async def test_plans_are_cached(harness: Harness) -> None:
 
 
 async def test_unknown_command_and_plain_text_change_nothing(harness: Harness) -> None:
+    await harness.send_text(USER, "/help")  # registered: writing to the bot does that
     before = await state(harness)
     await harness.send_text(USER, "/nonsense")
     await harness.send_text(USER, "hello?")

@@ -9,10 +9,11 @@ from datetime import UTC, datetime, timedelta
 import pytest
 from sqlalchemy import update
 
-from bot.services import delivery, outbox_writes
-from bot.services.delivery import LEASE, MAX_ATTEMPTS, DeliveryWorker
-from bot.services.outbox import enqueue
-from bot.services.send_pacing import RateLimiter
+from bot.delivery import outcomes as outbox_writes
+from bot.delivery import worker as delivery
+from bot.delivery.outbox import enqueue
+from bot.delivery.pacing import SendPacer
+from bot.delivery.worker import LEASE, MAX_ATTEMPTS, DeliveryWorker
 from db.models import OutboxMessage, User
 from tests.conftest import Harness
 from tests.helpers import outbox
@@ -167,7 +168,7 @@ async def test_rate_limiter_spaces_sends_and_honours_pause() -> None:
         slept.append(round(seconds, 6))
         clock[0] += seconds
 
-    limiter = RateLimiter(rate=10, clock=lambda: clock[0], sleep=sleep)
+    limiter = SendPacer(rate=10, clock=lambda: clock[0], sleep=sleep)
     for _ in range(3):
         await limiter.acquire()
     limiter.pause(5)
@@ -210,19 +211,19 @@ def test_a_claim_holds_about_two_seconds_of_sends(harness: Harness) -> None:
 
 
 async def test_only_a_committed_outbox_write_wakes_the_worker(harness: Harness) -> None:
-    signal = harness.parts.signal
-    await signal.wait(0)  # forget earlier wake-ups
+    wakeup = harness.parts.wakeup
+    await wakeup.wait(0)  # forget earlier wake-ups
     async with harness.session() as session:
         await session.begin()
         session.add(User(id=CHAT, first_name="Bo"))
         await enqueue(session, chat_id=CHAT, kind="test", text="never")
         await session.rollback()
     started = asyncio.get_running_loop().time()
-    await signal.wait(0.3)
+    await wakeup.wait(0.3)
     assert asyncio.get_running_loop().time() - started >= 0.25  # nothing woke it
     await _queue(harness, "yes")
     started = asyncio.get_running_loop().time()
-    await signal.wait(5)
+    await wakeup.wait(5)
     assert asyncio.get_running_loop().time() - started < 1  # woken at once by the commit
 
 

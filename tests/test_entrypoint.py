@@ -11,7 +11,7 @@ import aiohttp
 import pytest
 from sqlalchemy import select, text
 
-from bot.services.outbox import enqueue
+from bot.delivery.outbox import enqueue
 from db import migrate
 from db.engine import create_engine, create_session_factory
 from db.migrate import head_revision

@@ -26,7 +26,7 @@ import pytest
 from sqlalchemy import event, func, select, text
 from sqlalchemy.engine import make_url
 
-from bot.services.delivery import CONCURRENCY, DeliveryWorker
+from bot.delivery.worker import CONCURRENCY, DeliveryWorker
 from db.faults import DATABASE_FAULTS
 from db.models import Entitlement, OutboxMessage, ProcessedStripeEvent
 from tests.conftest import ADMIN_ID, Harness, MakeHarness

@@ -9,7 +9,7 @@ import pytest
 from sqlalchemy import event, insert, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from bot.services.group_commit import GroupCommit, ShutDownError
+from bot.group_commit import GroupCommit, ShutDownError
 from db.models import ProcessedStripeEvent
 from tests.conftest import Harness
 

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import asyncio
+import sys
 from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import Any
@@ -142,3 +144,31 @@ async def test_check_schema_refuses_an_unmigrated_database(fresh_engine: AsyncEn
     await migrate.upgrade(fresh_engine)
 
     await check_schema(fresh_engine)  # does not raise
+
+
+async def test_the_alembic_command_line_needs_only_database_url(tmp_path: Path) -> None:
+    """`alembic upgrade head` and `alembic check` (what autogenerate compares) run with no
+    BOT_TOKEN or any other setting: db/ reads nothing of the application's."""
+    from tests.processes import REPO_ROOT, base_env
+
+    url = f"sqlite+aiosqlite:///{tmp_path / 'cli.db'}"
+    env = base_env(DATABASE_URL=url)
+    assert "BOT_TOKEN" not in env
+    for words in (["upgrade", "head"], ["check"]):
+        proc = await asyncio.create_subprocess_exec(
+            sys.executable,
+            "-m",
+            "alembic",
+            *words,
+            cwd=REPO_ROOT,
+            env=env,
+            stdout=asyncio.subprocess.PIPE,
+            stderr=asyncio.subprocess.STDOUT,
+        )
+        output, _ = await asyncio.wait_for(proc.communicate(), 60)
+        assert proc.returncode == 0, output.decode()
+    engine = create_engine(url)
+    try:
+        assert await migrate.current_revision(engine) == revision.HEAD
+    finally:
+        await engine.dispose()

@@ -10,8 +10,8 @@ from typing import Any
 
 import pytest
 
-from bot.services import signals
-from bot.services.signal_syntax import parse_signal
+from bot.signals import service as signals
+from bot.signals.syntax import parse_signal
 from db.models import Signal, User
 from tests.conftest import ADMIN_ID, BOT_TOKEN, FIXTURES, Harness, MakeHarness
 from tests.helpers import count, give_access, state
@@ -418,14 +418,14 @@ async def test_access_cache_sees_a_cancellation_at_once(harness: Harness) -> Non
 
 
 async def test_a_rolled_back_change_does_not_count(harness: Harness) -> None:
-    from bot.services import changes
+    from bot import commit_events
 
-    before = changes.version(changes.FEED)
+    before = commit_events.version(commit_events.FEED)
     async with harness.session() as session:
         await session.begin()
-        changes.mark(session, changes.FEED)
+        commit_events.mark(session, commit_events.FEED)
         await session.rollback()
-    assert changes.version(changes.FEED) == before
+    assert commit_events.version(commit_events.FEED) == before
     async with harness.session() as session, session.begin():
-        changes.mark(session, changes.FEED)
-    assert changes.version(changes.FEED) == before + 1
+        commit_events.mark(session, commit_events.FEED)
+    assert commit_events.version(commit_events.FEED) == before + 1

@@ -29,8 +29,8 @@ from playwright.async_api import (
     expect,
 )
 
-from bot.services import signals
-from bot.services.signal_syntax import parse_signal
+from bot.signals import service as signals
+from bot.signals.syntax import parse_signal
 from db.models import OutboxMessage, Signal
 from tests.conftest import ADMIN_ID, BOT_TOKEN, PRICE_MONTHLY, Harness, MakeHarness
 from tests.helpers import count, give_access

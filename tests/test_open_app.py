@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from bot.telegram_setup import announce
+from bot.telegram.setup import announce
 from tests.conftest import Harness, MakeHarness
 
 USER = 7301

@@ -25,8 +25,8 @@ from aiogram.methods import SendMessage
 from aiohttp import ClientConnectorError
 from aiohttp.client_reqrep import ConnectionKey
 
-from bot.services.delivery import Claim, DeliveryWorker
-from bot.services.send_verdicts import Action, classify
+from bot.delivery.verdicts import Action, classify
+from bot.delivery.worker import Claim, DeliveryWorker
 from tests.conftest import BOT_TOKEN, Harness
 
 METHOD = SendMessage(chat_id=1, text="x")
@@ -106,7 +106,7 @@ async def test_a_send_starts_only_while_the_lease_outlasts_it(harness: Harness) 
     # 15 s timeout + 5 s margin: with 19 s of lease left the send might outlive it.
     late = Claim([], lease_until, time.monotonic() + 19)
     assert worker._why_not_send(late) == 0.0
-    worker._limiter.pause(30)  # a 429: nothing goes out for 30 s, by anyone
+    worker._pacer.pause(30)  # a 429: nothing goes out for 30 s, by anyone
     paused = worker._why_not_send(fresh)
     assert paused is not None and 29 < paused <= 30
     worker.stop()

@@ -9,9 +9,9 @@ from decimal import Decimal
 import pytest
 from hypothesis import given, settings
 
-from bot.services.signal_math import result_at, risk
-from bot.services.signal_syntax import SignalSpec, parse_signal
-from bot.services.signals import Performance, summarise
+from bot.signals.results import result_at, risk
+from bot.signals.service import Performance, summarise
+from bot.signals.syntax import SignalSpec, parse_signal
 from db.models import Signal, SignalStatus
 from tests.test_signal_syntax import valid_specs
 

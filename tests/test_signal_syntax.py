@@ -9,8 +9,9 @@ import pytest
 from hypothesis import assume, given, settings
 from hypothesis import strategies as st
 
-from bot.services.signal_math import ResultOutOfRangeError, result_at
-from bot.services.signal_syntax import (
+from bot.signals.results import ResultOutOfRangeError, result_at
+from bot.signals.service import UpdateCommand, parse_update
+from bot.signals.syntax import (
     EXAMPLE,
     MAX_TAKE_PROFITS,
     SignalSpec,
@@ -19,7 +20,6 @@ from bot.services.signal_syntax import (
     parse_signal,
     plain_number,
 )
-from bot.services.signals import UpdateCommand, parse_update
 
 D = Decimal
 

@@ -7,7 +7,7 @@ import asyncio
 
 from sqlalchemy import func, select, update
 
-from bot.handlers.signals import SignalButton
+from bot.chat.routers.signals import SignalButton
 from db.models import Entitlement, OutboxMessage, Signal, SignalStatus
 from tests.conftest import ADMIN_ID, Harness
 from tests.helpers import count, give_access

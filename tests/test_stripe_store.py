@@ -7,7 +7,7 @@ import asyncio
 import pytest
 from sqlalchemy import select
 
-from bot.services import stripe_store
+from bot.billing import stripe_store
 from db.models import StripeCustomer, User
 from tests.conftest import Harness
 

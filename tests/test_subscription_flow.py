@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import time
 
-from bot.services.notices import CB_PLANS, CB_PORTAL
+from bot.notices import CB_PLANS, CB_PORTAL
 from db.models import User
 from tests.conftest import PRICE_MONTHLY, PRICE_YEARLY, Harness, load_fixture
 from tests.fakes.stripe_api import make_event

@@ -86,7 +86,7 @@ async def test_webhook_mode_without_a_configured_secret_still_has_one(
 ) -> None:
     """PUBLIC_URL set, TELEGRAM_WEBHOOK_SECRET unset: a forged admin command is refused,
     and the secret derived from the bot token is what setWebhook registers."""
-    from bot.telegram_setup import announce
+    from bot.telegram.setup import announce
     from db.models import Entitlement
     from tests.conftest import ADMIN_ID
     from tests.helpers import count

@@ -6,11 +6,12 @@ from aiogram import Bot, Dispatcher
 from aiohttp import web
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from bot.services.billing import BillingService
-from bot.services.stripe_events import StripeEventProcessor
+from bot.billing.checkout import BillingService
+from bot.billing.stripe_events import StripeEventProcessor
 from bot.settings import Settings
-from bot.telegram_health import TelegramHealth
-from bot.telegram_setup import TELEGRAM_WEBHOOK_PATH
+from bot.telegram.health import TelegramHealth
+from bot.telegram.setup import TELEGRAM_WEBHOOK_PATH
+from bot.unit_of_work import UnitOfWork
 from webapp import health, miniapp_api, miniapp_static, stripe_webhook
 from webapp.errors import error_middleware
 from webapp.hot_cache import AccessCache, FeedCache
@@ -21,12 +22,12 @@ from webapp.keys import (
     FEED_CACHE,
     INITDATA_LIMITER,
     READINESS,
-    SESSION_FACTORY,
     SETTINGS,
     STRIPE_EVENTS,
     TOKENS,
+    UNIT_OF_WORK,
 )
-from webapp.miniapp_auth import RateLimiter, TokenSigner
+from webapp.miniapp_auth import AttemptLimiter, TokenSigner
 from webapp.security import add_security_headers
 from webapp.telegram_webhook import TelegramWebhookHandler
 
@@ -56,13 +57,13 @@ def create_web_app(
     """Build the app; pass the dispatcher to receive Telegram updates by webhook."""
     app = web.Application(middlewares=[error_middleware], client_max_size=MAX_BODY)
     app[SETTINGS] = settings
-    app[SESSION_FACTORY] = session_factory
+    app[UNIT_OF_WORK] = UnitOfWork(session_factory)
     app[STRIPE_EVENTS] = stripe_events
     app[BOT] = bot
     app[BILLING] = billing
-    app[READINESS] = health.Readiness(session_factory, telegram_health)
+    app[READINESS] = health.Readiness(app[UNIT_OF_WORK], telegram_health)
     app[TOKENS] = TokenSigner(settings.bot_token.get_secret_value())
-    app[INITDATA_LIMITER] = RateLimiter(burst=INITDATA_BURST, per_second=INITDATA_PER_SECOND)
+    app[INITDATA_LIMITER] = AttemptLimiter(burst=INITDATA_BURST, per_second=INITDATA_PER_SECOND)
     app[FEED_CACHE] = FeedCache()
     app[ACCESS_CACHE] = AccessCache()
     app.on_response_prepare.append(add_security_headers)

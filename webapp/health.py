@@ -16,9 +16,9 @@ from typing import cast
 
 from aiohttp import web
 from sqlalchemy import Table
-from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from bot.telegram_health import TelegramHealth
+from bot.telegram.health import TelegramHealth
+from bot.unit_of_work import UnitOfWork
 from db.engine import upsert
 from db.faults import DATABASE_FAULTS, describe_fault
 from db.models import HealthProbe
@@ -38,10 +38,8 @@ _WRITE_PROBE = upsert(_PROBE, _PROBE.c.id, update=["checked_at"])
 class Readiness:
     """What stands in the way of serving, if anything."""
 
-    def __init__(
-        self, session_factory: async_sessionmaker[AsyncSession], telegram: TelegramHealth
-    ) -> None:
-        self._session_factory = session_factory
+    def __init__(self, uow: UnitOfWork, telegram: TelegramHealth) -> None:
+        self._uow = uow
         self._telegram = telegram
         self._probed_at = -PROBE_EVERY
         self._database_problem: str | None = None
@@ -67,7 +65,7 @@ class Readiness:
     async def _probe(self) -> str | None:
         try:
             async with asyncio.timeout(READY_TIMEOUT):
-                async with self._session_factory() as session, session.begin():
+                async with self._uow() as session:
                     connection = await session.connection()
                     await connection.execute(
                         _WRITE_PROBE[connection.dialect.name],

@@ -1,6 +1,6 @@
 """In-memory caches for the hottest Mini App read, the signal feed.
 
-Both are invalidated by `bot.services.changes` the moment a change commits in this
+Both are invalidated by `bot.commit_events` the moment a change commits in this
 process, so they are never staler than the database for a single-process deployment; the
 short TTLs only bound staleness when several processes share one PostgreSQL database.
 """
@@ -14,10 +14,10 @@ from datetime import datetime
 from typing import NamedTuple
 
 from sqlalchemy import select
-from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from bot.services import changes
-from bot.services.access import entitlement_grants_access
+from bot import commit_events
+from bot.access import entitlement_grants_access
+from bot.unit_of_work import UnitOfWork
 from db.models import Entitlement
 
 FEED_TTL_SECONDS = 2.0
@@ -37,7 +37,7 @@ class FeedCache:
 
     def _fresh(self) -> bytes | None:
         if (
-            self._version == changes.version(changes.FEED)
+            self._version == commit_events.version(commit_events.FEED)
             and time.monotonic() - self._at < self._ttl
         ):
             return self._body
@@ -52,7 +52,7 @@ class FeedCache:
             if body is not None:
                 return body
             # Read the version before loading: a change committed meanwhile forces a reload.
-            version, at = changes.version(changes.FEED), time.monotonic()
+            version, at = commit_events.version(commit_events.FEED), time.monotonic()
             body = await load()
             self._body, self._version, self._at = body, version, at
             return body
@@ -72,14 +72,12 @@ class AccessCache:
         self._ttl = ttl
         self._rows: dict[int, tuple[int, float, list[_Row]]] = {}
 
-    async def has_access(
-        self, factory: async_sessionmaker[AsyncSession], user_id: int, now: datetime
-    ) -> bool:
+    async def has_access(self, uow: UnitOfWork, user_id: int, now: datetime) -> bool:
         clock = time.monotonic()
-        current = changes.version(changes.ENTITLEMENTS)
+        current = commit_events.version(commit_events.ENTITLEMENTS)
         cached = self._rows.get(user_id)
         if cached is None or cached[0] != current or clock - cached[1] >= self._ttl:
-            async with factory() as session:
+            async with uow() as session:
                 result = await session.execute(
                     select(Entitlement.source, Entitlement.status, Entitlement.expires_at).where(
                         Entitlement.user_id == user_id

@@ -6,24 +6,24 @@ from typing import TYPE_CHECKING
 
 from aiogram import Bot
 from aiohttp import web
-from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from bot.services.billing import BillingService
-from bot.services.stripe_events import StripeEventProcessor
+from bot.billing.checkout import BillingService
+from bot.billing.stripe_events import StripeEventProcessor
 from bot.settings import Settings
+from bot.unit_of_work import UnitOfWork
 from webapp.hot_cache import AccessCache, FeedCache
-from webapp.miniapp_auth import RateLimiter, TokenSigner
+from webapp.miniapp_auth import AttemptLimiter, TokenSigner
 
 if TYPE_CHECKING:
     from webapp.health import Readiness
 
 SETTINGS = web.AppKey("settings", Settings)
-SESSION_FACTORY: web.AppKey[async_sessionmaker[AsyncSession]] = web.AppKey("session_factory")
+UNIT_OF_WORK = web.AppKey("unit_of_work", UnitOfWork)
 STRIPE_EVENTS = web.AppKey("stripe_events", StripeEventProcessor)
 BOT = web.AppKey("bot", Bot)
 BILLING = web.AppKey("billing", BillingService)
 TOKENS = web.AppKey("tokens", TokenSigner)
-INITDATA_LIMITER = web.AppKey("initdata_limiter", RateLimiter)
+INITDATA_LIMITER = web.AppKey("initdata_limiter", AttemptLimiter)
 FEED_CACHE = web.AppKey("feed_cache", FeedCache)
 ACCESS_CACHE = web.AppKey("access_cache", AccessCache)
 READINESS: web.AppKey[Readiness] = web.AppKey("readiness")

@@ -9,18 +9,19 @@ from typing import Any
 
 from aiohttp import web
 from sqlalchemy import select
-from sqlalchemy.ext.asyncio import AsyncSession
 
-from bot.services import access, admin, signals, users
-from bot.services.errors import (
+from bot import access, admin, users
+from bot.delivery.progress import counts_for
+from bot.errors import (
     AlreadySubscribedError,
     BillingNotConfiguredError,
     BillingUnavailableError,
     NoCustomerError,
     UnknownPlanError,
 )
-from bot.services.progress import counts_for
-from bot.services.signal_syntax import SignalSyntaxError, parse_signal
+from bot.signals import service as signals
+from bot.signals.syntax import SignalSyntaxError, parse_signal
+from bot.unit_of_work import UnitOfWork
 from db.models import Broadcast, Entitlement, User
 from webapp import miniapp_views as views
 from webapp.errors import ApiError
@@ -30,9 +31,9 @@ from webapp.keys import (
     BOT,
     FEED_CACHE,
     INITDATA_LIMITER,
-    SESSION_FACTORY,
     SETTINGS,
     TOKENS,
+    UNIT_OF_WORK,
 )
 from webapp.miniapp_auth import InitDataError, validate_init_data
 from webapp.request_body import json_object
@@ -76,8 +77,8 @@ def _require_admin(request: web.Request) -> int:
     return user_id
 
 
-def _session(request: web.Request) -> AsyncSession:
-    return request.app[SESSION_FACTORY]()
+def _uow(request: web.Request) -> UnitOfWork:
+    return request.app[UNIT_OF_WORK]
 
 
 def _client(request: web.Request) -> str:
@@ -112,7 +113,7 @@ async def exchange_initdata(request: web.Request) -> web.Response:
     except InitDataError as error:
         log.info("rejected initData: %s", error.code)
         raise ApiError(401, error.code, str(error)) from None
-    async with _session(request) as session, session.begin():
+    async with _uow(request)() as session:
         user = await users.ensure_user(session, tg_user)
     tokens = request.app[TOKENS]
     return web.json_response(
@@ -130,7 +131,7 @@ async def exchange_initdata(request: web.Request) -> web.Response:
 async def me(request: web.Request) -> web.Response:
     user_id = _user_id(request)
     now = datetime.now(UTC)
-    async with _session(request) as session:
+    async with _uow(request)() as session:
         user = await session.get(User, user_id)
         if user is None:
             raise ApiError(401, "unauthorized", "unknown user; reopen the app")
@@ -182,7 +183,7 @@ async def checkout(request: web.Request) -> web.Response:
     price_id = _string(await _json_body(request), "price_id", limit=255)
     billing = request.app[BILLING]
     try:
-        async with _session(request) as session, session.begin():
+        async with _uow(request)() as session:
             customer_id = await billing.prepare_checkout(session, user_id, datetime.now(UTC))
         link = await billing.checkout_link(
             user_id, customer_id, price_id, await _bot_username(request)
@@ -204,7 +205,7 @@ async def checkout(request: web.Request) -> web.Response:
 async def portal(request: web.Request) -> web.Response:
     user_id = _user_id(request)
     billing = request.app[BILLING]
-    async with _session(request) as session:
+    async with _uow(request)() as session:
         customer_id = await users.customer_id_for(session, user_id)
     try:
         url = await billing.portal_url(customer_id, f"https://t.me/{await _bot_username(request)}")
@@ -221,12 +222,12 @@ async def portal(request: web.Request) -> web.Response:
 async def signal_feed(request: web.Request) -> web.Response:
     """The hottest read: cached, and invalidated the moment a signal or an access changes."""
     user_id = _user_id(request)
-    factory = request.app[SESSION_FACTORY]
-    if not await request.app[ACCESS_CACHE].has_access(factory, user_id, datetime.now(UTC)):
+    uow = _uow(request)
+    if not await request.app[ACCESS_CACHE].has_access(uow, user_id, datetime.now(UTC)):
         raise ApiError(403, "no_access", "subscribe to see the signals")
 
     async def load() -> bytes:
-        async with factory() as session:
+        async with uow() as session:
             recent = await signals.latest(session, limit=50)
         return json.dumps({"signals": [views.signal(s) for s in recent]}).encode()
 
@@ -237,7 +238,7 @@ async def signal_feed(request: web.Request) -> web.Response:
 @routes.get("/api/v1/performance")
 async def performance(request: web.Request) -> web.Response:
     _user_id(request)
-    async with _session(request) as session:
+    async with _uow(request)() as session:
         closed = await signals.closed_signals(session)
     windows = signals.summarise(closed, datetime.now(UTC))
     return web.json_response(views.performance(windows, closed))
@@ -259,7 +260,7 @@ def _parse(text: str) -> Any:
 async def preview_signal(request: web.Request) -> web.Response:
     _require_admin(request)
     spec = _parse(_string(await _json_body(request), "text"))
-    async with _session(request) as session:
+    async with _uow(request)() as session:
         count = len(await access.recipients(session, datetime.now(UTC)))
     shown = views.spec(spec)
     return web.json_response(
@@ -272,7 +273,7 @@ async def post_signal(request: web.Request) -> web.Response:
     admin_id = _require_admin(request)
     spec = _parse(_string(await _json_body(request), "text"))
     now = datetime.now(UTC)
-    async with _session(request) as session, session.begin():
+    async with _uow(request)() as session:
         draft = await signals.create_draft(session, spec, admin_id)
         broadcast = await signals.publish(session, draft.id, now)
     return web.json_response(
@@ -287,7 +288,7 @@ async def broadcast_progress(request: web.Request) -> web.Response:
     raw = request.match_info["broadcast_id"]
     if not raw.isascii() or not raw.isdigit() or len(raw) > 9:
         raise ApiError(400, "bad_request", "broadcast id must be a number")
-    async with _session(request) as session:
+    async with _uow(request)() as session:
         broadcast = await session.get(Broadcast, int(raw))
         if broadcast is None:
             raise ApiError(404, "not_found", "no such broadcast")
@@ -302,6 +303,6 @@ async def admin_stats(request: web.Request) -> web.Response:
         offered = await request.app[BILLING].plans()
     except (BillingNotConfiguredError, BillingUnavailableError):
         offered = []
-    async with _session(request) as session:
+    async with _uow(request)() as session:
         figures = await admin.stats(session, datetime.now(UTC), offered)
     return web.json_response(views.stats(figures))

@@ -108,7 +108,7 @@ class TokenSigner:
         return _b64(hmac.new(self._key, payload.encode(), hashlib.sha256).digest())
 
 
-class RateLimiter:
+class AttemptLimiter:
     """Token bucket per key (client address): `burst` at once, refilled at `per_second`."""
 
     def __init__(

@@ -6,14 +6,14 @@ from datetime import datetime
 from decimal import Decimal
 from typing import Any
 
-from bot.services.access import entitlement_grants_access
-from bot.services.admin import Stats
-from bot.services.plans import Plan, format_amount
-from bot.services.progress import Counts
-from bot.services.signal_syntax import SignalSpec, format_signal, plain_number
-from bot.services.signal_texts import status_label
-from bot.services.signals import Performance
-from bot.texts import STATUS_LABELS
+from bot.access import entitlement_grants_access
+from bot.admin import Stats
+from bot.billing.plans import Plan, format_amount
+from bot.chat.texts import STATUS_LABELS
+from bot.delivery.progress import Counts
+from bot.signals.service import Performance
+from bot.signals.syntax import SignalSpec, format_signal, plain_number
+from bot.signals.texts import status_label
 from db.models import Entitlement, Signal, User
 
 

@@ -8,8 +8,8 @@ import stripe
 from aiohttp import web
 from sqlalchemy.exc import SQLAlchemyError
 
-from bot.services.group_commit import ShutDownError
-from bot.services.stripe_events import InvalidWebhookError
+from bot.billing.stripe_events import InvalidWebhookError
+from bot.group_commit import ShutDownError
 from webapp.errors import json_error
 from webapp.keys import STRIPE_EVENTS
 from webapp.request_body import read_body

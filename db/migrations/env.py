@@ -1,13 +1,18 @@
-"""Alembic environment: runs migrations on the connection it is given, or opens one."""
+"""Alembic environment: runs migrations on the connection it is given, or opens one.
+
+The alembic command line (`alembic upgrade head`, `alembic revision --autogenerate`)
+needs only DATABASE_URL: nothing here reads the application's settings, so no BOT_TOKEN.
+"""
 
 from __future__ import annotations
 
 import asyncio
+import os
 
 from alembic import context
 from sqlalchemy.engine import Connection
 
-from bot.settings import load_settings
+from db import DEFAULT_DATABASE_URL
 from db.engine import create_engine
 from db.models import Base
 
@@ -54,9 +59,11 @@ def run_migrations_online() -> None:
         # Called from db.migrate.upgrade() inside the application's event loop.
         _configure_and_run(connection)
         return
-    url = config.get_main_option("sqlalchemy.url")
-    if not url:
-        url = load_settings().database_url
+    url = (
+        config.get_main_option("sqlalchemy.url")
+        or os.environ.get("DATABASE_URL")
+        or DEFAULT_DATABASE_URL
+    )
     asyncio.run(_run_with_own_engine(url))
 
 

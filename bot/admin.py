@@ -1,0 +1,167 @@
+"""Admin operations: manual grants, broadcasts to subscribers, and the numbers behind /stats."""
+
+from __future__ import annotations
+
+from collections import Counter
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+from decimal import Decimal
+
+from sqlalchemy import func, select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from bot import access, commit_events, users
+from bot.access import entitlement_grants_access
+from bot.billing.plans import Plan
+from bot.delivery import outbox
+from bot.errors import DomainError
+from bot.notices import format_date
+from db.models import (
+    Broadcast,
+    Entitlement,
+    EntitlementSource,
+    OutboxMessage,
+    OutboxStatus,
+    Signal,
+    User,
+)
+
+MONTHS_PER = {
+    "day": Decimal("30.4375"),
+    "week": Decimal("4.348125"),
+    "month": Decimal(1),
+    "year": Decimal(1) / 12,
+}
+
+
+class NoGrantError(DomainError):
+    """Taking back a grant the user does not have (or that has already ended)."""
+
+
+async def grant(
+    session: AsyncSession, user_id: int, days: int, admin_id: int, now: datetime
+) -> Entitlement:
+    """Give (days > 0) or take back (days == 0) free access; the user is told either way.
+
+    Taking back a grant that is not running changes nothing (NoGrantError): telling
+    someone their access ended when they never had it would be wrong.
+    """
+    row = await session.scalar(
+        select(Entitlement).where(
+            Entitlement.user_id == user_id, Entitlement.source == EntitlementSource.GRANT
+        )
+    )
+    if days == 0 and (row is None or not entitlement_grants_access(row, now)):
+        raise NoGrantError(f"user {user_id} has no grant")
+    await users.ensure_user_id(await session.connection(), user_id)
+    if row is None:
+        row = Entitlement(user_id=user_id, source=EntitlementSource.GRANT, status="active")
+        session.add(row)
+    row.source_ref = f"admin:{admin_id}"
+    commit_events.mark(session, commit_events.ENTITLEMENTS)
+    if days > 0:
+        row.status = "active"
+        row.expires_at = now + timedelta(days=days)
+        until = format_date(row.expires_at)
+        text = f"🎁 You have been given access to premium signals until {until}."
+    else:
+        row.status = "canceled"
+        row.expires_at = now
+        text = "Your complimentary access to premium signals has ended."
+    await session.flush()
+    await outbox.enqueue(session, chat_id=user_id, kind="grant", text=text)
+    return row
+
+
+async def broadcast(
+    session: AsyncSession, text: str, now: datetime, *, admin_chat_id: int | None
+) -> Broadcast:
+    """Queue an announcement to every subscriber with access."""
+    chats = await access.recipients(session, now)
+    job = Broadcast(
+        kind="broadcast",
+        title="Announcement",
+        admin_chat_id=admin_chat_id,
+        total=len(chats),
+    )
+    session.add(job)
+    await session.flush()
+    await outbox.enqueue_bulk(
+        session, chats, kind="broadcast", text=text, broadcast_id=job.id, now=now
+    )
+    return job
+
+
+@dataclass(frozen=True)
+class Stats:
+    users: int
+    with_access: int
+    blocked: int
+    by_state: dict[str, int]
+    new_30d: int
+    churned_30d: int
+    mrr: dict[str, int] = field(default_factory=dict)  # currency -> minor units per month
+    signals_open: int = 0
+    signals_closed: int = 0
+    outbox_pending: int = 0
+    outbox_failed: int = 0
+
+
+def monthly_amount(plan: Plan) -> Decimal:
+    """A plan's price per month in minor units (a yearly plan counts one twelfth)."""
+    per = MONTHS_PER.get(plan.interval or "month", Decimal(1))
+    return Decimal(plan.unit_amount) * per / plan.interval_count
+
+
+async def stats(session: AsyncSession, now: datetime, plans: list[Plan]) -> Stats:
+    """Subscribers by state, MRR from Stripe prices, new and churned in 30 days."""
+    month_ago = now - timedelta(days=30)
+    rows = list(await session.scalars(select(Entitlement)))
+    with_access = {row.user_id for row in rows if entitlement_grants_access(row, now)}
+    stripe_rows = [row for row in rows if row.source == EntitlementSource.STRIPE]
+    by_state = Counter(row.status for row in stripe_rows)
+    by_state["grant"] = sum(
+        1
+        for row in rows
+        if row.source == EntitlementSource.GRANT and entitlement_grants_access(row, now)
+    )
+    prices = {plan.price_id: plan for plan in plans}
+    mrr: Counter[str] = Counter()
+    for row in stripe_rows:
+        plan = prices.get(row.price_id or "")
+        if plan and row.status in {"active", "past_due"} and entitlement_grants_access(row, now):
+            mrr[plan.currency] += int(monthly_amount(plan))
+    new = sum(1 for row in stripe_rows if row.created_at >= month_ago)
+    churned = sum(
+        1
+        for row in stripe_rows
+        if row.status in {"canceled", "unpaid", "incomplete_expired"}
+        and row.updated_at >= month_ago
+    )
+    total_users = int(await session.scalar(select(func.count()).select_from(User)) or 0)
+    blocked = int(
+        await session.scalar(select(func.count()).where(User.blocked_at.is_not(None))) or 0
+    )
+    signal_rows = await session.execute(
+        select(Signal.closed_at.is_(None), func.count())
+        .where(Signal.published_at.is_not(None))
+        .group_by(Signal.closed_at.is_(None))
+    )
+    signal_counts: dict[bool, int] = {bool(is_open): n for is_open, n in signal_rows}
+    outbox_rows = await session.execute(
+        select(OutboxMessage.status, func.count()).group_by(OutboxMessage.status)
+    )
+    outbox_counts: dict[str, int] = {status: n for status, n in outbox_rows}
+    return Stats(
+        users=total_users,
+        with_access=len(with_access),
+        blocked=blocked,
+        by_state=dict(by_state),
+        new_30d=new,
+        churned_30d=churned,
+        mrr=dict(mrr),
+        signals_open=signal_counts.get(True, 0),
+        signals_closed=signal_counts.get(False, 0),
+        outbox_pending=outbox_counts.get(OutboxStatus.PENDING, 0),
+        outbox_failed=outbox_counts.get(OutboxStatus.FAILED, 0),
+    )

@@ -1,0 +1,1 @@
+"""Billing: Stripe plans, Checkout and the portal, webhook events, entitlements."""

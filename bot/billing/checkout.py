@@ -1,0 +1,159 @@
+"""Stripe Checkout and customer-portal sessions for a Telegram user."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from dataclasses import dataclass
+from datetime import datetime
+
+import stripe
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from bot import users
+from bot.access import entitlement_grants_access, stripe_entitlement
+from bot.billing.plans import Plan, PlanCatalog
+from bot.billing.stripe_shapes import METADATA_USER_KEY
+from bot.errors import (
+    AlreadySubscribedError,
+    BillingNotConfiguredError,
+    BillingUnavailableError,
+    NoCustomerError,
+    UnknownPlanError,
+)
+
+log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True, slots=True)
+class CheckoutLink:
+    plan: Plan
+    url: str
+
+
+class BillingService:
+    """Creates Checkout and portal sessions; None client means Stripe is not configured."""
+
+    def __init__(
+        self,
+        client: stripe.StripeClient | None,
+        catalog: PlanCatalog | None,
+        *,
+        trial_days: int = 0,
+    ) -> None:
+        self._client = client
+        self._catalog = catalog
+        self._trial_days = trial_days
+
+    @property
+    def trial_days(self) -> int:
+        return self._trial_days
+
+    @property
+    def enabled(self) -> bool:
+        return self._client is not None and self._catalog is not None
+
+    def _require(self) -> tuple[stripe.StripeClient, PlanCatalog]:
+        if self._client is None or self._catalog is None:
+            raise BillingNotConfiguredError
+        return self._client, self._catalog
+
+    async def plans(self) -> list[Plan]:
+        _, catalog = self._require()
+        return await catalog.plans()
+
+    async def plan_name(self, price_id: str | None) -> str:
+        if self._catalog is None:
+            return "Subscription"
+        return await self._catalog.name_of(price_id)
+
+    async def prepare_checkout(
+        self, session: AsyncSession, user_id: int, now: datetime
+    ) -> str | None:
+        """Check the user may start a Checkout; returns the Stripe customer to reuse.
+
+        Database only: callers commit before going to Stripe, so no transaction waits on
+        the network.
+        """
+        self._require()
+        current = await stripe_entitlement(session, user_id)
+        if current is not None and entitlement_grants_access(current, now):
+            raise AlreadySubscribedError
+        return await users.customer_id_for(session, user_id)
+
+    async def checkout_links(
+        self, user_id: int, customer_id: str | None, bot_username: str
+    ) -> list[CheckoutLink]:
+        """A fresh Checkout Session per plan, for this user only."""
+        client, catalog = self._require()
+        plans = await catalog.plans()
+        urls = await asyncio.gather(
+            *(
+                self._create_checkout(client, plan, user_id, customer_id, bot_username)
+                for plan in plans
+            )
+        )
+        return [CheckoutLink(plan=plan, url=url) for plan, url in zip(plans, urls, strict=True)]
+
+    async def checkout_link(
+        self, user_id: int, customer_id: str | None, price_id: str, bot_username: str
+    ) -> CheckoutLink:
+        """A fresh Checkout Session for one plan (the Mini App's Subscribe button)."""
+        client, catalog = self._require()
+        plan = await catalog.find(price_id)
+        if plan is None:
+            raise UnknownPlanError(price_id)
+        url = await self._create_checkout(client, plan, user_id, customer_id, bot_username)
+        return CheckoutLink(plan=plan, url=url)
+
+    async def _create_checkout(
+        self,
+        client: stripe.StripeClient,
+        plan: Plan,
+        user_id: int,
+        customer_id: str | None,
+        bot_username: str,
+    ) -> str:
+        metadata = {METADATA_USER_KEY: str(user_id)}
+        subscription_data: dict[str, object] = {"metadata": metadata}
+        if self._trial_days:
+            subscription_data["trial_period_days"] = self._trial_days
+        params: dict[str, object] = {
+            "mode": "subscription",
+            "line_items": [{"price": plan.price_id, "quantity": 1}],
+            # The return lands on /start paid, which answers with the current status.
+            "success_url": f"https://t.me/{bot_username}?start=paid",
+            "cancel_url": f"https://t.me/{bot_username}?start=cancel",
+            "client_reference_id": str(user_id),
+            "metadata": metadata,
+            # Subscription events carry the Telegram id too, so they can be attributed even
+            # when they arrive before checkout.session.completed.
+            "subscription_data": subscription_data,
+            "allow_promotion_codes": True,
+        }
+        if customer_id:
+            params["customer"] = customer_id
+        try:
+            checkout = await client.v1.checkout.sessions.create_async(
+                params=params  # type: ignore[arg-type]
+            )
+        except stripe.StripeError as error:
+            log.warning("checkout session failed for plan %s: %s", plan.price_id, error)
+            raise BillingUnavailableError from error
+        if not checkout.url:
+            raise BillingUnavailableError("Checkout Session has no url")
+        return checkout.url
+
+    async def portal_url(self, customer_id: str | None, return_url: str) -> str:
+        """A customer-portal link for a user who has paid before."""
+        client, _ = self._require()
+        if customer_id is None:
+            raise NoCustomerError
+        try:
+            portal = await client.v1.billing_portal.sessions.create_async(
+                params={"customer": customer_id, "return_url": return_url}
+            )
+        except stripe.StripeError as error:
+            log.warning("portal session failed: %s", error)
+            raise BillingUnavailableError from error
+        return portal.url

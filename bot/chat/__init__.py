@@ -1,0 +1,1 @@
+"""The chat adapter: the aiogram Dispatcher, its routers, middlewares and texts."""

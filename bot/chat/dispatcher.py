@@ -1,0 +1,35 @@
+"""The Dispatcher with every router (no import-time globals); the Bot is in bot.telegram.client."""
+
+from __future__ import annotations
+
+from aiogram import Dispatcher
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+
+from bot.billing.checkout import BillingService
+from bot.chat.middlewares.admin_only import AdminOnlyMiddleware
+from bot.chat.middlewares.server_faults import ServerFaultMiddleware
+from bot.chat.middlewares.unit_of_work import UnitOfWorkMiddleware
+from bot.chat.middlewares.users import RegisterUserMiddleware
+from bot.chat.routers import get_routers
+from bot.settings import Settings
+
+
+def create_dispatcher(
+    settings: Settings,
+    session_factory: async_sessionmaker[AsyncSession],
+    billing: BillingService,
+) -> Dispatcher:
+    """The Dispatcher with every router; long-lived services reach handlers by name."""
+    dispatcher = Dispatcher(settings=settings, billing=billing)
+    # Outer middlewares on update, outermost first (after aiogram's own, which finds the
+    # user and chat): a database failure becomes a retry (a 500 to Telegram in webhook
+    # mode); each update gets its unit of work and is applied once; its user is registered.
+    dispatcher.update.outer_middleware(ServerFaultMiddleware())
+    dispatcher.update.outer_middleware(UnitOfWorkMiddleware(session_factory))
+    dispatcher.update.outer_middleware(RegisterUserMiddleware())
+    # Handlers registered with flags=ADMIN_ONLY run for ADMIN_IDS only, in every router.
+    admin_only = AdminOnlyMiddleware(settings)
+    dispatcher.message.middleware(admin_only)
+    dispatcher.callback_query.middleware(admin_only)
+    dispatcher.include_routers(*get_routers())
+    return dispatcher

@@ -1,0 +1,123 @@
+"""Each Telegram update's unit of work (bot.unit_of_work), and its changes applied once.
+
+Telegram delivers an update again when the webhook did not answer 200 (bot.chat.
+middlewares.server_faults answers so when the database failed). The update's id is
+written in the first unit of work that commits for it, the one holding its changes: a
+later delivery finds it there and is skipped (AlreadyHandledError), so a /grant or a
+/broadcast never applies twice. An update that never opens a unit changed nothing and is
+not recorded.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from collections.abc import Awaitable, Callable
+from datetime import UTC, datetime, timedelta
+from typing import Any, cast
+
+from aiogram import BaseMiddleware
+from aiogram.types import TelegramObject, Update
+from sqlalchemy import Table, delete, event
+from sqlalchemy.engine import Connection
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+from sqlalchemy.orm import Session, SessionTransaction
+
+from bot.unit_of_work import UnitOfWork
+from db.engine import insert_ignoring_conflicts
+from db.models import ProcessedUpdate
+
+log = logging.getLogger(__name__)
+
+_TABLE = cast(Table, ProcessedUpdate.__table__)
+_RECORD = {
+    name: statement.returning(_TABLE.c.update_id)
+    for name, statement in insert_ignoring_conflicts(_TABLE, _TABLE.c.update_id).items()
+}
+# Telegram redelivers for about a day; after a week of silence ids restart at random, so
+# old ids must be gone by then or a new update could be taken for an old one.
+KEEP = timedelta(days=2)
+PRUNE_EVERY_SECONDS = 3600.0
+
+_TO_RECORD = "signaldesk.update_to_record"
+_PRUNE = "signaldesk.prune_updates"
+
+
+class AlreadyHandledError(Exception):
+    """This update's changes were committed by an earlier delivery of it."""
+
+
+@event.listens_for(Session, "after_begin")
+def _record_update(session: Session, _tx: SessionTransaction, connection: Connection) -> None:
+    """First statement of a unit's transaction: record the update (or find it recorded)."""
+    update_id = session.info.pop(_TO_RECORD, None)
+    if update_id is None:
+        return
+    now = datetime.now(UTC)
+    if session.info.pop(_PRUNE, False):
+        connection.execute(delete(_TABLE).where(_TABLE.c.processed_at < now - KEEP))
+    result = connection.execute(
+        _RECORD[connection.dialect.name], {"update_id": update_id, "processed_at": now}
+    )
+    if result.scalar() is None:
+        raise AlreadyHandledError(update_id)
+
+
+class UpdateWork(UnitOfWork):
+    """The unit of work of one update: its first committed unit records the update."""
+
+    def __init__(
+        self,
+        session_factory: async_sessionmaker[AsyncSession],
+        update_id: int | None,
+        *,
+        prune: bool = False,
+    ) -> None:
+        super().__init__(session_factory)
+        self._update_id = update_id
+        self._prune = prune
+        self._untracked = UnitOfWork(session_factory)
+
+    @property
+    def untracked(self) -> UnitOfWork:
+        """Units for work that is not the update's own (registering its user): they do
+        not record it, so its own changes still commit together with the record."""
+        return self._untracked
+
+    def _opened(self, session: AsyncSession) -> None:
+        if self._update_id is not None:
+            session.info[_TO_RECORD] = self._update_id
+            session.info[_PRUNE] = self._prune
+
+    def _committed(self, session: AsyncSession) -> None:
+        if _TO_RECORD not in session.info:  # the transaction began, so it holds the record
+            self._update_id = None
+
+
+class UnitOfWorkMiddleware(BaseMiddleware):
+    """Gives every handler `uow`, and skips an update whose changes are already in."""
+
+    def __init__(self, session_factory: async_sessionmaker[AsyncSession]) -> None:
+        self._session_factory = session_factory
+        self._last_prune = 0.0
+
+    async def __call__(
+        self,
+        handler: Callable[[TelegramObject, dict[str, Any]], Awaitable[Any]],
+        event: TelegramObject,
+        data: dict[str, Any],
+    ) -> Any:
+        update_id = event.update_id if isinstance(event, Update) else None
+        data["uow"] = UpdateWork(self._session_factory, update_id, prune=self._prune_due())
+        try:
+            return await handler(event, data)
+        except AlreadyHandledError:
+            log.info("update %s was handled before; skipped", update_id)
+            return None
+
+    def _prune_due(self) -> bool:
+        now = time.monotonic()
+        if now - self._last_prune < PRUNE_EVERY_SECONDS:
+            return False
+        self._last_prune = now
+        return True

@@ -1,0 +1,18 @@
+"""aiogram routers, one per feature, gathered in the order the Dispatcher tries them."""
+
+from aiogram import Router
+
+from bot.chat.routers import admin, billing, fallback, help, signals, start
+
+
+def get_routers() -> list[Router]:
+    # start first: /start with a payload must win over anything else; the catch-all
+    # fallback (buttons nobody else understood) last.
+    return [
+        start.create_router(),
+        help.create_router(),
+        billing.create_router(),
+        signals.create_router(),
+        admin.create_router(),
+        fallback.create_router(),
+    ]

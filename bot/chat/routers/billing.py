@@ -1,0 +1,127 @@
+"""/subscribe, /status and /manage: plans, Checkout links, state and the billing portal."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+
+from aiogram import Bot, F, Router
+from aiogram.filters import Command
+from aiogram.types import CallbackQuery, InlineKeyboardButton, InlineKeyboardMarkup, Message
+from aiogram.types import User as TelegramUser
+
+from bot import users
+from bot.access import stripe_entitlement
+from bot.billing.checkout import BillingService
+from bot.chat import texts
+from bot.errors import (
+    AlreadySubscribedError,
+    BillingNotConfiguredError,
+    BillingUnavailableError,
+    NoCustomerError,
+)
+from bot.notices import CB_PLANS, CB_PORTAL
+from bot.settings import Settings
+from bot.unit_of_work import UnitOfWork
+
+
+async def _bot_username(bot: Bot) -> str:
+    me = await bot.me()  # cached by aiogram after the first call
+    return me.username or ""
+
+
+async def _plans_reply(
+    tg_user: TelegramUser, bot: Bot, uow: UnitOfWork, billing: BillingService
+) -> tuple[str, InlineKeyboardMarkup | None]:
+    """Fresh Checkout links, one URL button per plan, or the reason there are none."""
+    try:
+        async with uow() as session:
+            customer_id = await billing.prepare_checkout(session, tg_user.id, datetime.now(UTC))
+    except BillingNotConfiguredError:
+        return texts.BILLING_OFF, None
+    except AlreadySubscribedError:
+        return texts.already_subscribed(), None
+    try:
+        links = await billing.checkout_links(tg_user.id, customer_id, await _bot_username(bot))
+    except BillingUnavailableError:
+        return texts.BILLING_DOWN, None
+    if not links:
+        return texts.NO_PLANS, None
+    buttons = [[InlineKeyboardButton(text=link.plan.label, url=link.url)] for link in links]
+    return texts.subscribe_intro(billing.trial_days), InlineKeyboardMarkup(inline_keyboard=buttons)
+
+
+async def cmd_subscribe(
+    message: Message, bot: Bot, uow: UnitOfWork, billing: BillingService
+) -> None:
+    if message.from_user is None:
+        return
+    text, markup = await _plans_reply(message.from_user, bot, uow, billing)
+    await message.answer(text, reply_markup=markup)
+
+
+async def cb_plans(
+    query: CallbackQuery, bot: Bot, uow: UnitOfWork, billing: BillingService
+) -> None:
+    text, markup = await _plans_reply(query.from_user, bot, uow, billing)
+    await query.answer()
+    await bot.send_message(query.from_user.id, text, reply_markup=markup)
+
+
+async def cmd_status(
+    message: Message, uow: UnitOfWork, billing: BillingService, settings: Settings
+) -> None:
+    if message.from_user is None:
+        return
+    async with uow() as session:
+        entitlement = await stripe_entitlement(session, message.from_user.id)
+    plan = await billing.plan_name(entitlement.price_id if entitlement else None)
+    await message.answer(
+        texts.status(entitlement, plan, datetime.now(UTC)),
+        reply_markup=texts.open_app_markup(settings.public_url),
+    )
+
+
+async def _portal_reply(
+    tg_user: TelegramUser, bot: Bot, uow: UnitOfWork, billing: BillingService
+) -> tuple[str, InlineKeyboardMarkup | None]:
+    if not billing.enabled:
+        return texts.BILLING_OFF, None
+    async with uow() as session:
+        customer_id = await users.customer_id_for(session, tg_user.id)
+    return_url = f"https://t.me/{await _bot_username(bot)}"
+    try:
+        url = await billing.portal_url(customer_id, return_url)
+    except NoCustomerError:
+        return texts.NO_CUSTOMER, None
+    except BillingUnavailableError:
+        return texts.BILLING_DOWN, None
+    markup = InlineKeyboardMarkup(
+        inline_keyboard=[[InlineKeyboardButton(text="Open billing portal", url=url)]]
+    )
+    return "Manage your card, plan, invoices or cancel in Stripe's billing portal:", markup
+
+
+async def cmd_manage(message: Message, bot: Bot, uow: UnitOfWork, billing: BillingService) -> None:
+    if message.from_user is None:
+        return
+    text, markup = await _portal_reply(message.from_user, bot, uow, billing)
+    await message.answer(text, reply_markup=markup)
+
+
+async def cb_portal(
+    query: CallbackQuery, bot: Bot, uow: UnitOfWork, billing: BillingService
+) -> None:
+    text, markup = await _portal_reply(query.from_user, bot, uow, billing)
+    await query.answer()
+    await bot.send_message(query.from_user.id, text, reply_markup=markup)
+
+
+def create_router() -> Router:
+    """A fresh router (a Router can belong to one Dispatcher only)."""
+    router = Router(name=__name__)
+    router.message.register(cmd_subscribe, Command("subscribe"))
+    router.callback_query.register(cb_plans, F.data == CB_PLANS)
+    router.message.register(cmd_status, Command("status"))
+    router.message.register(cmd_manage, Command("manage"))
+    router.callback_query.register(cb_portal, F.data == CB_PORTAL)
+    return router

@@ -1,0 +1,20 @@
+"""/help: what the bot does and its commands."""
+
+from aiogram import Router
+from aiogram.filters import Command
+from aiogram.types import Message
+
+from bot.chat import texts
+from bot.settings import Settings
+
+
+async def cmd_help(message: Message, settings: Settings) -> None:
+    is_admin = settings.is_admin(message.from_user.id if message.from_user else None)
+    await message.answer(texts.HELP + (texts.ADMIN_HELP if is_admin else ""))
+
+
+def create_router() -> Router:
+    """A fresh router (a Router can belong to one Dispatcher only)."""
+    router = Router(name=__name__)
+    router.message.register(cmd_help, Command("help"))
+    return router

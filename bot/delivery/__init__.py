@@ -1,0 +1,1 @@
+"""Delivery: the outbox and the worker that sends it to Telegram within its limits."""

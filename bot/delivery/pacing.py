@@ -1,0 +1,69 @@
+"""How fast the delivery worker may send: the rate budget, 429 pauses, and the back-off
+while Telegram cannot be used at all."""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from collections.abc import Awaitable, Callable
+from datetime import timedelta
+
+UNAVAILABLE_FIRST_PAUSE = 1.0
+UNAVAILABLE_MAX_PAUSE = 60.0
+
+
+def backoff(attempts: int) -> timedelta:
+    """A message's retry delay: 2, 4, 8 ... seconds, capped at 10 minutes."""
+    return timedelta(seconds=min(2**attempts, 600))
+
+
+class SendPacer:
+    """Spaces sends evenly at `rate` per second; `pause` holds every send (a 429's
+    retry_after, or Telegram being unreachable)."""
+
+    def __init__(
+        self,
+        rate: float,
+        clock: Callable[[], float] = time.monotonic,
+        sleep: Callable[[float], Awaitable[None]] = asyncio.sleep,
+    ) -> None:
+        self._interval = 1.0 / rate
+        self.rate = rate
+        self._clock = clock
+        self._sleep = sleep
+        self._next = 0.0
+        self._paused_until = 0.0
+
+    def pause(self, seconds: float) -> None:
+        until = self._clock() + seconds
+        self._next = max(self._next, until)
+        self._paused_until = max(self._paused_until, until)
+
+    def paused_for(self) -> float:
+        """Seconds left of the current pause (0 when sending may go on)."""
+        return max(0.0, self._paused_until - self._clock())
+
+    async def acquire(self) -> None:
+        # Reserve a slot first, then sleep until it: concurrent callers queue in order.
+        now = self._clock()
+        slot = max(self._next, now)
+        self._next = slot + self._interval
+        if slot > now:
+            await self._sleep(slot - now)
+
+
+class UnavailableBackoff:
+    """While Telegram cannot be used: 1, 2, 4 ... 60 s between tries, reset by a success."""
+
+    def __init__(self) -> None:
+        self._next = UNAVAILABLE_FIRST_PAUSE
+        self.streak = 0
+
+    def next_pause(self) -> float:
+        pause, self._next = self._next, min(self._next * 2, UNAVAILABLE_MAX_PAUSE)
+        self.streak += 1
+        return pause
+
+    def reset(self) -> None:
+        self._next = UNAVAILABLE_FIRST_PAUSE
+        self.streak = 0

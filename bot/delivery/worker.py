@@ -1,0 +1,432 @@
+"""The delivery worker: sends outbox rows to Telegram within the rate budget, with retries.
+
+Every message the product sends goes through here. What it promises:
+
+- Nothing is lost. Rows are claimed under a lease committed before anything is sent; a
+  crash leaves them claimable again once the lease runs out.
+- Nothing is sent twice, except the sends in flight at a hard kill (Telegram has no
+  idempotency key). A send is recorded, with Telegram's message id, the moment Telegram
+  answers (bot.delivery.outcomes), and each send waits for its record. When a record
+  cannot be saved (the database went away) the worker sends nothing more, keeps what it
+  owes and saves it first when the database is back.
+- A worker never sends a row whose lease it may no longer hold: before each send it checks
+  that the lease outlasts the send's timeout; rows it cannot send in time (a stop, a 429
+  pause, Telegram unreachable, a database fault) are given back, not kept.
+- Every outcome of a send is classified (bot.delivery.verdicts) and acted on.
+- A worker that has just seen the database come back waits RECLAIM_QUIET before taking
+  over rows other workers claimed and did not finish: a worker holding unsaved records of
+  sends it made gets to save them first.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import time
+from collections import OrderedDict
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+
+from aiogram import Bot
+from aiogram.exceptions import AiogramError
+from aiogram.types import InlineKeyboardMarkup, Message, ReplyParameters
+from sqlalchemy import ColumnElement, or_, select, update
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+
+from bot import access
+from bot.delivery import outcomes as writes
+from bot.delivery.outbox import OutboxWakeup
+from bot.delivery.pacing import SendPacer, UnavailableBackoff, backoff
+from bot.delivery.plan import PER_CHAT_INTERVAL, PREMIUM_KINDS, Send, plan_batch
+from bot.delivery.progress import ProgressReporter
+from bot.delivery.verdicts import Action, Verdict, classify
+from db.faults import DATABASE_FAULTS, describe_fault
+from db.models import OutboxMessage, OutboxStatus, Priority
+
+log = logging.getLogger(__name__)
+
+MAX_ATTEMPTS = 8
+LEASE = timedelta(seconds=60)
+# A send may start only while the lease outlasts its timeout by this much.
+LEASE_MARGIN = timedelta(seconds=5)
+RECLAIM_QUIET = timedelta(seconds=10)
+BATCH = 500
+CONCURRENCY = 16  # sends in flight
+CLAIM_WINDOW_SECONDS = 2.0
+IDLE_POLL_SECONDS = 1.0
+PAID_BROADCAST_RATE = 1000.0
+DB_RETRY_FIRST = 0.5
+DB_RETRY_MAX = 10.0
+SETTLE_ON_STOP_SECONDS = 10.0
+
+
+@dataclass(frozen=True, slots=True)
+class Claim:
+    rows: list[OutboxMessage]
+    lease_until: datetime  # as written on the rows: the outcome writes check it
+    deadline: float  # time.monotonic() at which the lease runs out
+
+
+class DeliveryWorker:
+    """Claims due outbox rows under a lease, sends them, and records the outcome."""
+
+    def __init__(
+        self,
+        bot: Bot,
+        session_factory: async_sessionmaker[AsyncSession],
+        *,
+        rate: float,
+        paid_broadcast: bool = False,
+        wakeup: OutboxWakeup | None = None,
+        send_timeout: int = 15,
+        concurrency: int = CONCURRENCY,
+        batch: int = BATCH,
+        lease: timedelta = LEASE,
+        now: Callable[[], datetime] = lambda: datetime.now(UTC),
+        progress_interval: float = 2.0,
+        reports_progress: bool = True,
+    ) -> None:
+        self._bot = bot
+        # One process edits the admins' progress messages (the web process's worker):
+        # several editing the same message could leave an older count showing last.
+        self._reports_progress = reports_progress
+        self._session_factory = session_factory
+        self._paid = paid_broadcast
+        self._pacer = SendPacer(max(rate, PAID_BROADCAST_RATE) if paid_broadcast else rate)
+        self._unavailable = UnavailableBackoff()
+        self._wakeup = wakeup or OutboxWakeup()
+        # A send must fit in the lease with room to spare (see _why_not_send); a short
+        # lease (the benchmark's crash variant) gets a short timeout.
+        self._send_timeout = max(1, min(send_timeout, int(lease.total_seconds() / 2)))
+        self._lease_margin = min(LEASE_MARGIN, lease / 10).total_seconds()
+        self._slots = asyncio.Semaphore(concurrency)
+        # Claim about CLAIM_WINDOW's worth of sends at the rate. A claim is one transaction
+        # on the database's (on SQLite: the only) connection, which the webhooks wait for:
+        # 500 rows held it ~70 ms, the webhook bench's whole p99 tail.
+        self._batch = max(1, min(batch, int(self._pacer.rate * CLAIM_WINDOW_SECONDS)))
+        self._lease = lease
+        self._reclaim_quiet = min(RECLAIM_QUIET, lease / 2)
+        self._now = now
+        self._healthy_since: datetime | None = now()
+        self._stopping = asyncio.Event()
+        # When each chat was last sent to, oldest first; only the last second matters, so
+        # it holds about `rate` chats, not every subscriber (20,000 entries were ~2 MB).
+        self._last_sent: OrderedDict[int, float] = OrderedDict()
+        self._requests = 0  # sendMessage calls awaiting Telegram's answer
+        self._writer = writes.OutcomeWriter(
+            session_factory, batch_full=concurrency, requests_in_flight=lambda: self._requests
+        )
+        self.progress = ProgressReporter(bot, session_factory, interval=progress_interval, now=now)
+
+    @property
+    def session_factory(self) -> async_sessionmaker[AsyncSession]:
+        return self._session_factory
+
+    @property
+    def owed(self) -> int:
+        """Outcomes of sends made that the database has not saved yet."""
+        return self._writer.owed
+
+    # -- the loop ---------------------------------------------------------------------------
+
+    async def run(self) -> None:
+        """Deliver until stop() is called; in-flight sends finish and are recorded first."""
+        log.info("delivery worker started")
+        delay = DB_RETRY_FIRST
+        while not self._stopping.is_set():
+            try:
+                attempted = await self.pass_once()
+                delay = DB_RETRY_FIRST
+            except DATABASE_FAULTS as error:
+                self._healthy_since = None
+                log.warning(
+                    "delivery paused: the database failed (%s); %d outcomes to save; "
+                    "retrying in %.1f s",
+                    describe_fault(error),
+                    self.owed,
+                    delay,
+                )
+                await self._sleep(delay)
+                delay = min(delay * 2, DB_RETRY_MAX)
+                continue
+            except Exception:
+                log.exception("delivery pass failed; retrying shortly")  # a bug: keep it all
+                attempted = 0
+            if attempted == 0:
+                await self._wakeup.wait(IDLE_POLL_SECONDS)
+        await self._settle_before_exit()
+        log.info("delivery worker stopped")
+
+    async def pass_once(self) -> int:
+        """Wait out a pause, then one claim and its sends; returns how many were claimed."""
+        paused = self._pacer.paused_for()
+        if paused > 0:
+            await self._sleep(paused)
+        attempted = await self.drain_once()
+        if self._reports_progress:
+            await self.progress.maybe_report()
+        return attempted
+
+    def stop(self) -> None:
+        self._stopping.set()
+        self._wakeup.notify()
+
+    async def _sleep(self, seconds: float) -> None:
+        """Sleep, but wake at once for stop()."""
+        try:
+            await asyncio.wait_for(self._stopping.wait(), seconds)
+        except TimeoutError:
+            return
+
+    async def _settle_before_exit(self) -> None:
+        """A graceful stop during an outage: the owed records still get their chance."""
+        deadline = time.monotonic() + SETTLE_ON_STOP_SECONDS
+        while self.owed and time.monotonic() < deadline:
+            try:
+                await self._writer.settle()
+            except DATABASE_FAULTS:
+                await asyncio.sleep(DB_RETRY_FIRST)
+        if self.owed:
+            log.error(
+                "stopped with %d delivery outcomes unsaved (the database is down); those "
+                "rows will be sent again after their lease",
+                self.owed,
+            )
+
+    # -- one batch --------------------------------------------------------------------------
+
+    async def drain_once(self) -> int:
+        """Save what is owed, claim one batch of due rows and try each; returns how many
+        rows were claimed. A database fault propagates (run() waits and tries again)."""
+        await self._writer.settle()
+        claim = await self._claim()
+        if self._healthy_since is None:
+            self._healthy_since = self._now()
+        if claim is None:
+            return 0
+        try:
+            sends = await self._prepare(claim)
+        except BaseException:
+            self._writer.owe(self._give_back_writes(claim, claim.rows, 0.0))
+            raise
+        await self._send_batch(claim, sends)
+        return len(claim.rows)
+
+    async def _claim(self) -> Claim | None:
+        now = self._now()
+        free: ColumnElement[bool] = OutboxMessage.lease_until.is_(None)
+        if self._healthy_since is not None and now - self._healthy_since >= self._reclaim_quiet:
+            free = or_(free, OutboxMessage.lease_until < now)  # abandoned by a dead worker
+        lease_until = now + self._lease
+        async with self._session_factory() as session, session.begin():
+            ids = list(
+                await session.scalars(
+                    select(OutboxMessage.id)
+                    .where(
+                        OutboxMessage.status == OutboxStatus.PENDING,
+                        OutboxMessage.next_attempt_at <= now,
+                        free,
+                    )
+                    .order_by(OutboxMessage.priority, OutboxMessage.id)
+                    .limit(self._batch)
+                    # Several workers on PostgreSQL each take different rows.
+                    .with_for_update(skip_locked=True)
+                )
+            )
+            if not ids:
+                return None
+            await session.execute(
+                update(OutboxMessage)
+                .where(OutboxMessage.id.in_(ids))
+                .values(lease_until=lease_until)
+            )
+            rows = await session.scalars(
+                select(OutboxMessage)
+                .where(OutboxMessage.id.in_(ids))
+                .order_by(OutboxMessage.priority, OutboxMessage.id)
+            )
+            claimed = list(rows)
+        deadline = time.monotonic() + self._lease.total_seconds()
+        return Claim(claimed, lease_until, deadline)
+
+    async def _prepare(self, claim: Claim) -> list[Send]:
+        """Decide what is sent now, what waits and what is skipped; record the last two."""
+        now, clock = self._now(), time.monotonic()
+        premium = [row.chat_id for row in claim.rows if row.kind in PREMIUM_KINDS]
+        async with self._session_factory() as session, session.begin():
+            allowed = await access.with_access(session, premium, now) if premium else set()
+            plan = plan_batch(
+                claim.rows,
+                allowed=allowed,
+                originals=await self._originals(session, claim.rows),
+                last_sent=self._last_sent,
+                clock=clock,
+                now=now,
+            )
+            recorded = [w for i, why in plan.skipped.items() for w in writes.skipped(i, why)]
+            for row_id, (when, why) in plan.later.items():
+                recorded += writes.deferred(row_id, claim.lease_until, when, why)
+            if recorded:
+                await writes.execute(await session.connection(), recorded)
+        self._forget_sends_before(clock - PER_CHAT_INTERVAL)
+        return plan.sends
+
+    async def _originals(
+        self, session: AsyncSession, rows: list[OutboxMessage]
+    ) -> dict[int, tuple[str, int | None]]:
+        ids = [row.reply_to_outbox_id for row in rows if row.reply_to_outbox_id is not None]
+        if not ids:
+            return {}
+        result = await session.execute(
+            select(
+                OutboxMessage.id, OutboxMessage.status, OutboxMessage.telegram_message_id
+            ).where(OutboxMessage.id.in_(ids))
+        )
+        return {row.id: (row.status, row.telegram_message_id) for row in result}
+
+    def _forget_sends_before(self, moment: float) -> None:
+        while self._last_sent:
+            chat, at = next(iter(self._last_sent.items()))
+            if at >= moment:
+                return
+            del self._last_sent[chat]
+
+    async def _send_batch(self, claim: Claim, sends: list[Send]) -> None:
+        """Send within the rate; stop at the first reason not to, and give the rest back."""
+        tasks: list[asyncio.Task[None]] = []
+        unsent: list[Send] = []
+        give_back_after = 0.0
+        for index, send in enumerate(sends):
+            why = self._why_not_send(claim)
+            if why is None:
+                await self._slots.acquire()
+                await self._pacer.acquire()
+                why = self._why_not_send(claim)  # the wait may have been long
+                if why is not None:
+                    self._slots.release()
+            if why is not None:
+                unsent, give_back_after = sends[index:], why
+                break
+            task = asyncio.create_task(self._deliver(send, claim))
+            task.add_done_callback(lambda _t: self._slots.release())
+            tasks.append(task)
+        if tasks:
+            await asyncio.gather(*tasks)
+        if unsent:
+            self._writer.owe(
+                self._give_back_writes(claim, [s.row for s in unsent], give_back_after)
+            )
+            await self._writer.settle()
+
+    def _why_not_send(self, claim: Claim) -> float | None:
+        """None to go on; else stop, giving the rest back to be due in that many seconds."""
+        if self._stopping.is_set() or self.owed:
+            return 0.0  # stopping, or the database failed: others may take them at once
+        paused = self._pacer.paused_for()
+        if paused > 0:
+            return paused  # a 429 or Telegram unreachable: nobody sends them before then
+        if claim.deadline - time.monotonic() < self._send_timeout + self._lease_margin:
+            return 0.0  # the lease might run out during the send
+        return None
+
+    def _give_back_writes(
+        self, claim: Claim, rows: list[OutboxMessage], after: float
+    ) -> list[writes.Write]:
+        at = self._now() + timedelta(seconds=after)
+        return [w for row in rows for w in writes.released(row.id, claim.lease_until, at)]
+
+    # -- one send ---------------------------------------------------------------------------
+
+    async def _deliver(self, send: Send, claim: Claim) -> None:
+        row = send.row
+        markup = (
+            InlineKeyboardMarkup.model_validate(row.reply_markup) if row.reply_markup else None
+        )
+        self._last_sent[row.chat_id] = time.monotonic()
+        self._last_sent.move_to_end(row.chat_id)
+        self._requests += 1
+        try:
+            message = await self._send(send, markup)
+        except Exception as error:
+            if not isinstance(error, AiogramError):
+                log.exception("sending outbox row %s failed unexpectedly", row.id)
+            outcome = self._outcome_of(classify(error), row, claim)
+        else:
+            self._unavailable.reset()
+            outcome = writes.sent(row.id, message.message_id, self._now())
+        if not await self._writer.record(outcome):
+            self._healthy_since = None  # owed now; the batch stops at the next send
+
+    async def _send(self, send: Send, markup: InlineKeyboardMarkup | None) -> Message:
+        row = send.row
+        try:
+            return await self._bot.send_message(
+                chat_id=row.chat_id,
+                text=row.text,
+                reply_markup=markup,
+                reply_parameters=(
+                    ReplyParameters(message_id=send.reply_to, allow_sending_without_reply=True)
+                    if send.reply_to is not None
+                    else None
+                ),
+                allow_paid_broadcast=True
+                if self._paid and row.priority == Priority.BULK
+                else None,
+                request_timeout=self._send_timeout,
+            )
+        finally:
+            self._requests -= 1
+            self._writer.commit_now_if_none_can_join()
+
+    def _outcome_of(
+        self, verdict: Verdict, row: OutboxMessage, claim: Claim
+    ) -> list[writes.Write]:
+        """What to record for a failed send; pauses every send where the verdict says so."""
+        now = self._now()
+        if verdict.action in (Action.PAUSE, Action.UNAVAILABLE):
+            pause = self._pause_all(verdict)
+            return writes.rescheduled(
+                row.id,
+                claim.lease_until,
+                attempts=row.attempts,  # says nothing about this message: not counted
+                at=now + timedelta(seconds=pause),
+                error=verdict.reason,
+            )
+        if verdict.action is Action.BLOCKED:
+            log.info("chat %s blocked the bot", row.chat_id)
+            return writes.blocked(row.id, row.chat_id, now, verdict.reason)
+        if verdict.action is Action.MIGRATE and verdict.migrate_to_chat_id is not None:
+            return writes.migrated(row.id, row.chat_id, verdict.migrate_to_chat_id)
+        attempts = row.attempts + 1
+        if verdict.action is Action.RETRY and attempts < MAX_ATTEMPTS:
+            at = now + backoff(attempts)
+            return writes.rescheduled(
+                row.id, claim.lease_until, attempts=attempts, at=at, error=verdict.reason
+            )
+        reason = (
+            verdict.reason
+            if verdict.action is Action.FAIL
+            else f"gave up after {attempts} attempts: {verdict.reason}"
+        )
+        log.info("outbox row %s to chat %s failed: %s", row.id, row.chat_id, reason)
+        return writes.failed(row.id, attempts=attempts, error=reason)
+
+    def _pause_all(self, verdict: Verdict) -> float:
+        if verdict.action is Action.PAUSE:
+            log.warning("429 from Telegram: pausing all sends for %ss", verdict.retry_after)
+            self._pacer.pause(verdict.retry_after)
+            return verdict.retry_after
+        current = self._pacer.paused_for()
+        if current > 0:
+            return current  # the other sends in flight when it went: one step, not sixteen
+        pause = self._unavailable.next_pause()
+        self._pacer.pause(pause)
+        level = logging.ERROR if verdict.reason.startswith("401") else logging.WARNING
+        log.log(
+            level,
+            "Telegram cannot be used (%s): pausing all sends for %.0f s",
+            verdict.reason,
+            pause,
+        )
+        return pause

@@ -1,1 +1,0 @@
-"""Domain services shared by the bot handlers, the web app and the background workers."""

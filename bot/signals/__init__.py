@@ -1,0 +1,1 @@
+"""Trading signals: the one-line syntax, drafts and publishing, follow-ups, results."""

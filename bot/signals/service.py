@@ -1,0 +1,342 @@
+"""Signals: drafts, publishing to every subscriber with access, follow-ups, the track record."""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from decimal import Decimal
+
+from sqlalchemy import select, update
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from bot import access, commit_events
+from bot.delivery import outbox
+from bot.errors import DomainError
+from bot.ids import parse_row_id
+from bot.signals.results import ResultOutOfRangeError, result_at
+from bot.signals.syntax import (
+    SignalSpec,
+    SignalSyntaxError,
+    check_note,
+    parse_price,
+    plain_number,
+)
+from bot.signals.texts import signal_body, spec_of, update_body
+from db.models import (
+    Broadcast,
+    OutboxMessage,
+    OutboxStatus,
+    Signal,
+    SignalStatus,
+    SignalUpdate,
+)
+
+UPDATE_SYNTAX = (
+    "/update ID tp1|tp2..|sl [price] [note] · /update ID close PRICE [note] · "
+    "/update ID cancel [note]"
+)
+FINAL = frozenset({SignalStatus.STOPPED, SignalStatus.CLOSED, SignalStatus.CANCELLED})
+
+
+class SignalNotFoundError(DomainError):
+    pass
+
+
+class SignalStateError(DomainError):
+    """The signal cannot take this action in its current state (e.g. Send pressed twice)."""
+
+
+@dataclass(frozen=True, slots=True)
+class UpdateCommand:
+    signal_id: int
+    kind: str  # tp1.., sl, close, cancel
+    price: Decimal | None
+    note: str | None
+
+
+_TP = re.compile(r"^tp([1-9][0-9]?)$")
+# ASCII digits only; parse_row_id keeps it within the integer id column.
+_ID = re.compile(r"#?([0-9]{1,10})")
+_NUMBER_LIKE = re.compile(r"^[0-9][0-9.,]*$")
+
+
+def parse_update(text: str) -> UpdateCommand:
+    """Read `/update 17 tp1 [price] [note]` and its siblings."""
+    tokens = text.split()
+    if tokens and tokens[0].lower().split("@")[0] == "/update":
+        tokens = tokens[1:]
+    if not tokens:
+        raise SignalSyntaxError("", "which signal? give its number, e.g. /update 17 tp1")
+    match = _ID.fullmatch(tokens[0])
+    signal_id = parse_row_id(match.group(1)) if match else None
+    if signal_id is None:
+        raise SignalSyntaxError(tokens[0], "the signal number must be a whole number")
+    if len(tokens) < 2:
+        raise SignalSyntaxError(tokens[0], "say what happened: tp1, sl, close PRICE or cancel")
+    kind = tokens[1].lower()
+    rest = tokens[2:]
+    price: Decimal | None = None
+    if kind == "close":
+        if not rest:
+            raise SignalSyntaxError(tokens[1], "close needs the exit price")
+        price = parse_price(rest[0], "close price")
+        rest = rest[1:]
+    elif kind == "sl" or _TP.match(kind):
+        # A number-like word is the price (and must be a valid one); anything else, such as
+        # "1st target", starts the note.
+        if rest and _NUMBER_LIKE.match(rest[0]):
+            price = parse_price(rest[0], f"{kind} price")
+            rest = rest[1:]
+    elif kind != "cancel":
+        raise SignalSyntaxError(tokens[1], "expected tp1, tp2.., sl, close or cancel")
+    note = " ".join(rest).strip() or None
+    if note is not None:
+        check_note(note)
+    return UpdateCommand(signal_id, kind, price, note)
+
+
+async def create_draft(session: AsyncSession, spec: SignalSpec, author_id: int) -> Signal:
+    signal = Signal(
+        symbol=spec.symbol,
+        side=spec.side,
+        entry_low=spec.entry_low,
+        entry_high=spec.entry_high,
+        stop_loss=spec.stop_loss,
+        take_profits=[format(tp, "f") for tp in spec.take_profits],
+        leverage=spec.leverage,
+        timeframe=spec.timeframe,
+        note=spec.note,
+        status=SignalStatus.DRAFT,
+        author_id=author_id,
+    )
+    session.add(signal)
+    await session.flush()
+    return signal
+
+
+async def discard_draft(session: AsyncSession, signal_id: int) -> None:
+    result = await session.execute(
+        update(Signal)
+        .where(Signal.id == signal_id, Signal.status == SignalStatus.DRAFT)
+        .values(status=SignalStatus.CANCELLED)
+    )
+    if result.rowcount != 1:  # type: ignore[attr-defined]
+        raise await _state_error(session, signal_id)
+
+
+async def _state_error(session: AsyncSession, signal_id: int) -> DomainError:
+    signal = await session.get(Signal, signal_id)
+    if signal is None:
+        return SignalNotFoundError(f"there is no signal #{signal_id}")
+    return SignalStateError(f"signal #{signal_id} is {signal.status}")
+
+
+async def publish(
+    session: AsyncSession,
+    signal_id: int,
+    now: datetime,
+    *,
+    admin_chat_id: int | None = None,
+    progress_message_id: int | None = None,
+) -> Broadcast:
+    """Open the signal and write one outbox row per subscriber with access, atomically.
+
+    The conditional UPDATE is the guard against a double-pressed Send: only the first
+    transaction finds the draft; the second finds it open and raises SignalStateError.
+    """
+    claimed = await session.execute(
+        update(Signal)
+        .where(Signal.id == signal_id, Signal.status == SignalStatus.DRAFT)
+        .values(status=SignalStatus.OPEN, published_at=now)
+    )
+    if claimed.rowcount != 1:  # type: ignore[attr-defined]
+        raise await _state_error(session, signal_id)
+    commit_events.mark(session, commit_events.FEED)
+    signal = await session.get(Signal, signal_id)
+    assert signal is not None
+    await session.refresh(signal)
+    chats = await access.recipients(session, now)
+    broadcast = Broadcast(
+        kind="signal",
+        signal_id=signal.id,
+        title=f"Signal #{signal.id} {signal.symbol} {signal.side}",
+        admin_chat_id=admin_chat_id,
+        progress_message_id=progress_message_id,
+        total=len(chats),
+    )
+    session.add(broadcast)
+    await session.flush()
+    text = signal_body(spec_of(signal), signal.id)
+    await outbox.enqueue_bulk(
+        session, chats, kind="signal", text=text, broadcast_id=broadcast.id, now=now
+    )
+    return broadcast
+
+
+async def post_update(
+    session: AsyncSession,
+    command: UpdateCommand,
+    author_id: int,
+    now: datetime,
+    *,
+    admin_chat_id: int | None = None,
+) -> tuple[Signal, Broadcast]:
+    """Record the update, set status and result, and queue a threaded follow-up for everyone
+    who received (or is about to receive) the signal."""
+    signal = await session.scalar(
+        select(Signal).where(Signal.id == command.signal_id).with_for_update()
+    )
+    if signal is None or signal.status == SignalStatus.DRAFT:
+        raise SignalNotFoundError(f"there is no signal #{command.signal_id}")
+    if signal.status in FINAL or signal.closed_at is not None:
+        raise SignalStateError(f"signal #{signal.id} is already {signal.status}")
+    spec = spec_of(signal)
+    price = command.price
+    commit_events.mark(session, commit_events.FEED)
+    if command.kind.startswith("tp"):
+        number = int(command.kind[2:])
+        if number > len(spec.take_profits):
+            raise SignalSyntaxError(
+                command.kind, f"signal #{signal.id} has {len(spec.take_profits)} take-profits"
+            )
+        if number <= signal.tp_hit:
+            raise SignalStateError(f"TP{number} of signal #{signal.id} was already reported")
+        price = price or spec.take_profits[number - 1]
+        signal.status = command.kind
+        signal.tp_hit = number
+        if number == len(spec.take_profits):
+            signal.closed_at = now
+    elif command.kind == "sl":
+        price = price or spec.stop_loss
+        signal.status = SignalStatus.STOPPED
+        signal.closed_at = now
+    elif command.kind == "close":
+        signal.status = SignalStatus.CLOSED
+        signal.closed_at = now
+    else:
+        if signal.tp_hit:
+            raise SignalStateError(
+                f"signal #{signal.id} already hit TP{signal.tp_hit}; use close PRICE instead"
+            )
+        signal.status = SignalStatus.CANCELLED
+        signal.closed_at = now
+    if price is not None:
+        try:
+            signal.result_pct, signal.result_r = result_at(spec, price)
+        except ResultOutOfRangeError as error:
+            raise SignalSyntaxError(plain_number(price), error.describe()) from None
+        signal.exit_price = price
+    session.add(
+        SignalUpdate(
+            signal_id=signal.id,
+            kind=command.kind,
+            price=price,
+            note=command.note,
+            author_id=author_id,
+            created_at=now,
+        )
+    )
+    originals = (
+        await session.execute(
+            select(OutboxMessage.id, OutboxMessage.chat_id).where(
+                OutboxMessage.kind == "signal",
+                OutboxMessage.broadcast_id.in_(
+                    select(Broadcast.id).where(Broadcast.signal_id == signal.id)
+                ),
+                OutboxMessage.status.in_([OutboxStatus.SENT, OutboxStatus.PENDING]),
+            )
+        )
+    ).all()
+    broadcast = Broadcast(
+        kind="signal_update",
+        signal_id=signal.id,
+        title=f"Update on #{signal.id} {signal.symbol}: {command.kind}",
+        admin_chat_id=admin_chat_id,
+        total=len(originals),
+    )
+    session.add(broadcast)
+    await session.flush()
+    text = update_body(signal, command.kind, price, command.note)
+    await outbox.enqueue_bulk(
+        session,
+        [row.chat_id for row in originals],
+        kind="signal_update",
+        text=text,
+        broadcast_id=broadcast.id,
+        now=now,
+        reply_to={row.chat_id: row.id for row in originals},
+    )
+    return signal, broadcast
+
+
+async def latest(session: AsyncSession, limit: int = 10) -> list[Signal]:
+    """The newest published signals."""
+    rows = await session.scalars(
+        select(Signal)
+        .where(Signal.published_at.is_not(None))
+        .order_by(Signal.published_at.desc(), Signal.id.desc())
+        .limit(limit)
+    )
+    return list(rows)
+
+
+@dataclass(frozen=True, slots=True)
+class Performance:
+    label: str
+    count: int
+    wins: int
+    total_r: Decimal
+    avg_r: Decimal | None
+
+    @property
+    def win_rate(self) -> Decimal | None:
+        if not self.count:
+            return None
+        return (Decimal(self.wins) * 100 / self.count).quantize(Decimal("0.1"))
+
+
+WINDOWS: tuple[tuple[str, int | None], ...] = (
+    ("7 days", 7),
+    ("30 days", 30),
+    ("90 days", 90),
+    ("All time", None),
+)
+
+
+async def closed_signals(session: AsyncSession) -> list[Signal]:
+    """Signals with a final result (cancelled ones never count), oldest first."""
+    rows = await session.scalars(
+        select(Signal)
+        .where(
+            Signal.closed_at.is_not(None),
+            Signal.status != SignalStatus.CANCELLED,
+            Signal.result_r.is_not(None),
+        )
+        .order_by(Signal.closed_at, Signal.id)
+    )
+    return list(rows)
+
+
+def summarise(signals: list[Signal], now: datetime) -> list[Performance]:
+    """Win rate, average and total R over each window, by closing time."""
+    result = []
+    for label, days in WINDOWS:
+        chosen = [
+            s
+            for s in signals
+            if days is None
+            or (s.closed_at is not None and s.closed_at >= now - timedelta(days=days))
+        ]
+        rs = [s.result_r for s in chosen if s.result_r is not None]
+        total = sum(rs, Decimal(0))
+        result.append(
+            Performance(
+                label=label,
+                count=len(rs),
+                wins=sum(1 for r in rs if r > 0),
+                total_r=total,
+                avg_r=(total / len(rs)).quantize(Decimal("0.01")) if rs else None,
+            )
+        )
+    return result

@@ -1,0 +1,270 @@
+"""The one-line signal syntax: parsing `/signal ...` text and formatting it back.
+
+BTCUSDT long entry 65000 sl 63500 tp 67000 69000 [lev 5] [tf 4h] [note free text]
+ETHUSDT short entry 3400-3450 sl 3520 tp 3300 3200 3100
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+from decimal import Decimal, InvalidOperation
+
+from bot.safe_input import first_unsafe_char
+from bot.signals.results import ResultOutOfRangeError, result_at
+
+SYNTAX = (
+    "/signal SYMBOL long|short entry PRICE[-PRICE] sl PRICE tp PRICE [PRICE ...] "
+    "[lev N] [tf 4h] [note text]"
+)
+EXAMPLE = "/signal BTCUSDT long entry 65000 sl 63500 tp 67000 69000 lev 5 tf 4h"
+
+MAX_TAKE_PROFITS = 10
+MAX_NOTE = 500
+MAX_LEVERAGE = Decimal(200)
+_SYMBOL = re.compile(r"^[A-Z0-9][A-Z0-9._/-]{1,19}$")
+_TIMEFRAME = re.compile(r"^[0-9]{1,3}(m|h|d|w|mo)$")
+PRICE_PATTERN = re.compile(r"^[0-9]{1,12}(\.[0-9]{1,10})?$")  # ASCII digits only
+_KEYWORDS = frozenset({"entry", "sl", "tp", "lev", "tf", "note"})
+
+
+class SignalSyntaxError(ValueError):
+    """A line that is not a valid signal; `token` is the offending piece of text."""
+
+    def __init__(self, token: str, problem: str) -> None:
+        super().__init__(f"{token!r}: {problem}")
+        self.token = token
+        self.problem = problem
+
+
+@dataclass(frozen=True)
+class SignalSpec:
+    """A parsed, validated signal, before it is stored."""
+
+    symbol: str
+    side: str  # "long" or "short"
+    entry_low: Decimal
+    entry_high: Decimal
+    stop_loss: Decimal
+    take_profits: tuple[Decimal, ...]
+    leverage: Decimal | None = None
+    timeframe: str | None = None
+    note: str | None = field(default=None)
+
+    @property
+    def entry_mid(self) -> Decimal:
+        return (self.entry_low + self.entry_high) / 2
+
+    @property
+    def is_range(self) -> bool:
+        return self.entry_low != self.entry_high
+
+
+def parse_price(token: str, what: str) -> Decimal:
+    if not PRICE_PATTERN.match(token):
+        raise SignalSyntaxError(token, f"{what} must be a positive number like 65000 or 0.0125")
+    try:
+        value = Decimal(token)
+    except InvalidOperation:  # pragma: no cover - the regex already guarantees a number
+        raise SignalSyntaxError(token, f"{what} is not a number") from None
+    if value <= 0:
+        raise SignalSyntaxError(token, f"{what} must be greater than zero")
+    return value
+
+
+def _entry(token: str) -> tuple[Decimal, Decimal]:
+    if "-" in token:
+        low_text, _, high_text = token.partition("-")
+        if not low_text or not high_text:
+            raise SignalSyntaxError(
+                token, "entry must be a positive number like 65000 or a range like 3400-3450"
+            )
+        low, high = parse_price(low_text, "entry"), parse_price(high_text, "entry")
+        if low >= high:
+            raise SignalSyntaxError(token, "an entry range goes from low to high, e.g. 3400-3450")
+        return low, high
+    value = parse_price(token, "entry")
+    return value, value
+
+
+def _head(tokens: list[str]) -> tuple[str, str]:
+    """Symbol and side, the two words every signal starts with."""
+    if not tokens:
+        raise SignalSyntaxError("", "the signal is empty")
+    symbol = tokens[0].upper()
+    if not _SYMBOL.match(symbol):
+        raise SignalSyntaxError(tokens[0], "the symbol must be letters and digits, like BTCUSDT")
+    if len(tokens) < 2 or tokens[1].lower() not in {"long", "short"}:
+        token = tokens[1] if len(tokens) > 1 else symbol
+        raise SignalSyntaxError(token, "the side must be long or short")
+    return symbol, tokens[1].lower()
+
+
+def _sections(rest: list[str]) -> tuple[dict[str, list[str]], str | None]:
+    """Group the words after each keyword; `note` takes the rest of the line."""
+    values: dict[str, list[str]] = {}
+    current: str | None = None
+    for index, token in enumerate(rest):
+        keyword = token.lower()
+        if keyword == "note":
+            note = " ".join(rest[index + 1 :]).strip()
+            if not note:
+                raise SignalSyntaxError(token, "note needs some text after it")
+            return values, note
+        if keyword in _KEYWORDS:
+            if keyword in values:
+                raise SignalSyntaxError(token, f"{keyword} is given twice")
+            values[keyword] = []
+            current = keyword
+        elif current is None:
+            raise SignalSyntaxError(token, "expected entry, sl or tp here")
+        else:
+            values[current].append(token)
+    return values, None
+
+
+def _check_counts(values: dict[str, list[str]]) -> None:
+    for keyword in ("entry", "sl", "tp"):
+        if keyword not in values:
+            raise SignalSyntaxError(keyword, f"{keyword} is missing")
+    for keyword, words in values.items():
+        if not words:
+            raise SignalSyntaxError(keyword, f"{keyword} needs a value after it")
+        if keyword != "tp" and len(words) > 1:
+            raise SignalSyntaxError(words[1], f"{keyword} takes one value")
+    if len(values["tp"]) > MAX_TAKE_PROFITS:
+        raise SignalSyntaxError(
+            values["tp"][MAX_TAKE_PROFITS], f"at most {MAX_TAKE_PROFITS} take-profits"
+        )
+
+
+def _leverage(values: dict[str, list[str]]) -> Decimal | None:
+    if "lev" not in values:
+        return None
+    raw = values["lev"][0]
+    try:
+        leverage = parse_price(raw.lower().removesuffix("x"), "lev")
+    except SignalSyntaxError as error:
+        raise SignalSyntaxError(raw, error.problem) from None
+    if leverage < 1 or leverage > MAX_LEVERAGE:
+        raise SignalSyntaxError(raw, f"leverage must be between 1 and {MAX_LEVERAGE}")
+    return leverage
+
+
+def _timeframe(values: dict[str, list[str]]) -> str | None:
+    if "tf" not in values:
+        return None
+    timeframe = values["tf"][0].lower()
+    if not _TIMEFRAME.match(timeframe):
+        raise SignalSyntaxError(values["tf"][0], "timeframe looks like 15m, 4h, 1d or 1w")
+    return timeframe
+
+
+def parse_signal(text: str) -> SignalSpec:
+    """Parse the arguments of /signal (the command itself may be included)."""
+    tokens = text.split()
+    if tokens and tokens[0].lower().split("@")[0] == "/signal":
+        tokens = tokens[1:]
+    symbol, side = _head(tokens)
+    values, note = _sections(tokens[2:])
+    _check_counts(values)
+    if note is not None:
+        check_note(note)
+    entry_low, entry_high = _entry(values["entry"][0])
+    spec = SignalSpec(
+        symbol=symbol,
+        side=side,
+        entry_low=entry_low,
+        entry_high=entry_high,
+        stop_loss=parse_price(values["sl"][0], "sl"),
+        take_profits=tuple(parse_price(token, "tp") for token in values["tp"]),
+        leverage=_leverage(values),
+        timeframe=_timeframe(values),
+        note=note,
+    )
+    _check_levels(spec, values)
+    _check_results(spec, values)
+    return spec
+
+
+def check_note(note: str) -> None:
+    """A note (of a signal or an update): bounded, and text that can be stored and sent."""
+    if len(note) > MAX_NOTE:
+        raise SignalSyntaxError("note", f"the note is longer than {MAX_NOTE} characters")
+    char = first_unsafe_char(note)
+    if char is not None:
+        raise SignalSyntaxError("note", f"the note contains U+{ord(char):04X}, not allowed")
+
+
+def _check_results(spec: SignalSpec, values: dict[str, list[str]]) -> None:
+    """Every planned exit (the stop, each take-profit) must have a result the track record
+    can hold."""
+    exits = [(values["sl"][0], spec.stop_loss)]
+    exits += zip(values["tp"], spec.take_profits, strict=True)
+    for token, price in exits:
+        try:
+            result_at(spec, price)
+        except ResultOutOfRangeError as error:
+            raise SignalSyntaxError(token, error.describe()) from None
+
+
+def _check_levels(spec: SignalSpec, values: dict[str, list[str]]) -> None:
+    """A long needs stop < entry < every take-profit; a short the reverse; TPs in order."""
+    tp_tokens = values["tp"]
+    if spec.side == "long":
+        if spec.stop_loss >= spec.entry_low:
+            raise SignalSyntaxError(values["sl"][0], "for a long, sl must be below the entry")
+        for token, tp in zip(tp_tokens, spec.take_profits, strict=True):
+            if tp <= spec.entry_high:
+                raise SignalSyntaxError(token, "for a long, every tp must be above the entry")
+        ordered = all(
+            a < b for a, b in zip(spec.take_profits, spec.take_profits[1:], strict=False)
+        )
+    else:
+        if spec.stop_loss <= spec.entry_high:
+            raise SignalSyntaxError(values["sl"][0], "for a short, sl must be above the entry")
+        for token, tp in zip(tp_tokens, spec.take_profits, strict=True):
+            if tp >= spec.entry_low:
+                raise SignalSyntaxError(token, "for a short, every tp must be below the entry")
+        ordered = all(
+            a > b for a, b in zip(spec.take_profits, spec.take_profits[1:], strict=False)
+        )
+    if not ordered:
+        raise SignalSyntaxError(
+            " ".join(tp_tokens), "take-profits must be in order, nearest first"
+        )
+
+
+def plain_number(value: Decimal) -> str:
+    """Plain decimal text without exponent or trailing zeros: 65000, 0.0125."""
+    text = format(value, "f")
+    if "." in text:
+        text = text.rstrip("0").rstrip(".")
+    return text
+
+
+def format_signal(spec: SignalSpec) -> str:
+    """The canonical `/signal ...` line for a spec; parse_signal reads it back unchanged."""
+    entry = (
+        plain_number(spec.entry_low)
+        if not spec.is_range
+        else (f"{plain_number(spec.entry_low)}-{plain_number(spec.entry_high)}")
+    )
+    parts = [
+        "/signal",
+        spec.symbol,
+        spec.side,
+        "entry",
+        entry,
+        "sl",
+        plain_number(spec.stop_loss),
+        "tp",
+        *(plain_number(tp) for tp in spec.take_profits),
+    ]
+    if spec.leverage is not None:
+        parts += ["lev", plain_number(spec.leverage)]
+    if spec.timeframe:
+        parts += ["tf", spec.timeframe]
+    if spec.note:
+        parts += ["note", spec.note]
+    return " ".join(parts)

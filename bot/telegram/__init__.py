@@ -1,0 +1,1 @@
+"""The Bot API client, its health, and telling Telegram who we are."""

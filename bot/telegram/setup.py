@@ -1,0 +1,77 @@
+"""Telling Telegram who we are at start-up: the command menu, the menu button, and webhook
+or long polling. Retried while Telegram cannot be reached; a rejected token stops start-up.
+
+The web server (Stripe webhooks, the Mini App, health) and the delivery worker are already
+running while this waits, and what they queue goes out once Telegram answers.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import Awaitable, Callable
+
+from aiogram import Bot, Dispatcher
+from aiogram.exceptions import AiogramError, TelegramUnauthorizedError
+from aiogram.types import MenuButtonCommands, MenuButtonWebApp, WebAppInfo
+
+from bot.chat.texts import USER_COMMANDS
+from bot.settings import Settings
+from bot.startup import StartupError
+
+log = logging.getLogger(__name__)
+
+TELEGRAM_WEBHOOK_PATH = "/telegram/webhook"
+FIRST_RETRY_SECONDS = 1.0
+MAX_RETRY_SECONDS = 60.0
+
+
+async def announce(bot: Bot, dispatcher: Dispatcher, settings: Settings) -> None:
+    """Command menu, and webhook or long polling as PUBLIC_URL says."""
+    await bot.set_my_commands(USER_COMMANDS)
+    if settings.public_url:
+        # The menu button opens the Mini App; without a public https URL it lists commands.
+        await bot.set_chat_menu_button(
+            menu_button=MenuButtonWebApp(
+                text="Open app", web_app=WebAppInfo(url=f"{settings.public_url}/app/")
+            )
+        )
+        await bot.set_webhook(
+            url=settings.public_url + TELEGRAM_WEBHOOK_PATH,
+            secret_token=settings.webhook_secret_token,
+            allowed_updates=dispatcher.resolve_used_update_types(),
+        )
+    else:
+        await bot.set_chat_menu_button(menu_button=MenuButtonCommands())
+        await bot.delete_webhook()
+
+
+async def connect(
+    bot: Bot,
+    dispatcher: Dispatcher,
+    settings: Settings,
+    *,
+    sleep: Callable[[float], Awaitable[None]] = asyncio.sleep,
+) -> None:
+    """announce(), again and again with back-off until Telegram answers.
+
+    A 401 is not a fault to wait out: the token is wrong, and start-up stops with one line.
+    """
+    delay = FIRST_RETRY_SECONDS
+    while True:
+        try:
+            await announce(bot, dispatcher, settings)
+        except TelegramUnauthorizedError:
+            raise StartupError(
+                "BOT_TOKEN: Telegram rejected the token (401); copy it again from @BotFather"
+            ) from None
+        except AiogramError as error:
+            log.warning(
+                "Telegram cannot be reached (%s); trying again in %.0f s",
+                type(error).__name__,
+                delay,
+            )
+            await sleep(delay)
+            delay = min(delay * 2, MAX_RETRY_SECONDS)
+        else:
+            return

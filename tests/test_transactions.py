@@ -1,0 +1,42 @@
+"""The transaction rule (bot/unit_of_work.py) has teeth: a handler that replies while its
+unit of work is open is caught by the harness's connection guard."""
+
+from __future__ import annotations
+
+from aiogram import Router
+from aiogram.filters import Command
+from aiogram.types import Message
+from sqlalchemy import text
+
+from bot.unit_of_work import UnitOfWork
+from tests.conftest import Harness
+
+USER = 8801
+
+
+async def test_a_reply_from_inside_a_unit_of_work_is_caught(harness: Harness) -> None:
+    async def careless(message: Message, uow: UnitOfWork) -> None:
+        async with uow() as session:
+            await session.execute(text("SELECT 1"))
+            await message.answer("replied with the transaction open")
+
+    router = Router(name="careless")
+    router.message.register(careless, Command("careless"))
+    harness.parts.dispatcher.include_router(router)
+    await harness.send_text(USER, "/careless")
+    assert harness.guard.violations == ["SendMessage with a database connection held"]
+    harness.guard.violations.clear()  # seen: the fixture's own check must not fail now
+
+
+async def test_the_rule_followed_is_not_flagged(harness: Harness) -> None:
+    async def careful(message: Message, uow: UnitOfWork) -> None:
+        async with uow() as session:
+            await session.execute(text("SELECT 1"))
+        await message.answer("replied after the commit")
+
+    router = Router(name="careful")
+    router.message.register(careful, Command("careful"))
+    harness.parts.dispatcher.include_router(router)
+    await harness.send_text(USER, "/careful")
+    assert harness.last_reply(USER).text == "replied after the commit"
+    assert harness.guard.violations == []
