@@ -49,6 +49,7 @@ from bench.common import (
 )
 from bot.signals import service as signals
 from bot.signals.syntax import parse_signal
+from bot.signals.updates import parse_update
 from db.engine import create_engine, create_session_factory
 from db.models import (
     Broadcast,
@@ -231,7 +232,7 @@ async def seed(database_url: str, subscribers: int, lapsed: int, n_signals: int)
                 async with factory() as session, session.begin():
                     await signals.post_update(
                         session,
-                        signals.parse_update(f"/update {signal_id} {command}"),
+                        parse_update(f"/update {signal_id} {command}"),
                         ADMIN_ID,
                         published + timedelta(minutes=30 * step),
                     )

@@ -12,6 +12,7 @@ import pytest
 
 from bot.signals import service as signals
 from bot.signals.syntax import parse_signal
+from bot.signals.updates import parse_update
 from db.models import Signal, User
 from tests.conftest import ADMIN_ID, BOT_TOKEN, FIXTURES, Harness, MakeHarness
 from tests.helpers import count, give_access, state
@@ -224,7 +225,7 @@ async def test_performance_is_open_to_every_user(harness: Harness) -> None:
     draft = await _publish(harness, "BTCUSDT long entry 100 sl 90 tp 120")
     async with harness.session() as session, session.begin():
         await signals.post_update(
-            session, signals.parse_update(f"{draft.id} tp1"), ADMIN_ID, datetime.now(UTC)
+            session, parse_update(f"{draft.id} tp1"), ADMIN_ID, datetime.now(UTC)
         )
     token = await _login(harness)
     status, body, _ = await _call(harness, "GET", "/api/v1/performance", token=token)

@@ -31,6 +31,7 @@ from playwright.async_api import (
 
 from bot.signals import service as signals
 from bot.signals.syntax import parse_signal
+from bot.signals.updates import parse_update
 from db.models import OutboxMessage, Signal
 from tests.conftest import ADMIN_ID, BOT_TOKEN, PRICE_MONTHLY, Harness, MakeHarness
 from tests.helpers import count, give_access
@@ -298,7 +299,7 @@ async def publish(harness: Harness, line: str = LINE) -> int:
 async def close_signal(harness: Harness, signal_id: int, how: str) -> None:
     async with harness.session() as session, session.begin():
         await signals.post_update(
-            session, signals.parse_update(f"{signal_id} {how}"), ADMIN_ID, datetime.now(UTC)
+            session, parse_update(f"{signal_id} {how}"), ADMIN_ID, datetime.now(UTC)
         )
 
 

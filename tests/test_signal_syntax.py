@@ -10,7 +10,6 @@ from hypothesis import assume, given, settings
 from hypothesis import strategies as st
 
 from bot.signals.results import ResultOutOfRangeError, result_at
-from bot.signals.service import UpdateCommand, parse_update
 from bot.signals.syntax import (
     EXAMPLE,
     MAX_TAKE_PROFITS,
@@ -20,6 +19,7 @@ from bot.signals.syntax import (
     parse_signal,
     plain_number,
 )
+from bot.signals.updates import UpdateCommand, parse_update
 
 D = Decimal
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 import contextlib
 import logging
 from collections.abc import Callable
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from urllib.parse import quote
 
@@ -13,8 +13,7 @@ import stripe
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncSession, async_sessionmaker
 
 from bot import commit_events, notices
-from bot.access import entitlement_grants_access
-from bot.billing import stripe_store
+from bot.billing import entitlements, stripe_store
 from bot.billing.plans import PlanCatalog, format_amount
 from bot.billing.stripe_shapes import (
     INVOICE_FAILED_TYPE,
@@ -32,10 +31,6 @@ from bot.group_commit import GroupCommit
 from bot.safe_input import UnsafeInputError, loads_json
 
 log = logging.getLogger(__name__)
-
-# A subscription in one of these states is over for good; a same-second event must not
-# bring it back.
-TERMINAL_STATUSES = frozenset({"canceled", "incomplete_expired"})
 
 
 class InvalidWebhookError(Exception):
@@ -245,62 +240,13 @@ class StripeEventProcessor:
         subscription: Subscription,
         version: int,
     ) -> None:
-        now = self._now()
-        status = subscription.status
         stored = await stripe_store.entitlement_of_user(conn, user_id)
         before = stored.state if stored is not None else None
-        had_access = before is not None and entitlement_grants_access(before, now)
-
-        if before is not None and before.source_ref != subscription.id:
-            # A second subscription for the same user: a lapsed one never replaces a live one.
-            if had_access and status not in {"active", "trialing", "past_due"}:
-                return
-        elif before is not None and (
-            version < before.state_version
-            or (version == before.state_version and before.status in TERMINAL_STATUSES)
-        ):
-            log.info(
-                "stale event for %s (version %s < %s)",
-                subscription.id,
-                version,
-                before.state_version,
-            )
+        change = entitlements.on_subscription(before, subscription, version, self._now())
+        if change is None:
+            log.info("stale event for %s (version %s)", subscription.id, version)
             return
-
-        after = stripe_store.EntitlementState(
-            source_ref=subscription.id,
-            status=status,
-            price_id=subscription.price_id or (before.price_id if before else None),
-            expires_at=subscription.period_end or (before.expires_at if before else None),
-            cancel_at_period_end=subscription.cancel_at_period_end,
-            state_version=version,
-        )
-        await stripe_store.save_entitlement(conn, user_id, stored, after)
-        commit_events.mark(session, commit_events.ENTITLEMENTS)
-        await self._notify_transition(session, user_id, after, had_access, now)
-
-    async def _notify_transition(
-        self,
-        session: AsyncSession,
-        user_id: int,
-        entitlement: stripe_store.EntitlementState,
-        had_access: bool,
-        now: datetime,
-    ) -> None:
-        has_access_now = entitlement_grants_access(entitlement, now)
-        if had_access == has_access_now:
-            return
-        plan_name = self._plan_name(entitlement.price_id)
-        if has_access_now:
-            text = notices.access_started(
-                plan_name, entitlement.expires_at, trialing=entitlement.status == "trialing"
-            )
-            await outbox.enqueue(session, chat_id=user_id, kind="access_started", text=text)
-        else:
-            text, markup = notices.access_ended(plan_name)
-            await outbox.enqueue(
-                session, chat_id=user_id, kind="access_ended", text=text, reply_markup=markup
-            )
+        await self._save(session, conn, user_id, stored, change)
 
     async def _invoice_paid(
         self,
@@ -315,27 +261,34 @@ class StripeEventProcessor:
         stored = await stripe_store.entitlement_of_subscription(conn, sub_id)
         if stored is None:
             return
-        now = self._now()
-        before = stored.state
-        had_access = entitlement_grants_access(before, now)
-        # Extending the paid-through date is monotonic, so it is safe in any order...
-        expires_at = before.expires_at
-        paid_until = invoice.period_end
-        if paid_until and (expires_at is None or paid_until > expires_at):
-            expires_at = paid_until
-        after = replace(before, expires_at=expires_at)
-        # ...but a status change only comes from an event newer than what we hold.
-        if version >= before.state_version and before.status in {
-            "past_due",
-            "unpaid",
-            "incomplete",
-        }:
-            after = replace(after, status="active", state_version=version)
-        if after == before:
-            return
-        await stripe_store.save_entitlement(conn, stored.user_id, stored, after)
+        change = entitlements.on_invoice_paid(stored.state, invoice, version, self._now())
+        if change is not None:
+            await self._save(session, conn, stored.user_id, stored, change)
+
+    async def _save(
+        self,
+        session: AsyncSession,
+        conn: AsyncConnection,
+        user_id: int,
+        stored: stripe_store.StoredEntitlement | None,
+        change: entitlements.Change,
+    ) -> None:
+        """Write the new state, and tell the user when their access started or ended."""
+        await stripe_store.save_entitlement(conn, user_id, stored, change.after)
         commit_events.mark(session, commit_events.ENTITLEMENTS)
-        await self._notify_transition(session, stored.user_id, after, had_access, now)
+        if change.notice is None:
+            return
+        plan_name = self._plan_name(change.after.price_id)
+        if change.notice is entitlements.Notice.ACCESS_STARTED:
+            text = notices.access_started(
+                plan_name, change.after.expires_at, trialing=change.after.status == "trialing"
+            )
+            await outbox.enqueue(session, chat_id=user_id, kind="access_started", text=text)
+        else:
+            text, markup = notices.access_ended(plan_name)
+            await outbox.enqueue(
+                session, chat_id=user_id, kind="access_ended", text=text, reply_markup=markup
+            )
 
     async def _invoice_failed(
         self, session: AsyncSession, conn: AsyncConnection, invoice: Invoice

@@ -10,13 +10,13 @@ key once; values travel as bound parameters.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import datetime
 from typing import Any, cast
 
 from sqlalchemy import Row, Table, bindparam, delete, insert, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from bot import users
+from bot.billing.entitlements import EntitlementState
 from db.engine import insert_ignoring_conflicts
 from db.models import Entitlement, EntitlementSource, ProcessedStripeEvent, StripeCustomer, User
 
@@ -25,19 +25,6 @@ _EVENTS = cast(Table, ProcessedStripeEvent.__table__)
 _USERS = cast(Table, User.__table__)
 _CUSTOMERS = cast(Table, StripeCustomer.__table__)
 _ENTITLEMENTS = cast(Table, Entitlement.__table__)
-
-
-@dataclass(frozen=True, slots=True)
-class EntitlementState:
-    """The Stripe entitlement's columns that an event changes (an EntitlementLike)."""
-
-    source_ref: str | None
-    status: str
-    price_id: str | None
-    expires_at: datetime | None
-    cancel_at_period_end: bool
-    state_version: int
-    source: str = EntitlementSource.STRIPE
 
 
 @dataclass(frozen=True, slots=True)

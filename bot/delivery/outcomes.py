@@ -7,13 +7,12 @@ within ACK_LINGER of each other are committed in one transaction, and each send 
 its own: a crash leaves at most the sends in flight unrecorded. When a commit fails (the
 database went away) its outcomes are kept as *owed* and go first into every later commit;
 the worker sends nothing more until they are saved. Without that, rows whose "sent" mark
-was lost were claimed again after their lease and sent twice.
+was lost were claimed again after their lease and sent twice. The group commit is the
+webhooks' own (bot.group_commit), with a linger.
 """
 
 from __future__ import annotations
 
-import asyncio
-import contextlib
 import itertools
 from collections.abc import Callable
 from datetime import datetime
@@ -23,6 +22,8 @@ from sqlalchemy import Executable, Table, and_, bindparam, or_, update
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncSession, async_sessionmaker
 
 from bot import commit_events
+from bot.group_commit import GroupCommit, ShutDownError
+from db.faults import DATABASE_FAULTS
 from db.models import OutboxMessage, OutboxStatus, User
 
 # How long a finished send waits for others to share its commit. One transaction per
@@ -30,6 +31,8 @@ from db.models import OutboxMessage, OutboxStatus, User
 ACK_LINGER = 0.005
 
 Write = tuple[Executable, dict[str, Any]]
+# What leaves outcomes owed: the database failed, or the process stopped under the commit.
+_SAVE_FAULTS: tuple[type[BaseException], ...] = (*DATABASE_FAULTS, ShutDownError)
 
 _OUTBOX = cast(Table, OutboxMessage.__table__)
 _USERS = cast(Table, User.__table__)
@@ -146,7 +149,7 @@ def migrated(row_id: int, chat_id: int, new_chat_id: int) -> list[Write]:
 
 
 class OutcomeWriter:
-    """Group commit of outcomes, with the owed ones carried until they are saved."""
+    """Outcomes group-committed (bot.group_commit), and the owed ones kept until saved."""
 
     def __init__(
         self,
@@ -155,14 +158,16 @@ class OutcomeWriter:
         batch_full: int,
         requests_in_flight: Callable[[], int],
     ) -> None:
+        # The batch goes at once when every send in flight waits for it, or when no
+        # request is out that could join it (at Telegram's rates, nearly always): the
+        # sooner a send is recorded, the fewer a crash leaves sent but unrecorded.
+        self._commit = GroupCommit(
+            session_factory,
+            linger=ACK_LINGER,
+            ready=lambda queued: queued >= batch_full or requests_in_flight() == 0,
+        )
         self._session_factory = session_factory
-        self._batch_full = batch_full
-        self._requests_in_flight = requests_in_flight
-        self._pending: list[Write] = []
         self._owed: list[Write] = []
-        self._committed: asyncio.Future[bool] | None = None
-        self._go = asyncio.Event()
-        self._tasks: set[asyncio.Task[None]] = set()  # the loop keeps weak refs only
 
     @property
     def owed(self) -> int:
@@ -170,19 +175,14 @@ class OutcomeWriter:
         return len(self._owed)
 
     async def record(self, writes: list[Write]) -> bool:
-        """Add outcomes to the next commit and wait for it; False if it failed (they are
-        owed now, and saved by a later commit or settle())."""
-        self._pending.extend(writes)
-        committed = self._committed
-        if committed is None:
-            committed = self._committed = asyncio.get_running_loop().create_future()
-            self._go.clear()
-            task = asyncio.create_task(self._commit_pending(committed))
-            self._tasks.add(task)
-            task.add_done_callback(self._tasks.discard)
-        self.commit_now_if_none_can_join()
-        # shield: a cancelled waiter must not cancel the commit the others wait for.
-        return await asyncio.shield(committed)
+        """Save outcomes with the next group commit and wait for it; False if it failed
+        (they are owed now, and saved by settle())."""
+        try:
+            await self._commit.run(lambda session: _write(session, writes))
+        except _SAVE_FAULTS:
+            self._owed.extend(writes)
+            return False
+        return True
 
     def owe(self, writes: list[Write]) -> None:
         """Outcomes to save before anything else, without waiting (the database is down)."""
@@ -194,48 +194,20 @@ class OutcomeWriter:
             return
         batch, self._owed = self._owed, []
         try:
-            await self._write(batch)
+            async with self._session_factory() as session, session.begin():
+                await _write(session, batch)
         except BaseException:
             self._owed = batch + self._owed
             raise
 
     def commit_now_if_none_can_join(self) -> None:
-        """End the linger when the batch is full or no request is out that could join it
-        (at Telegram's rates, nearly always: no linger at all). The sooner a send is
-        recorded, the fewer a crash leaves sent but unrecorded, to be sent again."""
-        if self._pending and (
-            len(self._pending) >= self._batch_full or self._requests_in_flight() == 0
-        ):
-            self._go.set()
+        self._commit.nudge()
 
-    async def _commit_pending(self, committed: asyncio.Future[bool]) -> None:
-        with contextlib.suppress(TimeoutError):
-            await asyncio.wait_for(self._go.wait(), ACK_LINGER)
-        # Owed outcomes go first: a row's later outcome must not be overwritten by its
-        # earlier one.
-        batch, self._owed, self._pending, self._committed = (
-            self._owed + self._pending,
-            [],
-            [],
-            None,
-        )
-        try:
-            await self._write(batch)
-        except asyncio.CancelledError:
-            self._owed = batch + self._owed
-            committed.cancel()
-            raise
-        except Exception:
-            self._owed = batch + self._owed
-            committed.set_result(False)
-        else:
-            committed.set_result(True)
 
-    async def _write(self, batch: list[Write]) -> None:
-        async with self._session_factory() as session, session.begin():
-            await execute(await session.connection(), batch)
-            if any(statement is BLOCK_USER for statement, _ in batch):
-                commit_events.mark(session, commit_events.USERS)
+async def _write(session: AsyncSession, writes: list[Write]) -> None:
+    await execute(await session.connection(), writes)
+    if any(statement is BLOCK_USER for statement, _ in writes):
+        commit_events.mark(session, commit_events.USERS)
 
 
 async def execute(connection: AsyncConnection, writes: list[Write]) -> None:

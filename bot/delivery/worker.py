@@ -25,24 +25,24 @@ import logging
 import time
 from collections import OrderedDict
 from collections.abc import Callable
-from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
 from aiogram import Bot
 from aiogram.exceptions import AiogramError
 from aiogram.types import InlineKeyboardMarkup, Message, ReplyParameters
-from sqlalchemy import ColumnElement, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from bot import access
+from bot.delivery import claims
 from bot.delivery import outcomes as writes
+from bot.delivery.claims import Claim
 from bot.delivery.outbox import OutboxWakeup
 from bot.delivery.pacing import SendPacer, UnavailableBackoff, backoff
 from bot.delivery.plan import PER_CHAT_INTERVAL, PREMIUM_KINDS, Send, plan_batch
 from bot.delivery.progress import ProgressReporter
 from bot.delivery.verdicts import Action, Verdict, classify
 from db.faults import DATABASE_FAULTS, describe_fault
-from db.models import OutboxMessage, OutboxStatus, Priority
+from db.models import OutboxMessage, Priority
 
 log = logging.getLogger(__name__)
 
@@ -59,13 +59,6 @@ PAID_BROADCAST_RATE = 1000.0
 DB_RETRY_FIRST = 0.5
 DB_RETRY_MAX = 10.0
 SETTLE_ON_STOP_SECONDS = 10.0
-
-
-@dataclass(frozen=True, slots=True)
-class Claim:
-    rows: list[OutboxMessage]
-    lease_until: datetime  # as written on the rows: the outcome writes check it
-    deadline: float  # time.monotonic() at which the lease runs out
 
 
 class DeliveryWorker:
@@ -215,40 +208,15 @@ class DeliveryWorker:
 
     async def _claim(self) -> Claim | None:
         now = self._now()
-        free: ColumnElement[bool] = OutboxMessage.lease_until.is_(None)
-        if self._healthy_since is not None and now - self._healthy_since >= self._reclaim_quiet:
-            free = or_(free, OutboxMessage.lease_until < now)  # abandoned by a dead worker
-        lease_until = now + self._lease
+        # Rows another worker abandoned wait RECLAIM_QUIET after a recovery (the module's
+        # docstring says why).
+        reclaim = self._healthy_since is not None and (
+            now - self._healthy_since >= self._reclaim_quiet
+        )
         async with self._session_factory() as session, session.begin():
-            ids = list(
-                await session.scalars(
-                    select(OutboxMessage.id)
-                    .where(
-                        OutboxMessage.status == OutboxStatus.PENDING,
-                        OutboxMessage.next_attempt_at <= now,
-                        free,
-                    )
-                    .order_by(OutboxMessage.priority, OutboxMessage.id)
-                    .limit(self._batch)
-                    # Several workers on PostgreSQL each take different rows.
-                    .with_for_update(skip_locked=True)
-                )
+            return await claims.claim_due(
+                session, now=now, lease=self._lease, limit=self._batch, reclaim=reclaim
             )
-            if not ids:
-                return None
-            await session.execute(
-                update(OutboxMessage)
-                .where(OutboxMessage.id.in_(ids))
-                .values(lease_until=lease_until)
-            )
-            rows = await session.scalars(
-                select(OutboxMessage)
-                .where(OutboxMessage.id.in_(ids))
-                .order_by(OutboxMessage.priority, OutboxMessage.id)
-            )
-            claimed = list(rows)
-        deadline = time.monotonic() + self._lease.total_seconds()
-        return Claim(claimed, lease_until, deadline)
 
     async def _prepare(self, claim: Claim) -> list[Send]:
         """Decide what is sent now, what waits and what is skipped; record the last two."""
@@ -259,7 +227,7 @@ class DeliveryWorker:
             plan = plan_batch(
                 claim.rows,
                 allowed=allowed,
-                originals=await self._originals(session, claim.rows),
+                originals=await claims.originals(session, claim.rows),
                 last_sent=self._last_sent,
                 clock=clock,
                 now=now,
@@ -271,19 +239,6 @@ class DeliveryWorker:
                 await writes.execute(await session.connection(), recorded)
         self._forget_sends_before(clock - PER_CHAT_INTERVAL)
         return plan.sends
-
-    async def _originals(
-        self, session: AsyncSession, rows: list[OutboxMessage]
-    ) -> dict[int, tuple[str, int | None]]:
-        ids = [row.reply_to_outbox_id for row in rows if row.reply_to_outbox_id is not None]
-        if not ids:
-            return {}
-        result = await session.execute(
-            select(
-                OutboxMessage.id, OutboxMessage.status, OutboxMessage.telegram_message_id
-            ).where(OutboxMessage.id.in_(ids))
-        )
-        return {row.id: (row.status, row.telegram_message_id) for row in result}
 
     def _forget_sends_before(self, moment: float) -> None:
         while self._last_sent:
@@ -333,8 +288,7 @@ class DeliveryWorker:
     def _give_back_writes(
         self, claim: Claim, rows: list[OutboxMessage], after: float
     ) -> list[writes.Write]:
-        at = self._now() + timedelta(seconds=after)
-        return [w for row in rows for w in writes.released(row.id, claim.lease_until, at)]
+        return claims.give_back(claim, rows, self._now() + timedelta(seconds=after))
 
     # -- one send ---------------------------------------------------------------------------
 

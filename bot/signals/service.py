@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import re
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from decimal import Decimal
@@ -13,16 +12,16 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from bot import access, commit_events
 from bot.delivery import outbox
 from bot.errors import DomainError
-from bot.ids import parse_row_id
-from bot.signals.results import ResultOutOfRangeError, result_at
-from bot.signals.syntax import (
-    SignalSpec,
-    SignalSyntaxError,
-    check_note,
-    parse_price,
-    plain_number,
-)
+from bot.signals.syntax import SignalSpec
 from bot.signals.texts import signal_body, spec_of, update_body
+from bot.signals.updates import (
+    Outcome,
+    SignalNotFoundError,
+    SignalState,
+    SignalStateError,
+    UpdateCommand,
+    apply_update,
+)
 from db.models import (
     Broadcast,
     OutboxMessage,
@@ -31,69 +30,6 @@ from db.models import (
     SignalStatus,
     SignalUpdate,
 )
-
-UPDATE_SYNTAX = (
-    "/update ID tp1|tp2..|sl [price] [note] · /update ID close PRICE [note] · "
-    "/update ID cancel [note]"
-)
-FINAL = frozenset({SignalStatus.STOPPED, SignalStatus.CLOSED, SignalStatus.CANCELLED})
-
-
-class SignalNotFoundError(DomainError):
-    pass
-
-
-class SignalStateError(DomainError):
-    """The signal cannot take this action in its current state (e.g. Send pressed twice)."""
-
-
-@dataclass(frozen=True, slots=True)
-class UpdateCommand:
-    signal_id: int
-    kind: str  # tp1.., sl, close, cancel
-    price: Decimal | None
-    note: str | None
-
-
-_TP = re.compile(r"^tp([1-9][0-9]?)$")
-# ASCII digits only; parse_row_id keeps it within the integer id column.
-_ID = re.compile(r"#?([0-9]{1,10})")
-_NUMBER_LIKE = re.compile(r"^[0-9][0-9.,]*$")
-
-
-def parse_update(text: str) -> UpdateCommand:
-    """Read `/update 17 tp1 [price] [note]` and its siblings."""
-    tokens = text.split()
-    if tokens and tokens[0].lower().split("@")[0] == "/update":
-        tokens = tokens[1:]
-    if not tokens:
-        raise SignalSyntaxError("", "which signal? give its number, e.g. /update 17 tp1")
-    match = _ID.fullmatch(tokens[0])
-    signal_id = parse_row_id(match.group(1)) if match else None
-    if signal_id is None:
-        raise SignalSyntaxError(tokens[0], "the signal number must be a whole number")
-    if len(tokens) < 2:
-        raise SignalSyntaxError(tokens[0], "say what happened: tp1, sl, close PRICE or cancel")
-    kind = tokens[1].lower()
-    rest = tokens[2:]
-    price: Decimal | None = None
-    if kind == "close":
-        if not rest:
-            raise SignalSyntaxError(tokens[1], "close needs the exit price")
-        price = parse_price(rest[0], "close price")
-        rest = rest[1:]
-    elif kind == "sl" or _TP.match(kind):
-        # A number-like word is the price (and must be a valid one); anything else, such as
-        # "1st target", starts the note.
-        if rest and _NUMBER_LIKE.match(rest[0]):
-            price = parse_price(rest[0], f"{kind} price")
-            rest = rest[1:]
-    elif kind != "cancel":
-        raise SignalSyntaxError(tokens[1], "expected tp1, tp2.., sl, close or cancel")
-    note = " ".join(rest).strip() or None
-    if note is not None:
-        check_note(note)
-    return UpdateCommand(signal_id, kind, price, note)
 
 
 async def create_draft(session: AsyncSession, spec: SignalSpec, author_id: int) -> Signal:
@@ -189,54 +125,41 @@ async def post_update(
     )
     if signal is None or signal.status == SignalStatus.DRAFT:
         raise SignalNotFoundError(f"there is no signal #{command.signal_id}")
-    if signal.status in FINAL or signal.closed_at is not None:
-        raise SignalStateError(f"signal #{signal.id} is already {signal.status}")
-    spec = spec_of(signal)
-    price = command.price
+    state = SignalState(
+        signal.id, spec_of(signal), signal.status, signal.tp_hit, signal.closed_at is not None
+    )
+    outcome = apply_update(state, command)
+    signal.status, signal.tp_hit = outcome.status, outcome.tp_hit
+    if outcome.closed:
+        signal.closed_at = now
+    if outcome.price is not None:
+        signal.exit_price = outcome.price
+        signal.result_pct, signal.result_r = outcome.result_pct, outcome.result_r
     commit_events.mark(session, commit_events.FEED)
-    if command.kind.startswith("tp"):
-        number = int(command.kind[2:])
-        if number > len(spec.take_profits):
-            raise SignalSyntaxError(
-                command.kind, f"signal #{signal.id} has {len(spec.take_profits)} take-profits"
-            )
-        if number <= signal.tp_hit:
-            raise SignalStateError(f"TP{number} of signal #{signal.id} was already reported")
-        price = price or spec.take_profits[number - 1]
-        signal.status = command.kind
-        signal.tp_hit = number
-        if number == len(spec.take_profits):
-            signal.closed_at = now
-    elif command.kind == "sl":
-        price = price or spec.stop_loss
-        signal.status = SignalStatus.STOPPED
-        signal.closed_at = now
-    elif command.kind == "close":
-        signal.status = SignalStatus.CLOSED
-        signal.closed_at = now
-    else:
-        if signal.tp_hit:
-            raise SignalStateError(
-                f"signal #{signal.id} already hit TP{signal.tp_hit}; use close PRICE instead"
-            )
-        signal.status = SignalStatus.CANCELLED
-        signal.closed_at = now
-    if price is not None:
-        try:
-            signal.result_pct, signal.result_r = result_at(spec, price)
-        except ResultOutOfRangeError as error:
-            raise SignalSyntaxError(plain_number(price), error.describe()) from None
-        signal.exit_price = price
     session.add(
         SignalUpdate(
             signal_id=signal.id,
             kind=command.kind,
-            price=price,
+            price=outcome.price,
             note=command.note,
             author_id=author_id,
             created_at=now,
         )
     )
+    broadcast = await _follow_up(session, signal, command, outcome, now=now, admin=admin_chat_id)
+    return signal, broadcast
+
+
+async def _follow_up(
+    session: AsyncSession,
+    signal: Signal,
+    command: UpdateCommand,
+    outcome: Outcome,
+    *,
+    now: datetime,
+    admin: int | None,
+) -> Broadcast:
+    """A reply to every subscriber's own copy of the signal, sent or still queued."""
     originals = (
         await session.execute(
             select(OutboxMessage.id, OutboxMessage.chat_id).where(
@@ -252,12 +175,12 @@ async def post_update(
         kind="signal_update",
         signal_id=signal.id,
         title=f"Update on #{signal.id} {signal.symbol}: {command.kind}",
-        admin_chat_id=admin_chat_id,
+        admin_chat_id=admin,
         total=len(originals),
     )
     session.add(broadcast)
     await session.flush()
-    text = update_body(signal, command.kind, price, command.note)
+    text = update_body(signal, command.kind, outcome.price, command.note)
     await outbox.enqueue_bulk(
         session,
         [row.chat_id for row in originals],
@@ -267,7 +190,7 @@ async def post_update(
         now=now,
         reply_to={row.chat_id: row.id for row in originals},
     )
-    return signal, broadcast
+    return broadcast
 
 
 async def latest(session: AsyncSession, limit: int = 10) -> list[Signal]:

@@ -21,6 +21,7 @@ from bot.notices import CB_PLANS
 from bot.signals import service as signals
 from bot.signals.syntax import EXAMPLE, SYNTAX, SignalSyntaxError, parse_signal
 from bot.signals.texts import fit_within, list_line, preview, signal_body, spec_of
+from bot.signals.updates import UPDATE_SYNTAX, parse_update
 from bot.unit_of_work import UnitOfWork
 
 
@@ -114,13 +115,13 @@ async def cmd_update(message: Message, command: CommandObject, uow: UnitOfWork) 
     user = message.from_user
     assert user is not None  # admin-only: AdminOnlyMiddleware saw the user
     try:
-        update = signals.parse_update(command.args or "")
+        update = parse_update(command.args or "")
         async with uow() as session:
             signal, broadcast = await signals.post_update(
                 session, update, user.id, datetime.now(UTC), admin_chat_id=message.chat.id
             )
     except SignalSyntaxError as error:
-        await message.answer(_syntax_error(error, signals.UPDATE_SYNTAX))
+        await message.answer(_syntax_error(error, UPDATE_SYNTAX))
         return
     except DomainError as error:
         await message.answer(f"⚠️ {escape(str(error) or 'No such signal')}.")

@@ -1,0 +1,106 @@
+"""The Stripe entitlement state machine: the next state for an event, and what to tell the
+user. Pure: no database, no network; bot.billing.stripe_events loads, asks, saves, notifies.
+
+Events arrive late, twice and out of order. Each entitlement remembers the `created` time
+of the newest event applied (`state_version`): an older event never overwrites newer
+state. Extending the paid-through date is monotonic, so an invoice may do it in any order.
+"""
+
+from __future__ import annotations
+
+import enum
+from dataclasses import dataclass, replace
+from datetime import datetime
+
+from bot.access import entitlement_grants_access
+from bot.billing.stripe_shapes import Invoice, Subscription
+from db.models import EntitlementSource
+
+# A subscription in one of these states is over for good; a same-second event must not
+# bring it back.
+TERMINAL_STATUSES = frozenset({"canceled", "incomplete_expired"})
+LIVE_STATUSES = frozenset({"active", "trialing", "past_due"})
+# A newer paid invoice ends these: the subscription is active again.
+RECOVERABLE_STATUSES = frozenset({"past_due", "unpaid", "incomplete"})
+
+
+@dataclass(frozen=True, slots=True)
+class EntitlementState:
+    """The Stripe entitlement's columns that an event changes (an EntitlementLike)."""
+
+    source_ref: str | None
+    status: str
+    price_id: str | None
+    expires_at: datetime | None
+    cancel_at_period_end: bool
+    state_version: int
+    source: str = EntitlementSource.STRIPE
+
+
+class Notice(enum.StrEnum):
+    """What the user is told when access changes."""
+
+    ACCESS_STARTED = "access_started"
+    ACCESS_ENDED = "access_ended"
+
+
+@dataclass(frozen=True, slots=True)
+class Change:
+    after: EntitlementState
+    notice: Notice | None
+
+
+def _notice(
+    before: EntitlementState | None, after: EntitlementState, now: datetime
+) -> Notice | None:
+    had = before is not None and entitlement_grants_access(before, now)
+    has = entitlement_grants_access(after, now)
+    if had == has:
+        return None
+    return Notice.ACCESS_STARTED if has else Notice.ACCESS_ENDED
+
+
+def _is_stale(
+    before: EntitlementState, subscription: Subscription, version: int, now: datetime
+) -> bool:
+    if before.source_ref != subscription.id:
+        # A second subscription for the same user: a lapsed one never replaces a live one.
+        live = entitlement_grants_access(before, now)
+        return live and subscription.status not in LIVE_STATUSES
+    return version < before.state_version or (
+        version == before.state_version and before.status in TERMINAL_STATUSES
+    )
+
+
+def on_subscription(
+    before: EntitlementState | None, subscription: Subscription, version: int, now: datetime
+) -> Change | None:
+    """The user's Stripe entitlement after a subscription event; None when stale."""
+    if before is not None and _is_stale(before, subscription, version, now):
+        return None
+    after = EntitlementState(
+        source_ref=subscription.id,
+        status=subscription.status,
+        price_id=subscription.price_id or (before.price_id if before else None),
+        expires_at=subscription.period_end or (before.expires_at if before else None),
+        cancel_at_period_end=subscription.cancel_at_period_end,
+        state_version=version,
+    )
+    return Change(after, _notice(before, after, now))
+
+
+def on_invoice_paid(
+    before: EntitlementState, invoice: Invoice, version: int, now: datetime
+) -> Change | None:
+    """After a paid invoice of the entitlement's subscription; None when nothing changes."""
+    expires_at = before.expires_at
+    paid_until = invoice.period_end
+    if paid_until and (expires_at is None or paid_until > expires_at):
+        expires_at = paid_until
+    after = replace(before, expires_at=expires_at)
+    # A status change only comes from an event newer than what we hold.
+    if version >= before.state_version and before.status in RECOVERABLE_STATUSES:
+        after = replace(after, status="active", state_version=version)
+    if after == before:
+        return None
+    return Change(after, _notice(before, after, now))

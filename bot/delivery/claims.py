@@ -1,0 +1,80 @@
+"""Claiming due outbox rows under a lease, and giving back the ones a worker will not send.
+
+A claim is committed before anything is sent: a worker that dies leaves its rows to be
+claimed again once the lease has run out, so nothing is lost. On PostgreSQL several
+workers claim at once and each takes different rows (FOR UPDATE SKIP LOCKED).
+"""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+from sqlalchemy import ColumnElement, or_, select, update
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from bot.delivery import outcomes
+from db.models import OutboxMessage, OutboxStatus
+
+
+@dataclass(frozen=True, slots=True)
+class Claim:
+    rows: list[OutboxMessage]
+    lease_until: datetime  # as written on the rows: the outcome writes check it
+    deadline: float  # time.monotonic() at which the lease runs out
+
+
+async def claim_due(
+    session: AsyncSession, *, now: datetime, lease: timedelta, limit: int, reclaim: bool
+) -> Claim | None:
+    """Up to `limit` due rows, leased until now + `lease`; with `reclaim`, also rows whose
+    lease ran out (a worker died holding them)."""
+    free: ColumnElement[bool] = OutboxMessage.lease_until.is_(None)
+    if reclaim:
+        free = or_(free, OutboxMessage.lease_until < now)
+    ids = list(
+        await session.scalars(
+            select(OutboxMessage.id)
+            .where(
+                OutboxMessage.status == OutboxStatus.PENDING,
+                OutboxMessage.next_attempt_at <= now,
+                free,
+            )
+            .order_by(OutboxMessage.priority, OutboxMessage.id)
+            .limit(limit)
+            .with_for_update(skip_locked=True)
+        )
+    )
+    if not ids:
+        return None
+    lease_until = now + lease
+    await session.execute(
+        update(OutboxMessage).where(OutboxMessage.id.in_(ids)).values(lease_until=lease_until)
+    )
+    rows = await session.scalars(
+        select(OutboxMessage)
+        .where(OutboxMessage.id.in_(ids))
+        .order_by(OutboxMessage.priority, OutboxMessage.id)
+    )
+    return Claim(list(rows), lease_until, time.monotonic() + lease.total_seconds())
+
+
+async def originals(
+    session: AsyncSession, rows: list[OutboxMessage]
+) -> dict[int, tuple[str, int | None]]:
+    """Outbox row id -> (status, Telegram message id) of the rows follow-ups reply to."""
+    ids = [row.reply_to_outbox_id for row in rows if row.reply_to_outbox_id is not None]
+    if not ids:
+        return {}
+    result = await session.execute(
+        select(OutboxMessage.id, OutboxMessage.status, OutboxMessage.telegram_message_id).where(
+            OutboxMessage.id.in_(ids)
+        )
+    )
+    return {row.id: (row.status, row.telegram_message_id) for row in result}
+
+
+def give_back(claim: Claim, rows: list[OutboxMessage], at: datetime) -> list[outcomes.Write]:
+    """Release `rows` of the claim, due again at `at` (a pause's end, or at once)."""
+    return [w for row in rows for w in outcomes.released(row.id, claim.lease_until, at)]
