@@ -4,7 +4,7 @@ VENV   := .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed-stamp
 
-.PHONY: install run migrate test lint format bench lock clean
+.PHONY: install run migrate test lint format bench lock texts clean
 
 $(STAMP): pyproject.toml requirements.lock
 	$(PYTHON) -c 'import sys; sys.exit("Python 3.11+ is required") if sys.version_info < (3, 11) else None'
@@ -30,6 +30,9 @@ lint: install  ## ruff and mypy
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
 	$(BIN)/mypy
+
+texts: install  ## compile the text catalogue (bot/chat/texts/locales/*/messages.po -> .mo)
+	$(BIN)/pybabel compile --statistics -d bot/chat/texts/locales -D messages
 
 format: install
 	$(BIN)/ruff format .

@@ -15,7 +15,6 @@ from bot.access import entitlement_grants_access
 from bot.billing.plans import Plan
 from bot.delivery import outbox
 from bot.errors import DomainError
-from bot.notices import format_date
 from db.models import (
     Broadcast,
     Entitlement,
@@ -52,24 +51,18 @@ async def grant(
         )
     )
     if days == 0 and (row is None or not entitlement_grants_access(row, now)):
-        raise NoGrantError(f"user {user_id} has no grant")
+        raise NoGrantError("grant.no_grant", user=user_id)
     await users.ensure_user_id(await session.connection(), user_id)
     if row is None:
         row = Entitlement(user_id=user_id, source=EntitlementSource.GRANT, status="active")
         session.add(row)
     row.source_ref = f"admin:{admin_id}"
     commit_events.mark(session, commit_events.ENTITLEMENTS)
-    if days > 0:
-        row.status = "active"
-        row.expires_at = now + timedelta(days=days)
-        until = format_date(row.expires_at)
-        text = f"🎁 You have been given access to premium signals until {until}."
-    else:
-        row.status = "canceled"
-        row.expires_at = now
-        text = "Your complimentary access to premium signals has ended."
+    row.status = "active" if days > 0 else "canceled"
+    row.expires_at = now + timedelta(days=days)
     await session.flush()
-    await outbox.enqueue(session, chat_id=user_id, kind="grant", text=text)
+    until = row.expires_at.isoformat() if days > 0 else None
+    await outbox.enqueue(session, chat_id=user_id, kind="grant", params={"until": until})
     return row
 
 
@@ -80,14 +73,14 @@ async def broadcast(
     chats = await access.recipients(session, now)
     job = Broadcast(
         kind="broadcast",
-        title="Announcement",
+        title="",  # worded by bot/chat/texts/admin.py
         admin_chat_id=admin_chat_id,
         total=len(chats),
     )
     session.add(job)
     await session.flush()
     await outbox.enqueue_bulk(
-        session, chats, kind="broadcast", text=text, broadcast_id=job.id, now=now
+        session, chats, kind="broadcast", params={"text": text}, broadcast_id=job.id, now=now
     )
     return job
 

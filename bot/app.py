@@ -18,6 +18,8 @@ from bot.billing.plans import PlanCatalog
 from bot.billing.stripe_client import StripeConnection, create_stripe_connection
 from bot.billing.stripe_events import StripeEventProcessor
 from bot.chat.dispatcher import create_dispatcher
+from bot.chat.progress import ProgressReporter
+from bot.chat.texts.notices import NoticeRenderer
 from bot.delivery.outbox import OutboxWakeup
 from bot.delivery.worker import DeliveryWorker
 from bot.group_commit import GroupCommit
@@ -32,6 +34,8 @@ from db.engine import create_engine, create_session_factory, is_sqlite
 from webapp.app import create_runner, create_web_app
 
 log = logging.getLogger(__name__)
+
+PROGRESS_EVERY = 2.0  # seconds between edits of an admin's broadcast progress message
 
 
 @dataclass
@@ -50,6 +54,7 @@ class Components:
     worker: DeliveryWorker
     web_app: web.Application
     telegram_health: TelegramHealth
+    progress: ProgressReporter
 
     @property
     def webhook_mode(self) -> bool:
@@ -62,16 +67,11 @@ class Components:
         await self.engine.dispose()
 
 
-def build(settings: Settings, engine: AsyncEngine) -> Components:
-    """Wire the parts; nothing here does I/O."""
-    install_redaction(settings.secret_values())
-    session_factory = create_session_factory(engine)
+def _billing(
+    settings: Settings, session_factory: async_sessionmaker[AsyncSession]
+) -> tuple[StripeConnection | None, BillingService, StripeEventProcessor]:
+    """Stripe's client, Checkout and the portal, and the webhook's event processor."""
     stripe_conn = create_stripe_connection(settings)
-    telegram_health = TelegramHealth()
-    bot = create_bot(settings, telegram_health)
-    wakeup = OutboxWakeup()
-    # Every commit that writes outbox rows wakes the worker, whoever wrote them.
-    commit_events.subscribe(commit_events.OUTBOX, wakeup)
     client = stripe_conn.client if stripe_conn else None
     catalog = (
         PlanCatalog(client, settings.stripe_price_ids)
@@ -88,8 +88,20 @@ def build(settings: Settings, engine: AsyncEngine) -> Components:
         # SQLite runs one writer at a time anyway; PostgreSQL applies events in parallel.
         group_commit=GroupCommit(session_factory) if is_sqlite(settings.database_url) else None,
     )
+    return stripe_conn, billing, stripe_events
+
+
+def build(settings: Settings, engine: AsyncEngine) -> Components:
+    """Wire the parts; nothing here does I/O."""
+    install_redaction(settings.secret_values())
+    session_factory = create_session_factory(engine)
+    telegram_health = TelegramHealth()
+    bot = create_bot(settings, telegram_health)
+    wakeup = OutboxWakeup()
+    # Every commit that writes outbox rows wakes the worker, whoever wrote them.
+    commit_events.subscribe(commit_events.OUTBOX, wakeup)
+    stripe_conn, billing, stripe_events = _billing(settings, session_factory)
     dispatcher = create_dispatcher(settings, session_factory, billing)
-    webhook_mode = settings.public_url is not None
     web_app = create_web_app(
         settings,
         session_factory,
@@ -97,12 +109,15 @@ def build(settings: Settings, engine: AsyncEngine) -> Components:
         bot=bot,
         billing=billing,
         telegram_health=telegram_health,
-        dispatcher=dispatcher if webhook_mode else None,
+        dispatcher=dispatcher if settings.public_url is not None else None,
     )
+    progress = ProgressReporter(bot, session_factory, interval=PROGRESS_EVERY)
     worker = DeliveryWorker(
         bot,
         session_factory,
         rate=settings.delivery_rate,
+        render=NoticeRenderer().render,
+        progress=progress,
         paid_broadcast=settings.paid_broadcast,
         wakeup=wakeup,
     )
@@ -119,6 +134,7 @@ def build(settings: Settings, engine: AsyncEngine) -> Components:
         worker=worker,
         web_app=web_app,
         telegram_health=telegram_health,
+        progress=progress,
     )
 
 

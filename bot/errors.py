@@ -1,8 +1,19 @@
-"""Domain errors that the edges (chat handlers, HTTP routes) turn into replies or statuses."""
+"""Domain errors that the edges (chat handlers, HTTP routes) turn into replies or statuses.
+
+A domain error says what went wrong as data: `key` names the text in the catalogue
+(bot/chat/texts) and `params` fill it. The domain never words a message itself.
+"""
+
+from __future__ import annotations
 
 
 class DomainError(Exception):
-    """Base for errors a user can be told about in plain words."""
+    """Base for errors a user can be told about."""
+
+    def __init__(self, key: str = "", /, **params: object) -> None:
+        super().__init__(key, params)
+        self.key = key
+        self.params = params
 
 
 class BillingNotConfiguredError(DomainError):

@@ -21,6 +21,8 @@ from signal import SIGINT, SIGTERM
 
 from aiogram import Bot
 
+from bot.chat.progress import ProgressReporter
+from bot.chat.texts.notices import NoticeRenderer
 from bot.delivery.worker import CONCURRENCY, LEASE, DeliveryWorker
 from bot.settings import Settings
 from bot.startup import StartupError, check_schema, freeze_startup_objects
@@ -50,14 +52,18 @@ async def delivery_worker(
         bot = create_bot(settings)
         await check_schema(engine)
         warm_response_models()
+        session_factory = create_session_factory(engine)
         yield DeliveryWorker(
             bot,
-            create_session_factory(engine),
+            session_factory,
             rate=settings.delivery_rate if rate is None else rate,
+            render=NoticeRenderer().render,
             paid_broadcast=settings.paid_broadcast,
             concurrency=CONCURRENCY if concurrency is None else concurrency,
             lease=lease,
-            reports_progress=reports_progress,
+            progress=ProgressReporter(bot, session_factory, interval=2.0)
+            if reports_progress
+            else None,
         )
     finally:
         if bot is not None:

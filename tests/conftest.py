@@ -24,6 +24,8 @@ from sqlalchemy import select, text
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.app import Components, build
+from bot.chat.texts.notices import NoticeRenderer
+from bot.delivery.worker import DeliveryWorker
 from bot.logs import REDACTOR, install_redaction
 from bot.settings import Settings, load_settings
 from db import migrate
@@ -283,6 +285,16 @@ class Harness:
                 select(OutboxMessage.id).where(OutboxMessage.status == "pending").limit(1)
             )
             return found is not None
+
+    def worker(self, **options: Any) -> DeliveryWorker:
+        """Another delivery worker on this harness's bot and database, as the app builds
+        one (the chat's renderer), with `options` for the rest."""
+        return DeliveryWorker(
+            self.parts.bot,
+            self.parts.session_factory,
+            render=NoticeRenderer().render,
+            **{"rate": 100.0, **options},
+        )
 
     def replies(self, chat_id: int) -> list[SentMessage]:
         return self.fake_bot.sent_messages(chat_id)

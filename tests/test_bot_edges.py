@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
-from bot.chat import texts
-from bot.notices import CB_PLANS, CB_PORTAL
+from bot.chat.keyboards import BillingButton
+from bot.chat.texts import plain
 from db.models import StripeCustomer
 from tests.conftest import Harness, MakeHarness
 from tests.helpers import count, state
+
+CB_PLANS = BillingButton(action="plans").pack()
+CB_PORTAL = BillingButton(action="portal").pack()
 
 USER = 5005
 
@@ -15,10 +18,10 @@ async def test_stripe_not_configured(make_harness: MakeHarness) -> None:
     harness = await make_harness(stripe_api_key=None, stripe_price_ids=[])
     for command in ("/subscribe", "/manage"):
         await harness.send_text(USER, command)
-        assert harness.last_reply(USER).text == texts.BILLING_OFF
+        assert harness.last_reply(USER).text == plain("billing.off")
     for data in (CB_PLANS, CB_PORTAL):
         await harness.press(USER, data)
-        assert harness.last_reply(USER).text == texts.BILLING_OFF
+        assert harness.last_reply(USER).text == plain("billing.off")
     # The rest of the bot still runs.
     await harness.send_text(USER, "/status")
     assert "no subscription" in harness.last_reply(USER).text
@@ -32,14 +35,14 @@ async def test_stripe_down_during_subscribe(harness: Harness) -> None:
     before = await state(harness)
     harness.fake_stripe.fail_next("/v1/prices", status=500, times=10)
     await harness.send_text(USER, "/subscribe")
-    assert harness.last_reply(USER).text == texts.BILLING_DOWN
+    assert harness.last_reply(USER).text == plain("billing.down")
     assert await state(harness) == before
 
 
 async def test_checkout_refused_by_stripe(harness: Harness) -> None:
     harness.fake_stripe.fail_next("/v1/checkout/sessions", status=400, times=1)
     await harness.send_text(USER, "/subscribe")
-    assert harness.last_reply(USER).text == texts.BILLING_DOWN
+    assert harness.last_reply(USER).text == plain("billing.down")
 
 
 async def test_portal_refused_by_stripe(harness: Harness) -> None:
@@ -51,7 +54,7 @@ async def test_portal_refused_by_stripe(harness: Harness) -> None:
         session.add(StripeCustomer(user_id=USER, customer_id="cus_x"))
     harness.fake_stripe.fail_next("/v1/billing_portal/sessions", status=400)
     await harness.send_text(USER, "/manage")
-    assert harness.last_reply(USER).text == texts.BILLING_DOWN
+    assert harness.last_reply(USER).text == plain("billing.down")
     assert await count(harness, StripeCustomer) == 1
 
 

@@ -80,7 +80,6 @@ DOMAIN = (
 SENDERS = (ROOT / "bot/delivery/worker.py", ROOT / "bot/delivery/progress.py")
 
 
-@pytest.mark.xfail(reason="outbox notices carry aiogram keyboards until the text catalogue")
 def test_domain_modules_build_no_aiogram_keyboards_or_messages() -> None:
     """Services return data; the chat adapter (bot/chat) renders it."""
     paths = [

@@ -13,7 +13,7 @@ from bot.delivery import outcomes as outbox_writes
 from bot.delivery import worker as delivery
 from bot.delivery.outbox import enqueue
 from bot.delivery.pacing import SendPacer
-from bot.delivery.worker import LEASE, MAX_ATTEMPTS, DeliveryWorker
+from bot.delivery.worker import LEASE, MAX_ATTEMPTS
 from db.models import OutboxMessage, User
 from tests.conftest import Harness
 from tests.helpers import outbox
@@ -25,7 +25,7 @@ async def _queue(harness: Harness, text: str = "hello", chat_id: int = CHAT) -> 
     async with harness.session() as session, session.begin():
         if await session.get(User, chat_id) is None:
             session.add(User(id=chat_id, first_name="Bo"))
-        await enqueue(session, chat_id=chat_id, kind="test", text=text)
+        await enqueue(session, chat_id=chat_id, kind="test", params={"html": text})
 
 
 async def _make_due(harness: Harness) -> None:
@@ -117,9 +117,7 @@ async def test_migrated_chat_is_followed(harness: Harness) -> None:
 
 async def test_timeout_is_retried(harness: Harness) -> None:
     await _queue(harness)
-    worker = DeliveryWorker(
-        harness.parts.bot, harness.parts.session_factory, rate=100, send_timeout=1
-    )
+    worker = harness.worker(rate=100, send_timeout=1)
     harness.fake_bot.fail_next("sendMessage", "timeout")
     await worker.drain_once()
     (row,) = await outbox(harness, CHAT)
@@ -131,14 +129,10 @@ async def test_crash_after_claim_is_recovered_after_the_lease(harness: Harness) 
     await _queue(harness, "one", chat_id=CHAT)
     await _queue(harness, "two", chat_id=CHAT + 1)
     clock = [datetime.now(UTC)]
-    crashed = DeliveryWorker(
-        harness.parts.bot, harness.parts.session_factory, rate=100, now=lambda: clock[0]
-    )
+    crashed = harness.worker(rate=100, now=lambda: clock[0])
     claimed = await crashed._claim()  # claimed and committed, then the process "dies"
     assert claimed is not None and len(claimed.rows) == 2
-    restarted = DeliveryWorker(
-        harness.parts.bot, harness.parts.session_factory, rate=100, now=lambda: clock[0]
-    )
+    restarted = harness.worker(rate=100, now=lambda: clock[0])
     assert await restarted.drain_once() == 0  # still leased to the dead worker
     clock[0] += LEASE + timedelta(seconds=1)
     assert await restarted.drain_once() == 2
@@ -182,10 +176,7 @@ async def test_two_workers_share_the_outbox_without_sending_twice(harness: Harne
         await _queue(harness, f"to {chat}", chat_id=chat)
     # Small claims so the two workers interleave (SKIP LOCKED on PostgreSQL, the single
     # writer on SQLite): each row must still go out exactly once.
-    workers = [
-        DeliveryWorker(harness.parts.bot, harness.parts.session_factory, rate=10_000, batch=7)
-        for _ in range(2)
-    ]
+    workers = [harness.worker(rate=10_000, batch=7) for _ in range(2)]
     claims: list[int] = []
     while True:
         claimed = await asyncio.gather(*(w.drain_once() for w in workers))
@@ -202,7 +193,7 @@ def test_a_claim_holds_about_two_seconds_of_sends(harness: Harness) -> None:
     and each must be sent well within its lease."""
 
     def batch(rate: float) -> int:
-        return DeliveryWorker(harness.parts.bot, harness.parts.session_factory, rate=rate)._batch
+        return harness.worker(rate=rate)._batch
 
     assert batch(0.2) == 1
     assert batch(25) == 50
@@ -216,7 +207,7 @@ async def test_only_a_committed_outbox_write_wakes_the_worker(harness: Harness) 
     async with harness.session() as session:
         await session.begin()
         session.add(User(id=CHAT, first_name="Bo"))
-        await enqueue(session, chat_id=CHAT, kind="test", text="never")
+        await enqueue(session, chat_id=CHAT, kind="test", params={"html": "never"})
         await session.rollback()
     started = asyncio.get_running_loop().time()
     await wakeup.wait(0.3)
@@ -234,7 +225,7 @@ async def test_a_lone_send_is_recorded_at_once_not_after_the_linger(
     would only widen the window in which a crash leaves a send unrecorded."""
     monkeypatch.setattr(outbox_writes, "ACK_LINGER", 30.0)
     await _queue(harness, "alone")
-    worker = DeliveryWorker(harness.parts.bot, harness.parts.session_factory, rate=25)
+    worker = harness.worker(rate=25)
     assert await asyncio.wait_for(worker.drain_once(), 10) == 1  # not 30 s
     [row] = await outbox(harness, CHAT)
     assert row.status == "sent" and row.telegram_message_id is not None

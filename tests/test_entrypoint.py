@@ -175,7 +175,7 @@ async def test_worker_alone_delivers_the_outbox_and_stops_on_sigterm(
         await conn.execute(text(f"TRUNCATE {tables} RESTART IDENTITY CASCADE"))
     # What the web process leaves behind: a committed outbox row, due now.
     async with create_session_factory(engine)() as session, session.begin():
-        await enqueue(session, chat_id=5_550_009, kind="test", text="from the worker")
+        await enqueue(session, chat_id=5_550_009, kind="test", params={"html": "from the worker"})
     env = base_env(
         BOT_TOKEN=TOKEN, DATABASE_URL=url, TELEGRAM_API_BASE=fake_bot.base_url, LOG_LEVEL="DEBUG"
     )

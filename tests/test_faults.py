@@ -169,7 +169,7 @@ async def test_database_cut_mid_broadcast_sends_nothing_twice_and_loses_nothing(
     # Cut right after the 10th message went out, while others are in flight; back in 1 s.
     harness.fake_bot.after_sends(10, outage.begin_now)
     harness.fake_bot.after_sends(10, lambda: outage.end_after(1.0))
-    worker = DeliveryWorker(harness.parts.bot, harness.parts.session_factory, rate=200)
+    worker = harness.worker(rate=200)
     async with running(worker):
         await _until(lambda: _owes(worker))
         await asyncio.sleep(0.5)  # the outage goes on: the worker must have stopped sending
@@ -194,7 +194,7 @@ async def test_graceful_stop_during_an_outage_saves_what_it_owes_when_it_can(
     harness = outage.harness
     await _queue_broadcast(harness, range(9170, 9180))
     harness.fake_bot.after_sends(3, outage.begin_now)
-    worker = DeliveryWorker(harness.parts.bot, harness.parts.session_factory, rate=200)
+    worker = harness.worker(rate=200)
     task = asyncio.create_task(worker.run())
     await _until(lambda: _owes(worker))
     worker.stop()  # SIGTERM while the database is down...
@@ -220,9 +220,7 @@ async def test_a_429_longer_than_the_lease_with_two_workers_sends_nothing_twice(
     chats = await _queue_broadcast(harness, range(9200, 9230))
     harness.fake_bot.fail_next("sendMessage", "429", retry_after=3)  # lease below is 2 s
     workers = [
-        DeliveryWorker(
-            harness.parts.bot,
-            harness.parts.session_factory,
+        harness.worker(
             rate=50,
             lease=timedelta(seconds=2),
         )
@@ -308,10 +306,10 @@ async def test_an_error_page_for_a_progress_edit_does_not_stop_delivery(
 ) -> None:
     await give_access(harness, 9311, 9312)
     await harness.send_text(ADMIN_ID, "/broadcast hello")
-    await harness.parts.worker.progress.report()  # the admin's progress message: pending 2
+    await harness.parts.progress.report()  # the admin's progress message: pending 2
     harness.fake_bot.fail_next("editMessageText", "html", times=5)
     await harness.deliver()
-    await harness.parts.worker.progress.report()  # the edit meets an error page: no raise
+    await harness.parts.progress.report()  # the edit meets an error page: no raise
     assert harness.fake_bot.calls_for("editMessageText")  # it was tried
     assert await _all_sent(harness)
     expected_faults_only(caplog)

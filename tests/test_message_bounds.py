@@ -9,7 +9,7 @@ from decimal import Decimal
 import pytest
 from sqlalchemy import func, select
 
-from bot.chat.routers.signals import SignalButton
+from bot.chat.keyboards import SignalButton
 from db.models import OutboxMessage, Signal
 from tests.conftest import ADMIN_ID, Harness
 from tests.helpers import give_access, outbox

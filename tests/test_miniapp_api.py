@@ -231,6 +231,7 @@ async def test_performance_is_open_to_every_user(harness: Harness) -> None:
     status, body, _ = await _call(harness, "GET", "/api/v1/performance", token=token)
     assert status == 200
     assert body["windows"][0] == {
+        "window": "7d",
         "label": "7 days",
         "count": 1,
         "wins": 1,

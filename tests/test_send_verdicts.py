@@ -26,7 +26,7 @@ from aiohttp import ClientConnectorError
 from aiohttp.client_reqrep import ConnectionKey
 
 from bot.delivery.verdicts import Action, classify
-from bot.delivery.worker import Claim, DeliveryWorker
+from bot.delivery.worker import Claim
 from tests.conftest import BOT_TOKEN, Harness
 
 METHOD = SendMessage(chat_id=1, text="x")
@@ -97,9 +97,7 @@ def test_an_error_page_echoing_the_token_is_not_stored_with_it() -> None:
 
 
 async def test_a_send_starts_only_while_the_lease_outlasts_it(harness: Harness) -> None:
-    worker = DeliveryWorker(
-        harness.parts.bot, harness.parts.session_factory, rate=10, lease=timedelta(seconds=60)
-    )
+    worker = harness.worker(rate=10, lease=timedelta(seconds=60))
     lease_until = datetime.now(UTC) + timedelta(seconds=60)
     fresh = Claim([], lease_until, time.monotonic() + 60)
     assert worker._why_not_send(fresh) is None

@@ -147,7 +147,7 @@ def _by_label(performances: list[Performance]) -> dict[str, Performance]:
     return {p.label: p for p in performances}
 
 
-LABELS = ["7 days", "30 days", "90 days", "All time"]
+LABELS = ["7d", "30d", "90d", "all"]
 
 
 def test_summarise_windows() -> None:
@@ -165,22 +165,22 @@ def test_summarise_windows() -> None:
     assert [p.label for p in result] == LABELS
     by = _by_label(result)
 
-    assert by["7 days"] == Performance("7 days", 3, 2, D("1.5"), D("0.50"))
-    assert by["7 days"].win_rate == D("66.7")
+    assert by["7d"] == Performance("7d", 3, 2, D("1.5"), D("0.50"))
+    assert by["7d"].win_rate == D("66.7")
 
-    assert by["30 days"] == Performance("30 days", 5, 3, D("3.0"), D("0.60"))
-    assert by["30 days"].win_rate == D("60.0")
+    assert by["30d"] == Performance("30d", 5, 3, D("3.0"), D("0.60"))
+    assert by["30d"].win_rate == D("60.0")
 
-    assert by["90 days"] == Performance("90 days", 6, 3, D("2.0"), D("0.33"))
-    assert by["90 days"].win_rate == D("50.0")
+    assert by["90d"] == Performance("90d", 6, 3, D("2.0"), D("0.33"))
+    assert by["90d"].win_rate == D("50.0")
 
-    assert by["All time"] == Performance("All time", 7, 4, D("5.0"), D("0.71"))
-    assert by["All time"].win_rate == D("57.1")
+    assert by["all"] == Performance("all", 7, 4, D("5.0"), D("0.71"))
+    assert by["all"].win_rate == D("57.1")
 
     # Exact representations as shown to users.
-    assert str(by["90 days"].avg_r) == "0.33"
-    assert str(by["All time"].avg_r) == "0.71"
-    assert str(by["7 days"].win_rate) == "66.7"
+    assert str(by["90d"].avg_r) == "0.33"
+    assert str(by["all"].avg_r) == "0.71"
+    assert str(by["7d"].win_rate) == "66.7"
 
 
 def test_summarise_nothing_closed() -> None:
@@ -196,11 +196,11 @@ def test_summarise_nothing_closed() -> None:
 
 def test_summarise_only_old_signals_leaves_recent_windows_empty() -> None:
     by = _by_label(summarise([_closed(NOW - timedelta(days=91), "-0.75")], NOW))
-    for label in ("7 days", "30 days", "90 days"):
+    for label in ("7d", "30d", "90d"):
         assert by[label] == Performance(label, 0, 0, D(0), None)
         assert by[label].win_rate is None
-    assert by["All time"] == Performance("All time", 1, 0, D("-0.75"), D("-0.75"))
-    assert by["All time"].win_rate == D("0.0")
+    assert by["all"] == Performance("all", 1, 0, D("-0.75"), D("-0.75"))
+    assert by["all"].win_rate == D("0.0")
 
 
 def test_summarise_window_edges() -> None:
@@ -210,13 +210,13 @@ def test_summarise_window_edges() -> None:
         _closed(NOW - timedelta(days=90, microseconds=1), "1"),  # all time only
     ]
     counts = {p.label: p.count for p in summarise(signals, NOW)}
-    assert counts == {"7 days": 0, "30 days": 1, "90 days": 2, "All time": 3}
+    assert counts == {"7d": 0, "30d": 1, "90d": 2, "all": 3}
 
 
 def test_summarise_all_losses() -> None:
     signals = [_closed(NOW - timedelta(hours=h), "-1") for h in (1, 2, 3)]
     seven = summarise(signals, NOW)[0]
-    assert seven == Performance("7 days", 3, 0, D(-3), D("-1.00"))
+    assert seven == Performance("7d", 3, 0, D(-3), D("-1.00"))
     assert seven.win_rate == D("0.0")
 
 

@@ -7,7 +7,7 @@ import asyncio
 
 from sqlalchemy import func, select, update
 
-from bot.chat.routers.signals import SignalButton
+from bot.chat.keyboards import SignalButton
 from db.models import Entitlement, OutboxMessage, Signal, SignalStatus
 from tests.conftest import ADMIN_ID, Harness
 from tests.helpers import count, give_access
@@ -64,7 +64,7 @@ async def test_preview_send_and_delivery_to_subscribers_only(harness: Harness) -
     assert harness.replies(7003) == []
 
     # The admin's message turns into the progress report, then a summary.
-    await harness.parts.worker.progress.report()
+    await harness.parts.progress.report()
     edits = harness.fake_bot.calls_for("editMessageText")
     assert "delivered" in edits[-1]["text"] and "sent 2 of 2" in edits[-1]["text"]
 
@@ -226,6 +226,6 @@ async def test_blocked_during_broadcast_is_counted(harness: Harness) -> None:
     harness.fake_bot.fail_next("sendMessage", "403", chat_id=SUBSCRIBERS[1])
     await _post_and_send(harness)
     await harness.deliver()
-    await harness.parts.worker.progress.report()
+    await harness.parts.progress.report()
     summary = harness.fake_bot.calls_for("editMessageText")[-1]["text"]
     assert "sent 1 of 2" in summary and "blocked 1" in summary

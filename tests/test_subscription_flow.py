@@ -5,11 +5,14 @@ from __future__ import annotations
 
 import time
 
-from bot.notices import CB_PLANS, CB_PORTAL
+from bot.chat.keyboards import BillingButton
 from db.models import User
 from tests.conftest import PRICE_MONTHLY, PRICE_YEARLY, Harness, load_fixture
 from tests.fakes.stripe_api import make_event
 from tests.helpers import DAY, entitlement, outbox, subscription_event, subscription_for
+
+CB_PLANS = BillingButton(action="plans").pack()
+CB_PORTAL = BillingButton(action="portal").pack()
 
 USER = 1001
 

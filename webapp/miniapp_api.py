@@ -11,6 +11,8 @@ from aiohttp import web
 from sqlalchemy import select
 
 from bot import access, admin, users
+from bot.chat.texts import admin as admin_texts
+from bot.chat.texts import plain
 from bot.delivery.progress import counts_for
 from bot.errors import (
     AlreadySubscribedError,
@@ -146,7 +148,7 @@ async def me(request: web.Request) -> web.Response:
     plan_name = (
         await billing.plan_name(row.price_id)
         if row and row.source == "stripe"
-        else ("Complimentary access" if row else "")
+        else (plain("plan.complimentary") if row else None)
     )
     return web.json_response(
         {
@@ -248,10 +250,11 @@ def _parse(text: str) -> Any:
     try:
         return parse_signal(text)
     except SignalSyntaxError as error:
+        problem = plain(error.key, **error.params)
         raise ApiError(
             400,
             "invalid_signal",
-            f"{error.token!r}: {error.problem}" if error.token else error.problem,
+            f"{error.token!r}: {problem}" if error.token else problem,
             extra={"token": error.token},
         ) from None
 
@@ -293,7 +296,8 @@ async def broadcast_progress(request: web.Request) -> web.Response:
         if broadcast is None:
             raise ApiError(404, "not_found", "no such broadcast")
         counts = (await counts_for(session, [broadcast.id]))[broadcast.id]
-    return web.json_response(views.progress(broadcast.id, broadcast.title, counts))
+    title = admin_texts.broadcast_title(broadcast.kind, broadcast.title)
+    return web.json_response(views.progress(broadcast.id, title, counts))
 
 
 @routes.get("/api/v1/admin/stats")

@@ -9,11 +9,11 @@ from typing import Any
 from bot.access import entitlement_grants_access
 from bot.admin import Stats
 from bot.billing.plans import Plan, format_amount
-from bot.chat.texts import STATUS_LABELS
+from bot.chat.texts import billing as billing_texts
+from bot.chat.texts.signals import status_label, window_label
 from bot.delivery.progress import Counts
 from bot.signals.service import Performance
 from bot.signals.syntax import SignalSpec, format_signal, plain_number
-from bot.signals.texts import status_label
 from db.models import Entitlement, Signal, User
 
 
@@ -29,15 +29,17 @@ def user(row: User) -> dict[str, Any]:
     return {"id": row.id, "first_name": row.first_name, "username": row.username}
 
 
-def subscription(row: Entitlement | None, plan_name: str, now: datetime) -> dict[str, Any] | None:
+def subscription(
+    row: Entitlement | None, plan_name: str | None, now: datetime
+) -> dict[str, Any] | None:
     if row is None:
         return None
     active = entitlement_grants_access(row, now)
     renews = active and row.source == "stripe" and not row.cancel_at_period_end
     return {
-        "plan": plan_name,
+        "plan": billing_texts.plan_name(plan_name),
         "status": row.status,
-        "status_label": STATUS_LABELS.get(row.status, row.status.replace("_", " ").title()),
+        "status_label": billing_texts.state_label(row.status),
         "active": active,
         "source": row.source,
         "renews_at": iso(row.expires_at) if renews else None,
@@ -54,7 +56,7 @@ def plan(row: Plan) -> dict[str, Any]:
         "currency": row.currency,
         "interval": row.interval,
         "interval_count": row.interval_count,
-        "label": row.label,
+        "label": billing_texts.plan_label(row),
     }
 
 
@@ -102,7 +104,8 @@ def performance(windows: list[Performance], closed: list[Signal]) -> dict[str, A
     return {
         "windows": [
             {
-                "label": w.label,
+                "window": w.label,
+                "label": window_label(w.label),
                 "count": w.count,
                 "wins": w.wins,
                 "win_rate": dec(w.win_rate),

@@ -62,9 +62,10 @@ class BillingService:
         _, catalog = self._require()
         return await catalog.plans()
 
-    async def plan_name(self, price_id: str | None) -> str:
+    async def plan_name(self, price_id: str | None) -> str | None:
+        """The plan's Stripe name, or None when it is not known."""
         if self._catalog is None:
-            return "Subscription"
+            return None
         return await self._catalog.name_of(price_id)
 
     async def prepare_checkout(

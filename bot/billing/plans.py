@@ -58,22 +58,6 @@ class Plan:
     interval: str | None
     interval_count: int
 
-    @property
-    def price_label(self) -> str:
-        amount = format_amount(self.unit_amount, self.currency)
-        if self.interval is None:
-            return amount
-        every = (
-            self.interval
-            if self.interval_count == 1
-            else (f"{self.interval_count} {self.interval}s")
-        )
-        return f"{amount} / {every}"
-
-    @property
-    def label(self) -> str:
-        return f"{self.name} — {self.price_label}"
-
 
 def plan_from_price(price: dict[str, Any]) -> Plan:
     product = price.get("product")
@@ -134,17 +118,18 @@ class PlanCatalog:
                 return plan
         return None
 
-    def cached_name(self, price_id: str | None) -> str:
-        """A plan's name from the last successful fetch only: never waits on Stripe."""
+    def cached_name(self, price_id: str | None) -> str | None:
+        """A plan's name from the last successful fetch only: never waits on Stripe.
+        None when it is not known (the texts then say "Subscription")."""
         for plan in self._plans or []:
             if plan.price_id == price_id:
                 return plan.name
-        return "Subscription"
+        return None
 
-    async def name_of(self, price_id: str | None) -> str:
-        """A plan's display name for status messages; never fails."""
+    async def name_of(self, price_id: str | None) -> str | None:
+        """A plan's Stripe name for status messages; never fails."""
         if price_id is None:
-            return "Subscription"
+            return None
         with contextlib.suppress(BillingUnavailableError):
             await self.plans()
         return self.cached_name(price_id)

@@ -12,9 +12,9 @@ from urllib.parse import quote
 import stripe
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncSession, async_sessionmaker
 
-from bot import commit_events, notices
+from bot import commit_events
 from bot.billing import entitlements, stripe_store
-from bot.billing.plans import PlanCatalog, format_amount
+from bot.billing.plans import PlanCatalog
 from bot.billing.stripe_shapes import (
     INVOICE_FAILED_TYPE,
     CheckoutSession,
@@ -278,17 +278,12 @@ class StripeEventProcessor:
         commit_events.mark(session, commit_events.ENTITLEMENTS)
         if change.notice is None:
             return
-        plan_name = self._plan_name(change.after.price_id)
+        params: dict[str, object] = {"plan": self._plan_name(change.after.price_id)}
         if change.notice is entitlements.Notice.ACCESS_STARTED:
-            text = notices.access_started(
-                plan_name, change.after.expires_at, trialing=change.after.status == "trialing"
-            )
-            await outbox.enqueue(session, chat_id=user_id, kind="access_started", text=text)
-        else:
-            text, markup = notices.access_ended(plan_name)
-            await outbox.enqueue(
-                session, chat_id=user_id, kind="access_ended", text=text, reply_markup=markup
-            )
+            expires = change.after.expires_at
+            params["until"] = expires.isoformat() if expires else None
+            params["trial"] = change.after.status == "trialing"
+        await outbox.enqueue(session, chat_id=user_id, kind=change.notice.value, params=params)
 
     async def _invoice_failed(
         self, session: AsyncSession, conn: AsyncConnection, invoice: Invoice
@@ -301,15 +296,9 @@ class StripeEventProcessor:
         if user_id is None:
             log.warning("failed invoice %s belongs to no known user", invoice.id)
             return
-        amount = (
-            format_amount(invoice.amount_due, invoice.currency)
-            if invoice.amount_due is not None and invoice.currency
-            else None
-        )
-        text, markup = notices.payment_failed(amount)
-        await outbox.enqueue(
-            session, chat_id=user_id, kind="payment_failed", text=text, reply_markup=markup
-        )
+        params = {"amount": invoice.amount_due, "currency": invoice.currency}
+        await outbox.enqueue(session, chat_id=user_id, kind="payment_failed", params=params)
 
-    def _plan_name(self, price_id: str | None) -> str:
-        return self._catalog.cached_name(price_id) if self._catalog else "Subscription"
+    def _plan_name(self, price_id: str | None) -> str | None:
+        """The plan's Stripe name (data, not words: the renderer words a missing one)."""
+        return self._catalog.cached_name(price_id) if self._catalog else None

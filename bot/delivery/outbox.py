@@ -7,7 +7,6 @@ from collections.abc import Iterable
 from datetime import datetime
 from typing import Any, cast
 
-from aiogram.types import InlineKeyboardMarkup
 from sqlalchemy import Table, insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -40,25 +39,19 @@ class OutboxWakeup:
 
 
 async def enqueue(
-    session: AsyncSession,
-    *,
-    chat_id: int,
-    kind: str,
-    text: str,
-    reply_markup: InlineKeyboardMarkup | None = None,
+    session: AsyncSession, *, chat_id: int, kind: str, params: dict[str, Any]
 ) -> None:
     """Add one message for one chat to the caller's transaction.
+
+    The row holds what to say (`kind` and its `params`), not the words: the delivery
+    worker renders it when it sends (bot/chat/texts/notices.py), so the words are always
+    the catalogue's and, once there are languages, the recipient's.
 
     A Core INSERT on the session's connection rather than session.add(): the webhook path
     writes notices this way and the ORM's flush machinery was a sixth of its cost.
     """
-    markup: dict[str, Any] | None = (
-        reply_markup.model_dump(mode="json", exclude_none=True) if reply_markup else None
-    )
     connection = await session.connection()
-    await connection.execute(
-        _INSERT_ONE, {"chat_id": chat_id, "kind": kind, "text": text, "reply_markup": markup}
-    )
+    await connection.execute(_INSERT_ONE, {"chat_id": chat_id, "kind": kind, "params": params})
     commit_events.mark(session, commit_events.OUTBOX)
 
 
@@ -67,7 +60,7 @@ async def enqueue_bulk(
     chat_ids: Iterable[int],
     *,
     kind: str,
-    text: str,
+    params: dict[str, Any],
     broadcast_id: int,
     now: datetime,
     reply_to: dict[int, int] | None = None,
@@ -80,7 +73,7 @@ async def enqueue_bulk(
         {
             "chat_id": chat_id,
             "kind": kind,
-            "text": text,
+            "params": params,
             "priority": Priority.BULK,
             "broadcast_id": broadcast_id,
             "reply_to_outbox_id": reply_to.get(chat_id) if reply_to else None,

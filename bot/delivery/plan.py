@@ -7,6 +7,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
+from typing import Any
 
 from db.models import OutboxMessage, OutboxStatus
 
@@ -20,6 +21,8 @@ PREMIUM_KINDS = frozenset({"signal", "signal_update"})
 class Send:
     row: OutboxMessage
     reply_to: int | None  # Telegram message id of the recipient's copy being followed up
+    text: str = ""  # the row rendered, just before it is sent
+    markup: Any = None  # aiogram's InlineKeyboardMarkup, or None
 
 
 @dataclass(slots=True)

@@ -1,20 +1,15 @@
-"""Broadcast progress for admins: one message, edited as delivery goes, then a summary."""
+"""How far each broadcast has got: its rows counted by status (the admins' progress
+messages, bot.chat.progress, and the Mini App show it)."""
 
 from __future__ import annotations
 
 import logging
-import time
-from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import datetime
-from html import escape
 
-from aiogram import Bot
-from aiogram.exceptions import AiogramError
 from sqlalchemy import func, select
-from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+from sqlalchemy.ext.asyncio import AsyncSession
 
-from db.models import Broadcast, OutboxMessage, OutboxStatus
+from db.models import OutboxMessage, OutboxStatus
 
 log = logging.getLogger(__name__)
 
@@ -31,17 +26,6 @@ class Counts:
     @property
     def done(self) -> bool:
         return self.pending == 0
-
-
-def render(title: str, counts: Counts, elapsed: float | None = None) -> str:
-    figures = (
-        f"sent {counts.sent:,} of {counts.total:,} · pending {counts.pending:,} · "
-        f"failed {counts.failed:,} · blocked {counts.blocked:,} · skipped {counts.skipped:,}"
-    )
-    if not counts.done:
-        return f"📤 <b>{escape(title)}</b>: delivering…\n{figures}"
-    took = f"\nTook {elapsed:.0f} s." if elapsed is not None else ""
-    return f"✅ <b>{escape(title)}</b>: delivered.\n{figures}{took}"
 
 
 async def counts_for(session: AsyncSession, broadcast_ids: list[int]) -> dict[int, Counts]:
@@ -65,76 +49,3 @@ async def counts_for(session: AsyncSession, broadcast_ids: list[int]) -> dict[in
         )
         for bid, by_status in tally.items()
     }
-
-
-class ProgressReporter:
-    """Edits each running broadcast's admin message at most every `interval` seconds."""
-
-    def __init__(
-        self,
-        bot: Bot,
-        session_factory: async_sessionmaker[AsyncSession],
-        *,
-        interval: float,
-        now: Callable[[], datetime],
-    ) -> None:
-        self._bot = bot
-        self._session_factory = session_factory
-        self._interval = interval
-        self._now = now
-        self._last = 0.0
-        self._shown: dict[int, str] = {}
-
-    async def maybe_report(self) -> None:
-        if time.monotonic() - self._last >= self._interval:
-            await self.report()
-
-    async def report(self) -> None:
-        self._last = time.monotonic()
-        now = self._now()
-        to_show: list[tuple[int, int, int | None, str]] = []
-        async with self._session_factory() as session, session.begin():
-            running = list(
-                await session.scalars(select(Broadcast).where(Broadcast.finished_at.is_(None)))
-            )
-            if not running:
-                return
-            counts = await counts_for(session, [b.id for b in running])
-            for broadcast in running:
-                tally = counts[broadcast.id]
-                if tally.done:
-                    broadcast.finished_at = now
-                if broadcast.admin_chat_id is None:
-                    continue
-                elapsed = (now - broadcast.created_at).total_seconds() if tally.done else None
-                text = render(broadcast.title, tally, elapsed)
-                if self._shown.get(broadcast.id) != text:  # Telegram refuses a no-op edit
-                    to_show.append(
-                        (
-                            broadcast.id,
-                            broadcast.admin_chat_id,
-                            broadcast.progress_message_id,
-                            text,
-                        )
-                    )
-        # Telegram calls happen after the commit: no transaction waits on the network.
-        for broadcast_id, chat_id, message_id, text in to_show:
-            new_id = await self._show(chat_id, message_id, text)
-            self._shown[broadcast_id] = text
-            if new_id is not None:
-                async with self._session_factory() as session, session.begin():
-                    row = await session.get(Broadcast, broadcast_id)
-                    if row is not None:
-                        row.progress_message_id = new_id
-
-    async def _show(self, chat_id: int, message_id: int | None, text: str) -> int | None:
-        """Edit the progress message, or send one; returns a newly sent message's id."""
-        try:
-            if message_id is None:
-                return (await self._bot.send_message(chat_id, text)).message_id
-            await self._bot.edit_message_text(text=text, chat_id=chat_id, message_id=message_id)
-        except AiogramError as error:
-            # Progress is a courtesy; a failed edit (a 429, an error page, Telegram away)
-            # must never stop delivery. The next report tries again.
-            log.info("progress message in chat %s not updated: %s", chat_id, type(error).__name__)
-        return None

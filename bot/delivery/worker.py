@@ -25,7 +25,9 @@ import logging
 import time
 from collections import OrderedDict
 from collections.abc import Callable
+from dataclasses import replace
 from datetime import UTC, datetime, timedelta
+from typing import Protocol
 
 from aiogram import Bot
 from aiogram.exceptions import AiogramError
@@ -39,12 +41,21 @@ from bot.delivery.claims import Claim
 from bot.delivery.outbox import OutboxWakeup
 from bot.delivery.pacing import SendPacer, UnavailableBackoff, backoff
 from bot.delivery.plan import PER_CHAT_INTERVAL, PREMIUM_KINDS, Send, plan_batch
-from bot.delivery.progress import ProgressReporter
 from bot.delivery.verdicts import Action, Verdict, classify
 from db.faults import DATABASE_FAULTS, describe_fault
 from db.models import OutboxMessage, Priority
 
 log = logging.getLogger(__name__)
+
+# An outbox row's words and buttons; the composition root passes the chat's renderer.
+Render = Callable[[OutboxMessage], tuple[str, InlineKeyboardMarkup | None]]
+
+
+class Progress(Protocol):
+    """Reports broadcasts' progress to their admins (bot.chat.progress)."""
+
+    async def maybe_report(self) -> None: ...
+
 
 MAX_ATTEMPTS = 8
 LEASE = timedelta(seconds=60)
@@ -70,6 +81,7 @@ class DeliveryWorker:
         session_factory: async_sessionmaker[AsyncSession],
         *,
         rate: float,
+        render: Render,
         paid_broadcast: bool = False,
         wakeup: OutboxWakeup | None = None,
         send_timeout: int = 15,
@@ -77,13 +89,13 @@ class DeliveryWorker:
         batch: int = BATCH,
         lease: timedelta = LEASE,
         now: Callable[[], datetime] = lambda: datetime.now(UTC),
-        progress_interval: float = 2.0,
-        reports_progress: bool = True,
+        progress: Progress | None = None,
     ) -> None:
         self._bot = bot
-        # One process edits the admins' progress messages (the web process's worker):
-        # several editing the same message could leave an older count showing last.
-        self._reports_progress = reports_progress
+        self._render = render  # kind and params -> words and buttons (the chat's texts)
+        # The admins' progress messages, edited between batches; only the web process's
+        # worker has it (bot.chat.progress says why).
+        self.progress = progress
         self._session_factory = session_factory
         self._paid = paid_broadcast
         self._pacer = SendPacer(max(rate, PAID_BROADCAST_RATE) if paid_broadcast else rate)
@@ -110,7 +122,6 @@ class DeliveryWorker:
         self._writer = writes.OutcomeWriter(
             session_factory, batch_full=concurrency, requests_in_flight=lambda: self._requests
         )
-        self.progress = ProgressReporter(bot, session_factory, interval=progress_interval, now=now)
 
     @property
     def session_factory(self) -> async_sessionmaker[AsyncSession]:
@@ -157,7 +168,7 @@ class DeliveryWorker:
         if paused > 0:
             await self._sleep(paused)
         attempted = await self.drain_once()
-        if self._reports_progress:
+        if self.progress is not None:
             await self.progress.maybe_report()
         return attempted
 
@@ -232,13 +243,30 @@ class DeliveryWorker:
                 clock=clock,
                 now=now,
             )
+            sends, unrenderable = self._rendered(plan.sends)
             recorded = [w for i, why in plan.skipped.items() for w in writes.skipped(i, why)]
             for row_id, (when, why) in plan.later.items():
                 recorded += writes.deferred(row_id, claim.lease_until, when, why)
+            for row, why in unrenderable:
+                recorded += writes.failed(row.id, attempts=row.attempts + 1, error=why)
             if recorded:
                 await writes.execute(await session.connection(), recorded)
         self._forget_sends_before(clock - PER_CHAT_INTERVAL)
-        return plan.sends
+        return sends
+
+    def _rendered(self, sends: list[Send]) -> tuple[list[Send], list[tuple[OutboxMessage, str]]]:
+        """Each send with its words; rows that cannot be rendered fail with the reason."""
+        ready: list[Send] = []
+        failed: list[tuple[OutboxMessage, str]] = []
+        for send in sends:
+            try:
+                text, markup = self._render(send.row)
+            except (KeyError, TypeError, ValueError) as error:
+                log.error("outbox row %s (%s) cannot be rendered", send.row.id, send.row.kind)
+                failed.append((send.row, f"cannot be rendered: {type(error).__name__}"))
+                continue
+            ready.append(replace(send, text=text, markup=markup))
+        return ready, failed
 
     def _forget_sends_before(self, moment: float) -> None:
         while self._last_sent:
@@ -294,14 +322,11 @@ class DeliveryWorker:
 
     async def _deliver(self, send: Send, claim: Claim) -> None:
         row = send.row
-        markup = (
-            InlineKeyboardMarkup.model_validate(row.reply_markup) if row.reply_markup else None
-        )
         self._last_sent[row.chat_id] = time.monotonic()
         self._last_sent.move_to_end(row.chat_id)
         self._requests += 1
         try:
-            message = await self._send(send, markup)
+            message = await self._send(send)
         except Exception as error:
             if not isinstance(error, AiogramError):
                 log.exception("sending outbox row %s failed unexpectedly", row.id)
@@ -312,13 +337,13 @@ class DeliveryWorker:
         if not await self._writer.record(outcome):
             self._healthy_since = None  # owed now; the batch stops at the next send
 
-    async def _send(self, send: Send, markup: InlineKeyboardMarkup | None) -> Message:
+    async def _send(self, send: Send) -> Message:
         row = send.row
         try:
             return await self._bot.send_message(
                 chat_id=row.chat_id,
-                text=row.text,
-                reply_markup=markup,
+                text=send.text,
+                reply_markup=send.markup,
                 reply_parameters=(
                     ReplyParameters(message_id=send.reply_to, allow_sending_without_reply=True)
                     if send.reply_to is not None

@@ -24,11 +24,9 @@ class ResultOutOfRangeError(ValueError):
         self.pct = pct
         self.r = r
 
-    def describe(self) -> str:
-        return (
-            f"that is {self.r:,.0f} R and {self.pct:,.0f} % from the entry; a signal records "
-            f"at most ±{MAX_ABS_R:,} R and ±{MAX_ABS_PCT:,} %: check the stop and the prices"
-        )
+    def describe(self) -> dict[str, object]:
+        """The catalogue's parameters for `syntax.result_range`."""
+        return {"r": self.r, "pct": self.pct, "max_r": MAX_ABS_R, "max_pct": MAX_ABS_PCT}
 
 
 def risk(spec: SignalSpec) -> Decimal:

@@ -13,7 +13,6 @@ from bot import access, commit_events
 from bot.delivery import outbox
 from bot.errors import DomainError
 from bot.signals.syntax import SignalSpec
-from bot.signals.texts import signal_body, spec_of, update_body
 from bot.signals.updates import (
     Outcome,
     SignalNotFoundError,
@@ -30,6 +29,40 @@ from db.models import (
     SignalStatus,
     SignalUpdate,
 )
+
+
+def spec_of(signal: Signal) -> SignalSpec:
+    """A stored signal's levels, as parsed."""
+    return SignalSpec(
+        symbol=signal.symbol,
+        side=signal.side,
+        entry_low=signal.entry_low,
+        entry_high=signal.entry_high,
+        stop_loss=signal.stop_loss,
+        take_profits=tuple(Decimal(tp) for tp in signal.take_profits),
+        leverage=signal.leverage,
+        timeframe=signal.timeframe,
+        note=signal.note,
+    )
+
+
+def _text(value: Decimal | None) -> str | None:
+    return format(value, "f") if value is not None else None
+
+
+def spec_params(spec: SignalSpec) -> dict[str, object]:
+    """A signal's levels as JSON: what its outbox rows carry to be rendered."""
+    return {
+        "symbol": spec.symbol,
+        "side": spec.side,
+        "entry_low": _text(spec.entry_low),
+        "entry_high": _text(spec.entry_high),
+        "stop_loss": _text(spec.stop_loss),
+        "take_profits": [format(tp, "f") for tp in spec.take_profits],
+        "leverage": _text(spec.leverage),
+        "timeframe": spec.timeframe,
+        "note": spec.note,
+    }
 
 
 async def create_draft(session: AsyncSession, spec: SignalSpec, author_id: int) -> Signal:
@@ -64,8 +97,8 @@ async def discard_draft(session: AsyncSession, signal_id: int) -> None:
 async def _state_error(session: AsyncSession, signal_id: int) -> DomainError:
     signal = await session.get(Signal, signal_id)
     if signal is None:
-        return SignalNotFoundError(f"there is no signal #{signal_id}")
-    return SignalStateError(f"signal #{signal_id} is {signal.status}")
+        return SignalNotFoundError("signal.not_found", id=signal_id)
+    return SignalStateError("signal.is", id=signal_id, status=signal.status)
 
 
 async def publish(
@@ -96,16 +129,16 @@ async def publish(
     broadcast = Broadcast(
         kind="signal",
         signal_id=signal.id,
-        title=f"Signal #{signal.id} {signal.symbol} {signal.side}",
+        title=f"#{signal.id} {signal.symbol} {signal.side}",  # data; worded by bot/chat/texts
         admin_chat_id=admin_chat_id,
         progress_message_id=progress_message_id,
         total=len(chats),
     )
     session.add(broadcast)
     await session.flush()
-    text = signal_body(spec_of(signal), signal.id)
+    params = {"id": signal.id, "spec": spec_params(spec_of(signal))}
     await outbox.enqueue_bulk(
-        session, chats, kind="signal", text=text, broadcast_id=broadcast.id, now=now
+        session, chats, kind="signal", params=params, broadcast_id=broadcast.id, now=now
     )
     return broadcast
 
@@ -124,7 +157,7 @@ async def post_update(
         select(Signal).where(Signal.id == command.signal_id).with_for_update()
     )
     if signal is None or signal.status == SignalStatus.DRAFT:
-        raise SignalNotFoundError(f"there is no signal #{command.signal_id}")
+        raise SignalNotFoundError("signal.not_found", id=command.signal_id)
     state = SignalState(
         signal.id, spec_of(signal), signal.status, signal.tp_hit, signal.closed_at is not None
     )
@@ -174,18 +207,29 @@ async def _follow_up(
     broadcast = Broadcast(
         kind="signal_update",
         signal_id=signal.id,
-        title=f"Update on #{signal.id} {signal.symbol}: {command.kind}",
+        title=f"#{signal.id} {signal.symbol}: {command.kind}",
         admin_chat_id=admin,
         total=len(originals),
     )
     session.add(broadcast)
     await session.flush()
-    text = update_body(signal, command.kind, outcome.price, command.note)
+    params = {
+        "id": signal.id,
+        "symbol": signal.symbol,
+        "side": signal.side,
+        "kind": command.kind,
+        "price": _text(outcome.price),
+        "note": command.note,
+        "status": outcome.status,
+        "closed": outcome.closed,
+        "result_pct": _text(outcome.result_pct),
+        "result_r": _text(outcome.result_r),
+    }
     await outbox.enqueue_bulk(
         session,
         [row.chat_id for row in originals],
         kind="signal_update",
-        text=text,
+        params=params,
         broadcast_id=broadcast.id,
         now=now,
         reply_to={row.chat_id: row.id for row in originals},
@@ -219,11 +263,12 @@ class Performance:
         return (Decimal(self.wins) * 100 / self.count).quantize(Decimal("0.1"))
 
 
+# Track-record windows: an id (the catalogue's window.<id>) and its length in days.
 WINDOWS: tuple[tuple[str, int | None], ...] = (
-    ("7 days", 7),
-    ("30 days", 30),
-    ("90 days", 90),
-    ("All time", None),
+    ("7d", 7),
+    ("30d", 30),
+    ("90d", 90),
+    ("all", None),
 )
 
 

@@ -29,12 +29,14 @@ _KEYWORDS = frozenset({"entry", "sl", "tp", "lev", "tf", "note"})
 
 
 class SignalSyntaxError(ValueError):
-    """A line that is not a valid signal; `token` is the offending piece of text."""
+    """A line that is not a valid signal (or update); `token` is the offending piece of
+    text, `key` and `params` the catalogue's words for what is wrong with it."""
 
-    def __init__(self, token: str, problem: str) -> None:
-        super().__init__(f"{token!r}: {problem}")
+    def __init__(self, token: str, key: str, /, **params: object) -> None:
+        super().__init__(f"{token!r}: {key} {params}")
         self.token = token
-        self.problem = problem
+        self.key = key
+        self.params = params
 
 
 @dataclass(frozen=True)
@@ -62,13 +64,13 @@ class SignalSpec:
 
 def parse_price(token: str, what: str) -> Decimal:
     if not PRICE_PATTERN.match(token):
-        raise SignalSyntaxError(token, f"{what} must be a positive number like 65000 or 0.0125")
+        raise SignalSyntaxError(token, "syntax.price_shape", what=what)
     try:
         value = Decimal(token)
     except InvalidOperation:  # pragma: no cover - the regex already guarantees a number
-        raise SignalSyntaxError(token, f"{what} is not a number") from None
+        raise SignalSyntaxError(token, "syntax.not_a_number", what=what) from None
     if value <= 0:
-        raise SignalSyntaxError(token, f"{what} must be greater than zero")
+        raise SignalSyntaxError(token, "syntax.price_positive", what=what)
     return value
 
 
@@ -76,12 +78,10 @@ def _entry(token: str) -> tuple[Decimal, Decimal]:
     if "-" in token:
         low_text, _, high_text = token.partition("-")
         if not low_text or not high_text:
-            raise SignalSyntaxError(
-                token, "entry must be a positive number like 65000 or a range like 3400-3450"
-            )
+            raise SignalSyntaxError(token, "syntax.entry_shape")
         low, high = parse_price(low_text, "entry"), parse_price(high_text, "entry")
         if low >= high:
-            raise SignalSyntaxError(token, "an entry range goes from low to high, e.g. 3400-3450")
+            raise SignalSyntaxError(token, "syntax.entry_order")
         return low, high
     value = parse_price(token, "entry")
     return value, value
@@ -90,13 +90,13 @@ def _entry(token: str) -> tuple[Decimal, Decimal]:
 def _head(tokens: list[str]) -> tuple[str, str]:
     """Symbol and side, the two words every signal starts with."""
     if not tokens:
-        raise SignalSyntaxError("", "the signal is empty")
+        raise SignalSyntaxError("", "syntax.empty")
     symbol = tokens[0].upper()
     if not _SYMBOL.match(symbol):
-        raise SignalSyntaxError(tokens[0], "the symbol must be letters and digits, like BTCUSDT")
+        raise SignalSyntaxError(tokens[0], "syntax.symbol")
     if len(tokens) < 2 or tokens[1].lower() not in {"long", "short"}:
         token = tokens[1] if len(tokens) > 1 else symbol
-        raise SignalSyntaxError(token, "the side must be long or short")
+        raise SignalSyntaxError(token, "syntax.side")
     return symbol, tokens[1].lower()
 
 
@@ -109,15 +109,15 @@ def _sections(rest: list[str]) -> tuple[dict[str, list[str]], str | None]:
         if keyword == "note":
             note = " ".join(rest[index + 1 :]).strip()
             if not note:
-                raise SignalSyntaxError(token, "note needs some text after it")
+                raise SignalSyntaxError(token, "syntax.note_empty")
             return values, note
         if keyword in _KEYWORDS:
             if keyword in values:
-                raise SignalSyntaxError(token, f"{keyword} is given twice")
+                raise SignalSyntaxError(token, "syntax.twice", keyword=keyword)
             values[keyword] = []
             current = keyword
         elif current is None:
-            raise SignalSyntaxError(token, "expected entry, sl or tp here")
+            raise SignalSyntaxError(token, "syntax.expected_keyword")
         else:
             values[current].append(token)
     return values, None
@@ -126,15 +126,15 @@ def _sections(rest: list[str]) -> tuple[dict[str, list[str]], str | None]:
 def _check_counts(values: dict[str, list[str]]) -> None:
     for keyword in ("entry", "sl", "tp"):
         if keyword not in values:
-            raise SignalSyntaxError(keyword, f"{keyword} is missing")
+            raise SignalSyntaxError(keyword, "syntax.missing", keyword=keyword)
     for keyword, words in values.items():
         if not words:
-            raise SignalSyntaxError(keyword, f"{keyword} needs a value after it")
+            raise SignalSyntaxError(keyword, "syntax.needs_value", keyword=keyword)
         if keyword != "tp" and len(words) > 1:
-            raise SignalSyntaxError(words[1], f"{keyword} takes one value")
+            raise SignalSyntaxError(words[1], "syntax.one_value", keyword=keyword)
     if len(values["tp"]) > MAX_TAKE_PROFITS:
         raise SignalSyntaxError(
-            values["tp"][MAX_TAKE_PROFITS], f"at most {MAX_TAKE_PROFITS} take-profits"
+            values["tp"][MAX_TAKE_PROFITS], "syntax.too_many_tps", max=MAX_TAKE_PROFITS
         )
 
 
@@ -145,9 +145,9 @@ def _leverage(values: dict[str, list[str]]) -> Decimal | None:
     try:
         leverage = parse_price(raw.lower().removesuffix("x"), "lev")
     except SignalSyntaxError as error:
-        raise SignalSyntaxError(raw, error.problem) from None
+        raise SignalSyntaxError(raw, error.key, **error.params) from None
     if leverage < 1 or leverage > MAX_LEVERAGE:
-        raise SignalSyntaxError(raw, f"leverage must be between 1 and {MAX_LEVERAGE}")
+        raise SignalSyntaxError(raw, "syntax.leverage", max=MAX_LEVERAGE)
     return leverage
 
 
@@ -156,7 +156,7 @@ def _timeframe(values: dict[str, list[str]]) -> str | None:
         return None
     timeframe = values["tf"][0].lower()
     if not _TIMEFRAME.match(timeframe):
-        raise SignalSyntaxError(values["tf"][0], "timeframe looks like 15m, 4h, 1d or 1w")
+        raise SignalSyntaxError(values["tf"][0], "syntax.timeframe")
     return timeframe
 
 
@@ -190,10 +190,10 @@ def parse_signal(text: str) -> SignalSpec:
 def check_note(note: str) -> None:
     """A note (of a signal or an update): bounded, and text that can be stored and sent."""
     if len(note) > MAX_NOTE:
-        raise SignalSyntaxError("note", f"the note is longer than {MAX_NOTE} characters")
+        raise SignalSyntaxError("note", "syntax.note_long", max=MAX_NOTE)
     char = first_unsafe_char(note)
     if char is not None:
-        raise SignalSyntaxError("note", f"the note contains U+{ord(char):04X}, not allowed")
+        raise SignalSyntaxError("note", "syntax.note_char", code=f"U+{ord(char):04X}")
 
 
 def _check_results(spec: SignalSpec, values: dict[str, list[str]]) -> None:
@@ -205,7 +205,7 @@ def _check_results(spec: SignalSpec, values: dict[str, list[str]]) -> None:
         try:
             result_at(spec, price)
         except ResultOutOfRangeError as error:
-            raise SignalSyntaxError(token, error.describe()) from None
+            raise SignalSyntaxError(token, "syntax.result_range", **error.describe()) from None
 
 
 def _check_levels(spec: SignalSpec, values: dict[str, list[str]]) -> None:
@@ -213,26 +213,24 @@ def _check_levels(spec: SignalSpec, values: dict[str, list[str]]) -> None:
     tp_tokens = values["tp"]
     if spec.side == "long":
         if spec.stop_loss >= spec.entry_low:
-            raise SignalSyntaxError(values["sl"][0], "for a long, sl must be below the entry")
+            raise SignalSyntaxError(values["sl"][0], "syntax.long_sl")
         for token, tp in zip(tp_tokens, spec.take_profits, strict=True):
             if tp <= spec.entry_high:
-                raise SignalSyntaxError(token, "for a long, every tp must be above the entry")
+                raise SignalSyntaxError(token, "syntax.long_tp")
         ordered = all(
             a < b for a, b in zip(spec.take_profits, spec.take_profits[1:], strict=False)
         )
     else:
         if spec.stop_loss <= spec.entry_high:
-            raise SignalSyntaxError(values["sl"][0], "for a short, sl must be above the entry")
+            raise SignalSyntaxError(values["sl"][0], "syntax.short_sl")
         for token, tp in zip(tp_tokens, spec.take_profits, strict=True):
             if tp >= spec.entry_low:
-                raise SignalSyntaxError(token, "for a short, every tp must be below the entry")
+                raise SignalSyntaxError(token, "syntax.short_tp")
         ordered = all(
             a > b for a, b in zip(spec.take_profits, spec.take_profits[1:], strict=False)
         )
     if not ordered:
-        raise SignalSyntaxError(
-            " ".join(tp_tokens), "take-profits must be in order, nearest first"
-        )
+        raise SignalSyntaxError(" ".join(tp_tokens), "syntax.tp_order")
 
 
 def plain_number(value: Decimal) -> str:

@@ -74,13 +74,13 @@ def parse_update(text: str) -> UpdateCommand:
     if tokens and tokens[0].lower().split("@")[0] == "/update":
         tokens = tokens[1:]
     if not tokens:
-        raise SignalSyntaxError("", "which signal? give its number, e.g. /update 17 tp1")
+        raise SignalSyntaxError("", "syntax.update_which")
     match = _ID.fullmatch(tokens[0])
     signal_id = parse_row_id(match.group(1)) if match else None
     if signal_id is None:
-        raise SignalSyntaxError(tokens[0], "the signal number must be a whole number")
+        raise SignalSyntaxError(tokens[0], "syntax.update_id")
     if len(tokens) < 2:
-        raise SignalSyntaxError(tokens[0], "say what happened: tp1, sl, close PRICE or cancel")
+        raise SignalSyntaxError(tokens[0], "syntax.update_what")
     kind, price, rest = _kind_and_price(tokens[1], tokens[2:])
     note = " ".join(rest).strip() or None
     if note is not None:
@@ -92,7 +92,7 @@ def _kind_and_price(word: str, rest: list[str]) -> tuple[str, Decimal | None, li
     kind = word.lower()
     if kind == "close":
         if not rest:
-            raise SignalSyntaxError(word, "close needs the exit price")
+            raise SignalSyntaxError(word, "syntax.update_close")
         return kind, parse_price(rest[0], "close price"), rest[1:]
     if kind == "sl" or _TP.match(kind):
         # A number-like word is the price (and must be a valid one); anything else, such as
@@ -101,14 +101,14 @@ def _kind_and_price(word: str, rest: list[str]) -> tuple[str, Decimal | None, li
             return kind, parse_price(rest[0], f"{kind} price"), rest[1:]
         return kind, None, rest
     if kind != "cancel":
-        raise SignalSyntaxError(word, "expected tp1, tp2.., sl, close or cancel")
+        raise SignalSyntaxError(word, "syntax.update_kind")
     return kind, None, rest
 
 
 def apply_update(signal: SignalState, command: UpdateCommand) -> Outcome:
     """The signal after `command`, or SignalStateError / SignalSyntaxError saying why not."""
     if signal.status in FINAL or signal.closed:
-        raise SignalStateError(f"signal #{signal.signal_id} is already {signal.status}")
+        raise SignalStateError("signal.already", id=signal.signal_id, status=signal.status)
     spec, price = signal.spec, command.price
     status, tp_hit, closed = signal.status, signal.tp_hit, True
     if command.kind.startswith("tp"):
@@ -120,9 +120,7 @@ def apply_update(signal: SignalState, command: UpdateCommand) -> Outcome:
     elif command.kind == "close":
         status = SignalStatus.CLOSED
     elif signal.tp_hit:
-        raise SignalStateError(
-            f"signal #{signal.signal_id} already hit TP{signal.tp_hit}; use close PRICE instead"
-        )
+        raise SignalStateError("signal.close_instead", id=signal.signal_id, n=signal.tp_hit)
     else:
         status = SignalStatus.CANCELLED
     pct, r = _results(spec, price)
@@ -133,10 +131,10 @@ def _take_profit(signal: SignalState, number: int) -> int:
     count = len(signal.spec.take_profits)
     if number > count:
         raise SignalSyntaxError(
-            f"tp{number}", f"signal #{signal.signal_id} has {count} take-profits"
+            f"tp{number}", "syntax.update_tp_count", id=signal.signal_id, count=count
         )
     if number <= signal.tp_hit:
-        raise SignalStateError(f"TP{number} of signal #{signal.signal_id} was already reported")
+        raise SignalStateError("signal.tp_reported", n=number, id=signal.signal_id)
     return number
 
 
@@ -146,4 +144,6 @@ def _results(spec: SignalSpec, price: Decimal | None) -> tuple[Decimal | None, D
     try:
         return result_at(spec, price)
     except ResultOutOfRangeError as error:
-        raise SignalSyntaxError(plain_number(price), error.describe()) from None
+        raise SignalSyntaxError(
+            plain_number(price), "syntax.result_range", **error.describe()
+        ) from None

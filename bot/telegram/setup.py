@@ -15,7 +15,8 @@ from aiogram import Bot, Dispatcher
 from aiogram.exceptions import AiogramError, TelegramUnauthorizedError
 from aiogram.types import MenuButtonCommands, MenuButtonWebApp, WebAppInfo
 
-from bot.chat.texts import USER_COMMANDS
+from bot.chat.texts import plain
+from bot.chat.texts.commands import menu
 from bot.settings import Settings
 from bot.startup import StartupError
 
@@ -28,12 +29,13 @@ MAX_RETRY_SECONDS = 60.0
 
 async def announce(bot: Bot, dispatcher: Dispatcher, settings: Settings) -> None:
     """Command menu, and webhook or long polling as PUBLIC_URL says."""
-    await bot.set_my_commands(USER_COMMANDS)
+    await bot.set_my_commands(menu())
     if settings.public_url:
         # The menu button opens the Mini App; without a public https URL it lists commands.
         await bot.set_chat_menu_button(
             menu_button=MenuButtonWebApp(
-                text="Open app", web_app=WebAppInfo(url=f"{settings.public_url}/app/")
+                text=plain("button.open_app"),
+                web_app=WebAppInfo(url=f"{settings.public_url}/app/"),
             )
         )
         await bot.set_webhook(

@@ -9,7 +9,7 @@ from aiogram import BaseMiddleware
 from aiogram.dispatcher.flags import get_flag
 from aiogram.types import CallbackQuery, Message, TelegramObject, User
 
-from bot.chat import texts
+from bot.chat.texts import plain, t
 from bot.settings import Settings
 
 # Pass as `flags=ADMIN_ONLY` when registering a handler.
@@ -38,7 +38,7 @@ class AdminOnlyMiddleware(BaseMiddleware):
         if self._settings.is_admin(user.id if user else None):
             return await handler(event, data)
         if isinstance(event, CallbackQuery):
-            await event.answer(texts.NOT_ADMIN, show_alert=True)
+            await event.answer(plain("common.not_admin"), show_alert=True)
         elif isinstance(event, Message):
-            await event.answer(texts.NOT_ADMIN)
+            await event.answer(t("common.not_admin"))
         return None

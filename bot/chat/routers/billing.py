@@ -6,22 +6,26 @@ from datetime import UTC, datetime
 
 from aiogram import Bot, F, Router
 from aiogram.filters import Command
-from aiogram.types import CallbackQuery, InlineKeyboardButton, InlineKeyboardMarkup, Message
+from aiogram.types import CallbackQuery, InlineKeyboardMarkup, Message
 from aiogram.types import User as TelegramUser
 
 from bot import users
 from bot.access import stripe_entitlement
 from bot.billing.checkout import BillingService
-from bot.chat import texts
+from bot.chat import keyboards
+from bot.chat.keyboards import BillingButton
+from bot.chat.texts import Html, t
+from bot.chat.texts import billing as texts
 from bot.errors import (
     AlreadySubscribedError,
     BillingNotConfiguredError,
     BillingUnavailableError,
     NoCustomerError,
 )
-from bot.notices import CB_PLANS, CB_PORTAL
 from bot.settings import Settings
 from bot.unit_of_work import UnitOfWork
+
+Reply = tuple[Html, InlineKeyboardMarkup | None]
 
 
 async def _bot_username(bot: Bot) -> str:
@@ -31,23 +35,23 @@ async def _bot_username(bot: Bot) -> str:
 
 async def _plans_reply(
     tg_user: TelegramUser, bot: Bot, uow: UnitOfWork, billing: BillingService
-) -> tuple[str, InlineKeyboardMarkup | None]:
+) -> Reply:
     """Fresh Checkout links, one URL button per plan, or the reason there are none."""
     try:
         async with uow() as session:
             customer_id = await billing.prepare_checkout(session, tg_user.id, datetime.now(UTC))
     except BillingNotConfiguredError:
-        return texts.BILLING_OFF, None
+        return t("billing.off"), None
     except AlreadySubscribedError:
-        return texts.already_subscribed(), None
+        return t("billing.already_subscribed"), None
     try:
         links = await billing.checkout_links(tg_user.id, customer_id, await _bot_username(bot))
     except BillingUnavailableError:
-        return texts.BILLING_DOWN, None
+        return t("billing.down"), None
     if not links:
-        return texts.NO_PLANS, None
-    buttons = [[InlineKeyboardButton(text=link.plan.label, url=link.url)] for link in links]
-    return texts.subscribe_intro(billing.trial_days), InlineKeyboardMarkup(inline_keyboard=buttons)
+        return t("billing.no_plans"), None
+    buttons = keyboards.plans([(texts.plan_label(link.plan), link.url) for link in links])
+    return texts.choose_plan(billing.trial_days), buttons
 
 
 async def cmd_subscribe(
@@ -77,28 +81,25 @@ async def cmd_status(
     plan = await billing.plan_name(entitlement.price_id if entitlement else None)
     await message.answer(
         texts.status(entitlement, plan, datetime.now(UTC)),
-        reply_markup=texts.open_app_markup(settings.public_url),
+        reply_markup=keyboards.open_app(settings.public_url),
     )
 
 
 async def _portal_reply(
     tg_user: TelegramUser, bot: Bot, uow: UnitOfWork, billing: BillingService
-) -> tuple[str, InlineKeyboardMarkup | None]:
+) -> Reply:
     if not billing.enabled:
-        return texts.BILLING_OFF, None
+        return t("billing.off"), None
     async with uow() as session:
         customer_id = await users.customer_id_for(session, tg_user.id)
     return_url = f"https://t.me/{await _bot_username(bot)}"
     try:
         url = await billing.portal_url(customer_id, return_url)
     except NoCustomerError:
-        return texts.NO_CUSTOMER, None
+        return t("billing.no_customer"), None
     except BillingUnavailableError:
-        return texts.BILLING_DOWN, None
-    markup = InlineKeyboardMarkup(
-        inline_keyboard=[[InlineKeyboardButton(text="Open billing portal", url=url)]]
-    )
-    return "Manage your card, plan, invoices or cancel in Stripe's billing portal:", markup
+        return t("billing.down"), None
+    return t("billing.portal"), keyboards.portal(url)
 
 
 async def cmd_manage(message: Message, bot: Bot, uow: UnitOfWork, billing: BillingService) -> None:
@@ -120,8 +121,8 @@ def create_router() -> Router:
     """A fresh router (a Router can belong to one Dispatcher only)."""
     router = Router(name=__name__)
     router.message.register(cmd_subscribe, Command("subscribe"))
-    router.callback_query.register(cb_plans, F.data == CB_PLANS)
+    router.callback_query.register(cb_plans, BillingButton.filter(F.action == "plans"))
     router.message.register(cmd_status, Command("status"))
     router.message.register(cmd_manage, Command("manage"))
-    router.callback_query.register(cb_portal, F.data == CB_PORTAL)
+    router.callback_query.register(cb_portal, BillingButton.filter(F.action == "portal"))
     return router

@@ -7,11 +7,11 @@ from an old message, or callback data that is not ours, would spin and do nothin
 from aiogram import Router
 from aiogram.types import CallbackQuery
 
-from bot.chat import texts
+from bot.chat.texts import plain
 
 
 async def cb_unknown(query: CallbackQuery) -> None:
-    await query.answer(texts.BUTTON_EXPIRED, show_alert=True)
+    await query.answer(plain("common.button_expired"), show_alert=True)
 
 
 def create_router() -> Router:

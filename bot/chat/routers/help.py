@@ -1,16 +1,16 @@
-"""/help: what the bot does and its commands."""
+"""/help: what the bot does and its commands (the admin commands to admins)."""
 
 from aiogram import Router
 from aiogram.filters import Command
 from aiogram.types import Message
 
-from bot.chat import texts
+from bot.chat.texts.commands import help_text
 from bot.settings import Settings
 
 
 async def cmd_help(message: Message, settings: Settings) -> None:
     is_admin = settings.is_admin(message.from_user.id if message.from_user else None)
-    await message.answer(texts.HELP + (texts.ADMIN_HELP if is_admin else ""))
+    await message.answer(help_text(is_admin))
 
 
 def create_router() -> Router:

@@ -10,7 +10,9 @@ from aiogram.types import Message
 
 from bot.access import entitlement_grants_access, stripe_entitlement
 from bot.billing.checkout import BillingService
-from bot.chat import texts
+from bot.chat import keyboards
+from bot.chat.texts import billing as billing_texts
+from bot.chat.texts import plain, t
 from bot.settings import Settings
 from bot.unit_of_work import UnitOfWork
 
@@ -25,26 +27,22 @@ async def cmd_start(
     if message.from_user is None:
         return
     payload = (command.args or "").strip().lower()
-    now = datetime.now(UTC)
     if payload == "cancel":
-        await message.answer(texts.CHECKOUT_CANCELLED)
+        await message.answer(t("start.checkout_cancelled"))
         return
+    open_app = keyboards.open_app(settings.public_url)
     if payload != "paid":
-        await message.answer(
-            texts.welcome(message.from_user.first_name),
-            reply_markup=texts.open_app_markup(settings.public_url),
-        )
+        name = message.from_user.first_name or plain("start.someone")
+        await message.answer(t("start.welcome", name=name), reply_markup=open_app)
         return
+    now = datetime.now(UTC)
     async with uow() as session:
         entitlement = await stripe_entitlement(session, message.from_user.id)
     if entitlement is not None and entitlement_grants_access(entitlement, now):
         plan = await billing.plan_name(entitlement.price_id)
-        await message.answer(
-            texts.status(entitlement, plan, now),
-            reply_markup=texts.open_app_markup(settings.public_url),
-        )
+        await message.answer(billing_texts.status(entitlement, plan, now), reply_markup=open_app)
     else:
-        await message.answer(texts.PAID_PENDING)
+        await message.answer(t("start.paid_pending"))
 
 
 def create_router() -> Router:

@@ -1,0 +1,88 @@
+"""Every button the bot shows, and the callback data its buttons carry.
+
+Callback data through aiogram's CallbackData factories: packed and parsed in one place,
+validated on the way in (a signal id that cannot be one of ours matches no handler, and
+the fallback router answers that the button is no longer valid).
+"""
+
+from __future__ import annotations
+
+from typing import Annotated, Literal
+
+from aiogram.filters.callback_data import CallbackData
+from aiogram.types import InlineKeyboardButton, InlineKeyboardMarkup, WebAppInfo
+from pydantic import Field
+
+from bot.chat.texts import plain, plain_n
+from bot.ids import MAX_ROW_ID
+
+
+class SignalButton(CallbackData, prefix="sig"):
+    """Send or Cancel under a signal's preview: `sig:send:17`."""
+
+    action: Literal["send", "discard"]
+    signal_id: Annotated[int, Field(ge=1, le=MAX_ROW_ID)]
+
+
+class BillingButton(CallbackData, prefix="billing"):
+    """`billing:plans` (the plans with fresh Checkout links), `billing:portal`."""
+
+    action: Literal["plans", "portal"]
+
+
+def _one(button: InlineKeyboardButton) -> InlineKeyboardMarkup:
+    return InlineKeyboardMarkup(inline_keyboard=[[button]])
+
+
+def subscribe() -> InlineKeyboardMarkup:
+    return _one(
+        InlineKeyboardButton(
+            text=plain("button.subscribe"), callback_data=BillingButton(action="plans").pack()
+        )
+    )
+
+
+def update_payment() -> InlineKeyboardMarkup:
+    return _one(
+        InlineKeyboardButton(
+            text=plain("button.update_payment"),
+            callback_data=BillingButton(action="portal").pack(),
+        )
+    )
+
+
+def portal(url: str) -> InlineKeyboardMarkup:
+    return _one(InlineKeyboardButton(text=plain("button.portal"), url=url))
+
+
+def plans(links: list[tuple[str, str]]) -> InlineKeyboardMarkup:
+    """One URL button per plan: (label, Checkout URL)."""
+    return InlineKeyboardMarkup(
+        inline_keyboard=[[InlineKeyboardButton(text=label, url=url)] for label, url in links]
+    )
+
+
+def open_app(public_url: str | None) -> InlineKeyboardMarkup | None:
+    """An "Open app" button for the Mini App, when it has a public https URL."""
+    if not public_url:
+        return None
+    return _one(
+        InlineKeyboardButton(
+            text=plain("button.open_app"), web_app=WebAppInfo(url=f"{public_url}/app/")
+        )
+    )
+
+
+def signal_preview(signal_id: int, recipients: int) -> InlineKeyboardMarkup:
+    send = SignalButton(action="send", signal_id=signal_id).pack()
+    discard = SignalButton(action="discard", signal_id=signal_id).pack()
+    return InlineKeyboardMarkup(
+        inline_keyboard=[
+            [
+                InlineKeyboardButton(
+                    text=plain_n("button.send_signal", recipients), callback_data=send
+                ),
+                InlineKeyboardButton(text=plain("button.cancel"), callback_data=discard),
+            ]
+        ]
+    )

@@ -1,0 +1,72 @@
+"""Every word the bot and the Mini App show, from one catalogue keyed by message id.
+
+The catalogue is gettext through aiogram's I18n: locales/<language>/LC_MESSAGES/messages.po,
+compiled to messages.mo by `make texts` (Babel). English only for now; a language is added
+as one more .po file. Message ids are names (`start.welcome`), not English sentences, so a
+change of wording changes no key. Texts are HTML, Telegram's parse mode; placeholders are
+`{name}` (str.format, so `{count:,}` too), and text that fills them is escaped unless it is
+Html already (a rendered piece). The modules beside this one render the domain's data with
+it; tests/test_texts.py holds the catalogue and the code to each other.
+"""
+
+from __future__ import annotations
+
+import html
+import logging
+from pathlib import Path
+
+from aiogram.utils.i18n import I18n
+
+log = logging.getLogger(__name__)
+
+LOCALES = Path(__file__).with_name("locales")
+DEFAULT_LOCALE = "en"
+CATALOGUE = I18n(path=LOCALES, default_locale=DEFAULT_LOCALE, domain="messages")
+
+
+class Html(str):
+    """Text that is HTML already: placed into another text as it is, not escaped again."""
+
+    __slots__ = ()
+
+
+def _value(value: object) -> object:
+    if isinstance(value, Html):
+        return value
+    if isinstance(value, str):
+        return html.escape(value, quote=False)
+    return value  # numbers keep their format specs ({count:,})
+
+
+def _filled(template: str, key: str, params: dict[str, object]) -> Html:
+    if template == key:
+        log.error("text %r is missing from the catalogue", key)
+    return Html(template.format(**{name: _value(v) for name, v in params.items()}))
+
+
+def t(key: str, /, **params: object) -> Html:
+    """The text `key` in the current language, its placeholders filled. (The language is
+    the catalogue's context: `with CATALOGUE.use_locale("en"): ...`.)"""
+    return _filled(CATALOGUE.gettext(key), key, params)
+
+
+def tn(key: str, count: int, /, **params: object) -> Html:
+    """The plural text `key` for `count` (the .po holds `key` and `key.plural`)."""
+    template = CATALOGUE.gettext(key, f"{key}.plural", count)
+    missing_as = key if count == 1 else f"{key}.plural"
+    return _filled(template, missing_as, {"count": count, **params})
+
+
+def plain(key: str, /, **params: object) -> str:
+    """A text shown without HTML: a button, a command's description, a callback alert."""
+    return html.unescape(t(key, **params))
+
+
+def plain_n(key: str, count: int, /, **params: object) -> str:
+    return html.unescape(tn(key, count, **params))
+
+
+def keys(locale: str = DEFAULT_LOCALE) -> set[str]:
+    """Every message id in `locale`'s catalogue (plural forms under their singular id)."""
+    catalog = CATALOGUE.locales[locale]._catalog  # type: ignore[attr-defined]
+    return {k if isinstance(k, str) else k[0] for k in catalog if k}

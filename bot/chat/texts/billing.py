@@ -1,0 +1,82 @@
+"""How plans, prices and a subscription's state read (HTML, from the catalogue)."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from bot.access import EntitlementLike, entitlement_grants_access
+from bot.billing.plans import Plan, format_amount
+from bot.chat.texts import Html, plain, plain_n, t, tn
+
+KNOWN_STATES = frozenset(
+    {
+        "active",
+        "trialing",
+        "past_due",
+        "unpaid",
+        "canceled",
+        "incomplete",
+        "incomplete_expired",
+        "paused",
+    }
+)
+
+
+def format_date(moment: datetime) -> str:
+    return moment.strftime("%d %b %Y")
+
+
+def state_label(status: str) -> Html:
+    """A Stripe subscription status (or a grant's) in words."""
+    if status in KNOWN_STATES:
+        return t(f"state.{status}")
+    return t("state.other", status=status.replace("_", " ").title())
+
+
+def price_label(plan: Plan) -> str:
+    amount = format_amount(plan.unit_amount, plan.currency)
+    if plan.interval is None:
+        return plain("plan.one_time", amount=amount)
+    period = plain_n(f"plan.period.{plan.interval}", plan.interval_count)
+    return plain("plan.price", amount=amount, period=period)
+
+
+def plan_label(plan: Plan) -> str:
+    """A plan's button: its Stripe name and price."""
+    return plain("plan.label", name=plan.name, price=price_label(plan))
+
+
+def choose_plan(trial_days: int) -> Html:
+    trial = tn("billing.trial", trial_days) if trial_days else Html("")
+    return Html(t("billing.choose_plan") + trial)
+
+
+def plan_name(name: str | None) -> str:
+    """A plan's Stripe name, or the catalogue's word when Stripe's is not known."""
+    return name if name else plain("plan.subscription")
+
+
+def status(entitlement: EntitlementLike | None, plan: str | None, now: datetime) -> Html:
+    """The /status answer: plan, state, and the date it renews or ends."""
+    if entitlement is None:
+        return t("status.none")
+    lines = [
+        t("status.plan", plan=plan_name(plan)),
+        t("status.state", state=state_label(entitlement.status)),
+    ]
+    active = entitlement_grants_access(entitlement, now)
+    if entitlement.expires_at is not None:
+        lines.append(_when(entitlement, active, format_date(entitlement.expires_at)))
+    lines.append(t("status.premium_on" if active else "status.premium_off"))
+    return Html("\n".join(lines))
+
+
+def _when(entitlement: EntitlementLike, active: bool, date: str) -> Html:
+    cancelled = bool(getattr(entitlement, "cancel_at_period_end", False))
+    if active and entitlement.status == "trialing":
+        return t("status.trial_ends", date=date)
+    if active and not cancelled:
+        return t("status.renews", date=date)
+    if active:
+        return t("status.ends", date=date)
+    return t("status.ended", date=date)

@@ -1,0 +1,134 @@
+"""The words and buttons of every outbox row, rendered when the row is sent.
+
+The domain queues what to say (bot.delivery.outbox: a kind and its params); this turns it
+into the catalogue's words at send time, so a message always reads as the catalogue does
+(and, once there are languages, in the recipient's). The delivery worker is handed
+`NoticeRenderer.render` by the composition root. A broadcast's rows all say the same, so
+their rendering is kept per broadcast.
+"""
+
+from __future__ import annotations
+
+from collections import OrderedDict
+from collections.abc import Callable
+from datetime import datetime
+from decimal import Decimal
+from typing import Any
+
+from aiogram.types import InlineKeyboardMarkup
+
+from bot.billing.plans import format_amount
+from bot.chat import keyboards
+from bot.chat.texts import Html, t
+from bot.chat.texts import billing as billing_texts
+from bot.chat.texts import signals as signal_texts
+from bot.signals.syntax import SignalSpec
+from db.models import OutboxMessage
+
+Rendered = tuple[str, InlineKeyboardMarkup | None]
+_CACHED_BROADCASTS = 64
+
+
+def _date(iso: str | None) -> str:
+    return billing_texts.format_date(datetime.fromisoformat(iso)) if iso else ""
+
+
+def _access_started(p: dict[str, Any]) -> Rendered:
+    what = t("notice.your_trial" if p.get("trial") else "notice.your_subscription")
+    until = t("notice.until", date=_date(p.get("until"))) if p.get("until") else Html("")
+    plan = billing_texts.plan_name(p.get("plan"))
+    return t("notice.access_started", what=what, plan=plan, until=until), None
+
+
+def _access_ended(p: dict[str, Any]) -> Rendered:
+    plan = billing_texts.plan_name(p.get("plan"))
+    return t("notice.access_ended", plan=plan), keyboards.subscribe()
+
+
+def _payment_failed(p: dict[str, Any]) -> Rendered:
+    amount, currency = p.get("amount"), p.get("currency")
+    what = (
+        t("notice.your_payment_of", amount=format_amount(int(amount), str(currency)))
+        if amount is not None and currency
+        else t("notice.your_latest_payment")
+    )
+    return t("notice.payment_failed", what=what), keyboards.update_payment()
+
+
+def _grant(p: dict[str, Any]) -> Rendered:
+    if p.get("until"):
+        return t("notice.grant_given", date=_date(p["until"])), None
+    return t("notice.grant_ended"), None
+
+
+def _announcement(p: dict[str, Any]) -> Rendered:
+    return t("notice.announcement", text=p["text"]), None
+
+
+def _signal(p: dict[str, Any]) -> Rendered:
+    return signal_texts.body(spec_from_params(p["spec"]), p["id"]), None
+
+
+class _UpdatedSignal:
+    """The signal as an update left it, from the row's params (a SignalLike)."""
+
+    def __init__(self, p: dict[str, Any]) -> None:
+        self.id, self.symbol, self.side = p["id"], p["symbol"], p["side"]
+        self.status, self.closed_at = p["status"], p["closed"] or None
+        self.result_pct = Decimal(p["result_pct"]) if p.get("result_pct") else None
+        self.result_r = Decimal(p["result_r"]) if p.get("result_r") else None
+
+
+def _signal_update(p: dict[str, Any]) -> Rendered:
+    price = Decimal(p["price"]) if p.get("price") else None
+    return signal_texts.update_body(_UpdatedSignal(p), p["kind"], price, p.get("note")), None
+
+
+_KINDS: dict[str, Callable[[dict[str, Any]], Rendered]] = {
+    "access_started": _access_started,
+    "access_ended": _access_ended,
+    "payment_failed": _payment_failed,
+    "grant": _grant,
+    "broadcast": _announcement,
+    "signal": _signal,
+    "signal_update": _signal_update,
+}
+
+
+def spec_from_params(p: dict[str, Any]) -> SignalSpec:
+    return SignalSpec(
+        symbol=p["symbol"],
+        side=p["side"],
+        entry_low=Decimal(p["entry_low"]),
+        entry_high=Decimal(p["entry_high"]),
+        stop_loss=Decimal(p["stop_loss"]),
+        take_profits=tuple(Decimal(tp) for tp in p["take_profits"]),
+        leverage=Decimal(p["leverage"]) if p.get("leverage") else None,
+        timeframe=p.get("timeframe"),
+        note=p.get("note"),
+    )
+
+
+def render_params(kind: str, params: dict[str, Any]) -> Rendered:
+    """The words and buttons for one queued message."""
+    if "html" in params:  # queued before rows carried params, or a test's own text
+        markup = params.get("markup")
+        return str(params["html"]), InlineKeyboardMarkup.model_validate(markup) if markup else None
+    return _KINDS[kind](params)
+
+
+class NoticeRenderer:
+    """render(row) for the delivery worker, with each broadcast rendered once."""
+
+    def __init__(self) -> None:
+        self._broadcasts: OrderedDict[int, Rendered] = OrderedDict()
+
+    def render(self, row: OutboxMessage) -> Rendered:
+        if row.broadcast_id is None:
+            return render_params(row.kind, row.params)
+        cached = self._broadcasts.get(row.broadcast_id)
+        if cached is None:
+            cached = self._broadcasts[row.broadcast_id] = render_params(row.kind, row.params)
+            if len(self._broadcasts) > _CACHED_BROADCASTS:
+                self._broadcasts.popitem(last=False)
+        return cached
