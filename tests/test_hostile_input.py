@@ -286,7 +286,7 @@ async def test_long_or_strange_app_paths_are_404(
 
 
 async def test_app_files_are_still_served(harness: Harness) -> None:
-    for path in ("/app/", "/app/app.js", "/app/app.css"):
+    for path in ("/app/", "/app/js/main.js", "/app/app.css"):
         answer = await raw_http.request(harness.base_url, "GET", path)
         assert answer.status == 200, path
 

@@ -1,5 +1,5 @@
 """The Mini App API: initData exchange (published vectors and our own), bearer auth, every
-status code, subscriber and admin endpoints, security headers."""
+status code, subscriber and admin endpoints, the page's texts, security headers."""
 
 from __future__ import annotations
 
@@ -10,6 +10,7 @@ from typing import Any
 
 import pytest
 
+from bot.chat.texts import keys
 from bot.signals import service as signals
 from bot.signals.syntax import parse_signal
 from bot.signals.updates import parse_update
@@ -17,6 +18,7 @@ from db.models import Signal, User
 from tests.conftest import ADMIN_ID, BOT_TOKEN, FIXTURES, Harness, MakeHarness
 from tests.helpers import count, give_access, state
 from tests.initdata import sign_init_data
+from webapp.miniapp_static import STATIC_DIR
 
 USER: dict[str, Any] = {"id": 7101, "first_name": "Mia", "username": "mia"}
 VECTORS = [
@@ -347,11 +349,11 @@ async def test_admin_preview_send_and_progress(harness: Harness) -> None:
     assert (progress["sent"], progress["done"]) == (2, True)
     assert "SHORT ETHUSDT" in harness.last_reply(7102).text
 
-    for bad in ("abc", "99999", "1" * 12):
+    for bad, expected in (("abc", 400), ("99999", 404), ("1" * 12, 400)):
         status, body, _ = await _call(
             harness, "GET", f"/api/v1/admin/broadcasts/{bad}", token=token
         )
-        assert status in {400, 404}
+        assert status == expected, bad
 
     status, body, _ = await _call(harness, "GET", "/api/v1/admin/stats", token=token)
     assert body["with_access"] == 2 and body["mrr"] == [
@@ -386,6 +388,54 @@ async def test_app_page_has_security_headers(harness: Harness) -> None:
         assert response.status == 308 and response.headers["Location"] == "/app/"
     async with harness.http.get(harness.base_url + "/app/../db/models.py") as response:
         assert response.status == 404
+
+
+# --- the page's texts ----------------------------------------------------------------------
+
+
+async def test_texts_are_public_cached_and_unfilled(harness: Harness) -> None:
+    status, body, headers = await _call(harness, "GET", "/api/v1/texts")  # no token
+    assert status == 200
+    assert headers["Content-Type"] == "application/json; charset=utf-8"
+    # Set by the route, not overridden by the API's no-store: the same for everyone.
+    assert headers["Cache-Control"] == "public, max-age=300"
+    assert body["locale"] == "en"
+    texts = body["texts"]
+    assert set(texts) == {key for key in keys() if key.startswith("app.")}
+    for key, text in texts.items():
+        if isinstance(text, dict):  # a plural text
+            assert set(text) == {"one", "other"}, key
+            assert all(isinstance(form, str) and form for form in text.values()), key
+        else:
+            assert isinstance(text, str) and text, key
+    assert texts["app.tab.subscription"] == "Subscription"
+    assert texts["app.tab.signals"] == "Signals"
+    assert texts["app.tab.performance"] == "Track record"
+    assert texts["app.tab.compose"] == "Post"
+    assert texts["app.tab.stats"] == "Stats"
+    # Placeholders are the front end's to fill.
+    assert (
+        texts["app.error.server"] == "The server had a problem (HTTP {status}). Please try again."
+    )
+    assert texts["app.compose.send_to"] == {
+        "one": "Send to {count} subscriber",
+        "other": "Send to {count} subscribers",
+    }
+
+
+async def test_the_app_modules_are_served_as_javascript(harness: Harness) -> None:
+    """Browsers refuse a module script without a JavaScript MIME type."""
+    modules = sorted(path.relative_to(STATIC_DIR).as_posix() for path in STATIC_DIR.rglob("*.js"))
+    assert "js/main.js" in modules and "js/screens/signals.js" in modules
+    assert "app.js" not in modules
+    for name in modules:
+        async with harness.http.get(f"{harness.base_url}/app/{name}") as response:
+            assert response.status == 200, name
+            assert response.content_type in ("text/javascript", "application/javascript"), name
+    async with harness.http.get(harness.base_url + "/app/") as response:
+        html = await response.text()
+    assert '<script type="module" src="/app/js/main.js"></script>' in html
+    assert html.index("telegram-web-app.js") < html.index("/app/js/main.js")
 
 
 # --- the feed caches never serve what the database no longer says -------------------------

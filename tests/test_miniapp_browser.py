@@ -1,6 +1,7 @@
 """The Mini App in real headless Chromium against the real app, fake Bot API and fake Stripe:
 subscriber feed, locked feed and checkout, admin compose/preview/send/progress and stats,
-syntax errors, outside Telegram, the track record charts, themes and visible errors.
+syntax errors, outside Telegram, the track record charts, themes and visible errors, and the
+page's words coming from the server's catalogue (GET /api/v1/texts) and nowhere else.
 
 Telegram's script is replaced (page routing) by a stub with validly signed initData whose
 MainButton, BackButton and openLink record what the app does. Screenshots of each screen go to
@@ -9,9 +10,11 @@ test-artifacts/screenshots/ (360x740, light theme, and dark for the track record
 
 from __future__ import annotations
 
+import asyncio
 import json
+import os
 import re
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Awaitable, Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
@@ -39,6 +42,10 @@ from tests.initdata import sign_init_data
 
 CHROMIUM = Path("/usr/bin/chromium")
 if not CHROMIUM.exists():
+    # On a developer's machine the browser suite may be skipped; in CI (.ci/run sets
+    # CI=true and installs Chromium) a missing browser is a failure, never a quiet skip.
+    if os.environ.get("CI", "").lower() in {"1", "true", "yes"}:
+        pytest.fail("Chromium is not installed at /usr/bin/chromium (CI=true)", pytrace=False)
     pytest.skip(
         "Chromium not installed at /usr/bin/chromium: apt-get install chromium",
         allow_module_level=True,
@@ -241,7 +248,9 @@ async def open_app(
     scheme: Scheme = "light",
     telegram_script: bool = True,
     expect_screen: str = "#app",
+    texts: Callable[[Route], Awaitable[None]] | None = None,
 ) -> MiniApp:
+    """A page of the app; `texts`, if given, answers GET /api/v1/texts instead of the app."""
     context = await browser.new_context(
         viewport=VIEWPORT,
         color_scheme=scheme,
@@ -282,6 +291,8 @@ async def open_app(
 
     page.on("console", on_console)
     page.on("pageerror", lambda error: app.problems.append(f"page error: {error}"))
+    if texts is not None:
+        await page.route("**/api/v1/texts", texts)
     response = await page.goto(f"{harness.base_url}/app/")
     assert response is not None and response.ok
     app.csp = await response.header_value("content-security-policy") or ""
@@ -328,6 +339,8 @@ async def test_subscriber_sees_the_feed(harness: Harness, browser: Browser) -> N
     # The token was exchanged once and used as a bearer; it is kept nowhere but memory.
     exchange = app.requests.index("POST /api/v1/miniapp/exchange-initdata")
     assert exchange < app.requests.index("GET /api/v1/me")
+    # The words came first, once (they are fetched at boot, before anything is shown).
+    assert app.requests.index("GET /api/v1/texts") < exchange
     assert "GET /api/v1/me" in app.requests and "GET /api/v1/signals" in app.requests
     # The page really runs under the strict policy that assert_clean() checks against.
     for directive in (
@@ -369,6 +382,7 @@ async def test_subscriber_sees_the_feed(harness: Harness, browser: Browser) -> N
     await page.keyboard.press("ArrowRight")
     await expect(page.locator("#tab-signals")).to_be_focused()
     await expect(page.locator("#tab-signals")).to_have_attribute("aria-selected", "true")
+    assert app.requests.count("GET /api/v1/texts") == 1
     await app.assert_clean()
 
 
@@ -521,14 +535,15 @@ async def test_outside_telegram_says_to_open_it_from_the_bot(
     app = await open_app(browser, harness, None, expect_screen="#outside")
     await expect(app.page.locator("#outside")).to_contain_text("Open SignalDesk from the bot")
     await expect(app.page.locator("#app")).to_be_hidden()
-    assert not [r for r in app.requests if "/api/" in r]
+    # The page's words, public, and nothing else: no initData exchange, no bearer call.
+    assert [r for r in app.requests if "/api/" in r] == ["GET /api/v1/texts"]
     await app.screenshot("outside-telegram")
     await app.assert_clean()
 
     # Telegram's script did not load at all (a plain browser offline): the same message.
     bare = await open_app(browser, harness, None, telegram_script=False, expect_screen="#outside")
     await expect(bare.page.locator("#outside")).to_contain_text("Open SignalDesk from the bot")
-    assert not [r for r in bare.requests if "/api/" in r]
+    assert [r for r in bare.requests if "/api/" in r] == ["GET /api/v1/texts"]
     await bare.assert_clean()
 
 
@@ -660,3 +675,131 @@ async def test_errors_are_shown(
     await expect(other.page.locator("#plans .plan")).to_have_count(0)
     await other.screenshot("billing-not-configured")
     await other.assert_clean()
+
+
+# --- the page's words -----------------------------------------------------------------------
+
+# The page's own words, as they reach the page: data-text elements show their text (its
+# `code` and **bold** as elements), data-text-<attribute> set that attribute.
+SHOWN_TEXTS = """(() => {
+  const shown = [];
+  for (const node of document.querySelectorAll("[data-text]")) {
+    shown.push([node.getAttribute("data-text"), node.textContent]);
+  }
+  for (const attr of ["aria-label", "placeholder", "title"]) {
+    for (const node of document.querySelectorAll("[data-text-" + attr + "]")) {
+      shown.push([node.getAttribute("data-text-" + attr), node.getAttribute(attr)]);
+    }
+  }
+  return shown;
+})()"""
+HOSTILE_LABEL = 'Track <img src="x" onerror="window.__pwned = 1"> record'
+
+
+async def test_the_page_shows_the_words_of_the_texts_route(
+    harness: Harness, browser: Browser
+) -> None:
+    """Change the catalogue's words on their way to the page: the page shows the new ones,
+    placeholders filled by the front end, and markup in a text stays text."""
+    await give_access(harness, SUBSCRIBERS[0])
+    await publish(harness)
+    served: dict[str, Any] = {}
+
+    async def reworded(route: Route) -> None:
+        response = await route.fetch()
+        body = await response.json()
+        body["texts"] |= {
+            "app.tab.signals": "Feed",
+            "app.tab.subscription": "My plan",
+            "app.tab.performance": HOSTILE_LABEL,
+            "app.signal.levels": "In at {entry}, out at {stop_loss} or {take_profits}",
+            "app.name": "SignalDesk (reworded)",
+        }
+        served.update(body["texts"])
+        await route.fulfill(response=response, json=body)
+
+    app = await open_app(browser, harness, person(SUBSCRIBERS[0], "Sam"), texts=reworded)
+    page = app.page
+    tabs = page.get_by_role("tab")
+    await expect(tabs).to_have_text(["My plan", "Feed", HOSTILE_LABEL])
+    await expect(page.get_by_role("tab", name="Feed")).to_have_attribute("aria-selected", "true")
+    # The feed's template came from the route too, and the front end filled it.
+    await expect(page.locator("#feed")).to_contain_text(
+        "In at 65000, out at 63500 or 67000 / 69000"
+    )
+    # A text is text: no element was made of it, nothing of it ran.
+    await expect(page.locator("#tab-performance img")).to_have_count(0)
+    assert await page.evaluate("window.__pwned") is None
+    assert await page.title() == "SignalDesk (reworded)"
+    assert await page.evaluate("document.documentElement.lang") == "en"
+
+    # Every element that names a text shows exactly that text.
+    shown = await page.evaluate(SHOWN_TEXTS)
+    assert len(shown) > 40
+    for key, text in shown:
+        assert isinstance(served[key], str), key
+        assert text == served[key].replace("`", "").replace("**", ""), key
+    # And what the page shows holds no id and no unfilled placeholder.
+    visible = await page.evaluate("document.body.innerText")
+    assert "app." not in visible and "{" not in visible
+    await app.assert_clean()
+
+
+async def test_nothing_but_a_spinner_until_the_texts_come(
+    harness: Harness, browser: Browser
+) -> None:
+    await give_access(harness, SUBSCRIBERS[0])
+    release = asyncio.Event()
+
+    async def held(route: Route) -> None:
+        await release.wait()
+        await route.continue_()
+
+    app = await open_app(
+        browser, harness, person(SUBSCRIBERS[0]), texts=held, expect_screen="#loading"
+    )
+    page = app.page
+    await expect(page.locator("#loading .spinner")).to_be_visible()
+    assert (await page.evaluate("document.body.innerText")).strip() == ""
+    assert not [r for r in app.requests if "/api/" in r]  # no sign-in before the words
+    release.set()
+    await expect(page.locator("#app")).to_be_visible()
+    await expect(page.get_by_role("tab", name="Signals")).to_have_attribute(
+        "aria-selected", "true"
+    )
+    await app.assert_clean()
+
+
+async def test_without_the_texts_a_short_fallback_on_the_fatal_screen(
+    harness: Harness, browser: Browser
+) -> None:
+    await give_access(harness, SUBSCRIBERS[0])
+    down = True
+
+    async def unreachable(route: Route) -> None:
+        if down:
+            await route.abort("internetdisconnected")
+        else:
+            await route.continue_()
+
+    app = await open_app(
+        browser, harness, person(SUBSCRIBERS[0]), texts=unreachable, expect_screen="#fatal"
+    )
+    page = app.page
+    await expect(page.locator("#fatal-title")).to_have_text("Something went wrong")
+    await expect(page.locator("#fatal-text")).to_contain_text("Network error")
+    retry = page.locator("#fatal-retry")
+    await expect(retry).to_have_text("Try again")
+    await expect(page.locator("#app")).to_be_hidden()
+    assert not [r for r in app.requests if "/api/" in r]  # no sign-in without the words
+    await app.screenshot("texts-unreachable")
+
+    down = False
+    await retry.click()
+    await expect(page.locator("#app")).to_be_visible()
+    await expect(page.get_by_role("tab", name="Signals")).to_have_attribute(
+        "aria-selected", "true"
+    )
+    await expect(page.locator("#signals-empty")).to_contain_text("No signals yet")
+    assert "POST /api/v1/miniapp/exchange-initdata" in app.requests
+    await app.assert_clean()

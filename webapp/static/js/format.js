@@ -1,0 +1,76 @@
+/* Numbers and dates as the page shows them. Decimals arrive as strings ("65000"). */
+
+const DASH = "\u2014";
+
+export function num(value) {
+  if (value === null || value === undefined || value === "") return null;
+  const n = parseFloat(value);
+  return isFinite(n) ? n : null;
+}
+
+export function signed(n, digits) {
+  const text = Math.abs(n).toFixed(digits);
+  if (n > 0) return "+" + text;
+  if (n < 0) return "\u2212" + text;
+  return text;
+}
+
+export function fmtR(value) {
+  const n = num(value);
+  return n === null ? DASH : signed(n, 2) + "R";
+}
+
+export function fmtPct(value) {
+  const n = num(value);
+  return n === null ? DASH : signed(n, 2) + "%";
+}
+
+export function fmtRate(value) {
+  const n = num(value);
+  return n === null ? DASH : n.toFixed(1).replace(/\.0$/, "") + "%";
+}
+
+/** A signal's result in R and in per cent: "+2.00R (+20.00%)". */
+export function fmtResult(signal) {
+  return fmtR(signal.result_r) + " (" + fmtPct(signal.result_pct) + ")";
+}
+
+export function resultClass(value) {
+  const n = num(value);
+  if (n === null || n === 0) return "result-flat";
+  return n > 0 ? "result-pos" : "result-neg";
+}
+
+export function fmtDate(iso) {
+  if (!iso) return DASH;
+  const date = new Date(iso);
+  if (isNaN(date.getTime())) return iso;
+  return date.toLocaleDateString(undefined, { day: "numeric", month: "short", year: "numeric" });
+}
+
+export function fmtDateTime(iso) {
+  if (!iso) return DASH;
+  const date = new Date(iso);
+  if (isNaN(date.getTime())) return iso;
+  return date.toLocaleString(undefined, {
+    day: "numeric",
+    month: "short",
+    hour: "2-digit",
+    minute: "2-digit",
+  });
+}
+
+export function entryText(signal) {
+  if (signal.entry_low && signal.entry_high && signal.entry_low !== signal.entry_high) {
+    return signal.entry_low + "\u2013" + signal.entry_high;
+  }
+  return signal.entry_low || signal.entry_high || DASH;
+}
+
+/** A code word for people: "past_due" -> "Past due". */
+export function humanize(text) {
+  const words = String(text).replace(/_/g, " ");
+  return words.charAt(0).toUpperCase() + words.slice(1);
+}
+
+export { DASH };

@@ -1,0 +1,74 @@
+/* Admin: subscriber figures, MRR, and subscriptions by state. */
+
+import { call } from "../api.js";
+import { $, append, clear, h, show } from "../dom.js";
+import { DASH, humanize } from "../format.js";
+import { report } from "../notice.js";
+import { t } from "../texts.js";
+
+// by_state's keys: Stripe's subscription statuses, and "grant" for complimentary access.
+const STATES = {
+  active: "app.state.active",
+  trialing: "app.state.trialing",
+  past_due: "app.state.past_due",
+  unpaid: "app.state.unpaid",
+  canceled: "app.state.canceled",
+  incomplete: "app.state.incomplete",
+  incomplete_expired: "app.state.incomplete_expired",
+  paused: "app.state.paused",
+  grant: "app.state.grant",
+};
+
+function stateLabel(name) {
+  return Object.prototype.hasOwnProperty.call(STATES, name) ? t(STATES[name]) : humanize(name);
+}
+
+export async function loadStats() {
+  const errorBox = $("stats-error");
+  show(errorBox, false);
+  let data;
+  try {
+    data = await call("GET", "/admin/stats");
+  } catch (error) {
+    report(error, errorBox, loadStats);
+    return;
+  }
+  // The server formats each currency's amount ("$98.00").
+  const mrr = (data.mrr || []).map((m) => m.label).join(" + ");
+  const grid = clear($("stats-grid"));
+  const stat = (id, value, element) => {
+    append(
+      grid,
+      h(
+        "div",
+        { class: "stat", id: element },
+        h("div", { class: "big", text: String(value) }),
+        h("div", { class: "big-label", text: t(id) }),
+      ),
+    );
+  };
+  stat("app.stats.mrr", mrr || DASH, "stat-mrr");
+  stat("app.stats.with_access", data.with_access, "stat-access");
+  stat("app.stats.new_30d", data.new_30d, "stat-new");
+  stat("app.stats.churned_30d", data.churned_30d, "stat-churned");
+  stat("app.stats.users", data.users, "stat-users");
+  stat("app.stats.blocked", data.blocked, "stat-blocked");
+  const byState = data.by_state || {};
+  const rows = clear($("state-rows"));
+  const states = Object.keys(byState).sort((a, b) => byState[b] - byState[a]);
+  if (!states.length) {
+    const empty = h("td", { colspan: 2, class: "hint", text: t("app.stats.none") });
+    append(rows, h("tr", null, empty));
+  }
+  states.forEach((name) => {
+    append(
+      rows,
+      h(
+        "tr",
+        null,
+        h("th", { scope: "row", text: stateLabel(name) }),
+        h("td", { text: String(byState[name]) }),
+      ),
+    );
+  });
+}
