@@ -1,8 +1,9 @@
 """Entry point: `python -m bot` runs everything; `python -m bot migrate` applies migrations;
-`python -m bot worker` runs a delivery worker alone."""
+`python -m bot worker` runs a delivery worker alone; `python -m bot --help` says so."""
 
 from __future__ import annotations
 
+import argparse
 import asyncio
 import logging
 import sys
@@ -12,14 +13,48 @@ from sqlalchemy.exc import SQLAlchemyError
 from bot.logs import configure_logging
 from bot.settings import SettingsError, load_settings
 
-USAGE = "usage: python -m bot [migrate | worker]"
 EXIT_CONFIG = 2
+COMMANDS = {
+    "migrate": "bring the database schema up to date (make run does it for you)",
+    "worker": "run one more delivery worker on its own (PostgreSQL only)",
+    "help": "show this help",
+}
+
+
+def _parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="python -m bot",
+        description=(
+            "SignalDesk: a paid trading-signal service in Telegram. With no command, run "
+            "everything: the bot (long polling, or webhook mode when PUBLIC_URL is set), "
+            "the web server on PORT (Stripe webhooks, the Mini App, health) and the "
+            "delivery worker."
+        ),
+        epilog="Settings come from the environment and from .env; .env.example lists them.",
+    )
+    commands = parser.add_subparsers(dest="command", metavar="[command]", title="commands")
+    for name, summary in COMMANDS.items():
+        commands.add_parser(name, help=summary, description=summary)
+    return parser
+
+
+def _command(argv: list[str]) -> str | int:
+    """The command to run, or the exit status when argparse has answered already."""
+    parser = _parser()
+    try:
+        args = parser.parse_args(argv)
+    except SystemExit as stop:  # --help (0) or a bad command (2), printed by argparse
+        return stop.code if isinstance(stop.code, int) else EXIT_CONFIG
+    if args.command == "help":
+        parser.print_help()
+        return 0
+    return str(args.command or "run")
 
 
 def main(argv: list[str]) -> int:
-    if argv not in ([], ["migrate"], ["worker"]):
-        print(USAGE, file=sys.stderr)  # noqa: T201
-        return EXIT_CONFIG
+    command = _command(argv)
+    if isinstance(command, int):
+        return command
     try:
         settings = load_settings()
     except SettingsError as error:
@@ -32,12 +67,12 @@ def main(argv: list[str]) -> int:
 
     log = logging.getLogger("bot")
     try:
-        if argv == ["migrate"]:
+        if command == "migrate":
             from bot.app import run_migrations  # noqa: PLC0415
 
             revision = asyncio.run(run_migrations(settings))
             log.info("database is at revision %s", revision)
-        elif argv == ["worker"]:
+        elif command == "worker":
             # Not bot.app: this process sends and nothing else, and aiogram's models are
             # most of its memory already.
             from bot.worker import run_worker  # noqa: PLC0415

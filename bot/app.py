@@ -20,6 +20,7 @@ from bot.billing.stripe_events import StripeEventProcessor
 from bot.chat.dispatcher import create_dispatcher
 from bot.chat.progress import ProgressReporter
 from bot.chat.texts.notices import NoticeRenderer
+from bot.clock import Clock
 from bot.delivery.outbox import OutboxWakeup
 from bot.delivery.worker import DeliveryWorker
 from bot.group_commit import GroupCommit
@@ -91,8 +92,9 @@ def _billing(
     return stripe_conn, billing, stripe_events
 
 
-def build(settings: Settings, engine: AsyncEngine) -> Components:
-    """Wire the parts; nothing here does I/O."""
+def build(settings: Settings, engine: AsyncEngine, *, clock: Clock | None = None) -> Components:
+    """Wire the parts; nothing here does I/O. `clock` is the delivery worker's (tests skip
+    ahead on theirs)."""
     install_redaction(settings.secret_values())
     session_factory = create_session_factory(engine)
     telegram_health = TelegramHealth()
@@ -120,6 +122,7 @@ def build(settings: Settings, engine: AsyncEngine) -> Components:
         progress=progress,
         paid_broadcast=settings.paid_broadcast,
         wakeup=wakeup,
+        clock=clock,
     )
     return Components(
         settings=settings,

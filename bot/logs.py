@@ -133,6 +133,7 @@ def configure_logging(level: str, secrets: Iterable[str | None] = ()) -> None:
     logging.basicConfig(level=level, handlers=[handler], force=True)
     # aiohttp's access log would print every webhook hit; keep it quiet unless debugging.
     logging.getLogger("aiohttp.access").setLevel(logging.WARNING)
-    # Alembic's per-connection chatter ("Context impl ...") is noise outside DEBUG.
+    # Alembic's chatter (plugin set-up, "Context impl ...", each revision run) is noise
+    # outside DEBUG; `python -m bot migrate` says in one line where the schema is.
     if logging.getLevelName(level) > logging.DEBUG:
-        logging.getLogger("alembic.runtime.migration").setLevel(logging.WARNING)
+        logging.getLogger("alembic").setLevel(logging.WARNING)

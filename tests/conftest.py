@@ -20,8 +20,10 @@ import aiohttp
 import pytest
 from aiogram.types import Update
 from aiohttp import web
-from sqlalchemy import select, text
-from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy import func, select, text
+from sqlalchemy.engine import make_url
+from sqlalchemy.ext.asyncio import AsyncSession, create_async_engine
+from sqlalchemy.pool import NullPool
 
 from bot.app import Components, build
 from bot.chat.texts.notices import NoticeRenderer
@@ -32,6 +34,7 @@ from db import migrate
 from db.engine import create_engine
 from db.models import Base, OutboxMessage
 from tests.connection_guard import ConnectionGuard
+from tests.fake_clock import SkippingClock
 from tests.fakes.bot_api import FakeBotAPI, SentMessage
 from tests.fakes.stripe_api import FakeStripe, sign_payload
 from tests.processes import PRICE as PROCESS_PRICE
@@ -127,10 +130,16 @@ def sqlite_template(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 @pytest.fixture(scope="session")
 def postgres_url() -> Iterator[str]:
-    """TEST_DATABASE_URL, wiped and migrated once; tests truncate between them."""
-    url = os.environ["TEST_DATABASE_URL"]
+    """TEST_DATABASE_URL, wiped and migrated once; tests truncate between them.
+
+    Under pytest-xdist each worker has a database of its own, named after it
+    (test_gw0, test_gw1, ...) and created when missing: workers run in parallel and every
+    test truncates the tables.
+    """
+    url = worker_database(os.environ["TEST_DATABASE_URL"])
 
     async def reset() -> None:
+        await ensure_database(url)
         engine = create_engine(url)
         async with engine.begin() as conn:
             await conn.execute(text("DROP SCHEMA public CASCADE"))
@@ -140,6 +149,37 @@ def postgres_url() -> Iterator[str]:
 
     _run(reset())
     yield url
+
+
+def worker_suffix() -> str:
+    """ "_gw0", "_gw1" ... under pytest-xdist; "" in a plain run."""
+    worker = os.environ.get("PYTEST_XDIST_WORKER")
+    return f"_{worker}" if worker else ""
+
+
+def worker_database(url: str) -> str:
+    """`url` with its database name suffixed by this xdist worker's id, if any."""
+    parsed = make_url(url)
+    database = (parsed.database or "test") + worker_suffix()
+    return parsed.set(database=database).render_as_string(hide_password=False)
+
+
+async def ensure_database(url: str) -> None:
+    """Create `url`'s PostgreSQL database if it does not exist (through `postgres`)."""
+    parsed = make_url(url)
+    admin = create_async_engine(
+        parsed.set(database="postgres"), isolation_level="AUTOCOMMIT", poolclass=NullPool
+    )
+    try:
+        async with admin.connect() as conn:
+            exists = await conn.scalar(
+                text("SELECT 1 FROM pg_database WHERE datname = :name"),
+                {"name": parsed.database},
+            )
+            if not exists:
+                await conn.execute(text(f'CREATE DATABASE "{parsed.database}"'))
+    finally:
+        await admin.dispose()
 
 
 @pytest.fixture(params=BACKENDS)
@@ -194,6 +234,7 @@ class Harness:
     http: aiohttp.ClientSession
     _runner: web.AppRunner = field(repr=False)
     guard: ConnectionGuard = field(repr=False, default_factory=ConnectionGuard)
+    clock: SkippingClock = field(repr=False, default_factory=SkippingClock)
 
     @property
     def settings(self) -> Settings:
@@ -265,26 +306,34 @@ class Harness:
     async def deliver(self, *, wait: float = 0.0) -> int:
         """Run the delivery worker until nothing is due; returns how many rows it claimed.
 
-        With `wait`, also sleep (up to that many seconds in all) for rows that become due
-        soon, such as a second message to one chat held back by the per-chat limit.
+        With `wait`, also let up to that many seconds pass for rows that become due later
+        (a second message to one chat held back by the per-chat limit, a retry's back-off):
+        on the harness's skipping clock, so nothing waits in real time.
         """
         total = 0
-        deadline = time.monotonic() + wait
+        skipped = 0.0
         while True:
             claimed = await self.parts.worker.drain_once()
             total += claimed
             if claimed:
                 continue
-            if time.monotonic() >= deadline or not await self._pending():
+            due_in = await self._next_due_in()
+            if due_in is None or skipped + due_in > wait:
                 return total
-            await asyncio.sleep(0.1)
+            self.clock.skip(due_in)
+            skipped += due_in
 
-    async def _pending(self) -> bool:
+    async def _next_due_in(self) -> float | None:
+        """Seconds on the harness clock until the next pending row is due (None: none)."""
         async with self.session() as session:
-            found = await session.scalar(
-                select(OutboxMessage.id).where(OutboxMessage.status == "pending").limit(1)
+            due = await session.scalar(
+                select(func.min(OutboxMessage.next_attempt_at)).where(
+                    OutboxMessage.status == "pending"
+                )
             )
-            return found is not None
+        if due is None:
+            return None
+        return max(0.0, (due - self.clock.now()).total_seconds()) + 0.001
 
     def worker(self, **options: Any) -> DeliveryWorker:
         """Another delivery worker on this harness's bot and database, as the app builds
@@ -332,7 +381,8 @@ async def make_harness(
         idle_timeout = overrides.pop("http_idle_timeout", HTTP_IDLE_TIMEOUT)
         values.update(overrides)
         settings = load_settings(**values)
-        parts = build(settings, create_engine(settings.database_url))
+        clock = SkippingClock()
+        parts = build(settings, create_engine(settings.database_url), clock=clock)
         guard = ConnectionGuard()
         guard.watch(parts.engine, parts.bot)
         runner = create_runner(parts.web_app, idle_timeout=idle_timeout)
@@ -348,6 +398,7 @@ async def make_harness(
             http=aiohttp.ClientSession(),
             _runner=runner,
             guard=guard,
+            clock=clock,
         )
         opened.append(harness)
         return harness

@@ -1,5 +1,6 @@
 """Running `python -m bot` as a process, as an operator does: environment, exit status,
-stderr, readiness and a clean stop. Shared by the entry-point and start-up fault tests."""
+stderr, readiness and a clean stop. Shared by the entry-point and start-up fault tests, and
+by the benchmarks (bench/), which start the same processes with their output in a log."""
 
 from __future__ import annotations
 
@@ -13,7 +14,7 @@ import time
 from collections.abc import AsyncIterator, Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import IO, Any
 
 import aiohttp
 
@@ -72,6 +73,58 @@ async def start_bot(
         stdout=asyncio.subprocess.DEVNULL,
         stderr=asyncio.subprocess.PIPE,
     )
+
+
+async def start_bot_logged(
+    args: Sequence[str], env: dict[str, str], cwd: Path, log: IO[bytes]
+) -> asyncio.subprocess.Process:
+    """`python -m bot *args` with stdout and stderr to `log` and nothing on stdin."""
+    return await asyncio.create_subprocess_exec(
+        sys.executable,
+        "-m",
+        "bot",
+        *args,
+        cwd=cwd,
+        env=env,
+        stdin=asyncio.subprocess.DEVNULL,
+        stdout=log,
+        stderr=log,
+    )
+
+
+async def stop_process(
+    proc: asyncio.subprocess.Process, *, grace: float, sig: signal.Signals | None
+) -> int:
+    """Ask politely (a signal, or nothing when closing stdin already asked), then kill."""
+    if proc.returncode is None and sig is not None:
+        with contextlib.suppress(ProcessLookupError):
+            proc.send_signal(sig)
+    try:
+        await asyncio.wait_for(proc.wait(), grace)
+    except TimeoutError:
+        with contextlib.suppress(ProcessLookupError):
+            proc.kill()
+        await proc.wait()
+    return int(proc.returncode if proc.returncode is not None else -1)
+
+
+async def wait_http_ready(
+    proc: asyncio.subprocess.Process, base_url: str, *, within: float, path: str = "/readyz"
+) -> str | None:
+    """Poll `path` until it answers 200: None then, otherwise why not (exited, timed out)."""
+    deadline = time.monotonic() + within
+    async with aiohttp.ClientSession() as http:
+        while time.monotonic() < deadline:
+            if proc.returncode is not None:
+                return f"exited with {proc.returncode}"
+            with contextlib.suppress(aiohttp.ClientError, TimeoutError):
+                async with http.get(
+                    base_url + path, timeout=aiohttp.ClientTimeout(total=2)
+                ) as response:
+                    if response.status == 200:
+                        return None
+            await asyncio.sleep(0.05)
+    return f"not ready after {within:.0f} s"
 
 
 async def run_cli(args: list[str], env: dict[str, str], cwd: Path) -> tuple[int, str]:

@@ -16,6 +16,7 @@ from bot.delivery.pacing import SendPacer
 from bot.delivery.worker import LEASE, MAX_ATTEMPTS
 from db.models import OutboxMessage, User
 from tests.conftest import Harness
+from tests.fake_clock import SkippingClock
 from tests.helpers import outbox
 
 CHAT = 3003
@@ -128,13 +129,13 @@ async def test_timeout_is_retried(harness: Harness) -> None:
 async def test_crash_after_claim_is_recovered_after_the_lease(harness: Harness) -> None:
     await _queue(harness, "one", chat_id=CHAT)
     await _queue(harness, "two", chat_id=CHAT + 1)
-    clock = [datetime.now(UTC)]
-    crashed = harness.worker(rate=100, now=lambda: clock[0])
+    clock = SkippingClock()
+    crashed = harness.worker(rate=100, clock=clock)
     claimed = await crashed._claim()  # claimed and committed, then the process "dies"
     assert claimed is not None and len(claimed.rows) == 2
-    restarted = harness.worker(rate=100, now=lambda: clock[0])
+    restarted = harness.worker(rate=100, clock=clock)
     assert await restarted.drain_once() == 0  # still leased to the dead worker
-    clock[0] += LEASE + timedelta(seconds=1)
+    clock.skip((LEASE + timedelta(seconds=1)).total_seconds())
     assert await restarted.drain_once() == 2
     assert await restarted.drain_once() == 0
     sent = [(m.chat_id, m.text) for m in harness.fake_bot.sent_messages()]

@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 import os
 import sqlite3
+import sys
 from pathlib import Path
 
 import aiohttp
@@ -16,9 +18,11 @@ from db import migrate
 from db.engine import create_engine, create_session_factory
 from db.migrate import head_revision
 from db.models import Base, OutboxMessage
+from tests.conftest import ensure_database, worker_database
 from tests.fakes.bot_api import FakeBotAPI
 from tests.fakes.stripe_api import FakeStripe
 from tests.processes import (
+    CLI_TIMEOUT,
     HTTP_TIMEOUT,
     TABLES,
     TOKEN,
@@ -73,7 +77,8 @@ async def test_migrate_creates_the_schema_and_is_repeatable(tmp_path: Path) -> N
     for _ in range(2):
         status, stderr = await run_cli(["migrate"], env, tmp_path)
         assert status == 0, stderr
-        assert "Traceback" not in stderr
+        # One line at INFO: where the schema is now (Alembic's chatter is DEBUG's).
+        assert stderr.count("\n") == 1 and "database is at revision" in stderr, stderr
 
         with contextlib.closing(sqlite3.connect(db_file)) as conn:
             names = {row[0] for row in conn.execute("SELECT name FROM sqlite_master")}
@@ -167,7 +172,8 @@ async def test_worker_alone_delivers_the_outbox_and_stops_on_sigterm(
     if not os.environ.get("TEST_DATABASE_URL"):
         pytest.skip("python -m bot worker runs on PostgreSQL only; set TEST_DATABASE_URL")
     fake_bot, _ = fakes
-    url = os.environ["TEST_DATABASE_URL"]
+    url = worker_database(os.environ["TEST_DATABASE_URL"])  # this xdist worker's own
+    await ensure_database(url)
     engine = create_engine(url)
     await migrate.upgrade(engine)
     async with engine.begin() as conn:
@@ -207,3 +213,29 @@ async def test_worker_refuses_sqlite_in_one_line(tmp_path: Path) -> None:
     assert status == 2
     assert_one_line(stderr, "DATABASE_URL", "needs PostgreSQL")
     assert not (tmp_path / "bot.db").exists()  # refused before touching anything
+
+
+@pytest.mark.parametrize("flag", ["--help", "-h", "help"])
+async def test_help_lists_the_commands_and_exits_0(tmp_path: Path, flag: str) -> None:
+    proc = await asyncio.create_subprocess_exec(
+        sys.executable,
+        "-m",
+        "bot",
+        flag,
+        cwd=tmp_path,
+        env=base_env(),
+        stdout=asyncio.subprocess.PIPE,
+        stderr=asyncio.subprocess.PIPE,
+    )
+    out, err = await asyncio.wait_for(proc.communicate(), CLI_TIMEOUT)
+    assert proc.returncode == 0, err.decode()
+    text = out.decode()
+    for command in ("migrate", "worker", "help"):
+        assert command in text
+    assert "PUBLIC_URL" in text  # says what running with no command does
+
+
+async def test_an_unknown_command_names_the_known_ones(tmp_path: Path) -> None:
+    status, stderr = await run_cli(["serve"], base_env(), tmp_path)
+    assert status == 2
+    assert "invalid choice: 'serve'" in stderr and "migrate" in stderr and "worker" in stderr

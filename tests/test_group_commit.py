@@ -8,6 +8,7 @@ from collections.abc import Awaitable, Callable
 import pytest
 from sqlalchemy import event, insert, select
 from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.orm import Session
 
 from bot.group_commit import GroupCommit, ShutDownError
 from db.models import ProcessedStripeEvent
@@ -80,9 +81,22 @@ async def test_a_lone_failing_unit_changes_nothing(harness: Harness) -> None:
 
 
 async def test_the_result_arrives_only_after_the_commit(harness: Harness) -> None:
+    """The order itself, not what another session sees: on SQLite another session waits
+    for the one connection until the batch commits, so it would see the row even if the
+    result had been handed back before the COMMIT."""
     group = GroupCommit(harness.parts.session_factory)
-    await group.run(_unit("evt_1"))
-    # Another session sees the row the moment run() returns: it was committed, not pending.
+    order: list[str] = []
+
+    def committed(_session: Session) -> None:
+        order.append("commit")
+
+    event.listen(Session, "after_commit", committed)
+    try:
+        await group.run(_unit("evt_1"))
+        order.append("result")
+    finally:
+        event.remove(Session, "after_commit", committed)
+    assert order == ["commit", "result"]
     assert await _stored(harness) == {"evt_1"}
 
 

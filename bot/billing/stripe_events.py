@@ -134,8 +134,8 @@ class StripeEventProcessor:
         conn = await session.connection()
         if not await stripe_store.record_event(conn, event.id, event.type, event.created):
             return Outcome(event.id, event.type, "duplicate")
-        await self._route(session, conn, event, fetched)
-        return Outcome(event.id, event.type, "applied" if event.object else "ignored")
+        applied = await self._route(session, conn, event, fetched)
+        return Outcome(event.id, event.type, "applied" if applied else "ignored")
 
     async def _prefetch(self, event: StripeEvent) -> Subscription | None:
         """checkout.session.completed names the subscription but not its state: fetch it."""
@@ -173,18 +173,19 @@ class StripeEventProcessor:
         conn: AsyncConnection,
         event: StripeEvent,
         fetched: Subscription | None,
-    ) -> None:
-        """Apply one event in the caller's transaction."""
+    ) -> bool:
+        """Apply one event in the caller's transaction; False when it concerns nobody we
+        know (or is of a type we do not handle): the answer then says "ignored"."""
         obj, version = event.object, event.created
         if isinstance(obj, CheckoutSession):
-            await self._checkout_completed(session, conn, obj, fetched, version)
-        elif isinstance(obj, Subscription):
-            await self._subscription_changed(session, conn, obj, version)
-        elif isinstance(obj, Invoice) and event.type == INVOICE_FAILED_TYPE:
-            await self._invoice_failed(session, conn, obj)
-        elif isinstance(obj, Invoice):
-            await self._invoice_paid(session, conn, obj, version)
-        # Anything else was recorded above, so a replay is a duplicate; otherwise ignored.
+            return await self._checkout_completed(session, conn, obj, fetched, version)
+        if isinstance(obj, Subscription):
+            return await self._subscription_changed(session, conn, obj, version)
+        if isinstance(obj, Invoice) and event.type == INVOICE_FAILED_TYPE:
+            return await self._invoice_failed(session, conn, obj)
+        if isinstance(obj, Invoice):
+            return await self._invoice_paid(session, conn, obj, version)
+        return False  # recorded above all the same, so a replay is a duplicate
 
     async def _resolve_user(
         self, conn: AsyncConnection, user_id: int | None, customer_id: str | None
@@ -205,17 +206,17 @@ class StripeEventProcessor:
         checkout: CheckoutSession,
         fetched: Subscription | None,
         version: int,
-    ) -> None:
+    ) -> bool:
         if checkout.mode != "subscription":
-            return
+            return False
         user_id = checkout.telegram_user_id
         if user_id is None:
             log.warning("checkout session %s has no Telegram user id; ignored", checkout.id)
-            return
+            return False
         await self._resolve_user(conn, user_id, checkout.customer)
-        if fetched is None:
-            return
-        await self._apply_subscription(session, conn, user_id, fetched, version)
+        if fetched is not None:
+            await self._apply_subscription(session, conn, user_id, fetched, version)
+        return True
 
     async def _subscription_changed(
         self,
@@ -223,14 +224,15 @@ class StripeEventProcessor:
         conn: AsyncConnection,
         subscription: Subscription,
         version: int,
-    ) -> None:
+    ) -> bool:
         user_id = await self._resolve_user(
             conn, subscription.telegram_user_id, subscription.customer
         )
         if user_id is None:
             log.warning("subscription %s belongs to no known user; ignored", subscription.id)
-            return
+            return False
         await self._apply_subscription(session, conn, user_id, subscription, version)
+        return True
 
     async def _apply_subscription(
         self,
@@ -254,16 +256,17 @@ class StripeEventProcessor:
         conn: AsyncConnection,
         invoice: Invoice,
         version: int,
-    ) -> None:
+    ) -> bool:
         sub_id = invoice.subscription_id
         if sub_id is None:
-            return
+            return False
         stored = await stripe_store.entitlement_of_subscription(conn, sub_id)
         if stored is None:
-            return
+            return False
         change = entitlements.on_invoice_paid(stored.state, invoice, version, self._now())
         if change is not None:
             await self._save(session, conn, stored.user_id, stored, change)
+        return True
 
     async def _save(
         self,
@@ -287,7 +290,7 @@ class StripeEventProcessor:
 
     async def _invoice_failed(
         self, session: AsyncSession, conn: AsyncConnection, invoice: Invoice
-    ) -> None:
+    ) -> bool:
         user_id = None
         if invoice.subscription_id is not None:
             user_id = await stripe_store.user_of_subscription(conn, invoice.subscription_id)
@@ -295,9 +298,10 @@ class StripeEventProcessor:
             user_id = await self._resolve_user(conn, invoice.telegram_user_id, invoice.customer)
         if user_id is None:
             log.warning("failed invoice %s belongs to no known user", invoice.id)
-            return
+            return False
         params = {"amount": invoice.amount_due, "currency": invoice.currency}
         await outbox.enqueue(session, chat_id=user_id, kind="payment_failed", params=params)
+        return True
 
     def _plan_name(self, price_id: str | None) -> str | None:
         """The plan's Stripe name (data, not words: the renderer words a missing one)."""

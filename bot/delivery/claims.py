@@ -7,7 +7,6 @@ workers claim at once and each takes different rows (FOR UPDATE SKIP LOCKED).
 
 from __future__ import annotations
 
-import time
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
@@ -22,14 +21,20 @@ from db.models import OutboxMessage, OutboxStatus
 class Claim:
     rows: list[OutboxMessage]
     lease_until: datetime  # as written on the rows: the outcome writes check it
-    deadline: float  # time.monotonic() at which the lease runs out
+    deadline: float  # the claimer's monotonic clock when the lease runs out
 
 
 async def claim_due(
-    session: AsyncSession, *, now: datetime, lease: timedelta, limit: int, reclaim: bool
+    session: AsyncSession,
+    *,
+    now: datetime,
+    lease: timedelta,
+    limit: int,
+    reclaim: bool,
+    monotonic: float,
 ) -> Claim | None:
     """Up to `limit` due rows, leased until now + `lease`; with `reclaim`, also rows whose
-    lease ran out (a worker died holding them)."""
+    lease ran out (a worker died holding them). `monotonic` is the claimer's clock now."""
     free: ColumnElement[bool] = OutboxMessage.lease_until.is_(None)
     if reclaim:
         free = or_(free, OutboxMessage.lease_until < now)
@@ -57,7 +62,7 @@ async def claim_due(
         .where(OutboxMessage.id.in_(ids))
         .order_by(OutboxMessage.priority, OutboxMessage.id)
     )
-    return Claim(list(rows), lease_until, time.monotonic() + lease.total_seconds())
+    return Claim(list(rows), lease_until, monotonic + lease.total_seconds())
 
 
 async def originals(

@@ -26,7 +26,7 @@ import time
 from collections import OrderedDict
 from collections.abc import Callable
 from dataclasses import replace
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 from typing import Protocol
 
 from aiogram import Bot
@@ -35,6 +35,7 @@ from aiogram.types import InlineKeyboardMarkup, Message, ReplyParameters
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from bot import access
+from bot.clock import Clock, SystemClock
 from bot.delivery import claims
 from bot.delivery import outcomes as writes
 from bot.delivery.claims import Claim
@@ -88,7 +89,7 @@ class DeliveryWorker:
         concurrency: int = CONCURRENCY,
         batch: int = BATCH,
         lease: timedelta = LEASE,
-        now: Callable[[], datetime] = lambda: datetime.now(UTC),
+        clock: Clock | None = None,
         progress: Progress | None = None,
     ) -> None:
         self._bot = bot
@@ -98,7 +99,13 @@ class DeliveryWorker:
         self.progress = progress
         self._session_factory = session_factory
         self._paid = paid_broadcast
-        self._pacer = SendPacer(max(rate, PAID_BROADCAST_RATE) if paid_broadcast else rate)
+        self._clock = clock or SystemClock()
+        self._now = self._clock.now
+        self._pacer = SendPacer(
+            max(rate, PAID_BROADCAST_RATE) if paid_broadcast else rate,
+            clock=self._clock.monotonic,
+            sleep=self._clock.sleep,
+        )
         self._unavailable = UnavailableBackoff()
         self._wakeup = wakeup or OutboxWakeup()
         # A send must fit in the lease with room to spare (see _why_not_send); a short
@@ -112,8 +119,7 @@ class DeliveryWorker:
         self._batch = max(1, min(batch, int(self._pacer.rate * CLAIM_WINDOW_SECONDS)))
         self._lease = lease
         self._reclaim_quiet = min(RECLAIM_QUIET, lease / 2)
-        self._now = now
-        self._healthy_since: datetime | None = now()
+        self._healthy_since: datetime | None = self._now()
         self._stopping = asyncio.Event()
         # When each chat was last sent to, oldest first; only the last second matters, so
         # it holds about `rate` chats, not every subscriber (20,000 entries were ~2 MB).
@@ -226,12 +232,17 @@ class DeliveryWorker:
         )
         async with self._session_factory() as session, session.begin():
             return await claims.claim_due(
-                session, now=now, lease=self._lease, limit=self._batch, reclaim=reclaim
+                session,
+                now=now,
+                lease=self._lease,
+                limit=self._batch,
+                reclaim=reclaim,
+                monotonic=self._clock.monotonic(),
             )
 
     async def _prepare(self, claim: Claim) -> list[Send]:
         """Decide what is sent now, what waits and what is skipped; record the last two."""
-        now, clock = self._now(), time.monotonic()
+        now, clock = self._now(), self._clock.monotonic()
         premium = [row.chat_id for row in claim.rows if row.kind in PREMIUM_KINDS]
         async with self._session_factory() as session, session.begin():
             allowed = await access.with_access(session, premium, now) if premium else set()
@@ -309,7 +320,7 @@ class DeliveryWorker:
         paused = self._pacer.paused_for()
         if paused > 0:
             return paused  # a 429 or Telegram unreachable: nobody sends them before then
-        if claim.deadline - time.monotonic() < self._send_timeout + self._lease_margin:
+        if claim.deadline - self._clock.monotonic() < self._send_timeout + self._lease_margin:
             return 0.0  # the lease might run out during the send
         return None
 
@@ -322,7 +333,7 @@ class DeliveryWorker:
 
     async def _deliver(self, send: Send, claim: Claim) -> None:
         row = send.row
-        self._last_sent[row.chat_id] = time.monotonic()
+        self._last_sent[row.chat_id] = self._clock.monotonic()
         self._last_sent.move_to_end(row.chat_id)
         self._requests += 1
         try:
