@@ -3,18 +3,29 @@ PYTHON ?= python3
 VENV   := .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed-stamp
+DEV    := $(VENV)/.dev-stamp
+# pytest-xdist processes for `make test` (each with its own PostgreSQL database).
+TEST_WORKERS ?= 2
 
-.PHONY: install run migrate test lint format bench lock texts clean
+.PHONY: install install-dev run migrate test lint format bench bench-quick lock texts clean
 
-$(STAMP): pyproject.toml requirements.lock
+# Two locks: requirements.txt is what a server runs (and what a Python buildpack detects);
+# requirements-dev.txt adds the test and lint tools on top of it.
+$(STAMP): pyproject.toml requirements.txt
 	$(PYTHON) -c 'import sys; sys.exit("Python 3.11+ is required") if sys.version_info < (3, 11) else None'
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade pip
-	$(BIN)/python -m pip install --quiet -r requirements.lock
+	$(BIN)/python -m pip install --quiet -r requirements.txt
 	$(BIN)/python -m pip install --quiet --no-deps --no-build-isolation -e .
 	touch $(STAMP)
 
-install: $(STAMP)  ## create .venv and install the locked dependencies
+$(DEV): $(STAMP) requirements-dev.txt
+	$(BIN)/python -m pip install --quiet -r requirements-dev.txt
+	touch $(DEV)
+
+install: $(STAMP)  ## create .venv with the runtime lock only (what a server needs)
+
+install-dev: $(DEV)  ## add the test and lint tools (requirements-dev.txt)
 
 run: install  ## apply migrations and run the bot (needs BOT_TOKEN; SQLite under ./data/)
 	$(BIN)/python -m bot migrate
@@ -23,30 +34,41 @@ run: install  ## apply migrations and run the bot (needs BOT_TOKEN; SQLite under
 migrate: install  ## apply database migrations only
 	$(BIN)/python -m bot migrate
 
-test: install  ## the whole suite with coverage (PostgreSQL too when TEST_DATABASE_URL is set)
-	$(BIN)/python -m pytest --cov --cov-report=term-missing:skip-covered
+test: install-dev  ## the whole suite with coverage (PostgreSQL too when TEST_DATABASE_URL is set)
+	$(BIN)/python -m pytest -n $(TEST_WORKERS) --cov --cov-report=term-missing:skip-covered
 
-lint: install  ## ruff and mypy
+lint: install-dev  ## ruff and mypy
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
 	$(BIN)/mypy
 
-texts: install  ## compile the text catalogue (bot/chat/texts/locales/*/messages.po -> .mo)
+texts: install-dev  ## compile the text catalogue (bot/chat/texts/locales/*/messages.po -> .mo)
 	$(BIN)/pybabel compile --statistics -d bot/chat/texts/locales -D messages
 
-format: install
+format: install-dev
 	$(BIN)/ruff format .
 	$(BIN)/ruff check --fix .
 
-bench: install  ## benchmarks; they print figures (add PostgreSQL with BENCH_ARGS=--postgres)
+bench: install-dev  ## benchmarks on SQLite; they print figures (PostgreSQL instead: BENCH_ARGS=--postgres)
 	$(BIN)/python -m bench.webhooks $(BENCH_ARGS)
 	$(BIN)/python -m bench.delivery $(BENCH_ARGS)
 	$(BIN)/python -m bench.api $(BENCH_ARGS)
 
-lock:  ## re-resolve dependencies into requirements.lock (in a scratch venv)
+bench-quick: install-dev  ## the same, smaller and once: indicative figures in under two minutes
+	$(BIN)/python -m bench.webhooks --quick $(BENCH_ARGS)
+	$(BIN)/python -m bench.delivery --quick $(BENCH_ARGS)
+	$(BIN)/python -m bench.api --quick $(BENCH_ARGS)
+
+lock:  ## re-resolve both locks (in scratch venvs): requirements.txt, requirements-dev.txt
 	rm -rf .lock-venv && $(PYTHON) -m venv .lock-venv
-	.lock-venv/bin/pip install --quiet -e '.[dev]' setuptools
-	.lock-venv/bin/pip freeze --exclude-editable --all | grep -v '^pip==' > requirements.lock
+	.lock-venv/bin/pip install --quiet -e . setuptools
+	( echo '# Runtime lock: what `make run` and a server install; regenerate with `make lock`.'; \
+	  .lock-venv/bin/pip freeze --exclude-editable --all | grep -v '^pip==' ) > requirements.txt
+	.lock-venv/bin/pip install --quiet -e '.[dev]'
+	( echo '# Test and lint tools on top of the runtime lock; regenerate with `make lock`.'; \
+	  echo '-r requirements.txt'; \
+	  .lock-venv/bin/pip freeze --exclude-editable --all | grep -v '^pip==' \
+	    | grep -vxFf requirements.txt ) > requirements-dev.txt
 	rm -rf .lock-venv
 
 clean:
