@@ -7,18 +7,12 @@ import asyncio
 import contextlib
 import json
 import math
-import os
-import shutil
-import signal
-import statistics
 import sys
-import tempfile
 import time
 from collections import Counter
-from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
+from collections.abc import AsyncIterator, Awaitable, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
-from pathlib import Path
 from typing import Any
 
 import aiohttp
@@ -28,24 +22,28 @@ from sqlalchemy.engine import make_url
 from bench.common import (
     BOT_TOKEN,
     JSON,
-    MIGRATE_TIMEOUT,
-    REPO_ROOT,
+    PRICE_MONTHLY,
     REQUEST_TIMEOUT,
-    STOP_GRACE,
     BenchError,
+    BenchParser,
     FakeURLs,
+    Figures,
+    Target,
     backend_of,
-    check_disposable,
     count_warnings,
     cpu_seconds,
-    free_port,
-    fresh_database,
+    load_average,
+    median_lines,
+    migrated_database,
     peak_rss_mb,
-    percentile,
+    print_quick_banner,
     recreate_postgres,
-    stop_process,
+    repeat_runs,
+    run_bench,
+    running_server,
+    scratch_dir,
+    server_env,
     tail_of_log,
-    wait_ready,
 )
 from bot.signals import service as signals
 from bot.signals.syntax import parse_signal
@@ -64,12 +62,8 @@ from tests.fakes.bot_api import FakeBotAPI
 from tests.fakes.stripe_api import FakeStripe
 from tests.initdata import sign_init_data
 
-STRIPE_KEY = "sk_test_signaldesk_bench"
-WEBHOOK_SECRET = "whsec_bench_secret_for_signing_webhooks"
-PRICE_MONTHLY = "price_bench_monthly"
 FIRST_USER_ID = 800_000_001
 ADMIN_ID = 900_001
-POSTGRES_URL = "postgresql+asyncpg://postgres@127.0.0.1:5432/signaldesk_bench_api"
 
 FEED_PATH = "/api/v1/signals"
 EXCHANGE_PATH = "/api/v1/miniapp/exchange-initdata"
@@ -100,8 +94,7 @@ SIGNAL_KEYS = frozenset(
 
 # DESIGN.md, Performance: "Mini App API, bearer auth, 64 concurrent | >= 1,500 requests/s,
 # p99 <= 30 ms".
-TARGET_RATE = 1500.0
-TARGET_P99_MS = 30.0
+TARGET = Target("Mini App API, bearer auth, 64 concurrent", rate=1500.0, p99_ms=30.0)
 
 # webapp/app.py: ten initData exchanges at once per client address, then one every 6 s.
 # Tokens are spread over 127.0.0.2.. (all of 127.0.0.0/8 is loopback on Linux) so the
@@ -112,7 +105,6 @@ LAST_CLIENT_HOST = 254
 
 MAX_REQUESTS = 500_000
 MAX_CONCURRENCY = 256
-MAX_RUNS = 10
 MAX_SUBSCRIBERS = 100_000
 MAX_SIGNALS = 500
 MAX_TOKENS = EXCHANGE_BURST * (LAST_CLIENT_HOST - FIRST_CLIENT_HOST)  # one address for checks
@@ -454,7 +446,7 @@ async def hammer(
 
 
 # ---------------------------------------------------------------------------
-# Processes: the fakes (in this process) and the server
+# The fakes (in this process)
 # ---------------------------------------------------------------------------
 
 
@@ -467,77 +459,9 @@ async def running_fakes() -> AsyncIterator[FakeURLs]:
         yield FakeURLs(stripe_fake.base_url, bot_fake.base_url)
 
 
-def server_env(database_url: str, port: int, fakes: FakeURLs) -> dict[str, str]:
-    env = dict(os.environ)
-    env.update(
-        {
-            "BOT_TOKEN": BOT_TOKEN,
-            "DATABASE_URL": database_url,
-            "PORT": str(port),
-            "WEB_HOST": "127.0.0.1",
-            "TELEGRAM_API_BASE": fakes.bot,
-            "STRIPE_API_KEY": STRIPE_KEY,
-            "STRIPE_API_BASE": fakes.stripe,
-            "STRIPE_WEBHOOK_SECRET": WEBHOOK_SECRET,
-            "STRIPE_PRICE_IDS": PRICE_MONTHLY,
-            "LOG_LEVEL": "WARNING",
-            # Pin long polling and no admins whatever the caller's environment says.
-            "PUBLIC_URL": "",
-            "ADMIN_IDS": "",
-            "NO_PROXY": "127.0.0.1",
-            "PYTHONPATH": os.pathsep.join(
-                p for p in (str(REPO_ROOT), os.environ.get("PYTHONPATH", "")) if p
-            ),
-        }
-    )
-    return env
-
-
-async def run_migrations(env: dict[str, str], workdir: Path) -> None:
-    log = workdir / "migrate.log"
-    with log.open("wb") as out:
-        proc = await asyncio.create_subprocess_exec(
-            sys.executable, "-m", "bot", "migrate", env=env, cwd=workdir, stdout=out, stderr=out
-        )
-        try:
-            code = await asyncio.wait_for(proc.wait(), MIGRATE_TIMEOUT)
-        except TimeoutError:
-            raise BenchError(
-                f"`python -m bot migrate` took over {MIGRATE_TIMEOUT:.0f} s"
-            ) from None
-        finally:
-            if proc.returncode is None:  # timed out, or this bench was cancelled
-                await stop_process(proc, grace=0.1, sig=signal.SIGKILL)
-    if code != 0:
-        raise BenchError(f"`python -m bot migrate` failed ({code}): {tail_of_log(log)}")
-
-
-def load_average() -> str:
-    one, five, fifteen = os.getloadavg()
-    return f"{one:.2f} {five:.2f} {fifteen:.2f}"
-
-
 # ---------------------------------------------------------------------------
 # Runs and figures
 # ---------------------------------------------------------------------------
-
-
-@dataclass(frozen=True, slots=True)
-class Figures:
-    """The headline numbers, in the one format every line uses."""
-
-    rate: float
-    p50: float
-    p90: float
-    p99: float
-    max: float
-    non_200: int
-
-    def __str__(self) -> str:
-        return (
-            f"rate={self.rate:.0f} req/s  p50={self.p50:.1f} ms  p90={self.p90:.1f} ms  "
-            f"p99={self.p99:.1f} ms  max={self.max:.1f} ms  non200={self.non_200}"
-        )
 
 
 @dataclass
@@ -558,19 +482,14 @@ class RunResult:
 
     @property
     def failed(self) -> bool:
-        return self.failure is not None or self.figures.non_200 > 0 or self.mismatched > 0
+        return self.failure is not None or self.figures.errors > 0 or self.mismatched > 0
 
 
 def figures_of(phase: Phase, total: int) -> Figures:
     latencies = sorted(x * 1000 for x in phase.latencies if not math.isnan(x))
-    return Figures(
-        rate=total / phase.seconds if phase.seconds > 0 else math.inf,
-        p50=percentile(latencies, 0.50),
-        p90=percentile(latencies, 0.90),
-        p99=percentile(latencies, 0.99),
-        max=latencies[-1] if latencies else math.nan,
-        non_200=phase.non_200 + (total - len(latencies)),
-    )
+    rate = total / phase.seconds if phase.seconds > 0 else math.inf
+    errors = phase.non_200 + (total - len(latencies))
+    return Figures.of(rate, latencies, errors, unit="req/s", name="non200")
 
 
 @dataclass
@@ -581,14 +500,7 @@ class Setup:
     tokens: int = 0
     addresses: str = ""
     checks: str = ""
-
-
-async def one_run(args: argparse.Namespace, fakes: FakeURLs, setup: Setup) -> RunResult:
-    workdir = Path(tempfile.mkdtemp(prefix="signaldesk-bench-api-"))
-    try:
-        return await _one_run(args, fakes, setup, workdir)
-    finally:
-        shutil.rmtree(workdir, ignore_errors=True)
+    shown: bool = False  # printed (after the first run)
 
 
 @dataclass
@@ -670,49 +582,32 @@ async def drive(
     return measured
 
 
-async def _one_run(
-    args: argparse.Namespace, fakes: FakeURLs, setup: Setup, workdir: Path
-) -> RunResult:
-    database_url = await fresh_database(args.database_url, workdir)
-    port = free_port()
-    env = server_env(database_url, port, fakes)
-    await run_migrations(env, workdir)
-    try:
-        seeded = await asyncio.wait_for(
-            seed(database_url, args.subscribers, args.lapsed, args.signals), SEED_TIMEOUT
-        )
-    except TimeoutError:
-        raise BenchError(f"seeding took over {SEED_TIMEOUT:.0f} s") from None
-    setup.seeded = seeded
-    base_url = f"http://127.0.0.1:{port}"
-    log = workdir / "server.log"
-    measured = Measured()
-    rss: float | None = None
-    warnings = 0
-    with log.open("wb") as out:
-        server = await asyncio.create_subprocess_exec(
-            sys.executable, "-m", "bot", env=env, cwd=workdir, stdout=out, stderr=out
-        )
+async def one_run(args: argparse.Namespace, fakes: FakeURLs, setup: Setup) -> RunResult:
+    with scratch_dir("signaldesk-bench-api-") as workdir:
+        database_url = await migrated_database(args.database_url, workdir)
+        env = server_env(database_url, fakes, PRICE_MONTHLY)
         try:
-            await wait_ready(server, base_url, log)
-            measured = await drive(args, base_url, seeded, setup, server.pid)
-            rss = peak_rss_mb(server.pid)
+            seeded = await asyncio.wait_for(
+                seed(database_url, args.subscribers, args.lapsed, args.signals), SEED_TIMEOUT
+            )
+        except TimeoutError:
+            raise BenchError(f"seeding took over {SEED_TIMEOUT:.0f} s") from None
+        setup.seeded = seeded
+        measured = Measured()
+        rss: float | None = None
+        warnings = 0
+        async with running_server(env, workdir) as server:
+            measured = await drive(args, server.base_url, seeded, setup, server.proc.pid)
+            rss = peak_rss_mb(server.proc.pid)
             # Counted before SIGTERM, whose own "Received SIGTERM" warning is not news.
-            warnings = count_warnings(log)
-            if server.returncode is not None:
-                measured.failure = (
-                    f"server exited with {server.returncode} during the run: {tail_of_log(log)}"
-                )
-        finally:
-            code = await stop_process(server, grace=STOP_GRACE, sig=signal.SIGTERM)
-    failure = measured.failure
-    if failure is None and code not in (0, -signal.SIGTERM):
-        failure = f"server exited with {code} on SIGTERM: {tail_of_log(log)}"
-    phase = measured.phase or Phase(latencies=[], seconds=0.0)
-    figures = figures_of(phase, args.requests)
-    problem = phase.first_problem
-    if problem is None and (figures.non_200 or warnings):
-        problem = f"server log: {tail_of_log(log, 3)}"
+            warnings = count_warnings(server.log)
+            measured.failure = server.exited_early() or measured.failure
+        failure = measured.failure or server.stopped_badly()
+        phase = measured.phase or Phase(latencies=[], seconds=0.0)
+        figures = figures_of(phase, args.requests)
+        problem = phase.first_problem
+        if problem is None and (figures.errors or warnings):
+            problem = f"server log: {tail_of_log(server.log, 3)}"
     return RunResult(
         backend=backend_of(database_url),
         figures=figures,
@@ -752,36 +647,21 @@ def format_run(result: RunResult, label: str, args: argparse.Namespace) -> str:
 
 
 def format_median(results: list[RunResult], args: argparse.Namespace) -> list[str]:
-    def med(pick: Callable[[RunResult], float]) -> float:
-        return statistics.median(pick(r) for r in results)
-
-    backend = results[0].backend
-    figures = Figures(
-        rate=med(lambda r: r.figures.rate),
-        p50=med(lambda r: r.figures.p50),
-        p90=med(lambda r: r.figures.p90),
-        p99=med(lambda r: r.figures.p99),
-        max=med(lambda r: r.figures.max),
-        non_200=sum(r.figures.non_200 for r in results),  # a sum: any error is a failure
-    )
-    line = (
-        f"api  {backend}  median of {len(results)}  requests={args.requests} "
-        f"concurrency={args.concurrency}  {figures}"
-    )
-    met_rate = "met" if figures.rate >= TARGET_RATE else "MISSED"
-    met_p99 = "met" if figures.p99 <= TARGET_P99_MS else "MISSED"
-    scope = "" if backend == "sqlite" else " (the target is stated for SQLite)"
-    target = (
-        f"target    DESIGN.md 'Mini App API, bearer auth, 64 concurrent': rate >= "
-        f"{TARGET_RATE:.0f} req/s ({met_rate}), p99 <= {TARGET_P99_MS:.0f} ms ({met_p99}){scope}"
+    lines = median_lines(
+        "api",
+        results[0].backend,
+        [r.figures for r in results],
+        f"requests={args.requests} concurrency={args.concurrency}",
+        TARGET,
+        quick=args.quick,
     )
     # Little's law: a closed loop of C clients has mean latency C / rate.
-    floor = args.concurrency / (TARGET_P99_MS / 1000)
+    floor = args.concurrency / (TARGET.p99_ms / 1000)
     note = (
         f"note      closed loop: mean latency = concurrency / rate, so p99 <= "
-        f"{TARGET_P99_MS:.0f} ms at {args.concurrency} in flight needs > {floor:.0f} req/s"
+        f"{TARGET.p99_ms:.0f} ms at {args.concurrency} in flight needs > {floor:.0f} req/s"
     )
-    return [line, target, note]
+    return [*lines, note]
 
 
 def describe_setup(setup: Setup, args: argparse.Namespace) -> str:
@@ -807,30 +687,31 @@ def describe_setup(setup: Setup, args: argparse.Namespace) -> str:
 
 
 async def bench(args: argparse.Namespace) -> int:
-    # SIGTERM cancels the bench like Ctrl-C does, so the finally blocks stop the server.
-    task = asyncio.current_task()
-    if task is not None:
-        asyncio.get_running_loop().add_signal_handler(signal.SIGTERM, task.cancel)
     label = args.database_url or "a temporary SQLite file per run"
+    print_quick_banner(args)
     print(
         f"bench     GET {FEED_PATH} against `python -m bot` (own process), load generator "
         f"and idle fakes in this process; database {label}; load(1/5/15 min) {load_average()}",
         flush=True,
     )
-    results: list[RunResult] = []
     setup = Setup()
+
+    def run_line(result: RunResult, run_label: str) -> str:
+        shown = setup.shown
+        setup.shown = True
+        run = format_run(result, run_label, args)
+        return run if shown else f"{describe_setup(setup, args)}\n{run}"
+
     try:
         async with running_fakes() as fakes:
-            for run in range(1, args.runs + 1):
-                result = await one_run(args, fakes, setup)
-                if run == 1:
-                    print(describe_setup(setup, args), flush=True)
-                results.append(result)
-                print(format_run(result, f"run {run}/{args.runs}", args), flush=True)
-                if result.failure is not None:
-                    break  # a crash or timeout will not improve by repeating it
+            results = await repeat_runs(
+                args.runs,
+                lambda: one_run(args, fakes, setup),
+                run_line,
+                stop=lambda result: result.failure is not None,
+            )
     finally:
-        if args.database_url is not None and backend_of(args.database_url) != "sqlite":
+        if backend_of(args.database_url) != "sqlite":
             with contextlib.suppress(BenchError):
                 await recreate_postgres(make_url(args.database_url), create=False)
     for line in format_median(results, args):
@@ -839,66 +720,65 @@ async def bench(args: argparse.Namespace) -> int:
 
 
 def parse_args(argv: Sequence[str]) -> argparse.Namespace:
-    parser = argparse.ArgumentParser(
+    parser = BenchParser(
         prog="python -m bench.api",
         description="GET /api/v1/signals with bearer tokens against `python -m bot`.",
+        database="signaldesk_bench_api",
     )
-    parser.add_argument("--requests", type=int, default=20000, help="timed requests per run")
-    parser.add_argument("--concurrency", type=int, default=64, help="requests in flight")
-    parser.add_argument("--runs", type=int, default=3, help="timed runs on fresh databases")
-    parser.add_argument("--warmup", type=int, default=2000, help="requests before timing")
-    where = parser.add_mutually_exclusive_group()
-    where.add_argument(
-        "--database-url",
-        help="SQLAlchemy URL; DROPPED AND RECREATED every run (its name must contain 'bench')",
+    parser.bounded(
+        "--requests",
+        full=20000,
+        quick=5000,
+        low=1,
+        high=MAX_REQUESTS,
+        help="timed requests per run",
     )
-    where.add_argument(
-        "--postgres", action="store_true", help=f"use {POSTGRES_URL} (recreated every run)"
+    parser.bounded(
+        "--concurrency", full=64, low=1, high=MAX_CONCURRENCY, help="requests in flight"
     )
-    parser.add_argument("--subscribers", type=int, default=1000, help="users with access")
-    parser.add_argument("--lapsed", type=int, default=100, help="users whose access ended")
-    parser.add_argument("--signals", type=int, default=50, help="published signals")
-    parser.add_argument(
-        "--tokens", type=int, default=64, help="distinct subscribers with a bearer token"
+    parser.bounded(
+        "--warmup", full=2000, quick=500, low=1, high=MAX_REQUESTS, help="requests before timing"
     )
-    parser.add_argument(
-        "--timeout", type=float, default=300.0, help="seconds allowed for one load phase"
+    parser.bounded(
+        "--subscribers",
+        full=1000,
+        quick=300,
+        low=1,
+        high=MAX_SUBSCRIBERS,
+        help="users with access",
     )
-    args = parser.parse_args(argv)
-    if args.postgres:
-        args.database_url = POSTGRES_URL
-    limits = {
-        "requests": (1, MAX_REQUESTS),
-        "concurrency": (1, MAX_CONCURRENCY),
-        "runs": (1, MAX_RUNS),
-        "warmup": (1, MAX_REQUESTS),
-        "subscribers": (1, MAX_SUBSCRIBERS),
-        "lapsed": (0, MAX_SUBSCRIBERS),
-        "signals": (1, MAX_SIGNALS),
-        "tokens": (1, MAX_TOKENS),
-        "timeout": (1, 3600),
-    }
-    for name, (low, high) in limits.items():
-        if not low <= getattr(args, name) <= high:
-            parser.error(f"--{name} must be {low}..{high}")
+    parser.bounded(
+        "--lapsed",
+        full=100,
+        quick=30,
+        low=0,
+        high=MAX_SUBSCRIBERS,
+        help="users whose access ended",
+    )
+    parser.bounded("--signals", full=50, low=1, high=MAX_SIGNALS, help="published signals")
+    parser.bounded(
+        "--tokens",
+        full=64,
+        low=1,
+        high=MAX_TOKENS,
+        help="distinct subscribers with a bearer token",
+    )
+    parser.bounded(
+        "--timeout",
+        full=300.0,
+        low=1,
+        high=3600,
+        kind=float,
+        help="seconds allowed for one load phase",
+    )
+    args = parser.parse(argv)
     if args.tokens > args.subscribers:
         parser.error("--tokens cannot exceed --subscribers")
     return args
 
 
 def main(argv: Sequence[str]) -> int:
-    args = parse_args(argv)
-    try:
-        if args.database_url is not None and not args.postgres:
-            check_disposable(args.database_url)
-        return asyncio.run(bench(args))
-    except BenchError as error:
-        print(f"bench failed: {error}", file=sys.stderr)
-        return 1
-    except KeyboardInterrupt:
-        return 130
-    except asyncio.CancelledError:  # SIGTERM
-        return 143
+    return run_bench(bench, parse_args(argv))
 
 
 if __name__ == "__main__":

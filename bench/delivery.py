@@ -9,14 +9,12 @@ import json
 import math
 import os
 import random
-import shutil
 import signal
 import statistics
 import sys
-import tempfile
 import time
 from collections import Counter
-from collections.abc import AsyncIterator, Iterator, Sequence
+from collections.abc import AsyncIterator, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -24,28 +22,30 @@ from pathlib import Path
 import aiohttp
 from aiohttp import web
 from sqlalchemy import func, insert, select
-from sqlalchemy.engine import make_url
-from sqlalchemy.exc import SQLAlchemyError
-from sqlalchemy.ext.asyncio import create_async_engine
-from sqlalchemy.sql import text
 
 from bench.common import (
     JSON,
     READY_TIMEOUT,
     REPO_ROOT,
     BenchError,
+    BenchParser,
+    backend_of,
     cpu_seconds,
-    recreate_postgres,
-    stop_process,
+    load_average,
+    migrated_database,
+    print_quick_banner,
+    repeat_runs,
+    run_bench,
+    scratch_dir,
+    tail_of_log,
 )
 from bot.signals import service as signals
 from bot.signals.syntax import parse_signal
-from db import migrate
 from db.engine import create_engine, create_session_factory
 from db.models import Entitlement, EntitlementSource, OutboxMessage, OutboxStatus, User
 from tests.fakes.bot_api import FakeBotAPI
+from tests.processes import stop_process
 
-POSTGRES_URL = "postgresql+asyncpg://postgres@127.0.0.1:5432/signaldesk_bench_delivery"
 FIRST_USER_ID = 600_000_001
 ADMIN_ID = 900_001
 # The admin's "Send" button message: publish() records it and the worker edits it with
@@ -82,7 +82,6 @@ SEED_CHUNK = 5000
 STOP_TIMEOUT = 30.0
 IDLE_WAIT = 0.05
 MAX_SUBSCRIBERS = 200_000
-MAX_RUNS = 9
 
 
 # ---------------------------------------------------------------------------
@@ -172,14 +171,6 @@ def child_env() -> dict[str, str]:
     return env
 
 
-def tail(path: Path, lines: int = 5) -> str:
-    try:
-        text_lines = path.read_text(errors="replace").strip().splitlines()
-    except OSError:
-        return "(no log)"
-    return " | ".join(text_lines[-lines:]) or "(empty log)"
-
-
 @dataclass(frozen=True, slots=True)
 class Records:
     sends: list[tuple[int, int, float]]  # chat id, message id, arrival (monotonic)
@@ -253,12 +244,12 @@ async def running_fake(
         except TimeoutError:
             raise BenchError(f"the fake Bot API was not ready in {READY_TIMEOUT:.0f} s") from None
         if not line:
-            raise BenchError(f"the fake Bot API exited before it was ready: {tail(log)}")
+            raise BenchError(f"the fake Bot API exited before it was ready: {tail_of_log(log)}")
         urls = json.loads(line)
         async with aiohttp.ClientSession(timeout=aiohttp.ClientTimeout(total=60)) as http:
             yield Fake(proc, str(urls["api"]), str(urls["control"]), http)
         if proc.returncode is not None:
-            raise BenchError(f"the fake Bot API died ({proc.returncode}): {tail(log)}")
+            raise BenchError(f"the fake Bot API died ({proc.returncode}): {tail_of_log(log)}")
     finally:
         if proc.stdin is not None:
             proc.stdin.close()  # EOF: the fake closes its servers and exits
@@ -342,16 +333,20 @@ async def collect_worker(
         out = await asyncio.wait_for(proc.stdout.read(), limit)
         code = await asyncio.wait_for(proc.wait(), STOP_TIMEOUT)
     except TimeoutError:
-        raise BenchError(f"the worker did not finish within {limit:.0f} s: {tail(log)}") from None
+        raise BenchError(
+            f"the worker did not finish within {limit:.0f} s: {tail_of_log(log)}"
+        ) from None
     if code == 3:
-        raise BenchError(f"the worker did not drain the outbox within its deadline: {tail(log)}")
+        raise BenchError(
+            f"the worker did not drain the outbox within its deadline: {tail_of_log(log)}"
+        )
     if code != 0:
-        raise BenchError(f"the worker exited with {code}: {tail(log)}")
+        raise BenchError(f"the worker exited with {code}: {tail_of_log(log)}")
     lines = out.decode(errors="replace").strip().splitlines()
     try:
         data = json.loads(lines[-1])
     except (IndexError, ValueError):
-        raise BenchError(f"the worker printed no report: {tail(log)}") from None
+        raise BenchError(f"the worker printed no report: {tail_of_log(log)}") from None
     return WorkerReport(
         claimed=int(data["claimed"]),
         seconds=float(data["seconds"]),
@@ -396,40 +391,8 @@ def worker_timeout(messages: int, rate: float) -> float:
 
 
 # ---------------------------------------------------------------------------
-# Databases
+# Seeding the database and checking it afterwards
 # ---------------------------------------------------------------------------
-
-
-async def postgres_problem(url: str) -> str | None:
-    """None when PostgreSQL answers at `url`'s server; otherwise one line saying why not."""
-    admin = create_async_engine(
-        make_url(url).set(database="postgres"),
-        isolation_level="AUTOCOMMIT",
-        connect_args={"timeout": 3},
-    )
-    try:
-        async with admin.connect() as conn:
-            await conn.execute(text("SELECT 1"))
-    except (OSError, SQLAlchemyError, TimeoutError) as error:
-        return str(error).splitlines()[0] if str(error) else type(error).__name__
-    finally:
-        await admin.dispose()
-    return None
-
-
-async def fresh_database(backend: str, workdir: Path) -> str:
-    """A new, migrated, empty database for one scenario."""
-    if backend == "sqlite":
-        url = f"sqlite+aiosqlite:///{workdir / 'signaldesk.db'}"
-    else:
-        url = POSTGRES_URL
-        await recreate_postgres(url)
-    engine = create_engine(url)
-    try:
-        await migrate.upgrade(engine)
-    finally:
-        await engine.dispose()
-    return url
 
 
 async def seed_and_publish(url: str, subscribers: int) -> tuple[list[int], float]:
@@ -593,18 +556,8 @@ async def outbox_state(url: str) -> tuple[int, int, datetime | None]:
     return int(sent or 0), int(leased or 0), until
 
 
-@contextlib.contextmanager
-def scratch_dir() -> Iterator[Path]:
-    path = Path(tempfile.mkdtemp(prefix="signaldesk-bench-delivery-"))
-    try:
-        yield path
-    finally:
-        shutil.rmtree(path, ignore_errors=True)
-
-
 def load() -> str:
-    one, five, fifteen = os.getloadavg()
-    return f"load {one:.2f} {five:.2f} {fifteen:.2f}"
+    return f"load {load_average()}"
 
 
 def load_since(start: float) -> str:
@@ -677,10 +630,10 @@ class RunA:
         )
 
 
-async def scenario_a(backend: str, subscribers: int, options: WorkerOptions) -> RunA:
-    with scratch_dir() as workdir:
+async def scenario_a(database: str | None, subscribers: int, options: WorkerOptions) -> RunA:
+    with scratch_dir("signaldesk-bench-delivery-") as workdir:
         load_start = os.getloadavg()[0]
-        url = await fresh_database(backend, workdir)
+        url = await migrated_database(database, workdir)
         chats, publish_seconds = await seed_and_publish(url, subscribers)
         async with running_fake(workdir) as fake:
             fake_before, wall_before = fake.cpu(), time.monotonic()
@@ -704,7 +657,7 @@ async def scenario_a(backend: str, subscribers: int, options: WorkerOptions) -> 
         else None
     )
     return RunA(
-        backend=backend,
+        backend=backend_of(database),
         subscribers=subscribers,
         publish_seconds=publish_seconds,
         overall=overall,
@@ -726,6 +679,7 @@ async def scenario_a(backend: str, subscribers: int, options: WorkerOptions) -> 
 
 @dataclass
 class RunB:
+    backend: str
     subscribers: int
     steady_rate: float
     throttled: int
@@ -740,7 +694,7 @@ class RunB:
 
     def line(self, label: str) -> str:
         return (
-            f"(b) {'sqlite':<10} {label}  {self.subscribers:,} subscribers, fake at "
+            f"(b) {self.backend:<10} {label}  {self.subscribers:,} subscribers, fake at "
             f"{LIMIT_RATE:.0f}/s and 1/s per chat, worker at {LIMITED_WORKER_RATE}/s  "
             f"steady {self.steady_rate:.2f} msg/s = {self.share * 100:.1f} % of the limit\n"
             f"{'':4}429s: {self.throttled_steady} after the first {STEADY_AFTER:.0f} s, "
@@ -761,10 +715,10 @@ def steady(sends: list[float], throttled: list[float]) -> tuple[float, int, floa
     return rate, sum(1 for t in throttled if t >= start), span
 
 
-async def scenario_b(subscribers: int, options: WorkerOptions) -> RunB:
-    with scratch_dir() as workdir:
+async def scenario_b(database: str | None, subscribers: int, options: WorkerOptions) -> RunB:
+    with scratch_dir("signaldesk-bench-delivery-") as workdir:
         load_start = os.getloadavg()[0]
-        url = await fresh_database("sqlite", workdir)
+        url = await migrated_database(database, workdir)
         chats, _ = await seed_and_publish(url, subscribers)
         async with running_fake(workdir, global_rate=LIMIT_RATE, per_chat_rate=1) as fake:
             await run_worker(
@@ -780,6 +734,7 @@ async def scenario_b(subscribers: int, options: WorkerOptions) -> RunB:
         check = await check_delivery(url, chats, records)
     rate, throttled_steady, span = steady([at for _, _, at in records.sends], records.throttled)
     return RunB(
+        backend=backend_of(database),
         subscribers=subscribers,
         steady_rate=rate,
         throttled=len(records.throttled),
@@ -853,7 +808,7 @@ class RunC:
 
 
 async def scenario_c(
-    backend: str,
+    database: str | None,
     subscribers: int,
     *,
     variant: signal.Signals,
@@ -864,9 +819,9 @@ async def scenario_c(
     threshold = rng.randint(math.ceil(subscribers * 0.1), math.floor(subscribers * 0.9))
     timeout = worker_timeout(subscribers, UNLIMITED_RATE)
     wind_down: float | None = None
-    with scratch_dir() as workdir:
+    with scratch_dir("signaldesk-bench-delivery-") as workdir:
         load_start = os.getloadavg()[0]
-        url = await fresh_database(backend, workdir)
+        url = await migrated_database(database, workdir)
         chats, _ = await seed_and_publish(url, subscribers)
         log = workdir / "worker.log"
         async with running_fake(workdir) as fake:
@@ -884,7 +839,7 @@ async def scenario_c(
                 while await fake.sent() < threshold:
                     if proc.returncode is not None:
                         raise BenchError(
-                            f"the worker exited early ({proc.returncode}): {tail(log)}"
+                            f"the worker exited early ({proc.returncode}): {tail_of_log(log)}"
                         )
                     if time.monotonic() > deadline:
                         raise BenchError(f"no {threshold} sends within {timeout:.0f} s")
@@ -926,7 +881,7 @@ async def scenario_c(
             records = await fake.records()
         check = await check_delivery(url, chats, records)
     return RunC(
-        backend=backend,
+        backend=backend_of(database),
         variant=variant.name,
         subscribers=subscribers,
         threshold=threshold,
@@ -1024,6 +979,8 @@ def summary(results: Results, args: argparse.Namespace) -> list[str]:
             )
         )
     runs_note = f"medians of {args.runs} run(s) for (a) and (b)"
+    if args.quick:
+        runs_note = f"QUICK {runs_note}; indicative only, not the real figures"
     lines = [f"summary ({runs_note}; {load()})"]
     if rows:
         width = max(len(figure) for figure, _, _ in rows)
@@ -1037,83 +994,76 @@ def summary(results: Results, args: argparse.Namespace) -> list[str]:
     return lines
 
 
-async def choose_backends(args: argparse.Namespace) -> list[str]:
-    """SQLite always; PostgreSQL too when it answers (required with --postgres)."""
-    if args.no_postgres:
-        return ["sqlite"]
-    problem = await postgres_problem(POSTGRES_URL)
-    if problem is None:
-        return ["sqlite", "postgresql"]
-    if args.postgres:
-        raise BenchError(f"--postgres: PostgreSQL does not answer: {problem}")
-    print(f"PostgreSQL not used ({problem})")
-    return ["sqlite"]
+async def run_a(args: argparse.Namespace, results: Results) -> None:
+    def one(result: RunA, label: str) -> str:
+        results.a.setdefault(result.backend, []).append(result)
+        results.failures += [f"(a) {result.backend}: {p}" for p in result.check.problems()]
+        return result.line(label)
 
-
-async def run_a(args: argparse.Namespace, backends: list[str], results: Results) -> None:
-    for backend in backends:
-        for run in range(1, args.runs + 1):
-            result = await scenario_a(backend, args.subscribers, WorkerOptions.of(args))
-            results.a.setdefault(backend, []).append(result)
-            print(result.line(f"run {run}/{args.runs}"), flush=True)
-            results.failures += [f"(a) {backend}: {p}" for p in result.check.problems()]
+    await repeat_runs(
+        args.runs,
+        lambda: scenario_a(args.database_url, args.subscribers, WorkerOptions.of(args)),
+        one,
+    )
 
 
 async def run_b(args: argparse.Namespace, results: Results) -> None:
-    for run in range(1, args.runs + 1):
-        result = await scenario_b(args.limited_subscribers, WorkerOptions.of(args))
+    def one(result: RunB, label: str) -> str:
         results.b.append(result)
-        print(result.line(f"run {run}/{args.runs}"), flush=True)
         results.failures += [f"(b): {p}" for p in result.check.problems()]
+        return result.line(label)
+
+    await repeat_runs(
+        args.runs,
+        lambda: scenario_b(args.database_url, args.limited_subscribers, WorkerOptions.of(args)),
+        one,
+    )
 
 
-async def run_c(
-    args: argparse.Namespace, backends: list[str], rng: random.Random, results: Results
-) -> None:
+async def run_c(args: argparse.Namespace, rng: random.Random, results: Results) -> None:
     print(
         f"(c) lease {args.lease_seconds:g} s instead of the app's 60 s: "
         "the worker processes of (c) are built with that lease "
         "only, so the restart need not wait a minute",
         flush=True,
     )
-    for backend in backends:
-        for variant in (signal.SIGKILL, signal.SIGTERM):
-            result = await scenario_c(
-                backend,
-                args.crash_subscribers,
-                variant=variant,
-                rng=rng,
-                lease=args.lease_seconds,
-                options=WorkerOptions.of(args),
-            )
-            results.c.append(result)
-            print(result.line(), flush=True)
-            results.failures += [f"(c) {backend} {variant.name}: {p}" for p in result.problems()]
+    for variant in (signal.SIGKILL, signal.SIGTERM):
+        result = await scenario_c(
+            args.database_url,
+            args.crash_subscribers,
+            variant=variant,
+            rng=rng,
+            lease=args.lease_seconds,
+            options=WorkerOptions.of(args),
+        )
+        results.c.append(result)
+        print(result.line(), flush=True)
+        results.failures += [
+            f"(c) {result.backend} {variant.name}: {p}" for p in result.problems()
+        ]
 
 
 async def bench(args: argparse.Namespace) -> int:
     only: set[str] = args.only
     results = Results()
     try:
-        # (b) runs on SQLite only: a rate limit does not depend on the database.
-        backends = await choose_backends(args) if only & {"a", "c", "d"} else ["sqlite"]
-        seed = args.seed if args.seed is not None else random.SystemRandom().randrange(10**6)
         concurrency = args.concurrency if args.concurrency is not None else "default"
+        print_quick_banner(args)
         print(
-            f"delivery bench  backends {', '.join(backends)}; only {','.join(sorted(only))}; "
-            f"runs {args.runs}; seed {seed}; worker concurrency {concurrency}; "
-            f"{os.cpu_count()} CPUs; {load()}\n"
+            f"delivery bench  backend {backend_of(args.database_url)}; "
+            f"only {','.join(sorted(only))}; runs {args.runs}; seed {args.seed}; "
+            f"worker concurrency {concurrency}; {os.cpu_count()} CPUs; {load()}\n"
             "  the worker (`python -m bot worker`'s, built by bench.delivery_worker), the fake "
             "Bot API and this bench are three processes; rates are taken from arrival times "
             "at the fake",
             flush=True,
         )
         if only & {"a", "d"}:
-            await run_a(args, backends, results)
+            await run_a(args, results)
         if "b" in only:
             await run_b(args, results)
         if "c" in only:
-            await run_c(args, backends, random.Random(seed), results)
+            await run_c(args, random.Random(args.seed), results)
     except BenchError as error:
         results.failures.append(str(error))
         print(f"bench failed: {error}", file=sys.stderr, flush=True)
@@ -1130,39 +1080,50 @@ def parse_only(value: str) -> set[str]:
 
 
 def parse_args(argv: Sequence[str]) -> argparse.Namespace:
-    parser = argparse.ArgumentParser(
+    parser = BenchParser(
         prog="python -m bench.delivery",
         description=(
             "The real delivery worker in its own process against a fake Bot API in another: "
             "(a) no limit, (b) a fake enforcing 30/s, (c) the worker killed mid-broadcast, "
             "(d) the worker's peak RSS during (a)."
         ),
+        database="signaldesk_bench_delivery",
+        seed=(None, "(c) RNG seed for the kill points"),
+        runs_help="runs of (a) and (b); medians",
     )
-    parser.add_argument(
-        "--subscribers", type=int, default=20_000, help="(a) subscribers (default 20000)"
+    parser.bounded(
+        "--subscribers",
+        full=20_000,
+        quick=3000,
+        low=1,
+        high=MAX_SUBSCRIBERS,
+        help="(a) subscribers",
     )
-    parser.add_argument(
-        "--limited-subscribers", type=int, default=900, help="(b) subscribers (default 900)"
+    parser.bounded(
+        "--limited-subscribers",
+        full=900,
+        quick=150,
+        low=100,
+        high=10_000,
+        help="(b) subscribers",
     )
-    parser.add_argument(
-        "--crash-subscribers", type=int, default=5000, help="(c) subscribers (default 5000)"
+    parser.bounded(
+        "--crash-subscribers",
+        full=5000,
+        quick=1000,
+        low=10,
+        high=MAX_SUBSCRIBERS,
+        help="(c) subscribers",
     )
-    parser.add_argument("--runs", type=int, default=3, help="runs of (a) and (b); medians")
-    where = parser.add_mutually_exclusive_group()
-    where.add_argument(
-        "--postgres",
-        action="store_true",
-        help=f"require PostgreSQL (default: used when it answers); {POSTGRES_URL} is recreated",
-    )
-    where.add_argument("--no-postgres", action="store_true", help="SQLite only")
     parser.add_argument(
         "--only", type=parse_only, default={"a", "b", "c", "d"}, help="e.g. a,d (default all)"
     )
-    parser.add_argument("--seed", type=int, help="(c) RNG seed for the kill points")
-    parser.add_argument(
+    parser.bounded(
         "--lease-seconds",
-        type=float,
-        default=CRASH_LEASE_SECONDS,
+        full=CRASH_LEASE_SECONDS,
+        low=0.5,
+        high=60,
+        kind=float,
         help="(c) the lease in the worker processes of (c) (the app's is 60 s)",
     )
     parser.add_argument(
@@ -1173,27 +1134,9 @@ def parse_args(argv: Sequence[str]) -> argparse.Namespace:
     parser.add_argument("--serve-fake", action="store_true", help=hidden)
     parser.add_argument("--fake-global-rate", type=float, help=hidden)
     parser.add_argument("--fake-per-chat-rate", type=float, help=hidden)
-    args = parser.parse_args(argv)
-    checks: list[tuple[bool, str]] = [
-        (1 <= args.subscribers <= MAX_SUBSCRIBERS, f"--subscribers must be 1..{MAX_SUBSCRIBERS}"),
-        (
-            100 <= args.limited_subscribers <= 10_000,
-            "--limited-subscribers must be 100..10000",
-        ),
-        (
-            10 <= args.crash_subscribers <= MAX_SUBSCRIBERS,
-            f"--crash-subscribers must be 10..{MAX_SUBSCRIBERS}",
-        ),
-        (1 <= args.runs <= MAX_RUNS, f"--runs must be 1..{MAX_RUNS}"),
-        (0.5 <= args.lease_seconds <= 60, "--lease-seconds must be 0.5..60"),
-        (
-            args.concurrency is None or 1 <= args.concurrency <= 256,
-            "--concurrency must be 1..256",
-        ),
-    ]
-    for ok, message in checks:
-        if not ok:
-            parser.error(message)
+    args = parser.parse(argv)
+    if args.concurrency is not None and not 1 <= args.concurrency <= 256:
+        parser.error("--concurrency must be 1..256")
     return args
 
 
@@ -1202,13 +1145,7 @@ def main(argv: Sequence[str]) -> int:
     if args.serve_fake:
         asyncio.run(serve_fake(args.fake_global_rate, args.fake_per_chat_rate))
         return 0
-    try:
-        return asyncio.run(bench(args))
-    except BenchError as error:
-        print(f"bench failed: {error}", file=sys.stderr)
-        return 1
-    except KeyboardInterrupt:
-        return 130
+    return run_bench(bench, args)
 
 
 if __name__ == "__main__":

@@ -1,8 +1,8 @@
 """The worker process bench/delivery.py starts: `python -m bot worker`'s worker, made to
 stop when the outbox is empty and to report one JSON line.
 
-It imports what `python -m bot worker` imports and little else (not the bench, the fakes
-or Alembic), so its memory is the shipped worker's: (d) reads it.
+It imports what `python -m bot worker` imports and little else (not the rest of the bench,
+the fakes or Alembic), so its memory is the shipped worker's: (d) reads it.
 """
 
 from __future__ import annotations
@@ -23,7 +23,7 @@ from pathlib import Path
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from bench.common import BOT_TOKEN
+from bench import BOT_TOKEN
 from bot.delivery import worker as delivery
 from bot.settings import load_settings
 from bot.startup import freeze_startup_objects

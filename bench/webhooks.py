@@ -7,16 +7,11 @@ import asyncio
 import contextlib
 import json
 import math
-import os
-import shutil
-import signal
-import statistics
 import string
 import sys
-import tempfile
 import time
 from collections import Counter
-from collections.abc import AsyncIterator, Callable, Sequence
+from collections.abc import AsyncIterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from random import Random
@@ -26,26 +21,30 @@ from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import create_async_engine
 
 from bench.common import (
-    BOT_TOKEN,
     JSON,
-    MIGRATE_TIMEOUT,
+    PRICE_MONTHLY,
     READY_TIMEOUT,
     REPO_ROOT,
     REQUEST_TIMEOUT,
-    STOP_GRACE,
+    WEBHOOK_SECRET,
     BenchError,
+    BenchParser,
     FakeURLs,
+    Figures,
+    Target,
     backend_of,
-    check_disposable,
     count_warnings,
     cpu_seconds,
-    free_port,
-    fresh_database,
+    median_lines,
+    migrated_database,
     peak_rss_mb,
-    percentile,
-    stop_process,
+    print_quick_banner,
+    repeat_runs,
+    run_bench,
+    running_server,
+    scratch_dir,
+    server_env,
     tail_of_log,
-    wait_ready,
 )
 from db.models import Entitlement, EntitlementSource, ProcessedStripeEvent
 from tests.fakes.bot_api import FakeBotAPI
@@ -56,22 +55,17 @@ from tests.fakes.stripe_api import (
     make_subscription,
     sign_payload,
 )
+from tests.processes import stop_process
 
-STRIPE_KEY = "sk_test_signaldesk_bench"
-WEBHOOK_SECRET = "whsec_bench_secret_for_signing_webhooks"
-PRICE_MONTHLY = "price_bench_monthly"
 PRICE_YEARLY = "price_bench_yearly"
 METADATA_KEY = "telegram_user_id"  # what BillingService puts on Checkout and subscriptions
 FIRST_USER_ID = 700_000_001
-POSTGRES_URL = "postgresql+asyncpg://postgres@127.0.0.1:5432/signaldesk_bench"
 
 # DESIGN.md, Performance: "Stripe webhooks, signed, 32 concurrent | >= 500 events/s, p99 <= 50 ms".
-TARGET_RATE = 500.0
-TARGET_P99_MS = 50.0
+TARGET = Target("Stripe webhooks, signed, 32 concurrent", rate=500.0, p99_ms=50.0)
 
 MAX_EVENTS = 100_000
 MAX_CONCURRENCY = 256
-MAX_RUNS = 10
 DAY = 86_400
 # Real Stripe events of one new subscription (created, checkout completed, invoice paid) are
 # fired within a second or two and arrive in any order: jitter the send order by this much.
@@ -558,7 +552,7 @@ def build_plan(total: int, duplicate_share: float, seed: int) -> Plan:
 
 
 # ---------------------------------------------------------------------------
-# Processes: the fakes helper and the server
+# The fakes: in this process or a helper process
 # ---------------------------------------------------------------------------
 
 
@@ -615,50 +609,6 @@ async def running_fakes(
         if helper.stdin is not None:
             helper.stdin.close()  # EOF: the helper closes its servers and exits
         await stop_process(helper, grace=5.0, sig=None)
-
-
-def server_env(database_url: str, port: int, fakes: FakeURLs) -> dict[str, str]:
-    env = dict(os.environ)
-    env.update(
-        {
-            "BOT_TOKEN": BOT_TOKEN,
-            "DATABASE_URL": database_url,
-            "PORT": str(port),
-            "WEB_HOST": "127.0.0.1",
-            "TELEGRAM_API_BASE": fakes.bot,
-            "STRIPE_API_KEY": STRIPE_KEY,
-            "STRIPE_API_BASE": fakes.stripe,
-            "STRIPE_WEBHOOK_SECRET": WEBHOOK_SECRET,
-            "STRIPE_PRICE_IDS": f"{PRICE_MONTHLY},{PRICE_YEARLY}",
-            "LOG_LEVEL": "WARNING",
-            # Pin long polling and no admins whatever the caller's environment says.
-            "PUBLIC_URL": "",
-            "ADMIN_IDS": "",
-            "NO_PROXY": "127.0.0.1",
-            # The code of this checkout, whatever the virtualenv's editable install points at.
-            "PYTHONPATH": os.pathsep.join(
-                p for p in (str(REPO_ROOT), os.environ.get("PYTHONPATH", "")) if p
-            ),
-        }
-    )
-    return env
-
-
-async def run_migrations(env: dict[str, str], workdir: Path) -> None:
-    log = workdir / "migrate.log"
-    with log.open("wb") as out:
-        proc = await asyncio.create_subprocess_exec(
-            sys.executable, "-m", "bot", "migrate", env=env, cwd=workdir, stdout=out, stderr=out
-        )
-        try:
-            code = await asyncio.wait_for(proc.wait(), MIGRATE_TIMEOUT)
-        except TimeoutError:
-            await stop_process(proc, grace=0.1, sig=signal.SIGKILL)
-            raise BenchError(
-                f"`python -m bot migrate` took over {MIGRATE_TIMEOUT:.0f} s"
-            ) from None
-    if code != 0:
-        raise BenchError(f"`python -m bot migrate` failed ({code}): {tail_of_log(log)}")
 
 
 # ---------------------------------------------------------------------------
@@ -807,24 +757,6 @@ async def send_all(base_url: str, sends: Sequence[Send], concurrency: int) -> li
 # ---------------------------------------------------------------------------
 
 
-@dataclass(frozen=True, slots=True)
-class Figures:
-    """The headline numbers, in the one format every line uses."""
-
-    rate: float
-    p50: float
-    p90: float
-    p99: float
-    max: float
-    errors: int
-
-    def __str__(self) -> str:
-        return (
-            f"rate={self.rate:.0f} ev/s  p50={self.p50:.1f} ms  p90={self.p90:.1f} ms  "
-            f"p99={self.p99:.1f} ms  max={self.max:.1f} ms  errors={self.errors}"
-        )
-
-
 @dataclass
 class RunResult:
     backend: str
@@ -863,75 +795,46 @@ def summarise(samples: list[Sample], warmup: int) -> tuple[float, list[float]]:
 
 
 async def one_run(args: argparse.Namespace, plan: Plan, fakes: FakeURLs) -> RunResult:
-    workdir = Path(tempfile.mkdtemp(prefix="signaldesk-bench-run-"))
-    try:
-        return await _one_run(args, plan, fakes, workdir)
-    finally:
-        shutil.rmtree(workdir, ignore_errors=True)
-
-
-async def _one_run(
-    args: argparse.Namespace, plan: Plan, fakes: FakeURLs, workdir: Path
-) -> RunResult:
-    database_url = await fresh_database(args.database_url, workdir)
-    port = free_port()
-    env = server_env(database_url, port, fakes)
-    await run_migrations(env, workdir)
-    base_url = f"http://127.0.0.1:{port}"
-    log = workdir / "server.log"
-    warmup = min(args.warmup, len(plan.sends) // 10)
-    failure: str | None = None
-    samples: list[Sample] = []
-    rss: float | None = None
-    server_cpu: float | None = None
-    warnings = 0
-    log_tail = ""
-    with log.open("wb") as out:
-        server = await asyncio.create_subprocess_exec(
-            sys.executable, "-m", "bot", env=env, cwd=workdir, stdout=out, stderr=out
-        )
-        try:
-            await wait_ready(server, base_url, log)
-            cpu_before = cpu_seconds(server.pid)
+    with scratch_dir("signaldesk-bench-run-") as workdir:
+        database_url = await migrated_database(args.database_url, workdir)
+        env = server_env(database_url, fakes, f"{PRICE_MONTHLY},{PRICE_YEARLY}")
+        warmup = min(args.warmup, len(plan.sends) // 10)
+        failure: str | None = None
+        samples: list[Sample] = []
+        rss: float | None = None
+        server_cpu: float | None = None
+        client_cpu = 0.0
+        warnings = 0
+        log_tail = ""
+        async with running_server(env, workdir) as server:
+            cpu_before = cpu_seconds(server.proc.pid)
             client_before = time.process_time()
             load_started = time.perf_counter()
             try:
                 samples = await asyncio.wait_for(
-                    send_all(base_url, plan.sends, args.concurrency), args.timeout
+                    send_all(server.base_url, plan.sends, args.concurrency), args.timeout
                 )
             except TimeoutError:
                 failure = f"the run took over {args.timeout:.0f} s (--timeout)"
             load_seconds = time.perf_counter() - load_started
             client_cpu = (time.process_time() - client_before) / load_seconds
-            cpu_after = cpu_seconds(server.pid)
+            cpu_after = cpu_seconds(server.proc.pid)
             if cpu_before is not None and cpu_after is not None:
                 server_cpu = (cpu_after - cpu_before) / load_seconds
-            rss = peak_rss_mb(server.pid)
+            rss = peak_rss_mb(server.proc.pid)
             # Counted before SIGTERM, whose own "Received SIGTERM" warning is not news.
-            warnings = count_warnings(log)
-            log_tail = tail_of_log(log, 3)
-            if server.returncode is not None:
-                failure = (
-                    f"server exited with {server.returncode} during the run: {tail_of_log(log)}"
-                )
-        finally:
-            code = await stop_process(server, grace=STOP_GRACE, sig=signal.SIGTERM)
-    if failure is None and code not in (0, -signal.SIGTERM):
-        failure = f"server exited with {code} on SIGTERM: {tail_of_log(log)}"
-    verification = await verify(database_url, plan) if failure is None else None
+            warnings = count_warnings(server.log)
+            log_tail = tail_of_log(server.log, 3)
+            failure = server.exited_early() or failure
+        failure = failure or server.stopped_badly()
+        verification = await verify(database_url, plan) if failure is None else None
 
     rate, latencies = summarise(samples, warmup)
     bad = [s for s in samples if not 200 <= s.status < 300]
+    errors = len(bad) + (len(plan.sends) - len(samples))
     return RunResult(
         backend=backend_of(database_url),
-        figures=Figures(
-            rate=rate,
-            p50=percentile(latencies, 0.50),
-            p90=percentile(latencies, 0.90),
-            p99=percentile(latencies, 0.99),
-            max=latencies[-1] if latencies else math.nan,
-            errors=len(bad) + (len(plan.sends) - len(samples)),
-        ),
+        figures=Figures.of(rate, latencies, errors, unit="ev/s", name="errors"),
         error_kinds=Counter(f"{s.status} {s.outcome}" for s in bad),
         duplicates_seen=sum(1 for s in samples if s.outcome == "duplicate"),
         duplicates_sent=plan.duplicates,
@@ -966,37 +869,10 @@ def format_run(result: RunResult, label: str, args: argparse.Namespace) -> str:
     return head + body + tail
 
 
-def format_median(results: list[RunResult], args: argparse.Namespace) -> list[str]:
-    def med(pick: Callable[[RunResult], float]) -> float:
-        return statistics.median(pick(r) for r in results)
-
-    backend = results[0].backend
-    figures = Figures(
-        rate=med(lambda r: r.figures.rate),
-        p50=med(lambda r: r.figures.p50),
-        p90=med(lambda r: r.figures.p90),
-        p99=med(lambda r: r.figures.p99),
-        max=med(lambda r: r.figures.max),
-        errors=sum(r.figures.errors for r in results),  # a sum: any error is a failure
-    )
-    rate, p99 = figures.rate, figures.p99
-    line = (
-        f"webhooks  {backend}  median of {len(results)}  events={args.events} "
-        f"concurrency={args.concurrency}  {figures}"
-    )
-    met_rate = "met" if rate >= TARGET_RATE else "MISSED"
-    met_p99 = "met" if p99 <= TARGET_P99_MS else "MISSED"
-    scope = "" if backend == "sqlite" else " (the target is stated for SQLite)"
-    target = (
-        f"target    DESIGN.md 'Stripe webhooks, signed, 32 concurrent': rate >= "
-        f"{TARGET_RATE:.0f} ev/s ({met_rate}), p99 <= {TARGET_P99_MS:.0f} ms ({met_p99}){scope}"
-    )
-    return [line, target]
-
-
 async def bench(args: argparse.Namespace) -> int:
     plan = build_plan(args.events, args.duplicates, args.seed)
     label = args.database_url or "a temporary SQLite file per run"
+    print_quick_banner(args)
     print(
         f"plan      {len(plan.sends)} sends: {plan.distinct_ids} distinct events for "
         f"{len(plan.users)} users, {plan.duplicates} exact replays, "
@@ -1004,70 +880,62 @@ async def bench(args: argparse.Namespace) -> int:
         f"fakes {args.fakes}; warm-up {min(args.warmup, len(plan.sends) // 10)} excluded"
     )
     print(f"mix       {plan.type_mix()}")
-    results: list[RunResult] = []
-    helper_dir = Path(tempfile.mkdtemp(prefix="signaldesk-bench-fakes-"))
-    try:
+    with scratch_dir("signaldesk-bench-fakes-") as helper_dir:
         async with running_fakes(args.fakes, plan.subscriptions, helper_dir) as fakes:
-            for run in range(1, args.runs + 1):
-                result = await one_run(args, plan, fakes)
-                results.append(result)
-                print(format_run(result, f"run {run}/{args.runs}", args), flush=True)
-                if result.failure is not None:
-                    break  # a crash or timeout will not improve by repeating it
-    finally:
-        shutil.rmtree(helper_dir, ignore_errors=True)
-    for line in format_median(results, args):
+            results = await repeat_runs(
+                args.runs,
+                lambda: one_run(args, plan, fakes),
+                lambda result, label: format_run(result, label, args),
+                stop=lambda result: result.failure is not None,
+            )
+    for line in median_lines(
+        "webhooks",
+        results[0].backend,
+        [r.figures for r in results],
+        f"events={args.events} concurrency={args.concurrency}",
+        TARGET,
+        quick=args.quick,
+    ):
         print(line)
     return 1 if any(r.failed for r in results) else 0
 
 
 def parse_args(argv: Sequence[str]) -> argparse.Namespace:
-    parser = argparse.ArgumentParser(
+    parser = BenchParser(
         prog="python -m bench.webhooks",
         description="Signed Stripe webhooks against `python -m bot` in its own process.",
+        database="signaldesk_bench",
+        seed=(20250331, "plan RNG seed"),
     )
-    parser.add_argument("--events", type=int, default=5000, help="sends per run (default 5000)")
-    parser.add_argument("--concurrency", type=int, default=32, help="requests in flight")
-    where = parser.add_mutually_exclusive_group()
-    where.add_argument(
-        "--database-url",
-        help="SQLAlchemy URL; DROPPED AND RECREATED every run (its name must contain 'bench')",
+    parser.bounded("--events", full=5000, quick=1000, low=1, high=MAX_EVENTS, help="sends per run")
+    parser.bounded(
+        "--concurrency", full=32, low=1, high=MAX_CONCURRENCY, help="requests in flight"
     )
-    where.add_argument(
-        "--postgres", action="store_true", help=f"use {POSTGRES_URL} (recreated every run)"
+    parser.bounded(
+        "--duplicates",
+        full=0.1,
+        low=0,
+        high=0.5,
+        kind=float,
+        help="share of sends that replay an event",
     )
-    parser.add_argument(
-        "--duplicates", type=float, default=0.1, help="share of sends that replay an event"
-    )
-    parser.add_argument("--runs", type=int, default=3, help="timed runs on fresh databases")
-    parser.add_argument("--warmup", type=int, default=200, help="first requests not timed")
-    parser.add_argument("--seed", type=int, default=20250331, help="plan RNG seed")
+    parser.bounded("--warmup", full=200, low=0, high=MAX_EVENTS, help="first requests not timed")
     parser.add_argument(
         "--fakes",
         choices=("inline", "process"),
         default="inline",
         help="run the fake Stripe and Bot API in this process (default) or a helper process",
     )
-    parser.add_argument(
-        "--timeout", type=float, default=300.0, help="seconds allowed for one run's load"
+    parser.bounded(
+        "--timeout",
+        full=300.0,
+        low=1,
+        high=3600,
+        kind=float,
+        help="seconds allowed for one run's load",
     )
     parser.add_argument("--serve-fakes", type=Path, help=argparse.SUPPRESS)
-    args = parser.parse_args(argv)
-    if args.postgres:
-        args.database_url = POSTGRES_URL
-    if not 1 <= args.events <= MAX_EVENTS:
-        parser.error(f"--events must be 1..{MAX_EVENTS}")
-    if not 1 <= args.concurrency <= MAX_CONCURRENCY:
-        parser.error(f"--concurrency must be 1..{MAX_CONCURRENCY}")
-    if not 1 <= args.runs <= MAX_RUNS:
-        parser.error(f"--runs must be 1..{MAX_RUNS}")
-    if not 0 <= args.duplicates <= 0.5:
-        parser.error("--duplicates must be between 0 and 0.5")
-    if not 1 <= args.timeout <= 3600:
-        parser.error("--timeout must be 1..3600 seconds")
-    if args.warmup < 0:
-        parser.error("--warmup must be >= 0")
-    return args
+    return parser.parse(argv)
 
 
 def main(argv: Sequence[str]) -> int:
@@ -1075,15 +943,7 @@ def main(argv: Sequence[str]) -> int:
     if args.serve_fakes is not None:
         asyncio.run(serve_fakes(json.loads(args.serve_fakes.read_text())))
         return 0
-    try:
-        if args.database_url is not None and not args.postgres:
-            check_disposable(args.database_url)
-        return asyncio.run(bench(args))
-    except BenchError as error:
-        print(f"bench failed: {error}", file=sys.stderr)
-        return 1
-    except KeyboardInterrupt:
-        return 130
+    return run_bench(bench, args)
 
 
 if __name__ == "__main__":
