@@ -10,13 +10,14 @@ TEST_WORKERS ?= 2
 .PHONY: install install-dev run migrate test lint format bench bench-quick lock texts clean
 
 # Two locks: requirements.txt is what a server runs (and what a Python buildpack detects);
-# requirements-dev.txt adds the test and lint tools on top of it.
-$(STAMP): pyproject.toml requirements.txt
+# requirements-dev.txt adds the test and lint tools on top of it. The app itself is not
+# installed into the venv: it runs from the checkout (`python -m bot` in this folder, as
+# the Procfile does), so no build step and no setuptools banner on every install.
+$(STAMP): requirements.txt
 	$(PYTHON) -c 'import sys; sys.exit("Python 3.11+ is required") if sys.version_info < (3, 11) else None'
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade pip
 	$(BIN)/python -m pip install --quiet -r requirements.txt
-	$(BIN)/python -m pip install --quiet --no-deps --no-build-isolation -e .
 	touch $(STAMP)
 
 $(DEV): $(STAMP) requirements-dev.txt

@@ -20,6 +20,7 @@ import aiohttp
 import pytest
 from aiogram.types import Update
 from aiohttp import web
+from hypothesis import settings as hypothesis_settings
 from sqlalchemy import func, select, text
 from sqlalchemy.engine import make_url
 from sqlalchemy.ext.asyncio import AsyncSession, create_async_engine
@@ -43,6 +44,12 @@ from tests.processes import base_env, run_cli, sqlite_url
 from webapp.app import HTTP_IDLE_TIMEOUT, create_runner
 
 FIXTURES = Path(__file__).parent / "fixtures"
+# Property tests: `make test` tries 100 examples each (hypothesis's default, seeded afresh
+# every run, so runs explore different inputs); HYPOTHESIS_PROFILE=thorough tries 2,000.
+hypothesis_settings.register_profile("default", max_examples=100)
+hypothesis_settings.register_profile("thorough", max_examples=2000)
+hypothesis_settings.load_profile(os.environ.get("HYPOTHESIS_PROFILE", "default"))
+
 BOT_TOKEN = "123456:TEST-token-for-the-fake-bot-api-000"
 WEBHOOK_SECRET = "whsec_test_secret_for_signing_webhooks"
 STRIPE_KEY = "sk_test_signaldesk"

@@ -18,6 +18,8 @@ from typing import IO, Any
 
 import aiohttp
 
+from tests.preloaded import ForkedBot, fork_bot, zygote
+
 REPO_ROOT = Path(__file__).resolve().parents[1]
 TOKEN = "7654321:AAH-entrypoint-test-token-0123456789abcdef"
 PRICE = "price_entrypoint_monthly"
@@ -59,9 +61,19 @@ def free_port() -> int:
 
 
 async def start_bot(
-    args: Sequence[str], env: dict[str, str], cwd: Path
-) -> asyncio.subprocess.Process:
-    """`python -m bot *args` with stderr piped to the test and nothing on stdin."""
+    args: Sequence[str], env: dict[str, str], cwd: Path, *, exec_: bool = False
+) -> asyncio.subprocess.Process | ForkedBot:
+    """`python -m bot *args` with stderr piped to the test and nothing on stdin.
+
+    Forked from the preloaded launcher (tests/zygote.py says why) unless `exec_` or
+    BOT_TEST_EXEC=1 asks for a real exec of the interpreter.
+    """
+    if not exec_ and os.environ.get("BOT_TEST_EXEC") != "1":
+        return await fork_bot(zygote(base_env(), REPO_ROOT), args, env, cwd)
+    if exec_:
+        # Unmeasured: this exec is here to prove a fresh interpreter starts, and its lines
+        # are measured in the launcher's children; under coverage it would take 3x longer.
+        env = {k: v for k, v in env.items() if not k.startswith("COVERAGE_")}
     return await asyncio.create_subprocess_exec(
         sys.executable,
         "-m",
@@ -177,7 +189,7 @@ def start_update(chat_id: int) -> dict[str, Any]:
 class Running:
     """A `python -m bot` process whose stderr is collected in the background."""
 
-    proc: asyncio.subprocess.Process
+    proc: asyncio.subprocess.Process | ForkedBot
     base_url: str
     stderr: bytearray = field(default_factory=bytearray)
 
@@ -208,11 +220,13 @@ class Running:
 
 
 @contextlib.asynccontextmanager
-async def running_bot(env: dict[str, str], cwd: Path, *args: str) -> AsyncIterator[Running]:
+async def running_bot(
+    env: dict[str, str], cwd: Path, *args: str, exec_: bool = False
+) -> AsyncIterator[Running]:
     """`python -m bot *args` running in the background; killed on exit if still alive."""
     port = free_port()
     env = {**env, "PORT": str(port), "WEB_HOST": "127.0.0.1"}
-    proc = await start_bot(args, env, cwd)
+    proc = await start_bot(args, env, cwd, exec_=exec_)
     running = Running(proc, f"http://127.0.0.1:{port}")
     reader = asyncio.create_task(running.collect())
     try:

@@ -105,8 +105,10 @@ async def test_full_start_long_polling_reply_and_sigterm(
     fake_bot, _ = fakes
     chat_id = 5_550_001
 
+    # Exec'd for real, not forked from the preloaded launcher: one test holds that a
+    # fresh interpreter running `python -m bot` starts, replies and stops cleanly.
     async with (
-        running_bot(migrated_env, tmp_path) as bot,
+        running_bot(migrated_env, tmp_path, exec_=True) as bot,
         aiohttp.ClientSession(timeout=HTTP_TIMEOUT) as http,
     ):
         await bot.wait_ready(http)

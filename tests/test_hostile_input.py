@@ -452,7 +452,6 @@ def _mutations() -> list[bytes]:
     found: list[bytes] = []
 
     @settings(
-        max_examples=150,
         database=None,
         derandomize=True,
         suppress_health_check=list(HealthCheck),
@@ -487,9 +486,7 @@ async def test_arbitrary_field_values_never_give_500(
 def _bodies() -> list[bytes]:
     found: list[bytes] = []
 
-    @settings(
-        max_examples=120, database=None, derandomize=True, suppress_health_check=list(HealthCheck)
-    )
+    @settings(database=None, derandomize=True, suppress_health_check=list(HealthCheck))
     @given(
         st.one_of(
             _json_values.map(lambda v: json.dumps(v).encode()),
