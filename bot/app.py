@@ -6,6 +6,7 @@ import asyncio
 import contextlib
 import logging
 from dataclasses import dataclass
+from datetime import timedelta
 from signal import SIGINT, SIGTERM
 
 from aiogram import Bot, Dispatcher
@@ -24,12 +25,15 @@ from bot.clock import Clock
 from bot.delivery.outbox import OutboxWakeup
 from bot.delivery.worker import DeliveryWorker
 from bot.group_commit import GroupCommit
+from bot.lifecycle.scheduler import Job, Scheduler
+from bot.lifecycle.sweeps import LifecycleSweeps
 from bot.logs import install_redaction
 from bot.settings import Settings
 from bot.startup import StartupError, check_schema, freeze_startup_objects
 from bot.telegram import setup as telegram_setup
 from bot.telegram.client import create_bot, warm_response_models
 from bot.telegram.health import TelegramHealth
+from bot.unit_of_work import UnitOfWork
 from db import migrate
 from db.engine import create_engine, create_session_factory, is_sqlite
 from webapp.app import create_runner, create_web_app
@@ -56,6 +60,7 @@ class Components:
     web_app: web.Application
     telegram_health: TelegramHealth
     progress: ProgressReporter
+    scheduler: Scheduler
 
     @property
     def webhook_mode(self) -> bool:
@@ -90,6 +95,26 @@ def _billing(
         group_commit=GroupCommit(session_factory) if is_sqlite(settings.database_url) else None,
     )
     return stripe_conn, billing, stripe_events
+
+
+def _scheduler(
+    settings: Settings,
+    session_factory: async_sessionmaker[AsyncSession],
+    stripe_events: StripeEventProcessor,
+    clock: Clock | None,
+) -> Scheduler:
+    """The lifecycle jobs and how often each runs: expiry often enough to tell a user
+    within a minute of the end, reminders (days ahead) every few minutes."""
+    sweeps = LifecycleSweeps(
+        UnitOfWork(session_factory),
+        reminder_days=settings.reminder_days,
+        plan_name=stripe_events.plan_name,
+    )
+    jobs = [
+        Job("expiry", timedelta(seconds=30), sweeps.expiry),
+        Job("reminders", timedelta(minutes=5), sweeps.reminders),
+    ]
+    return Scheduler(session_factory, jobs, clock=clock)
 
 
 def build(settings: Settings, engine: AsyncEngine, *, clock: Clock | None = None) -> Components:
@@ -138,6 +163,7 @@ def build(settings: Settings, engine: AsyncEngine, *, clock: Clock | None = None
         web_app=web_app,
         telegram_health=telegram_health,
         progress=progress,
+        scheduler=_scheduler(settings, session_factory, stripe_events, clock),
     )
 
 
@@ -156,18 +182,23 @@ async def run(settings: Settings) -> None:
         log.warning("Stripe is not configured: /subscribe and /manage will say so")
     runner = create_runner(parts.web_app)
     worker_task: asyncio.Task[None] | None = None
+    scheduler_task: asyncio.Task[None] | None = None
     try:
         await runner.setup()
         await _listen(runner, settings)
         worker_task = asyncio.create_task(parts.worker.run(), name="delivery-worker")
-        await _receive_updates(parts, _stop_event())
+        scheduler_task = asyncio.create_task(parts.scheduler.run(), name="scheduler")
+        await receive_updates(parts, _stop_event())
+        parts.scheduler.stop()
         parts.worker.stop()
+        await scheduler_task
         await worker_task
     finally:
-        if worker_task is not None and not worker_task.done():
-            worker_task.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await worker_task
+        for task in (scheduler_task, worker_task):
+            if task is not None and not task.done():
+                task.cancel()
+                with contextlib.suppress(asyncio.CancelledError):
+                    await task
         await runner.cleanup()
         await parts.close()
 
@@ -192,7 +223,7 @@ def _stop_event() -> asyncio.Event:
     return stop
 
 
-async def _receive_updates(parts: Components, stop: asyncio.Event) -> None:
+async def receive_updates(parts: Components, stop: asyncio.Event) -> None:
     """Tell Telegram where updates go (waiting for it if need be), then take them until
     `stop`: by webhook (the web server has the route) or by long polling."""
     connecting = asyncio.create_task(
@@ -212,11 +243,28 @@ async def _receive_updates(parts: Components, stop: asyncio.Event) -> None:
         await stop.wait()
         return
     log.info("receiving updates by long polling")
+    await _poll_until(parts, stop)
+
+
+async def _poll_until(parts: Components, stop: asyncio.Event) -> None:
+    """Long polling until `stop`. stop_polling() refuses a polling that has not started
+    yet, so a SIGTERM in the instant between the task's creation and its first step must
+    wait for the start (the dispatcher's startup hook) before stopping it."""
+    started = asyncio.Event()
+
+    async def on_startup() -> None:
+        started.set()
+
+    parts.dispatcher.startup.register(on_startup)
     polling = asyncio.create_task(
         parts.dispatcher.start_polling(parts.bot, handle_signals=False, close_bot_session=False)
     )
     await stop.wait()
-    await parts.dispatcher.stop_polling()
+    starting = asyncio.create_task(started.wait())
+    await asyncio.wait({starting, polling}, return_when=asyncio.FIRST_COMPLETED)
+    starting.cancel()
+    if not polling.done():
+        await parts.dispatcher.stop_polling()
     await polling
 
 

@@ -15,6 +15,7 @@ from db import DEFAULT_DATABASE_URL
 
 # "<bot id>:<secret>" as BotFather issues it (ASCII only: it travels in every URL).
 _TOKEN = re.compile(r"[0-9]{1,20}:[A-Za-z0-9_-]+")
+MAX_REMINDER_DAYS = 365
 
 
 def _split_csv(value: object) -> object:
@@ -53,6 +54,9 @@ class Settings(BaseSettings):
     delivery_rate: float = Field(default=25, gt=0, le=1000)
     paid_broadcast: bool = False
     log_level: str = "INFO"
+    # Subscription lifecycle (bot/lifecycle): days before a non-renewing end to remind.
+    reminder_days: Annotated[list[int], NoDecode] = Field(default_factory=lambda: [3, 1])
+    support_contact: str | None = Field(default=None, max_length=200)
 
     @field_validator("bot_token")
     @classmethod
@@ -77,6 +81,22 @@ class Settings(BaseSettings):
                 raise ValueError(f"{str(item)[:32]!r} is not a Telegram user id")
             ids.append(user_id)
         return ids
+
+    @field_validator("reminder_days", mode="before")
+    @classmethod
+    def _reminder_days(cls, value: object) -> object:
+        items = _split_csv(value)
+        if items == ["off"]:
+            return []
+        if not isinstance(items, list):
+            raise ValueError("must be comma-separated whole days, for example 3,1")
+        days = []
+        for item in items:
+            text = str(item)
+            if not (text.isascii() and text.isdigit()) or not 1 <= int(text) <= MAX_REMINDER_DAYS:
+                raise ValueError(f"{text[:16]!r} is not a whole number of days from 1 to 365")
+            days.append(int(text))
+        return sorted(set(days), reverse=True)
 
     @field_validator("stripe_price_ids", mode="before")
     @classmethod

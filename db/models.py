@@ -1,5 +1,6 @@
 """ORM models: users, Stripe customers, entitlements, processed Stripe events and Telegram
-updates, the outbox, signals and broadcasts, the readiness probe."""
+updates, the outbox, signals and broadcasts, the readiness probe, the scheduler's jobs and
+the lifecycle notices it has queued."""
 
 from __future__ import annotations
 
@@ -66,6 +67,8 @@ class Entitlement(Base):
     __table_args__ = (
         UniqueConstraint("user_id", "source", name="uq_entitlements_user_source"),
         Index("ix_entitlements_source_ref", "source_ref"),
+        # The lifecycle jobs read only the rows near their end (bot/lifecycle/sweeps.py).
+        Index("ix_entitlements_expires_at", "expires_at"),
     )
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
@@ -233,3 +236,33 @@ class HealthProbe(Base):
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=False)
     checked_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+
+
+class SchedulerJob(Base):
+    """One row per periodic job (bot/lifecycle/scheduler.py): when it is due next, and the
+    lease of the process running it now, so one process runs it however many there are."""
+
+    __tablename__ = "scheduler_jobs"
+
+    name: Mapped[str] = mapped_column(String(64), primary_key=True)
+    next_run_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    lease_owner: Mapped[str | None] = mapped_column(String(64))
+    lease_until: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    last_run_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    last_outcome: Mapped[str | None] = mapped_column(String(255))
+    runs: Mapped[int] = mapped_column(Integer, default=0)
+
+
+class LifecycleNotice(Base):
+    """Every lifecycle message queued, under a key naming its event ("expired:<entitlement>:
+    <end>", "reminder:<entitlement>:<end>:<days>"): the unique key, not memory, is what
+    makes a job that runs again, or in another process, send it only once."""
+
+    __tablename__ = "lifecycle_notices"
+
+    id: Mapped[int] = mapped_column(BigInteger().with_variant(Integer, "sqlite"), primary_key=True)
+    event: Mapped[str] = mapped_column(String(128), unique=True)
+    user_id: Mapped[int] = mapped_column(
+        BigInteger, ForeignKey("users.id", ondelete="CASCADE"), index=True
+    )
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)

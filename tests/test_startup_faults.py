@@ -4,13 +4,17 @@ Telegram is tried again until it answers."""
 
 from __future__ import annotations
 
+import asyncio
 import json
 import socket
 import time
 from pathlib import Path
+from typing import Literal
 
 import aiohttp
 
+from bot.app import receive_updates
+from tests.conftest import Harness
 from tests.fakes.bot_api import FakeBotAPI
 from tests.fakes.stripe_api import FakeStripe, make_event, make_subscription, sign_payload
 from tests.processes import (
@@ -92,3 +96,31 @@ async def test_telegram_down_at_start_keeps_the_server_up_and_connects_when_it_i
     retries = [line for line in output.splitlines() if "Telegram cannot be reached" in line]
     assert retries and all("trying again in" in line for line in retries)
     assert_no_token(output)
+
+
+class _StopRightAfterConnecting(asyncio.Event):
+    """A stop signal that arrives in the one instant that used to break the shutdown: after
+    Telegram answered the set-up calls, before the polling task has taken its first step.
+    The first waiter (racing the set-up) never wins; the next finds the signal already set.
+    """
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.waits = 0
+
+    async def wait(self) -> Literal[True]:
+        self.waits += 1
+        if self.waits == 1:
+            await asyncio.get_running_loop().create_future()
+        self.set()
+        return True
+
+
+async def test_a_stop_the_instant_polling_starts_still_stops_it_cleanly(
+    harness: Harness,
+) -> None:
+    stop = _StopRightAfterConnecting()
+    # Before the fix: RuntimeError("Polling is not started") from stop_polling(), exit 1.
+    await asyncio.wait_for(receive_updates(harness.parts, stop), 30)
+    assert stop.waits == 2
+    assert harness.fake_bot.calls_for("setMyCommands")

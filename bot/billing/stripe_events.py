@@ -281,7 +281,7 @@ class StripeEventProcessor:
         commit_events.mark(session, commit_events.ENTITLEMENTS)
         if change.notice is None:
             return
-        params: dict[str, object] = {"plan": self._plan_name(change.after.price_id)}
+        params: dict[str, object] = {"plan": self.plan_name(change.after.price_id)}
         if change.notice is entitlements.Notice.ACCESS_STARTED:
             expires = change.after.expires_at
             params["until"] = expires.isoformat() if expires else None
@@ -303,6 +303,6 @@ class StripeEventProcessor:
         await outbox.enqueue(session, chat_id=user_id, kind="payment_failed", params=params)
         return True
 
-    def _plan_name(self, price_id: str | None) -> str | None:
+    def plan_name(self, price_id: str | None) -> str | None:
         """The plan's Stripe name (data, not words: the renderer words a missing one)."""
         return self._catalog.cached_name(price_id) if self._catalog else None

@@ -51,6 +51,15 @@ def update_payment() -> InlineKeyboardMarkup:
     )
 
 
+def renew_in_portal() -> InlineKeyboardMarkup:
+    return _one(
+        InlineKeyboardButton(
+            text=plain("button.renew_in_portal"),
+            callback_data=BillingButton(action="portal").pack(),
+        )
+    )
+
+
 def portal(url: str) -> InlineKeyboardMarkup:
     return _one(InlineKeyboardButton(text=plain("button.portal"), url=url))
 

@@ -2,7 +2,7 @@
 
 from aiogram import Router
 
-from bot.chat.routers import admin, billing, fallback, help, signals, start
+from bot.chat.routers import admin, billing, fallback, help, signals, start, support
 
 
 def get_routers() -> list[Router]:
@@ -11,6 +11,7 @@ def get_routers() -> list[Router]:
     return [
         start.create_router(),
         help.create_router(),
+        support.create_router(),
         billing.create_router(),
         signals.create_router(),
         admin.create_router(),

@@ -8,7 +8,17 @@ from bot.chat.texts import Html, plain, t
 from bot.signals.syntax import SYNTAX
 from bot.signals.updates import UPDATE_SYNTAX
 
-USER_COMMANDS = ("start", "subscribe", "status", "manage", "signals", "performance", "help")
+USER_COMMANDS = (
+    "start",
+    "subscribe",
+    "status",
+    "manage",
+    "signals",
+    "performance",
+    "support",
+    "paysupport",
+    "help",
+)
 
 
 def menu() -> list[BotCommand]:

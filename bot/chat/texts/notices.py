@@ -19,7 +19,7 @@ from aiogram.types import InlineKeyboardMarkup
 
 from bot.billing.plans import format_amount
 from bot.chat import keyboards
-from bot.chat.texts import Html, t
+from bot.chat.texts import Html, t, tn
 from bot.chat.texts import billing as billing_texts
 from bot.chat.texts import signals as signal_texts
 from bot.signals.syntax import SignalSpec
@@ -61,6 +61,39 @@ def _grant(p: dict[str, Any]) -> Rendered:
     return t("notice.grant_ended"), None
 
 
+# The words of an expiry and of a reminder, by the entitlement's source.
+_EXPIRED = {
+    "stripe": "notice.expired.stripe",
+    "grant": "notice.expired.grant",
+    "trial": "notice.expired.trial",
+}
+_ENDING = {
+    "stripe": "notice.ending.stripe",
+    "grant": "notice.ending.grant",
+    "trial": "notice.ending.trial",
+}
+
+
+def _source(p: dict[str, Any]) -> str:
+    source = str(p.get("source"))
+    return source if source in _EXPIRED else "stripe"
+
+
+def _access_expired(p: dict[str, Any]) -> Rendered:
+    plan = billing_texts.plan_name(p.get("plan"))
+    text = t(_EXPIRED[_source(p)], plan=plan, date=_date(p.get("until")))
+    return text, keyboards.subscribe()
+
+
+def _access_ending(p: dict[str, Any]) -> Rendered:
+    """A reminder; a cancelled Stripe subscription is renewed again in the portal."""
+    source = _source(p)
+    plan = billing_texts.plan_name(p.get("plan"))
+    text = tn(_ENDING[source], int(p["days"]), plan=plan, date=_date(p.get("until")))
+    markup = keyboards.renew_in_portal() if source == "stripe" else keyboards.subscribe()
+    return text, markup
+
+
 def _announcement(p: dict[str, Any]) -> Rendered:
     return t("notice.announcement", text=p["text"]), None
 
@@ -89,6 +122,8 @@ _KINDS: dict[str, Callable[[dict[str, Any]], Rendered]] = {
     "access_ended": _access_ended,
     "payment_failed": _payment_failed,
     "grant": _grant,
+    "access_expired": _access_expired,
+    "access_ending": _access_ending,
     "broadcast": _announcement,
     "signal": _signal,
     "signal_update": _signal_update,

@@ -1,0 +1,66 @@
+"""What the lifecycle jobs decide, without a database or a clock: when an entitlement's
+access ends, which reminder is due, and the key that makes each message unique."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+from bot.access import STRIPE_GRACE
+from db.models import EntitlementSource
+
+# An end older than this when the scheduler first sees it is not announced: a process
+# that was down for a day still tells everyone, a first deployment does not tell users
+# whose access ended months ago.
+EXPIRY_LOOKBACK = timedelta(days=2)
+
+
+@dataclass(frozen=True)
+class Ending:
+    """One entitlement with an end date, as the sweeps read it."""
+
+    entitlement_id: int
+    user_id: int
+    source: str
+    expires_at: datetime
+    updated_at: datetime
+    cancel_at_period_end: bool
+    price_id: str | None
+
+
+def access_ends_at(ending: Ending) -> datetime:
+    """When this entitlement stops giving access (bot.access.entitlement_grants_access)."""
+    if ending.source == EntitlementSource.STRIPE:
+        return ending.expires_at + STRIPE_GRACE
+    return ending.expires_at
+
+
+def renews(ending: Ending) -> bool:
+    """A Stripe subscription renews by itself unless it was cancelled at period end."""
+    return ending.source == EntitlementSource.STRIPE and not ending.cancel_at_period_end
+
+
+def expiry_key(ending: Ending) -> str:
+    return f"expired:{ending.entitlement_id}:{int(ending.expires_at.timestamp())}"
+
+
+def reminder_key(ending: Ending, days: int) -> str:
+    return f"reminder:{ending.entitlement_id}:{int(ending.expires_at.timestamp())}:{days}"
+
+
+def due_reminder(ending: Ending, now: datetime, days: Sequence[int]) -> int | None:
+    """The most urgent reminder due at `now`: the fewest days before the end whose moment
+    has come. A moment that passed before the entitlement last changed is not due (the
+    user was just told about this end, by the grant or the cancellation itself); an
+    auto-renewing subscription gets none."""
+    if renews(ending) or now >= ending.expires_at:
+        return None
+    due = [d for d in days if ending.updated_at <= ending.expires_at - timedelta(days=d) <= now]
+    return min(due) if due else None
+
+
+def expired_between(ending: Ending, now: datetime) -> bool:
+    """Whether access ended by time recently enough to be announced at `now`."""
+    ends = access_ends_at(ending)
+    return now - EXPIRY_LOOKBACK < ends <= now

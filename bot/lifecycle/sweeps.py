@@ -1,0 +1,157 @@
+"""The expiry and reminder jobs: find the entitlements whose moment has come, queue each
+message once (its key in lifecycle_notices, in the same transaction as its outbox row).
+
+They read in pages by entitlement id, one short transaction per page, so memory stays
+flat however many users there are and SQLite's one connection is never held for long.
+Only rows near their end are read at all (the index on expires_at).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Any, cast
+
+from sqlalchemy import Table, select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from bot.access import ACCESS_STATUSES, STRIPE_GRACE, with_access
+from bot.delivery import outbox
+from bot.lifecycle import rules
+from bot.lifecycle.rules import Ending
+from bot.unit_of_work import UnitOfWork
+from db.engine import insert_ignoring_conflicts
+from db.models import Entitlement, LifecycleNotice
+
+PAGE = 1000
+_NOTICES = cast(Table, LifecycleNotice.__table__)
+_INSERT_NOTICE = insert_ignoring_conflicts(_NOTICES, _NOTICES.c.event)
+PlanName = Callable[[str | None], str | None]
+
+
+@dataclass(frozen=True)
+class Message:
+    """One lifecycle message to queue: its unique event key, the chat, what to say."""
+
+    event: str
+    user_id: int
+    kind: str
+    params: dict[str, Any]
+
+
+async def _page(
+    session: AsyncSession, since: datetime, until: datetime, after_id: int
+) -> list[Ending]:
+    """The next page of entitlements giving access whose end lies in (since, until]."""
+    query = (
+        select(
+            Entitlement.id,
+            Entitlement.user_id,
+            Entitlement.source,
+            Entitlement.expires_at,
+            Entitlement.updated_at,
+            Entitlement.cancel_at_period_end,
+            Entitlement.price_id,
+        )
+        .where(
+            Entitlement.id > after_id,
+            Entitlement.status.in_(ACCESS_STATUSES),
+            Entitlement.expires_at > since,
+            Entitlement.expires_at <= until,
+        )
+        .order_by(Entitlement.id)
+        .limit(PAGE)
+    )
+    rows = await session.execute(query)
+    return [
+        Ending(
+            entitlement_id=row.id,
+            user_id=row.user_id,
+            source=row.source,
+            expires_at=cast(datetime, row.expires_at),  # the query's range excludes NULL
+            updated_at=row.updated_at,
+            cancel_at_period_end=row.cancel_at_period_end,
+            price_id=row.price_id,
+        )
+        for row in rows
+    ]
+
+
+async def queue_once(session: AsyncSession, messages: Sequence[Message]) -> int:
+    """Queue each message whose key is new; returns how many were queued. The insert of
+    the key decides: a key already there (sent before, or by another process) queues
+    nothing."""
+    connection = await session.connection()
+    insert = _INSERT_NOTICE[connection.dialect.name]
+    queued = 0
+    for message in messages:
+        result = await connection.execute(
+            insert, {"event": message.event, "user_id": message.user_id}
+        )
+        if result.rowcount == 1:
+            await outbox.enqueue(
+                session, chat_id=message.user_id, kind=message.kind, params=message.params
+            )
+            queued += 1
+    return queued
+
+
+class LifecycleSweeps:
+    """The jobs' bodies; each takes `now` and answers one line for the scheduler's log."""
+
+    def __init__(self, uow: UnitOfWork, *, reminder_days: Sequence[int], plan_name: PlanName):
+        self._uow = uow
+        self._days = sorted(set(reminder_days), reverse=True)
+        self._plan_name = plan_name
+
+    async def expiry(self, now: datetime) -> str:
+        """Tell each user whose access ended by time, once, with a Subscribe button."""
+        since = now - rules.EXPIRY_LOOKBACK - STRIPE_GRACE
+        queued, after_id = 0, 0
+        while True:
+            async with self._uow() as session:
+                page = await _page(session, since, now, after_id)
+                ended = [e for e in page if rules.expired_between(e, now)]
+                still = await with_access(session, {e.user_id for e in ended}, now)
+                messages = [self._expired(e) for e in ended if e.user_id not in still]
+                queued += await queue_once(session, messages)
+            if len(page) < PAGE:
+                return f"{queued} told their access ended"
+            after_id = page[-1].entitlement_id
+
+    async def reminders(self, now: datetime) -> str:
+        """Remind before each non-renewing end, REMINDER_DAYS before it, each once."""
+        if not self._days:
+            return "reminders are off"
+        until = now + timedelta(days=self._days[0])
+        queued, after_id = 0, 0
+        while True:
+            async with self._uow() as session:
+                page = await _page(session, now, until, after_id)
+                messages = [
+                    self._reminder(e, days)
+                    for e in page
+                    if (days := rules.due_reminder(e, now, self._days)) is not None
+                ]
+                queued += await queue_once(session, messages)
+            if len(page) < PAGE:
+                return f"{queued} reminded of an end"
+            after_id = page[-1].entitlement_id
+
+    def _expired(self, ending: Ending) -> Message:
+        params = {
+            "source": ending.source,
+            "plan": self._plan_name(ending.price_id),
+            "until": ending.expires_at.isoformat(),
+        }
+        return Message(rules.expiry_key(ending), ending.user_id, "access_expired", params)
+
+    def _reminder(self, ending: Ending, days: int) -> Message:
+        params = {
+            "source": ending.source,
+            "plan": self._plan_name(ending.price_id),
+            "until": ending.expires_at.isoformat(),
+            "days": days,
+        }
+        return Message(rules.reminder_key(ending, days), ending.user_id, "access_ending", params)
