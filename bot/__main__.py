@@ -17,6 +17,8 @@ EXIT_CONFIG = 2
 COMMANDS = {
     "migrate": "bring the database schema up to date (make run does it for you)",
     "worker": "run one more delivery worker on its own (PostgreSQL only)",
+    "reconcile": "compare every Stripe subscription with its entitlement and repair each "
+    "difference as its webhook would have (--dry-run: only print them)",
     "help": "show this help",
 }
 
@@ -34,7 +36,11 @@ def _parser() -> argparse.ArgumentParser:
     )
     commands = parser.add_subparsers(dest="command", metavar="[command]", title="commands")
     for name, summary in COMMANDS.items():
-        commands.add_parser(name, help=summary, description=summary)
+        command = commands.add_parser(name, help=summary, description=summary)
+        if name == "reconcile":
+            command.add_argument(
+                "--dry-run", action="store_true", help="print the differences, change nothing"
+            )
     return parser
 
 
@@ -48,6 +54,8 @@ def _command(argv: list[str]) -> str | int:
     if args.command == "help":
         parser.print_help()
         return 0
+    if args.command == "reconcile" and args.dry_run:
+        return "reconcile-dry-run"
     return str(args.command or "run")
 
 
@@ -72,6 +80,10 @@ def main(argv: list[str]) -> int:
 
             revision = asyncio.run(run_migrations(settings))
             log.info("database is at revision %s", revision)
+        elif command.startswith("reconcile"):
+            from bot.app import run_reconcile  # noqa: PLC0415
+
+            return asyncio.run(run_reconcile(settings, dry_run=command.endswith("dry-run")))
         elif command == "worker":
             # Not bot.app: this process sends and nothing else, and aiogram's models are
             # most of its memory already.

@@ -12,7 +12,8 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from db.models import Entitlement, EntitlementSource, User
 
 # Stripe statuses that keep access. past_due keeps it while Stripe retries the card
-# (Smart Retries); Stripe moves the subscription to unpaid or canceled when it gives up.
+# (Smart Retries), for GRACE_DAYS (grace_until); Stripe moves the subscription to unpaid
+# or canceled when it gives up.
 ACCESS_STATUSES = frozenset({"active", "trialing", "past_due"})
 # A renewal's webhook may arrive a little after the period has ended; do not lock a paying
 # subscriber out in between.
@@ -28,11 +29,17 @@ class EntitlementLike(Protocol):
     def status(self) -> str: ...
     @property
     def expires_at(self) -> datetime | None: ...
+    @property
+    def grace_until(self) -> datetime | None: ...
 
 
 def entitlement_grants_access(entitlement: EntitlementLike, now: datetime) -> bool:
     """Whether this one entitlement gives access at `now`."""
     if entitlement.status not in ACCESS_STATUSES:
+        return False
+    # past_due keeps access while Stripe retries the card, for the grace and no longer.
+    grace_until = entitlement.grace_until
+    if entitlement.status == "past_due" and grace_until is not None and now >= grace_until:
         return False
     if entitlement.expires_at is None:
         # Only admin grants may be open-ended; a Stripe row always carries its period end.
@@ -58,7 +65,13 @@ async def stripe_entitlement(session: AsyncSession, user_id: int) -> Entitlement
 async def recipients(session: AsyncSession, now: datetime) -> list[int]:
     """Users who have access at `now` and have not blocked the bot, by id."""
     rows = await session.execute(
-        select(Entitlement.user_id, Entitlement.source, Entitlement.status, Entitlement.expires_at)
+        select(
+            Entitlement.user_id,
+            Entitlement.source,
+            Entitlement.status,
+            Entitlement.expires_at,
+            Entitlement.grace_until,
+        )
         .join(User, User.id == Entitlement.user_id)
         .where(Entitlement.status.in_(ACCESS_STATUSES), User.blocked_at.is_(None))
     )
@@ -72,7 +85,11 @@ async def with_access(session: AsyncSession, user_ids: Iterable[int], now: datet
         return set()
     rows = await session.execute(
         select(
-            Entitlement.user_id, Entitlement.source, Entitlement.status, Entitlement.expires_at
+            Entitlement.user_id,
+            Entitlement.source,
+            Entitlement.status,
+            Entitlement.expires_at,
+            Entitlement.grace_until,
         ).where(Entitlement.user_id.in_(ids), Entitlement.status.in_(ACCESS_STATUSES))
     )
     return {row.user_id for row in rows if entitlement_grants_access(row, now)}

@@ -5,8 +5,9 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
-from datetime import timedelta
+from datetime import datetime, timedelta
 from signal import SIGINT, SIGTERM
 
 from aiogram import Bot, Dispatcher
@@ -16,6 +17,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 from bot import commit_events
 from bot.billing.checkout import BillingService
 from bot.billing.plans import PlanCatalog
+from bot.billing.reconcile import Reconciler
 from bot.billing.stripe_client import StripeConnection, create_stripe_connection
 from bot.billing.stripe_events import StripeEventProcessor
 from bot.chat.dispatcher import create_dispatcher
@@ -41,6 +43,8 @@ from webapp.app import create_runner, create_web_app
 log = logging.getLogger(__name__)
 
 PROGRESS_EVERY = 2.0  # seconds between edits of an admin's broadcast progress message
+# A daily reconciliation pages through every Stripe subscription: minutes, not seconds.
+RECONCILE_LEASE = timedelta(minutes=30)
 
 
 @dataclass
@@ -61,6 +65,7 @@ class Components:
     telegram_health: TelegramHealth
     progress: ProgressReporter
     scheduler: Scheduler
+    reconciler: Reconciler | None
 
     @property
     def webhook_mode(self) -> bool:
@@ -93,18 +98,30 @@ def _billing(
         catalog=catalog,
         # SQLite runs one writer at a time anyway; PostgreSQL applies events in parallel.
         group_commit=GroupCommit(session_factory) if is_sqlite(settings.database_url) else None,
+        grace=timedelta(days=settings.grace_days),
     )
     return stripe_conn, billing, stripe_events
+
+
+def _daily_reconcile(reconciler: Reconciler) -> Callable[[datetime], Awaitable[str]]:
+    async def reconcile(_now: datetime) -> str:
+        report = await reconciler.run(dry_run=False)
+        for change in report.changed:
+            log.info("reconcile: %s", change.line())
+        return report.summary(dry_run=False)
+
+    return reconcile
 
 
 def _scheduler(
     settings: Settings,
     session_factory: async_sessionmaker[AsyncSession],
     stripe_events: StripeEventProcessor,
+    reconciler: Reconciler | None,
     clock: Clock | None,
 ) -> Scheduler:
-    """The lifecycle jobs and how often each runs: expiry often enough to tell a user
-    within a minute of the end, reminders (days ahead) every few minutes."""
+    """The lifecycle jobs and how often each runs: expiry and the end of a grace often
+    enough to tell a user within a minute, reminders (days ahead) every few minutes."""
     sweeps = LifecycleSweeps(
         UnitOfWork(session_factory),
         reminder_days=settings.reminder_days,
@@ -113,7 +130,12 @@ def _scheduler(
     jobs = [
         Job("expiry", timedelta(seconds=30), sweeps.expiry),
         Job("reminders", timedelta(minutes=5), sweeps.reminders),
+        Job("suspensions", timedelta(seconds=30), sweeps.suspensions),
     ]
+    if reconciler is not None:
+        jobs.append(
+            Job("reconcile", timedelta(days=1), _daily_reconcile(reconciler), RECONCILE_LEASE)
+        )
     return Scheduler(session_factory, jobs, clock=clock)
 
 
@@ -139,6 +161,16 @@ def build(settings: Settings, engine: AsyncEngine, *, clock: Clock | None = None
         dispatcher=dispatcher if settings.public_url is not None else None,
     )
     progress = ProgressReporter(bot, session_factory, interval=PROGRESS_EVERY)
+    reconciler = (
+        Reconciler(
+            stripe_events,
+            stripe_conn.client,
+            session_factory,
+            grace=timedelta(days=settings.grace_days),
+        )
+        if stripe_conn is not None
+        else None
+    )
     worker = DeliveryWorker(
         bot,
         session_factory,
@@ -163,7 +195,8 @@ def build(settings: Settings, engine: AsyncEngine, *, clock: Clock | None = None
         web_app=web_app,
         telegram_health=telegram_health,
         progress=progress,
-        scheduler=_scheduler(settings, session_factory, stripe_events, clock),
+        scheduler=_scheduler(settings, session_factory, stripe_events, reconciler, clock),
+        reconciler=reconciler,
     )
 
 
@@ -266,6 +299,24 @@ async def _poll_until(parts: Components, stop: asyncio.Event) -> None:
     if not polling.done():
         await parts.dispatcher.stop_polling()
     await polling
+
+
+async def run_reconcile(settings: Settings, *, dry_run: bool) -> int:
+    """`python -m bot reconcile`: one line per difference and a summary, on stdout."""
+    engine = create_engine(settings.database_url)
+    await check_schema(engine)
+    parts = build(settings, engine)
+    try:
+        if parts.reconciler is None:
+            raise StartupError("STRIPE_API_KEY: reconciliation needs the Stripe API; set it")
+        report = await parts.reconciler.run(
+            dry_run=dry_run,
+            on_change=lambda change: print(change.line()),  # noqa: T201
+        )
+        print(report.summary(dry_run=dry_run))  # noqa: T201
+    finally:
+        await parts.close()
+    return 0
 
 
 async def run_migrations(settings: Settings) -> str:

@@ -56,6 +56,7 @@ class Settings(BaseSettings):
     log_level: str = "INFO"
     # Subscription lifecycle (bot/lifecycle): days before a non-renewing end to remind.
     reminder_days: Annotated[list[int], NoDecode] = Field(default_factory=lambda: [3, 1])
+    grace_days: int = Field(default=3, ge=0, le=60)
     support_contact: str | None = Field(default=None, max_length=200)
 
     @field_validator("bot_token")

@@ -69,6 +69,7 @@ class Entitlement(Base):
         Index("ix_entitlements_source_ref", "source_ref"),
         # The lifecycle jobs read only the rows near their end (bot/lifecycle/sweeps.py).
         Index("ix_entitlements_expires_at", "expires_at"),
+        Index("ix_entitlements_grace_until", "grace_until"),
     )
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
@@ -83,6 +84,8 @@ class Entitlement(Base):
     price_id: Mapped[str | None] = mapped_column(String(255))
     expires_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
     cancel_at_period_end: Mapped[bool] = mapped_column(Boolean, default=False)
+    # While past_due: when the grace (GRACE_DAYS from the first failed payment) runs out.
+    grace_until: Mapped[datetime | None] = mapped_column(UTCDateTime())
     # Stripe `event.created` of the newest event applied: an older one never overwrites it.
     state_version: Mapped[int] = mapped_column(BigInteger, default=0)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)

@@ -95,3 +95,26 @@ def test_domain_modules_build_no_aiogram_keyboards_or_messages() -> None:
         if module.startswith("aiogram.types") or module.startswith("bot.chat")
     ]
     assert wrong == []
+
+
+def test_the_delivery_worker_process_loads_no_stripe_admin_or_migrations() -> None:
+    """`python -m bot worker` is a sender: every module it loads is memory in every worker
+    (its budget is 200 MB, most of it aiogram's models). Stripe (with requests) cost 8 MB
+    when a text module imported a type from the plans module at run time."""
+    import subprocess
+    import sys
+
+    probe = (
+        "import sys, bot.worker; "
+        "print(' '.join(m for m in ('stripe', 'requests', 'bot.admin', 'bot.signals.service',"
+        " 'bot.app', 'alembic', 'bot.lifecycle.sweeps') if m in sys.modules))"
+    )
+    result = subprocess.run(
+        [sys.executable, "-c", probe],
+        capture_output=True,
+        text=True,
+        check=True,
+        timeout=60,
+        env={"PATH": "/usr/bin:/bin", "BOT_TOKEN": "1:x", "PYTHONPATH": str(ROOT)},
+    )
+    assert result.stdout.strip() == ""

@@ -62,6 +62,7 @@ class _Row(NamedTuple):
     source: str
     status: str
     expires_at: datetime | None
+    grace_until: datetime | None
 
 
 class AccessCache:
@@ -79,11 +80,14 @@ class AccessCache:
         if cached is None or cached[0] != current or clock - cached[1] >= self._ttl:
             async with uow() as session:
                 result = await session.execute(
-                    select(Entitlement.source, Entitlement.status, Entitlement.expires_at).where(
-                        Entitlement.user_id == user_id
-                    )
+                    select(
+                        Entitlement.source,
+                        Entitlement.status,
+                        Entitlement.expires_at,
+                        Entitlement.grace_until,
+                    ).where(Entitlement.user_id == user_id)
                 )
-                rows = [_Row(r.source, r.status, r.expires_at) for r in result]
+                rows = [_Row(r.source, r.status, r.expires_at, r.grace_until) for r in result]
             if len(self._rows) >= MAX_USERS:
                 self._rows.clear()
             cached = (current, clock, rows)

@@ -8,7 +8,8 @@ from typing import Any
 
 from bot.access import entitlement_grants_access
 from bot.admin import Stats
-from bot.billing.plans import Plan, format_amount
+from bot.billing.amounts import format_amount
+from bot.billing.plans import Plan
 from bot.chat.texts import billing as billing_texts
 from bot.chat.texts.signals import status_label, window_label
 from bot.delivery.progress import Counts

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import enum
 from dataclasses import dataclass, replace
-from datetime import datetime
+from datetime import datetime, timedelta
 
 from bot.access import entitlement_grants_access
 from bot.billing.stripe_shapes import Invoice, Subscription
@@ -22,6 +22,8 @@ TERMINAL_STATUSES = frozenset({"canceled", "incomplete_expired"})
 LIVE_STATUSES = frozenset({"active", "trialing", "past_due"})
 # A newer paid invoice ends these: the subscription is active again.
 RECOVERABLE_STATUSES = frozenset({"past_due", "unpaid", "incomplete"})
+# GRACE_DAYS' default: how long past_due keeps access after the first failed payment.
+DEFAULT_GRACE = timedelta(days=3)
 
 
 @dataclass(frozen=True, slots=True)
@@ -35,6 +37,7 @@ class EntitlementState:
     cancel_at_period_end: bool
     state_version: int
     source: str = EntitlementSource.STRIPE
+    grace_until: datetime | None = None
 
 
 class Notice(enum.StrEnum):
@@ -72,8 +75,23 @@ def _is_stale(
     )
 
 
+def _grace_until(
+    before: EntitlementState | None, subscription: Subscription, now: datetime, grace: timedelta
+) -> datetime | None:
+    """While past_due, the grace's end: set at the first failure, kept through retries."""
+    if subscription.status != "past_due":
+        return None
+    if before is not None and before.source_ref == subscription.id and before.grace_until:
+        return before.grace_until
+    return now + grace
+
+
 def on_subscription(
-    before: EntitlementState | None, subscription: Subscription, version: int, now: datetime
+    before: EntitlementState | None,
+    subscription: Subscription,
+    version: int,
+    now: datetime,
+    grace: timedelta = DEFAULT_GRACE,
 ) -> Change | None:
     """The user's Stripe entitlement after a subscription event; None when stale."""
     if before is not None and _is_stale(before, subscription, version, now):
@@ -85,6 +103,7 @@ def on_subscription(
         expires_at=subscription.period_end or (before.expires_at if before else None),
         cancel_at_period_end=subscription.cancel_at_period_end,
         state_version=version,
+        grace_until=_grace_until(before, subscription, now, grace),
     )
     return Change(after, _notice(before, after, now))
 
@@ -100,7 +119,7 @@ def on_invoice_paid(
     after = replace(before, expires_at=expires_at)
     # A status change only comes from an event newer than what we hold.
     if version >= before.state_version and before.status in RECOVERABLE_STATUSES:
-        after = replace(after, status="active", state_version=version)
+        after = replace(after, status="active", state_version=version, grace_until=None)
     if after == before:
         return None
     return Change(after, _notice(before, after, now))

@@ -17,37 +17,6 @@ log = logging.getLogger(__name__)
 
 CACHE_SECONDS = 600.0
 
-# Currencies Stripe treats as zero-decimal (https://docs.stripe.com/currencies#zero-decimal).
-ZERO_DECIMAL = frozenset(
-    [
-        "bif",
-        "clp",
-        "djf",
-        "gnf",
-        "jpy",
-        "kmf",
-        "krw",
-        "mga",
-        "pyg",
-        "rwf",
-        "ugx",
-        "vnd",
-        "vuv",
-        "xaf",
-        "xof",
-        "xpf",
-    ]
-)
-CURRENCY_SYMBOLS = {"usd": "$", "eur": "€", "gbp": "£", "jpy": "¥", "inr": "₹"}
-
-
-def format_amount(amount: int, currency: str) -> str:
-    """Integer minor units to a display string: 4900 usd -> $49.00."""
-    code = currency.lower()
-    value = str(amount) if code in ZERO_DECIMAL else f"{amount / 100:,.2f}"
-    symbol = CURRENCY_SYMBOLS.get(code)
-    return f"{symbol}{value}" if symbol else f"{value} {code.upper()}"
-
 
 @dataclass(frozen=True, slots=True)
 class Plan:

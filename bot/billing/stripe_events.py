@@ -6,7 +6,7 @@ import contextlib
 import logging
 from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from urllib.parse import quote
 
 import stripe
@@ -65,6 +65,7 @@ class StripeEventProcessor:
         catalog: PlanCatalog | None,
         group_commit: GroupCommit | None = None,
         now: Now = lambda: datetime.now(UTC),
+        grace: timedelta = entitlements.DEFAULT_GRACE,
     ) -> None:
         self._session_factory = session_factory
         # On SQLite (one writer) events waiting together share a transaction.
@@ -73,6 +74,7 @@ class StripeEventProcessor:
         self._client = client
         self._catalog = catalog
         self._now = now
+        self._grace = grace
 
     @property
     def enabled(self) -> bool:
@@ -187,7 +189,7 @@ class StripeEventProcessor:
             return await self._invoice_paid(session, conn, obj, version)
         return False  # recorded above all the same, so a replay is a duplicate
 
-    async def _resolve_user(
+    async def resolve_user(
         self, conn: AsyncConnection, user_id: int | None, customer_id: str | None
     ) -> int | None:
         """The Telegram user an object belongs to: `user_id` (from its metadata), else its
@@ -213,7 +215,7 @@ class StripeEventProcessor:
         if user_id is None:
             log.warning("checkout session %s has no Telegram user id; ignored", checkout.id)
             return False
-        await self._resolve_user(conn, user_id, checkout.customer)
+        await self.resolve_user(conn, user_id, checkout.customer)
         if fetched is not None:
             await self._apply_subscription(session, conn, user_id, fetched, version)
         return True
@@ -225,7 +227,7 @@ class StripeEventProcessor:
         subscription: Subscription,
         version: int,
     ) -> bool:
-        user_id = await self._resolve_user(
+        user_id = await self.resolve_user(
             conn, subscription.telegram_user_id, subscription.customer
         )
         if user_id is None:
@@ -244,11 +246,13 @@ class StripeEventProcessor:
     ) -> None:
         stored = await stripe_store.entitlement_of_user(conn, user_id)
         before = stored.state if stored is not None else None
-        change = entitlements.on_subscription(before, subscription, version, self._now())
+        change = entitlements.on_subscription(
+            before, subscription, version, self._now(), self._grace
+        )
         if change is None:
             log.info("stale event for %s (version %s)", subscription.id, version)
             return
-        await self._save(session, conn, user_id, stored, change)
+        await self.save_change(session, conn, user_id, stored, change)
 
     async def _invoice_paid(
         self,
@@ -265,10 +269,10 @@ class StripeEventProcessor:
             return False
         change = entitlements.on_invoice_paid(stored.state, invoice, version, self._now())
         if change is not None:
-            await self._save(session, conn, stored.user_id, stored, change)
+            await self.save_change(session, conn, stored.user_id, stored, change)
         return True
 
-    async def _save(
+    async def save_change(
         self,
         session: AsyncSession,
         conn: AsyncConnection,
@@ -295,11 +299,16 @@ class StripeEventProcessor:
         if invoice.subscription_id is not None:
             user_id = await stripe_store.user_of_subscription(conn, invoice.subscription_id)
         if user_id is None:
-            user_id = await self._resolve_user(conn, invoice.telegram_user_id, invoice.customer)
+            user_id = await self.resolve_user(conn, invoice.telegram_user_id, invoice.customer)
         if user_id is None:
             log.warning("failed invoice %s belongs to no known user", invoice.id)
             return False
-        params = {"amount": invoice.amount_due, "currency": invoice.currency}
+        retry = invoice.next_payment_attempt
+        params = {
+            "amount": invoice.amount_due,
+            "currency": invoice.currency,
+            "next_attempt": datetime.fromtimestamp(retry, UTC).isoformat() if retry else None,
+        }
         await outbox.enqueue(session, chat_id=user_id, kind="payment_failed", params=params)
         return True
 

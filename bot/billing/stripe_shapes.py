@@ -125,6 +125,8 @@ class Invoice(_Shape):
     lines: _List[_InvoiceLine] | None = None
     amount_due: Amount | None = None
     currency: Currency | None = None
+    # When Stripe will try the card again (null once it has given up).
+    next_payment_attempt: Timestamp | None = None
     metadata: Metadata = Field(default_factory=dict)
 
     _refs = field_validator("customer", "subscription", mode="before")(_ref)

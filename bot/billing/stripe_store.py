@@ -135,6 +135,7 @@ def _stored(row: Row[Any] | None) -> StoredEntitlement | None:
             expires_at=row.expires_at,
             cancel_at_period_end=bool(row.cancel_at_period_end),
             state_version=int(row.state_version or 0),
+            grace_until=row.grace_until,
         ),
     )
 
@@ -169,6 +170,7 @@ async def save_entitlement(
         "expires_at": state.expires_at,
         "cancel_at_period_end": state.cancel_at_period_end,
         "state_version": state.state_version,
+        "grace_until": state.grace_until,
     }
     if stored is None:
         await conn.execute(

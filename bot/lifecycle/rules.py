@@ -45,6 +45,10 @@ def expiry_key(ending: Ending) -> str:
     return f"expired:{ending.entitlement_id}:{int(ending.expires_at.timestamp())}"
 
 
+def suspension_key(entitlement_id: int, grace_until: datetime) -> str:
+    return f"suspended:{entitlement_id}:{int(grace_until.timestamp())}"
+
+
 def reminder_key(ending: Ending, days: int) -> str:
     return f"reminder:{ending.entitlement_id}:{int(ending.expires_at.timestamp())}:{days}"
 

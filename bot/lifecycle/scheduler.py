@@ -46,6 +46,8 @@ class Job:
     name: str
     every: timedelta
     run: Callable[[datetime], Awaitable[str]]
+    # Longer than the job can take: while it runs, no other process takes it.
+    lease: timedelta = LEASE
 
 
 def process_name() -> str:
@@ -111,7 +113,7 @@ class Scheduler:
                 SchedulerJob.next_run_at <= now,
                 or_(SchedulerJob.lease_until.is_(None), SchedulerJob.lease_until <= now),
             )
-            .values(lease_owner=self.owner, lease_until=now + LEASE)
+            .values(lease_owner=self.owner, lease_until=now + job.lease)
         )
         async with self._sessions() as session, session.begin():
             result = await session.execute(claim)

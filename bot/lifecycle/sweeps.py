@@ -78,6 +78,21 @@ async def _page(
     ]
 
 
+def _graces_over(since: datetime, until: datetime, after_id: int) -> Any:
+    """past_due entitlements whose grace ran out in (since, until], a page by id."""
+    return (
+        select(Entitlement.id, Entitlement.user_id, Entitlement.grace_until, Entitlement.price_id)
+        .where(
+            Entitlement.id > after_id,
+            Entitlement.status == "past_due",
+            Entitlement.grace_until > since,
+            Entitlement.grace_until <= until,
+        )
+        .order_by(Entitlement.id)
+        .limit(PAGE)
+    )
+
+
 async def queue_once(session: AsyncSession, messages: Sequence[Message]) -> int:
     """Queue each message whose key is new; returns how many were queued. The insert of
     the key decides: a key already there (sent before, or by another process) queues
@@ -138,6 +153,30 @@ class LifecycleSweeps:
             if len(page) < PAGE:
                 return f"{queued} reminded of an end"
             after_id = page[-1].entitlement_id
+
+    async def suspensions(self, now: datetime) -> str:
+        """Tell each past_due subscriber whose grace has just run out that access is
+        paused, once (invoice.paid restores it, and the webhook says so)."""
+        since = now - rules.EXPIRY_LOOKBACK
+        queued, after_id = 0, 0
+        while True:
+            async with self._uow() as session:
+                page = list(await session.execute(_graces_over(since, now, after_id)))
+                still = await with_access(session, {row.user_id for row in page}, now)
+                messages = [
+                    Message(
+                        rules.suspension_key(row.id, row.grace_until),
+                        row.user_id,
+                        "access_suspended",
+                        {"plan": self._plan_name(row.price_id)},
+                    )
+                    for row in page
+                    if row.user_id not in still
+                ]
+                queued += await queue_once(session, messages)
+            if len(page) < PAGE:
+                return f"{queued} told their access is paused"
+            after_id = page[-1].id
 
     def _expired(self, ending: Ending) -> Message:
         params = {

@@ -152,6 +152,16 @@ def _invalid(param: str, message: str, code: str | None = None) -> StripeFakeErr
     return StripeFakeError(400, message, code=code, param=param)
 
 
+def _list_limit(value: object) -> int:
+    """A list's `limit` as Stripe checks it: an integer from 1 to 100, 10 when absent."""
+    if value is None:
+        return 10
+    text = str(value)
+    if not (text.isascii() and text.isdigit()) or not 1 <= int(text) <= 100:
+        raise _invalid("limit", f"Invalid integer: {text[:20]}; must be between 1 and 100")
+    return int(text)
+
+
 # ---------------------------------------------------------------------------
 # Recorded requests
 # ---------------------------------------------------------------------------
@@ -500,6 +510,7 @@ class FakeStripe:
         self.prices: dict[str, JSONDict] = {}
         self.customers: dict[str, JSONDict] = {}
         self.subscriptions: dict[str, JSONDict] = {}
+        self.list_pages_served = 0
         self.checkout_sessions: dict[str, JSONDict] = {}
         self.portal_sessions: dict[str, JSONDict] = {}
         self._faults: list[_Fault] = []
@@ -513,6 +524,7 @@ class FakeStripe:
             ("GET", re.compile(r"^/v1/checkout/sessions/([^/]+)$"), self._get_checkout_session),
             ("POST", re.compile(r"^/v1/billing_portal/sessions$"), self._create_portal_session),
             ("GET", re.compile(r"^/v1/subscriptions/([^/]+)$"), self._get_subscription),
+            ("GET", re.compile(r"^/v1/subscriptions$"), self._list_subscriptions),
             ("GET", re.compile(r"^/v1/customers/([^/]+)$"), self._get_customer),
         ]
 
@@ -956,6 +968,47 @@ class FakeStripe:
         }
         self.portal_sessions[session["id"]] = session
         return session
+
+    async def _list_subscriptions(self, _ids: tuple[str, ...], params: JSONDict) -> JSONDict:
+        """GET /v1/subscriptions as Stripe pages it: newest first, `limit` 1-100 (10 by
+        default), `starting_after` an id of the list, `has_more`; without `status=all`
+        cancelled subscriptions are left out; `customer` filters."""
+        limit = _list_limit(params.get("limit"))
+        status = params.get("status")
+        if status not in (
+            None,
+            "all",
+            "active",
+            "past_due",
+            "unpaid",
+            "canceled",
+            "incomplete",
+            "incomplete_expired",
+            "trialing",
+            "paused",
+            "ended",
+        ):
+            raise _invalid("status", f"Invalid status: must be one of all, active, ... ({status})")
+        subs = list(reversed(self.subscriptions.values()))  # added last = created last
+        if status is None:
+            subs = [s for s in subs if s["status"] not in ("canceled", "incomplete_expired")]
+        elif status != "all":
+            subs = [s for s in subs if s["status"] == status]
+        if params.get("customer"):
+            subs = [s for s in subs if s.get("customer") == params["customer"]]
+        after = params.get("starting_after")
+        if after:
+            ids = [s["id"] for s in subs]
+            if after not in ids:
+                raise _no_such("subscription", str(after), status=400, param="starting_after")
+            subs = subs[ids.index(after) + 1 :]
+        self.list_pages_served += 1
+        return {
+            "object": "list",
+            "url": "/v1/subscriptions",
+            "has_more": len(subs) > limit,
+            "data": subs[:limit],
+        }
 
     async def _get_subscription(self, ids: tuple[str, ...], params: JSONDict) -> JSONDict:
         sub = self.subscriptions.get(ids[0])

@@ -2,10 +2,14 @@
 
 from __future__ import annotations
 
-from bot.admin import Stats
-from bot.billing.plans import format_amount
+from typing import TYPE_CHECKING
+
+from bot.billing.amounts import format_amount
 from bot.chat.texts import Html, t
 from bot.delivery.progress import Counts
+
+if TYPE_CHECKING:  # the delivery worker renders progress without the admin service
+    from bot.admin import Stats
 
 GRANT_SYNTAX = "/grant USER_ID DAYS  (DAYS 0 takes a grant back)"
 TITLES = {"signal": "title.signal", "signal_update": "title.signal_update"}

@@ -3,10 +3,14 @@
 from __future__ import annotations
 
 from datetime import datetime
+from typing import TYPE_CHECKING
 
 from bot.access import EntitlementLike, entitlement_grants_access
-from bot.billing.plans import Plan, format_amount
+from bot.billing.amounts import format_amount
 from bot.chat.texts import Html, plain, plain_n, t, tn
+
+if TYPE_CHECKING:  # notices are rendered by the delivery worker, which never loads Stripe
+    from bot.billing.plans import Plan
 
 KNOWN_STATES = frozenset(
     {
@@ -67,6 +71,10 @@ def status(entitlement: EntitlementLike | None, plan: str | None, now: datetime)
     active = entitlement_grants_access(entitlement, now)
     if entitlement.expires_at is not None:
         lines.append(_when(entitlement, active, format_date(entitlement.expires_at)))
+    grace_until = entitlement.grace_until
+    if entitlement.status == "past_due" and grace_until is not None:
+        key = "status.grace_until" if active else "status.grace_over"
+        lines.append(t(key, date=format_date(grace_until)))
     lines.append(t("status.premium_on" if active else "status.premium_off"))
     return Html("\n".join(lines))
 

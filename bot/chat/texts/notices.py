@@ -17,7 +17,7 @@ from typing import Any
 
 from aiogram.types import InlineKeyboardMarkup
 
-from bot.billing.plans import format_amount
+from bot.billing.amounts import format_amount
 from bot.chat import keyboards
 from bot.chat.texts import Html, t, tn
 from bot.chat.texts import billing as billing_texts
@@ -52,7 +52,18 @@ def _payment_failed(p: dict[str, Any]) -> Rendered:
         if amount is not None and currency
         else t("notice.your_latest_payment")
     )
-    return t("notice.payment_failed", what=what), keyboards.update_payment()
+    if "next_attempt" not in p:  # queued before the retry date was kept
+        retry = t("notice.retry_unknown")
+    elif p["next_attempt"]:
+        retry = t("notice.retry_on", date=_date(p["next_attempt"]))
+    else:
+        retry = t("notice.no_retry")
+    return t("notice.payment_failed", what=what, retry=retry), keyboards.update_payment()
+
+
+def _suspended(p: dict[str, Any]) -> Rendered:
+    plan = billing_texts.plan_name(p.get("plan"))
+    return t("notice.suspended", plan=plan), keyboards.update_payment()
 
 
 def _grant(p: dict[str, Any]) -> Rendered:
@@ -124,6 +135,7 @@ _KINDS: dict[str, Callable[[dict[str, Any]], Rendered]] = {
     "grant": _grant,
     "access_expired": _access_expired,
     "access_ending": _access_ending,
+    "access_suspended": _suspended,
     "broadcast": _announcement,
     "signal": _signal,
     "signal_update": _signal_update,

@@ -6,12 +6,14 @@ import re
 from collections.abc import Sequence
 from decimal import Decimal
 from html import unescape
-from typing import Protocol
+from typing import TYPE_CHECKING, Protocol
 
 from bot.chat.texts import Html, t, tn
-from bot.signals.service import Performance
 from bot.signals.syntax import SignalSpec, SignalSyntaxError, plain_number
 from db.models import SignalStatus
+
+if TYPE_CHECKING:  # the delivery worker renders signals without the signal service
+    from bot.signals.service import Performance
 
 # Telegram's limit for a message, in characters after the HTML is parsed. Every text we
 # build stays under it: a signal with ten take-profits and a 500-character note is about
