@@ -2,7 +2,16 @@
 
 from aiogram import Router
 
-from bot.chat.routers import admin, billing, fallback, help, signals, start, support
+from bot.chat.routers import (
+    admin,
+    billing,
+    fallback,
+    help,
+    signals,
+    start,
+    subscribers,
+    support,
+)
 
 
 def get_routers() -> list[Router]:
@@ -15,5 +24,6 @@ def get_routers() -> list[Router]:
         billing.create_router(),
         signals.create_router(),
         admin.create_router(),
+        subscribers.create_router(),
         fallback.create_router(),
     ]

@@ -105,6 +105,10 @@ def _access_ending(p: dict[str, Any]) -> Rendered:
     return text, markup
 
 
+def _revoked(p: dict[str, Any]) -> Rendered:
+    return t("notice.revoked", reason=str(p.get("reason", ""))), keyboards.subscribe()
+
+
 def _announcement(p: dict[str, Any]) -> Rendered:
     return t("notice.announcement", text=p["text"]), None
 
@@ -136,6 +140,7 @@ _KINDS: dict[str, Callable[[dict[str, Any]], Rendered]] = {
     "access_expired": _access_expired,
     "access_ending": _access_ending,
     "access_suspended": _suspended,
+    "access_revoked": _revoked,
     "broadcast": _announcement,
     "signal": _signal,
     "signal_update": _signal_update,

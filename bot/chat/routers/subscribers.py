@@ -1,0 +1,77 @@
+"""Admin commands about one subscriber: /revoke USER_ID REASON, /user USER_ID."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+
+from aiogram import Router
+from aiogram.filters import Command, CommandObject
+from aiogram.types import Message
+
+from bot import subscribers
+from bot.chat.middlewares.admin_only import ADMIN_ONLY
+from bot.chat.texts import Html, t
+from bot.chat.texts import subscribers as texts
+from bot.ids import parse_user_id
+from bot.unit_of_work import UnitOfWork
+
+REVOKE_SYNTAX = "/revoke USER_ID REASON"
+USER_SYNTAX = "/user USER_ID"
+
+
+def _revoke_args(args: str | None) -> tuple[int, str] | Html:
+    """(user id, reason) from `/revoke` arguments, or the reply naming what is wrong."""
+    parts = (args or "").strip().split(maxsplit=1)
+    if len(parts) != 2:  # noqa: PLR2004 - an id and a reason
+        return t("revoke.usage", syntax=REVOKE_SYNTAX)
+    user_id = parse_user_id(parts[0])
+    if user_id is None:
+        return t("revoke.bad_user", value=parts[0][:32], syntax=REVOKE_SYNTAX)
+    reason = " ".join(parts[1].split())
+    if len(reason) > subscribers.MAX_REASON:
+        return t("revoke.long_reason", max=subscribers.MAX_REASON)
+    return user_id, reason
+
+
+async def cmd_revoke(message: Message, command: CommandObject, uow: UnitOfWork) -> None:
+    assert message.from_user is not None  # admin-only: AdminOnlyMiddleware saw the user
+    parsed = _revoke_args(command.args)
+    if isinstance(parsed, Html):
+        await message.answer(parsed)
+        return
+    user_id, reason = parsed
+    try:
+        async with uow() as session:
+            revoked = await subscribers.revoke(
+                session, user_id, reason, message.from_user.id, datetime.now(UTC)
+            )
+    except subscribers.NothingToRevokeError as error:
+        await message.answer(t(error.key, **error.params))
+        return
+    await message.answer(texts.revoked(user_id, revoked))
+
+
+async def cmd_user(message: Message, command: CommandObject, uow: UnitOfWork) -> None:
+    parts = (command.args or "").split()
+    if len(parts) != 1:
+        await message.answer(t("user.usage", syntax=USER_SYNTAX))
+        return
+    user_id = parse_user_id(parts[0])
+    if user_id is None:
+        await message.answer(t("user.bad_user", value=parts[0][:32], syntax=USER_SYNTAX))
+        return
+    now = datetime.now(UTC)
+    async with uow() as session:
+        found = await subscribers.timeline(session, user_id, now)
+    if found is None:
+        await message.answer(t("user.unknown", user=user_id))
+        return
+    await message.answer(texts.timeline(found))
+
+
+def create_router() -> Router:
+    """A fresh router (a Router can belong to one Dispatcher only)."""
+    router = Router(name=__name__)
+    router.message.register(cmd_revoke, Command("revoke"), flags=ADMIN_ONLY)
+    router.message.register(cmd_user, Command("user"), flags=ADMIN_ONLY)
+    return router
