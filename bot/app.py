@@ -134,7 +134,13 @@ def _scheduler(
     ]
     if reconciler is not None:
         jobs.append(
-            Job("reconcile", timedelta(days=1), _daily_reconcile(reconciler), RECONCILE_LEASE)
+            Job(
+                "reconcile",
+                timedelta(days=1),
+                _daily_reconcile(reconciler),
+                lease=RECONCILE_LEASE,
+                first_after=timedelta(hours=1),
+            )
         )
     return Scheduler(session_factory, jobs, clock=clock)
 

@@ -322,6 +322,26 @@ async def test_a_job_due_while_the_process_was_down_runs_once_when_it_is_back(
         assert job.lease_owner is None
 
 
+async def test_a_job_with_a_first_delay_waits_that_long_after_it_is_first_registered(
+    harness: Harness,
+) -> None:
+    ran: list[datetime] = []
+
+    async def heavy(now: datetime) -> str:
+        ran.append(now)
+        return "done"
+
+    clock = FixedClock(REAL_NOW)
+    job = Job("heavy", timedelta(days=1), heavy, first_after=timedelta(hours=1))
+    scheduler = Scheduler(harness.parts.session_factory, [job], clock=clock, owner="one")
+    assert await scheduler.run_due() == []
+    clock.at += timedelta(minutes=59)
+    assert await scheduler.run_due() == []
+    clock.at += timedelta(minutes=1)
+    assert await scheduler.run_due() == ["heavy"]
+    assert ran == [REAL_NOW + timedelta(hours=1)]
+
+
 async def test_a_dead_holders_lease_is_taken_over_after_it_runs_out(harness: Harness) -> None:
     clock = FixedClock(REAL_NOW)
     dead = _scheduler(harness, clock, owner="dead")

@@ -81,6 +81,21 @@ async def test_a_lost_checkout_is_repaired_for_a_user_never_seen(harness: Harnes
     assert (await _reconcile(harness, dry_run=False)).changed == []
 
 
+async def test_a_webhook_created_just_before_the_repair_still_applies_after_it(
+    harness: Harness,
+) -> None:
+    live = _subscription("sub_race", BOB)
+    harness.fake_stripe.add_subscription(live)
+    assert len((await _reconcile(harness, dry_run=False)).changed) == 1
+    # Stripe created the cancellation a moment before our run read the list (or Stripe's
+    # clock is a little behind ours); its webhook arrives after the repair.
+    ended = {**live, "status": "canceled"}
+    created = int(time.time()) - 60
+    status, body = await harness.post_event(subscription_event("deleted", ended, created=created))
+    assert status == 200 and body["status"] == "applied"
+    assert (await entitlement(harness, BOB)).status == "canceled"  # type: ignore[union-attr]
+
+
 async def test_every_page_is_read_and_strangers_change_nothing(harness: Harness) -> None:
     for number in range(230):
         harness.fake_stripe.add_subscription(_subscription(f"sub_page_{number:03}", None))

@@ -25,6 +25,7 @@ from bot.billing.stripe_shapes import Subscription, parse_subscription
 
 log = logging.getLogger(__name__)
 PAGE_SIZE = 100  # Stripe's largest page
+CLOCK_MARGIN = timedelta(minutes=5)
 
 
 @dataclass(frozen=True)
@@ -68,6 +69,14 @@ def agrees(before: EntitlementState | None, after: EntitlementState) -> bool:
     return before is not None and replace(after, state_version=before.state_version) == before
 
 
+def _version(before: EntitlementState | None, now: datetime) -> int:
+    """The version a repair is saved with. Not simply now: a webhook Stripe created in the
+    last minutes (its `created` on Stripe's clock, ours may run ahead) must still apply
+    after it; never below the stored one, which would make the repair itself stale."""
+    recent = int(now.timestamp()) - int(CLOCK_MARGIN.total_seconds())
+    return max(recent, before.state_version if before is not None else 0)
+
+
 class Reconciler:
     def __init__(
         self,
@@ -108,8 +117,6 @@ class Reconciler:
         self, subscription: Subscription, *, dry_run: bool, report: Report
     ) -> Difference | None:
         now = self._now()
-        # Newer than any event already applied: what Stripe says now is the latest word.
-        version = int(now.timestamp())
         async with self._sessions() as session:
             transaction = await session.begin()
             conn = await session.connection()
@@ -118,6 +125,7 @@ class Reconciler:
             )
             stored = await stripe_store.entitlement_of_user(conn, user_id) if user_id else None
             before = stored.state if stored is not None else None
+            version = _version(before, now)
             change = (
                 entitlements.on_subscription(before, subscription, version, now, self._grace)
                 if user_id is not None

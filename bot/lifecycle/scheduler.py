@@ -48,6 +48,9 @@ class Job:
     run: Callable[[datetime], Awaitable[str]]
     # Longer than the job can take: while it runs, no other process takes it.
     lease: timedelta = LEASE
+    # The first run after the job is first registered: a heavy job (reconciliation) should
+    # not run in the minute a new deployment starts, competing with its first traffic.
+    first_after: timedelta = timedelta(0)
 
 
 def process_name() -> str:
@@ -103,7 +106,9 @@ class Scheduler:
             connection = await session.connection()
             insert = _INSERT_JOB[connection.dialect.name]
             for job in self._jobs:
-                await connection.execute(insert, {"name": job.name, "next_run_at": now, "runs": 0})
+                await connection.execute(
+                    insert, {"name": job.name, "next_run_at": now + job.first_after, "runs": 0}
+                )
 
     async def _claim(self, job: Job, now: datetime) -> bool:
         claim = (
