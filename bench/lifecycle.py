@@ -60,6 +60,7 @@ def _entitlement(user_id: int, rng: random.Random, now: datetime) -> dict[str, A
         "expires_at": now + timedelta(days=rng.uniform(1, 30)),
         "updated_at": now - timedelta(days=20),
         "created_at": now - timedelta(days=40),
+        "grace_until": None,
     }
     if roll < 0.10:  # cancelled at period end, ending within 5 days
         row.update(cancel_at_period_end=True, expires_at=now + timedelta(days=rng.uniform(0, 5)))
@@ -179,7 +180,7 @@ async def _reconcile_one(args: argparse.Namespace, count: int) -> str:
         return (
             f"reconcile {backend_of(args.database_url):<10} subscriptions={count:>6,}  "
             f"first={first_s:6.2f} s ({count / first_s:,.0f}/s, {len(first.changed):,} changed)  "
-            f"again={second_s:6.2f} s (0 changed)  pages={fake.list_pages_served}"
+            f"again={second_s:6.2f} s (0 changed)  list pages served over both={fake.list_pages_served}"
         )
 
 

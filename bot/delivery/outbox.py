@@ -55,6 +55,18 @@ async def enqueue(
     commit_events.mark(session, commit_events.OUTBOX)
 
 
+async def enqueue_many(
+    session: AsyncSession, messages: Iterable[tuple[int, str, dict[str, Any]]]
+) -> int:
+    """Personal messages, each (chat id, kind, params), in one executemany; how many."""
+    rows = [{"chat_id": chat, "kind": kind, "params": params} for chat, kind, params in messages]
+    if rows:
+        connection = await session.connection()
+        await connection.execute(_INSERT_ONE, rows)
+        commit_events.mark(session, commit_events.OUTBOX)
+    return len(rows)
+
+
 async def enqueue_bulk(
     session: AsyncSession,
     chat_ids: Iterable[int],

@@ -96,20 +96,19 @@ def _graces_over(since: datetime, until: datetime, after_id: int) -> Any:
 async def queue_once(session: AsyncSession, messages: Sequence[Message]) -> int:
     """Queue each message whose key is new; returns how many were queued. The insert of
     the key decides: a key already there (sent before, or by another process) queues
-    nothing."""
+    nothing. One statement for all the keys (the inserted ones come back), one for all
+    the outbox rows: a first sweep after a long outage can have thousands."""
+    if not messages:
+        return 0
     connection = await session.connection()
-    insert = _INSERT_NOTICE[connection.dialect.name]
-    queued = 0
-    for message in messages:
-        result = await connection.execute(
-            insert, {"event": message.event, "user_id": message.user_id}
-        )
-        if result.rowcount == 1:
-            await outbox.enqueue(
-                session, chat_id=message.user_id, kind=message.kind, params=message.params
-            )
-            queued += 1
-    return queued
+    insert = _INSERT_NOTICE[connection.dialect.name].returning(_NOTICES.c.event)
+    result = await connection.execute(
+        insert, [{"event": m.event, "user_id": m.user_id} for m in messages]
+    )
+    new = set(result.scalars())
+    return await outbox.enqueue_many(
+        session, ((m.user_id, m.kind, m.params) for m in messages if m.event in new)
+    )
 
 
 class LifecycleSweeps:
