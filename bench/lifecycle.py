@@ -180,7 +180,8 @@ async def _reconcile_one(args: argparse.Namespace, count: int) -> str:
         return (
             f"reconcile {backend_of(args.database_url):<10} subscriptions={count:>6,}  "
             f"first={first_s:6.2f} s ({count / first_s:,.0f}/s, {len(first.changed):,} changed)  "
-            f"again={second_s:6.2f} s (0 changed)  list pages served over both={fake.list_pages_served}"
+            f"again={second_s:6.2f} s (0 changed)  "
+            f"list pages served over both={fake.list_pages_served}"
         )
 
 
