@@ -8,7 +8,7 @@ Only rows near their end are read at all (the index on expires_at).
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any, cast
@@ -28,6 +28,8 @@ PAGE = 1000
 _NOTICES = cast(Table, LifecycleNotice.__table__)
 _INSERT_NOTICE = insert_ignoring_conflicts(_NOTICES, _NOTICES.c.event)
 PlanName = Callable[[str | None], str | None]
+# What one page of a sweep decided: the messages, how many rows it read, the last id.
+Step = tuple[list["Message"], int, int]
 
 
 @dataclass(frozen=True)
@@ -122,60 +124,65 @@ class LifecycleSweeps:
     async def expiry(self, now: datetime) -> str:
         """Tell each user whose access ended by time, once, with a Subscribe button."""
         since = now - rules.EXPIRY_LOOKBACK - STRIPE_GRACE
-        queued, after_id = 0, 0
-        while True:
-            async with self._uow() as session:
-                page = await _page(session, since, now, after_id)
-                ended = [e for e in page if rules.expired_between(e, now)]
-                still = await with_access(session, {e.user_id for e in ended}, now)
-                messages = [self._expired(e) for e in ended if e.user_id not in still]
-                queued += await queue_once(session, messages)
-            if len(page) < PAGE:
-                return f"{queued} told their access ended"
-            after_id = page[-1].entitlement_id
+
+        async def step(session: AsyncSession, after_id: int) -> Step:
+            page = await _page(session, since, now, after_id)
+            ended = [e for e in page if rules.expired_between(e, now)]
+            still = await with_access(session, {e.user_id for e in ended}, now)
+            messages = [self._expired(e) for e in ended if e.user_id not in still]
+            return messages, len(page), page[-1].entitlement_id if page else after_id
+
+        return f"{await self._sweep(step)} told their access ended"
 
     async def reminders(self, now: datetime) -> str:
         """Remind before each non-renewing end, REMINDER_DAYS before it, each once."""
         if not self._days:
             return "reminders are off"
         until = now + timedelta(days=self._days[0])
-        queued, after_id = 0, 0
-        while True:
-            async with self._uow() as session:
-                page = await _page(session, now, until, after_id)
-                messages = [
-                    self._reminder(e, days)
-                    for e in page
-                    if (days := rules.due_reminder(e, now, self._days)) is not None
-                ]
-                queued += await queue_once(session, messages)
-            if len(page) < PAGE:
-                return f"{queued} reminded of an end"
-            after_id = page[-1].entitlement_id
+
+        async def step(session: AsyncSession, after_id: int) -> Step:
+            page = await _page(session, now, until, after_id)
+            messages = [
+                self._reminder(e, days)
+                for e in page
+                if (days := rules.due_reminder(e, now, self._days)) is not None
+            ]
+            return messages, len(page), page[-1].entitlement_id if page else after_id
+
+        return f"{await self._sweep(step)} reminded of an end"
 
     async def suspensions(self, now: datetime) -> str:
         """Tell each past_due subscriber whose grace has just run out that access is
         paused, once (invoice.paid restores it, and the webhook says so)."""
         since = now - rules.EXPIRY_LOOKBACK
+
+        async def step(session: AsyncSession, after_id: int) -> Step:
+            page = list(await session.execute(_graces_over(since, now, after_id)))
+            still = await with_access(session, {row.user_id for row in page}, now)
+            messages = [
+                Message(
+                    rules.suspension_key(row.id, row.grace_until),
+                    row.user_id,
+                    "access_suspended",
+                    {"plan": self._plan_name(row.price_id)},
+                )
+                for row in page
+                if row.user_id not in still
+            ]
+            return messages, len(page), page[-1].id if page else after_id
+
+        return f"{await self._sweep(step)} told their access is paused"
+
+    async def _sweep(self, step: Callable[[AsyncSession, int], Awaitable[Step]]) -> int:
+        """Run `step` page after page, each in its own unit of work with the messages it
+        decided on; how many were queued in all."""
         queued, after_id = 0, 0
         while True:
             async with self._uow() as session:
-                page = list(await session.execute(_graces_over(since, now, after_id)))
-                still = await with_access(session, {row.user_id for row in page}, now)
-                messages = [
-                    Message(
-                        rules.suspension_key(row.id, row.grace_until),
-                        row.user_id,
-                        "access_suspended",
-                        {"plan": self._plan_name(row.price_id)},
-                    )
-                    for row in page
-                    if row.user_id not in still
-                ]
+                messages, read, after_id = await step(session, after_id)
                 queued += await queue_once(session, messages)
-            if len(page) < PAGE:
-                return f"{queued} told their access is paused"
-            after_id = page[-1].id
+            if read < PAGE:
+                return queued
 
     def _expired(self, ending: Ending) -> Message:
         params = {
