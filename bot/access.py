@@ -18,6 +18,14 @@ ACCESS_STATUSES = frozenset({"active", "trialing", "past_due"})
 # A renewal's webhook may arrive a little after the period has ended; do not lock a paying
 # subscriber out in between.
 STRIPE_GRACE = timedelta(hours=2)
+# What entitlement_grants_access reads, for the queries that decide a whole batch at once.
+_ACCESS_COLUMNS = (
+    Entitlement.user_id,
+    Entitlement.source,
+    Entitlement.status,
+    Entitlement.expires_at,
+    Entitlement.grace_until,
+)
 
 
 class EntitlementLike(Protocol):
@@ -65,13 +73,7 @@ async def stripe_entitlement(session: AsyncSession, user_id: int) -> Entitlement
 async def recipients(session: AsyncSession, now: datetime) -> list[int]:
     """Users who have access at `now` and have not blocked the bot, by id."""
     rows = await session.execute(
-        select(
-            Entitlement.user_id,
-            Entitlement.source,
-            Entitlement.status,
-            Entitlement.expires_at,
-            Entitlement.grace_until,
-        )
+        select(*_ACCESS_COLUMNS)
         .join(User, User.id == Entitlement.user_id)
         .where(Entitlement.status.in_(ACCESS_STATUSES), User.blocked_at.is_(None))
     )
@@ -84,12 +86,8 @@ async def with_access(session: AsyncSession, user_ids: Iterable[int], now: datet
     if not ids:
         return set()
     rows = await session.execute(
-        select(
-            Entitlement.user_id,
-            Entitlement.source,
-            Entitlement.status,
-            Entitlement.expires_at,
-            Entitlement.grace_until,
-        ).where(Entitlement.user_id.in_(ids), Entitlement.status.in_(ACCESS_STATUSES))
+        select(*_ACCESS_COLUMNS).where(
+            Entitlement.user_id.in_(ids), Entitlement.status.in_(ACCESS_STATUSES)
+        )
     )
     return {row.user_id for row in rows if entitlement_grants_access(row, now)}
