@@ -7,11 +7,11 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime
 
-from sqlalchemy import select
+from sqlalchemy import ColumnElement, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot import commit_events
-from bot.access import entitlement_grants_access
+from bot.access import entitlement_grants_access, with_access
 from bot.delivery import outbox
 from bot.errors import DomainError
 from db.models import Entitlement, EntitlementSource, OutboxMessage, User
@@ -21,6 +21,8 @@ from db.models import Entitlement, EntitlementSource, OutboxMessage, User
 REVOCABLE = (EntitlementSource.GRANT, EntitlementSource.TRIAL)
 TIMELINE_EVENTS = 15
 MAX_REASON = 300
+SEARCH_LIMIT = 20
+MAX_QUERY = 64
 
 
 class NothingToRevokeError(DomainError):
@@ -97,3 +99,40 @@ async def timeline(session: AsyncSession, user_id: int, now: datetime) -> Timeli
     events = [TimelineEvent(m.created_at, m.kind, m.status, m.last_error) for m in messages]
     granted = any(entitlement_grants_access(row, now) for row in rows)
     return Timeline(user, rows, events, granted)
+
+
+@dataclass(frozen=True)
+class Found:
+    user: User
+    has_access: bool
+
+
+def _like(text: str) -> str:
+    """`text` as a LIKE pattern matching it anywhere, its own % and _ taken literally."""
+    escaped = text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+    return f"%{escaped}%"
+
+
+async def search(session: AsyncSession, query: str, now: datetime) -> list[Found]:
+    """Users whose Telegram id is `query`, or whose @username or first name contains it
+    (any case), the most recently seen first, at most SEARCH_LIMIT of them."""
+    text = query.strip().removeprefix("@")
+    if not text:
+        return []
+    pattern = _like(text.lower())
+    matches: list[ColumnElement[bool]] = [
+        User.username.ilike(pattern, escape="\\"),
+        User.first_name.ilike(pattern, escape="\\"),
+    ]
+    if text.isascii() and text.isdigit() and len(text) <= 19:
+        matches.append(User.id == int(text))
+    users = list(
+        await session.scalars(
+            select(User)
+            .where(or_(*matches))
+            .order_by(User.updated_at.desc(), User.id)
+            .limit(SEARCH_LIMIT)
+        )
+    )
+    granted = await with_access(session, [user.id for user in users], now)
+    return [Found(user, user.id in granted) for user in users]

@@ -15,6 +15,7 @@ from bot.signals import service as signals
 from bot.signals.syntax import parse_signal
 from bot.signals.updates import parse_update
 from db.models import Signal, User
+from tests.api_client import call, login
 from tests.conftest import ADMIN_ID, BOT_TOKEN, FIXTURES, Harness, MakeHarness
 from tests.helpers import count, give_access, state
 from tests.initdata import sign_init_data
@@ -28,34 +29,8 @@ VECTORS = [
 ]
 
 
-async def _call(
-    harness: Harness,
-    method: str,
-    path: str,
-    *,
-    token: str | None = None,
-    body: Any = None,
-    raw: bytes | None = None,
-) -> tuple[int, Any, dict[str, str]]:
-    headers = {"Authorization": f"Bearer {token}"} if token else {}
-    data = raw if raw is not None else (json.dumps(body).encode() if body is not None else None)
-    async with harness.http.request(
-        method, harness.base_url + path, data=data, headers=headers
-    ) as response:
-        payload = await response.json() if response.content_type == "application/json" else None
-        return response.status, payload, dict(response.headers)
-
-
 async def _login(harness: Harness, user: dict[str, Any] = USER) -> str:
-    status, body, _ = await _call(
-        harness,
-        "POST",
-        "/api/v1/miniapp/exchange-initdata",
-        body={"init_data": sign_init_data(BOT_TOKEN, user)},
-    )
-    assert status == 200, body
-    token: str = body["token"]
-    return token
+    return await login(harness, user)
 
 
 # --- initData exchange ---------------------------------------------------------------------
@@ -65,7 +40,7 @@ async def _login(harness: Harness, user: dict[str, Any] = USER) -> str:
 async def test_published_vectors(make_harness: MakeHarness, vector: dict[str, Any]) -> None:
     # The vectors are years old: freshness is checked separately below.
     harness = await make_harness(bot_token=vector["bot_token"], initdata_max_age_seconds=10**10)
-    status, body, _ = await _call(
+    status, body, _ = await call(
         harness,
         "POST",
         "/api/v1/miniapp/exchange-initdata",
@@ -80,7 +55,7 @@ async def test_published_vectors(make_harness: MakeHarness, vector: dict[str, An
 
 
 async def test_exchange_creates_the_user_and_returns_a_token(harness: Harness) -> None:
-    status, body, headers = await _call(
+    status, body, headers = await call(
         harness,
         "POST",
         "/api/v1/miniapp/exchange-initdata",
@@ -121,7 +96,7 @@ async def test_bad_init_data_is_401_and_creates_nothing(
     harness: Harness, init_data: Any, code: str
 ) -> None:
     before = await state(harness)
-    status, body, _ = await _call(
+    status, body, _ = await call(
         harness, "POST", "/api/v1/miniapp/exchange-initdata", body={"init_data": init_data()}
     )
     assert (status, body["error"]["code"]) == (401, code)
@@ -131,7 +106,7 @@ async def test_bad_init_data_is_401_and_creates_nothing(
 @pytest.mark.parametrize("raw", [b"not json", b"[]", b'{"init_data": 5}', b'{"init_data": []}'])
 async def test_malformed_exchange_is_400(harness: Harness, raw: bytes) -> None:
     before = await state(harness)
-    status, body, _ = await _call(harness, "POST", "/api/v1/miniapp/exchange-initdata", raw=raw)
+    status, body, _ = await call(harness, "POST", "/api/v1/miniapp/exchange-initdata", raw=raw)
     assert (status, body["error"]["code"]) == (400, "bad_request")
     assert await state(harness) == before
 
@@ -139,7 +114,7 @@ async def test_malformed_exchange_is_400(harness: Harness, raw: bytes) -> None:
 @pytest.mark.parametrize("raw", [b"{}", b'{"init_data": ""}', b'{"init_data": null}', b""])
 async def test_missing_init_data_is_a_missing_credential_401(harness: Harness, raw: bytes) -> None:
     before = await state(harness)
-    status, body, _ = await _call(harness, "POST", "/api/v1/miniapp/exchange-initdata", raw=raw)
+    status, body, _ = await call(harness, "POST", "/api/v1/miniapp/exchange-initdata", raw=raw)
     assert (status, body["error"]["code"]) == (401, "unauthorized")
     assert await state(harness) == before
 
@@ -147,7 +122,7 @@ async def test_missing_init_data_is_a_missing_credential_401(harness: Harness, r
 async def test_exchange_is_rate_limited_per_client(harness: Harness) -> None:
     statuses = []
     for _ in range(12):
-        status, _, headers = await _call(
+        status, _, headers = await call(
             harness, "POST", "/api/v1/miniapp/exchange-initdata", body={"init_data": "x=1"}
         )
         statuses.append(status)
@@ -166,7 +141,7 @@ async def test_exchange_is_rate_limited_per_client(harness: Harness) -> None:
 )
 async def test_api_needs_a_valid_bearer_token(harness: Harness, token: str | None) -> None:
     for path in ("/api/v1/me", "/api/v1/signals", "/api/v1/performance", "/api/v1/plans"):
-        status, body, _ = await _call(harness, "GET", path, token=token)
+        status, body, _ = await call(harness, "GET", path, token=token)
         assert (status, body["error"]["code"]) == (401, "unauthorized")
 
 
@@ -175,7 +150,7 @@ async def test_expired_token_is_401(harness: Harness) -> None:
 
     # Same key and format as the server's, issued two hours ago with a one-hour life.
     old = TokenSigner(BOT_TOKEN, ttl=3600, clock=lambda: time.time() - 7200)
-    status, _, _ = await _call(harness, "GET", "/api/v1/me", token=old.issue(USER["id"]))
+    status, _, _ = await call(harness, "GET", "/api/v1/me", token=old.issue(USER["id"]))
     assert status == 401
 
 
@@ -183,7 +158,7 @@ async def test_token_of_another_bot_is_401(harness: Harness) -> None:
     from webapp.miniapp_auth import TokenSigner
 
     foreign = TokenSigner("555:someone-else").issue(USER["id"])
-    status, _, _ = await _call(harness, "GET", "/api/v1/me", token=foreign)
+    status, _, _ = await call(harness, "GET", "/api/v1/me", token=foreign)
     assert status == 401
 
 
@@ -199,12 +174,12 @@ async def _publish(harness: Harness, line: str) -> Signal:
 
 async def test_me_without_and_with_a_subscription(harness: Harness) -> None:
     token = await _login(harness)
-    status, body, _ = await _call(harness, "GET", "/api/v1/me", token=token)
+    status, body, _ = await call(harness, "GET", "/api/v1/me", token=token)
     assert status == 200 and body["subscription"] is None and body["has_access"] is False
     assert body["billing_enabled"] is True and body["can_manage_billing"] is False
     await give_access(harness, 7102)
     token = await _login(harness, {"id": 7102, "first_name": "Ned"})
-    status, body, _ = await _call(harness, "GET", "/api/v1/me", token=token)
+    status, body, _ = await call(harness, "GET", "/api/v1/me", token=token)
     sub = body["subscription"]
     assert body["has_access"] is True and sub["status"] == "active" and sub["active"] is True
     assert sub["plan"] == "Pro Signals" and sub["renews_at"] is not None
@@ -213,11 +188,11 @@ async def test_me_without_and_with_a_subscription(harness: Harness) -> None:
 async def test_signals_are_403_without_access_and_listed_with_it(harness: Harness) -> None:
     await _publish(harness, "BTCUSDT long entry 65000 sl 63500 tp 67000")
     token = await _login(harness)
-    status, body, _ = await _call(harness, "GET", "/api/v1/signals", token=token)
+    status, body, _ = await call(harness, "GET", "/api/v1/signals", token=token)
     assert (status, body["error"]["code"]) == (403, "no_access")
     await give_access(harness, 7102)
     token = await _login(harness, {"id": 7102, "first_name": "Ned"})
-    status, body, _ = await _call(harness, "GET", "/api/v1/signals", token=token)
+    status, body, _ = await call(harness, "GET", "/api/v1/signals", token=token)
     (signal,) = body["signals"]
     assert signal["symbol"] == "BTCUSDT" and signal["entry_low"] == "65000"
     assert signal["take_profits"] == ["67000"] and signal["status"] == "open"
@@ -230,7 +205,7 @@ async def test_performance_is_open_to_every_user(harness: Harness) -> None:
             session, parse_update(f"{draft.id} tp1"), ADMIN_ID, datetime.now(UTC)
         )
     token = await _login(harness)
-    status, body, _ = await _call(harness, "GET", "/api/v1/performance", token=token)
+    status, body, _ = await call(harness, "GET", "/api/v1/performance", token=token)
     assert status == 200
     assert body["windows"][0] == {
         "window": "7d",
@@ -248,12 +223,12 @@ async def test_performance_is_open_to_every_user(harness: Harness) -> None:
 
 async def test_plans_checkout_and_portal(harness: Harness) -> None:
     token = await _login(harness)
-    status, body, _ = await _call(harness, "GET", "/api/v1/plans", token=token)
+    status, body, _ = await call(harness, "GET", "/api/v1/plans", token=token)
     assert [p["label"] for p in body["plans"]] == [
         "Pro Signals — $49.00 / month",
         "Pro Signals Yearly — $490.00 / year",
     ]
-    status, body, _ = await _call(
+    status, body, _ = await call(
         harness,
         "POST",
         "/api/v1/billing/checkout",
@@ -263,15 +238,15 @@ async def test_plans_checkout_and_portal(harness: Harness) -> None:
     assert status == 200 and body["url"].startswith("https://checkout.stripe.com/")
     (request,) = harness.fake_stripe.requests_to("/v1/checkout/sessions", "POST")
     assert request.params["client_reference_id"] == str(USER["id"])
-    status, body, _ = await _call(
+    status, body, _ = await call(
         harness, "POST", "/api/v1/billing/checkout", token=token, body={"price_id": "price_x"}
     )
     assert (status, body["error"]["code"]) == (400, "unknown_plan")
-    status, body, _ = await _call(harness, "POST", "/api/v1/billing/portal", token=token)
+    status, body, _ = await call(harness, "POST", "/api/v1/billing/portal", token=token)
     assert (status, body["error"]["code"]) == (409, "no_customer")
     await give_access(harness, 7102)
     token = await _login(harness, {"id": 7102, "first_name": "Ned"})
-    status, body, _ = await _call(
+    status, body, _ = await call(
         harness,
         "POST",
         "/api/v1/billing/checkout",
@@ -289,7 +264,7 @@ async def test_billing_not_configured_is_503(make_harness: MakeHarness) -> None:
         ("POST", "/api/v1/billing/checkout", {"price_id": "price_monthly_test"}),
         ("POST", "/api/v1/billing/portal", None),
     ):
-        status, payload, _ = await _call(harness, method, path, token=token, body=body)
+        status, payload, _ = await call(harness, method, path, token=token, body=body)
         assert (status, payload["error"]["code"]) == (503, "not_configured")
 
 
@@ -304,7 +279,7 @@ async def test_admin_endpoints_are_403_for_subscribers(harness: Harness) -> None
         ("GET", "/api/v1/admin/broadcasts/1", None),
         ("GET", "/api/v1/admin/stats", None),
     ):
-        status, payload, _ = await _call(harness, method, path, token=token, body=body)
+        status, payload, _ = await call(harness, method, path, token=token, body=body)
         assert (status, payload["error"]["code"]) == (403, "not_admin")
     assert await count(harness, Signal) == 0
 
@@ -313,14 +288,14 @@ async def test_admin_preview_send_and_progress(harness: Harness) -> None:
     await give_access(harness, 7102, 7103)
     token = await _login(harness, {"id": ADMIN_ID, "first_name": "Boss"})
     line = "ETHUSDT short entry 3400-3450 sl 3520 tp 3300 3200"
-    status, body, _ = await _call(
+    status, body, _ = await call(
         harness, "POST", "/api/v1/admin/signals/preview", token=token, body={"text": line}
     )
     assert status == 200 and body["recipients"] == 2
     assert body["canonical"] == f"/signal {line}"
     assert await count(harness, Signal) == 0  # a preview stores nothing
 
-    status, body, _ = await _call(
+    status, body, _ = await call(
         harness,
         "POST",
         "/api/v1/admin/signals/preview",
@@ -333,29 +308,29 @@ async def test_admin_preview_send_and_progress(harness: Harness) -> None:
         "3300",
     )
 
-    status, body, _ = await _call(
+    status, body, _ = await call(
         harness, "POST", "/api/v1/admin/signals", token=token, body={"text": line}
     )
     assert status == 201 and body["total"] == 2
     broadcast_id = body["broadcast_id"]
-    status, progress, _ = await _call(
+    status, progress, _ = await call(
         harness, "GET", f"/api/v1/admin/broadcasts/{broadcast_id}", token=token
     )
     assert (progress["pending"], progress["done"]) == (2, False)
     await harness.deliver()
-    status, progress, _ = await _call(
+    status, progress, _ = await call(
         harness, "GET", f"/api/v1/admin/broadcasts/{broadcast_id}", token=token
     )
     assert (progress["sent"], progress["done"]) == (2, True)
     assert "SHORT ETHUSDT" in harness.last_reply(7102).text
 
     for bad, expected in (("abc", 400), ("99999", 404), ("1" * 12, 400)):
-        status, body, _ = await _call(
+        status, body, _ = await call(
             harness, "GET", f"/api/v1/admin/broadcasts/{bad}", token=token
         )
         assert status == expected, bad
 
-    status, body, _ = await _call(harness, "GET", "/api/v1/admin/stats", token=token)
+    status, body, _ = await call(harness, "GET", "/api/v1/admin/stats", token=token)
     assert body["with_access"] == 2 and body["mrr"] == [
         {"currency": "usd", "amount": 9800, "label": "$98.00"}
     ]
@@ -365,7 +340,7 @@ async def test_bad_admin_input_changes_nothing(harness: Harness) -> None:
     token = await _login(harness, {"id": ADMIN_ID, "first_name": "Boss"})
     before = await state(harness)
     for body in ({"text": ""}, {"text": 5}, {"text": "BTC sideways"}, {}):
-        status, payload, _ = await _call(
+        status, payload, _ = await call(
             harness, "POST", "/api/v1/admin/signals", token=token, body=body
         )
         assert status == 400 and payload["error"]["code"] in {"bad_request", "invalid_signal"}
@@ -394,7 +369,7 @@ async def test_app_page_has_security_headers(harness: Harness) -> None:
 
 
 async def test_texts_are_public_cached_and_unfilled(harness: Harness) -> None:
-    status, body, headers = await _call(harness, "GET", "/api/v1/texts")  # no token
+    status, body, headers = await call(harness, "GET", "/api/v1/texts")  # no token
     assert status == 200
     assert headers["Content-Type"] == "application/json; charset=utf-8"
     # Set by the route, not overridden by the API's no-store: the same for everyone.
@@ -445,11 +420,11 @@ async def test_feed_cache_sees_a_new_signal_at_once(harness: Harness) -> None:
     await give_access(harness, 7102)
     token = await _login(harness, {"id": 7102, "first_name": "Ned"})
     await _publish(harness, "BTCUSDT long entry 65000 sl 63500 tp 67000")
-    _, first, _ = await _call(harness, "GET", "/api/v1/signals", token=token)
-    _, again, _ = await _call(harness, "GET", "/api/v1/signals", token=token)
+    _, first, _ = await call(harness, "GET", "/api/v1/signals", token=token)
+    _, again, _ = await call(harness, "GET", "/api/v1/signals", token=token)
     assert first == again and len(first["signals"]) == 1
     await _publish(harness, "ETHUSDT short entry 3400 sl 3500 tp 3300")
-    _, after, _ = await _call(harness, "GET", "/api/v1/signals", token=token)
+    _, after, _ = await call(harness, "GET", "/api/v1/signals", token=token)
     assert [s["symbol"] for s in after["signals"]] == ["ETHUSDT", "BTCUSDT"]
 
 
@@ -460,12 +435,12 @@ async def test_access_cache_sees_a_cancellation_at_once(harness: Harness) -> Non
     sub = subscription_for(7102)
     await harness.post_event(subscription_event("created", sub, created=now))
     token = await _login(harness, {"id": 7102, "first_name": "Ned"})
-    status, _, _ = await _call(harness, "GET", "/api/v1/signals", token=token)
+    status, _, _ = await call(harness, "GET", "/api/v1/signals", token=token)
     assert status == 200
     await harness.post_event(
         subscription_event("deleted", {**sub, "status": "canceled"}, created=now + 1)
     )
-    status, body, _ = await _call(harness, "GET", "/api/v1/signals", token=token)
+    status, body, _ = await call(harness, "GET", "/api/v1/signals", token=token)
     assert (status, body["error"]["code"]) == (403, "no_access")
 
 

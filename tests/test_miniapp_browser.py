@@ -485,6 +485,55 @@ async def test_admin_composes_previews_sends_and_sees_progress(
     await app.assert_clean()
 
 
+async def test_admin_finds_a_subscriber_and_reads_the_timeline(
+    harness: Harness, browser: Browser
+) -> None:
+    await give_access(harness, *SUBSCRIBERS)
+    await give_access(harness, 7303, blocked=True)
+    app = await open_app(browser, harness, person(ADMIN_ID, "Ada"))
+    page = app.page
+    await page.get_by_role("tab", name="Subscribers").click()
+    assert await app.back_visible() is True
+    search = page.get_by_label("Find a subscriber")
+    await expect(search).to_be_focused()
+
+    await search.fill("nobody")
+    await search.press("Enter")
+    await expect(page.locator("#people-results")).to_have_text("Nobody matches nobody.")
+
+    await search.fill("User730")
+    await page.get_by_role("button", name="Search").click()
+    results = page.locator("#people-results .person-button")
+    await expect(results).to_have_count(3)
+    blocked = results.filter(has_text="7303")
+    await expect(blocked).to_contain_text("Blocked the bot")
+    await app.screenshot("subscribers-search")
+
+    await results.filter(has_text="7301").click()
+    person_card = page.locator("#person")
+    await expect(person_card).to_be_visible()
+    await expect(page.locator("#person-title")).to_have_text("User7301")
+    await expect(person_card).to_contain_text("Premium")
+    await expect(person_card).to_contain_text("User 7301, joined")
+    await expect(person_card.locator(".timeline li.active")).to_contain_text("Stripe: Active")
+    await expect(page.locator("#people-results")).to_be_hidden()
+    await app.screenshot("subscriber-timeline")
+
+    # The BackButton leaves the timeline for the results first, then the admin screens.
+    await page.evaluate("Telegram.WebApp.BackButton.click()")
+    await expect(person_card).to_be_hidden()
+    await expect(results).to_have_count(3)
+    await page.evaluate("Telegram.WebApp.BackButton.click()")
+    await expect(page.locator("#tab-performance")).to_have_attribute("aria-selected", "true")
+    searches = [r for r in app.requests if r.startswith("GET /api/v1/admin/subscribers")]
+    assert searches == [
+        "GET /api/v1/admin/subscribers?q=nobody",
+        "GET /api/v1/admin/subscribers?q=User730",
+        "GET /api/v1/admin/subscribers/7301",
+    ]
+    await app.assert_clean()
+
+
 async def test_bad_signal_shows_the_token_and_stores_nothing(
     harness: Harness, browser: Browser
 ) -> None:

@@ -4,11 +4,13 @@ subscriber's timeline; every bad argument gets a reply naming it and changes not
 from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
+from urllib.parse import quote
 
 import pytest
 
 from bot.access import has_access
 from db.models import Entitlement, EntitlementSource, User
+from tests.api_client import call, login
 from tests.conftest import ADMIN_ID, Harness
 from tests.helpers import give_access, state
 
@@ -126,3 +128,95 @@ async def test_bad_user_arguments_are_named(harness: Harness, args: str, reply: 
     assert await state(harness) == before
     async with harness.session() as session:
         assert await session.get(User, 6_400_009) is None
+
+
+# --- the Mini App's subscriber search and timeline -------------------------------------------
+
+ADMIN = {"id": ADMIN_ID, "first_name": "Boss"}
+
+
+async def _named(harness: Harness, user_id: int, first_name: str, username: str | None) -> None:
+    async with harness.session() as session, session.begin():
+        await session.merge(User(id=user_id, first_name=first_name, username=username))
+
+
+async def test_search_finds_by_id_username_and_name_with_access(harness: Harness) -> None:
+    await give_access(harness, 6_400_011)
+    await _named(harness, 6_400_011, "Zoë", "trader_zoe")
+    await _named(harness, 6_400_012, "Ivan", "ivan100")
+    await _named(harness, 6_400_013, "100% Ann", None)
+    token = await login(harness, ADMIN)
+
+    async def ids(query: str) -> list[int]:
+        status, body, _ = await call(
+            harness, "GET", f"/api/v1/admin/subscribers?q={quote(query)}", token=token
+        )
+        assert status == 200, body
+        return sorted(row["id"] for row in body["subscribers"])
+
+    assert await ids("6400012") == [6_400_012]
+    assert await ids("@Trader_") == [6_400_011]  # any case; _ is a letter, not a wildcard
+    assert await ids("zoë") == [6_400_011]
+    assert await ids("100") == [6_400_012, 6_400_013]
+    assert await ids("100%") == [6_400_013]  # % is literal too
+    assert await ids("nobody") == []
+    status, body, _ = await call(harness, "GET", "/api/v1/admin/subscribers?q=zoe", token=token)
+    assert body["subscribers"] == [
+        {
+            "id": 6_400_011,
+            "first_name": "Zoë",
+            "username": "trader_zoe",
+            "has_access": True,
+            "blocked": False,
+        }
+    ]
+
+
+async def test_timeline_matches_what_user_shows_in_chat(harness: Harness) -> None:
+    await _grant(harness)
+    harness.fake_bot.fail_next("sendMessage", "403", chat_id=ANN)
+    await harness.send_text(ADMIN_ID, "/broadcast hello")
+    await harness.deliver(wait=5)
+    token = await login(harness, ADMIN)
+    status, body, _ = await call(harness, "GET", f"/api/v1/admin/subscribers/{ANN}", token=token)
+    assert status == 200, body
+    assert body["user"]["id"] == ANN and body["has_access"] is True
+    assert body["user"]["blocked_at"] is not None
+    [grant] = body["entitlements"]
+    assert (grant["source"], grant["active"], grant["ref"]) == ("grant", True, f"admin:{ADMIN_ID}")
+    kinds = [(e["kind"], e["status"]) for e in body["events"]]
+    assert kinds == [("broadcast", "blocked"), ("grant", "sent")]
+    assert "bot was blocked by the user" in body["events"][0]["error"]
+
+
+@pytest.mark.parametrize(
+    ("path", "status", "code"),
+    [
+        ("/api/v1/admin/subscribers", 400, "bad_request"),
+        ("/api/v1/admin/subscribers?q=%20%20", 400, "bad_request"),
+        ("/api/v1/admin/subscribers?q=" + "x" * 65, 400, "bad_request"),
+        ("/api/v1/admin/subscribers/abc", 400, "bad_request"),
+        ("/api/v1/admin/subscribers/%C2%B2", 400, "bad_request"),
+        ("/api/v1/admin/subscribers/" + "9" * 17, 400, "bad_request"),
+        ("/api/v1/admin/subscribers/99999999999999999", 400, "bad_request"),
+        ("/api/v1/admin/subscribers/6400009", 404, "not_found"),
+    ],
+)
+async def test_bad_subscriber_requests_are_named_and_change_nothing(
+    harness: Harness, path: str, status: int, code: str
+) -> None:
+    token = await login(harness, ADMIN)
+    before = await state(harness)
+    got, body, _ = await call(harness, "GET", path, token=token)
+    assert (got, body["error"]["code"]) == (status, code)
+    assert await state(harness) == before
+
+
+async def test_subscriber_search_is_for_admins_only(harness: Harness) -> None:
+    await _grant(harness)
+    token = await login(harness, {"id": ANN, "first_name": "Ann"})
+    for path in ("/api/v1/admin/subscribers?q=ann", f"/api/v1/admin/subscribers/{ANN}"):
+        status, body, _ = await call(harness, "GET", path, token=token)
+        assert (status, body["error"]["code"]) == (403, "not_admin")
+        status, body, _ = await call(harness, "GET", path)
+        assert status == 401

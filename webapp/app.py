@@ -12,7 +12,7 @@ from bot.settings import Settings
 from bot.telegram.health import TelegramHealth
 from bot.telegram.setup import TELEGRAM_WEBHOOK_PATH
 from bot.unit_of_work import UnitOfWork
-from webapp import health, miniapp_api, miniapp_static, stripe_webhook
+from webapp import health, miniapp_api, miniapp_static, stripe_webhook, subscribers_api
 from webapp.errors import error_middleware
 from webapp.hot_cache import AccessCache, FeedCache
 from webapp.keys import (
@@ -70,6 +70,7 @@ def create_web_app(
     app.add_routes(health.routes)
     app.add_routes(stripe_webhook.routes)
     app.add_routes(miniapp_api.routes)
+    app.add_routes(subscribers_api.routes)
     miniapp_static.register(app)
     if dispatcher is not None:
         # The secret token is checked on every request (401 without it); there always is

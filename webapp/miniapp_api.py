@@ -27,6 +27,7 @@ from bot.signals.syntax import SignalSyntaxError, parse_signal
 from bot.unit_of_work import UnitOfWork
 from db.models import Broadcast, Entitlement, User
 from webapp import miniapp_views as views
+from webapp.callers import caller_id, client_address, require_admin
 from webapp.errors import ApiError
 from webapp.keys import (
     ACCESS_CACHE,
@@ -63,33 +64,8 @@ def _string(body: dict[str, Any], name: str, *, limit: int = 4096) -> str:
     return value
 
 
-def _user_id(request: web.Request) -> int:
-    """The caller's Telegram id from `Authorization: Bearer`, or 401."""
-    header = request.headers.get("Authorization", "")
-    scheme, _, token = header.partition(" ")
-    if scheme.lower() != "bearer" or not token:
-        raise ApiError(401, "unauthorized", "missing bearer token")
-    claims = request.app[TOKENS].verify(token.strip())
-    if claims is None:
-        raise ApiError(401, "unauthorized", "invalid or expired token; reopen the app")
-    return claims.user_id
-
-
-def _require_admin(request: web.Request) -> int:
-    user_id = _user_id(request)
-    if not request.app[SETTINGS].is_admin(user_id):
-        raise ApiError(403, "not_admin", "only the provider's admins can do this")
-    return user_id
-
-
 def _uow(request: web.Request) -> UnitOfWork:
     return request.app[UNIT_OF_WORK]
-
-
-def _client(request: web.Request) -> str:
-    # request.remote is the peer; behind a reverse proxy that is the proxy, so limits are
-    # shared per proxy unless it passes the real address (see README).
-    return request.remote or "unknown"
 
 
 def app_texts(locale: str = DEFAULT_LOCALE) -> dict[str, str | dict[str, str]]:
@@ -126,7 +102,7 @@ async def texts(_request: web.Request) -> web.Response:
 
 @routes.post("/api/v1/miniapp/exchange-initdata")
 async def exchange_initdata(request: web.Request) -> web.Response:
-    wait = request.app[INITDATA_LIMITER].hit(_client(request))
+    wait = request.app[INITDATA_LIMITER].hit(client_address(request))
     if wait:
         raise ApiError(
             429,
@@ -166,7 +142,7 @@ async def exchange_initdata(request: web.Request) -> web.Response:
 
 @routes.get("/api/v1/me")
 async def me(request: web.Request) -> web.Response:
-    user_id = _user_id(request)
+    user_id = caller_id(request)
     now = datetime.now(UTC)
     async with _uow(request)() as session:
         user = await session.get(User, user_id)
@@ -199,7 +175,7 @@ async def me(request: web.Request) -> web.Response:
 
 @routes.get("/api/v1/plans")
 async def plans(request: web.Request) -> web.Response:
-    _user_id(request)
+    caller_id(request)
     try:
         offered = await request.app[BILLING].plans()
     except BillingNotConfiguredError:
@@ -216,7 +192,7 @@ async def _bot_username(request: web.Request) -> str:
 
 @routes.post("/api/v1/billing/checkout")
 async def checkout(request: web.Request) -> web.Response:
-    user_id = _user_id(request)
+    user_id = caller_id(request)
     price_id = _string(await _json_body(request), "price_id", limit=255)
     billing = request.app[BILLING]
     try:
@@ -240,7 +216,7 @@ async def checkout(request: web.Request) -> web.Response:
 
 @routes.post("/api/v1/billing/portal")
 async def portal(request: web.Request) -> web.Response:
-    user_id = _user_id(request)
+    user_id = caller_id(request)
     billing = request.app[BILLING]
     async with _uow(request)() as session:
         customer_id = await users.customer_id_for(session, user_id)
@@ -258,7 +234,7 @@ async def portal(request: web.Request) -> web.Response:
 @routes.get("/api/v1/signals")
 async def signal_feed(request: web.Request) -> web.Response:
     """The hottest read: cached, and invalidated the moment a signal or an access changes."""
-    user_id = _user_id(request)
+    user_id = caller_id(request)
     uow = _uow(request)
     if not await request.app[ACCESS_CACHE].has_access(uow, user_id, datetime.now(UTC)):
         raise ApiError(403, "no_access", "subscribe to see the signals")
@@ -274,7 +250,7 @@ async def signal_feed(request: web.Request) -> web.Response:
 
 @routes.get("/api/v1/performance")
 async def performance(request: web.Request) -> web.Response:
-    _user_id(request)
+    caller_id(request)
     async with _uow(request)() as session:
         closed = await signals.closed_signals(session)
     windows = signals.summarise(closed, datetime.now(UTC))
@@ -296,7 +272,7 @@ def _parse(text: str) -> Any:
 
 @routes.post("/api/v1/admin/signals/preview")
 async def preview_signal(request: web.Request) -> web.Response:
-    _require_admin(request)
+    require_admin(request)
     spec = _parse(_string(await _json_body(request), "text"))
     async with _uow(request)() as session:
         count = len(await access.recipients(session, datetime.now(UTC)))
@@ -308,7 +284,7 @@ async def preview_signal(request: web.Request) -> web.Response:
 
 @routes.post("/api/v1/admin/signals")
 async def post_signal(request: web.Request) -> web.Response:
-    admin_id = _require_admin(request)
+    admin_id = require_admin(request)
     spec = _parse(_string(await _json_body(request), "text"))
     now = datetime.now(UTC)
     async with _uow(request)() as session:
@@ -322,7 +298,7 @@ async def post_signal(request: web.Request) -> web.Response:
 
 @routes.get("/api/v1/admin/broadcasts/{broadcast_id}")
 async def broadcast_progress(request: web.Request) -> web.Response:
-    _require_admin(request)
+    require_admin(request)
     raw = request.match_info["broadcast_id"]
     if not raw.isascii() or not raw.isdigit() or len(raw) > 9:
         raise ApiError(400, "bad_request", "broadcast id must be a number")
@@ -337,7 +313,7 @@ async def broadcast_progress(request: web.Request) -> web.Response:
 
 @routes.get("/api/v1/admin/stats")
 async def admin_stats(request: web.Request) -> web.Response:
-    _require_admin(request)
+    require_admin(request)
     try:
         offered = await request.app[BILLING].plans()
     except (BillingNotConfiguredError, BillingUnavailableError):

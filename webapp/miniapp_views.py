@@ -15,6 +15,7 @@ from bot.chat.texts.signals import status_label, window_label
 from bot.delivery.progress import Counts
 from bot.signals.service import Performance
 from bot.signals.syntax import SignalSpec, format_signal, plain_number
+from bot.subscribers import Found, Timeline
 from db.models import Entitlement, Signal, User
 
 
@@ -155,5 +156,48 @@ def stats(row: Stats) -> dict[str, Any]:
         "mrr": [
             {"currency": cur, "amount": amount, "label": format_amount(amount, cur)}
             for cur, amount in sorted(row.mrr.items())
+        ],
+    }
+
+
+MAX_ERROR = 200  # of a failed delivery's error, as the timeline shows it
+
+
+def found(row: Found) -> dict[str, Any]:
+    return {
+        **user(row.user),
+        "has_access": row.has_access,
+        "blocked": row.user.blocked_at is not None,
+    }
+
+
+def timeline(row: Timeline, now: datetime) -> dict[str, Any]:
+    """One subscriber's timeline, as /user shows it in chat."""
+    return {
+        "user": {
+            **user(row.user),
+            "joined_at": iso(row.user.created_at),
+            "blocked_at": iso(row.user.blocked_at),
+        },
+        "has_access": row.has_access,
+        "entitlements": [
+            {
+                "source": e.source,
+                "status": e.status,
+                "status_label": billing_texts.state_label(e.status),
+                "expires_at": iso(e.expires_at),
+                "active": entitlement_grants_access(e, now),
+                "ref": e.source_ref,
+            }
+            for e in row.entitlements
+        ],
+        "events": [
+            {
+                "at": iso(event.at),
+                "kind": event.kind,
+                "status": event.status,
+                "error": event.error[:MAX_ERROR] if event.error else None,
+            }
+            for event in row.events
         ],
     }

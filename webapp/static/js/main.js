@@ -17,6 +17,7 @@ import { onComposeInput, onSend, previewSignal, updateMainButton } from "./scree
 import { loadPerformance } from "./screens/performance.js";
 import { closeDetail, loadSignals } from "./screens/signals.js";
 import { loadStats } from "./screens/stats.js";
+import { closePerson, searchPeople } from "./screens/subscribers.js";
 import { loadSubscription, manageBilling } from "./screens/subscription.js";
 import { ADMIN_TABS, TABS, state } from "./state.js";
 import { applyTheme, backButton, mainButton, tg, updateBackButton } from "./telegram.js";
@@ -120,6 +121,11 @@ function wireUp() {
     previewSignal();
   });
   $("compose-text").addEventListener("input", onComposeInput);
+  $("people-form").addEventListener("submit", (event) => {
+    event.preventDefault();
+    searchPeople();
+  });
+  $("person-back").addEventListener("click", closePerson);
   $("send-button").addEventListener("click", onSend);
   $("compose-another").addEventListener("click", () => {
     show($("progress"), false);
@@ -175,12 +181,14 @@ function selectTab(name, focus) {
   if (name === "performance") return loadPerformance();
   if (name === "stats") return loadStats();
   if (name === "compose") $("compose-text").focus();
+  if (name === "subscribers") $("people-query").focus();
   return Promise.resolve();
 }
 
 /** Telegram's BackButton: out of a signal's detail, or from the admin screens. */
 function onBack() {
   if (state.detail) closeDetail();
+  else if (state.tab === "subscribers" && !$("person").hidden) closePerson();
   else if (ADMIN_TABS.indexOf(state.tab) >= 0) selectTab(state.lastSubscriberTab, true);
 }
 

@@ -1,8 +1,8 @@
 /* The one state the modules share. The bearer token lives here and nowhere else: never in
  * a URL, a cookie or storage. */
 
-export const TABS = ["subscription", "signals", "performance", "compose", "stats"];
-export const ADMIN_TABS = ["compose", "stats"];
+export const TABS = ["subscription", "signals", "performance", "compose", "stats", "subscribers"];
+export const ADMIN_TABS = ["compose", "stats", "subscribers"];
 
 export const state = {
   token: null, // in memory only

@@ -1,0 +1,34 @@
+"""Who is calling the Mini App API: the bearer token's user, an admin, the client address."""
+
+from __future__ import annotations
+
+from aiohttp import web
+
+from webapp.errors import ApiError
+from webapp.keys import SETTINGS, TOKENS
+
+
+def caller_id(request: web.Request) -> int:
+    """The caller's Telegram id from `Authorization: Bearer`, or 401."""
+    header = request.headers.get("Authorization", "")
+    scheme, _, token = header.partition(" ")
+    if scheme.lower() != "bearer" or not token:
+        raise ApiError(401, "unauthorized", "missing bearer token")
+    claims = request.app[TOKENS].verify(token.strip())
+    if claims is None:
+        raise ApiError(401, "unauthorized", "invalid or expired token; reopen the app")
+    return claims.user_id
+
+
+def require_admin(request: web.Request) -> int:
+    """The caller's id when they are one of the provider's admins, or 401/403."""
+    user_id = caller_id(request)
+    if not request.app[SETTINGS].is_admin(user_id):
+        raise ApiError(403, "not_admin", "only the provider's admins can do this")
+    return user_id
+
+
+def client_address(request: web.Request) -> str:
+    # request.remote is the peer; behind a reverse proxy that is the proxy, so limits are
+    # shared per proxy unless it passes the real address (see README).
+    return request.remote or "unknown"
