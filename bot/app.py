@@ -89,7 +89,9 @@ def _billing(
         if client is not None and settings.stripe_price_ids
         else None
     )
-    billing = BillingService(client, catalog, trial_days=settings.trial_days)
+    billing = BillingService(
+        client, catalog, trial_days=settings.trial_days, winback_code=settings.winback_promo_code
+    )
     secret = settings.stripe_webhook_secret
     stripe_events = StripeEventProcessor(
         session_factory,
@@ -126,12 +128,16 @@ def _scheduler(
         UnitOfWork(session_factory),
         reminder_days=settings.reminder_days,
         plan_name=stripe_events.plan_name,
+        winback_days=settings.winback_days,
+        winback_code=settings.winback_promo_code,
     )
     jobs = [
         Job("expiry", timedelta(seconds=30), sweeps.expiry),
         Job("reminders", timedelta(minutes=5), sweeps.reminders),
         Job("suspensions", timedelta(seconds=30), sweeps.suspensions),
     ]
+    if settings.winback_days is not None:
+        jobs.append(Job("winback", timedelta(minutes=5), sweeps.winback))
     if reconciler is not None:
         jobs.append(
             Job(

@@ -7,7 +7,7 @@ import hmac
 import re
 from typing import Annotated
 
-from pydantic import Field, SecretStr, ValidationError, field_validator
+from pydantic import Field, SecretStr, ValidationError, field_validator, model_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
 from bot.ids import parse_user_id
@@ -16,6 +16,9 @@ from db import DEFAULT_DATABASE_URL
 # "<bot id>:<secret>" as BotFather issues it (ASCII only: it travels in every URL).
 _TOKEN = re.compile(r"[0-9]{1,20}:[A-Za-z0-9_-]+")
 MAX_REMINDER_DAYS = 365
+# A Stripe promotion code as customers type it (Stripe allows letters and digits; the
+# dashboard also accepts - and _).
+_PROMO_CODE = re.compile(r"[A-Za-z0-9_-]{1,64}")
 
 
 def _split_csv(value: object) -> object:
@@ -58,6 +61,9 @@ class Settings(BaseSettings):
     reminder_days: Annotated[list[int], NoDecode] = Field(default_factory=lambda: [3, 1])
     grace_days: int = Field(default=3, ge=0, le=60)
     support_contact: str | None = Field(default=None, max_length=200)
+    # One offer that many days after access ended (unset: off), with a promotion code.
+    winback_days: int | None = Field(default=None, ge=1, le=MAX_REMINDER_DAYS)
+    winback_promo_code: str | None = None
 
     @field_validator("bot_token")
     @classmethod
@@ -98,6 +104,21 @@ class Settings(BaseSettings):
                 raise ValueError(f"{text[:16]!r} is not a whole number of days from 1 to 365")
             days.append(int(text))
         return sorted(set(days), reverse=True)
+
+    @field_validator("winback_promo_code")
+    @classmethod
+    def _promo_code(cls, value: str | None) -> str | None:
+        if value is not None and not _PROMO_CODE.fullmatch(value):
+            raise ValueError("must be a Stripe promotion code: 1-64 letters, digits, - or _")
+        return value
+
+    @model_validator(mode="after")
+    def _winback_code_needs_an_offer(self) -> Settings:
+        if self.winback_promo_code is not None and self.winback_days is None:
+            raise ValueError("WINBACK_PROMO_CODE is set but WINBACK_DAYS is not (no offer)")
+        if self.winback_promo_code is not None and self.stripe_api_key is None:
+            raise ValueError("WINBACK_PROMO_CODE needs STRIPE_API_KEY (a Stripe promotion code)")
+        return self
 
     @field_validator("stripe_price_ids", mode="before")
     @classmethod
@@ -223,8 +244,10 @@ class SettingsError(Exception):
 def describe_validation_error(error: ValidationError) -> str:
     """Turn pydantic's report into one line naming the variable (never its value)."""
     first = error.errors()[0]
-    name = str(first["loc"][0]).upper() if first["loc"] else "settings"
     message = first["msg"]
+    if not first["loc"]:  # a rule across settings: its message names them
+        return message.removeprefix("Value error, ")
+    name = str(first["loc"][0]).upper()
     if first["type"] == "missing":
         message = "is required but not set"
     elif message.startswith("Value error, "):

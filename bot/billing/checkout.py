@@ -40,10 +40,13 @@ class BillingService:
         catalog: PlanCatalog | None,
         *,
         trial_days: int = 0,
+        winback_code: str | None = None,
     ) -> None:
         self._client = client
         self._catalog = catalog
         self._trial_days = trial_days
+        self._winback_code = winback_code
+        self._winback_promotion: str | None = None  # the code's promo_... id, once found
 
     @property
     def trial_days(self) -> int:
@@ -83,14 +86,18 @@ class BillingService:
         return await users.customer_id_for(session, user_id)
 
     async def checkout_links(
-        self, user_id: int, customer_id: str | None, bot_username: str
+        self, user_id: int, customer_id: str | None, bot_username: str, *, winback: bool = False
     ) -> list[CheckoutLink]:
-        """A fresh Checkout Session per plan, for this user only."""
+        """A fresh Checkout Session per plan, for this user only; `winback` applies
+        WINBACK_PROMO_CODE (the user was offered it)."""
         client, catalog = self._require()
         plans = await catalog.plans()
+        promotion = await self._promotion(client) if winback else None
         urls = await asyncio.gather(
             *(
-                self._create_checkout(client, plan, user_id, customer_id, bot_username)
+                self._create_checkout(
+                    client, plan, user_id, customer_id, bot_username, promotion=promotion
+                )
                 for plan in plans
             )
         )
@@ -114,6 +121,8 @@ class BillingService:
         user_id: int,
         customer_id: str | None,
         bot_username: str,
+        *,
+        promotion: str | None = None,
     ) -> str:
         metadata = {METADATA_USER_KEY: str(user_id)}
         subscription_data: dict[str, object] = {"metadata": metadata}
@@ -130,20 +139,50 @@ class BillingService:
             # Subscription events carry the Telegram id too, so they can be attributed even
             # when they arrive before checkout.session.completed.
             "subscription_data": subscription_data,
-            "allow_promotion_codes": True,
         }
+        # Stripe takes one or the other: a code already applied, or a field to type one in.
+        if promotion is not None:
+            params["discounts"] = [{"promotion_code": promotion}]
+        else:
+            params["allow_promotion_codes"] = True
         if customer_id:
             params["customer"] = customer_id
         try:
             checkout = await client.v1.checkout.sessions.create_async(
                 params=params  # type: ignore[arg-type]
             )
+        except stripe.InvalidRequestError as error:
+            if promotion is None:
+                log.warning("checkout session failed for plan %s: %s", plan.price_id, error)
+                raise BillingUnavailableError from error
+            # The code was deactivated or deleted since it was looked up: Checkout without it.
+            log.warning("WINBACK_PROMO_CODE refused by Checkout: %s", error)
+            self._winback_promotion = None
+            return await self._create_checkout(client, plan, user_id, customer_id, bot_username)
         except stripe.StripeError as error:
             log.warning("checkout session failed for plan %s: %s", plan.price_id, error)
             raise BillingUnavailableError from error
         if not checkout.url:
             raise BillingUnavailableError("Checkout Session has no url")
         return checkout.url
+
+    async def _promotion(self, client: stripe.StripeClient) -> str | None:
+        """The id of WINBACK_PROMO_CODE's active promotion code, looked up once. Not found
+        or Stripe down: None, and Checkout keeps its field to type a code in."""
+        if self._winback_code is None or self._winback_promotion is not None:
+            return self._winback_promotion
+        try:
+            found = await client.v1.promotion_codes.list_async(
+                params={"code": self._winback_code, "active": True, "limit": 1}
+            )
+        except stripe.StripeError as error:
+            log.warning("WINBACK_PROMO_CODE lookup failed: %s", error)
+            return None
+        if not found.data:
+            log.warning("WINBACK_PROMO_CODE is not an active promotion code in Stripe")
+            return None
+        self._winback_promotion = found.data[0].id
+        return self._winback_promotion
 
     async def portal_url(self, customer_id: str | None, return_url: str) -> str:
         """A customer-portal link for a user who has paid before."""

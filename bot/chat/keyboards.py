@@ -25,9 +25,10 @@ class SignalButton(CallbackData, prefix="sig"):
 
 
 class BillingButton(CallbackData, prefix="billing"):
-    """`billing:plans` (the plans with fresh Checkout links), `billing:portal`."""
+    """`billing:plans` (the plans with fresh Checkout links), `billing:portal`,
+    `billing:winback` (the plans with WINBACK_PROMO_CODE applied, for a user offered it)."""
 
-    action: Literal["plans", "portal"]
+    action: Literal["plans", "portal", "winback"]
 
 
 def _one(button: InlineKeyboardButton) -> InlineKeyboardMarkup:
@@ -38,6 +39,14 @@ def subscribe() -> InlineKeyboardMarkup:
     return _one(
         InlineKeyboardButton(
             text=plain("button.subscribe"), callback_data=BillingButton(action="plans").pack()
+        )
+    )
+
+
+def winback() -> InlineKeyboardMarkup:
+    return _one(
+        InlineKeyboardButton(
+            text=plain("button.winback"), callback_data=BillingButton(action="winback").pack()
         )
     )
 

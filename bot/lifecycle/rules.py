@@ -53,6 +53,17 @@ def reminder_key(ending: Ending, days: int) -> str:
     return f"reminder:{ending.entitlement_id}:{int(ending.expires_at.timestamp())}:{days}"
 
 
+def winback_key(user_id: int, ended: datetime) -> str:
+    return f"winback:{user_id}:{int(ended.timestamp())}"
+
+
+def winback_window(now: datetime, days: int) -> tuple[datetime, datetime]:
+    """The (since, until] range of access ends whose win-back offer is due at `now`:
+    WINBACK_DAYS ago, or up to EXPIRY_LOOKBACK before that if the process was down."""
+    until = now - timedelta(days=days)
+    return until - EXPIRY_LOOKBACK, until
+
+
 def due_reminder(ending: Ending, now: datetime, days: Sequence[int]) -> int | None:
     """The most urgent reminder due at `now`: the fewest days before the end whose moment
     has come. A moment that passed before the entitlement last changed is not due (the

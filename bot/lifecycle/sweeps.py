@@ -13,8 +13,9 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any, cast
 
-from sqlalchemy import Table, select
+from sqlalchemy import Table, exists, func, select
 from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.orm import aliased
 
 from bot.access import ACCESS_STATUSES, STRIPE_GRACE, with_access
 from bot.delivery import outbox
@@ -22,7 +23,7 @@ from bot.lifecycle import rules
 from bot.lifecycle.rules import Ending
 from bot.unit_of_work import UnitOfWork
 from db.engine import insert_ignoring_conflicts
-from db.models import Entitlement, LifecycleNotice
+from db.models import Entitlement, LifecycleNotice, User
 
 PAGE = 1000
 _NOTICES = cast(Table, LifecycleNotice.__table__)
@@ -95,6 +96,36 @@ def _graces_over(since: datetime, until: datetime, after_id: int) -> Any:
     )
 
 
+# Subscriptions that never started: nothing to win back.
+_NEVER_STARTED = ("incomplete", "incomplete_expired")
+_REVOKED = aliased(Entitlement)
+
+
+def _lapsed(since: datetime, until: datetime, after_user: int) -> Any:
+    """Users whose latest end lies in (since, until], a page by user id, with that end:
+    not those who blocked the bot, nor those an admin took access from (/revoke)."""
+    ended = func.max(Entitlement.expires_at)
+    revoked = exists().where(
+        _REVOKED.user_id == Entitlement.user_id,
+        _REVOKED.source_ref.like("revoked by admin%"),
+    )
+    return (
+        select(Entitlement.user_id, ended.label("ended"))
+        .join(User, User.id == Entitlement.user_id)
+        .where(
+            Entitlement.user_id > after_user,
+            Entitlement.expires_at > since,
+            Entitlement.status.not_in(_NEVER_STARTED),
+            User.blocked_at.is_(None),
+            ~revoked,
+        )
+        .group_by(Entitlement.user_id)
+        .having(ended <= until)
+        .order_by(Entitlement.user_id)
+        .limit(PAGE)
+    )
+
+
 async def queue_once(session: AsyncSession, messages: Sequence[Message]) -> int:
     """Queue each message whose key is new; returns how many were queued. The insert of
     the key decides: a key already there (sent before, or by another process) queues
@@ -116,10 +147,20 @@ async def queue_once(session: AsyncSession, messages: Sequence[Message]) -> int:
 class LifecycleSweeps:
     """The jobs' bodies; each takes `now` and answers one line for the scheduler's log."""
 
-    def __init__(self, uow: UnitOfWork, *, reminder_days: Sequence[int], plan_name: PlanName):
+    def __init__(
+        self,
+        uow: UnitOfWork,
+        *,
+        reminder_days: Sequence[int],
+        plan_name: PlanName,
+        winback_days: int | None = None,
+        winback_code: str | None = None,
+    ):
         self._uow = uow
         self._days = sorted(set(reminder_days), reverse=True)
         self._plan_name = plan_name
+        self._winback_days = winback_days
+        self._winback_code = winback_code
 
     async def expiry(self, now: datetime) -> str:
         """Tell each user whose access ended by time, once, with a Subscribe button."""
@@ -172,6 +213,31 @@ class LifecycleSweeps:
             return messages, len(page), page[-1].id if page else after_id
 
         return f"{await self._sweep(step)} told their access is paused"
+
+    async def winback(self, now: datetime) -> str:
+        """One offer to each user whose access ended WINBACK_DAYS ago and who has not come
+        back since (the promotion code, if any, is applied by the offer's button)."""
+        if self._winback_days is None:
+            return "win-back is off"
+        since, until = rules.winback_window(now, self._winback_days)
+
+        async def step(session: AsyncSession, after_user: int) -> Step:
+            page = list(await session.execute(_lapsed(since, until, after_user)))
+            back = await with_access(session, {row.user_id for row in page}, now)
+            params = {"code": self._winback_code}
+            messages = [
+                Message(
+                    rules.winback_key(row.user_id, row.ended),
+                    row.user_id,
+                    "winback_offer",
+                    {**params, "until": row.ended.isoformat()},
+                )
+                for row in page
+                if row.user_id not in back
+            ]
+            return messages, len(page), page[-1].user_id if page else after_user
+
+        return f"{await self._sweep(step)} offered to come back"
 
     async def _sweep(self, step: Callable[[AsyncSession, int], Awaitable[Step]]) -> int:
         """Run `step` page after page, each in its own unit of work with the messages it

@@ -512,6 +512,7 @@ class FakeStripe:
         self.subscriptions: dict[str, JSONDict] = {}
         self.list_pages_served = 0
         self.checkout_sessions: dict[str, JSONDict] = {}
+        self.promotion_codes: dict[str, JSONDict] = {}
         self.portal_sessions: dict[str, JSONDict] = {}
         self._faults: list[_Fault] = []
         self._idempotency: dict[str, _IdempotentResult] = {}
@@ -526,6 +527,7 @@ class FakeStripe:
             ("GET", re.compile(r"^/v1/subscriptions/([^/]+)$"), self._get_subscription),
             ("GET", re.compile(r"^/v1/subscriptions$"), self._list_subscriptions),
             ("GET", re.compile(r"^/v1/customers/([^/]+)$"), self._get_customer),
+            ("GET", re.compile(r"^/v1/promotion_codes$"), self._list_promotion_codes),
         ]
 
     # -- lifecycle ---------------------------------------------------------
@@ -632,6 +634,26 @@ class FakeStripe:
         customer = make_customer(customer_id, email=email, name=name, metadata=metadata)
         self.customers[customer_id] = customer
         return customer
+
+    def add_promotion_code(self, code: str, *, active: bool = True) -> JSONDict:
+        """Register a customer-facing promotion code (on a 20 % off coupon)."""
+        promo: JSONDict = {
+            "id": _rand_id("promo_", 24),
+            "object": "promotion_code",
+            "active": active,
+            "code": code,
+            "coupon": {"id": _rand_id("", 8), "object": "coupon", "percent_off": 20.0},
+            "created": int(time.time()),
+            "customer": None,
+            "expires_at": None,
+            "livemode": False,
+            "max_redemptions": None,
+            "metadata": {},
+            "restrictions": {"first_time_transaction": False},
+            "times_redeemed": 0,
+        }
+        self.promotion_codes[promo["id"]] = promo
+        return promo
 
     def add_subscription(self, sub: JSONDict) -> None:
         """Store a full subscription object (see ``make_subscription``) under its id."""
@@ -891,6 +913,12 @@ class FakeStripe:
             self._check_customer(customer)
         line_items, subtotal, currency = self._line_items(params, mode)
         allow_promotion_codes = _parse_bool(params, "allow_promotion_codes")
+        discounts = self._discounts(params)
+        if discounts and allow_promotion_codes is not None:
+            raise _invalid(
+                "allow_promotion_codes",
+                "You may only specify one of these parameters: allow_promotion_codes, discounts.",
+            )
         session_id = _rand_id("cs_test_a1", 56)
         created = int(time.time())
         session: JSONDict = {
@@ -913,6 +941,7 @@ class FakeStripe:
             "customer_creation": "if_required" if mode == "payment" and not customer else None,
             "customer_details": None,
             "customer_email": customer_email,
+            "discounts": discounts,
             "expires_at": created + 86_400,
             "invoice": None,
             "livemode": False,
@@ -942,6 +971,43 @@ class FakeStripe:
         }
         self.checkout_sessions[session_id] = session
         return session
+
+    def _discounts(self, params: JSONDict) -> list[JSONDict]:
+        """Checkout's `discounts`: at most one, a coupon or an active promotion code."""
+        raw = params.get("discounts")
+        if raw is None or raw == "":
+            return []
+        if not isinstance(raw, list) or not all(isinstance(d, dict) for d in raw):
+            raise _invalid("discounts", "Invalid array")
+        if len(raw) > 1:
+            raise _invalid("discounts", "You may only apply one discount to a Checkout Session.")
+        found = []
+        for discount in raw:
+            promo_id = discount.get("promotion_code")
+            promo = self.promotion_codes.get(str(promo_id))
+            if promo is None:
+                raise _no_such("promotion_code", str(promo_id), status=400, param="discounts")
+            if not promo["active"]:
+                raise _invalid("discounts", "This promotion code is not active.")
+            found.append({"coupon": None, "promotion_code": promo["id"]})
+        return found
+
+    async def _list_promotion_codes(self, _ids: tuple[str, ...], params: JSONDict) -> JSONDict:
+        """GET /v1/promotion_codes: `code` matches case-insensitively, `active` filters,
+        newest first, `limit` 1-100."""
+        limit = _list_limit(params.get("limit"))
+        active = _parse_bool(params, "active")
+        promos = list(reversed(self.promotion_codes.values()))
+        if params.get("code"):
+            promos = [p for p in promos if p["code"].lower() == str(params["code"]).lower()]
+        if active is not None:
+            promos = [p for p in promos if p["active"] is active]
+        return {
+            "object": "list",
+            "url": "/v1/promotion_codes",
+            "has_more": len(promos) > limit,
+            "data": promos[:limit],
+        }
 
     async def _get_checkout_session(self, ids: tuple[str, ...], params: JSONDict) -> JSONDict:
         session = self.checkout_sessions.get(ids[0])

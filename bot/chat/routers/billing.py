@@ -22,6 +22,7 @@ from bot.errors import (
     BillingUnavailableError,
     NoCustomerError,
 )
+from bot.lifecycle.offers import winback_offered
 from bot.settings import Settings
 from bot.unit_of_work import UnitOfWork
 
@@ -34,18 +35,26 @@ async def _bot_username(bot: Bot) -> str:
 
 
 async def _plans_reply(
-    tg_user: TelegramUser, bot: Bot, uow: UnitOfWork, billing: BillingService
+    tg_user: TelegramUser,
+    bot: Bot,
+    uow: UnitOfWork,
+    billing: BillingService,
+    *,
+    winback: bool = False,
 ) -> Reply:
-    """Fresh Checkout links, one URL button per plan, or the reason there are none."""
+    """Fresh Checkout links, one URL button per plan, or the reason there are none;
+    `winback`: with the win-back promotion code applied, if this user was offered it."""
     try:
         async with uow() as session:
             customer_id = await billing.prepare_checkout(session, tg_user.id, datetime.now(UTC))
+            offered = winback and await winback_offered(session, tg_user.id)
     except BillingNotConfiguredError:
         return t("billing.off"), None
     except AlreadySubscribedError:
         return t("billing.already_subscribed"), None
+    username = await _bot_username(bot)
     try:
-        links = await billing.checkout_links(tg_user.id, customer_id, await _bot_username(bot))
+        links = await billing.checkout_links(tg_user.id, customer_id, username, winback=offered)
     except BillingUnavailableError:
         return t("billing.down"), None
     if not links:
@@ -67,6 +76,14 @@ async def cb_plans(
     query: CallbackQuery, bot: Bot, uow: UnitOfWork, billing: BillingService
 ) -> None:
     text, markup = await _plans_reply(query.from_user, bot, uow, billing)
+    await query.answer()
+    await bot.send_message(query.from_user.id, text, reply_markup=markup)
+
+
+async def cb_winback(
+    query: CallbackQuery, bot: Bot, uow: UnitOfWork, billing: BillingService
+) -> None:
+    text, markup = await _plans_reply(query.from_user, bot, uow, billing, winback=True)
     await query.answer()
     await bot.send_message(query.from_user.id, text, reply_markup=markup)
 
@@ -122,6 +139,7 @@ def create_router() -> Router:
     router = Router(name=__name__)
     router.message.register(cmd_subscribe, Command("subscribe"))
     router.callback_query.register(cb_plans, BillingButton.filter(F.action == "plans"))
+    router.callback_query.register(cb_winback, BillingButton.filter(F.action == "winback"))
     router.message.register(cmd_status, Command("status"))
     router.message.register(cmd_manage, Command("manage"))
     router.callback_query.register(cb_portal, BillingButton.filter(F.action == "portal"))

@@ -105,6 +105,14 @@ def _access_ending(p: dict[str, Any]) -> Rendered:
     return text, markup
 
 
+def _winback(p: dict[str, Any]) -> Rendered:
+    code, date = p.get("code"), _date(p.get("until"))
+    text = (
+        t("notice.winback_code", date=date, code=code) if code else t("notice.winback", date=date)
+    )
+    return text, keyboards.winback()
+
+
 def _revoked(p: dict[str, Any]) -> Rendered:
     return t("notice.revoked", reason=str(p.get("reason", ""))), keyboards.subscribe()
 
@@ -141,6 +149,7 @@ _KINDS: dict[str, Callable[[dict[str, Any]], Rendered]] = {
     "access_ending": _access_ending,
     "access_suspended": _suspended,
     "access_revoked": _revoked,
+    "winback_offer": _winback,
     "broadcast": _announcement,
     "signal": _signal,
     "signal_update": _signal_update,
