@@ -26,6 +26,7 @@ from bot.chat.texts.notices import NoticeRenderer
 from bot.clock import Clock
 from bot.delivery.outbox import OutboxWakeup
 from bot.delivery.worker import DeliveryWorker
+from bot.errors import BillingNotConfiguredError, BillingUnavailableError
 from bot.group_commit import GroupCommit
 from bot.lifecycle.scheduler import Job, Scheduler
 from bot.lifecycle.sweeps import LifecycleSweeps
@@ -115,27 +116,61 @@ def _daily_reconcile(reconciler: Reconciler) -> Callable[[datetime], Awaitable[s
     return reconcile
 
 
+def _reconciler(
+    settings: Settings,
+    session_factory: async_sessionmaker[AsyncSession],
+    stripe_conn: StripeConnection | None,
+    stripe_events: StripeEventProcessor,
+) -> Reconciler | None:
+    """The Stripe reconciliation, when there is a Stripe key to page with."""
+    if stripe_conn is None:
+        return None
+    grace = timedelta(days=settings.grace_days)
+    return Reconciler(stripe_events, stripe_conn.client, session_factory, grace=grace)
+
+
+def _plan_prices(billing: BillingService) -> Callable[[], Awaitable[dict[str, tuple[int, str]]]]:
+    """Each plan's price for the renewal notices; none while Stripe is away (the notice
+    then gives the date only)."""
+
+    async def prices() -> dict[str, tuple[int, str]]:
+        try:
+            plans = await billing.plans()
+        except (BillingNotConfiguredError, BillingUnavailableError):
+            return {}
+        return {plan.price_id: (plan.unit_amount, plan.currency) for plan in plans}
+
+    return prices
+
+
 def _scheduler(
     settings: Settings,
     session_factory: async_sessionmaker[AsyncSession],
+    *,
     stripe_events: StripeEventProcessor,
+    billing: BillingService,
     reconciler: Reconciler | None,
     clock: Clock | None,
 ) -> Scheduler:
     """The lifecycle jobs and how often each runs: expiry and the end of a grace often
-    enough to tell a user within a minute, reminders (days ahead) every few minutes."""
+    enough to tell a user within a minute, reminders, renewal notices and win-back offers
+    (days ahead or behind) every few minutes."""
     sweeps = LifecycleSweeps(
         UnitOfWork(session_factory),
         reminder_days=settings.reminder_days,
         plan_name=stripe_events.plan_name,
         winback_days=settings.winback_days,
         winback_code=settings.winback_promo_code,
+        renewal_days=settings.renewal_notice_days,
+        prices=_plan_prices(billing),
     )
     jobs = [
         Job("expiry", timedelta(seconds=30), sweeps.expiry),
         Job("reminders", timedelta(minutes=5), sweeps.reminders),
         Job("suspensions", timedelta(seconds=30), sweeps.suspensions),
     ]
+    if settings.renewal_notice_days:
+        jobs.append(Job("renewals", timedelta(minutes=5), sweeps.renewals))
     if settings.winback_days is not None:
         jobs.append(Job("winback", timedelta(minutes=5), sweeps.winback))
     if reconciler is not None:
@@ -173,16 +208,7 @@ def build(settings: Settings, engine: AsyncEngine, *, clock: Clock | None = None
         dispatcher=dispatcher if settings.public_url is not None else None,
     )
     progress = ProgressReporter(bot, session_factory, interval=PROGRESS_EVERY)
-    reconciler = (
-        Reconciler(
-            stripe_events,
-            stripe_conn.client,
-            session_factory,
-            grace=timedelta(days=settings.grace_days),
-        )
-        if stripe_conn is not None
-        else None
-    )
+    reconciler = _reconciler(settings, session_factory, stripe_conn, stripe_events)
     worker = DeliveryWorker(
         bot,
         session_factory,
@@ -207,7 +233,14 @@ def build(settings: Settings, engine: AsyncEngine, *, clock: Clock | None = None
         web_app=web_app,
         telegram_health=telegram_health,
         progress=progress,
-        scheduler=_scheduler(settings, session_factory, stripe_events, reconciler, clock),
+        scheduler=_scheduler(
+            settings,
+            session_factory,
+            stripe_events=stripe_events,
+            billing=billing,
+            reconciler=reconciler,
+            clock=clock,
+        ),
         reconciler=reconciler,
     )
 

@@ -59,6 +59,8 @@ class Settings(BaseSettings):
     log_level: str = "INFO"
     # Subscription lifecycle (bot/lifecycle): days before a non-renewing end to remind.
     reminder_days: Annotated[list[int], NoDecode] = Field(default_factory=lambda: [3, 1])
+    # Days before an auto-renewing subscription renews to say so (empty: no such notice).
+    renewal_notice_days: Annotated[list[int], NoDecode] = Field(default_factory=list)
     grace_days: int = Field(default=3, ge=0, le=60)
     support_contact: str | None = Field(default=None, max_length=200)
     # One offer that many days after access ended (unset: off), with a promotion code.
@@ -89,7 +91,7 @@ class Settings(BaseSettings):
             ids.append(user_id)
         return ids
 
-    @field_validator("reminder_days", mode="before")
+    @field_validator("reminder_days", "renewal_notice_days", mode="before")
     @classmethod
     def _reminder_days(cls, value: object) -> object:
         items = _split_csv(value)

@@ -60,6 +60,14 @@ def update_payment() -> InlineKeyboardMarkup:
     )
 
 
+def manage_billing() -> InlineKeyboardMarkup:
+    return _one(
+        InlineKeyboardButton(
+            text=plain("button.portal"), callback_data=BillingButton(action="portal").pack()
+        )
+    )
+
+
 def renew_in_portal() -> InlineKeyboardMarkup:
     return _one(
         InlineKeyboardButton(

@@ -3,6 +3,7 @@ access ends, which reminder is due, and the key that makes each message unique."
 
 from __future__ import annotations
 
+import math
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
@@ -27,6 +28,7 @@ class Ending:
     updated_at: datetime
     cancel_at_period_end: bool
     price_id: str | None
+    status: str = "active"
 
 
 def access_ends_at(ending: Ending) -> datetime:
@@ -53,6 +55,12 @@ def reminder_key(ending: Ending, days: int) -> str:
     return f"reminder:{ending.entitlement_id}:{int(ending.expires_at.timestamp())}:{days}"
 
 
+def days_left(ends: datetime, now: datetime) -> int:
+    """Whole days until `ends`, counting a part day as one: what a reminder says, which is
+    fewer than its tier when it goes out late (the process was down at its moment)."""
+    return max(1, math.ceil((ends - now).total_seconds() / 86400))
+
+
 def winback_key(user_id: int, ended: datetime) -> str:
     return f"winback:{user_id}:{int(ended.timestamp())}"
 
@@ -64,15 +72,32 @@ def winback_window(now: datetime, days: int) -> tuple[datetime, datetime]:
     return until - EXPIRY_LOOKBACK, until
 
 
-def due_reminder(ending: Ending, now: datetime, days: Sequence[int]) -> int | None:
-    """The most urgent reminder due at `now`: the fewest days before the end whose moment
-    has come. A moment that passed before the entitlement last changed is not due (the
-    user was just told about this end, by the grant or the cancellation itself); an
-    auto-renewing subscription gets none."""
-    if renews(ending) or now >= ending.expires_at:
+def renewal_key(ending: Ending, days: int) -> str:
+    return f"renewal:{ending.entitlement_id}:{int(ending.expires_at.timestamp())}:{days}"
+
+
+def _most_urgent(ending: Ending, now: datetime, days: Sequence[int]) -> int | None:
+    """The fewest days before the end whose moment has come by `now`. A moment that passed
+    before the entitlement last changed is not due (the user was just told about this end,
+    by the grant, the cancellation or the renewal itself)."""
+    if now >= ending.expires_at:
         return None
     due = [d for d in days if ending.updated_at <= ending.expires_at - timedelta(days=d) <= now]
     return min(due) if due else None
+
+
+def due_reminder(ending: Ending, now: datetime, days: Sequence[int]) -> int | None:
+    """The most urgent reminder of a non-renewing end due at `now`; an auto-renewing
+    subscription gets none."""
+    return None if renews(ending) else _most_urgent(ending, now, days)
+
+
+def due_renewal_notice(ending: Ending, now: datetime, days: Sequence[int]) -> int | None:
+    """The most urgent RENEWAL_NOTICE_DAYS notice due at `now`, for a subscription in good
+    standing that renews by itself (a past_due one hears about its payment instead)."""
+    if not renews(ending) or ending.status not in ("active", "trialing"):
+        return None
+    return _most_urgent(ending, now, days)
 
 
 def expired_between(ending: Ending, now: datetime) -> bool:

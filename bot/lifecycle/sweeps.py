@@ -29,6 +29,8 @@ PAGE = 1000
 _NOTICES = cast(Table, LifecycleNotice.__table__)
 _INSERT_NOTICE = insert_ignoring_conflicts(_NOTICES, _NOTICES.c.event)
 PlanName = Callable[[str | None], str | None]
+# Each plan's price by Stripe price id: (amount in minor units, currency).
+Prices = Callable[[], Awaitable[dict[str, tuple[int, str]]]]
 # What one page of a sweep decided: the messages, how many rows it read, the last id.
 Step = tuple[list["Message"], int, int]
 
@@ -56,6 +58,7 @@ async def _page(
             Entitlement.updated_at,
             Entitlement.cancel_at_period_end,
             Entitlement.price_id,
+            Entitlement.status,
         )
         .where(
             Entitlement.id > after_id,
@@ -76,6 +79,7 @@ async def _page(
             updated_at=row.updated_at,
             cancel_at_period_end=row.cancel_at_period_end,
             price_id=row.price_id,
+            status=row.status,
         )
         for row in rows
     ]
@@ -155,12 +159,16 @@ class LifecycleSweeps:
         plan_name: PlanName,
         winback_days: int | None = None,
         winback_code: str | None = None,
+        renewal_days: Sequence[int] = (),
+        prices: Prices | None = None,
     ):
         self._uow = uow
         self._days = sorted(set(reminder_days), reverse=True)
         self._plan_name = plan_name
         self._winback_days = winback_days
         self._winback_code = winback_code
+        self._renewal_days = sorted(set(renewal_days), reverse=True)
+        self._prices = prices
 
     async def expiry(self, now: datetime) -> str:
         """Tell each user whose access ended by time, once, with a Subscribe button."""
@@ -184,13 +192,32 @@ class LifecycleSweeps:
         async def step(session: AsyncSession, after_id: int) -> Step:
             page = await _page(session, now, until, after_id)
             messages = [
-                self._reminder(e, days)
+                self._reminder(e, days, now)
                 for e in page
                 if (days := rules.due_reminder(e, now, self._days)) is not None
             ]
             return messages, len(page), page[-1].entitlement_id if page else after_id
 
         return f"{await self._sweep(step)} reminded of an end"
+
+    async def renewals(self, now: datetime) -> str:
+        """Tell each auto-renewing subscriber RENEWAL_NOTICE_DAYS before the renewal, each
+        once, with the date and the plan's price."""
+        if not self._renewal_days:
+            return "renewal notices are off"
+        until = now + timedelta(days=self._renewal_days[0])
+        prices = await self._prices() if self._prices else {}
+
+        async def step(session: AsyncSession, after_id: int) -> Step:
+            page = await _page(session, now, until, after_id)
+            messages = [
+                self._renewal(e, days, now, prices.get(e.price_id or ""))
+                for e in page
+                if (days := rules.due_renewal_notice(e, now, self._renewal_days)) is not None
+            ]
+            return messages, len(page), page[-1].entitlement_id if page else after_id
+
+        return f"{await self._sweep(step)} told of a renewal"
 
     async def suspensions(self, now: datetime) -> str:
         """Tell each past_due subscriber whose grace has just run out that access is
@@ -258,11 +285,23 @@ class LifecycleSweeps:
         }
         return Message(rules.expiry_key(ending), ending.user_id, "access_expired", params)
 
-    def _reminder(self, ending: Ending, days: int) -> Message:
+    def _renewal(
+        self, ending: Ending, days: int, now: datetime, price: tuple[int, str] | None
+    ) -> Message:
+        params = {
+            "plan": self._plan_name(ending.price_id),
+            "until": ending.expires_at.isoformat(),
+            "days": rules.days_left(ending.expires_at, now),
+            "amount": price[0] if price else None,
+            "currency": price[1] if price else None,
+        }
+        return Message(rules.renewal_key(ending, days), ending.user_id, "renewal_notice", params)
+
+    def _reminder(self, ending: Ending, days: int, now: datetime) -> Message:
         params = {
             "source": ending.source,
             "plan": self._plan_name(ending.price_id),
             "until": ending.expires_at.isoformat(),
-            "days": days,
+            "days": rules.days_left(ending.expires_at, now),
         }
         return Message(rules.reminder_key(ending, days), ending.user_id, "access_ending", params)

@@ -105,6 +105,21 @@ def _access_ending(p: dict[str, Any]) -> Rendered:
     return text, markup
 
 
+def _renewal(p: dict[str, Any]) -> Rendered:
+    plan, date, days = (
+        billing_texts.plan_name(p.get("plan")),
+        _date(p.get("until")),
+        int(p["days"]),
+    )
+    amount, currency = p.get("amount"), p.get("currency")
+    if amount is None or currency is None:
+        text = tn("notice.renewal_no_amount", days, plan=plan, date=date)
+    else:
+        money = format_amount(int(amount), str(currency))
+        text = tn("notice.renewal", days, plan=plan, date=date, amount=money)
+    return text, keyboards.manage_billing()
+
+
 def _winback(p: dict[str, Any]) -> Rendered:
     code, date = p.get("code"), _date(p.get("until"))
     text = (
@@ -150,6 +165,7 @@ _KINDS: dict[str, Callable[[dict[str, Any]], Rendered]] = {
     "access_suspended": _suspended,
     "access_revoked": _revoked,
     "winback_offer": _winback,
+    "renewal_notice": _renewal,
     "broadcast": _announcement,
     "signal": _signal,
     "signal_update": _signal_update,
