@@ -3,9 +3,11 @@ with the entitlement it should give, and apply each difference through the same 
 machine and notices as the webhooks (a repaired subscription reads as if its lost webhook
 had arrived). `python -m bot reconcile [--dry-run]` and the scheduler's daily job run it.
 
-Each subscription is one short transaction; with `dry_run` each is rolled back, so the
-report is exactly what a real run would change. A subscription that already agrees
-changes nothing (not even its version), so a second run reports nothing.
+A page of subscriptions is first compared with what is stored in one read-only look (two
+queries for a hundred): most agree, and those change nothing, not even their version, so a
+second run reports nothing. Each of the others is one short transaction that reads again
+under the webhooks' locks and decides again; with `dry_run` it is rolled back, so the
+report is exactly what a real run would change.
 """
 
 from __future__ import annotations
@@ -100,18 +102,65 @@ class Reconciler:
         page = await self._client.v1.subscriptions.list_async(
             params={"status": "all", "limit": PAGE_SIZE}
         )
+        batch: list[Subscription] = []
         async for item in page.auto_paging_iter():
             report.seen += 1
             subscription = parse_subscription(item.to_dict())
             if subscription is None:
                 report.unreadable += 1
                 continue
+            batch.append(subscription)
+            if len(batch) == PAGE_SIZE:
+                await self._batch(batch, dry_run=dry_run, report=report, on_change=on_change)
+                batch = []
+        await self._batch(batch, dry_run=dry_run, report=report, on_change=on_change)
+        return report
+
+    async def _batch(
+        self,
+        subscriptions: list[Subscription],
+        *,
+        dry_run: bool,
+        report: Report,
+        on_change: Callable[[Difference], None] | None,
+    ) -> None:
+        for subscription in await self._may_differ(subscriptions, report):
             difference = await self._one(subscription, dry_run=dry_run, report=report)
             if difference is not None:
                 report.changed.append(difference)
                 if on_change is not None:
                     on_change(difference)
-        return report
+
+    async def _may_differ(
+        self, subscriptions: list[Subscription], report: Report
+    ) -> list[Subscription]:
+        """The subscriptions whose stored state may not agree, from one look at the page
+        (no locks: each of these is decided again under them). Counts those of no user."""
+        if not subscriptions:
+            return []
+        now = self._now()
+        async with self._sessions() as session:
+            conn = await session.connection()
+            unnamed = {s.customer for s in subscriptions if s.telegram_user_id is None}
+            owners = await stripe_store.users_of_customers(conn, {c for c in unnamed if c})
+            user_of = {
+                s.id: s.telegram_user_id or owners.get(s.customer or "") for s in subscriptions
+            }
+            ids = {user_id for user_id in user_of.values() if user_id is not None}
+            stored = await stripe_store.entitlements_of_users(conn, ids)
+        differ = []
+        for subscription in subscriptions:
+            user_id = user_of[subscription.id]
+            if user_id is None:
+                report.unknown += 1
+                continue
+            found = stored.get(user_id)
+            before = found.state if found is not None else None
+            version = _version(before, now)
+            change = entitlements.on_subscription(before, subscription, version, now, self._grace)
+            if change is not None and not agrees(before, change.after):
+                differ.append(subscription)
+        return differ
 
     async def _one(
         self, subscription: Subscription, *, dry_run: bool, report: Report

@@ -178,3 +178,27 @@ async def save_entitlement(
         )
     else:
         await conn.execute(_UPDATE_ENTITLEMENT, {**values, "entitlement_id": stored.id})
+
+
+# --- whole pages at once, without locks (reconciliation's first look) ----------------------
+
+
+async def users_of_customers(conn: AsyncConnection, customer_ids: set[str]) -> dict[str, int]:
+    """Customer id -> the Telegram user it pays for, for those we know."""
+    if not customer_ids:
+        return {}
+    query = select(_CUSTOMERS.c.customer_id, _CUSTOMERS.c.user_id).where(
+        _CUSTOMERS.c.customer_id.in_(customer_ids)
+    )
+    return {row.customer_id: row.user_id for row in await conn.execute(query)}
+
+
+async def entitlements_of_users(
+    conn: AsyncConnection, user_ids: set[int]
+) -> dict[int, StoredEntitlement]:
+    """User id -> their Stripe entitlement, for those who have one."""
+    if not user_ids:
+        return {}
+    query = select(_ENTITLEMENTS).where(_ENTITLEMENTS.c.user_id.in_(user_ids), _STRIPE_ROW)
+    found = (_stored(row) for row in await conn.execute(query))
+    return {stored.user_id: stored for stored in found if stored is not None}

@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any, cast
 
-from sqlalchemy import Table, exists, func, select
+from sqlalchemy import Table, and_, exists, func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import aliased
 
@@ -23,7 +23,7 @@ from bot.lifecycle import rules
 from bot.lifecycle.rules import Ending
 from bot.unit_of_work import UnitOfWork
 from db.engine import insert_ignoring_conflicts
-from db.models import Entitlement, LifecycleNotice, User
+from db.models import Entitlement, EntitlementSource, LifecycleNotice, User
 
 PAGE = 1000
 _NOTICES = cast(Table, LifecycleNotice.__table__)
@@ -46,9 +46,16 @@ class Message:
 
 
 async def _page(
-    session: AsyncSession, since: datetime, until: datetime, after_id: int
+    session: AsyncSession,
+    since: datetime,
+    until: datetime,
+    after_id: int,
+    *,
+    renewing: bool | None = None,
 ) -> list[Ending]:
-    """The next page of entitlements giving access whose end lies in (since, until]."""
+    """The next page of entitlements giving access whose end lies in (since, until];
+    `renewing` True or False: only those that renew by themselves (rules.renews), or only
+    those that do not. Most subscriptions renew, so the reminders do not read them."""
     query = (
         select(
             Entitlement.id,
@@ -69,6 +76,11 @@ async def _page(
         .order_by(Entitlement.id)
         .limit(PAGE)
     )
+    renews = and_(
+        Entitlement.source == EntitlementSource.STRIPE, Entitlement.cancel_at_period_end.is_(False)
+    )
+    if renewing is not None:
+        query = query.where(renews if renewing else ~renews)
     rows = await session.execute(query)
     return [
         Ending(
@@ -190,7 +202,7 @@ class LifecycleSweeps:
         until = now + timedelta(days=self._days[0])
 
         async def step(session: AsyncSession, after_id: int) -> Step:
-            page = await _page(session, now, until, after_id)
+            page = await _page(session, now, until, after_id, renewing=False)
             messages = [
                 self._reminder(e, days, now)
                 for e in page
@@ -209,7 +221,7 @@ class LifecycleSweeps:
         prices = await self._prices() if self._prices else {}
 
         async def step(session: AsyncSession, after_id: int) -> Step:
-            page = await _page(session, now, until, after_id)
+            page = await _page(session, now, until, after_id, renewing=True)
             messages = [
                 self._renewal(e, days, now, prices.get(e.price_id or ""))
                 for e in page
