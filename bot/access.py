@@ -15,9 +15,11 @@ from db.models import Entitlement, EntitlementSource, User
 # (Smart Retries), for GRACE_DAYS (grace_until); Stripe moves the subscription to unpaid
 # or canceled when it gives up.
 ACCESS_STATUSES = frozenset({"active", "trialing", "past_due"})
-# A renewal's webhook may arrive a little after the period has ended; do not lock a paying
-# subscriber out in between.
+# A renewal's webhook (or Telegram's successful_payment for a Stars renewal) may arrive a
+# little after the period has ended; do not lock a paying subscriber out in between.
 STRIPE_GRACE = timedelta(hours=2)
+# The sources that renew by themselves, and so get that grace.
+SUBSCRIPTION_SOURCES = frozenset({EntitlementSource.STRIPE, EntitlementSource.STARS})
 # What entitlement_grants_access reads, for the queries that decide a whole batch at once.
 _ACCESS_COLUMNS = (
     Entitlement.user_id,
@@ -50,9 +52,9 @@ def entitlement_grants_access(entitlement: EntitlementLike, now: datetime) -> bo
     if entitlement.status == "past_due" and grace_until is not None and now >= grace_until:
         return False
     if entitlement.expires_at is None:
-        # Only admin grants may be open-ended; a Stripe row always carries its period end.
+        # Only admin grants may be open-ended; a subscription always carries its period end.
         return entitlement.source == EntitlementSource.GRANT
-    grace = STRIPE_GRACE if entitlement.source == EntitlementSource.STRIPE else timedelta(0)
+    grace = STRIPE_GRACE if entitlement.source in SUBSCRIPTION_SOURCES else timedelta(0)
     return entitlement.expires_at + grace > now
 
 
@@ -62,10 +64,29 @@ async def has_access(session: AsyncSession, user_id: int, now: datetime) -> bool
     return any(entitlement_grants_access(row, now) for row in rows)
 
 
+async def subscribed(session: AsyncSession, user_id: int, now: datetime) -> bool:
+    """Whether a paid subscription (Stripe or Stars) gives the user access at `now`: then
+    there is nothing to pay for. A grant or a trial does not count."""
+    rows = await session.scalars(
+        select(Entitlement).where(
+            Entitlement.user_id == user_id, Entitlement.source.in_(SUBSCRIPTION_SOURCES)
+        )
+    )
+    return any(entitlement_grants_access(row, now) for row in rows)
+
+
 async def stripe_entitlement(session: AsyncSession, user_id: int) -> Entitlement | None:
     return await session.scalar(
         select(Entitlement).where(
             Entitlement.user_id == user_id, Entitlement.source == EntitlementSource.STRIPE
+        )
+    )
+
+
+async def stars_entitlement(session: AsyncSession, user_id: int) -> Entitlement | None:
+    return await session.scalar(
+        select(Entitlement).where(
+            Entitlement.user_id == user_id, Entitlement.source == EntitlementSource.STARS
         )
     )
 

@@ -32,6 +32,7 @@ from bot.lifecycle.scheduler import Job, Scheduler
 from bot.lifecycle.sweeps import LifecycleSweeps
 from bot.logs import install_redaction
 from bot.settings import Settings
+from bot.stars.service import StarsService
 from bot.startup import StartupError, check_schema, freeze_startup_objects
 from bot.telegram import setup as telegram_setup
 from bot.telegram.client import create_bot, warm_response_models
@@ -58,6 +59,7 @@ class Components:
     bot: Bot
     stripe: StripeConnection | None
     billing: BillingService
+    stars: StarsService
     stripe_events: StripeEventProcessor
     wakeup: OutboxWakeup
     dispatcher: Dispatcher
@@ -197,7 +199,8 @@ def build(settings: Settings, engine: AsyncEngine, *, clock: Clock | None = None
     # Every commit that writes outbox rows wakes the worker, whoever wrote them.
     commit_events.subscribe(commit_events.OUTBOX, wakeup)
     stripe_conn, billing, stripe_events = _billing(settings, session_factory)
-    dispatcher = create_dispatcher(settings, session_factory, billing)
+    stars = StarsService(settings.bot_token.get_secret_value(), settings.stars_price)
+    dispatcher = create_dispatcher(settings, session_factory, billing, stars)
     web_app = create_web_app(
         settings,
         session_factory,
@@ -226,6 +229,7 @@ def build(settings: Settings, engine: AsyncEngine, *, clock: Clock | None = None
         bot=bot,
         stripe=stripe_conn,
         billing=billing,
+        stars=stars,
         stripe_events=stripe_events,
         wakeup=wakeup,
         dispatcher=dispatcher,

@@ -16,6 +16,7 @@ from db import DEFAULT_DATABASE_URL
 # "<bot id>:<secret>" as BotFather issues it (ASCII only: it travels in every URL).
 _TOKEN = re.compile(r"[0-9]{1,20}:[A-Za-z0-9_-]+")
 MAX_REMINDER_DAYS = 365
+RAILS = ("stripe", "stars")
 # A Stripe promotion code as customers type it (Stripe allows letters and digits; the
 # dashboard also accepts - and _).
 _PROMO_CODE = re.compile(r"[A-Za-z0-9_-]{1,64}")
@@ -53,6 +54,9 @@ class Settings(BaseSettings):
     stripe_api_base: str | None = None
     stripe_price_ids: Annotated[list[str], NoDecode] = Field(default_factory=list)
     trial_days: int = Field(default=0, ge=0, le=730)
+    # Telegram Stars (bot/stars): the price of 30 days; unset means no Stars rail.
+    stars_price: int | None = Field(default=None, ge=1, le=10_000)
+    payment_rails: Annotated[list[str], NoDecode] = Field(default_factory=list)
     initdata_max_age_seconds: int = Field(default=86400, gt=0)
     delivery_rate: float = Field(default=25, gt=0, le=1000)
     paid_broadcast: bool = False
@@ -106,6 +110,28 @@ class Settings(BaseSettings):
                 raise ValueError(f"{text[:16]!r} is not a whole number of days from 1 to 365")
             days.append(int(text))
         return sorted(set(days), reverse=True)
+
+    @field_validator("payment_rails", mode="before")
+    @classmethod
+    def _rails(cls, value: object) -> object:
+        items = _split_csv(value)
+        if not isinstance(items, list):
+            raise ValueError("must be stripe, stars or stripe,stars")
+        rails = [str(item).strip().lower() for item in items]
+        for rail in rails:
+            if rail not in RAILS:
+                raise ValueError(f"{rail[:16]!r} is not a payment rail: stripe, stars")
+        return sorted(set(rails), key=RAILS.index)
+
+    @model_validator(mode="after")
+    def _rails_configured(self) -> Settings:
+        if "stars" in self.payment_rails and self.stars_price is None:
+            raise ValueError("PAYMENT_RAILS names stars but STARS_PRICE is not set")
+        if "stripe" in self.payment_rails and not self.stripe_enabled:
+            raise ValueError(
+                "PAYMENT_RAILS names stripe but STRIPE_API_KEY or STRIPE_PRICE_IDS is not set"
+            )
+        return self
 
     @field_validator("winback_promo_code")
     @classmethod
@@ -206,6 +232,18 @@ class Settings(BaseSettings):
     def stripe_enabled(self) -> bool:
         """Checkout and the portal need a key and at least one plan."""
         return self.stripe_api_key is not None and bool(self.stripe_price_ids)
+
+    @property
+    def rails(self) -> tuple[str, ...]:
+        """The payment rails offered: PAYMENT_RAILS, or each one that is configured."""
+        if self.payment_rails:
+            return tuple(self.payment_rails)
+        configured = {"stripe": self.stripe_enabled, "stars": self.stars_price is not None}
+        return tuple(rail for rail in RAILS if configured[rail])
+
+    @property
+    def stars_enabled(self) -> bool:
+        return "stars" in self.rails
 
     def is_admin(self, user_id: int | None) -> bool:
         """ADMIN_IDS decides who may post and administer, in chat and in the Mini App."""

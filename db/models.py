@@ -56,6 +56,7 @@ class EntitlementSource(enum.StrEnum):
     """Where a right to premium content comes from."""
 
     STRIPE = "stripe"
+    STARS = "stars"  # a Telegram Stars subscription (bot/stars)
     GRANT = "grant"
     TRIAL = "trial"
 
@@ -77,7 +78,8 @@ class Entitlement(Base):
         BigInteger, ForeignKey("users.id", ondelete="CASCADE"), index=True
     )
     source: Mapped[str] = mapped_column(String(16))
-    # Stripe subscription id for source=stripe; who granted it for source=grant.
+    # Stripe subscription id for source=stripe; the first payment's charge id for
+    # source=stars (what editUserStarSubscription names); who granted it for source=grant.
     source_ref: Mapped[str | None] = mapped_column(String(255))
     # Stripe subscription status verbatim (active, trialing, past_due, canceled, ...).
     status: Mapped[str] = mapped_column(String(32))
@@ -269,3 +271,35 @@ class LifecycleNotice(Base):
         BigInteger, ForeignKey("users.id", ondelete="CASCADE"), index=True
     )
     created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+
+
+class StarPayment(Base):
+    """Every Telegram Stars payment, by its charge id: the unique key is what makes a
+    replayed successful_payment (or one found again by reconciliation) change nothing."""
+
+    __tablename__ = "star_payments"
+
+    id: Mapped[int] = mapped_column(BigInteger().with_variant(Integer, "sqlite"), primary_key=True)
+    charge_id: Mapped[str] = mapped_column(String(255), unique=True)
+    user_id: Mapped[int] = mapped_column(
+        BigInteger, ForeignKey("users.id", ondelete="CASCADE"), index=True
+    )
+    amount: Mapped[int] = mapped_column(Integer)  # in Stars (currency XTR)
+    # The subscription's first payment's charge id: the same for each of its renewals.
+    subscription_ref: Mapped[str] = mapped_column(String(255))
+    paid_until: Mapped[datetime] = mapped_column(UTCDateTime())
+    recurring: Mapped[bool] = mapped_column(Boolean, default=False)
+    paid_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+    refunded_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    refund_reason: Mapped[str | None] = mapped_column(String(300))
+
+
+class SyncCursor(Base):
+    """How far a reconciliation has read a remote list (getStarTransactions' offset), so the
+    next run starts there and never from the beginning again."""
+
+    __tablename__ = "sync_cursors"
+
+    name: Mapped[str] = mapped_column(String(64), primary_key=True)
+    position: Mapped[int] = mapped_column(BigInteger, default=0)
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow, onupdate=utcnow)

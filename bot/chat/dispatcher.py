@@ -10,17 +10,21 @@ from bot.chat.middlewares.admin_only import AdminOnlyMiddleware
 from bot.chat.middlewares.server_faults import ServerFaultMiddleware
 from bot.chat.middlewares.unit_of_work import UnitOfWorkMiddleware
 from bot.chat.middlewares.users import RegisterUserMiddleware
+from bot.chat.offers import Offers
 from bot.chat.routers import get_routers
 from bot.settings import Settings
+from bot.stars.service import StarsService
 
 
 def create_dispatcher(
     settings: Settings,
     session_factory: async_sessionmaker[AsyncSession],
     billing: BillingService,
+    stars: StarsService,
 ) -> Dispatcher:
     """The Dispatcher with every router; long-lived services reach handlers by name."""
-    dispatcher = Dispatcher(settings=settings, billing=billing)
+    offers = Offers(settings.rails, billing, stars)
+    dispatcher = Dispatcher(settings=settings, billing=billing, stars=stars, offers=offers)
     # Outer middlewares on update, outermost first (after aiogram's own, which finds the
     # user and chat): a database failure becomes a retry (a 500 to Telegram in webhook
     # mode); each update gets its unit of work and is applied once; its user is registered.

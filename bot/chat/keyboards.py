@@ -14,7 +14,7 @@ from aiogram.types import InlineKeyboardButton, InlineKeyboardMarkup, WebAppInfo
 from pydantic import Field
 
 from bot.chat.texts import plain, plain_n
-from bot.ids import MAX_ROW_ID
+from bot.ids import MAX_ROW_ID, MAX_TELEGRAM_USER_ID
 
 
 class SignalButton(CallbackData, prefix="sig"):
@@ -29,6 +29,18 @@ class BillingButton(CallbackData, prefix="billing"):
     `billing:winback` (the plans with WINBACK_PROMO_CODE applied, for a user offered it)."""
 
     action: Literal["plans", "portal", "winback"]
+
+
+class StarsButton(CallbackData, prefix="stars"):
+    """`stars:stop` and `stars:resume`: the renewal of the user's own Stars subscription."""
+
+    action: Literal["stop", "resume"]
+
+
+class RefundButton(CallbackData, prefix="refund"):
+    """`refund:42`: an admin refunds user 42's latest Stars payment (the /user timeline)."""
+
+    user_id: Annotated[int, Field(ge=1, le=MAX_TELEGRAM_USER_ID)]
 
 
 def _one(button: InlineKeyboardButton) -> InlineKeyboardMarkup:
@@ -68,6 +80,26 @@ def manage_billing() -> InlineKeyboardMarkup:
     )
 
 
+def stars_invoice(price: int, url: str) -> InlineKeyboardButton:
+    return InlineKeyboardButton(text=plain("button.stars", price=price), url=url)
+
+
+def stars_renewal(renewing: bool) -> InlineKeyboardMarkup:
+    action: Literal["stop", "resume"] = "stop" if renewing else "resume"
+    label = "button.stars_stop" if renewing else "button.stars_resume"
+    return _one(
+        InlineKeyboardButton(text=plain(label), callback_data=StarsButton(action=action).pack())
+    )
+
+
+def refund(user_id: int) -> InlineKeyboardMarkup:
+    return _one(
+        InlineKeyboardButton(
+            text=plain("button.refund"), callback_data=RefundButton(user_id=user_id).pack()
+        )
+    )
+
+
 def renew_in_portal() -> InlineKeyboardMarkup:
     return _one(
         InlineKeyboardButton(
@@ -81,11 +113,14 @@ def portal(url: str) -> InlineKeyboardMarkup:
     return _one(InlineKeyboardButton(text=plain("button.portal"), url=url))
 
 
-def plans(links: list[tuple[str, str]]) -> InlineKeyboardMarkup:
-    """One URL button per plan: (label, Checkout URL)."""
-    return InlineKeyboardMarkup(
-        inline_keyboard=[[InlineKeyboardButton(text=label, url=url)] for label, url in links]
-    )
+def plans(
+    links: list[tuple[str, str]], stars: InlineKeyboardButton | None = None
+) -> InlineKeyboardMarkup:
+    """One URL button per plan: (label, Checkout URL), and the Stars invoice's, if any."""
+    rows = [[InlineKeyboardButton(text=label, url=url)] for label, url in links]
+    if stars is not None:
+        rows.append([stars])
+    return InlineKeyboardMarkup(inline_keyboard=rows)
 
 
 def open_app(public_url: str | None) -> InlineKeyboardMarkup | None:

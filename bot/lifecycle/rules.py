@@ -8,7 +8,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from bot.access import STRIPE_GRACE
+from bot.access import STRIPE_GRACE, SUBSCRIPTION_SOURCES
 from db.models import EntitlementSource
 
 # An end older than this when the scheduler first sees it is not announced: a process
@@ -33,14 +33,14 @@ class Ending:
 
 def access_ends_at(ending: Ending) -> datetime:
     """When this entitlement stops giving access (bot.access.entitlement_grants_access)."""
-    if ending.source == EntitlementSource.STRIPE:
+    if ending.source in SUBSCRIPTION_SOURCES:
         return ending.expires_at + STRIPE_GRACE
     return ending.expires_at
 
 
 def renews(ending: Ending) -> bool:
-    """A Stripe subscription renews by itself unless it was cancelled at period end."""
-    return ending.source == EntitlementSource.STRIPE and not ending.cancel_at_period_end
+    """A Stripe or Stars subscription renews by itself unless its renewal was turned off."""
+    return ending.source in SUBSCRIPTION_SOURCES and not ending.cancel_at_period_end
 
 
 def expiry_key(ending: Ending) -> str:
@@ -93,9 +93,12 @@ def due_reminder(ending: Ending, now: datetime, days: Sequence[int]) -> int | No
 
 
 def due_renewal_notice(ending: Ending, now: datetime, days: Sequence[int]) -> int | None:
-    """The most urgent RENEWAL_NOTICE_DAYS notice due at `now`, for a subscription in good
-    standing that renews by itself (a past_due one hears about its payment instead)."""
-    if not renews(ending) or ending.status not in ("active", "trialing"):
+    """The most urgent RENEWAL_NOTICE_DAYS notice due at `now`, for a Stripe subscription in
+    good standing that renews by itself (a past_due one hears about its payment instead;
+    Telegram itself tells a Stars subscriber before each renewal)."""
+    if ending.source != EntitlementSource.STRIPE or not renews(ending):
+        return None
+    if ending.status not in ("active", "trialing"):
         return None
     return _most_urgent(ending, now, days)
 

@@ -17,13 +17,13 @@ from sqlalchemy import Table, and_, exists, func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import aliased
 
-from bot.access import ACCESS_STATUSES, STRIPE_GRACE, with_access
+from bot.access import ACCESS_STATUSES, STRIPE_GRACE, SUBSCRIPTION_SOURCES, with_access
 from bot.delivery import outbox
 from bot.lifecycle import rules
 from bot.lifecycle.rules import Ending
 from bot.unit_of_work import UnitOfWork
 from db.engine import insert_ignoring_conflicts
-from db.models import Entitlement, EntitlementSource, LifecycleNotice, User
+from db.models import Entitlement, LifecycleNotice, User
 
 PAGE = 1000
 _NOTICES = cast(Table, LifecycleNotice.__table__)
@@ -77,7 +77,7 @@ async def _page(
         .limit(PAGE)
     )
     renews = and_(
-        Entitlement.source == EntitlementSource.STRIPE, Entitlement.cancel_at_period_end.is_(False)
+        Entitlement.source.in_(SUBSCRIPTION_SOURCES), Entitlement.cancel_at_period_end.is_(False)
     )
     if renewing is not None:
         query = query.where(renews if renewing else ~renews)

@@ -18,6 +18,8 @@ from typing import Any, Final
 from aiohttp import web
 from multidict import MultiDictProxy
 
+from tests.fakes.stars import FakeBadRequest, StarsLedger
+
 __all__ = ["FAULT_KINDS", "BotCall", "FakeBotAPI", "SentMessage"]
 
 FAULT_KINDS: Final[frozenset[str]] = frozenset(
@@ -56,6 +58,10 @@ _RAW_STR_KEYS: Final[frozenset[str]] = frozenset(
         "explanation",
         "payload",
         "currency",
+        "provider_token",
+        "pre_checkout_query_id",
+        "telegram_payment_charge_id",
+        "error_message",
         "game_short_name",
         "file_id",
         "sticker",
@@ -223,6 +229,8 @@ class FakeBotAPI:
             "deletewebhook": self._delete_webhook,
             "getwebhookinfo": self._webhook_info,
         }
+        self.stars = StarsLedger()
+        self._handlers.update(self.stars.handlers())
 
     # -- lifecycle -------------------------------------------------------------------------
 
@@ -357,7 +365,10 @@ class FakeBotAPI:
                 return self._error_response(400, problem)
         if fault is None:
             self._record(BotCall(token, method, params, now))
-            result = await self._dispatch(token, method, params)
+            try:
+                result = await self._dispatch(token, method, params)
+            except FakeBadRequest as error:
+                return self._error_response(400, f"Bad Request: {error}")
             return self._ok(result)
         return await self._answer_late(request, token, method, params, now)
 

@@ -8,6 +8,7 @@ from bot.chat.routers import (
     fallback,
     help,
     signals,
+    stars,
     start,
     subscribers,
     support,
@@ -19,6 +20,8 @@ def get_routers() -> list[Router]:
     # fallback (buttons nobody else understood) last.
     return [
         start.create_router(),
+        # Payments before anything that reads messages: a successful_payment has no text.
+        stars.create_router(),
         help.create_router(),
         support.create_router(),
         billing.create_router(),

@@ -10,20 +10,19 @@ from aiogram.types import CallbackQuery, InlineKeyboardMarkup, Message
 from aiogram.types import User as TelegramUser
 
 from bot import users
-from bot.access import stripe_entitlement
+from bot.access import stars_entitlement, stripe_entitlement
 from bot.billing.checkout import BillingService
 from bot.chat import keyboards
 from bot.chat.keyboards import BillingButton
+from bot.chat.offers import Offers
 from bot.chat.texts import Html, t
 from bot.chat.texts import billing as texts
 from bot.errors import (
-    AlreadySubscribedError,
-    BillingNotConfiguredError,
     BillingUnavailableError,
     NoCustomerError,
 )
-from bot.lifecycle.offers import winback_offered
 from bot.settings import Settings
+from bot.stars.service import StarsService
 from bot.unit_of_work import UnitOfWork
 
 Reply = tuple[Html, InlineKeyboardMarkup | None]
@@ -34,72 +33,40 @@ async def _bot_username(bot: Bot) -> str:
     return me.username or ""
 
 
-async def _plans_reply(
-    tg_user: TelegramUser,
-    bot: Bot,
-    uow: UnitOfWork,
-    billing: BillingService,
-    *,
-    winback: bool = False,
-) -> Reply:
-    """Fresh Checkout links, one URL button per plan, or the reason there are none;
-    `winback`: with the win-back promotion code applied, if this user was offered it."""
-    try:
-        async with uow() as session:
-            customer_id = await billing.prepare_checkout(session, tg_user.id, datetime.now(UTC))
-            offered = winback and await winback_offered(session, tg_user.id)
-    except BillingNotConfiguredError:
-        return t("billing.off"), None
-    except AlreadySubscribedError:
-        return t("billing.already_subscribed"), None
-    username = await _bot_username(bot)
-    try:
-        links = await billing.checkout_links(tg_user.id, customer_id, username, winback=offered)
-    except BillingUnavailableError:
-        return t("billing.down"), None
-    if not links:
-        return t("billing.no_plans"), None
-    buttons = keyboards.plans([(texts.plan_label(link.plan), link.url) for link in links])
-    return texts.choose_plan(billing.trial_days), buttons
-
-
-async def cmd_subscribe(
-    message: Message, bot: Bot, uow: UnitOfWork, billing: BillingService
-) -> None:
+async def cmd_subscribe(message: Message, bot: Bot, uow: UnitOfWork, offers: Offers) -> None:
     if message.from_user is None:
         return
-    text, markup = await _plans_reply(message.from_user, bot, uow, billing)
+    text, markup = await offers.reply(message.from_user, bot, uow)
     await message.answer(text, reply_markup=markup)
 
 
-async def cb_plans(
-    query: CallbackQuery, bot: Bot, uow: UnitOfWork, billing: BillingService
-) -> None:
-    text, markup = await _plans_reply(query.from_user, bot, uow, billing)
+async def cb_plans(query: CallbackQuery, bot: Bot, uow: UnitOfWork, offers: Offers) -> None:
+    text, markup = await offers.reply(query.from_user, bot, uow)
     await query.answer()
     await bot.send_message(query.from_user.id, text, reply_markup=markup)
 
 
-async def cb_winback(
-    query: CallbackQuery, bot: Bot, uow: UnitOfWork, billing: BillingService
-) -> None:
-    text, markup = await _plans_reply(query.from_user, bot, uow, billing, winback=True)
+async def cb_winback(query: CallbackQuery, bot: Bot, uow: UnitOfWork, offers: Offers) -> None:
+    text, markup = await offers.reply(query.from_user, bot, uow, winback=True)
     await query.answer()
     await bot.send_message(query.from_user.id, text, reply_markup=markup)
 
 
 async def cmd_status(
-    message: Message, uow: UnitOfWork, billing: BillingService, settings: Settings
+    message: Message,
+    uow: UnitOfWork,
+    billing: BillingService,
+    stars: StarsService,
+    settings: Settings,
 ) -> None:
     if message.from_user is None:
         return
     async with uow() as session:
         entitlement = await stripe_entitlement(session, message.from_user.id)
+        paid_in_stars = await stars_entitlement(session, message.from_user.id)
     plan = await billing.plan_name(entitlement.price_id if entitlement else None)
-    await message.answer(
-        texts.status(entitlement, plan, datetime.now(UTC)),
-        reply_markup=keyboards.open_app(settings.public_url),
-    )
+    text = texts.status(entitlement, plan, paid_in_stars, stars.price, datetime.now(UTC))
+    await message.answer(text, reply_markup=keyboards.open_app(settings.public_url))
 
 
 async def _portal_reply(
@@ -119,10 +86,27 @@ async def _portal_reply(
     return t("billing.portal"), keyboards.portal(url)
 
 
-async def cmd_manage(message: Message, bot: Bot, uow: UnitOfWork, billing: BillingService) -> None:
+async def cmd_manage(
+    message: Message, bot: Bot, uow: UnitOfWork, billing: BillingService, stars: StarsService
+) -> None:
+    """A Stars subscriber stops or resumes the renewal here; Stripe's billing is managed in
+    its portal (both, for someone who pays through each)."""
     if message.from_user is None:
         return
+    async with uow() as session:
+        running = await stars.subscription(session, message.from_user.id, datetime.now(UTC))
+    if running is not None and running.expires_at is not None:
+        renewing = not running.cancel_at_period_end
+        key = "stars.manage" if renewing else "stars.manage_stopped"
+        await message.answer(
+            t(key, date=texts.format_date(running.expires_at)),
+            reply_markup=keyboards.stars_renewal(renewing),
+        )
+        if not billing.enabled:
+            return
     text, markup = await _portal_reply(message.from_user, bot, uow, billing)
+    if running is not None and markup is None:
+        return  # a Stars subscriber who never paid through Stripe: nothing more to say
     await message.answer(text, reply_markup=markup)
 
 

@@ -40,7 +40,9 @@ async def cmd_start(
         entitlement = await stripe_entitlement(session, message.from_user.id)
     if entitlement is not None and entitlement_grants_access(entitlement, now):
         plan = await billing.plan_name(entitlement.price_id)
-        await message.answer(billing_texts.status(entitlement, plan, now), reply_markup=open_app)
+        await message.answer(
+            billing_texts.status(entitlement, plan, None, None, now), reply_markup=open_app
+        )
     else:
         await message.answer(t("start.paid_pending"))
 

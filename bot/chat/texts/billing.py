@@ -60,14 +60,30 @@ def plan_name(name: str | None) -> str:
     return name if name else plain("plan.subscription")
 
 
-def status(entitlement: EntitlementLike | None, plan: str | None, now: datetime) -> Html:
-    """The /status answer: plan, state, and the date it renews or ends."""
-    if entitlement is None:
+def status(
+    entitlement: EntitlementLike | None,
+    plan: str | None,
+    stars: EntitlementLike | None,
+    stars_price: int | None,
+    now: datetime,
+) -> Html:
+    """The /status answer: each subscription's plan, state, and the date it renews or
+    ends (Stripe's, then Telegram Stars'), and whether premium is on."""
+    if entitlement is None and stars is None:
         return t("status.none")
-    lines = [
-        t("status.plan", plan=plan_name(plan)),
-        t("status.state", state=state_label(entitlement.status)),
-    ]
+    lines: list[str] = []
+    if entitlement is not None:
+        lines += _subscription_lines(entitlement, t("status.plan", plan=plan_name(plan)), now)
+    if stars is not None:
+        head = t("status.stars_plan", price=stars_price or 0)
+        lines += _subscription_lines(stars, head, now)
+    on = any(e is not None and entitlement_grants_access(e, now) for e in (entitlement, stars))
+    lines.append(t("status.premium_on" if on else "status.premium_off"))
+    return Html("\n".join(lines))
+
+
+def _subscription_lines(entitlement: EntitlementLike, head: Html, now: datetime) -> list[str]:
+    lines: list[str] = [head, t("status.state", state=state_label(entitlement.status))]
     active = entitlement_grants_access(entitlement, now)
     if entitlement.expires_at is not None:
         lines.append(_when(entitlement, active, format_date(entitlement.expires_at)))
@@ -75,8 +91,7 @@ def status(entitlement: EntitlementLike | None, plan: str | None, now: datetime)
     if entitlement.status == "past_due" and grace_until is not None:
         key = "status.grace_until" if active else "status.grace_over"
         lines.append(t(key, date=format_date(grace_until)))
-    lines.append(t("status.premium_on" if active else "status.premium_off"))
-    return Html("\n".join(lines))
+    return lines
 
 
 def _when(entitlement: EntitlementLike, active: bool, date: str) -> Html:

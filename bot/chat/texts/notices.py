@@ -19,7 +19,7 @@ from aiogram.types import InlineKeyboardMarkup
 
 from bot.billing.amounts import format_amount
 from bot.chat import keyboards
-from bot.chat.texts import Html, t, tn
+from bot.chat.texts import Html, plain, t, tn
 from bot.chat.texts import billing as billing_texts
 from bot.chat.texts import signals as signal_texts
 from bot.signals.syntax import SignalSpec
@@ -33,10 +33,16 @@ def _date(iso: str | None) -> str:
     return billing_texts.format_date(datetime.fromisoformat(iso)) if iso else ""
 
 
+def _plan(p: dict[str, Any]) -> str:
+    if p.get("source") == "stars":
+        return plain("plan.stars")
+    return billing_texts.plan_name(p.get("plan"))
+
+
 def _access_started(p: dict[str, Any]) -> Rendered:
     what = t("notice.your_trial" if p.get("trial") else "notice.your_subscription")
     until = t("notice.until", date=_date(p.get("until"))) if p.get("until") else Html("")
-    plan = billing_texts.plan_name(p.get("plan"))
+    plan = _plan(p)
     return t("notice.access_started", what=what, plan=plan, until=until), None
 
 
@@ -75,11 +81,13 @@ def _grant(p: dict[str, Any]) -> Rendered:
 # The words of an expiry and of a reminder, by the entitlement's source.
 _EXPIRED = {
     "stripe": "notice.expired.stripe",
+    "stars": "notice.expired.stars",
     "grant": "notice.expired.grant",
     "trial": "notice.expired.trial",
 }
 _ENDING = {
     "stripe": "notice.ending.stripe",
+    "stars": "notice.ending.stars",
     "grant": "notice.ending.grant",
     "trial": "notice.ending.trial",
 }
@@ -101,8 +109,11 @@ def _access_ending(p: dict[str, Any]) -> Rendered:
     source = _source(p)
     plan = billing_texts.plan_name(p.get("plan"))
     text = tn(_ENDING[source], int(p["days"]), plan=plan, date=_date(p.get("until")))
-    markup = keyboards.renew_in_portal() if source == "stripe" else keyboards.subscribe()
-    return text, markup
+    if source == "stripe":
+        return text, keyboards.renew_in_portal()
+    if source == "stars":
+        return text, keyboards.stars_renewal(renewing=False)
+    return text, keyboards.subscribe()
 
 
 def _renewal(p: dict[str, Any]) -> Rendered:
@@ -118,6 +129,16 @@ def _renewal(p: dict[str, Any]) -> Rendered:
         money = format_amount(int(amount), str(currency))
         text = tn("notice.renewal", days, plan=plan, date=date, amount=money)
     return text, keyboards.manage_billing()
+
+
+def _stars_renewed(p: dict[str, Any]) -> Rendered:
+    return t("notice.stars_renewed", date=_date(p.get("until"))), None
+
+
+def _stars_refunded(p: dict[str, Any]) -> Rendered:
+    reason = str(p.get("reason") or "")
+    why = t("notice.stars_refund_reason", reason=reason) if reason else Html("")
+    return t("notice.stars_refunded", amount=int(p["amount"]), reason=why), keyboards.subscribe()
 
 
 def _winback(p: dict[str, Any]) -> Rendered:
@@ -166,6 +187,8 @@ _KINDS: dict[str, Callable[[dict[str, Any]], Rendered]] = {
     "access_revoked": _revoked,
     "winback_offer": _winback,
     "renewal_notice": _renewal,
+    "stars_renewed": _stars_renewed,
+    "stars_refunded": _stars_refunded,
     "broadcast": _announcement,
     "signal": _signal,
     "signal_update": _signal_update,

@@ -1,0 +1,99 @@
+"""What /subscribe (and the Subscribe and Come back buttons) answer: a fresh link for each
+configured payment rail, Stripe Checkout per plan and a Telegram Stars invoice, or the
+reason there is none."""
+
+from __future__ import annotations
+
+import logging
+from datetime import UTC, datetime
+
+from aiogram import Bot
+from aiogram.exceptions import TelegramAPIError
+from aiogram.types import InlineKeyboardButton, InlineKeyboardMarkup
+from aiogram.types import User as TelegramUser
+
+from bot import access
+from bot.billing.checkout import BillingService, CheckoutLink
+from bot.chat import keyboards
+from bot.chat.texts import Html, plain, t
+from bot.chat.texts import billing as texts
+from bot.errors import AlreadySubscribedError, BillingNotConfiguredError, BillingUnavailableError
+from bot.lifecycle.offers import winback_offered
+from bot.stars.service import Invoice, StarsService
+from bot.unit_of_work import UnitOfWork
+
+log = logging.getLogger(__name__)
+Reply = tuple[Html, InlineKeyboardMarkup | None]
+
+
+async def _bot_username(bot: Bot) -> str:
+    me = await bot.me()  # cached by aiogram after the first call
+    return me.username or ""
+
+
+class Offers:
+    """The rails a provider offers (PAYMENT_RAILS) and the services behind them."""
+
+    def __init__(self, rails: tuple[str, ...], billing: BillingService, stars: StarsService):
+        self.rails = rails
+        self._billing = billing
+        self._stars = stars
+
+    async def reply(
+        self, user: TelegramUser, bot: Bot, uow: UnitOfWork, *, winback: bool = False
+    ) -> Reply:
+        """Fresh links, one button each, or why there are none; `winback`: Checkout with
+        the win-back promotion code applied, if this user was offered it."""
+        if not self.rails:
+            return t("billing.off"), None
+        stripe = "stripe" in self.rails
+        try:
+            async with uow() as session:
+                if await access.subscribed(session, user.id, datetime.now(UTC)):
+                    raise AlreadySubscribedError
+                customer = (
+                    await self._billing.prepare_checkout(session, user.id, datetime.now(UTC))
+                    if stripe
+                    else None
+                )
+                offered = winback and await winback_offered(session, user.id)
+        except AlreadySubscribedError:
+            return t("billing.already_subscribed"), None
+        except BillingNotConfiguredError:
+            return t("billing.off"), None
+        links, problem = (
+            await self._checkout(user, bot, customer, offered) if stripe else ([], None)
+        )
+        stars = await self._stars_button(user, bot) if "stars" in self.rails else None
+        if not links and stars is None:
+            return t(problem or "billing.down"), None
+        buttons = [(texts.plan_label(link.plan), link.url) for link in links]
+        return self._text(bool(links), stars is not None), keyboards.plans(buttons, stars)
+
+    async def _checkout(
+        self, user: TelegramUser, bot: Bot, customer: str | None, winback: bool
+    ) -> tuple[list[CheckoutLink], str | None]:
+        try:
+            username = await _bot_username(bot)
+            links = await self._billing.checkout_links(
+                user.id, customer, username, winback=winback
+            )
+        except BillingUnavailableError:
+            return [], "billing.down"
+        return links, None if links else "billing.no_plans"
+
+    async def _stars_button(self, user: TelegramUser, bot: Bot) -> InlineKeyboardButton | None:
+        invoice = Invoice(plain("stars.invoice.title"), plain("stars.invoice.description"))
+        try:
+            url = await self._stars.invoice_link(bot, user.id, invoice)
+        except TelegramAPIError as error:
+            log.warning("createInvoiceLink failed: %s", type(error).__name__)
+            return None
+        return keyboards.stars_invoice(self._stars.price or 0, url)
+
+    def _text(self, stripe: bool, stars: bool) -> Html:
+        price = self._stars.price or 0
+        if not stripe:
+            return t("stars.choose_only", price=price)
+        text = texts.choose_plan(self._billing.trial_days)
+        return Html(text + "\n\n" + t("stars.choose", price=price)) if stars else text

@@ -1,0 +1,144 @@
+"""Telegram Stars in chat: the pre-checkout answer, the payment, stopping and resuming the
+renewal, and /refund for admins (also a button in the /user timeline)."""
+
+from __future__ import annotations
+
+import logging
+from datetime import UTC, datetime
+
+from aiogram import Bot, F, Router
+from aiogram.exceptions import TelegramBadRequest
+from aiogram.filters import Command, CommandObject
+from aiogram.types import CallbackQuery, Message, PreCheckoutQuery
+
+from bot.chat.keyboards import RefundButton, StarsButton
+from bot.chat.middlewares.admin_only import ADMIN_ONLY
+from bot.chat.texts import Html, plain, t
+from bot.chat.texts.billing import format_date
+from bot.ids import parse_user_id
+from bot.stars import rules
+from bot.stars.service import NoStarsSubscriptionError, StarsService
+from bot.unit_of_work import UnitOfWork
+
+log = logging.getLogger(__name__)
+MAX_REASON = 300
+
+
+async def on_pre_checkout(query: PreCheckoutQuery, uow: UnitOfWork, stars: StarsService) -> None:
+    """Telegram waits at most 10 s for this answer; one read decides it."""
+    checkout = rules.Checkout(
+        payer_id=query.from_user.id,
+        currency=query.currency,
+        total_amount=query.total_amount,
+        offer=stars.verify(query.invoice_payload),
+    )
+    async with uow() as session:
+        refusal = await stars.pre_checkout(session, checkout, datetime.now(UTC))
+    if refusal is None:
+        await query.answer(ok=True)
+    else:
+        await query.answer(ok=False, error_message=plain(refusal))
+
+
+async def on_stars_paid(message: Message, uow: UnitOfWork, stars: StarsService) -> None:
+    paid = message.successful_payment
+    if paid is None or paid.currency != rules.CURRENCY or message.from_user is None:
+        return
+    if stars.verify(paid.invoice_payload) is None:
+        # Telegram took the Stars: book them anyway (a renewal after the bot token changed
+        # carries a payload signed with the old one).
+        log.warning(
+            "stars payment %s has a payload that is not ours", paid.telegram_payment_charge_id
+        )
+    now = datetime.now(UTC)
+    expires = paid.subscription_expiration_date
+    payment = rules.Payment(
+        charge_id=paid.telegram_payment_charge_id,
+        user_id=message.from_user.id,
+        amount=paid.total_amount,
+        paid_until=datetime.fromtimestamp(expires, UTC) if expires else now + rules.PERIOD,
+        recurring=bool(paid.is_recurring) and not paid.is_first_recurring,
+    )
+    async with uow() as session:
+        await stars.record_payment(session, payment, now)
+
+
+async def cb_renewal(
+    query: CallbackQuery,
+    callback_data: StarsButton,
+    bot: Bot,
+    uow: UnitOfWork,
+    stars: StarsService,
+) -> None:
+    renew = callback_data.action == "resume"
+    try:
+        row = await stars.set_renewal(
+            bot, uow, query.from_user.id, renew=renew, now=datetime.now(UTC)
+        )
+    except NoStarsSubscriptionError as error:
+        text: Html = t(error.key)
+    except TelegramBadRequest:
+        text = t("stars.down")
+    else:
+        date = format_date(row.expires_at) if row.expires_at else ""
+        text = t("stars.resumed" if renew else "stars.stopped", date=date)
+    await query.answer()
+    await bot.send_message(query.from_user.id, text)
+
+
+def _refund_args(args: str | None) -> tuple[int, str] | Html:
+    parts = (args or "").strip().split(maxsplit=1)
+    if not parts:
+        return t("refund.usage")
+    user_id = parse_user_id(parts[0])
+    if user_id is None:
+        return t("revoke.bad_user", value=parts[0][:32], syntax="/refund USER_ID [reason]")
+    reason = " ".join(parts[1].split()) if len(parts) > 1 else ""
+    if len(reason) > MAX_REASON:
+        return t("revoke.long_reason", max=MAX_REASON)
+    return user_id, reason
+
+
+async def _refund(
+    bot: Bot, uow: UnitOfWork, stars: StarsService, user_id: int, reason: str
+) -> Html:
+    try:
+        done = await stars.refund(bot, uow, user_id, reason, datetime.now(UTC))
+    except NoStarsSubscriptionError as error:
+        return t(error.key, **error.params)
+    except TelegramBadRequest as error:
+        return t("refund.failed", error=error.message)
+    return t("refund.already" if done.already else "refund.done", amount=done.amount, user=user_id)
+
+
+async def cmd_refund(
+    message: Message, command: CommandObject, bot: Bot, uow: UnitOfWork, stars: StarsService
+) -> None:
+    parsed = _refund_args(command.args)
+    if isinstance(parsed, Html):
+        await message.answer(parsed)
+        return
+    await message.answer(await _refund(bot, uow, stars, *parsed))
+
+
+async def cb_refund(
+    query: CallbackQuery,
+    callback_data: RefundButton,
+    bot: Bot,
+    uow: UnitOfWork,
+    stars: StarsService,
+) -> None:
+    reply = await _refund(bot, uow, stars, callback_data.user_id, "")
+    await query.answer()
+    await bot.send_message(query.from_user.id, reply)
+
+
+def create_router() -> Router:
+    """A fresh router (a Router can belong to one Dispatcher only)."""
+    router = Router(name=__name__)
+    router.pre_checkout_query.register(on_pre_checkout)
+    router.message.register(on_stars_paid, F.successful_payment)
+    router.callback_query.register(cb_renewal, StarsButton.filter())
+    router.message.register(cmd_refund, Command("refund"), flags=ADMIN_ONLY)
+    router.callback_query.register(cb_refund, RefundButton.filter(), flags=ADMIN_ONLY)
+    return router
