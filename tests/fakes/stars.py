@@ -123,6 +123,10 @@ class StarsLedger:
 
     # -- playing a user ----------------------------------------------------------------------
 
+    def expiry_of(self, charge_id: str) -> int:
+        """The subscription_expiration_date Telegram reports with this charge."""
+        return self._charges[charge_id].expires
+
     def invoice(self, link: str) -> dict[str, Any]:
         return self.invoices[link.rsplit("$", 1)[1]]
 

@@ -9,11 +9,14 @@ from aiogram.filters import Command, CommandObject
 from aiogram.types import Message
 
 from bot import subscribers
+from bot.access import entitlement_grants_access
+from bot.chat import keyboards
 from bot.chat.middlewares.admin_only import ADMIN_ONLY
 from bot.chat.texts import Html, t
 from bot.chat.texts import subscribers as texts
 from bot.ids import parse_user_id
 from bot.unit_of_work import UnitOfWork
+from db.models import EntitlementSource
 
 REVOKE_SYNTAX = "/revoke USER_ID REASON"
 USER_SYNTAX = "/user USER_ID"
@@ -66,7 +69,13 @@ async def cmd_user(message: Message, command: CommandObject, uow: UnitOfWork) ->
     if found is None:
         await message.answer(t("user.unknown", user=user_id))
         return
-    await message.answer(texts.timeline(found))
+    # A running Stars subscription can be refunded from here (RefundButton, admins only).
+    refundable = any(
+        row.source == EntitlementSource.STARS and entitlement_grants_access(row, now)
+        for row in found.entitlements
+    )
+    markup = keyboards.refund(user_id) if refundable else None
+    await message.answer(texts.timeline(found), reply_markup=markup)
 
 
 def create_router() -> Router:

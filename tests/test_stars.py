@@ -1,0 +1,373 @@
+"""Telegram Stars end to end: aiogram over real HTTP to the fake Bot API, which makes the
+invoice links, asks the bot before each payment and keeps the Stars ledger; the real
+database (SQLite and PostgreSQL). Pre-checkout answers, payments and renewals, replays,
+forged and foreign invoices, renewal off and on, refunds, and Stars beside Stripe."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+
+import pytest
+from sqlalchemy import func, select
+
+from bot.access import has_access
+from bot.chat.keyboards import RefundButton, StarsButton
+from bot.settings import SettingsError, load_settings
+from bot.stars.payload import Offer, PayloadSigner
+from db.models import Entitlement, EntitlementSource, OutboxMessage, StarPayment
+from tests.conftest import ADMIN_ID, BOT_TOKEN, Harness, MakeHarness
+from tests.helpers import give_access, state
+from tests.stars_player import ask, invoice_link, paid_update, pay, renew
+
+PRICE = 250
+ANN = 6_700_001
+BOB = 6_700_002
+
+
+@pytest.fixture
+async def stars(make_harness: MakeHarness) -> Harness:
+    return await make_harness(stars_price=PRICE)
+
+
+async def _stars_row(harness: Harness, user_id: int) -> Entitlement | None:
+    async with harness.session() as session:
+        return await session.scalar(
+            select(Entitlement).where(
+                Entitlement.user_id == user_id, Entitlement.source == EntitlementSource.STARS
+            )
+        )
+
+
+async def _payments(harness: Harness) -> list[StarPayment]:
+    async with harness.session() as session:
+        return list(await session.scalars(select(StarPayment).order_by(StarPayment.id)))
+
+
+async def _outbox(harness: Harness, kind: str) -> int:
+    async with harness.session() as session:
+        query = select(func.count()).where(OutboxMessage.kind == kind)
+        return int(await session.scalar(query.select_from(OutboxMessage)) or 0)
+
+
+async def _access(harness: Harness, user_id: int, at: datetime | None = None) -> bool:
+    async with harness.session() as session:
+        return await has_access(session, user_id, at or datetime.now(UTC))
+
+
+# --- the payload and the settings -----------------------------------------------------------
+
+
+def test_a_payload_names_its_user_and_price_and_cannot_be_forged() -> None:
+    signer = PayloadSigner(BOT_TOKEN)
+    payload = signer.sign(Offer(ANN, PRICE))
+    assert signer.verify(payload) == Offer(ANN, PRICE)
+    assert len(payload.encode()) <= 128  # noqa: PLR2004 - Telegram's limit
+    user, price, mac = payload.split(".")[1:]
+    assert signer.verify(f"s1.{BOB}.{price}.{mac}") is None  # another user
+    assert signer.verify(f"s1.{user}.1.{mac}") is None  # another price
+    assert PayloadSigner("42:other-token").verify(payload) is None  # another bot
+    for junk in ("", "s1", "s1.1.2", "s2.1.2.x", "s1.¹.2.x", "s1.1.2." + "x" * 200, "é" * 10):
+        assert signer.verify(junk) is None
+
+
+@pytest.mark.parametrize(
+    ("overrides", "message"),
+    [
+        ({"stars_price": "0"}, "STARS_PRICE: input should be greater than or equal to 1"),
+        ({"stars_price": "10001"}, "STARS_PRICE: input should be less than or equal to 10000"),
+        ({"stars_price": "lots"}, "STARS_PRICE: input should be a valid integer"),
+        ({"payment_rails": "stars"}, "PAYMENT_RAILS names stars but STARS_PRICE is not set"),
+        ({"payment_rails": "stripe"}, "PAYMENT_RAILS names stripe but STRIPE_API_KEY"),
+        ({"payment_rails": "paypal", "stars_price": "5"}, "PAYMENT_RAILS: 'paypal' is not"),
+    ],
+)
+def test_bad_stars_settings_stop_start_up_naming_the_setting(
+    overrides: dict[str, object], message: str
+) -> None:
+    with pytest.raises(SettingsError) as caught:
+        load_settings(_env_file=None, bot_token=BOT_TOKEN, **overrides)
+    assert str(caught.value).startswith(message)
+
+
+def test_the_rails_default_to_whatever_is_configured() -> None:
+    base = {"_env_file": None, "bot_token": BOT_TOKEN}
+    stripe = {"stripe_api_key": "sk_test_1", "stripe_price_ids": "price_1"}
+    assert load_settings(**base).rails == ()
+    assert load_settings(**base, stars_price=5).rails == ("stars",)
+    assert load_settings(**base, **stripe).rails == ("stripe",)
+    assert load_settings(**base, **stripe, stars_price=5).rails == ("stripe", "stars")
+    only = load_settings(**base, **stripe, stars_price=5, payment_rails="stars")
+    assert only.rails == ("stars",)
+
+
+# --- subscribing --------------------------------------------------------------------------
+
+
+async def test_subscribe_offers_both_rails_with_a_stars_invoice_for_this_user(
+    stars: Harness,
+) -> None:
+    link = await invoice_link(stars, ANN)
+    reply = stars.last_reply(ANN)
+    assert "Or pay in Telegram Stars: 250 ⭐ for 30 days" in reply.text
+    rows = reply.params["reply_markup"]["inline_keyboard"]
+    assert [row[0]["text"] for row in rows][-1] == "⭐ 250 Stars / 30 days"
+    assert len(rows) == 3  # two Stripe plans and Stars  # noqa: PLR2004
+    [call] = stars.fake_bot.calls_for("createInvoiceLink")
+    assert (call["currency"], call["subscription_period"]) == ("XTR", 2_592_000)
+    assert not call.get("provider_token")
+    assert stars.fake_bot.stars.invoice(link)["amount"] == PRICE
+    assert PayloadSigner(BOT_TOKEN).verify(call["payload"]) == Offer(ANN, PRICE)
+
+
+async def test_a_provider_can_run_stars_only(make_harness: MakeHarness) -> None:
+    harness = await make_harness(
+        stars_price=PRICE, stripe_api_key=None, stripe_price_ids=[], stripe_webhook_secret=None
+    )
+    await invoice_link(harness, ANN)
+    reply = harness.last_reply(ANN)
+    assert reply.text.startswith("Subscribe with Telegram Stars: 250 ⭐ for 30 days")
+    assert len(reply.params["reply_markup"]["inline_keyboard"]) == 1
+    assert harness.fake_stripe.requests == []
+
+
+async def test_paying_gives_access_until_the_expiration_and_says_so(stars: Harness) -> None:
+    charge = await pay(stars, ANN, await invoice_link(stars, ANN))
+    assert charge is not None
+    row = await _stars_row(stars, ANN)
+    assert row is not None and (row.status, row.source_ref) == ("active", charge)
+    expires = datetime.fromtimestamp(stars.fake_bot.stars.expiry_of(charge), UTC)
+    assert row.expires_at == expires
+    assert await _access(stars, ANN)
+    [payment] = await _payments(stars)
+    assert (payment.charge_id, payment.amount, payment.user_id) == (charge, PRICE, ANN)
+    await stars.deliver()
+    assert "✅ Your subscription to <b>Telegram Stars</b> is active until" in (
+        stars.last_reply(ANN).text
+    )
+    await stars.send_text(ANN, "/status")
+    status = stars.last_reply(ANN).text
+    assert "<b>Plan:</b> Telegram Stars (250 ⭐ / 30 days)" in status
+    assert "Premium signals: <b>on</b>" in status
+
+
+async def test_a_replayed_payment_changes_nothing(stars: Harness) -> None:
+    link = await invoice_link(stars, ANN)
+    invoice = stars.fake_bot.stars.invoice(link)
+    charge = await pay(stars, ANN, link)
+    assert charge is not None
+    row = await _stars_row(stars, ANN)
+    assert row is not None
+    before = (row.expires_at, row.state_version, await state(stars))
+
+    await stars.feed(paid_update(stars, ANN, invoice, charge, first=True))
+    await stars.feed(paid_update(stars, ANN, invoice, charge, first=False))  # as a renewal, too
+    row = await _stars_row(stars, ANN)
+    assert row is not None
+    assert (row.expires_at, row.state_version, await state(stars)) == before
+    assert len(await _payments(stars)) == 1
+    assert await _outbox(stars, "access_started") == 1
+    assert await _outbox(stars, "stars_renewed") == 0
+
+
+@pytest.mark.parametrize(
+    ("case", "reply"),
+    [
+        ("someone_else", "This invoice was made for someone else."),
+        ("forged", "This invoice is not valid."),
+        ("tampered", "This invoice is not valid."),
+        ("wrong_amount", "The price has changed since this invoice was made."),
+        ("not_stars", "This invoice is not valid."),
+    ],
+)
+async def test_a_foreign_or_forged_invoice_is_refused_and_nothing_is_stored(
+    stars: Harness, case: str, reply: str
+) -> None:
+    invoice = dict(stars.fake_bot.stars.invoice(await invoice_link(stars, ANN)))
+    await stars.send_text(BOB, "/help")
+    before = await state(stars)
+    payer, amount, currency = ANN, PRICE, "XTR"
+    if case == "someone_else":
+        payer = BOB
+    elif case == "forged":
+        invoice["payload"] = "buy me for free"
+    elif case == "tampered":
+        invoice["payload"] = invoice["payload"][:-2] + "AA"
+    elif case == "wrong_amount":
+        amount = 1
+    else:
+        currency = "USD"
+    answer = await ask(stars, payer, invoice, amount=amount, currency=currency)
+    assert (answer["ok"], answer["error_message"].startswith(reply)) == (False, True)
+    assert await state(stars) == before
+    assert await _payments(stars) == []
+
+
+async def test_an_invoice_made_at_an_old_price_is_refused(
+    stars: Harness, make_harness: MakeHarness
+) -> None:
+    link = await invoice_link(stars, ANN)
+    dearer = await make_harness(stars_price=PRICE + 50)  # the provider raised the price
+    answer = await ask(dearer, ANN, dearer.fake_bot.stars.invoice(link))
+    assert answer["ok"] is False
+    assert answer["error_message"].startswith("The price has changed")
+
+
+async def test_someone_already_subscribed_is_not_charged_twice(stars: Harness) -> None:
+    await give_access(stars, ANN)  # a Stripe subscription
+    link = await invoice_link(stars, BOB)  # an older invoice of their own would do too
+    invoice = dict(stars.fake_bot.stars.invoice(link))
+    invoice["payload"] = PayloadSigner(BOT_TOKEN).sign(Offer(ANN, PRICE))
+    answer = await ask(stars, ANN, invoice)
+    assert answer == {**answer, "ok": False}
+    assert answer["error_message"].startswith("You already have an active subscription")
+    assert await pay(stars, ANN, link) is None  # Bob's link, refused as well
+    assert await _payments(stars) == []
+
+
+async def test_a_renewal_extends_access_and_keeps_the_subscription(stars: Harness) -> None:
+    first = await pay(stars, ANN, await invoice_link(stars, ANN))
+    assert first is not None
+    ends = (await _stars_row(stars, ANN)).expires_at  # type: ignore[union-attr]
+    second = await renew(stars, ANN, first)
+    row = await _stars_row(stars, ANN)
+    assert row is not None and row.source_ref == first  # what editUserStarSubscription names
+    assert ends is not None and row.expires_at == ends + timedelta(days=30)
+    payments = await _payments(stars)
+    assert [(p.charge_id, p.recurring, p.subscription_ref) for p in payments] == [
+        (first, False, first),
+        (second, True, first),
+    ]
+    await stars.deliver(wait=2)
+    assert "Your Telegram Stars subscription is renewed until" in stars.last_reply(ANN).text
+
+
+async def test_stop_and_resume_the_renewal_from_manage(stars: Harness) -> None:
+    first = await pay(stars, ANN, await invoice_link(stars, ANN))
+    await stars.send_text(ANN, "/manage")
+    manage = stars.last_reply(ANN)
+    assert "renews on" in manage.text
+    button = manage.params["reply_markup"]["inline_keyboard"][0][0]
+    assert StarsButton.unpack(button["callback_data"]).action == "stop"
+
+    await stars.press(ANN, button["callback_data"])
+    [call] = stars.fake_bot.calls_for("editUserStarSubscription")
+    assert (call["telegram_payment_charge_id"], call["is_canceled"]) == (first, True)
+    assert "Renewal stopped. Your access runs until" in stars.last_reply(ANN).text
+    row = await _stars_row(stars, ANN)
+    assert row is not None and row.cancel_at_period_end and await _access(stars, ANN)
+
+    await stars.send_text(ANN, "/manage")
+    assert "will not renew" in stars.last_reply(ANN).text
+    await stars.press(ANN, StarsButton(action="resume").pack())
+    assert stars.fake_bot.calls_for("editUserStarSubscription")[-1]["is_canceled"] is False
+    row = await _stars_row(stars, ANN)
+    assert row is not None and not row.cancel_at_period_end
+
+
+async def test_stop_without_a_stars_subscription_says_so_and_calls_nobody(stars: Harness) -> None:
+    await stars.press(ANN, StarsButton(action="stop").pack())
+    assert stars.last_reply(ANN).text == "You have no Telegram Stars subscription running."
+    assert stars.fake_bot.calls_for("editUserStarSubscription") == []
+
+
+# --- refunds -----------------------------------------------------------------------------
+
+
+async def test_refund_ends_access_tells_the_user_and_books_it_once(stars: Harness) -> None:
+    charge = await pay(stars, ANN, await invoice_link(stars, ANN))
+    await stars.send_text(ADMIN_ID, f"/refund {ANN} changed my mind")
+    assert stars.last_reply(ADMIN_ID).text.startswith(f"Refunded 250 ⭐ to user {ANN}")
+    [call] = stars.fake_bot.calls_for("refundStarPayment")
+    assert (call["user_id"], call["telegram_payment_charge_id"]) == (ANN, charge)
+    assert not await _access(stars, ANN)
+    [payment] = await _payments(stars)
+    assert payment.refunded_at is not None and payment.refund_reason == "changed my mind"
+    await stars.deliver(wait=2)
+    told = stars.last_reply(ANN).text
+    assert "Your payment of 250 ⭐ has been refunded" in told and "changed my mind" in told
+
+    await stars.send_text(ADMIN_ID, f"/refund {ANN}")  # twice: nothing left to refund
+    assert (
+        stars.last_reply(ADMIN_ID).text == f"User {ANN} has no Telegram Stars payment to refund."
+    )
+    assert len(stars.fake_bot.calls_for("refundStarPayment")) == 1
+
+
+async def test_a_charge_refunded_before_at_telegram_is_booked_as_done(stars: Harness) -> None:
+    charge = await pay(stars, ANN, await invoice_link(stars, ANN))
+    assert charge is not None
+    stars.fake_bot.stars.refunded.add(charge)  # refunded by Telegram's support, say
+    await stars.send_text(ADMIN_ID, f"/refund {ANN}")
+    assert "was refunded before" in stars.last_reply(ADMIN_ID).text
+    assert not await _access(stars, ANN)
+    [payment] = await _payments(stars)
+    assert payment.refunded_at is not None
+
+
+@pytest.mark.parametrize(
+    ("args", "reply"),
+    [
+        ("", "Usage: <code>/refund USER_ID [reason]</code>"),
+        ("abc", "<code>abc</code> is not a Telegram user id"),
+        ("6700001 " + "x" * 301, "keep it to 300 characters"),
+        ("6700009", "User 6700009 has no Telegram Stars payment to refund."),
+    ],
+)
+async def test_bad_refund_arguments_are_named_and_change_nothing(
+    stars: Harness, args: str, reply: str
+) -> None:
+    await pay(stars, ANN, await invoice_link(stars, ANN))
+    await stars.send_text(ADMIN_ID, "/help")
+    before = await state(stars)
+    await stars.send_text(ADMIN_ID, f"/refund {args}".strip())
+    assert reply in stars.last_reply(ADMIN_ID).text
+    assert await state(stars) == before
+    assert stars.fake_bot.calls_for("refundStarPayment") == []
+    assert await _access(stars, ANN)
+
+
+async def test_refund_is_for_admins_only_in_chat_and_by_button(stars: Harness) -> None:
+    await pay(stars, ANN, await invoice_link(stars, ANN))
+    await stars.send_text(ANN, f"/refund {ANN}")
+    await stars.press(ANN, RefundButton(user_id=ANN).pack())
+    assert stars.fake_bot.calls_for("refundStarPayment") == []
+    assert await _access(stars, ANN)
+
+
+async def test_the_timeline_has_a_refund_button_that_refunds(stars: Harness) -> None:
+    await pay(stars, ANN, await invoice_link(stars, ANN))
+    await stars.send_text(ADMIN_ID, f"/user {ANN}")
+    timeline = stars.last_reply(ADMIN_ID)
+    assert "• stars: Active" in timeline.text
+    button = timeline.params["reply_markup"]["inline_keyboard"][0][0]
+    assert RefundButton.unpack(button["callback_data"]).user_id == ANN
+    await stars.press(ADMIN_ID, button["callback_data"])
+    assert stars.last_reply(ADMIN_ID).text.startswith("Refunded 250 ⭐")
+    assert not await _access(stars, ANN)
+
+
+# --- one ledger -----------------------------------------------------------------------------
+
+
+async def test_stars_and_stripe_at_once_give_access_to_the_later_end_and_show_both(
+    stars: Harness,
+) -> None:
+    await pay(stars, ANN, await invoice_link(stars, ANN))
+    stripe_end = datetime.now(UTC) + timedelta(days=5)
+    async with stars.session() as session, session.begin():
+        session.add(
+            Entitlement(
+                user_id=ANN,
+                source=EntitlementSource.STRIPE,
+                source_ref="sub_ann",
+                status="active",
+                expires_at=stripe_end,
+                state_version=1,
+            )
+        )
+    assert await _access(stars, ANN, stripe_end + timedelta(days=3))  # Stars still runs
+    assert not await _access(stars, ANN, stripe_end + timedelta(days=40))
+    await stars.send_text(ANN, "/status")
+    status = stars.last_reply(ANN).text
+    assert "<b>Plan:</b> Subscription" in status  # no price on the row: no plan name
+    assert "<b>Plan:</b> Telegram Stars" in status
