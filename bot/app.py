@@ -32,6 +32,7 @@ from bot.lifecycle.scheduler import Job, Scheduler
 from bot.lifecycle.sweeps import LifecycleSweeps
 from bot.logs import install_redaction
 from bot.settings import Settings
+from bot.stars.reconcile import StarsReconciler
 from bot.stars.service import StarsService
 from bot.startup import StartupError, check_schema, freeze_startup_objects
 from bot.telegram import setup as telegram_setup
@@ -69,6 +70,7 @@ class Components:
     progress: ProgressReporter
     scheduler: Scheduler
     reconciler: Reconciler | None
+    stars_reconciler: StarsReconciler | None
 
     @property
     def webhook_mode(self) -> bool:
@@ -118,6 +120,16 @@ def _daily_reconcile(reconciler: Reconciler) -> Callable[[datetime], Awaitable[s
     return reconcile
 
 
+def _daily_stars_reconcile(reconciler: StarsReconciler) -> Callable[[datetime], Awaitable[str]]:
+    async def reconcile(_now: datetime) -> str:
+        report = await reconciler.run(dry_run=False)
+        for line in report.changed:
+            log.info("reconcile: %s", line)
+        return report.summary(dry_run=False)
+
+    return reconcile
+
+
 def _reconciler(
     settings: Settings,
     session_factory: async_sessionmaker[AsyncSession],
@@ -152,6 +164,7 @@ def _scheduler(
     stripe_events: StripeEventProcessor,
     billing: BillingService,
     reconciler: Reconciler | None,
+    stars_reconciler: StarsReconciler | None,
     clock: Clock | None,
 ) -> Scheduler:
     """The lifecycle jobs and how often each runs: expiry and the end of a grace often
@@ -185,7 +198,40 @@ def _scheduler(
                 first_after=timedelta(hours=1),
             )
         )
+    if stars_reconciler is not None:
+        jobs.append(
+            Job(
+                "reconcile-stars",
+                timedelta(days=1),
+                _daily_stars_reconcile(stars_reconciler),
+                lease=RECONCILE_LEASE,
+                first_after=timedelta(hours=1),
+            )
+        )
     return Scheduler(session_factory, jobs, clock=clock)
+
+
+def _delivery(
+    settings: Settings,
+    bot: Bot,
+    session_factory: async_sessionmaker[AsyncSession],
+    *,
+    wakeup: OutboxWakeup,
+    clock: Clock | None,
+) -> tuple[ProgressReporter, DeliveryWorker]:
+    """The outbox's delivery worker, and what reports a broadcast's progress as it goes."""
+    progress = ProgressReporter(bot, session_factory, interval=PROGRESS_EVERY)
+    worker = DeliveryWorker(
+        bot,
+        session_factory,
+        rate=settings.delivery_rate,
+        render=NoticeRenderer().render,
+        progress=progress,
+        paid_broadcast=settings.paid_broadcast,
+        wakeup=wakeup,
+        clock=clock,
+    )
+    return progress, worker
 
 
 def build(settings: Settings, engine: AsyncEngine, *, clock: Clock | None = None) -> Components:
@@ -210,17 +256,10 @@ def build(settings: Settings, engine: AsyncEngine, *, clock: Clock | None = None
         telegram_health=telegram_health,
         dispatcher=dispatcher if settings.public_url is not None else None,
     )
-    progress = ProgressReporter(bot, session_factory, interval=PROGRESS_EVERY)
+    progress, worker = _delivery(settings, bot, session_factory, wakeup=wakeup, clock=clock)
     reconciler = _reconciler(settings, session_factory, stripe_conn, stripe_events)
-    worker = DeliveryWorker(
-        bot,
-        session_factory,
-        rate=settings.delivery_rate,
-        render=NoticeRenderer().render,
-        progress=progress,
-        paid_broadcast=settings.paid_broadcast,
-        wakeup=wakeup,
-        clock=clock,
+    stars_reconciler = (
+        StarsReconciler(bot, stars, session_factory) if settings.stars_price is not None else None
     )
     return Components(
         settings=settings,
@@ -243,9 +282,11 @@ def build(settings: Settings, engine: AsyncEngine, *, clock: Clock | None = None
             stripe_events=stripe_events,
             billing=billing,
             reconciler=reconciler,
+            stars_reconciler=stars_reconciler,
             clock=clock,
         ),
         reconciler=reconciler,
+        stars_reconciler=stars_reconciler,
     )
 
 
@@ -356,13 +397,19 @@ async def run_reconcile(settings: Settings, *, dry_run: bool) -> int:
     await check_schema(engine)
     parts = build(settings, engine)
     try:
-        if parts.reconciler is None:
-            raise StartupError("STRIPE_API_KEY: reconciliation needs the Stripe API; set it")
-        report = await parts.reconciler.run(
-            dry_run=dry_run,
-            on_change=lambda change: print(change.line()),  # noqa: T201
-        )
-        print(report.summary(dry_run=dry_run))  # noqa: T201
+        if parts.reconciler is None and parts.stars_reconciler is None:
+            raise StartupError(
+                "STRIPE_API_KEY: reconciliation needs the Stripe API (or STARS_PRICE for Stars)"
+            )
+        if parts.reconciler is not None:
+            report = await parts.reconciler.run(
+                dry_run=dry_run,
+                on_change=lambda change: print(change.line()),  # noqa: T201
+            )
+            print(report.summary(dry_run=dry_run))  # noqa: T201
+        if parts.stars_reconciler is not None:
+            stars = await parts.stars_reconciler.run(dry_run=dry_run, on_change=print)
+            print(stars.summary(dry_run=dry_run))  # noqa: T201
     finally:
         await parts.close()
     return 0

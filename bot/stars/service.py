@@ -209,13 +209,21 @@ class StarsService:
             already = True
         refunded = Refunded(charge_id, amount, already)
         async with uow() as session:
-            await self._book_refund(session, user_id, refunded, reason=reason, now=now)
+            await self.book_refund(session, user_id, charge_id, amount, reason=reason, now=now)
         return refunded
 
-    async def _book_refund(
-        self, session: AsyncSession, user_id: int, refund: Refunded, *, reason: str, now: datetime
+    async def book_refund(
+        self,
+        session: AsyncSession,
+        user_id: int,
+        charge_id: str,
+        amount: int,
+        *,
+        now: datetime,
+        reason: str = "",
     ) -> None:
-        charge_id, amount = refund.charge_id, refund.amount
+        """Book a refund once: the payment marked, the Stars access ended now, the user told
+        (by /refund, or by reconciliation finding one made elsewhere)."""
         marked = await session.execute(
             update(StarPayment)
             .where(StarPayment.charge_id == charge_id, StarPayment.refunded_at.is_(None))

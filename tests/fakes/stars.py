@@ -109,7 +109,8 @@ class StarsLedger:
                 "id": charge,
                 "amount": original["amount"],
                 "date": int(time.time()),
-                "receiver": {"type": "user", "user": original["source"]["user"]},
+                # A refund: the same id as the payment, the user now the receiver.
+                "receiver": {**original["source"]},
             }
         )
         return True
@@ -141,7 +142,8 @@ class StarsLedger:
             self.subscriptions[charge_id] = sub
         else:
             sub = self.subscriptions[first]
-        sub.expires = max(sub.expires, now) + SUBSCRIPTION_PERIOD
+            now = max(sub.expires, now)  # Telegram charges a renewal when the period ends
+        sub.expires = now + SUBSCRIPTION_PERIOD
         self._charges[charge_id] = sub
         self.transactions.append(
             {
