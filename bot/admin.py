@@ -12,6 +12,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot import access, commit_events, users
 from bot.access import entitlement_grants_access
+from bot.billing.amounts import STARS
 from bot.billing.plans import Plan
 from bot.delivery import outbox
 from bot.errors import DomainError
@@ -106,31 +107,42 @@ def monthly_amount(plan: Plan) -> Decimal:
     return Decimal(plan.unit_amount) * per / plan.interval_count
 
 
-async def stats(session: AsyncSession, now: datetime, plans: list[Plan]) -> Stats:
-    """Subscribers by state, MRR from Stripe prices, new and churned in 30 days."""
+def _churned(row: Entitlement, month_ago: datetime, now: datetime) -> bool:
+    """A paid subscription that ended in the last 30 days (cancelled, refunded, lapsed)."""
+    if row.status in {"canceled", "unpaid", "incomplete_expired"}:
+        return row.updated_at >= month_ago
+    ended = row.expires_at is not None and month_ago <= row.expires_at
+    return (
+        row.source == EntitlementSource.STARS and ended and not entitlement_grants_access(row, now)
+    )
+
+
+async def stats(
+    session: AsyncSession, now: datetime, plans: list[Plan], stars_price: int | None = None
+) -> Stats:
+    """Subscribers by state, MRR from the Stripe prices (and in Stars, counted apart, at
+    STARS_PRICE), new and churned in 30 days (both rails)."""
     month_ago = now - timedelta(days=30)
     rows = list(await session.scalars(select(Entitlement)))
     with_access = {row.user_id for row in rows if entitlement_grants_access(row, now)}
     stripe_rows = [row for row in rows if row.source == EntitlementSource.STRIPE]
+    stars_rows = [row for row in rows if row.source == EntitlementSource.STARS]
     by_state = Counter(row.status for row in stripe_rows)
-    by_state["grant"] = sum(
-        1
-        for row in rows
-        if row.source == EntitlementSource.GRANT and entitlement_grants_access(row, now)
-    )
+    for source in (EntitlementSource.GRANT, EntitlementSource.STARS):
+        by_state[source.value] = sum(
+            1 for row in rows if row.source == source and entitlement_grants_access(row, now)
+        )
     prices = {plan.price_id: plan for plan in plans}
     mrr: Counter[str] = Counter()
     for row in stripe_rows:
         plan = prices.get(row.price_id or "")
         if plan and row.status in {"active", "past_due"} and entitlement_grants_access(row, now):
             mrr[plan.currency] += int(monthly_amount(plan))
-    new = sum(1 for row in stripe_rows if row.created_at >= month_ago)
-    churned = sum(
-        1
-        for row in stripe_rows
-        if row.status in {"canceled", "unpaid", "incomplete_expired"}
-        and row.updated_at >= month_ago
-    )
+    if stars_price is not None and by_state[EntitlementSource.STARS.value]:
+        mrr[STARS] += stars_price * by_state[EntitlementSource.STARS.value]
+    paid = stripe_rows + stars_rows
+    new = sum(1 for row in paid if row.created_at >= month_ago)
+    churned = sum(1 for row in paid if _churned(row, month_ago, now))
     total_users = int(await session.scalar(select(func.count()).select_from(User)) or 0)
     blocked = int(
         await session.scalar(select(func.count()).where(User.blocked_at.is_not(None))) or 0

@@ -253,6 +253,7 @@ def build(settings: Settings, engine: AsyncEngine, *, clock: Clock | None = None
         stripe_events,
         bot=bot,
         billing=billing,
+        stars=stars,
         telegram_health=telegram_health,
         dispatcher=dispatcher if settings.public_url is not None else None,
     )

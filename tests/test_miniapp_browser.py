@@ -36,6 +36,7 @@ from bot.signals import service as signals
 from bot.signals.syntax import parse_signal
 from bot.signals.updates import parse_update
 from db.models import OutboxMessage, Signal
+from tests import stars_player
 from tests.conftest import ADMIN_ID, BOT_TOKEN, PRICE_MONTHLY, Harness, MakeHarness
 from tests.helpers import count, give_access
 from tests.initdata import sign_init_data
@@ -110,6 +111,7 @@ STUB = """
   var log = { calls: [], events: {} };
   window.__tg = log;
   window.__opened = [];
+  window.__invoices = [];
   function record(name, args) {
     log.calls.push([name].concat(Array.prototype.slice.call(args)));
   }
@@ -152,6 +154,11 @@ STUB = """
     ready: function () { record("ready", arguments); },
     expand: function () { record("expand", arguments); webApp.isExpanded = true; },
     openLink: function (url) { record("openLink", arguments); window.__opened.push(url); },
+    openInvoice: function (url, done) {
+      record("openInvoice", arguments);
+      window.__invoices.push(url);
+      window.__invoiceDone = done;
+    },
     onEvent: function (type, cb) {
       record("onEvent", [type]);
       (log.events[type] = log.events[type] || []).push(cb);
@@ -420,6 +427,29 @@ async def test_non_subscriber_sees_it_locked_and_can_subscribe(
     assert session["url"] == url and session["client_reference_id"] == str(OUTSIDER)
     assert session["line_items"]["data"] == [{"price": PRICE_MONTHLY, "quantity": 1}]
     await expect(subscribe).to_be_enabled()
+    await app.assert_clean()
+
+
+async def test_paying_in_stars_inside_the_app(make_harness: MakeHarness, browser: Browser) -> None:
+    harness = await make_harness(stars_price=250)
+    app = await open_app(browser, harness, person(OUTSIDER, "Olga"))
+    page = app.page
+    await expect(page.locator("#plans .plan")).to_have_count(3)  # Stars and two Stripe plans
+    pay_stars = page.get_by_role("button", name="Pay 250 Stars for 30 days")
+    await expect(page.locator("#plans .plan").first).to_contain_text("250 ⭐ / 30 days")
+    await app.screenshot("subscription-stars")
+    await pay_stars.click()
+    await page.wait_for_function("() => window.__invoices.length > 0", timeout=WAIT_MS)
+    (link,) = await page.evaluate("window.__invoices")
+    assert link.startswith("https://t.me/$")
+
+    # The user pays in Telegram: the bot is asked, says yes, and books the payment.
+    assert await stars_player.pay(harness, OUTSIDER, link) is not None
+    await page.evaluate("window.__invoiceDone('paid')")
+    await expect(page.locator("#sub-status")).to_have_text("Active")
+    await expect(page.locator("#sub-state")).to_contain_text("Telegram Stars")
+    await expect(page.locator("#plans .plan")).to_have_count(0)
+    await app.screenshot("subscription-stars-active")
     await app.assert_clean()
 
 

@@ -15,6 +15,7 @@ from bot.chat.keyboards import RefundButton, StarsButton
 from bot.settings import SettingsError, load_settings
 from bot.stars.payload import Offer, PayloadSigner
 from db.models import Entitlement, EntitlementSource, OutboxMessage, StarPayment
+from tests.api_client import call, login
 from tests.conftest import ADMIN_ID, BOT_TOKEN, Harness, MakeHarness
 from tests.helpers import give_access, state
 from tests.stars_player import ask, invoice_link, paid_update, pay, renew
@@ -371,3 +372,46 @@ async def test_stars_and_stripe_at_once_give_access_to_the_later_end_and_show_bo
     status = stars.last_reply(ANN).text
     assert "<b>Plan:</b> Subscription" in status  # no price on the row: no plan name
     assert "<b>Plan:</b> Telegram Stars" in status
+
+
+async def test_stats_count_stars_apart_from_money(stars: Harness) -> None:
+    await give_access(stars, BOB)  # a Stripe subscriber at $49.00 a month
+    await pay(stars, ANN, await invoice_link(stars, ANN))
+    await stars.send_text(ADMIN_ID, "/stats")
+    text = stars.last_reply(ADMIN_ID).text
+    assert "$49.00, 250 ⭐" in text
+    assert "stars 1" in text
+    token = await login(stars, {"id": ADMIN_ID, "first_name": "Boss"})
+    status, body, _ = await call(stars, "GET", "/api/v1/admin/stats", token=token)
+    assert status == 200 and body["by_state"]["stars"] == 1
+    assert {"currency": "xtr", "amount": 250, "label": "250 ⭐"} in body["mrr"]
+    assert body["with_access"] == 2 and body["new_30d"] == 2
+
+
+async def test_the_mini_apps_stars_invoice_and_its_refusals(
+    stars: Harness, make_harness: MakeHarness
+) -> None:
+    token = await login(stars, {"id": ANN, "first_name": "Ann"})
+    status, body, _ = await call(stars, "GET", "/api/v1/plans", token=token)
+    assert status == 200 and body["stars"] == {"price": 250, "label": "⭐ 250 Stars / 30 days"}
+    status, body, _ = await call(stars, "POST", "/api/v1/billing/stars-invoice", token=token)
+    assert status == 200 and body["url"].startswith("https://t.me/$")
+    invoice = stars.fake_bot.stars.invoice(body["url"])
+    assert PayloadSigner(BOT_TOKEN).verify(invoice["payload"]) == Offer(ANN, PRICE)
+    assert await pay(stars, ANN, body["url"]) is not None
+    status, me, _ = await call(stars, "GET", "/api/v1/me", token=token)
+    assert (
+        me["subscription"]["source"] == "stars" and me["subscription"]["plan"] == "Telegram Stars"
+    )
+    assert me["rails"] == ["stripe", "stars"]
+    status, body, _ = await call(stars, "POST", "/api/v1/billing/stars-invoice", token=token)
+    assert (status, body["error"]["code"]) == (409, "already_subscribed")
+    status, _, _ = await call(stars, "POST", "/api/v1/billing/stars-invoice")
+    assert status == 401
+    plain_stripe = await make_harness()  # no STARS_PRICE: no Stars rail
+    token = await login(plain_stripe, {"id": BOB, "first_name": "Bob"})
+    status, body, _ = await call(
+        plain_stripe, "POST", "/api/v1/billing/stars-invoice", token=token
+    )
+    assert (status, body["error"]["code"]) == (503, "not_configured")
+    assert len(stars.fake_bot.calls_for("createInvoiceLink")) == 1

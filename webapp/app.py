@@ -9,10 +9,18 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from bot.billing.checkout import BillingService
 from bot.billing.stripe_events import StripeEventProcessor
 from bot.settings import Settings
+from bot.stars.service import StarsService
 from bot.telegram.health import TelegramHealth
 from bot.telegram.setup import TELEGRAM_WEBHOOK_PATH
 from bot.unit_of_work import UnitOfWork
-from webapp import health, miniapp_api, miniapp_static, stripe_webhook, subscribers_api
+from webapp import (
+    health,
+    miniapp_api,
+    miniapp_static,
+    stars_api,
+    stripe_webhook,
+    subscribers_api,
+)
 from webapp.errors import error_middleware
 from webapp.hot_cache import AccessCache, FeedCache
 from webapp.keys import (
@@ -23,6 +31,7 @@ from webapp.keys import (
     INITDATA_LIMITER,
     READINESS,
     SETTINGS,
+    STARS,
     STRIPE_EVENTS,
     TOKENS,
     UNIT_OF_WORK,
@@ -51,6 +60,7 @@ def create_web_app(
     *,
     bot: Bot,
     billing: BillingService,
+    stars: StarsService,
     telegram_health: TelegramHealth,
     dispatcher: Dispatcher | None = None,
 ) -> web.Application:
@@ -61,6 +71,7 @@ def create_web_app(
     app[STRIPE_EVENTS] = stripe_events
     app[BOT] = bot
     app[BILLING] = billing
+    app[STARS] = stars
     app[READINESS] = health.Readiness(app[UNIT_OF_WORK], telegram_health)
     app[TOKENS] = TokenSigner(settings.bot_token.get_secret_value())
     app[INITDATA_LIMITER] = AttemptLimiter(burst=INITDATA_BURST, per_second=INITDATA_PER_SECOND)
@@ -71,6 +82,7 @@ def create_web_app(
     app.add_routes(stripe_webhook.routes)
     app.add_routes(miniapp_api.routes)
     app.add_routes(subscribers_api.routes)
+    app.add_routes(stars_api.routes)
     miniapp_static.register(app)
     if dispatcher is not None:
         # The secret token is checked on every request (401 without it); there always is

@@ -10,6 +10,7 @@ from aiohttp import web
 from bot.billing.checkout import BillingService
 from bot.billing.stripe_events import StripeEventProcessor
 from bot.settings import Settings
+from bot.stars.service import StarsService
 from bot.unit_of_work import UnitOfWork
 from webapp.hot_cache import AccessCache, FeedCache
 from webapp.miniapp_auth import AttemptLimiter, TokenSigner
@@ -22,6 +23,7 @@ UNIT_OF_WORK = web.AppKey("unit_of_work", UnitOfWork)
 STRIPE_EVENTS = web.AppKey("stripe_events", StripeEventProcessor)
 BOT = web.AppKey("bot", Bot)
 BILLING = web.AppKey("billing", BillingService)
+STARS = web.AppKey("stars", StarsService)
 TOKENS = web.AppKey("tokens", TokenSigner)
 INITDATA_LIMITER = web.AppKey("initdata_limiter", AttemptLimiter)
 FEED_CACHE = web.AppKey("feed_cache", FeedCache)

@@ -36,6 +36,7 @@ from webapp.keys import (
     FEED_CACHE,
     INITDATA_LIMITER,
     SETTINGS,
+    STARS,
     TOKENS,
     UNIT_OF_WORK,
 )
@@ -154,18 +155,18 @@ async def me(request: web.Request) -> web.Response:
         has = await access.has_access(session, user_id, now)
         customer = await users.customer_id_for(session, user_id)
     billing = request.app[BILLING]
-    # The Stripe subscription is what people manage; a grant shows when there is none.
-    row = next((r for r in rows if r.source == "stripe"), None) or next(iter(rows), None)
-    plan_name = (
-        await billing.plan_name(row.price_id)
-        if row and row.source == "stripe"
-        else (plain("plan.complimentary") if row else None)
-    )
+    row = views.shown_entitlement(rows, now)
+    plan_name = None
+    if row is not None and row.source == "stripe":
+        plan_name = await billing.plan_name(row.price_id)
+    elif row is not None:
+        plan_name = plain("plan.stars" if row.source == "stars" else "plan.complimentary")
     return web.json_response(
         {
             "user": views.user(user),
             "is_admin": request.app[SETTINGS].is_admin(user_id),
-            "billing_enabled": billing.enabled,
+            "billing_enabled": bool(request.app[SETTINGS].rails),
+            "rails": list(request.app[SETTINGS].rails),
             "has_access": has,
             "can_manage_billing": billing.enabled and customer is not None,
             "subscription": views.subscription(row, plan_name, now),
@@ -175,14 +176,22 @@ async def me(request: web.Request) -> web.Response:
 
 @routes.get("/api/v1/plans")
 async def plans(request: web.Request) -> web.Response:
+    """The plans of each rail on offer: Stripe's prices, and the Stars price."""
     caller_id(request)
-    try:
-        offered = await request.app[BILLING].plans()
-    except BillingNotConfiguredError:
-        raise ApiError(503, "not_configured", "payments are not set up on this bot") from None
-    except BillingUnavailableError:
-        raise ApiError(503, "unavailable", "Stripe cannot be reached; try again") from None
-    return web.json_response({"plans": [views.plan(p) for p in offered]})
+    rails = request.app[SETTINGS].rails
+    stars = request.app[STARS].price if "stars" in rails else None
+    offered = []
+    if "stripe" in rails:
+        try:
+            offered = await request.app[BILLING].plans()
+        except BillingUnavailableError:
+            if stars is None:
+                raise ApiError(503, "unavailable", "Stripe cannot be reached; try again") from None
+    if not rails:
+        raise ApiError(503, "not_configured", "payments are not set up on this bot")
+    return web.json_response(
+        {"plans": [views.plan(p) for p in offered], "stars": views.stars_plan(stars)}
+    )
 
 
 async def _bot_username(request: web.Request) -> str:
@@ -319,5 +328,6 @@ async def admin_stats(request: web.Request) -> web.Response:
     except (BillingNotConfiguredError, BillingUnavailableError):
         offered = []
     async with _uow(request)() as session:
-        figures = await admin.stats(session, datetime.now(UTC), offered)
+        price = request.app[SETTINGS].stars_price
+        figures = await admin.stats(session, datetime.now(UTC), offered, price)
     return web.json_response(views.stats(figures))

@@ -11,6 +11,7 @@ from bot.admin import Stats
 from bot.billing.amounts import format_amount
 from bot.billing.plans import Plan
 from bot.chat.texts import billing as billing_texts
+from bot.chat.texts import plain
 from bot.chat.texts.signals import status_label, window_label
 from bot.delivery.progress import Counts
 from bot.signals.service import Performance
@@ -37,7 +38,7 @@ def subscription(
     if row is None:
         return None
     active = entitlement_grants_access(row, now)
-    renews = active and row.source == "stripe" and not row.cancel_at_period_end
+    renews = active and row.source in _SHOWN and not row.cancel_at_period_end
     return {
         "plan": billing_texts.plan_name(plan_name),
         "status": row.status,
@@ -48,6 +49,27 @@ def subscription(
         "ends_at": None if renews else iso(row.expires_at),
         "cancel_at_period_end": row.cancel_at_period_end,
     }
+
+
+# What /me shows: the subscription people manage (Stripe's, then Stars'), else any other.
+_SHOWN = ("stripe", "stars")
+
+
+def shown_entitlement(rows: list[Entitlement], now: datetime) -> Entitlement | None:
+    """The entitlement the subscription card shows: a running one before an ended one, a
+    paid one (Stripe's, then Stars') before a grant or a trial."""
+
+    def rank(row: Entitlement) -> tuple[bool, int]:
+        paid = _SHOWN.index(row.source) if row.source in _SHOWN else len(_SHOWN)
+        return not entitlement_grants_access(row, now), paid
+
+    return min(rows, key=rank, default=None)
+
+
+def stars_plan(price: int | None) -> dict[str, Any] | None:
+    if price is None:
+        return None
+    return {"price": price, "label": plain("button.stars", price=price)}
 
 
 def plan(row: Plan) -> dict[str, Any]:

@@ -30,9 +30,14 @@ ZERO_DECIMAL = frozenset(
 CURRENCY_SYMBOLS = {"usd": "$", "eur": "€", "gbp": "£", "jpy": "¥", "inr": "₹"}
 
 
+STARS = "xtr"  # Telegram Stars: whole Stars, counted apart from money
+
+
 def format_amount(amount: int, currency: str) -> str:
-    """Integer minor units to a display string: 4900 usd -> $49.00."""
+    """Integer minor units to a display string: 4900 usd -> $49.00, 250 xtr -> 250 ⭐."""
     code = currency.lower()
+    if code == STARS:
+        return f"{amount:,} ⭐"
     value = str(amount) if code in ZERO_DECIMAL else f"{amount / 100:,.2f}"
     symbol = CURRENCY_SYMBOLS.get(code)
     return f"{symbol}{value}" if symbol else f"{value} {code.upper()}"

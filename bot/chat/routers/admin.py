@@ -18,6 +18,7 @@ from bot.chat.texts import admin as texts
 from bot.chat.texts.billing import format_date
 from bot.errors import BillingNotConfiguredError, BillingUnavailableError
 from bot.ids import parse_user_id
+from bot.stars.service import StarsService
 from bot.unit_of_work import UnitOfWork
 
 MAX_GRANT_DAYS = 3650
@@ -71,14 +72,16 @@ async def cmd_broadcast(message: Message, command: CommandObject, uow: UnitOfWor
     await message.answer(tn("broadcast.queued", job.total))
 
 
-async def cmd_stats(message: Message, uow: UnitOfWork, billing: BillingService) -> None:
+async def cmd_stats(
+    message: Message, uow: UnitOfWork, billing: BillingService, stars: StarsService
+) -> None:
     plans: list[Plan] = []
     try:
         plans = await billing.plans()
     except (BillingNotConfiguredError, BillingUnavailableError):
         plans = []
     async with uow() as session:
-        figures = await admin.stats(session, datetime.now(UTC), plans)
+        figures = await admin.stats(session, datetime.now(UTC), plans, stars.price)
     await message.answer(texts.stats(figures))
 
 

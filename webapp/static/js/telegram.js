@@ -59,3 +59,10 @@ export function openLink(url) {
   if (tg && typeof tg.openLink === "function") tg.openLink(url);
   else window.open(url, "_blank", "noopener");
 }
+
+/** Open a Telegram Stars invoice in the app; `done` gets "paid", "cancelled", "failed" or
+ * "pending". Without Telegram (or on an old client) the link opens as a page instead. */
+export function openInvoice(url, done) {
+  if (tg && typeof tg.openInvoice === "function") tg.openInvoice(url, done);
+  else openLink(url);
+}

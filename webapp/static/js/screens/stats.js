@@ -6,7 +6,8 @@ import { DASH, humanize } from "../format.js";
 import { report } from "../notice.js";
 import { t } from "../texts.js";
 
-// by_state's keys: Stripe's subscription statuses, and "grant" for complimentary access.
+// by_state's keys: Stripe's subscription statuses, "grant" for complimentary access and
+// "stars" for Telegram Stars subscriptions.
 const STATES = {
   active: "app.state.active",
   trialing: "app.state.trialing",
@@ -17,6 +18,7 @@ const STATES = {
   incomplete_expired: "app.state.incomplete_expired",
   paused: "app.state.paused",
   grant: "app.state.grant",
+  stars: "app.state.stars",
 };
 
 function stateLabel(name) {

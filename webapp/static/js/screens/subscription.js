@@ -1,16 +1,18 @@
-/* Subscription: the caller's state, the plans on sale (Stripe Checkout), the billing portal. */
+/* Subscription: the caller's state, the plans on sale (Stripe Checkout, Telegram Stars),
+ * the billing portal. */
 
 import { ApiError, call, checkedLink, describe } from "../api.js";
 import { $, append, clear, h, show } from "../dom.js";
 import { DASH, fmtDate, humanize } from "../format.js";
 import { report } from "../notice.js";
 import { state } from "../state.js";
-import { openLink } from "../telegram.js";
+import { openInvoice, openLink } from "../telegram.js";
 import { t } from "../texts.js";
 
 const SOURCES = {
   stripe: "app.source.stripe",
   grant: "app.source.grant",
+  stars: "app.source.stars",
   trial: "app.source.trial",
 };
 
@@ -25,7 +27,9 @@ export async function loadSubscription() {
   }
   renderSubscription(state.me);
   const sub = state.me.subscription;
-  const showPlans = !state.me.has_access || !!(sub && sub.source !== "stripe");
+  // A grant or a trial can be turned into a subscription; a paid one is managed instead.
+  const paid = sub && (sub.source === "stripe" || sub.source === "stars") && sub.active;
+  const showPlans = !state.me.has_access || !paid;
   show($("plans-title"), false);
   clear($("plans"));
   show($("plans-note"), false);
@@ -37,7 +41,7 @@ export async function loadSubscription() {
   }
   try {
     const data = await call("GET", "/plans");
-    renderPlans(data.plans || []);
+    renderPlans(data.plans || [], data.stars || null);
   } catch (error) {
     if (error instanceof ApiError && error.status === 503) {
       $("plans-note").textContent = describe(error);
@@ -94,10 +98,36 @@ function renderSubscription(me) {
   show($("manage-wrap"), !!me.can_manage_billing);
 }
 
-function renderPlans(plans) {
+function planItem(name, price, button) {
+  return h(
+    "li",
+    { class: "plan" },
+    h(
+      "div",
+      null,
+      h("p", { class: "plan-name", text: name }),
+      h("p", { class: "plan-price", text: price }),
+    ),
+    button,
+  );
+}
+
+function renderPlans(plans, stars) {
   const list = clear($("plans"));
-  show($("plans-title"), plans.length > 0);
-  if (!plans.length) {
+  show($("plans-title"), plans.length > 0 || !!stars);
+  if (stars) {
+    const button = h("button", {
+      type: "button",
+      class: "btn btn-small",
+      id: "pay-stars",
+      "aria-label": t("app.plans.pay_stars_label", { price: stars.price }),
+      text: t("app.plans.pay_stars"),
+    });
+    button.addEventListener("click", () => payStars(button));
+    const price = t("app.plans.stars_price", { price: stars.price });
+    append(list, planItem(t("app.plans.stars_name"), price, button));
+  }
+  if (!plans.length && !stars) {
     $("plans-note").textContent = t("app.plans.none");
     show($("plans-note"), true);
     return;
@@ -115,20 +145,37 @@ function renderPlans(plans) {
       text: t("app.action.subscribe"),
     });
     button.addEventListener("click", () => checkout(plan, button));
-    append(
-      list,
-      h(
-        "li",
-        { class: "plan" },
-        h(
-          "div",
-          null,
-          h("p", { class: "plan-name", text: plan.name }),
-          h("p", { class: "plan-price", text: price }),
-        ),
-        button,
-      ),
-    );
+    append(list, planItem(plan.name, price, button));
+  });
+}
+
+/** Telegram Stars: an invoice only this user can pay, opened in the app; once paid, the
+ * bot has booked it (the payment reached it first), so the state is simply reloaded. */
+async function payStars(button) {
+  const errorBox = $("sub-error");
+  show(errorBox, false);
+  button.disabled = true;
+  let url;
+  try {
+    const data = await call("POST", "/billing/stars-invoice");
+    url = checkedLink(data.url);
+  } catch (error) {
+    button.disabled = false;
+    if (error instanceof ApiError && error.code === "already_subscribed") {
+      errorBox.textContent = t("app.error.already_subscribed");
+      show(errorBox, true);
+    } else {
+      report(error, errorBox);
+    }
+    return;
+  }
+  openInvoice(url, (status) => {
+    button.disabled = false;
+    if (status === "paid") loadSubscription();
+    else if (status === "failed") {
+      errorBox.textContent = t("app.plans.stars_failed");
+      show(errorBox, true);
+    }
   });
 }
 

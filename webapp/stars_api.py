@@ -1,0 +1,38 @@
+"""The Mini App's Telegram Stars invoice: a link only the caller can pay, opened in the app
+with Telegram.WebApp.openInvoice."""
+
+from __future__ import annotations
+
+import logging
+from datetime import UTC, datetime
+
+from aiogram.exceptions import TelegramAPIError
+from aiohttp import web
+
+from bot import access
+from bot.chat.texts import plain
+from bot.stars.service import Invoice
+from webapp.callers import caller_id
+from webapp.errors import ApiError
+from webapp.keys import BOT, SETTINGS, STARS, UNIT_OF_WORK
+
+log = logging.getLogger(__name__)
+routes = web.RouteTableDef()
+
+
+@routes.post("/api/v1/billing/stars-invoice")
+async def stars_invoice(request: web.Request) -> web.Response:
+    user_id = caller_id(request)
+    if "stars" not in request.app[SETTINGS].rails:
+        raise ApiError(503, "not_configured", "payments in Telegram Stars are not set up")
+    async with request.app[UNIT_OF_WORK]() as session:
+        subscribed = await access.subscribed(session, user_id, datetime.now(UTC))
+    if subscribed:
+        raise ApiError(409, "already_subscribed", "you already have an active subscription")
+    invoice = Invoice(plain("stars.invoice.title"), plain("stars.invoice.description"))
+    try:
+        url = await request.app[STARS].invoice_link(request.app[BOT], user_id, invoice)
+    except TelegramAPIError as error:
+        log.warning("createInvoiceLink failed: %s", type(error).__name__)
+        raise ApiError(503, "unavailable", "Telegram cannot make the invoice; try again") from None
+    return web.json_response({"url": url})
