@@ -67,6 +67,10 @@ class Settings(BaseSettings):
     renewal_notice_days: Annotated[list[int], NoDecode] = Field(default_factory=list)
     grace_days: int = Field(default=3, ge=0, le=60)
     support_contact: str | None = Field(default=None, max_length=200)
+    # Premium chats (bot/premium): channels or supergroups whose members must have access,
+    # and users never removed from them.
+    premium_chat_ids: Annotated[list[int], NoDecode] = Field(default_factory=list)
+    premium_chat_allowlist: Annotated[list[int], NoDecode] = Field(default_factory=list)
     # One offer that many days after access ended (unset: off), with a promotion code.
     winback_days: int | None = Field(default=None, ge=1, le=MAX_REMINDER_DAYS)
     winback_promo_code: str | None = None
@@ -81,7 +85,7 @@ class Settings(BaseSettings):
             raise ValueError("must look like 123456:ABC... as issued by @BotFather")
         return value
 
-    @field_validator("admin_ids", mode="before")
+    @field_validator("admin_ids", "premium_chat_allowlist", mode="before")
     @classmethod
     def _admin_ids(cls, value: object) -> object:
         items = _split_csv(value)
@@ -94,6 +98,27 @@ class Settings(BaseSettings):
                 raise ValueError(f"{str(item)[:32]!r} is not a Telegram user id")
             ids.append(user_id)
         return ids
+
+    @field_validator("premium_chat_ids", mode="before")
+    @classmethod
+    def _chat_ids(cls, value: object) -> object:
+        items = _split_csv(value)
+        if not isinstance(items, list):
+            raise ValueError("must be comma-separated chat ids, for example -1001234567890")
+        ids = []
+        for item in items:
+            text = str(item).strip()
+            digits = text.removeprefix("-")
+            if (
+                not text.startswith("-")
+                or not (digits.isascii() and digits.isdigit())
+                or len(digits) > 16
+            ):
+                raise ValueError(
+                    f"{text[:24]!r} is not a channel or group id (they start with -100)"
+                )
+            ids.append(int(text))
+        return list(dict.fromkeys(ids))
 
     @field_validator("reminder_days", "renewal_notice_days", mode="before")
     @classmethod

@@ -453,6 +453,33 @@ async def test_paying_in_stars_inside_the_app(make_harness: MakeHarness, browser
     await app.assert_clean()
 
 
+async def test_admin_refunds_a_stars_payment_from_the_timeline(
+    make_harness: MakeHarness, browser: Browser
+) -> None:
+    harness = await make_harness(stars_price=250)
+    link = await stars_player.invoice_link(harness, OUTSIDER)
+    assert await stars_player.pay(harness, OUTSIDER, link) is not None
+    app = await open_app(browser, harness, person(ADMIN_ID, "Ada"))
+    page = app.page
+    await page.get_by_role("tab", name="Subscribers").click()
+    await page.get_by_label("Find a subscriber").fill(str(OUTSIDER))
+    await page.get_by_role("button", name="Search").click()
+    await page.locator("#people-results .person-button").first.click()
+    refund = page.locator("#person-refund")
+    await expect(refund).to_have_text("Refund the latest Stars payment")
+    await refund.click()  # the first tap only arms it
+    await expect(refund).to_have_text("Tap again to refund")
+    assert harness.fake_bot.calls_for("refundStarPayment") == []
+    await refund.click()
+    await expect(page.locator("#person-refund-result")).to_have_text(
+        "Refunded 250 ⭐; their Stars access has ended and they have been told."
+    )
+    [call] = harness.fake_bot.calls_for("refundStarPayment")
+    assert call["user_id"] == OUTSIDER
+    await app.screenshot("subscriber-refunded")
+    await app.assert_clean()
+
+
 # --- admin ----------------------------------------------------------------------------------
 
 

@@ -415,3 +415,35 @@ async def test_the_mini_apps_stars_invoice_and_its_refusals(
     )
     assert (status, body["error"]["code"]) == (503, "not_configured")
     assert len(stars.fake_bot.calls_for("createInvoiceLink")) == 1
+
+
+async def test_the_admin_console_refunds_from_the_timeline(stars: Harness) -> None:
+    charge = await pay(stars, ANN, await invoice_link(stars, ANN))
+    admin = await login(stars, {"id": ADMIN_ID, "first_name": "Boss"})
+    path = f"/api/v1/admin/subscribers/{ANN}"
+    status, body, _ = await call(stars, "GET", path, token=admin)
+    assert status == 200 and body["refundable"] is True
+    subscriber = await login(stars, {"id": ANN, "first_name": "Ann"})
+    status, body, _ = await call(stars, "POST", path + "/refund", token=subscriber, body={})
+    assert (status, body["error"]["code"]) == (403, "not_admin")
+    before = await state(stars)
+    for bad in ({"reason": 5}, {"reason": "x" * 301}):
+        status, body, _ = await call(stars, "POST", path + "/refund", token=admin, body=bad)
+        assert (status, body["error"]["code"]) == (400, "bad_request")
+    status, _, _ = await call(stars, "POST", path + "/refund", token=admin, raw=b"[1")
+    assert status == 400
+    assert await state(stars) == before and await _access(stars, ANN)
+    assert stars.fake_bot.calls_for("refundStarPayment") == []
+
+    body_in = {"reason": "asked  nicely"}
+    status, body, _ = await call(stars, "POST", path + "/refund", token=admin, body=body_in)
+    assert (status, body) == (200, {"amount": PRICE, "already": False})
+    [call_made] = stars.fake_bot.calls_for("refundStarPayment")
+    assert call_made["telegram_payment_charge_id"] == charge
+    assert not await _access(stars, ANN)
+    [payment] = await _payments(stars)
+    assert payment.refund_reason == "asked nicely"
+    status, body, _ = await call(stars, "POST", path + "/refund", token=admin, body={})
+    assert (status, body["error"]["code"]) == (409, "nothing_to_refund")
+    status, body, _ = await call(stars, "GET", path, token=admin)
+    assert body["refundable"] is False

@@ -4,16 +4,21 @@ from __future__ import annotations
 
 from datetime import UTC, datetime
 
+from aiogram.exceptions import TelegramBadRequest
 from aiohttp import web
 
 from bot import subscribers
+from bot.stars.service import NoStarsSubscriptionError
 from webapp import miniapp_views as views
 from webapp.callers import require_admin
 from webapp.errors import ApiError
-from webapp.keys import UNIT_OF_WORK
+from webapp.keys import BOT, STARS, UNIT_OF_WORK
+from webapp.request_body import json_object
 
 routes = web.RouteTableDef()
 MAX_USER_ID = 2**53  # Telegram's ids fit in 52 bits
+MAX_BODY = 4 * 1024
+MAX_REASON = 300
 
 
 @routes.get("/api/v1/admin/subscribers")
@@ -29,16 +34,41 @@ async def search(request: web.Request) -> web.Response:
     return web.json_response({"subscribers": [views.found(row) for row in found]})
 
 
-@routes.get("/api/v1/admin/subscribers/{user_id}")
-async def timeline(request: web.Request) -> web.Response:
-    require_admin(request)
+def _user_id(request: web.Request) -> int:
     raw = request.match_info["user_id"]
     if not raw.isascii() or not raw.isdigit() or len(raw) > 16 or int(raw) > MAX_USER_ID:
         raise ApiError(400, "bad_request", "user id must be a Telegram id")
+    return int(raw)
+
+
+@routes.get("/api/v1/admin/subscribers/{user_id}")
+async def timeline(request: web.Request) -> web.Response:
+    require_admin(request)
+    user_id = _user_id(request)
     async with request.app[UNIT_OF_WORK]() as session:
         now = datetime.now(UTC)
-        found = await subscribers.timeline(session, int(raw), now)
+        found = await subscribers.timeline(session, user_id, now)
         shown = views.timeline(found, now) if found is not None else None
     if shown is None:
         raise ApiError(404, "not_found", "no such user: they have not started the bot")
     return web.json_response(shown)
+
+
+@routes.post("/api/v1/admin/subscribers/{user_id}/refund")
+async def refund(request: web.Request) -> web.Response:
+    """Refund the subscriber's latest Telegram Stars payment, as /refund does in chat."""
+    require_admin(request)
+    user_id = _user_id(request)
+    reason = (await json_object(request, MAX_BODY)).get("reason") or ""
+    if not isinstance(reason, str) or len(reason) > MAX_REASON:
+        raise ApiError(400, "bad_request", f"reason must be text of at most {MAX_REASON}")
+    stars, bot = request.app[STARS], request.app[BOT]
+    try:
+        done = await stars.refund(
+            bot, request.app[UNIT_OF_WORK], user_id, " ".join(reason.split()), datetime.now(UTC)
+        )
+    except NoStarsSubscriptionError:
+        raise ApiError(409, "nothing_to_refund", "no Telegram Stars payment to refund") from None
+    except TelegramBadRequest as error:
+        raise ApiError(502, "refund_refused", f"Telegram refused: {error.message}") from None
+    return web.json_response({"amount": done.amount, "already": done.already})

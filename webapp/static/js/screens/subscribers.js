@@ -131,5 +131,35 @@ function renderPerson(data) {
     append(body, h("p", { class: "hint", text: blocked }));
   }
   append(body, section("app.people.entitlements", data.entitlements.map(entitlementItem)));
+  if (data.refundable) append(body, refundButton(user.id));
   append(body, section("app.people.events", data.events.map(eventItem)));
+}
+
+/** Refund the latest Stars payment: the first tap arms the button, the second refunds. */
+function refundButton(userId) {
+  const button = h("button", {
+    type: "button",
+    class: "btn btn-secondary",
+    id: "person-refund",
+    text: t("app.people.refund"),
+  });
+  const result = h("p", { class: "hint", id: "person-refund-result", role: "status" });
+  let armed = false;
+  button.addEventListener("click", async () => {
+    if (!armed) {
+      armed = true;
+      button.textContent = t("app.people.refund_confirm");
+      return;
+    }
+    button.disabled = true;
+    try {
+      const done = await call("POST", "/admin/subscribers/" + userId + "/refund", {});
+      result.textContent = t("app.people.refunded", { amount: done.amount });
+      button.hidden = true;
+    } catch (error) {
+      button.disabled = false;
+      report(error, $("people-error"));
+    }
+  });
+  return h("div", { class: "actions" }, button, result);
 }
