@@ -31,6 +31,8 @@ from bot.group_commit import GroupCommit
 from bot.lifecycle.scheduler import Job, Scheduler
 from bot.lifecycle.sweeps import LifecycleSweeps
 from bot.logs import install_redaction
+from bot.premium import jobs as premium_jobs
+from bot.premium.service import PremiumChats
 from bot.settings import Settings
 from bot.stars.reconcile import StarsReconciler
 from bot.stars.service import StarsService
@@ -61,6 +63,7 @@ class Components:
     stripe: StripeConnection | None
     billing: BillingService
     stars: StarsService
+    premium: PremiumChats
     stripe_events: StripeEventProcessor
     wakeup: OutboxWakeup
     dispatcher: Dispatcher
@@ -165,6 +168,7 @@ def _scheduler(
     billing: BillingService,
     reconciler: Reconciler | None,
     stars_reconciler: StarsReconciler | None,
+    premium: PremiumChats,
     clock: Clock | None,
 ) -> Scheduler:
     """The lifecycle jobs and how often each runs: expiry and the end of a grace often
@@ -198,6 +202,11 @@ def _scheduler(
                 first_after=timedelta(hours=1),
             )
         )
+    if premium.enabled:
+        every, daily = timedelta(seconds=30), timedelta(days=1)
+        jobs.append(Job("premium-invites", every, premium_jobs.invites(premium)))
+        audit = premium_jobs.audit(premium, settings.admin_ids)
+        jobs.append(Job("premium-audit", daily, audit, first_after=timedelta(hours=1)))
     if stars_reconciler is not None:
         jobs.append(
             Job(
@@ -234,6 +243,23 @@ def _delivery(
     return progress, worker
 
 
+def _premium(
+    settings: Settings,
+    bot: Bot,
+    session_factory: async_sessionmaker[AsyncSession],
+    worker: DeliveryWorker,
+) -> PremiumChats:
+    """The premium chats; removals share the delivery worker's rate budget, and admins are
+    never removed (nor anyone on PREMIUM_CHAT_ALLOWLIST)."""
+    return PremiumChats(
+        bot,
+        session_factory,
+        chat_ids=settings.premium_chat_ids,
+        allowlist=[*settings.premium_chat_allowlist, *settings.admin_ids],
+        pacer=worker.pacer,
+    )
+
+
 def build(settings: Settings, engine: AsyncEngine, *, clock: Clock | None = None) -> Components:
     """Wire the parts; nothing here does I/O. `clock` is the delivery worker's (tests skip
     ahead on theirs)."""
@@ -246,7 +272,9 @@ def build(settings: Settings, engine: AsyncEngine, *, clock: Clock | None = None
     commit_events.subscribe(commit_events.OUTBOX, wakeup)
     stripe_conn, billing, stripe_events = _billing(settings, session_factory)
     stars = StarsService(settings.bot_token.get_secret_value(), settings.stars_price)
-    dispatcher = create_dispatcher(settings, session_factory, billing, stars)
+    progress, worker = _delivery(settings, bot, session_factory, wakeup=wakeup, clock=clock)
+    premium = _premium(settings, bot, session_factory, worker)
+    dispatcher = create_dispatcher(settings, session_factory, billing, stars, premium)
     web_app = create_web_app(
         settings,
         session_factory,
@@ -257,7 +285,6 @@ def build(settings: Settings, engine: AsyncEngine, *, clock: Clock | None = None
         telegram_health=telegram_health,
         dispatcher=dispatcher if settings.public_url is not None else None,
     )
-    progress, worker = _delivery(settings, bot, session_factory, wakeup=wakeup, clock=clock)
     reconciler = _reconciler(settings, session_factory, stripe_conn, stripe_events)
     stars_reconciler = (
         StarsReconciler(bot, stars, session_factory) if settings.stars_price is not None else None
@@ -270,6 +297,7 @@ def build(settings: Settings, engine: AsyncEngine, *, clock: Clock | None = None
         stripe=stripe_conn,
         billing=billing,
         stars=stars,
+        premium=premium,
         stripe_events=stripe_events,
         wakeup=wakeup,
         dispatcher=dispatcher,
@@ -284,6 +312,7 @@ def build(settings: Settings, engine: AsyncEngine, *, clock: Clock | None = None
             billing=billing,
             reconciler=reconciler,
             stars_reconciler=stars_reconciler,
+            premium=premium,
             clock=clock,
         ),
         reconciler=reconciler,
@@ -302,8 +331,10 @@ async def run(settings: Settings) -> None:
     parts = build(settings, engine)
     warm_response_models()
     freeze_startup_objects()
-    if not parts.billing.enabled:
-        log.warning("Stripe is not configured: /subscribe and /manage will say so")
+    if not settings.rails:
+        log.warning("no payment rail is configured: /subscribe and /manage will say so")
+    if parts.premium.enabled:
+        await parts.premium.check_rights()  # one line per chat the bot cannot guard
     runner = create_runner(parts.web_app)
     worker_task: asyncio.Task[None] | None = None
     scheduler_task: asyncio.Task[None] | None = None

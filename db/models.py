@@ -303,3 +303,18 @@ class SyncCursor(Base):
     name: Mapped[str] = mapped_column(String(64), primary_key=True)
     position: Mapped[int] = mapped_column(BigInteger, default=0)
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow, onupdate=utcnow)
+
+
+class PremiumMember(Base):
+    """Who is in which premium chat (bot/premium), from Telegram's chat_member updates and
+    the bot's own removals: the audit reads this, since the Bot API cannot list members."""
+
+    __tablename__ = "premium_members"
+
+    chat_id: Mapped[int] = mapped_column(BigInteger, primary_key=True)
+    user_id: Mapped[int] = mapped_column(BigInteger, primary_key=True, index=True)
+    # member, admin (never removed), left, removed
+    status: Mapped[str] = mapped_column(String(16))
+    # How often the bot removed them: the number of the access period an invite is for.
+    removals: Mapped[int] = mapped_column(Integer, default=0)
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow, onupdate=utcnow)

@@ -12,6 +12,7 @@ from bot.chat.middlewares.unit_of_work import UnitOfWorkMiddleware
 from bot.chat.middlewares.users import RegisterUserMiddleware
 from bot.chat.offers import Offers
 from bot.chat.routers import get_routers
+from bot.premium.service import PremiumChats
 from bot.settings import Settings
 from bot.stars.service import StarsService
 
@@ -21,10 +22,13 @@ def create_dispatcher(
     session_factory: async_sessionmaker[AsyncSession],
     billing: BillingService,
     stars: StarsService,
+    premium: PremiumChats,
 ) -> Dispatcher:
     """The Dispatcher with every router; long-lived services reach handlers by name."""
     offers = Offers(settings.rails, billing, stars)
-    dispatcher = Dispatcher(settings=settings, billing=billing, stars=stars, offers=offers)
+    dispatcher = Dispatcher(
+        settings=settings, billing=billing, stars=stars, offers=offers, premium=premium
+    )
     # Outer middlewares on update, outermost first (after aiogram's own, which finds the
     # user and chat): a database failure becomes a retry (a 500 to Telegram in webhook
     # mode); each update gets its unit of work and is applied once; its user is registered.

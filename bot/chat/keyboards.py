@@ -100,6 +100,16 @@ def refund(user_id: int) -> InlineKeyboardMarkup:
     )
 
 
+def join_links(urls: list[str]) -> InlineKeyboardMarkup:
+    """One button per premium chat, each a personal join-request link."""
+    return InlineKeyboardMarkup(
+        inline_keyboard=[
+            [InlineKeyboardButton(text=plain("button.join", number=n), url=url)]
+            for n, url in enumerate(urls, start=1)
+        ]
+    )
+
+
 def renew_in_portal() -> InlineKeyboardMarkup:
     return _one(
         InlineKeyboardButton(

@@ -178,6 +178,11 @@ class DeliveryWorker:
             await self.progress.maybe_report()
         return attempted
 
+    @property
+    def pacer(self) -> SendPacer:
+        """The rate budget; other senders in this process (premium chat removals) share it."""
+        return self._pacer
+
     def stop(self) -> None:
         self._stopping.set()
         self._wakeup.notify()

@@ -18,6 +18,7 @@ from typing import Any, Final
 from aiohttp import web
 from multidict import MultiDictProxy
 
+from tests.fakes.chats import ChatsLedger
 from tests.fakes.stars import FakeBadRequest, StarsLedger
 
 __all__ = ["FAULT_KINDS", "BotCall", "FakeBotAPI", "SentMessage"]
@@ -231,6 +232,8 @@ class FakeBotAPI:
         }
         self.stars = StarsLedger()
         self._handlers.update(self.stars.handlers())
+        self.chats = ChatsLedger()
+        self._handlers.update(self.chats.handlers())
 
     # -- lifecycle -------------------------------------------------------------------------
 

@@ -7,6 +7,7 @@ from bot.chat.routers import (
     billing,
     fallback,
     help,
+    premium,
     signals,
     stars,
     start,
@@ -22,6 +23,7 @@ def get_routers() -> list[Router]:
         start.create_router(),
         # Payments before anything that reads messages: a successful_payment has no text.
         stars.create_router(),
+        premium.create_router(),
         help.create_router(),
         support.create_router(),
         billing.create_router(),

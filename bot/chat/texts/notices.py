@@ -141,6 +141,24 @@ def _stars_refunded(p: dict[str, Any]) -> Rendered:
     return t("notice.stars_refunded", amount=int(p["amount"]), reason=why), keyboards.subscribe()
 
 
+def _premium_invite(p: dict[str, Any]) -> Rendered:
+    return t("notice.premium_invite"), keyboards.join_links([str(url) for url in p["links"]])
+
+
+def _premium_removed(_p: dict[str, Any]) -> Rendered:
+    return t("notice.premium_removed"), keyboards.subscribe()
+
+
+def _premium_declined(_p: dict[str, Any]) -> Rendered:
+    return t("notice.premium_declined"), keyboards.subscribe()
+
+
+def _premium_audit(p: dict[str, Any]) -> Rendered:
+    verb = plain("audit.removed")
+    params = {"checked": p["checked"], "removed": p["removed"], "failed": p["failed"]}
+    return t("audit.summary", verb=verb, **params), None
+
+
 def _winback(p: dict[str, Any]) -> Rendered:
     code, date = p.get("code"), _date(p.get("until"))
     text = (
@@ -186,6 +204,10 @@ _KINDS: dict[str, Callable[[dict[str, Any]], Rendered]] = {
     "access_suspended": _suspended,
     "access_revoked": _revoked,
     "winback_offer": _winback,
+    "premium_invite": _premium_invite,
+    "premium_removed": _premium_removed,
+    "premium_declined": _premium_declined,
+    "premium_audit": _premium_audit,
     "renewal_notice": _renewal,
     "stars_renewed": _stars_renewed,
     "stars_refunded": _stars_refunded,

@@ -1,0 +1,42 @@
+"""The scheduler's premium chat jobs: links for users whose access started, and the daily
+audit, whose summary goes to the admins."""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable, Sequence
+from datetime import datetime
+
+from bot.delivery import outbox
+from bot.premium.service import AuditReport, PremiumChats
+
+JobBody = Callable[[datetime], Awaitable[str]]
+
+
+def summary(report: AuditReport, *, dry_run: bool) -> str:
+    verb = "would be removed" if dry_run else "removed"
+    return (
+        f"premium chats: {report.checked} members checked, {len(report.removed)} without "
+        f"access {verb}, {report.failed} failed"
+    )
+
+
+def invites(premium: PremiumChats) -> JobBody:
+    return premium.invites
+
+
+def audit(premium: PremiumChats, admin_ids: Sequence[int]) -> JobBody:
+    async def run(now: datetime) -> str:
+        report = await premium.audit(now, dry_run=False)
+        params = {
+            "checked": report.checked,
+            "removed": len(report.removed),
+            "failed": report.failed,
+        }
+        async with premium.sessions() as session, session.begin():
+            for admin_id in admin_ids:
+                await outbox.enqueue(
+                    session, chat_id=admin_id, kind="premium_audit", params=params
+                )
+        return summary(report, dry_run=False)
+
+    return run

@@ -1,0 +1,234 @@
+"""Premium chats at work: the bot's rights, personal links, join requests, the membership
+record, removals and the audit. Bot API calls happen outside any transaction
+(bot/unit_of_work.py); removals take the delivery worker's rate budget (its SendPacer)."""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+
+from aiogram import Bot
+from aiogram.exceptions import TelegramAPIError
+from sqlalchemy import select
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+
+from bot.access import recipients, with_access
+from bot.delivery.pacing import SendPacer
+from bot.lifecycle.sweeps import Message, queue_once
+from bot.premium import rules
+from db.models import LifecycleNotice, PremiumMember
+
+log = logging.getLogger(__name__)
+_CHUNK = 500  # ids per IN (...) list
+LINK_LIFETIME = timedelta(days=7)
+INVITES_PER_RUN = 100  # each costs a createChatInviteLink per chat
+
+
+@dataclass
+class AuditReport:
+    checked: int = 0
+    removed: list[tuple[int, int]] = field(default_factory=list)  # (chat, user)
+    failed: int = 0
+
+
+class PremiumChats:
+    def __init__(
+        self,
+        bot: Bot,
+        session_factory: async_sessionmaker[AsyncSession],
+        *,
+        chat_ids: list[int],
+        allowlist: list[int],
+        pacer: SendPacer | None = None,
+    ) -> None:
+        self._bot = bot
+        self._sessions = session_factory
+        self.chat_ids = list(chat_ids)
+        self._allowlist = frozenset(allowlist)
+        self._pacer = pacer
+        self.problems: dict[int, str] = {}  # chat -> what the bot lacks there (/readyz)
+
+    @property
+    def enabled(self) -> bool:
+        return bool(self.chat_ids)
+
+    @property
+    def sessions(self) -> async_sessionmaker[AsyncSession]:
+        return self._sessions
+
+    async def check_rights(self) -> dict[int, str]:
+        """At start-up: one line per chat where the bot cannot invite or remove."""
+        problems: dict[int, str] = {}
+        for chat_id in self.chat_ids:
+            try:
+                member = await self._bot.get_chat_member(chat_id, self._bot.id)
+                missing = rules.missing_rights(member.model_dump())
+            except TelegramAPIError as error:
+                missing = [f"chat unreachable ({type(error).__name__})"]
+            if missing:
+                problems[chat_id] = "missing: " + ", ".join(missing)
+                log.warning("premium chat %s: the bot lacks %s", chat_id, ", ".join(missing))
+        self.problems = problems
+        return problems
+
+    async def links(self, user_id: int, now: datetime) -> list[str]:
+        """Fresh personal join-request links, one per chat (those that fail are left out)."""
+        urls = []
+        for chat_id in self.chat_ids:
+            try:
+                link = await self._bot.create_chat_invite_link(
+                    chat_id,
+                    name=f"user {user_id}"[:32],
+                    expire_date=now + LINK_LIFETIME,
+                    creates_join_request=True,
+                )
+            except TelegramAPIError as error:
+                log.warning("premium chat %s: no invite link (%s)", chat_id, type(error).__name__)
+                continue
+            urls.append(link.invite_link)
+        return urls
+
+    async def _record(self, chat_id: int, user_id: int, status: str, now: datetime) -> None:
+        async with self._sessions() as session, session.begin():
+            row = await session.get(PremiumMember, (chat_id, user_id), with_for_update=True)
+            if row is None:
+                session.add(
+                    PremiumMember(chat_id=chat_id, user_id=user_id, status=status, removals=0)
+                )
+            else:
+                row.status, row.updated_at = status, now
+
+    async def _may_stay(self, user_id: int, now: datetime) -> bool:
+        if user_id in self._allowlist:
+            return True
+        async with self._sessions() as session:
+            return user_id in await with_access(session, [user_id], now)
+
+    async def on_join_request(self, chat_id: int, user_id: int, now: datetime) -> bool | None:
+        """Approve a request from someone with access, decline anyone else (and say how to
+        subscribe); None for a chat that is not a premium one."""
+        if chat_id not in self.chat_ids:
+            return None
+        allowed = await self._may_stay(user_id, now)
+        if allowed:
+            await self._bot.approve_chat_join_request(chat_id, user_id)
+        else:
+            await self._bot.decline_chat_join_request(chat_id, user_id)
+            async with self._sessions() as session, session.begin():
+                key = f"premium-declined:{chat_id}:{user_id}:{now.date().isoformat()}"
+                await queue_once(session, [Message(key, user_id, "premium_declined", {})])
+        return allowed
+
+    async def on_member(
+        self, chat_id: int, user_id: int, telegram_status: str, now: datetime
+    ) -> bool:
+        """Keep the record; someone who got in without access (another's link, added by
+        hand) is removed at once. True when they were."""
+        if chat_id not in self.chat_ids or user_id == self._bot.id:
+            return False
+        status = rules.recorded_status(telegram_status)
+        await self._record(chat_id, user_id, status, now)
+        if status != "member" or await self._may_stay(user_id, now):
+            return False
+        return await self.remove(chat_id, user_id)
+
+    async def remove(self, chat_id: int, user_id: int) -> bool:
+        """Ban, then unban (only if banned), so they can come back after paying again; the
+        record and the user's message follow. A failure is logged and left for next time."""
+        if self._pacer is not None:
+            await self._pacer.acquire()
+        try:
+            await self._bot.ban_chat_member(chat_id, user_id)
+            await self._bot.unban_chat_member(chat_id, user_id, only_if_banned=True)
+        except TelegramAPIError as error:
+            log.warning(
+                "premium chat %s: could not remove a user (%s)", chat_id, type(error).__name__
+            )
+            return False
+        async with self._sessions() as session, session.begin():
+            row = await session.get(PremiumMember, (chat_id, user_id), with_for_update=True)
+            if row is None:
+                row = PremiumMember(chat_id=chat_id, user_id=user_id, status="removed", removals=0)
+                session.add(row)
+            key = rules.removal_key(chat_id, user_id, row.removals)
+            row.status, row.removals = "removed", row.removals + 1
+            await session.flush()
+            await queue_once(session, [Message(key, user_id, "premium_removed", {})])
+        return True
+
+    async def audit(self, now: datetime, *, dry_run: bool) -> AuditReport:
+        """Every recorded member without access is removed (or, dry, only listed); one
+        failure never stops the rest."""
+        report = AuditReport()
+        async with self._sessions() as session:
+            members = list(
+                await session.execute(
+                    select(PremiumMember.chat_id, PremiumMember.user_id).where(
+                        PremiumMember.chat_id.in_(self.chat_ids), PremiumMember.status == "member"
+                    )
+                )
+            )
+            allowed = await with_access(session, {m.user_id for m in members}, now)
+        report.checked = len(members)
+        for chat_id, user_id in members:
+            if not rules.must_leave(
+                status="member",
+                has_access=user_id in allowed,
+                allowlisted=user_id in self._allowlist,
+            ):
+                continue
+            if dry_run or await self.remove(chat_id, user_id):
+                report.removed.append((chat_id, user_id))
+            else:
+                report.failed += 1
+        return report
+
+    async def invites(self, now: datetime) -> str:
+        """Send each user whose access started (and who is not in every chat yet) their
+        links, once per access period (rules.invite_key)."""
+        async with self._sessions() as session:
+            due = await self._uninvited(session, now)
+        sent = 0
+        for user_id, removals in due[:INVITES_PER_RUN]:
+            urls = await self.links(user_id, now)
+            if not urls:
+                continue
+            message = Message(
+                rules.invite_key(user_id, removals), user_id, "premium_invite", {"links": urls}
+            )
+            async with self._sessions() as session, session.begin():
+                sent += await queue_once(session, [message])
+        return f"{sent} sent their premium chat links"
+
+    async def _uninvited(self, session: AsyncSession, now: datetime) -> list[tuple[int, int]]:
+        """(user, access period) of users with access not yet in every chat, whose invite
+        for this period has not been sent: at most INVITES_PER_RUN."""
+        users = await recipients(session, now)
+        if not users:
+            return []
+        records = await session.execute(
+            select(PremiumMember.user_id, PremiumMember.status, PremiumMember.removals).where(
+                PremiumMember.chat_id.in_(self.chat_ids)
+            )
+        )
+        inside: dict[int, int] = {}
+        periods: dict[int, int] = {}
+        for user_id, status, removals in records:
+            periods[user_id] = max(periods.get(user_id, 0), removals)
+            inside[user_id] = inside.get(user_id, 0) + (status in ("member", "admin"))
+        wanted = [u for u in users if inside.get(u, 0) < len(self.chat_ids)]
+        due: list[tuple[int, int]] = []
+        for start in range(0, len(wanted), _CHUNK):
+            keys = {
+                rules.invite_key(u, periods.get(u, 0)): u for u in wanted[start : start + _CHUNK]
+            }
+            sent = set(
+                await session.scalars(
+                    select(LifecycleNotice.event).where(LifecycleNotice.event.in_(keys))
+                )
+            )
+            due += [(user, periods.get(user, 0)) for key, user in keys.items() if key not in sent]
+            if len(due) >= INVITES_PER_RUN:
+                break
+        return due[:INVITES_PER_RUN]
