@@ -11,7 +11,7 @@ import sys
 from sqlalchemy.exc import SQLAlchemyError
 
 from bot.logs import configure_logging
-from bot.settings import SettingsError, load_settings
+from bot.settings import Settings, SettingsError, load_settings
 
 EXIT_CONFIG = 2
 COMMANDS = {
@@ -19,6 +19,8 @@ COMMANDS = {
     "worker": "run one more delivery worker on its own (PostgreSQL only)",
     "reconcile": "compare every Stripe subscription with its entitlement and repair each "
     "difference as its webhook would have (--dry-run: only print them)",
+    "audit-chats": "list the premium chats' members without access and remove them "
+    "(--dry-run: only list them)",
     "help": "show this help",
 }
 
@@ -37,7 +39,7 @@ def _parser() -> argparse.ArgumentParser:
     commands = parser.add_subparsers(dest="command", metavar="[command]", title="commands")
     for name, summary in COMMANDS.items():
         command = commands.add_parser(name, help=summary, description=summary)
-        if name == "reconcile":
+        if name in ("reconcile", "audit-chats"):
             command.add_argument(
                 "--dry-run", action="store_true", help="print the differences, change nothing"
             )
@@ -54,9 +56,39 @@ def _command(argv: list[str]) -> str | int:
     if args.command == "help":
         parser.print_help()
         return 0
-    if args.command == "reconcile" and args.dry_run:
-        return "reconcile-dry-run"
+    if args.command in ("reconcile", "audit-chats") and args.dry_run:
+        return f"{args.command}-dry-run"
     return str(args.command or "run")
+
+
+def _run(command: str, settings: Settings) -> int:
+    """Run one command; its exit status."""
+    if command == "migrate":
+        from bot.app import run_migrations  # noqa: PLC0415
+
+        revision = asyncio.run(run_migrations(settings))
+        logging.getLogger("bot").info("database is at revision %s", revision)
+        return 0
+    dry_run = command.endswith("-dry-run")
+    if command.startswith("reconcile"):
+        from bot.app import run_reconcile  # noqa: PLC0415
+
+        return asyncio.run(run_reconcile(settings, dry_run=dry_run))
+    if command.startswith("audit-chats"):
+        from bot.app import run_audit  # noqa: PLC0415
+
+        return asyncio.run(run_audit(settings, dry_run=dry_run))
+    if command == "worker":
+        # Not bot.app: this process sends and nothing else, and aiogram's models are most
+        # of its memory already.
+        from bot.worker import run_worker  # noqa: PLC0415
+
+        asyncio.run(run_worker(settings))
+        return 0
+    from bot.app import run  # noqa: PLC0415
+
+    asyncio.run(run(settings))
+    return 0
 
 
 def main(argv: list[str]) -> int:
@@ -73,27 +105,8 @@ def main(argv: list[str]) -> int:
     # error should be reported at once.
     from bot.startup import StartupError  # noqa: PLC0415
 
-    log = logging.getLogger("bot")
     try:
-        if command == "migrate":
-            from bot.app import run_migrations  # noqa: PLC0415
-
-            revision = asyncio.run(run_migrations(settings))
-            log.info("database is at revision %s", revision)
-        elif command.startswith("reconcile"):
-            from bot.app import run_reconcile  # noqa: PLC0415
-
-            return asyncio.run(run_reconcile(settings, dry_run=command.endswith("dry-run")))
-        elif command == "worker":
-            # Not bot.app: this process sends and nothing else, and aiogram's models are
-            # most of its memory already.
-            from bot.worker import run_worker  # noqa: PLC0415
-
-            asyncio.run(run_worker(settings))
-        else:
-            from bot.app import run  # noqa: PLC0415
-
-            asyncio.run(run(settings))
+        return _run(command, settings)
     except StartupError as error:
         print(f"start-up error: {error}", file=sys.stderr)  # noqa: T201
         return EXIT_CONFIG

@@ -7,7 +7,7 @@ import contextlib
 import logging
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from signal import SIGINT, SIGTERM
 
 from aiogram import Bot, Dispatcher
@@ -282,6 +282,7 @@ def build(settings: Settings, engine: AsyncEngine, *, clock: Clock | None = None
         bot=bot,
         billing=billing,
         stars=stars,
+        premium=premium,
         telegram_health=telegram_health,
         dispatcher=dispatcher if settings.public_url is not None else None,
     )
@@ -442,6 +443,26 @@ async def run_reconcile(settings: Settings, *, dry_run: bool) -> int:
         if parts.stars_reconciler is not None:
             stars = await parts.stars_reconciler.run(dry_run=dry_run, on_change=print)
             print(stars.summary(dry_run=dry_run))  # noqa: T201
+    finally:
+        await parts.close()
+    return 0
+
+
+async def run_audit(settings: Settings, *, dry_run: bool) -> int:
+    """`python -m bot audit-chats`: one line per member without access, and a summary."""
+    if not settings.premium_chat_ids:
+        raise StartupError("PREMIUM_CHAT_IDS: there are no premium chats to audit; set it")
+    engine = create_engine(settings.database_url)
+    await check_schema(engine)
+    parts = build(settings, engine)
+    try:
+        for chat_id, problem in (await parts.premium.check_rights()).items():
+            print(f"chat {chat_id}: {problem}")  # noqa: T201
+        report = await parts.premium.audit(datetime.now(UTC), dry_run=dry_run)
+        verb = "would remove" if dry_run else "removed"
+        for chat_id, user_id in report.removed:
+            print(f"chat {chat_id}: {verb} user {user_id} (no access)")  # noqa: T201
+        print(premium_jobs.summary(report, dry_run=dry_run))  # noqa: T201
     finally:
         await parts.close()
     return 0

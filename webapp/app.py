@@ -8,6 +8,7 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from bot.billing.checkout import BillingService
 from bot.billing.stripe_events import StripeEventProcessor
+from bot.premium.service import PremiumChats
 from bot.settings import Settings
 from bot.stars.service import StarsService
 from bot.telegram.health import TelegramHealth
@@ -29,6 +30,7 @@ from webapp.keys import (
     BOT,
     FEED_CACHE,
     INITDATA_LIMITER,
+    PREMIUM,
     READINESS,
     SETTINGS,
     STARS,
@@ -61,6 +63,7 @@ def create_web_app(
     bot: Bot,
     billing: BillingService,
     stars: StarsService,
+    premium: PremiumChats,
     telegram_health: TelegramHealth,
     dispatcher: Dispatcher | None = None,
 ) -> web.Application:
@@ -72,6 +75,7 @@ def create_web_app(
     app[BOT] = bot
     app[BILLING] = billing
     app[STARS] = stars
+    app[PREMIUM] = premium
     app[READINESS] = health.Readiness(app[UNIT_OF_WORK], telegram_health)
     app[TOKENS] = TokenSigner(settings.bot_token.get_secret_value())
     app[INITDATA_LIMITER] = AttemptLimiter(burst=INITDATA_BURST, per_second=INITDATA_PER_SECOND)

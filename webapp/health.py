@@ -23,7 +23,7 @@ from db.engine import upsert
 from db.faults import DATABASE_FAULTS, describe_fault
 from db.models import HealthProbe
 from webapp.errors import json_error
-from webapp.keys import READINESS
+from webapp.keys import PREMIUM, READINESS
 
 log = logging.getLogger(__name__)
 routes = web.RouteTableDef()
@@ -88,4 +88,10 @@ async def readyz(request: web.Request) -> web.Response:
     problem = await request.app[READINESS].problem()
     if problem is not None:
         return json_error(503, problem)
-    return web.json_response({"status": "ready"})
+    body: dict[str, object] = {"status": "ready"}
+    # A premium chat the bot cannot guard is the provider's to fix; the rest of the bot
+    # works, so the instance stays in the load balancer, and says so here.
+    premium = request.app[PREMIUM].problems
+    if premium:
+        body["premium_chats"] = {str(chat): problem for chat, problem in premium.items()}
+    return web.json_response(body)

@@ -9,6 +9,7 @@ from aiohttp import web
 
 from bot.billing.checkout import BillingService
 from bot.billing.stripe_events import StripeEventProcessor
+from bot.premium.service import PremiumChats
 from bot.settings import Settings
 from bot.stars.service import StarsService
 from bot.unit_of_work import UnitOfWork
@@ -24,6 +25,7 @@ STRIPE_EVENTS = web.AppKey("stripe_events", StripeEventProcessor)
 BOT = web.AppKey("bot", Bot)
 BILLING = web.AppKey("billing", BillingService)
 STARS = web.AppKey("stars", StarsService)
+PREMIUM = web.AppKey("premium", PremiumChats)
 TOKENS = web.AppKey("tokens", TokenSigner)
 INITDATA_LIMITER = web.AppKey("initdata_limiter", AttemptLimiter)
 FEED_CACHE = web.AppKey("feed_cache", FeedCache)

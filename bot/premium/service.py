@@ -164,9 +164,11 @@ class PremiumChats:
         async with self._sessions() as session:
             members = list(
                 await session.execute(
-                    select(PremiumMember.chat_id, PremiumMember.user_id).where(
+                    select(PremiumMember.chat_id, PremiumMember.user_id)
+                    .where(
                         PremiumMember.chat_id.in_(self.chat_ids), PremiumMember.status == "member"
                     )
+                    .order_by(PremiumMember.chat_id, PremiumMember.user_id)
                 )
             )
             allowed = await with_access(session, {m.user_id for m in members}, now)

@@ -12,6 +12,25 @@ from tests.fakes.stars import FakeBadRequest
 
 _ids = itertools.count(1)
 ADMIN_RIGHTS = {"can_invite_users": True, "can_restrict_members": True}
+# Every right ChatMemberAdministrator carries, off: what a chat_member update names.
+NO_RIGHTS = dict.fromkeys(
+    (
+        "can_be_edited",
+        "is_anonymous",
+        "can_manage_chat",
+        "can_delete_messages",
+        "can_manage_video_chats",
+        "can_restrict_members",
+        "can_promote_members",
+        "can_change_info",
+        "can_invite_users",
+        "can_post_stories",
+        "can_edit_stories",
+        "can_delete_stories",
+        "can_send_welcome_messages",
+    ),
+    False,
+)
 
 
 @dataclass
@@ -60,21 +79,7 @@ class ChatsLedger:
     def _get_chat_member(self, _token: str, p: dict[str, Any]) -> dict[str, Any]:
         chat, user_id = self._chat(p), int(p["user_id"])
         if user_id in chat.admins:
-            rights = {
-                "can_be_edited": False,
-                "is_anonymous": False,
-                "can_manage_chat": True,
-                "can_delete_messages": False,
-                "can_manage_video_chats": False,
-                "can_restrict_members": False,
-                "can_promote_members": False,
-                "can_change_info": False,
-                "can_invite_users": False,
-                "can_post_stories": False,
-                "can_edit_stories": False,
-                "can_delete_stories": False,
-                **chat.admins[user_id],
-            }
+            rights = {**NO_RIGHTS, "can_manage_chat": True, **chat.admins[user_id]}
             return {"status": "administrator", "user": self._user(user_id), **rights}
         if user_id in chat.banned:
             return {"status": "kicked", "user": self._user(user_id), "until_date": 0}
