@@ -205,6 +205,8 @@ def _scheduler(
     if premium.enabled:
         every, daily = timedelta(seconds=30), timedelta(days=1)
         jobs.append(Job("premium-invites", every, premium_jobs.invites(premium)))
+        minute = timedelta(minutes=1)
+        jobs.append(Job("premium-removals", minute, premium_jobs.removals(premium)))
         audit = premium_jobs.audit(premium, settings.admin_ids)
         jobs.append(Job("premium-audit", daily, audit, first_after=timedelta(hours=1)))
     if stars_reconciler is not None:

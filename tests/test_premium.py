@@ -255,16 +255,18 @@ async def test_audit_chats_dry_run_only_lists(
 
 
 async def test_the_daily_audit_tells_the_admins(premium: Harness) -> None:
-    await give_access(premium, BOB)
-    await _members(premium, BOB)
-    await _end_access(premium, BOB)
+    await give_access(premium, ANN, BOB)
+    await _members(premium, ANN, BOB)
     assert "premium-audit" not in await premium.parts.scheduler.run_due()  # an hour later
+    await _end_access(premium, BOB)
     premium.clock.skip(3_700)
-    assert "premium-audit" in await premium.parts.scheduler.run_due()
+    ran = await premium.parts.scheduler.run_due()
+    # The minute's removals took Bob out first; the audit checks who is left.
+    assert ran.index("premium-removals") < ran.index("premium-audit")
     await premium.deliver()
-    assert "Premium chats audit: 1 members checked, 1 without access removed, 0 failed." in (
-        premium.last_reply(ADMIN_ID).text
-    )
+    summary = "Premium chats audit: 1 members checked, 0 without access removed, 0 failed."
+    assert premium.last_reply(ADMIN_ID).text == summary
+    assert BOB not in premium.fake_bot.chats.chats[CHAT].members
 
 
 # --- /join ----------------------------------------------------------------------------------
@@ -298,3 +300,19 @@ async def test_a_user_removed_and_back_gets_new_links(premium: Harness) -> None:
         row.status, row.expires_at = "active", datetime.now(UTC) + timedelta(days=30)
     assert await premium.parts.premium.invites(NOW) == "1 sent their premium chat links"
     assert await premium.parts.premium.invites(NOW) == "0 sent their premium chat links"
+
+
+async def test_access_ending_removes_within_a_minute(premium: Harness) -> None:
+    await give_access(premium, BOB)
+    await _members(premium, BOB)
+    assert "premium-removals" in await premium.parts.scheduler.run_due()
+    assert BOB in premium.fake_bot.chats.chats[CHAT].members
+    await _end_access(premium, BOB)
+    premium.clock.skip(61)
+    assert "premium-removals" in await premium.parts.scheduler.run_due()
+    assert BOB not in premium.fake_bot.chats.chats[CHAT].members
+
+
+def test_the_bot_asks_telegram_for_member_and_join_request_updates(premium: Harness) -> None:
+    wanted = set(premium.parts.dispatcher.resolve_used_update_types())
+    assert {"chat_member", "chat_join_request", "pre_checkout_query", "message"} <= wanted

@@ -24,6 +24,16 @@ def invites(premium: PremiumChats) -> JobBody:
     return premium.invites
 
 
+def removals(premium: PremiumChats) -> JobBody:
+    """Every minute: whoever lost access since leaves the premium chats (the audit's work,
+    without its summary to the admins)."""
+
+    async def run(now: datetime) -> str:
+        return summary(await premium.audit(now, dry_run=False), dry_run=False)
+
+    return run
+
+
 def audit(premium: PremiumChats, admin_ids: Sequence[int]) -> JobBody:
     async def run(now: datetime) -> str:
         report = await premium.audit(now, dry_run=False)
