@@ -8,7 +8,6 @@ from collections.abc import AsyncIterator
 import pytest
 import pytest_asyncio
 from aiogram import Bot
-from aiogram.client.session.aiohttp import AiohttpSession
 from aiogram.client.telegram import TelegramAPIServer
 from aiogram.exceptions import (
     TelegramBadRequest,
@@ -20,6 +19,7 @@ from aiogram.exceptions import (
 )
 from aiogram.types import InlineKeyboardButton, InlineKeyboardMarkup, Message
 
+from bot.telegram.client import BotSession
 from tests.fakes.bot_api import FakeBotAPI
 
 TOKEN = "42:TEST"
@@ -27,7 +27,7 @@ TOKEN = "42:TEST"
 
 def make_bot(fake: FakeBotAPI, timeout: float = 5.0) -> Bot:
     """Real aiogram Bot pointed at the fake server."""
-    session = AiohttpSession(api=TelegramAPIServer.from_base(fake.base_url), timeout=timeout)
+    session = BotSession(api=TelegramAPIServer.from_base(fake.base_url), timeout=timeout)
     return Bot(token=TOKEN, session=session)
 
 
