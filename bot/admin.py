@@ -10,7 +10,7 @@ from decimal import Decimal
 from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from bot import access, commit_events, users
+from bot import access, commit_events, referrals, users
 from bot.access import entitlement_grants_access
 from bot.billing.amounts import STARS
 from bot.billing.plans import Plan
@@ -99,6 +99,7 @@ class Stats:
     signals_closed: int = 0
     outbox_pending: int = 0
     outbox_failed: int = 0
+    referrals: tuple[int, int] = (0, 0)  # referred users, of whom paid (bot/referrals.py)
 
 
 def monthly_amount(plan: Plan) -> Decimal:
@@ -169,4 +170,5 @@ async def stats(
         signals_closed=signal_counts.get(False, 0),
         outbox_pending=outbox_counts.get(OutboxStatus.PENDING, 0),
         outbox_failed=outbox_counts.get(OutboxStatus.FAILED, 0),
+        referrals=await referrals.counts(session),
     )

@@ -109,6 +109,7 @@ def _billing(
         # SQLite runs one writer at a time anyway; PostgreSQL applies events in parallel.
         group_commit=GroupCommit(session_factory) if is_sqlite(settings.database_url) else None,
         grace=timedelta(days=settings.grace_days),
+        referral_bonus_days=settings.referral_bonus_days,
     )
     return stripe_conn, billing, stripe_events
 
@@ -245,6 +246,15 @@ def _delivery(
     return progress, worker
 
 
+def _stars(settings: Settings) -> StarsService:
+    """The Stars rail (off without STARS_PRICE); a first payment earns a referrer's bonus."""
+    return StarsService(
+        settings.bot_token.get_secret_value(),
+        settings.stars_price,
+        referral_bonus_days=settings.referral_bonus_days,
+    )
+
+
 def _premium(
     settings: Settings,
     bot: Bot,
@@ -273,7 +283,7 @@ def build(settings: Settings, engine: AsyncEngine, *, clock: Clock | None = None
     # Every commit that writes outbox rows wakes the worker, whoever wrote them.
     commit_events.subscribe(commit_events.OUTBOX, wakeup)
     stripe_conn, billing, stripe_events = _billing(settings, session_factory)
-    stars = StarsService(settings.bot_token.get_secret_value(), settings.stars_price)
+    stars = _stars(settings)
     progress, worker = _delivery(settings, bot, session_factory, wakeup=wakeup, clock=clock)
     premium = _premium(settings, bot, session_factory, worker)
     dispatcher = create_dispatcher(settings, session_factory, billing, stars, premium)

@@ -71,6 +71,8 @@ class Settings(BaseSettings):
     # and users never removed from them.
     premium_chat_ids: Annotated[list[int], NoDecode] = Field(default_factory=list)
     premium_chat_allowlist: Annotated[list[int], NoDecode] = Field(default_factory=list)
+    # Days of access a referrer gets when someone they brought first pays (unset: none).
+    referral_bonus_days: int | None = Field(default=None, ge=1, le=MAX_REMINDER_DAYS)
     # One offer that many days after access ended (unset: off), with a promotion code.
     winback_days: int | None = Field(default=None, ge=1, le=MAX_REMINDER_DAYS)
     winback_promo_code: str | None = None

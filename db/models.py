@@ -59,6 +59,7 @@ class EntitlementSource(enum.StrEnum):
     STARS = "stars"  # a Telegram Stars subscription (bot/stars)
     GRANT = "grant"
     TRIAL = "trial"
+    REFERRAL = "referral"  # bonus days for bringing a paying friend (bot/referrals.py)
 
 
 class Entitlement(Base):
@@ -318,3 +319,19 @@ class PremiumMember(Base):
     # How often the bot removed them: the number of the access period an invite is for.
     removals: Mapped[int] = mapped_column(Integer, default=0)
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow, onupdate=utcnow)
+
+
+class Referral(Base):
+    """Who brought whom (`/start ref_<id>`): one referrer per referred user, and when the
+    referrer got the bonus for the referred user's first payment (once)."""
+
+    __tablename__ = "referrals"
+
+    referred_id: Mapped[int] = mapped_column(
+        BigInteger, ForeignKey("users.id", ondelete="CASCADE"), primary_key=True
+    )
+    referrer_id: Mapped[int] = mapped_column(
+        BigInteger, ForeignKey("users.id", ondelete="CASCADE"), index=True
+    )
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+    rewarded_at: Mapped[datetime | None] = mapped_column(UTCDateTime())

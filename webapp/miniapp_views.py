@@ -175,6 +175,7 @@ def stats(row: Stats) -> dict[str, Any]:
         "by_state": row.by_state,
         "new_30d": row.new_30d,
         "churned_30d": row.churned_30d,
+        "referrals": {"total": row.referrals[0], "rewarded": row.referrals[1]},
         "mrr": [
             {"currency": cur, "amount": amount, "label": format_amount(amount, cur)}
             for cur, amount in sorted(row.mrr.items())

@@ -12,7 +12,7 @@ from urllib.parse import quote
 import stripe
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncSession, async_sessionmaker
 
-from bot import commit_events
+from bot import commit_events, referrals
 from bot.billing import entitlements, stripe_store
 from bot.billing.plans import PlanCatalog
 from bot.billing.stripe_shapes import (
@@ -66,8 +66,10 @@ class StripeEventProcessor:
         group_commit: GroupCommit | None = None,
         now: Now = lambda: datetime.now(UTC),
         grace: timedelta = entitlements.DEFAULT_GRACE,
+        referral_bonus_days: int | None = None,
     ) -> None:
         self._session_factory = session_factory
+        self._referral_bonus = referral_bonus_days
         # On SQLite (one writer) events waiting together share a transaction.
         self._group_commit = group_commit
         self._secret = webhook_secret
@@ -283,6 +285,10 @@ class StripeEventProcessor:
         """Write the new state, and tell the user when their access started or ended."""
         await stripe_store.save_entitlement(conn, user_id, stored, change.after)
         commit_events.mark(session, commit_events.ENTITLEMENTS)
+        # The first time a subscription is paid for (active, not a trial): a referrer's bonus.
+        became_active = stored is None or stored.state.status != "active"
+        if change.after.status == "active" and became_active and self._referral_bonus:
+            await referrals.reward(session, user_id, self._now(), self._referral_bonus)
         if change.notice is None:
             return
         params: dict[str, object] = {"plan": self.plan_name(change.after.price_id)}

@@ -18,7 +18,7 @@ from aiogram.types import LabeledPrice
 from sqlalchemy import Table, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from bot import access, commit_events, users
+from bot import access, commit_events, referrals, users
 from bot.access import entitlement_grants_access
 from bot.delivery import outbox
 from bot.errors import DomainError
@@ -68,9 +68,12 @@ async def _stars_row(session: AsyncSession, user_id: int, *, lock: bool) -> Enti
 
 
 class StarsService:
-    def __init__(self, bot_token: str, price: int | None) -> None:
+    def __init__(
+        self, bot_token: str, price: int | None, *, referral_bonus_days: int | None = None
+    ) -> None:
         self._signer = PayloadSigner(bot_token)
         self.price = price
+        self._referral_bonus = referral_bonus_days
 
     @property
     def enabled(self) -> bool:
@@ -147,6 +150,8 @@ class StarsService:
         row.state_version = int(now.timestamp())
         commit_events.mark(session, commit_events.ENTITLEMENTS)
         await session.flush()
+        if ended and self._referral_bonus:  # a first payment: a referrer's bonus
+            await referrals.reward(session, payment.user_id, now, self._referral_bonus)
         kind = "access_started" if ended else "stars_renewed"
         params = {"source": "stars", "until": after.expires_at.isoformat(), "trial": False}
         await outbox.enqueue(session, chat_id=payment.user_id, kind=kind, params=params)

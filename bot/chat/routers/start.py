@@ -4,10 +4,11 @@ from __future__ import annotations
 
 from datetime import UTC, datetime
 
-from aiogram import Router
-from aiogram.filters import CommandObject, CommandStart
+from aiogram import Bot, Router
+from aiogram.filters import Command, CommandObject, CommandStart
 from aiogram.types import Message
 
+from bot import referrals
 from bot.access import entitlement_grants_access, stripe_entitlement
 from bot.billing.checkout import BillingService
 from bot.chat import keyboards
@@ -31,6 +32,10 @@ async def cmd_start(
         await message.answer(t("start.checkout_cancelled"))
         return
     open_app = keyboards.open_app(settings.public_url)
+    referrer = referrals.referrer_in(payload)
+    if referrer is not None:
+        async with uow() as session:
+            await referrals.record(session, message.from_user.id, referrer)
     if payload != "paid":
         name = message.from_user.first_name or plain("start.someone")
         await message.answer(t("start.welcome", name=name), reply_markup=open_app)
@@ -47,8 +52,24 @@ async def cmd_start(
         await message.answer(t("start.paid_pending"))
 
 
+async def cmd_referral(message: Message, bot: Bot, uow: UnitOfWork, settings: Settings) -> None:
+    """A user's link to share; the bonus when a friend who came through it first pays."""
+    if message.from_user is None:
+        return
+    days = settings.referral_bonus_days
+    if not days:
+        await message.answer(t("referral.off"))
+        return
+    me = await bot.me()
+    link = f"https://t.me/{me.username}?start={referrals.payload(message.from_user.id)}"
+    async with uow() as session:
+        brought, paid = await referrals.mine(session, message.from_user.id)
+    await message.answer(t("referral.link", link=link, days=days, brought=brought, paid=paid))
+
+
 def create_router() -> Router:
     """A fresh router (a Router can belong to one Dispatcher only)."""
     router = Router(name=__name__)
     router.message.register(cmd_start, CommandStart())
+    router.message.register(cmd_referral, Command("referral"))
     return router

@@ -22,7 +22,8 @@ def stats(figures: Stats) -> Html:
         if count
     )
     mrr = ", ".join(format_amount(a, cur) for cur, a in sorted(figures.mrr.items()))
-    return t(
+    total, rewarded = figures.referrals
+    text = t(
         "stats.text",
         users=figures.users,
         blocked=figures.blocked,
@@ -36,6 +37,7 @@ def stats(figures: Stats) -> Html:
         pending=figures.outbox_pending,
         failed=figures.outbox_failed,
     )
+    return Html(text + "\n" + t("stats.referrals", total=total, rewarded=rewarded))
 
 
 def broadcast_title(kind: str, about: str) -> Html:

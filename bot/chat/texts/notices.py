@@ -159,6 +159,10 @@ def _premium_audit(p: dict[str, Any]) -> Rendered:
     return t("audit.summary", verb=verb, **params), None
 
 
+def _referral_bonus(p: dict[str, Any]) -> Rendered:
+    return tn("notice.referral_bonus", int(p["days"]), date=_date(p.get("until"))), None
+
+
 def _winback(p: dict[str, Any]) -> Rendered:
     code, date = p.get("code"), _date(p.get("until"))
     text = (
@@ -204,6 +208,7 @@ _KINDS: dict[str, Callable[[dict[str, Any]], Rendered]] = {
     "access_suspended": _suspended,
     "access_revoked": _revoked,
     "winback_offer": _winback,
+    "referral_bonus": _referral_bonus,
     "premium_invite": _premium_invite,
     "premium_removed": _premium_removed,
     "premium_declined": _premium_declined,

@@ -1,0 +1,103 @@
+"""Referrals: a user's deep link (`/start ref_<id>`), who came through whose, and the bonus
+(REFERRAL_BONUS_DAYS of access, an entitlement of its own) when the referred user first
+pays: once per referred user, never for oneself, never for a trial or a grant."""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta
+
+from sqlalchemy import func, select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from bot import commit_events
+from bot.delivery import outbox
+from bot.ids import parse_user_id
+from db.models import Entitlement, EntitlementSource, Referral, User
+
+PREFIX = "ref_"
+# A user who has paid before is nobody's new customer.
+_PAID_SOURCES = (EntitlementSource.STRIPE, EntitlementSource.STARS)
+
+
+def payload(user_id: int) -> str:
+    """The /start payload of a user's referral link."""
+    return f"{PREFIX}{user_id}"
+
+
+def referrer_in(start_payload: str) -> int | None:
+    """The referrer a `/start` payload names (`ref_<id>`), if it is one."""
+    if not start_payload.startswith(PREFIX):
+        return None
+    return parse_user_id(start_payload.removeprefix(PREFIX))
+
+
+async def record(session: AsyncSession, referred_id: int, referrer_id: int) -> bool:
+    """Remember who brought `referred_id`: False (and nothing written) for oneself, an
+    unknown referrer, someone already referred, or someone who has paid before."""
+    if referrer_id == referred_id or await session.get(User, referrer_id) is None:
+        return False
+    if await session.get(Referral, referred_id) is not None:
+        return False
+    paid = await session.scalar(
+        select(func.count()).where(
+            Entitlement.user_id == referred_id, Entitlement.source.in_(_PAID_SOURCES)
+        )
+    )
+    if paid:
+        return False
+    session.add(Referral(referred_id=referred_id, referrer_id=referrer_id))
+    await session.flush()
+    return True
+
+
+async def reward(
+    session: AsyncSession, referred_id: int, now: datetime, bonus_days: int | None
+) -> int | None:
+    """On the referred user's first payment: the referrer's bonus days, once; the referrer
+    is told. The referrer's id, or None when there is nothing to reward."""
+    if not bonus_days:
+        return None
+    referral = await session.get(Referral, referred_id, with_for_update=True)
+    if referral is None or referral.rewarded_at is not None:
+        return None
+    referral.rewarded_at = now
+    row = await session.scalar(
+        select(Entitlement).where(
+            Entitlement.user_id == referral.referrer_id,
+            Entitlement.source == EntitlementSource.REFERRAL,
+        )
+    )
+    if row is None:
+        row = Entitlement(
+            user_id=referral.referrer_id, source=EntitlementSource.REFERRAL, expires_at=now
+        )
+        session.add(row)
+    start = max(now, row.expires_at) if row.expires_at and row.status == "active" else now
+    row.status, row.expires_at = "active", start + timedelta(days=bonus_days)
+    row.source_ref = f"referred:{referred_id}"
+    commit_events.mark(session, commit_events.ENTITLEMENTS)
+    await session.flush()
+    params = {"days": bonus_days, "until": row.expires_at.isoformat()}
+    await outbox.enqueue(
+        session, chat_id=referral.referrer_id, kind="referral_bonus", params=params
+    )
+    return referral.referrer_id
+
+
+async def mine(session: AsyncSession, referrer_id: int) -> tuple[int, int]:
+    """(users this referrer brought, of whom paid) for /referral."""
+    rows = list(
+        await session.scalars(
+            select(Referral.rewarded_at).where(Referral.referrer_id == referrer_id)
+        )
+    )
+    return len(rows), sum(1 for at in rows if at is not None)
+
+
+async def counts(session: AsyncSession) -> tuple[int, int]:
+    """(referred users, of whom rewarded) for /stats."""
+    total = await session.scalar(select(func.count()).select_from(Referral)) or 0
+    rewarded = (
+        await session.scalar(select(func.count()).where(Referral.rewarded_at.is_not(None))) or 0
+    )
+    return int(total), int(rewarded)
