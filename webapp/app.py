@@ -21,6 +21,7 @@ from webapp import (
     stars_api,
     stripe_webhook,
     subscribers_api,
+    track_record,
 )
 from webapp.errors import error_middleware
 from webapp.hot_cache import AccessCache, FeedCache
@@ -87,6 +88,7 @@ def create_web_app(
     app.add_routes(miniapp_api.routes)
     app.add_routes(subscribers_api.routes)
     app.add_routes(stars_api.routes)
+    app.add_routes(track_record.routes)
     miniapp_static.register(app)
     if dispatcher is not None:
         # The secret token is checked on every request (401 without it); there always is
