@@ -36,6 +36,9 @@ class User(Base):
     language_code: Mapped[str | None] = mapped_column(String(16))
     # Set when Telegram answers 403 (bot blocked); a later /start clears it.
     blocked_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    # How new signals arrive (on, silent) and their updates (on, silent, off): /settings.
+    notify_signals: Mapped[str] = mapped_column(String(8), default="on", server_default="on")
+    notify_updates: Mapped[str] = mapped_column(String(8), default="on", server_default="on")
     created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow, onupdate=utcnow)
 

@@ -37,6 +37,13 @@ class StarsButton(CallbackData, prefix="stars"):
     action: Literal["stop", "resume"]
 
 
+class PreferenceButton(CallbackData, prefix="pref"):
+    """`pref:updates:silent`: one of /settings' choices (bot/preferences.py checks it)."""
+
+    what: Literal["signals", "updates"]
+    choice: Literal["on", "silent", "off"]
+
+
 class RefundButton(CallbackData, prefix="refund"):
     """`refund:42`: an admin refunds user 42's latest Stars payment (the /user timeline)."""
 

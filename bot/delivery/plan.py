@@ -23,6 +23,7 @@ class Send:
     reply_to: int | None  # Telegram message id of the recipient's copy being followed up
     text: str = ""  # the row rendered, just before it is sent
     markup: Any = None  # aiogram's InlineKeyboardMarkup, or None
+    silent: bool = False  # the recipient wants it without sound (disable_notification)
 
 
 @dataclass(slots=True)
@@ -40,15 +41,24 @@ def plan_batch(
     last_sent: Mapping[int, float],
     clock: float,
     now: datetime,
+    prefs: Mapping[int, tuple[str, str]] | None = None,
 ) -> Plan:
     """`allowed`: chats with access now; `originals`: outbox row id -> (status, message id)
-    of the rows follow-ups reply to; `last_sent`: chat -> monotonic time of its last send."""
+    of the rows follow-ups reply to; `last_sent`: chat -> monotonic time of its last send;
+    `prefs`: chat -> (new signals, updates) of those not on the defaults (bot/preferences)."""
     plan = Plan()
     batch_chats: set[int] = set()
     for row in rows:
         if row.kind in PREMIUM_KINDS and row.chat_id not in allowed:
             plan.skipped[row.id] = "no access at send time"
             continue
+        signals, updates = (prefs or {}).get(row.chat_id, ("on", "on"))
+        if row.kind == "signal_update" and updates == "off":
+            plan.skipped[row.id] = "updates turned off (/settings)"
+            continue
+        silent = (row.kind == "signal" and signals == "silent") or (
+            row.kind == "signal_update" and updates == "silent"
+        )
         reply_to = None
         if row.reply_to_outbox_id is not None:
             status, message_id = originals.get(row.reply_to_outbox_id, (None, None))
@@ -65,5 +75,5 @@ def plan_batch(
             plan.later[row.id] = (now + timedelta(seconds=PER_CHAT_INTERVAL), "per-chat limit")
             continue
         batch_chats.add(row.chat_id)
-        plan.sends.append(Send(row, reply_to))
+        plan.sends.append(Send(row, reply_to, silent=silent))
     return plan

@@ -34,7 +34,7 @@ from aiogram.exceptions import AiogramError
 from aiogram.types import InlineKeyboardMarkup, Message, ReplyParameters
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from bot import access
+from bot import access, preferences
 from bot.clock import Clock, SystemClock
 from bot.delivery import claims
 from bot.delivery import outcomes as writes
@@ -251,6 +251,7 @@ class DeliveryWorker:
         premium = [row.chat_id for row in claim.rows if row.kind in PREMIUM_KINDS]
         async with self._session_factory() as session, session.begin():
             allowed = await access.with_access(session, premium, now) if premium else set()
+            chosen = await preferences.of_many(session, allowed)
             plan = plan_batch(
                 claim.rows,
                 allowed=allowed,
@@ -258,6 +259,7 @@ class DeliveryWorker:
                 last_sent=self._last_sent,
                 clock=clock,
                 now=now,
+                prefs={chat: (p.signals, p.updates) for chat, p in chosen.items()},
             )
             sends, unrenderable = self._rendered(plan.sends)
             recorded = [w for i, why in plan.skipped.items() for w in writes.skipped(i, why)]
@@ -368,6 +370,7 @@ class DeliveryWorker:
                 allow_paid_broadcast=True
                 if self._paid and row.priority == Priority.BULK
                 else None,
+                disable_notification=True if send.silent else None,
                 request_timeout=self._send_timeout,
             )
         finally:
