@@ -35,7 +35,7 @@ from playwright.async_api import (
 from bot.signals import service as signals
 from bot.signals.syntax import parse_signal
 from bot.signals.updates import parse_update
-from db.models import OutboxMessage, Signal
+from db.models import OutboxMessage, Signal, User
 from tests import stars_player
 from tests.conftest import ADMIN_ID, BOT_TOKEN, PRICE_MONTHLY, Harness, MakeHarness
 from tests.helpers import count, give_access
@@ -477,6 +477,22 @@ async def test_admin_refunds_a_stars_payment_from_the_timeline(
     [call] = harness.fake_bot.calls_for("refundStarPayment")
     assert call["user_id"] == OUTSIDER
     await app.screenshot("subscriber-refunded")
+    await app.assert_clean()
+
+
+async def test_notification_settings_in_the_app(harness: Harness, browser: Browser) -> None:
+    app = await open_app(browser, harness, person(OUTSIDER, "Olga"))
+    page = app.page
+    form = page.locator("#settings-form")
+    await expect(form).to_be_visible()
+    await expect(page.locator("#settings-updates-on")).to_be_checked()
+    await page.get_by_role("group", name="Their updates").get_by_label("Off").check()
+    await expect(page.locator("#settings-status")).to_have_text("Saved.")
+    await expect(page.locator("#settings-updates-off")).to_be_checked()
+    async with harness.session() as session:
+        user = await session.get(User, OUTSIDER)
+        assert user is not None and user.notify_updates == "off"
+    await app.screenshot("settings")
     await app.assert_clean()
 
 

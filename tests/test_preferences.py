@@ -12,8 +12,9 @@ from sqlalchemy import select
 from bot.chat.keyboards import PreferenceButton
 from bot.delivery.plan import plan_batch
 from db.models import OutboxMessage, Signal, User
+from tests.api_client import call, login
 from tests.conftest import ADMIN_ID, Harness
-from tests.helpers import give_access
+from tests.helpers import give_access, state
 
 ANN = 7_300_001
 BOB = 7_300_002
@@ -94,3 +95,31 @@ async def test_delivery_honours_the_choices_at_send_time(harness: Harness) -> No
     replies = [m for m in harness.replies(ANN) if m.params.get("reply_parameters")]
     assert len(replies) == 1 and replies[0].params.get("disable_notification") is None
     assert [m for m in harness.replies(BOB) if m.params.get("reply_parameters")] == []
+
+
+async def test_the_mini_app_reads_and_sets_the_same_choices(harness: Harness) -> None:
+    token = await login(harness, {"id": ANN, "first_name": "Ann"})
+    status, body, _ = await call(harness, "GET", "/api/v1/settings", token=token)
+    assert status == 200 and (body["signals"], body["updates"]) == ("on", "on")
+    assert body["choices"]["updates"] == ["on", "silent", "off"]
+    status, body, _ = await call(
+        harness, "POST", "/api/v1/settings", token=token, body={"updates": "silent"}
+    )
+    assert status == 200 and body["updates"] == "silent"
+    before = await state(harness)
+    for bad in (
+        {},
+        {"signals": "off"},
+        {"volume": "on"},
+        {"signals": 1},
+        {"signals": "silent", "updates": "loud"},  # all or nothing
+        {"updates": "on", "extra": True},
+    ):
+        status, body, _ = await call(harness, "POST", "/api/v1/settings", token=token, body=bad)
+        assert (status, body["error"]["code"]) == (400, "bad_request"), bad
+    status, _, _ = await call(harness, "POST", "/api/v1/settings", raw=b"[")
+    assert status == 401
+    assert await state(harness) == before
+    async with harness.session() as session:
+        user = await session.get(User, ANN)
+        assert user is not None and (user.notify_signals, user.notify_updates) == ("on", "silent")

@@ -18,6 +18,7 @@ from webapp import (
     health,
     miniapp_api,
     miniapp_static,
+    settings_api,
     stars_api,
     stripe_webhook,
     subscribers_api,
@@ -89,6 +90,7 @@ def create_web_app(
     app.add_routes(subscribers_api.routes)
     app.add_routes(stars_api.routes)
     app.add_routes(track_record.routes)
+    app.add_routes(settings_api.routes)
     miniapp_static.register(app)
     if dispatcher is not None:
         # The secret token is checked on every request (401 without it); there always is

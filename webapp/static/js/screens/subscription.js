@@ -8,6 +8,7 @@ import { report } from "../notice.js";
 import { state } from "../state.js";
 import { openInvoice, openLink } from "../telegram.js";
 import { t } from "../texts.js";
+import { loadSettings } from "./settings.js";
 
 const SOURCES = {
   stripe: "app.source.stripe",
@@ -26,6 +27,7 @@ export async function loadSubscription() {
     return;
   }
   renderSubscription(state.me);
+  loadSettings();
   const sub = state.me.subscription;
   // A grant or a trial can be turned into a subscription; a paid one is managed instead.
   const paid = sub && (sub.source === "stripe" || sub.source === "stars") && sub.active;
