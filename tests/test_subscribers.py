@@ -195,6 +195,9 @@ async def test_timeline_matches_what_user_shows_in_chat(harness: Harness) -> Non
         ("/api/v1/admin/subscribers", 400, "bad_request"),
         ("/api/v1/admin/subscribers?q=%20%20", 400, "bad_request"),
         ("/api/v1/admin/subscribers?q=" + "x" * 65, 400, "bad_request"),
+        ("/api/v1/admin/subscribers?q=%00abc", 400, "bad_request"),  # NUL: PostgreSQL's 500
+        ("/api/v1/admin/subscribers?q=a%1Fb", 400, "bad_request"),
+        ("/api/v1/admin/subscribers/%ED%A0%80", 400, "bad_request"),
         ("/api/v1/admin/subscribers/abc", 400, "bad_request"),
         ("/api/v1/admin/subscribers/%C2%B2", 400, "bad_request"),
         ("/api/v1/admin/subscribers/" + "9" * 17, 400, "bad_request"),

@@ -8,6 +8,7 @@ from aiogram.exceptions import TelegramBadRequest
 from aiohttp import web
 
 from bot import subscribers
+from bot.safe_input import UnsafeInputError, check_text
 from bot.stars.service import NoStarsSubscriptionError
 from webapp import miniapp_views as views
 from webapp.callers import require_admin
@@ -29,6 +30,10 @@ async def search(request: web.Request) -> web.Response:
         raise ApiError(400, "bad_request", "q is required: an id, an @username or a name")
     if len(query) > subscribers.MAX_QUERY:
         raise ApiError(400, "bad_request", f"q is longer than {subscribers.MAX_QUERY}")
+    try:
+        check_text(query, "q")  # PostgreSQL refuses NUL, UTF-8 a lone surrogate
+    except UnsafeInputError as error:
+        raise ApiError(400, "bad_request", str(error)) from None
     async with request.app[UNIT_OF_WORK]() as session:
         found = await subscribers.search(session, query, datetime.now(UTC))
     return web.json_response({"subscribers": [views.found(row) for row in found]})
