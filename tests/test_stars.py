@@ -447,3 +447,21 @@ async def test_the_admin_console_refunds_from_the_timeline(stars: Harness) -> No
     assert (status, body["error"]["code"]) == (409, "nothing_to_refund")
     status, body, _ = await call(stars, "GET", path, token=admin)
     assert body["refundable"] is False
+
+
+async def test_telegram_refusing_the_invoice_leaves_the_other_rail(
+    stars: Harness, make_harness: MakeHarness
+) -> None:
+    stars.fake_bot.fail_next("createInvoiceLink", "500")
+    await stars.send_text(ANN, "/subscribe")
+    reply = stars.last_reply(ANN)
+    rows = reply.params["reply_markup"]["inline_keyboard"]
+    assert len(rows) == 2 and "Telegram Stars" not in reply.text  # the Stripe plans only
+    only = await make_harness(
+        stars_price=PRICE, stripe_api_key=None, stripe_price_ids=[], stripe_webhook_secret=None
+    )
+    only.fake_bot.fail_next("createInvoiceLink", "500")
+    await only.send_text(BOB, "/subscribe")
+    assert only.last_reply(BOB).text == (
+        "Telegram cannot make the Stars invoice right now. Please try again in a minute."
+    )

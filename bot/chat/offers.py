@@ -66,7 +66,7 @@ class Offers:
         )
         stars = await self._stars_button(user, bot) if "stars" in self.rails else None
         if not links and stars is None:
-            return t(problem or "billing.down"), None
+            return t(problem or "stars.unavailable"), None
         buttons = [(texts.plan_label(link.plan), link.url) for link in links]
         return self._text(bool(links), stars is not None), keyboards.plans(buttons, stars)
 
