@@ -316,3 +316,31 @@ async def test_access_ending_removes_within_a_minute(premium: Harness) -> None:
 def test_the_bot_asks_telegram_for_member_and_join_request_updates(premium: Harness) -> None:
     wanted = set(premium.parts.dispatcher.resolve_used_update_types())
     assert {"chat_member", "chat_join_request", "pre_checkout_query", "message"} <= wanted
+
+
+async def test_strangers_who_never_started_the_bot_are_handled(premium: Harness) -> None:
+    """Someone the bot never saw in private (they reached the chat another way): a declined
+    request or a removal still tells them once, and the audit goes on past them."""
+    await give_access(premium, ANN)
+    [link] = await premium.parts.premium.links(ANN, NOW)
+    fake = premium.fake_bot.chats
+    await premium.feed(fake.join_request(CHAT, 7_400_001, link))
+    assert 7_400_001 not in fake.chats[CHAT].members
+    await premium.feed(fake.joined(CHAT, 7_400_002))
+    assert 7_400_002 not in fake.chats[CHAT].members
+    assert await _kinds(premium, 7_400_001) == ["premium_declined"]
+    assert await _kinds(premium, 7_400_002) == ["premium_removed"]
+    again = await premium.parts.premium.audit(datetime.now(UTC), dry_run=False)
+    assert again.removed == [] and _bans(premium, 7_400_002) == 1
+
+
+async def test_a_join_request_answered_before_is_left_alone(premium: Harness) -> None:
+    await give_access(premium, ANN)
+    [link] = await premium.parts.premium.links(ANN, NOW)
+    fake = premium.fake_bot.chats
+    update = fake.join_request(CHAT, ANN, link)
+    await premium.feed(update)
+    fake.chats[CHAT].requests.discard(ANN)  # Telegram redelivers it, already approved
+    await premium.feed({**update})
+    assert len(premium.fake_bot.calls_for("approveChatJoinRequest")) == 2
+    assert ANN in fake.chats[CHAT].members

@@ -21,6 +21,7 @@ from tests.helpers import give_access, state
 from tests.stars_player import ask, invoice_link, paid_update, pay, renew
 
 PRICE = 250
+USER_ANN = {"id": 6_700_001, "is_bot": False, "first_name": "Ann"}
 ANN = 6_700_001
 BOB = 6_700_002
 
@@ -465,3 +466,45 @@ async def test_telegram_refusing_the_invoice_leaves_the_other_rail(
     assert only.last_reply(BOB).text == (
         "Telegram cannot make the Stars invoice right now. Please try again in a minute."
     )
+
+
+@pytest.mark.parametrize(
+    ("field", "value"),
+    [
+        ("telegram_payment_charge_id", "x" * 300),
+        ("telegram_payment_charge_id", ""),
+        ("telegram_payment_charge_id", "a\x00b"),
+        ("total_amount", 2**40),
+        ("total_amount", 0),
+    ],
+)
+async def test_a_payment_no_real_telegram_sends_is_not_booked_and_not_retried(
+    stars: Harness, field: str, value: object
+) -> None:
+    invoice = stars.fake_bot.stars.invoice(await invoice_link(stars, ANN))
+    charge = stars.fake_bot.stars.charge(USER_ANN, invoice, first=None)
+    update = paid_update(stars, ANN, invoice, charge, first=True)
+    update["message"]["successful_payment"][field] = value
+    await stars.feed(update)  # no exception: the update is done with
+    assert await _payments(stars) == [] and not await _access(stars, ANN)
+
+
+async def test_an_expiry_out_of_range_books_thirty_days(stars: Harness) -> None:
+    link = await invoice_link(stars, ANN)
+    invoice = stars.fake_bot.stars.invoice(link)
+    charge = stars.fake_bot.stars.charge(
+        {"id": ANN, "is_bot": False, "first_name": "A"}, invoice, first=None
+    )
+    update = paid_update(stars, ANN, invoice, charge, first=True)
+    update["message"]["successful_payment"]["subscription_expiration_date"] = 10**12
+    await stars.feed(update)
+    row = await _stars_row(stars, ANN)
+    assert row is not None and row.expires_at is not None
+    assert 29 <= (row.expires_at - datetime.now(UTC)).days <= 30
+
+
+async def test_a_refund_reason_with_a_control_character_is_refused_first(stars: Harness) -> None:
+    await pay(stars, ANN, await invoice_link(stars, ANN))
+    await stars.send_text(ADMIN_ID, f"/refund {ANN} bad\x07reason")
+    assert "cannot be sent" in stars.last_reply(ADMIN_ID).text
+    assert stars.fake_bot.calls_for("refundStarPayment") == []

@@ -8,6 +8,7 @@ from aiogram.exceptions import TelegramBadRequest
 from aiohttp import web
 
 from bot import subscribers
+from bot.ids import parse_user_id
 from bot.safe_input import UnsafeInputError, check_text
 from bot.stars.service import NoStarsSubscriptionError
 from webapp import miniapp_views as views
@@ -17,7 +18,6 @@ from webapp.keys import BOT, STARS, UNIT_OF_WORK
 from webapp.request_body import json_object
 
 routes = web.RouteTableDef()
-MAX_USER_ID = 2**53  # Telegram's ids fit in 52 bits
 MAX_BODY = 4 * 1024
 MAX_REASON = 300
 
@@ -40,10 +40,10 @@ async def search(request: web.Request) -> web.Response:
 
 
 def _user_id(request: web.Request) -> int:
-    raw = request.match_info["user_id"]
-    if not raw.isascii() or not raw.isdigit() or len(raw) > 16 or int(raw) > MAX_USER_ID:
+    user_id = parse_user_id(request.match_info["user_id"])  # as /user and /refund read it
+    if user_id is None:
         raise ApiError(400, "bad_request", "user id must be a Telegram id")
-    return int(raw)
+    return user_id
 
 
 @routes.get("/api/v1/admin/subscribers/{user_id}")
@@ -64,7 +64,7 @@ async def refund(request: web.Request) -> web.Response:
     """Refund the subscriber's latest Telegram Stars payment, as /refund does in chat."""
     require_admin(request)
     user_id = _user_id(request)
-    reason = (await json_object(request, MAX_BODY)).get("reason") or ""
+    reason = (await json_object(request, MAX_BODY)).get("reason", "")
     if not isinstance(reason, str) or len(reason) > MAX_REASON:
         raise ApiError(400, "bad_request", f"reason must be text of at most {MAX_REASON}")
     stars, bot = request.app[STARS], request.app[BOT]

@@ -13,6 +13,7 @@ from aiogram.exceptions import TelegramAPIError
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
+from bot import users
 from bot.access import recipients, with_access
 from bot.delivery.pacing import SendPacer
 from bot.lifecycle.sweeps import Message, queue_once
@@ -111,14 +112,29 @@ class PremiumChats:
         if chat_id not in self.chat_ids:
             return None
         allowed = await self._may_stay(user_id, now)
-        if allowed:
-            await self._bot.approve_chat_join_request(chat_id, user_id)
-        else:
-            await self._bot.decline_chat_join_request(chat_id, user_id)
-            async with self._sessions() as session, session.begin():
-                key = f"premium-declined:{chat_id}:{user_id}:{now.date().isoformat()}"
-                await queue_once(session, [Message(key, user_id, "premium_declined", {})])
+        try:
+            if allowed:
+                await self._bot.approve_chat_join_request(chat_id, user_id)
+            else:
+                await self._bot.decline_chat_join_request(chat_id, user_id)
+        except TelegramAPIError as error:
+            # Answered already (a redelivered update), withdrawn, or the bot lost its
+            # rights: nothing left to decide here.
+            log.warning(
+                "premium chat %s: join request not answered (%s)", chat_id, type(error).__name__
+            )
+            return allowed
+        if not allowed:
+            key = f"premium-declined:{chat_id}:{user_id}:{now.date().isoformat()}"
+            await self._tell(Message(key, user_id, "premium_declined", {}))
         return allowed
+
+    async def _tell(self, message: Message) -> None:
+        """Queue a message once; its user may never have started the bot (they came to the
+        chat another way), and lifecycle notices name a users row."""
+        async with self._sessions() as session, session.begin():
+            await users.ensure_user_id(await session.connection(), message.user_id)
+            await queue_once(session, [message])
 
     async def on_member(
         self, chat_id: int, user_id: int, telegram_status: str, now: datetime
@@ -147,6 +163,7 @@ class PremiumChats:
             )
             return False
         async with self._sessions() as session, session.begin():
+            await users.ensure_user_id(await session.connection(), user_id)
             row = await session.get(PremiumMember, (chat_id, user_id), with_for_update=True)
             if row is None:
                 row = PremiumMember(chat_id=chat_id, user_id=user_id, status="removed", removals=0)

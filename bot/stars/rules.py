@@ -9,6 +9,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
+from bot.safe_input import first_unsafe_char
 from bot.stars.payload import Offer
 
 CURRENCY = "XTR"
@@ -61,6 +62,20 @@ class Payment:
     amount: int
     paid_until: datetime
     recurring: bool  # a renewal charged by Telegram, not the first payment
+
+
+MAX_CHARGE_ID = 255  # star_payments.charge_id
+MAX_AMOUNT = 1_000_000  # far above any price Telegram allows (10,000 for a subscription)
+
+
+def unbookable(payment: Payment) -> str | None:
+    """Why a payment cannot be booked (values no real payment has), or None."""
+    charge = payment.charge_id
+    if not charge or len(charge) > MAX_CHARGE_ID or first_unsafe_char(charge) is not None:
+        return "the charge id is empty, too long or has control characters"
+    if not 1 <= payment.amount <= MAX_AMOUNT:
+        return f"the amount {payment.amount} is out of range"
+    return None
 
 
 @dataclass(frozen=True)

@@ -16,6 +16,7 @@ from bot.chat.middlewares.admin_only import ADMIN_ONLY
 from bot.chat.texts import Html, plain, t
 from bot.chat.texts.billing import format_date
 from bot.ids import parse_user_id
+from bot.safe_input import first_unsafe_char
 from bot.stars import rules
 from bot.stars.service import NoStarsSubscriptionError, StarsService
 from bot.unit_of_work import UnitOfWork
@@ -40,6 +41,17 @@ async def on_pre_checkout(query: PreCheckoutQuery, uow: UnitOfWork, stars: Stars
         await query.answer(ok=False, error_message=plain(refusal))
 
 
+def _expiry(expires: int | None, now: datetime) -> datetime:
+    """The paid-through date Telegram reports, or 30 days from now when it names no
+    moment a datetime can hold (absent, or out of range)."""
+    if expires:
+        try:
+            return datetime.fromtimestamp(expires, UTC)
+        except (ValueError, OverflowError, OSError):
+            log.warning("stars payment with an unusable subscription_expiration_date")
+    return now + rules.PERIOD
+
+
 async def on_stars_paid(message: Message, uow: UnitOfWork, stars: StarsService) -> None:
     paid = message.successful_payment
     if paid is None or paid.currency != rules.CURRENCY or message.from_user is None:
@@ -48,17 +60,21 @@ async def on_stars_paid(message: Message, uow: UnitOfWork, stars: StarsService) 
         # Telegram took the Stars: book them anyway (a renewal after the bot token changed
         # carries a payload signed with the old one).
         log.warning(
-            "stars payment %s has a payload that is not ours", paid.telegram_payment_charge_id
+            "stars payment %s has a payload that is not ours", paid.telegram_payment_charge_id[:64]
         )
     now = datetime.now(UTC)
-    expires = paid.subscription_expiration_date
     payment = rules.Payment(
         charge_id=paid.telegram_payment_charge_id,
         user_id=message.from_user.id,
         amount=paid.total_amount,
-        paid_until=datetime.fromtimestamp(expires, UTC) if expires else now + rules.PERIOD,
+        paid_until=_expiry(paid.subscription_expiration_date, now),
         recurring=bool(paid.is_recurring) and not paid.is_first_recurring,
     )
+    problem = rules.unbookable(payment)
+    if problem is not None:
+        # Not something Telegram sends; retrying it would fail the same way for ever.
+        log.error("stars payment not booked: %s", problem)
+        return
     async with uow() as session:
         await stars.record_payment(session, payment, now)
 
@@ -96,6 +112,8 @@ def _refund_args(args: str | None) -> tuple[int, str] | Html:
     reason = " ".join(parts[1].split()) if len(parts) > 1 else ""
     if len(reason) > MAX_REASON:
         return t("revoke.long_reason", max=MAX_REASON)
+    if first_unsafe_char(reason) is not None:
+        return t("refund.bad_reason")
     return user_id, reason
 
 
