@@ -114,21 +114,16 @@ def _billing(
     return stripe_conn, billing, stripe_events
 
 
-def _daily_reconcile(reconciler: Reconciler) -> Callable[[datetime], Awaitable[str]]:
+def _daily_reconcile(
+    reconciler: Reconciler | StarsReconciler,
+) -> Callable[[datetime], Awaitable[str]]:
+    """The scheduler's daily run of a reconciliation: one log line per repair, the
+    summary as the job's outcome."""
+
     async def reconcile(_now: datetime) -> str:
         report = await reconciler.run(dry_run=False)
         for change in report.changed:
-            log.info("reconcile: %s", change.line())
-        return report.summary(dry_run=False)
-
-    return reconcile
-
-
-def _daily_stars_reconcile(reconciler: StarsReconciler) -> Callable[[datetime], Awaitable[str]]:
-    async def reconcile(_now: datetime) -> str:
-        report = await reconciler.run(dry_run=False)
-        for line in report.changed:
-            log.info("reconcile: %s", line)
+            log.info("reconcile: %s", change if isinstance(change, str) else change.line())
         return report.summary(dry_run=False)
 
     return reconcile
@@ -215,7 +210,7 @@ def _scheduler(
             Job(
                 "reconcile-stars",
                 timedelta(days=1),
-                _daily_stars_reconcile(stars_reconciler),
+                _daily_reconcile(stars_reconciler),
                 lease=RECONCILE_LEASE,
                 first_after=timedelta(hours=1),
             )
