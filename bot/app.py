@@ -188,16 +188,6 @@ def _scheduler(
         jobs.append(Job("renewals", timedelta(minutes=5), sweeps.renewals))
     if settings.winback_days is not None:
         jobs.append(Job("winback", timedelta(minutes=5), sweeps.winback))
-    if reconciler is not None:
-        jobs.append(
-            Job(
-                "reconcile",
-                timedelta(days=1),
-                _daily_reconcile(reconciler),
-                lease=RECONCILE_LEASE,
-                first_after=timedelta(hours=1),
-            )
-        )
     if premium.enabled:
         every, daily = timedelta(seconds=30), timedelta(days=1)
         jobs.append(Job("premium-invites", every, premium_jobs.invites(premium)))
@@ -205,16 +195,16 @@ def _scheduler(
         jobs.append(Job("premium-removals", minute, premium_jobs.removals(premium)))
         audit = premium_jobs.audit(premium, settings.admin_ids)
         jobs.append(Job("premium-audit", daily, audit, first_after=timedelta(hours=1)))
-    if stars_reconciler is not None:
-        jobs.append(
-            Job(
-                "reconcile-stars",
-                timedelta(days=1),
-                _daily_reconcile(stars_reconciler),
-                lease=RECONCILE_LEASE,
-                first_after=timedelta(hours=1),
+    reconcilers: list[tuple[str, Reconciler | StarsReconciler | None]] = [
+        ("reconcile", reconciler),
+        ("reconcile-stars", stars_reconciler),
+    ]
+    for name, each in reconcilers:
+        if each is not None:
+            body, first = _daily_reconcile(each), timedelta(hours=1)
+            jobs.append(
+                Job(name, timedelta(days=1), body, lease=RECONCILE_LEASE, first_after=first)
             )
-        )
     return Scheduler(session_factory, jobs, clock=clock)
 
 

@@ -24,6 +24,7 @@ from bot.errors import (
 )
 from bot.signals import service as signals
 from bot.signals.syntax import SignalSyntaxError, parse_signal
+from bot.telegram.client import bot_username
 from bot.unit_of_work import UnitOfWork
 from db.models import Broadcast, Entitlement, User
 from webapp import miniapp_views as views
@@ -194,11 +195,6 @@ async def plans(request: web.Request) -> web.Response:
     )
 
 
-async def _bot_username(request: web.Request) -> str:
-    me_ = await request.app[BOT].me()
-    return me_.username or ""
-
-
 @routes.post("/api/v1/billing/checkout")
 async def checkout(request: web.Request) -> web.Response:
     user_id = caller_id(request)
@@ -208,7 +204,7 @@ async def checkout(request: web.Request) -> web.Response:
         async with _uow(request)() as session:
             customer_id = await billing.prepare_checkout(session, user_id, datetime.now(UTC))
         link = await billing.checkout_link(
-            user_id, customer_id, price_id, await _bot_username(request)
+            user_id, customer_id, price_id, await bot_username(request.app[BOT])
         )
     except BillingNotConfiguredError:
         raise ApiError(503, "not_configured", "payments are not set up on this bot") from None
@@ -230,7 +226,9 @@ async def portal(request: web.Request) -> web.Response:
     async with _uow(request)() as session:
         customer_id = await users.customer_id_for(session, user_id)
     try:
-        url = await billing.portal_url(customer_id, f"https://t.me/{await _bot_username(request)}")
+        url = await billing.portal_url(
+            customer_id, f"https://t.me/{await bot_username(request.app[BOT])}"
+        )
     except BillingNotConfiguredError:
         raise ApiError(503, "not_configured", "payments are not set up on this bot") from None
     except NoCustomerError:

@@ -20,15 +20,11 @@ from bot.chat.texts import billing as texts
 from bot.errors import AlreadySubscribedError, BillingNotConfiguredError, BillingUnavailableError
 from bot.lifecycle.offers import winback_offered
 from bot.stars.service import Invoice, StarsService
+from bot.telegram.client import bot_username
 from bot.unit_of_work import UnitOfWork
 
 log = logging.getLogger(__name__)
 Reply = tuple[Html, InlineKeyboardMarkup | None]
-
-
-async def _bot_username(bot: Bot) -> str:
-    me = await bot.me()  # cached by aiogram after the first call
-    return me.username or ""
 
 
 class Offers:
@@ -74,7 +70,7 @@ class Offers:
         self, user: TelegramUser, bot: Bot, customer: str | None, winback: bool
     ) -> tuple[list[CheckoutLink], str | None]:
         try:
-            username = await _bot_username(bot)
+            username = await bot_username(bot)
             links = await self._billing.checkout_links(
                 user.id, customer, username, winback=winback
             )

@@ -36,6 +36,12 @@ class BotSession(AiohttpSession):
             await self._session.close()
 
 
+async def bot_username(bot: Bot) -> str:
+    """The bot's @username, for t.me links (aiogram caches getMe after the first call)."""
+    me = await bot.me()
+    return me.username or ""
+
+
 def create_bot(settings: Settings, health: TelegramHealth | None = None) -> Bot:
     """The Bot; `health`, when given, watches every call it makes."""
     session = BotSession(api=TelegramAPIServer.from_base(settings.telegram_api_base))

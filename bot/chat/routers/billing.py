@@ -23,14 +23,10 @@ from bot.errors import (
 )
 from bot.settings import Settings
 from bot.stars.service import StarsService
+from bot.telegram.client import bot_username
 from bot.unit_of_work import UnitOfWork
 
 Reply = tuple[Html, InlineKeyboardMarkup | None]
-
-
-async def _bot_username(bot: Bot) -> str:
-    me = await bot.me()  # cached by aiogram after the first call
-    return me.username or ""
 
 
 async def cmd_subscribe(message: Message, bot: Bot, uow: UnitOfWork, offers: Offers) -> None:
@@ -76,7 +72,7 @@ async def _portal_reply(
         return t("billing.off"), None
     async with uow() as session:
         customer_id = await users.customer_id_for(session, tg_user.id)
-    return_url = f"https://t.me/{await _bot_username(bot)}"
+    return_url = f"https://t.me/{await bot_username(bot)}"
     try:
         url = await billing.portal_url(customer_id, return_url)
     except NoCustomerError:

@@ -15,6 +15,7 @@ from bot.chat import keyboards
 from bot.chat.texts import billing as billing_texts
 from bot.chat.texts import plain, t
 from bot.settings import Settings
+from bot.telegram.client import bot_username
 from bot.unit_of_work import UnitOfWork
 
 
@@ -60,8 +61,8 @@ async def cmd_referral(message: Message, bot: Bot, uow: UnitOfWork, settings: Se
     if not days:
         await message.answer(t("referral.off"))
         return
-    me = await bot.me()
-    link = f"https://t.me/{me.username}?start={referrals.payload(message.from_user.id)}"
+    username = await bot_username(bot)
+    link = f"https://t.me/{username}?start={referrals.payload(message.from_user.id)}"
     async with uow() as session:
         brought, paid = await referrals.mine(session, message.from_user.id)
     await message.answer(t("referral.link", link=link, days=days, brought=brought, paid=paid))
