@@ -20,6 +20,9 @@ ACCESS_STATUSES = frozenset({"active", "trialing", "past_due"})
 STRIPE_GRACE = timedelta(hours=2)
 # The sources that renew by themselves, and so get that grace.
 SUBSCRIPTION_SOURCES = frozenset({EntitlementSource.STRIPE, EntitlementSource.STARS})
+# Ids per IN (...): each is a bound argument, and asyncpg takes at most 32,767 a query
+# (SQLite's limit depends on its build).
+IN_CHUNK = 10_000
 # What entitlement_grants_access reads, for the queries that decide a whole batch at once.
 _ACCESS_COLUMNS = (
     Entitlement.user_id,
@@ -75,20 +78,21 @@ async def subscribed(session: AsyncSession, user_id: int, now: datetime) -> bool
     return any(entitlement_grants_access(row, now) for row in rows)
 
 
+async def entitlement_of(
+    session: AsyncSession, user_id: int, source: EntitlementSource, *, lock: bool = False
+) -> Entitlement | None:
+    """The user's one entitlement from `source` (locked for the transaction on PostgreSQL
+    with `lock`)."""
+    query = select(Entitlement).where(Entitlement.user_id == user_id, Entitlement.source == source)
+    return await session.scalar(query.with_for_update() if lock else query)
+
+
 async def stripe_entitlement(session: AsyncSession, user_id: int) -> Entitlement | None:
-    return await session.scalar(
-        select(Entitlement).where(
-            Entitlement.user_id == user_id, Entitlement.source == EntitlementSource.STRIPE
-        )
-    )
+    return await entitlement_of(session, user_id, EntitlementSource.STRIPE)
 
 
 async def stars_entitlement(session: AsyncSession, user_id: int) -> Entitlement | None:
-    return await session.scalar(
-        select(Entitlement).where(
-            Entitlement.user_id == user_id, Entitlement.source == EntitlementSource.STARS
-        )
-    )
+    return await entitlement_of(session, user_id, EntitlementSource.STARS)
 
 
 async def recipients(session: AsyncSession, now: datetime) -> list[int]:
@@ -102,13 +106,16 @@ async def recipients(session: AsyncSession, now: datetime) -> list[int]:
 
 
 async def with_access(session: AsyncSession, user_ids: Iterable[int], now: datetime) -> set[int]:
-    """The subset of `user_ids` that has access at `now` (one query for a whole batch)."""
+    """The subset of `user_ids` that has access at `now` (one query for a batch; a premium
+    chat's whole membership goes in IN_CHUNK ids at a time)."""
     ids = list(set(user_ids))
-    if not ids:
-        return set()
-    rows = await session.execute(
-        select(*_ACCESS_COLUMNS).where(
-            Entitlement.user_id.in_(ids), Entitlement.status.in_(ACCESS_STATUSES)
+    granted: set[int] = set()
+    for start in range(0, len(ids), IN_CHUNK):
+        rows = await session.execute(
+            select(*_ACCESS_COLUMNS).where(
+                Entitlement.user_id.in_(ids[start : start + IN_CHUNK]),
+                Entitlement.status.in_(ACCESS_STATUSES),
+            )
         )
-    )
-    return {row.user_id for row in rows if entitlement_grants_access(row, now)}
+        granted.update(row.user_id for row in rows if entitlement_grants_access(row, now))
+    return granted

@@ -6,9 +6,10 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from bot.access import STRIPE_GRACE, has_access
+from bot.access import STRIPE_GRACE, has_access, with_access
 from db.models import Entitlement, EntitlementSource, User
 from tests.conftest import Harness
+from tests.helpers import give_access
 
 NOW = datetime(2026, 11, 26, 12, 0, tzinfo=UTC)
 USER = 4004
@@ -69,3 +70,11 @@ async def test_any_source_is_enough(harness: Harness) -> None:
         source=EntitlementSource.GRANT, status="active", expires_at=NOW + timedelta(days=1)
     )
     assert await _with(harness, lapsed, grant) is True
+
+
+async def test_with_access_takes_more_ids_than_a_statement_can_bind(harness: Harness) -> None:
+    """A premium chat's whole membership: more ids than asyncpg binds in one query."""
+    await give_access(harness, 41_000)
+    async with harness.session() as session:
+        found = await with_access(session, range(1, 40_001 + 1000), datetime.now(UTC))
+    assert found == {41_000}

@@ -60,13 +60,6 @@ class Recorded:
     paid_until: datetime | None = None
 
 
-async def _stars_row(session: AsyncSession, user_id: int, *, lock: bool) -> Entitlement | None:
-    query = select(Entitlement).where(
-        Entitlement.user_id == user_id, Entitlement.source == EntitlementSource.STARS
-    )
-    return await session.scalar(query.with_for_update() if lock else query)
-
-
 class StarsService:
     def __init__(
         self, bot_token: str, price: int | None, *, referral_bonus_days: int | None = None
@@ -120,7 +113,9 @@ class StarsService:
             await session.execute(
                 select(User.id).where(User.id == payment.user_id).with_for_update()
             )
-        row = await _stars_row(session, payment.user_id, lock=True)
+        row = await access.entitlement_of(
+            session, payment.user_id, EntitlementSource.STARS, lock=True
+        )
         before = (
             rules.StarsState(row.source_ref or "", row.expires_at, row.cancel_at_period_end)
             if row is not None and row.expires_at is not None
@@ -161,7 +156,7 @@ class StarsService:
         self, session: AsyncSession, user_id: int, now: datetime
     ) -> Entitlement | None:
         """The user's Stars entitlement while it gives access."""
-        row = await _stars_row(session, user_id, lock=False)
+        row = await access.stars_entitlement(session, user_id)
         return row if row is not None and entitlement_grants_access(row, now) else None
 
     async def set_renewal(
@@ -178,16 +173,11 @@ class StarsService:
             user_id=user_id, telegram_payment_charge_id=charge_id, is_canceled=not renew
         )
         async with uow() as session:
-            await session.execute(
-                update(Entitlement)
-                .where(
-                    Entitlement.user_id == user_id, Entitlement.source == EntitlementSource.STARS
-                )
-                .values(cancel_at_period_end=not renew)
-            )
+            stored = await access.stars_entitlement(session, user_id)
+            if stored is None:  # refunded meanwhile: Telegram's side is changed, ours gone
+                raise NoStarsSubscriptionError("stars.no_subscription")
+            stored.cancel_at_period_end = not renew
             commit_events.mark(session, commit_events.ENTITLEMENTS)
-            stored = await _stars_row(session, user_id, lock=False)
-        assert stored is not None  # noqa: S101 - read just above, in the same process
         return stored
 
     async def refund(
