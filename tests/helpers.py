@@ -3,12 +3,16 @@
 from __future__ import annotations
 
 import time
+from datetime import UTC, datetime
 from typing import Any
 
 from sqlalchemy import func, select
 
+from bot.signals import service as signals
+from bot.signals.syntax import parse_signal
+from bot.signals.updates import parse_update
 from db.models import Entitlement, EntitlementSource, OutboxMessage, ProcessedStripeEvent, User
-from tests.conftest import PRICE_MONTHLY, Harness
+from tests.conftest import ADMIN_ID, PRICE_MONTHLY, Harness
 from tests.fakes.stripe_api import make_event, make_subscription
 
 DAY = 86_400
@@ -106,3 +110,19 @@ async def give_access(
                     state_version=1,
                 )
             )
+
+
+async def publish_signal(harness: Harness, line: str) -> int:
+    """A signal posted by the admin and published (its broadcast queued); its id."""
+    async with harness.session() as session, session.begin():
+        draft = await signals.create_draft(session, parse_signal(line), ADMIN_ID)
+        await signals.publish(session, draft.id, datetime.now(UTC))
+        return draft.id
+
+
+async def post_signal_update(harness: Harness, signal_id: int, how: str) -> None:
+    """The admin's `/update <id> <how>` (tp1, sl, close 23, cancel ...), as the service."""
+    async with harness.session() as session, session.begin():
+        await signals.post_update(
+            session, parse_update(f"{signal_id} {how}"), ADMIN_ID, datetime.now(UTC)
+        )

@@ -5,19 +5,15 @@ from __future__ import annotations
 
 import json
 import time
-from datetime import UTC, datetime
 from typing import Any
 
 import pytest
 
 from bot.chat.texts import keys
-from bot.signals import service as signals
-from bot.signals.syntax import parse_signal
-from bot.signals.updates import parse_update
 from db.models import Signal, User
 from tests.api_client import call, login
 from tests.conftest import ADMIN_ID, BOT_TOKEN, FIXTURES, Harness, MakeHarness
-from tests.helpers import count, give_access, state
+from tests.helpers import count, give_access, post_signal_update, publish_signal, state
 from tests.initdata import sign_init_data
 from webapp.miniapp_static import STATIC_DIR
 
@@ -165,13 +161,6 @@ async def test_token_of_another_bot_is_401(harness: Harness) -> None:
 # --- subscriber endpoints ------------------------------------------------------------------
 
 
-async def _publish(harness: Harness, line: str) -> Signal:
-    async with harness.session() as session, session.begin():
-        draft = await signals.create_draft(session, parse_signal(line), ADMIN_ID)
-        await signals.publish(session, draft.id, datetime.now(UTC))
-    return draft
-
-
 async def test_me_without_and_with_a_subscription(harness: Harness) -> None:
     token = await _login(harness)
     status, body, _ = await call(harness, "GET", "/api/v1/me", token=token)
@@ -186,7 +175,7 @@ async def test_me_without_and_with_a_subscription(harness: Harness) -> None:
 
 
 async def test_signals_are_403_without_access_and_listed_with_it(harness: Harness) -> None:
-    await _publish(harness, "BTCUSDT long entry 65000 sl 63500 tp 67000")
+    await publish_signal(harness, "BTCUSDT long entry 65000 sl 63500 tp 67000")
     token = await _login(harness)
     status, body, _ = await call(harness, "GET", "/api/v1/signals", token=token)
     assert (status, body["error"]["code"]) == (403, "no_access")
@@ -199,11 +188,8 @@ async def test_signals_are_403_without_access_and_listed_with_it(harness: Harnes
 
 
 async def test_performance_is_open_to_every_user(harness: Harness) -> None:
-    draft = await _publish(harness, "BTCUSDT long entry 100 sl 90 tp 120")
-    async with harness.session() as session, session.begin():
-        await signals.post_update(
-            session, parse_update(f"{draft.id} tp1"), ADMIN_ID, datetime.now(UTC)
-        )
+    signal_id = await publish_signal(harness, "BTCUSDT long entry 100 sl 90 tp 120")
+    await post_signal_update(harness, signal_id, "tp1")
     token = await _login(harness)
     status, body, _ = await call(harness, "GET", "/api/v1/performance", token=token)
     assert status == 200
@@ -217,7 +203,7 @@ async def test_performance_is_open_to_every_user(harness: Harness) -> None:
         "total_r": "2",
     }
     assert body["equity"] == [
-        {"id": draft.id, "closed_at": body["signals"][0]["closed_at"], "cumulative_r": "2"}
+        {"id": signal_id, "closed_at": body["signals"][0]["closed_at"], "cumulative_r": "2"}
     ]
 
 
@@ -419,11 +405,11 @@ async def test_the_app_modules_are_served_as_javascript(harness: Harness) -> Non
 async def test_feed_cache_sees_a_new_signal_at_once(harness: Harness) -> None:
     await give_access(harness, 7102)
     token = await _login(harness, {"id": 7102, "first_name": "Ned"})
-    await _publish(harness, "BTCUSDT long entry 65000 sl 63500 tp 67000")
+    await publish_signal(harness, "BTCUSDT long entry 65000 sl 63500 tp 67000")
     _, first, _ = await call(harness, "GET", "/api/v1/signals", token=token)
     _, again, _ = await call(harness, "GET", "/api/v1/signals", token=token)
     assert first == again and len(first["signals"]) == 1
-    await _publish(harness, "ETHUSDT short entry 3400 sl 3500 tp 3300")
+    await publish_signal(harness, "ETHUSDT short entry 3400 sl 3500 tp 3300")
     _, after, _ = await call(harness, "GET", "/api/v1/signals", token=token)
     assert [s["symbol"] for s in after["signals"]] == ["ETHUSDT", "BTCUSDT"]
 

@@ -16,7 +16,6 @@ import os
 import re
 from collections.abc import AsyncIterator, Awaitable, Callable
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any, Literal
 
@@ -32,13 +31,10 @@ from playwright.async_api import (
     expect,
 )
 
-from bot.signals import service as signals
-from bot.signals.syntax import parse_signal
-from bot.signals.updates import parse_update
 from db.models import OutboxMessage, Signal, User
 from tests import stars_player
 from tests.conftest import ADMIN_ID, BOT_TOKEN, PRICE_MONTHLY, Harness, MakeHarness
-from tests.helpers import count, give_access
+from tests.helpers import count, give_access, post_signal_update, publish_signal
 from tests.initdata import sign_init_data
 
 CHROMIUM = Path("/usr/bin/chromium")
@@ -308,17 +304,7 @@ async def open_app(
 
 
 async def publish(harness: Harness, line: str = LINE) -> int:
-    async with harness.session() as session, session.begin():
-        draft = await signals.create_draft(session, parse_signal(line), ADMIN_ID)
-        await signals.publish(session, draft.id, datetime.now(UTC))
-        return draft.id
-
-
-async def close_signal(harness: Harness, signal_id: int, how: str) -> None:
-    async with harness.session() as session, session.begin():
-        await signals.post_update(
-            session, parse_update(f"{signal_id} {how}"), ADMIN_ID, datetime.now(UTC)
-        )
+    return await publish_signal(harness, line)
 
 
 def person(user_id: int, first_name: str = "Ann") -> dict[str, Any]:
@@ -677,9 +663,9 @@ async def _closed_signals(harness: Harness) -> None:
     loss = await publish(harness, "ETHUSDT short entry 50 sl 55 tp 40")
     closed = await publish(harness, "SOLUSDT long entry 20 sl 19 tp 21 25")
     await publish(harness, "XRPUSDT long entry 1 sl 0.9 tp 1.2")  # still open
-    await close_signal(harness, win, "tp1")  # +2R
-    await close_signal(harness, loss, "sl")  # -1R
-    await close_signal(harness, closed, "close 23")  # +3R
+    await post_signal_update(harness, win, "tp1")  # +2R
+    await post_signal_update(harness, loss, "sl")  # -1R
+    await post_signal_update(harness, closed, "close 23")  # +3R
 
 
 async def test_track_record_draws_the_charts(harness: Harness, browser: Browser) -> None:

@@ -4,27 +4,10 @@ a count (no level of theirs on the page); a cancelled signal shows as cancelled.
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
 from html.parser import HTMLParser
 
-from bot.signals import service as signals
-from bot.signals.syntax import parse_signal
-from bot.signals.updates import parse_update
-from tests.conftest import ADMIN_ID, Harness
-
-
-async def _publish(harness: Harness, line: str) -> int:
-    async with harness.session() as session, session.begin():
-        draft = await signals.create_draft(session, parse_signal(line), ADMIN_ID)
-        await signals.publish(session, draft.id, datetime.now(UTC))
-        return draft.id
-
-
-async def _update(harness: Harness, signal_id: int, how: str) -> None:
-    async with harness.session() as session, session.begin():
-        await signals.post_update(
-            session, parse_update(f"{signal_id} {how}"), ADMIN_ID, datetime.now(UTC)
-        )
+from tests.conftest import Harness
+from tests.helpers import post_signal_update, publish_signal
 
 
 class _Meta(HTMLParser):
@@ -48,13 +31,13 @@ async def _page(harness: Harness) -> tuple[int, str, dict[str, str]]:
 async def test_the_public_page_shows_the_record_and_hides_open_signals(
     harness: Harness,
 ) -> None:
-    win = await _publish(harness, "BTCUSDT long entry 100 sl 90 tp 120")
-    loss = await _publish(harness, "ETHUSDT short entry 50 sl 55 tp 40")
-    gone = await _publish(harness, "ADAUSDT long entry 2 sl 1.8 tp 2.4")
-    await _publish(harness, "XRPUSDT long entry 1.2345 sl 0.9876 tp 1.5555")  # still open
-    await _update(harness, win, "tp1")  # +2R
-    await _update(harness, loss, "sl")  # -1R
-    await _update(harness, gone, "cancel")
+    win = await publish_signal(harness, "BTCUSDT long entry 100 sl 90 tp 120")
+    loss = await publish_signal(harness, "ETHUSDT short entry 50 sl 55 tp 40")
+    gone = await publish_signal(harness, "ADAUSDT long entry 2 sl 1.8 tp 2.4")
+    await publish_signal(harness, "XRPUSDT long entry 1.2345 sl 0.9876 tp 1.5555")  # still open
+    await post_signal_update(harness, win, "tp1")  # +2R
+    await post_signal_update(harness, loss, "sl")  # -1R
+    await post_signal_update(harness, gone, "cancel")
     status, body, headers = await _page(harness)  # no Authorization: no login needed
     assert status == 200 and headers["Content-Type"].startswith("text/html")
     assert headers["Cache-Control"] == "public, max-age=60"
