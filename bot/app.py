@@ -28,6 +28,7 @@ from bot.delivery.outbox import OutboxWakeup
 from bot.delivery.worker import DeliveryWorker
 from bot.errors import BillingNotConfiguredError, BillingUnavailableError
 from bot.group_commit import GroupCommit
+from bot.languages import ChosenLanguages
 from bot.lifecycle.scheduler import Job, Scheduler
 from bot.lifecycle.sweeps import LifecycleSweeps
 from bot.logs import install_redaction
@@ -217,12 +218,15 @@ def _delivery(
     clock: Clock | None,
 ) -> tuple[ProgressReporter, DeliveryWorker]:
     """The outbox's delivery worker, and what reports a broadcast's progress as it goes."""
-    progress = ProgressReporter(bot, session_factory, interval=PROGRESS_EVERY)
+    progress = ProgressReporter(
+        bot, session_factory, interval=PROGRESS_EVERY, default_language=settings.default_language
+    )
     worker = DeliveryWorker(
         bot,
         session_factory,
         rate=settings.delivery_rate,
         render=NoticeRenderer().render,
+        default_language=settings.default_language,
         progress=progress,
         paid_broadcast=settings.paid_broadcast,
         wakeup=wakeup,
@@ -257,6 +261,38 @@ def _premium(
     )
 
 
+def _chat_and_web(
+    settings: Settings,
+    session_factory: async_sessionmaker[AsyncSession],
+    stripe_events: StripeEventProcessor,
+    *,
+    bot: Bot,
+    billing: BillingService,
+    stars: StarsService,
+    premium: PremiumChats,
+    telegram_health: TelegramHealth,
+) -> tuple[Dispatcher, web.Application]:
+    """The chat's dispatcher and the web app; the dispatcher is the web app's too in
+    webhook mode."""
+    chosen_languages = ChosenLanguages()  # the chat and the Mini App both change and read it
+    dispatcher = create_dispatcher(
+        settings, session_factory, billing, stars, premium, chosen_languages=chosen_languages
+    )
+    web_app = create_web_app(
+        settings,
+        session_factory,
+        stripe_events,
+        bot=bot,
+        billing=billing,
+        stars=stars,
+        premium=premium,
+        telegram_health=telegram_health,
+        dispatcher=dispatcher if settings.public_url is not None else None,
+        chosen_languages=chosen_languages,
+    )
+    return dispatcher, web_app
+
+
 def build(settings: Settings, engine: AsyncEngine, *, clock: Clock | None = None) -> Components:
     """Wire the parts; nothing here does I/O. `clock` is the delivery worker's (tests skip
     ahead on theirs)."""
@@ -271,8 +307,7 @@ def build(settings: Settings, engine: AsyncEngine, *, clock: Clock | None = None
     stars = _stars(settings)
     progress, worker = _delivery(settings, bot, session_factory, wakeup=wakeup, clock=clock)
     premium = _premium(settings, bot, session_factory, worker)
-    dispatcher = create_dispatcher(settings, session_factory, billing, stars, premium)
-    web_app = create_web_app(
+    dispatcher, web_app = _chat_and_web(
         settings,
         session_factory,
         stripe_events,
@@ -281,7 +316,6 @@ def build(settings: Settings, engine: AsyncEngine, *, clock: Clock | None = None
         stars=stars,
         premium=premium,
         telegram_health=telegram_health,
-        dispatcher=dispatcher if settings.public_url is not None else None,
     )
     reconciler = _reconciler(settings, session_factory, stripe_conn, stripe_events)
     stars_reconciler = (

@@ -10,6 +10,7 @@ from typing import Annotated
 from pydantic import Field, SecretStr, ValidationError, field_validator, model_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
+from bot import languages
 from bot.ids import parse_user_id
 from db import DEFAULT_DATABASE_URL
 
@@ -76,6 +77,8 @@ class Settings(BaseSettings):
     # One offer that many days after access ended (unset: off), with a promotion code.
     winback_days: int | None = Field(default=None, ge=1, le=MAX_REMINDER_DAYS)
     winback_promo_code: str | None = None
+    # For users whose Telegram language is not offered (and who chose none with /language).
+    default_language: str = "en"
 
     @field_validator("bot_token")
     @classmethod
@@ -210,6 +213,18 @@ class Settings(BaseSettings):
         if value is not None and not value.startswith("https://"):
             raise ValueError("must be an https:// URL (Telegram requires https)")
         return value
+
+    @field_validator("default_language")
+    @classmethod
+    def _language(cls, value: str) -> str:
+        language = languages.normalized(value)
+        if (
+            language is None
+            or languages.bcp47(language).lower() != value.replace("_", "-").lower()
+        ):
+            offered = ", ".join(languages.bcp47(code) for code in languages.LANGUAGES)
+            raise ValueError(f"must be one of {offered}")
+        return language
 
     @field_validator("database_url")
     @classmethod

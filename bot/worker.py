@@ -58,10 +58,13 @@ async def delivery_worker(
             session_factory,
             rate=settings.delivery_rate if rate is None else rate,
             render=NoticeRenderer().render,
+            default_language=settings.default_language,
             paid_broadcast=settings.paid_broadcast,
             concurrency=CONCURRENCY if concurrency is None else concurrency,
             lease=lease,
-            progress=ProgressReporter(bot, session_factory, interval=2.0)
+            progress=ProgressReporter(
+                bot, session_factory, interval=2.0, default_language=settings.default_language
+            )
             if reports_progress
             else None,
         )

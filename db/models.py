@@ -33,7 +33,8 @@ class User(Base):
     id: Mapped[int] = mapped_column(BigInteger, primary_key=True, autoincrement=False)
     username: Mapped[str | None] = mapped_column(String(64))
     first_name: Mapped[str] = mapped_column(String(256), default="")
-    language_code: Mapped[str | None] = mapped_column(String(16))
+    language_code: Mapped[str | None] = mapped_column(String(16))  # as Telegram reports it
+    language: Mapped[str | None] = mapped_column(String(8))  # chosen with /language
     # Set when Telegram answers 403 (bot blocked); a later /start clears it.
     blocked_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
     # How new signals arrive (on, silent) and their updates (on, silent, off): /settings.

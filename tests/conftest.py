@@ -349,6 +349,7 @@ class Harness:
             self.parts.bot,
             self.parts.session_factory,
             render=NoticeRenderer().render,
+            default_language=self.parts.settings.default_language,
             **{"rate": 100.0, **options},
         )
 

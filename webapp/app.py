@@ -8,6 +8,7 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from bot.billing.checkout import BillingService
 from bot.billing.stripe_events import StripeEventProcessor
+from bot.languages import ChosenLanguages
 from bot.premium.service import PremiumChats
 from bot.settings import Settings
 from bot.stars.service import StarsService
@@ -30,6 +31,7 @@ from webapp.keys import (
     ACCESS_CACHE,
     BILLING,
     BOT,
+    CHOSEN_LANGUAGES,
     FEED_CACHE,
     INITDATA_LIMITER,
     PREMIUM,
@@ -40,6 +42,7 @@ from webapp.keys import (
     TOKENS,
     UNIT_OF_WORK,
 )
+from webapp.language import language_middleware
 from webapp.miniapp_auth import AttemptLimiter, TokenSigner
 from webapp.security import add_security_headers
 from webapp.telegram_webhook import TelegramWebhookHandler
@@ -68,9 +71,12 @@ def create_web_app(
     premium: PremiumChats,
     telegram_health: TelegramHealth,
     dispatcher: Dispatcher | None = None,
+    chosen_languages: ChosenLanguages | None = None,
 ) -> web.Application:
     """Build the app; pass the dispatcher to receive Telegram updates by webhook."""
-    app = web.Application(middlewares=[error_middleware], client_max_size=MAX_BODY)
+    app = web.Application(
+        middlewares=[error_middleware, language_middleware], client_max_size=MAX_BODY
+    )
     app[SETTINGS] = settings
     app[UNIT_OF_WORK] = UnitOfWork(session_factory)
     app[STRIPE_EVENTS] = stripe_events
@@ -83,6 +89,7 @@ def create_web_app(
     app[INITDATA_LIMITER] = AttemptLimiter(burst=INITDATA_BURST, per_second=INITDATA_PER_SECOND)
     app[FEED_CACHE] = FeedCache()
     app[ACCESS_CACHE] = AccessCache()
+    app[CHOSEN_LANGUAGES] = chosen_languages if chosen_languages is not None else ChosenLanguages()
     app.on_response_prepare.append(add_security_headers)
     app.add_routes(health.routes)
     app.add_routes(stripe_webhook.routes)

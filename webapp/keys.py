@@ -9,6 +9,7 @@ from aiohttp import web
 
 from bot.billing.checkout import BillingService
 from bot.billing.stripe_events import StripeEventProcessor
+from bot.languages import ChosenLanguages
 from bot.premium.service import PremiumChats
 from bot.settings import Settings
 from bot.stars.service import StarsService
@@ -30,4 +31,6 @@ TOKENS = web.AppKey("tokens", TokenSigner)
 INITDATA_LIMITER = web.AppKey("initdata_limiter", AttemptLimiter)
 FEED_CACHE = web.AppKey("feed_cache", FeedCache)
 ACCESS_CACHE = web.AppKey("access_cache", AccessCache)
+# What users chose with /language, shared with the chat's middleware (one process's view).
+CHOSEN_LANGUAGES = web.AppKey("chosen_languages", ChosenLanguages)
 READINESS: web.AppKey[Readiness] = web.AppKey("readiness")

@@ -12,7 +12,7 @@ from aiohttp import web
 from sqlalchemy import select
 
 from bot import access, admin, users
-from bot.chat.texts import CATALOGUE, DEFAULT_LOCALE, keys, plain
+from bot.chat.texts import CATALOGUE, DEFAULT_LOCALE, keys, language, plain
 from bot.chat.texts import admin as admin_texts
 from bot.delivery.progress import counts_for
 from bot.errors import (
@@ -204,7 +204,11 @@ async def checkout(request: web.Request) -> web.Response:
         async with _uow(request)() as session:
             customer_id = await billing.prepare_checkout(session, user_id, datetime.now(UTC))
         link = await billing.checkout_link(
-            user_id, customer_id, price_id, await bot_username(request.app[BOT])
+            user_id,
+            customer_id,
+            price_id,
+            await bot_username(request.app[BOT]),
+            language=language(),
         )
     except BillingNotConfiguredError:
         raise ApiError(503, "not_configured", "payments are not set up on this bot") from None
@@ -227,7 +231,9 @@ async def portal(request: web.Request) -> web.Response:
         customer_id = await users.customer_id_for(session, user_id)
     try:
         url = await billing.portal_url(
-            customer_id, f"https://t.me/{await bot_username(request.app[BOT])}"
+            customer_id,
+            f"https://t.me/{await bot_username(request.app[BOT])}",
+            language=language(),
         )
     except BillingNotConfiguredError:
         raise ApiError(503, "not_configured", "payments are not set up on this bot") from None

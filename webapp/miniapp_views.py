@@ -8,10 +8,9 @@ from typing import Any
 
 from bot.access import entitlement_grants_access
 from bot.admin import Stats
-from bot.billing.amounts import format_amount
 from bot.billing.plans import Plan
 from bot.chat.texts import billing as billing_texts
-from bot.chat.texts import plain
+from bot.chat.texts import money, plain
 from bot.chat.texts.signals import status_label, window_label
 from bot.delivery.progress import Counts
 from bot.signals.service import Performance
@@ -177,7 +176,7 @@ def stats(row: Stats) -> dict[str, Any]:
         "churned_30d": row.churned_30d,
         "referrals": {"total": row.referrals[0], "rewarded": row.referrals[1]},
         "mrr": [
-            {"currency": cur, "amount": amount, "label": format_amount(amount, cur)}
+            {"currency": cur, "amount": amount, "label": money(amount, cur)}
             for cur, amount in sorted(row.mrr.items())
         ],
     }

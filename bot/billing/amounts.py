@@ -6,6 +6,10 @@ in notices and must not load Stripe (and requests) for that.
 
 from __future__ import annotations
 
+from decimal import Decimal
+
+from babel.numbers import format_currency, format_decimal
+
 # Currencies Stripe treats as zero-decimal (https://docs.stripe.com/currencies#zero-decimal).
 ZERO_DECIMAL = frozenset(
     [
@@ -27,17 +31,20 @@ ZERO_DECIMAL = frozenset(
         "xpf",
     ]
 )
-CURRENCY_SYMBOLS = {"usd": "$", "eur": "€", "gbp": "£", "jpy": "¥", "inr": "₹"}
 
 
 STARS = "xtr"  # Telegram Stars: whole Stars, counted apart from money
 
 
-def format_amount(amount: int, currency: str) -> str:
-    """Integer minor units to a display string: 4900 usd -> $49.00, 250 xtr -> 250 ⭐."""
+def format_amount(amount: int, currency: str, locale: str = "en") -> str:
+    """Integer minor units as people of `locale` (a Babel locale) read money: 4900 usd is
+    $49.00 in English and 49,00 $ in Russian; 250 xtr is 250 ⭐."""
     code = currency.lower()
     if code == STARS:
-        return f"{amount:,} ⭐"
-    value = str(amount) if code in ZERO_DECIMAL else f"{amount / 100:,.2f}"
-    symbol = CURRENCY_SYMBOLS.get(code)
-    return f"{symbol}{value}" if symbol else f"{value} {code.upper()}"
+        return f"{format_decimal(amount, locale=locale)} ⭐"
+    if code in ZERO_DECIMAL:
+        return format_currency(amount, code.upper(), locale=locale)
+    # Stripe's minor units, not CLDR's digits, say where the point is (they differ for a
+    # few currencies, ISK and HUF among them).
+    value = Decimal(amount) / 100
+    return format_currency(value, code.upper(), locale=locale, currency_digits=False)

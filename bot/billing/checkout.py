@@ -21,6 +21,7 @@ from bot.errors import (
     NoCustomerError,
     UnknownPlanError,
 )
+from bot.languages import ENGLISH, stripe_locale
 
 log = logging.getLogger(__name__)
 
@@ -86,17 +87,29 @@ class BillingService:
         return await users.customer_id_for(session, user_id)
 
     async def checkout_links(
-        self, user_id: int, customer_id: str | None, bot_username: str, *, winback: bool = False
+        self,
+        user_id: int,
+        customer_id: str | None,
+        bot_username: str,
+        *,
+        winback: bool = False,
+        language: str = ENGLISH,
     ) -> list[CheckoutLink]:
-        """A fresh Checkout Session per plan, for this user only; `winback` applies
-        WINBACK_PROMO_CODE (the user was offered it)."""
+        """A fresh Checkout Session per plan, for this user only, in their `language`;
+        `winback` applies WINBACK_PROMO_CODE (the user was offered it)."""
         client, catalog = self._require()
         plans = await catalog.plans()
         promotion = await self._promotion(client) if winback else None
         urls = await asyncio.gather(
             *(
                 self._create_checkout(
-                    client, plan, user_id, customer_id, bot_username, promotion=promotion
+                    client,
+                    plan,
+                    user_id,
+                    customer_id,
+                    bot_username,
+                    promotion=promotion,
+                    language=language,
                 )
                 for plan in plans
             )
@@ -104,14 +117,22 @@ class BillingService:
         return [CheckoutLink(plan=plan, url=url) for plan, url in zip(plans, urls, strict=True)]
 
     async def checkout_link(
-        self, user_id: int, customer_id: str | None, price_id: str, bot_username: str
+        self,
+        user_id: int,
+        customer_id: str | None,
+        price_id: str,
+        bot_username: str,
+        *,
+        language: str = ENGLISH,
     ) -> CheckoutLink:
         """A fresh Checkout Session for one plan (the Mini App's Subscribe button)."""
         client, catalog = self._require()
         plan = await catalog.find(price_id)
         if plan is None:
             raise UnknownPlanError(price_id)
-        url = await self._create_checkout(client, plan, user_id, customer_id, bot_username)
+        url = await self._create_checkout(
+            client, plan, user_id, customer_id, bot_username, language=language
+        )
         return CheckoutLink(plan=plan, url=url)
 
     async def _create_checkout(
@@ -123,6 +144,7 @@ class BillingService:
         bot_username: str,
         *,
         promotion: str | None = None,
+        language: str = ENGLISH,
     ) -> str:
         metadata = {METADATA_USER_KEY: str(user_id)}
         subscription_data: dict[str, object] = {"metadata": metadata}
@@ -139,6 +161,7 @@ class BillingService:
             # Subscription events carry the Telegram id too, so they can be attributed even
             # when they arrive before checkout.session.completed.
             "subscription_data": subscription_data,
+            "locale": stripe_locale(language),
         }
         # Stripe takes one or the other: a code already applied, or a field to type one in.
         if promotion is not None:
@@ -158,7 +181,9 @@ class BillingService:
             # The code was deactivated or deleted since it was looked up: Checkout without it.
             log.warning("WINBACK_PROMO_CODE refused by Checkout: %s", error)
             self._winback_promotion = None
-            return await self._create_checkout(client, plan, user_id, customer_id, bot_username)
+            return await self._create_checkout(
+                client, plan, user_id, customer_id, bot_username, language=language
+            )
         except stripe.StripeError as error:
             log.warning("checkout session failed for plan %s: %s", plan.price_id, error)
             raise BillingUnavailableError from error
@@ -184,14 +209,20 @@ class BillingService:
         self._winback_promotion = found.data[0].id
         return self._winback_promotion
 
-    async def portal_url(self, customer_id: str | None, return_url: str) -> str:
-        """A customer-portal link for a user who has paid before."""
+    async def portal_url(
+        self, customer_id: str | None, return_url: str, *, language: str = ENGLISH
+    ) -> str:
+        """A customer-portal link for a user who has paid before, in their `language`."""
         client, _ = self._require()
         if customer_id is None:
             raise NoCustomerError
         try:
             portal = await client.v1.billing_portal.sessions.create_async(
-                params={"customer": customer_id, "return_url": return_url}
+                params={
+                    "customer": customer_id,
+                    "return_url": return_url,
+                    "locale": stripe_locale(language),
+                }
             )
         except stripe.StripeError as error:
             log.warning("portal session failed: %s", error)

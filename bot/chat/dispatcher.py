@@ -7,11 +7,13 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from bot.billing.checkout import BillingService
 from bot.chat.middlewares.admin_only import AdminOnlyMiddleware
+from bot.chat.middlewares.language import LanguageMiddleware
 from bot.chat.middlewares.server_faults import ServerFaultMiddleware
 from bot.chat.middlewares.unit_of_work import UnitOfWorkMiddleware
 from bot.chat.middlewares.users import RegisterUserMiddleware
 from bot.chat.offers import Offers
 from bot.chat.routers import get_routers
+from bot.languages import ChosenLanguages
 from bot.premium.service import PremiumChats
 from bot.settings import Settings
 from bot.stars.service import StarsService
@@ -23,18 +25,28 @@ def create_dispatcher(
     billing: BillingService,
     stars: StarsService,
     premium: PremiumChats,
+    *,
+    chosen_languages: ChosenLanguages | None = None,
 ) -> Dispatcher:
     """The Dispatcher with every router; long-lived services reach handlers by name."""
     offers = Offers(settings.rails, billing, stars)
+    chosen = chosen_languages if chosen_languages is not None else ChosenLanguages()
     dispatcher = Dispatcher(
-        settings=settings, billing=billing, stars=stars, offers=offers, premium=premium
+        settings=settings,
+        billing=billing,
+        stars=stars,
+        offers=offers,
+        premium=premium,
+        chosen_languages=chosen,
     )
     # Outer middlewares on update, outermost first (after aiogram's own, which finds the
     # user and chat): a database failure becomes a retry (a 500 to Telegram in webhook
-    # mode); each update gets its unit of work and is applied once; its user is registered.
+    # mode); each update gets its unit of work and is applied once; its user is registered;
+    # and whatever the handler renders reads in the user's language.
     dispatcher.update.outer_middleware(ServerFaultMiddleware())
     dispatcher.update.outer_middleware(UnitOfWorkMiddleware(session_factory))
     dispatcher.update.outer_middleware(RegisterUserMiddleware())
+    dispatcher.update.outer_middleware(LanguageMiddleware(chosen, settings.default_language))
     # Handlers registered with flags=ADMIN_ONLY run for ADMIN_IDS only, in every router.
     admin_only = AdminOnlyMiddleware(settings)
     dispatcher.message.middleware(admin_only)

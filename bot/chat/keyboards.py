@@ -44,6 +44,12 @@ class PreferenceButton(CallbackData, prefix="pref"):
     choice: Literal["on", "silent", "off"]
 
 
+class LanguageButton(CallbackData, prefix="lang"):
+    """`lang:pt_BR`: /language's choice (bot/languages.py lists what is offered)."""
+
+    language: Literal["en", "ru", "es", "pt_BR"]
+
+
 class RefundButton(CallbackData, prefix="refund"):
     """`refund:42`: an admin refunds user 42's latest Stars payment (the /user timeline)."""
 

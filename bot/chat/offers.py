@@ -15,7 +15,7 @@ from aiogram.types import User as TelegramUser
 from bot import access
 from bot.billing.checkout import BillingService, CheckoutLink
 from bot.chat import keyboards
-from bot.chat.texts import Html, plain, t
+from bot.chat.texts import Html, language, plain, t
 from bot.chat.texts import billing as texts
 from bot.errors import AlreadySubscribedError, BillingNotConfiguredError, BillingUnavailableError
 from bot.lifecycle.offers import winback_offered
@@ -72,7 +72,7 @@ class Offers:
         try:
             username = await bot_username(bot)
             links = await self._billing.checkout_links(
-                user.id, customer, username, winback=winback
+                user.id, customer, username, winback=winback, language=language()
             )
         except BillingUnavailableError:
             return [], "billing.down"

@@ -16,8 +16,11 @@ from aiogram.exceptions import AiogramError
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
+from bot import languages
+from bot.chat.texts import CATALOGUE
 from bot.chat.texts import admin as texts
 from bot.delivery.progress import counts_for
+from bot.languages import ENGLISH
 from db.models import Broadcast
 
 log = logging.getLogger(__name__)
@@ -32,6 +35,7 @@ class ProgressReporter:
         session_factory: async_sessionmaker[AsyncSession],
         *,
         interval: float,
+        default_language: str = ENGLISH,
         now: Callable[[], datetime] = lambda: datetime.now(UTC),
     ) -> None:
         self._bot = bot
@@ -40,6 +44,7 @@ class ProgressReporter:
         self._now = now
         self._last = 0.0
         self._shown: dict[int, str] = {}
+        self._default_language = default_language
 
     async def maybe_report(self) -> None:
         if time.monotonic() - self._last >= self._interval:
@@ -56,6 +61,8 @@ class ProgressReporter:
             if not running:
                 return
             counts = await counts_for(session, [b.id for b in running])
+            admins = [b.admin_chat_id for b in running if b.admin_chat_id is not None]
+            spoken = await languages.of_many(session, admins, self._default_language)
             for broadcast in running:
                 tally = counts[broadcast.id]
                 if tally.done:
@@ -63,8 +70,10 @@ class ProgressReporter:
                 if broadcast.admin_chat_id is None:
                     continue
                 elapsed = (now - broadcast.created_at).total_seconds() if tally.done else None
-                title = texts.broadcast_title(broadcast.kind, broadcast.title)
-                text = texts.progress(title, tally, elapsed)
+                language = spoken.get(broadcast.admin_chat_id, self._default_language)
+                with CATALOGUE.use_locale(language):  # the admin's, as the chat speaks to them
+                    title = texts.broadcast_title(broadcast.kind, broadcast.title)
+                    text = texts.progress(title, tally, elapsed)
                 if self._shown.get(broadcast.id) != text:  # Telegram refuses a no-op edit
                     to_show.append(
                         (

@@ -34,7 +34,7 @@ from aiogram.exceptions import AiogramError
 from aiogram.types import InlineKeyboardMarkup, Message, ReplyParameters
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from bot import access, preferences
+from bot import access, languages, preferences
 from bot.clock import Clock, SystemClock
 from bot.delivery import claims
 from bot.delivery import outcomes as writes
@@ -43,13 +43,15 @@ from bot.delivery.outbox import OutboxWakeup
 from bot.delivery.pacing import SendPacer, UnavailableBackoff, backoff
 from bot.delivery.plan import PER_CHAT_INTERVAL, PREMIUM_KINDS, Send, plan_batch
 from bot.delivery.verdicts import Action, Verdict, classify
+from bot.languages import ENGLISH
 from db.faults import DATABASE_FAULTS, describe_fault
 from db.models import OutboxMessage, Priority
 
 log = logging.getLogger(__name__)
 
-# An outbox row's words and buttons; the composition root passes the chat's renderer.
-Render = Callable[[OutboxMessage], tuple[str, InlineKeyboardMarkup | None]]
+# An outbox row's words and buttons in a language; the composition root passes the chat's
+# renderer.
+Render = Callable[[OutboxMessage, str], tuple[str, InlineKeyboardMarkup | None]]
 
 
 class Progress(Protocol):
@@ -83,6 +85,7 @@ class DeliveryWorker:
         *,
         rate: float,
         render: Render,
+        default_language: str = ENGLISH,
         paid_broadcast: bool = False,
         wakeup: OutboxWakeup | None = None,
         send_timeout: int = 15,
@@ -94,6 +97,8 @@ class DeliveryWorker:
     ) -> None:
         self._bot = bot
         self._render = render  # kind and params -> words and buttons (the chat's texts)
+        # Each row reads in its recipient's language as of the send, not of the queueing.
+        self._default_language = default_language
         # The admins' progress messages, edited between batches; only the web process's
         # worker has it (bot.chat.progress says why).
         self.progress = progress
@@ -261,7 +266,10 @@ class DeliveryWorker:
                 now=now,
                 prefs={chat: (p.signals, p.updates) for chat, p in chosen.items()},
             )
-            sends, unrenderable = self._rendered(plan.sends)
+            spoken = await languages.of_many(
+                session, (send.row.chat_id for send in plan.sends), self._default_language
+            )
+            sends, unrenderable = self._rendered(plan.sends, spoken)
             recorded = [w for i, why in plan.skipped.items() for w in writes.skipped(i, why)]
             for row_id, (when, why) in plan.later.items():
                 recorded += writes.deferred(row_id, claim.lease_until, when, why)
@@ -272,13 +280,17 @@ class DeliveryWorker:
         self._forget_sends_before(clock - PER_CHAT_INTERVAL)
         return sends
 
-    def _rendered(self, sends: list[Send]) -> tuple[list[Send], list[tuple[OutboxMessage, str]]]:
-        """Each send with its words; rows that cannot be rendered fail with the reason."""
+    def _rendered(
+        self, sends: list[Send], spoken: dict[int, str]
+    ) -> tuple[list[Send], list[tuple[OutboxMessage, str]]]:
+        """Each send with its words in its recipient's language (`spoken`: those not on the
+        default); rows that cannot be rendered fail with the reason."""
         ready: list[Send] = []
         failed: list[tuple[OutboxMessage, str]] = []
         for send in sends:
+            language = spoken.get(send.row.chat_id, self._default_language)
             try:
-                text, markup = self._render(send.row)
+                text, markup = self._render(send.row, language)
             except (KeyError, TypeError, ValueError) as error:
                 log.error("outbox row %s (%s) cannot be rendered", send.row.id, send.row.kind)
                 failed.append((send.row, f"cannot be rendered: {type(error).__name__}"))

@@ -148,6 +148,61 @@ def _no_such(kind: str, obj_id: str, *, status: int = 404, param: str = "id") ->
     )
 
 
+# The `locale` values Checkout and the portal take (Stripe's list, 2026); others are a 400.
+STRIPE_LOCALES = frozenset(
+    {
+        "auto",
+        "bg",
+        "cs",
+        "da",
+        "de",
+        "el",
+        "en",
+        "en-GB",
+        "es",
+        "es-419",
+        "et",
+        "fi",
+        "fil",
+        "fr",
+        "fr-CA",
+        "hr",
+        "hu",
+        "id",
+        "it",
+        "ja",
+        "ko",
+        "lt",
+        "lv",
+        "ms",
+        "mt",
+        "nb",
+        "nl",
+        "pl",
+        "pt",
+        "pt-BR",
+        "ro",
+        "ru",
+        "sk",
+        "sl",
+        "sv",
+        "th",
+        "tr",
+        "vi",
+        "zh",
+        "zh-HK",
+        "zh-TW",
+    }
+)
+
+
+def _check_locale(params: JSONDict) -> str | None:
+    locale = params.get("locale")
+    if locale is not None and locale not in STRIPE_LOCALES:
+        raise _invalid("locale", f"Invalid locale: {locale!r}", code="parameter_invalid_string")
+    return locale
+
+
 def _invalid(param: str, message: str, code: str | None = None) -> StripeFakeError:
     return StripeFakeError(400, message, code=code, param=param)
 
@@ -945,7 +1000,7 @@ class FakeStripe:
             "expires_at": created + 86_400,
             "invoice": None,
             "livemode": False,
-            "locale": params.get("locale"),
+            "locale": _check_locale(params),
             "metadata": _string_dict(params, "metadata"),
             "mode": mode,
             "payment_intent": None,
@@ -1027,7 +1082,7 @@ class FakeStripe:
             "customer": customer,
             "flow": None,
             "livemode": False,
-            "locale": params.get("locale"),
+            "locale": _check_locale(params),
             "on_behalf_of": None,
             "return_url": return_url,
             "url": f"https://billing.stripe.com/p/session/test_{_rand_id('', 40)}",

@@ -13,9 +13,8 @@ from bot import admin
 from bot.billing.checkout import BillingService
 from bot.billing.plans import Plan
 from bot.chat.middlewares.admin_only import ADMIN_ONLY
-from bot.chat.texts import Html, t, tn
+from bot.chat.texts import Html, format_date, t, tn
 from bot.chat.texts import admin as texts
-from bot.chat.texts.billing import format_date
 from bot.errors import BillingNotConfiguredError, BillingUnavailableError
 from bot.ids import parse_user_id
 from bot.stars.service import StarsService

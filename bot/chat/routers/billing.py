@@ -15,7 +15,7 @@ from bot.billing.checkout import BillingService
 from bot.chat import keyboards
 from bot.chat.keyboards import BillingButton
 from bot.chat.offers import Offers
-from bot.chat.texts import Html, t
+from bot.chat.texts import Html, format_date, language, t
 from bot.chat.texts import billing as texts
 from bot.errors import (
     BillingUnavailableError,
@@ -74,7 +74,7 @@ async def _portal_reply(
         customer_id = await users.customer_id_for(session, tg_user.id)
     return_url = f"https://t.me/{await bot_username(bot)}"
     try:
-        url = await billing.portal_url(customer_id, return_url)
+        url = await billing.portal_url(customer_id, return_url, language=language())
     except NoCustomerError:
         return t("billing.no_customer"), None
     except BillingUnavailableError:
@@ -95,7 +95,7 @@ async def cmd_manage(
         renewing = not running.cancel_at_period_end
         key = "stars.manage" if renewing else "stars.manage_stopped"
         await message.answer(
-            t(key, date=texts.format_date(running.expires_at)),
+            t(key, date=format_date(running.expires_at)),
             reply_markup=keyboards.stars_renewal(renewing),
         )
         if not billing.enabled:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import html
 from datetime import UTC, datetime
 
 from aiogram import Bot, F, Router
@@ -55,7 +56,7 @@ async def cb_send(
                 progress_message_id=query.message.message_id,
             )
     except DomainError as error:
-        reason = plain(error.key, **error.params)
+        reason = html.unescape(texts.state_problem(error))
         await query.answer(plain("signal.not_sent_again", reason=reason), show_alert=True)
         return
     await query.answer(plain("signal.sending", count=broadcast.total))
@@ -72,7 +73,7 @@ async def cb_discard(query: CallbackQuery, callback_data: SignalButton, uow: Uni
         async with uow() as session:
             await signals.discard_draft(session, callback_data.signal_id)
     except DomainError as error:
-        reason = plain(error.key, **error.params)
+        reason = html.unescape(texts.state_problem(error))
         await query.answer(plain("signal.nothing_discarded", reason=reason), show_alert=True)
         return
     await query.answer(plain("signal.discarded"))
@@ -93,7 +94,7 @@ async def cmd_update(message: Message, command: CommandObject, uow: UnitOfWork) 
         await message.answer(texts.syntax_error(error, UPDATE_SYNTAX))
         return
     except DomainError as error:
-        await message.answer(t("update.problem", problem=t(error.key, **error.params)))
+        await message.answer(t("update.problem", problem=texts.state_problem(error)))
         return
     await message.answer(tn("update.recorded", broadcast.total, line=texts.list_line(signal)))
 

@@ -13,8 +13,7 @@ from aiogram.types import CallbackQuery, Message, PreCheckoutQuery
 
 from bot.chat.keyboards import RefundButton, StarsButton
 from bot.chat.middlewares.admin_only import ADMIN_ONLY
-from bot.chat.texts import Html, plain, t
-from bot.chat.texts.billing import format_date
+from bot.chat.texts import Html, format_date, plain, t
 from bot.ids import parse_user_id
 from bot.safe_input import first_unsafe_char
 from bot.stars import rules

@@ -13,9 +13,18 @@ from __future__ import annotations
 
 import html
 import logging
+import string
+from datetime import UTC, datetime
+from decimal import Decimal
 from pathlib import Path
 
 from aiogram.utils.i18n import I18n
+from babel.dates import format_date as babel_date
+from babel.dates import format_datetime as babel_datetime
+from babel.numbers import format_decimal
+
+from bot.billing.amounts import format_amount
+from bot.languages import LANGUAGES
 
 log = logging.getLogger(__name__)
 
@@ -38,10 +47,26 @@ def _value(value: object) -> object:
     return value  # numbers keep their format specs ({count:,})
 
 
+class _LocalNumbers(string.Formatter):
+    """str.format, with `{count:,}` grouped as the language groups digits (1 234 in
+    Russian, 1.234 in Spanish): the catalogue keeps Python's spelling of "grouped"."""
+
+    def format_field(self, value: object, format_spec: str) -> str:
+        if format_spec == "," and isinstance(value, int | float | Decimal):
+            return str(format_decimal(value, locale=babel_locale()))
+        return str(super().format_field(value, format_spec))
+
+
+_NUMBERS = _LocalNumbers()
+
+
 def _filled(template: str, key: str, params: dict[str, object]) -> Html:
     if template == key:
         log.error("text %r is missing from the catalogue", key)
-    return Html(template.format(**{name: _value(v) for name, v in params.items()}))
+    values = {name: _value(v) for name, v in params.items()}
+    if ":,}" in template:
+        return Html(_NUMBERS.format(template, **values))
+    return Html(template.format(**values))
 
 
 def t(key: str, /, **params: object) -> Html:
@@ -64,6 +89,32 @@ def plain(key: str, /, **params: object) -> str:
 
 def plain_n(key: str, count: int, /, **params: object) -> str:
     return html.unescape(tn(key, count, **params))
+
+
+def language() -> str:
+    """The language texts are rendered in now (set per update, per request, per send)."""
+    return CATALOGUE.current_locale
+
+
+def babel_locale() -> str:
+    """The Babel locale of the current language (a test's pseudo-language reads English)."""
+    current = CATALOGUE.current_locale
+    return current if current in LANGUAGES else DEFAULT_LOCALE
+
+
+def format_date(moment: datetime) -> str:
+    """A day as the language writes it: 04 Dec 2026, 04 дек. 2026 (UTC)."""
+    return babel_date(moment.astimezone(UTC), "dd MMM y", locale=babel_locale())
+
+
+def format_moment(moment: datetime) -> str:
+    """A day and time (UTC): 04 Dec 2026 14:05."""
+    return babel_datetime(moment, "dd MMM y HH:mm", tzinfo=UTC, locale=babel_locale())
+
+
+def money(amount: int, currency: str) -> str:
+    """Stripe's minor units (or Stars) as the language writes money."""
+    return format_amount(amount, currency, babel_locale())
 
 
 def keys(locale: str = DEFAULT_LOCALE) -> set[str]:

@@ -4,8 +4,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-from bot.billing.amounts import format_amount
-from bot.chat.texts import Html, t
+from bot.chat.texts import Html, money, t
 from bot.delivery.progress import Counts
 
 if TYPE_CHECKING:  # the delivery worker renders progress without the admin service
@@ -21,7 +20,7 @@ def stats(figures: Stats) -> Html:
         for state, count in sorted(figures.by_state.items())
         if count
     )
-    mrr = ", ".join(format_amount(a, cur) for cur, a in sorted(figures.mrr.items()))
+    mrr = ", ".join(money(a, cur) for cur, a in sorted(figures.mrr.items()))
     total, rewarded = figures.referrals
     text = t(
         "stats.text",

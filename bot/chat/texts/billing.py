@@ -6,8 +6,7 @@ from datetime import datetime
 from typing import TYPE_CHECKING
 
 from bot.access import EntitlementLike, entitlement_grants_access
-from bot.billing.amounts import format_amount
-from bot.chat.texts import Html, plain, plain_n, t, tn
+from bot.chat.texts import Html, format_date, money, plain, plain_n, t, tn
 
 if TYPE_CHECKING:  # notices are rendered by the delivery worker, which never loads Stripe
     from bot.billing.plans import Plan
@@ -26,10 +25,6 @@ KNOWN_STATES = frozenset(
 )
 
 
-def format_date(moment: datetime) -> str:
-    return moment.strftime("%d %b %Y")
-
-
 def state_label(status: str) -> Html:
     """A Stripe subscription status (or a grant's) in words."""
     if status in KNOWN_STATES:
@@ -38,7 +33,7 @@ def state_label(status: str) -> Html:
 
 
 def price_label(plan: Plan) -> str:
-    amount = format_amount(plan.unit_amount, plan.currency)
+    amount = money(plan.unit_amount, plan.currency)
     if plan.interval is None:
         return plain("plan.one_time", amount=amount)
     period = plain_n(f"plan.period.{plan.interval}", plan.interval_count)

@@ -16,6 +16,7 @@ USER_COMMANDS = (
     "signals",
     "performance",
     "settings",
+    "language",
     "referral",
     "join",
     "support",

@@ -2,7 +2,7 @@
 
 The domain queues what to say (bot.delivery.outbox: a kind and its params); this turns it
 into the catalogue's words at send time, so a message always reads as the catalogue does
-(and, once there are languages, in the recipient's). The delivery worker is handed
+and in the recipient's language as it is when the row goes out. The delivery worker is handed
 `NoticeRenderer.render` by the composition root. A broadcast's rows all say the same, so
 their rendering is kept per broadcast.
 """
@@ -17,9 +17,8 @@ from typing import Any
 
 from aiogram.types import InlineKeyboardMarkup
 
-from bot.billing.amounts import format_amount
 from bot.chat import keyboards
-from bot.chat.texts import Html, plain, t, tn
+from bot.chat.texts import CATALOGUE, Html, format_date, money, plain, t, tn
 from bot.chat.texts import billing as billing_texts
 from bot.chat.texts import signals as signal_texts
 from bot.signals.syntax import SignalSpec
@@ -30,7 +29,7 @@ _CACHED_BROADCASTS = 64
 
 
 def _date(iso: str | None) -> str:
-    return billing_texts.format_date(datetime.fromisoformat(iso)) if iso else ""
+    return format_date(datetime.fromisoformat(iso)) if iso else ""
 
 
 def _plan(p: dict[str, Any]) -> str:
@@ -54,7 +53,7 @@ def _access_ended(p: dict[str, Any]) -> Rendered:
 def _payment_failed(p: dict[str, Any]) -> Rendered:
     amount, currency = p.get("amount"), p.get("currency")
     what = (
-        t("notice.your_payment_of", amount=format_amount(int(amount), str(currency)))
+        t("notice.your_payment_of", amount=money(int(amount), str(currency)))
         if amount is not None and currency
         else t("notice.your_latest_payment")
     )
@@ -126,8 +125,8 @@ def _renewal(p: dict[str, Any]) -> Rendered:
     if amount is None or currency is None:
         text = tn("notice.renewal_no_amount", days, plan=plan, date=date)
     else:
-        money = format_amount(int(amount), str(currency))
-        text = tn("notice.renewal", days, plan=plan, date=date, amount=money)
+        price = money(int(amount), str(currency))
+        text = tn("notice.renewal", days, plan=plan, date=date, amount=price)
     return text, keyboards.manage_billing()
 
 
@@ -245,17 +244,21 @@ def render_params(kind: str, params: dict[str, Any]) -> Rendered:
 
 
 class NoticeRenderer:
-    """render(row) for the delivery worker, with each broadcast rendered once."""
+    """render(row, language) for the delivery worker, with each broadcast rendered once per
+    language."""
 
     def __init__(self) -> None:
-        self._broadcasts: OrderedDict[int, Rendered] = OrderedDict()
+        self._broadcasts: OrderedDict[tuple[int, str], Rendered] = OrderedDict()
 
-    def render(self, row: OutboxMessage) -> Rendered:
+    def render(self, row: OutboxMessage, language: str) -> Rendered:
         if row.broadcast_id is None:
-            return render_params(row.kind, row.params)
-        cached = self._broadcasts.get(row.broadcast_id)
+            with CATALOGUE.use_locale(language):
+                return render_params(row.kind, row.params)
+        key = (row.broadcast_id, language)
+        cached = self._broadcasts.get(key)
         if cached is None:
-            cached = self._broadcasts[row.broadcast_id] = render_params(row.kind, row.params)
+            with CATALOGUE.use_locale(language):
+                cached = self._broadcasts[key] = render_params(row.kind, row.params)
             if len(self._broadcasts) > _CACHED_BROADCASTS:
                 self._broadcasts.popitem(last=False)
         return cached

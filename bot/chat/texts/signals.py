@@ -9,6 +9,7 @@ from html import unescape
 from typing import TYPE_CHECKING, Protocol
 
 from bot.chat.texts import Html, t, tn
+from bot.errors import DomainError
 from bot.signals.syntax import SignalSpec, SignalSyntaxError, plain_number
 from db.models import SignalStatus
 
@@ -128,6 +129,18 @@ def status_label(signal: SignalLike) -> Html:
         return t(key, n=int(signal.status[2:]))
     status_key = _STATUS_KEYS.get(signal.status)
     return t(status_key) if status_key else Html(signal.status)
+
+
+def state_problem(error: DomainError) -> Html:
+    """Why a signal could not be sent, discarded or updated; a status in it in words."""
+    params = dict(error.params)
+    status = params.get("status")
+    if isinstance(status, str):
+        if status.startswith("tp") and status[2:].isdigit():
+            params["status"] = t("signal.status.tp_hit", n=int(status[2:]))
+        elif status in _STATUS_KEYS:
+            params["status"] = t(_STATUS_KEYS[status])
+    return t(error.key, **params)
 
 
 def list_line(signal: SignalLike) -> Html:

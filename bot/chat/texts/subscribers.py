@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-from bot.chat.texts import Html, t
-from bot.chat.texts.billing import format_date, state_label
+from bot.chat.texts import Html, format_date, format_moment, t
+from bot.chat.texts.billing import state_label
 
 if TYPE_CHECKING:
     from bot.subscribers import Revoked, Timeline
@@ -54,7 +54,7 @@ def timeline(found: Timeline) -> Html:
         lines.append(
             t(
                 "user.event",
-                date=event.at.strftime("%d %b %Y %H:%M"),
+                date=format_moment(event.at),
                 kind=event.kind,
                 status=event.status,
                 error=error,
