@@ -201,7 +201,8 @@ class MiniApp:
     page: Page
     context: BrowserContext
     problems: list[str] = field(default_factory=list)
-    requests: list[str] = field(default_factory=list)
+    requests: list[str] = field(default_factory=list)  # "GET /api/v1/me", without queries
+    urls: list[str] = field(default_factory=list)  # the same, with them
     csp: str = ""
 
     async def assert_clean(self) -> None:
@@ -277,7 +278,9 @@ async def open_app(
             else:
                 await route.abort("internetdisconnected")
         elif url.startswith(harness.base_url + "/"):
-            app.requests.append(f"{route.request.method} {url.removeprefix(harness.base_url)}")
+            called = f"{route.request.method} {url.removeprefix(harness.base_url)}"
+            app.urls.append(called)
+            app.requests.append(called.split("?")[0])
             await route.continue_()
         else:
             app.problems.append(f"request outside the app: {url}")
@@ -295,7 +298,7 @@ async def open_app(
     page.on("console", on_console)
     page.on("pageerror", lambda error: app.problems.append(f"page error: {error}"))
     if texts is not None:
-        await page.route("**/api/v1/texts", texts)
+        await page.route("**/api/v1/texts*", texts)
     response = await page.goto(f"{harness.base_url}/app/")
     assert response is not None and response.ok
     app.csp = await response.header_value("content-security-policy") or ""
@@ -584,7 +587,7 @@ async def test_admin_finds_a_subscriber_and_reads_the_timeline(
     await expect(results).to_have_count(3)
     await page.evaluate("Telegram.WebApp.BackButton.click()")
     await expect(page.locator("#tab-performance")).to_have_attribute("aria-selected", "true")
-    searches = [r for r in app.requests if r.startswith("GET /api/v1/admin/subscribers")]
+    searches = [r for r in app.urls if r.startswith("GET /api/v1/admin/subscribers")]
     assert searches == [
         "GET /api/v1/admin/subscribers?q=nobody",
         "GET /api/v1/admin/subscribers?q=User730",

@@ -23,6 +23,7 @@ from webapp import (
     stars_api,
     stripe_webhook,
     subscribers_api,
+    texts_api,
     track_record,
 )
 from webapp.errors import error_middleware
@@ -94,6 +95,7 @@ def create_web_app(
     app.add_routes(health.routes)
     app.add_routes(stripe_webhook.routes)
     app.add_routes(miniapp_api.routes)
+    app.add_routes(texts_api.routes)
     app.add_routes(subscribers_api.routes)
     app.add_routes(stars_api.routes)
     app.add_routes(track_record.routes)

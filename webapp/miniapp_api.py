@@ -5,15 +5,14 @@ from __future__ import annotations
 import json
 import logging
 from datetime import UTC, datetime
-from functools import cache
 from typing import Any
 
 from aiohttp import web
 from sqlalchemy import select
 
-from bot import access, admin, users
-from bot.chat.texts import CATALOGUE, DEFAULT_LOCALE, keys, language, plain
+from bot import access, admin, languages, users
 from bot.chat.texts import admin as admin_texts
+from bot.chat.texts import language, plain
 from bot.delivery.progress import counts_for
 from bot.errors import (
     AlreadySubscribedError,
@@ -49,8 +48,6 @@ routes = web.RouteTableDef()
 
 MAX_JSON_BODY = 16 * 1024
 MAX_INIT_DATA = 8 * 1024  # Telegram's initData is well under 2 KB
-APP_TEXTS = "app."  # the catalogue's Mini App texts: ids under app.*
-TEXTS_CACHE = "public, max-age=300"  # the same for everyone, and fixed until a deploy
 
 
 async def _json_body(request: web.Request) -> dict[str, Any]:
@@ -68,38 +65,6 @@ def _string(body: dict[str, Any], name: str, *, limit: int = 4096) -> str:
 
 def _uow(request: web.Request) -> UnitOfWork:
     return request.app[UNIT_OF_WORK]
-
-
-def app_texts(locale: str = DEFAULT_LOCALE) -> dict[str, str | dict[str, str]]:
-    """The Mini App's texts as the catalogue has them, placeholders left for the front end
-    to fill; a plural text is `{"one": ..., "other": ...}`."""
-    translations = CATALOGUE.locales[locale]
-    texts: dict[str, str | dict[str, str]] = {}
-    for key in sorted(k for k in keys(locale) if k.startswith(APP_TEXTS)):
-        plural = f"{key}.plural"
-        other = translations.ngettext(key, plural, 2)
-        if other == plural:  # no plural forms: the id is what ngettext falls back to
-            texts[key] = translations.gettext(key)
-        else:
-            texts[key] = {"one": translations.ngettext(key, plural, 1), "other": other}
-    return texts
-
-
-@cache
-def _texts_body(locale: str) -> bytes:
-    return json.dumps({"locale": locale, "texts": app_texts(locale)}).encode()
-
-
-@routes.get("/api/v1/texts")
-async def texts(_request: web.Request) -> web.Response:
-    """Public: the words of the page, no one's data. English only for now."""
-    return web.Response(
-        body=_texts_body(DEFAULT_LOCALE),
-        content_type="application/json",
-        charset="utf-8",
-        # Set here: the security headers only set no-store where a route has said nothing.
-        headers={"Cache-Control": TEXTS_CACHE},
-    )
 
 
 @routes.post("/api/v1/miniapp/exchange-initdata")
@@ -171,6 +136,10 @@ async def me(request: web.Request) -> web.Response:
             "has_access": has,
             "can_manage_billing": billing.enabled and customer is not None,
             "subscription": views.subscription(row, plan_name, now),
+            # What the chat speaks to them; the page reloads its texts if it shows another.
+            "language": languages.pick(
+                user.language, user.language_code, request.app[SETTINGS].default_language
+            ),
         }
     )
 

@@ -4,7 +4,8 @@ Closed signals with the time each was posted and each update, the win rate, R pe
 and the equity curve (inline SVG); open signals only as a count, so nothing a subscriber
 pays for leaks. Signals cannot be edited or deleted once published (only cancelled, which
 shows here), so the record is what subscribers saw. Open Graph tags carry the headline
-figures for link previews. Server-rendered HTML from the catalogue's words; no script.
+figures for link previews. Server-rendered HTML from the catalogue's words, in the reader's
+language (`?lang=ru`, else the browser's Accept-Language); no script.
 """
 
 from __future__ import annotations
@@ -17,8 +18,9 @@ from decimal import Decimal
 from aiohttp import web
 from sqlalchemy import func, select
 
-from bot.chat.texts import plain
+from bot.chat.texts import babel_locale, plain
 from bot.chat.texts.signals import status_label
+from bot.languages import bcp47
 from bot.signals.service import summarise
 from bot.signals.syntax import plain_number
 from db.models import Signal, SignalStatus, SignalUpdate
@@ -122,7 +124,7 @@ async def track_record(request: web.Request) -> web.Response:
     title = html.escape(plain("track.title"))
     items = "".join(_signal_item(row, updates[row.id]) for row in reversed(closed[-SHOWN:]))
     body = f"""<!doctype html>
-<html lang="en"><head><meta charset="utf-8">
+<html lang="{bcp47(babel_locale())}"><head><meta charset="utf-8">
 <meta name="viewport" content="width=device-width, initial-scale=1">
 <title>{title}</title>
 <meta property="og:title" content="{title}">
@@ -138,5 +140,11 @@ async def track_record(request: web.Request) -> web.Response:
 <h2>{html.escape(plain("track.closed"))}</h2>
 <ul class="signals">{items or "<li>" + html.escape(plain("track.none")) + "</li>"}</ul>
 </main></body></html>"""
-    headers = {"Cache-Control": CACHE, "Content-Security-Policy": CSP}
+    # In the reader's language (webapp/language.py): a cache keeps one copy per language.
+    headers = {
+        "Cache-Control": CACHE,
+        "Content-Security-Policy": CSP,
+        "Content-Language": bcp47(babel_locale()),
+        "Vary": "Accept-Language",
+    }
     return web.Response(text=body, content_type="text/html", headers=headers)

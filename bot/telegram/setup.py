@@ -15,8 +15,9 @@ from aiogram import Bot, Dispatcher
 from aiogram.exceptions import AiogramError, TelegramUnauthorizedError
 from aiogram.types import MenuButtonCommands, MenuButtonWebApp, WebAppInfo
 
-from bot.chat.texts import plain
+from bot.chat.texts import CATALOGUE, plain
 from bot.chat.texts.commands import menu
+from bot.languages import LANGUAGES, telegram_code
 from bot.settings import Settings
 from bot.startup import StartupError
 
@@ -28,14 +29,16 @@ MAX_RETRY_SECONDS = 60.0
 
 
 async def announce(bot: Bot, dispatcher: Dispatcher, settings: Settings) -> None:
-    """Command menu, and webhook or long polling as PUBLIC_URL says."""
-    await bot.set_my_commands(menu())
+    """Command menus, and webhook or long polling as PUBLIC_URL says."""
+    await set_menus(bot, settings.default_language)
     if settings.public_url:
         # The menu button opens the Mini App; without a public https URL it lists commands.
+        # Telegram keeps one button for everyone: it reads in DEFAULT_LANGUAGE.
+        with CATALOGUE.use_locale(settings.default_language):
+            text = plain("button.open_app")
         await bot.set_chat_menu_button(
             menu_button=MenuButtonWebApp(
-                text=plain("button.open_app"),
-                web_app=WebAppInfo(url=f"{settings.public_url}/app/"),
+                text=text, web_app=WebAppInfo(url=f"{settings.public_url}/app/")
             )
         )
         await bot.set_webhook(
@@ -46,6 +49,20 @@ async def announce(bot: Bot, dispatcher: Dispatcher, settings: Settings) -> None
     else:
         await bot.set_chat_menu_button(menu_button=MenuButtonCommands())
         await bot.delete_webhook()
+
+
+async def set_menus(bot: Bot, default_language: str) -> None:
+    """The command menu in each language, for users whose app is set to it, and in
+    DEFAULT_LANGUAGE for everyone else (Telegram picks by the user's language_code).
+
+    Set by the ISO 639-1 code alone: Telegram has no per-region menus, so pt_BR's menu is
+    every Portuguese speaker's (bot.languages reads any `pt` as pt_BR, too).
+    """
+    with CATALOGUE.use_locale(default_language):
+        await bot.set_my_commands(menu())
+    for language in LANGUAGES:
+        with CATALOGUE.use_locale(language):
+            await bot.set_my_commands(menu(), language_code=telegram_code(language))
 
 
 async def connect(

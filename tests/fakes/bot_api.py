@@ -229,7 +229,11 @@ class FakeBotAPI:
             "setwebhook": self._set_webhook,
             "deletewebhook": self._delete_webhook,
             "getwebhookinfo": self._webhook_info,
+            "setmycommands": self._set_my_commands,
+            "getmycommands": self._get_my_commands,
         }
+        # The command menus set, by language_code ("" for the default one).
+        self.menus: dict[str, list[dict[str, str]]] = {}
         self.stars = StarsLedger()
         self._handlers.update(self.stars.handlers())
         self.chats = ChatsLedger()
@@ -529,6 +533,29 @@ class FakeBotAPI:
         return web.Response(text=_dumps(payload), status=code, content_type="application/json")
 
     # -- method implementations ------------------------------------------------------------
+
+    def _set_my_commands(self, _token: str, params: dict[str, Any]) -> bool:
+        """As Telegram checks them: at most 100 commands, names of 1-32 of a-z, 0-9 and _,
+        descriptions of 1-256 characters, and a two-letter ISO 639-1 language code."""
+        commands = params.get("commands")
+        if isinstance(commands, str):
+            commands = json.loads(commands)
+        language = params.get("language_code") or ""
+        if language and not re.fullmatch(r"[a-z]{2}", language):
+            raise FakeBadRequest("invalid language code specified")
+        if not isinstance(commands, list) or len(commands) > 100:
+            raise FakeBadRequest("too many commands specified")
+        for command in commands:
+            name, text = command.get("command", ""), command.get("description", "")
+            if not re.fullmatch(r"[a-z0-9_]{1,32}", name):
+                raise FakeBadRequest("BOT_COMMAND_INVALID")
+            if not 1 <= len(text) <= 256:
+                raise FakeBadRequest("BOT_COMMAND_DESCRIPTION_INVALID")
+        self.menus[language] = commands
+        return True
+
+    def _get_my_commands(self, _token: str, params: dict[str, Any]) -> list[dict[str, str]]:
+        return self.menus.get(params.get("language_code") or "", [])
 
     def _bot_user(self, token: str) -> dict[str, Any]:
         user = self._bot_users.get(token)

@@ -3,7 +3,7 @@
 
 import { state } from "./state.js";
 import { tg } from "./telegram.js";
-import { t } from "./texts.js";
+import { currentLanguage, t } from "./texts.js";
 
 const API = "/api/v1";
 
@@ -21,7 +21,8 @@ export class ApiError extends Error {
  * the initData once more and tries again. Errors are ApiError; status 0 is the network. */
 export async function call(method, path, body, options) {
   const opts = options || {};
-  const headers = { Accept: "application/json" };
+  // The server renders what it says (a plan's label, a signal's problem) in this language.
+  const headers = { Accept: "application/json", "Accept-Language": currentLanguage() };
   if (body !== undefined) headers["Content-Type"] = "application/json";
   if (!opts.anonymous) {
     if (!state.token) throw new ApiError(401, "unauthorized", "not signed in");
@@ -65,9 +66,11 @@ export async function call(method, path, body, options) {
   );
 }
 
-/** The page's texts (public, and cached by the browser as the server allows). */
-export function fetchTexts() {
-  return call("GET", "/texts", undefined, { anonymous: true, cache: "default" });
+/** The page's texts in `language` (public, and cached by the browser as the server
+ * allows); the server answers in its default for a language it does not offer. */
+export function fetchTexts(language) {
+  const query = language ? "?lang=" + encodeURIComponent(language) : "";
+  return call("GET", "/texts" + query, undefined, { anonymous: true, cache: "default" });
 }
 
 export async function exchange() {

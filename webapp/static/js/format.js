@@ -1,6 +1,27 @@
-/* Numbers and dates as the page shows them. Decimals arrive as strings ("65000"). */
+/* Numbers and dates as the page shows them, in the language of its texts (texts.js sets
+ * it). Decimals arrive as strings ("65000"); a signal's own prices are shown as posted. */
 
 const DASH = "\u2014";
+
+let locale = "en";
+const numberFormats = new Map();
+
+export function setLocale(tag) {
+  locale = tag;
+  numberFormats.clear();
+}
+
+function fixed(n, digits) {
+  let format = numberFormats.get(digits);
+  if (!format) {
+    format = new Intl.NumberFormat(locale, {
+      minimumFractionDigits: digits,
+      maximumFractionDigits: digits,
+    });
+    numberFormats.set(digits, format);
+  }
+  return format.format(n);
+}
 
 export function num(value) {
   if (value === null || value === undefined || value === "") return null;
@@ -9,7 +30,7 @@ export function num(value) {
 }
 
 export function signed(n, digits) {
-  const text = Math.abs(n).toFixed(digits);
+  const text = fixed(Math.abs(n), digits);
   if (n > 0) return "+" + text;
   if (n < 0) return "\u2212" + text;
   return text;
@@ -27,7 +48,8 @@ export function fmtPct(value) {
 
 export function fmtRate(value) {
   const n = num(value);
-  return n === null ? DASH : n.toFixed(1).replace(/\.0$/, "") + "%";
+  if (n === null) return DASH;
+  return fixed(n, Number.isInteger(Math.round(n * 10) / 10) ? 0 : 1) + "%";
 }
 
 /** A signal's result in R and in per cent: "+2.00R (+20.00%)". */
@@ -45,14 +67,14 @@ export function fmtDate(iso) {
   if (!iso) return DASH;
   const date = new Date(iso);
   if (isNaN(date.getTime())) return iso;
-  return date.toLocaleDateString(undefined, { day: "numeric", month: "short", year: "numeric" });
+  return date.toLocaleDateString(locale, { day: "numeric", month: "short", year: "numeric" });
 }
 
 export function fmtDateTime(iso) {
   if (!iso) return DASH;
   const date = new Date(iso);
   if (isNaN(date.getTime())) return iso;
-  return date.toLocaleString(undefined, {
+  return date.toLocaleString(locale, {
     day: "numeric",
     month: "short",
     hour: "2-digit",

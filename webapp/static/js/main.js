@@ -12,16 +12,18 @@
 
 import { ApiError, call, describe, exchange, fetchTexts } from "./api.js";
 import { $, show, showScreen } from "./dom.js";
+import { switchLanguage } from "./language.js";
 import { hideNotice } from "./notice.js";
 import { onComposeInput, onSend, previewSignal, updateMainButton } from "./screens/compose.js";
 import { loadPerformance } from "./screens/performance.js";
 import { closeDetail, loadSignals } from "./screens/signals.js";
+import { wireSettings } from "./screens/settings.js";
 import { loadStats } from "./screens/stats.js";
 import { closePerson, searchPeople } from "./screens/subscribers.js";
 import { loadSubscription, manageBilling } from "./screens/subscription.js";
 import { ADMIN_TABS, TABS, state } from "./state.js";
 import { applyTheme, backButton, mainButton, tg, updateBackButton } from "./telegram.js";
-import { applyTexts, t, useFallback, useTexts } from "./texts.js";
+import { applyTexts, currentLanguage, t, useFallback, useTexts } from "./texts.js";
 
 /* ---------- start-up ---------- */
 
@@ -46,11 +48,19 @@ function boot() {
   prepare();
 }
 
+/** The language to ask for before the server has said which the user reads: their
+ * Telegram app's, else the browser's. */
+function firstLanguage() {
+  const user = tg && tg.initDataUnsafe && tg.initDataUnsafe.user;
+  if (user && typeof user.language_code === "string") return user.language_code;
+  return navigator.language || "";
+}
+
 /** The texts first: nothing but the spinner shows without them. */
 async function prepare() {
   showScreen("loading");
   try {
-    useTexts(await fetchTexts());
+    useTexts(await fetchTexts(currentLanguage() || firstLanguage()));
   } catch (error) {
     // No catalogue: the fatal screen, in the fallback's few words.
     useFallback();
@@ -87,6 +97,10 @@ async function start() {
     showScreen("fatal");
     return;
   }
+  if (state.me.language && state.me.language !== currentLanguage()) {
+    // They chose another language in the chat (/language): the page follows.
+    await switchLanguage(state.me.language);
+  }
   if (typeof state.me.is_admin === "boolean") state.isAdmin = state.me.is_admin;
   const user = state.me.user || state.user;
   if (user) {
@@ -105,6 +119,7 @@ async function start() {
 }
 
 function wireUp() {
+  wireSettings();
   TABS.forEach((name) => {
     $("tab-" + name).addEventListener("click", () => selectTab(name, false));
   });
@@ -131,6 +146,8 @@ function wireUp() {
     show($("progress"), false);
     $("compose-text").focus();
   });
+  // A language chosen on the settings screen: the open tab shows its data in it.
+  document.addEventListener("languagechange", () => selectTab(state.tab, false));
   document.addEventListener("visibilitychange", () => {
     // Back from Stripe Checkout or the portal: show the new state.
     if (document.visibilityState === "visible" && state.tab === "subscription" && state.token) {

@@ -15,6 +15,7 @@
  */
 
 import { append, clear, h } from "./dom.js";
+import { setLocale } from "./format.js";
 
 // --- fallback: begin ---
 // The only English the front end carries, for the one case without a catalogue: the texts
@@ -33,24 +34,42 @@ const FIELD = /\{\{|\}\}|\{([A-Za-z_][A-Za-z0-9_]*)\}/g;
 const MARKUP = /`([^`]+)`|\*\*([^*]+)\*\*/g;
 
 let texts = {};
+let language = "";
 let plurals = new Intl.PluralRules("en");
 
-/** Take the answer of GET /api/v1/texts: {"locale": "en", "texts": {id: text}}. */
+function useLocale(locale) {
+  let known = "en";
+  try {
+    plurals = new Intl.PluralRules(locale);
+    known = locale;
+  } catch (error) {
+    plurals = new Intl.PluralRules("en"); // a tag this browser does not know
+  }
+  setLocale(known);
+  document.documentElement.lang = known;
+}
+
+/** Take the answer of GET /api/v1/texts:
+ * {"locale": "pt-BR", "language": "pt_BR", "texts": {id: text}}. */
 export function useTexts(data) {
   if (!data || typeof data.texts !== "object" || data.texts === null) {
     throw new Error("the texts are missing from the answer");
   }
-  const locale = typeof data.locale === "string" && data.locale ? data.locale : "en";
   texts = data.texts;
-  plurals = new Intl.PluralRules(locale);
-  document.documentElement.lang = locale;
+  language = typeof data.language === "string" ? data.language : "";
+  useLocale(typeof data.locale === "string" && data.locale ? data.locale : "en");
+}
+
+/** The catalogue the page shows ("pt_BR"), "" before any. */
+export function currentLanguage() {
+  return language;
 }
 
 /** No catalogue: just enough words for the fatal screen. */
 export function useFallback() {
   texts = FALLBACK;
-  plurals = new Intl.PluralRules("en");
-  document.documentElement.lang = "en";
+  language = "";
+  useLocale("en");
 }
 
 function template(id, count) {
