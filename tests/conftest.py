@@ -256,11 +256,20 @@ class Harness:
         await self.parts.dispatcher.feed_update(self.parts.bot, Update.model_validate(update))
 
     async def send_text(
-        self, user_id: int, text: str, *, first_name: str = "Ann", username: str | None = None
+        self,
+        user_id: int,
+        text: str,
+        *,
+        first_name: str = "Ann",
+        username: str | None = None,
+        language_code: str | None = None,
     ) -> None:
-        user = {"id": user_id, "is_bot": False, "first_name": first_name}
+        """A private message; `language_code` is what the user's Telegram app is set to."""
+        user: dict[str, Any] = {"id": user_id, "is_bot": False, "first_name": first_name}
         if username:
             user["username"] = username
+        if language_code:
+            user["language_code"] = language_code
         message = {
             "message_id": next(_ids),
             "date": int(time.time()),
@@ -273,13 +282,16 @@ class Harness:
             message["entities"] = [{"type": "bot_command", "offset": 0, "length": len(command)}]
         await self.feed({"message": message})
 
-    async def press(self, user_id: int, data: str) -> None:
+    async def press(self, user_id: int, data: str, *, language_code: str | None = None) -> None:
         """A press on an inline button with callback data."""
+        sender: dict[str, Any] = {"id": user_id, "is_bot": False, "first_name": "Ann"}
+        if language_code:
+            sender["language_code"] = language_code
         await self.feed(
             {
                 "callback_query": {
                     "id": str(next(_ids)),
-                    "from": {"id": user_id, "is_bot": False, "first_name": "Ann"},
+                    "from": sender,
                     "chat_instance": "1",
                     "data": data,
                     "message": {

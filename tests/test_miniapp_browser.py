@@ -280,7 +280,7 @@ async def open_app(
         elif url.startswith(harness.base_url + "/"):
             called = f"{route.request.method} {url.removeprefix(harness.base_url)}"
             app.urls.append(called)
-            app.requests.append(called.split("?")[0])
+            app.requests.append(called.split("?", maxsplit=1)[0])
             await route.continue_()
         else:
             app.problems.append(f"request outside the app: {url}")
