@@ -14,7 +14,7 @@ from aiogram.types import CallbackQuery, InlineKeyboardButton, InlineKeyboardMar
 from bot import languages
 from bot.chat.keyboards import LanguageButton
 from bot.chat.texts import CATALOGUE, Html, language, plain, t
-from bot.languages import NATIVE_NAMES, ChosenLanguages
+from bot.languages import LANGUAGES, NATIVE_NAMES, ChosenLanguages
 from bot.unit_of_work import UnitOfWork
 
 
@@ -32,7 +32,7 @@ def _markup() -> InlineKeyboardMarkup:
                     callback_data=LanguageButton(language=code).pack(),
                 )
             ]
-            for code in languages.LANGUAGES
+            for code in LANGUAGES
         ]
     )
 
