@@ -17,9 +17,13 @@ async def call(
     token: str | None = None,
     body: Any = None,
     raw: bytes | None = None,
+    language: str | None = None,
 ) -> tuple[int, Any, dict[str, str]]:
-    """(status, JSON body or None, headers) of one request to the running server."""
+    """(status, JSON body or None, headers) of one request to the running server;
+    `language` goes as Accept-Language, as the Mini App sends the one it shows."""
     headers = {"Authorization": f"Bearer {token}"} if token else {}
+    if language is not None:
+        headers["Accept-Language"] = language
     data = raw if raw is not None else (json.dumps(body).encode() if body is not None else None)
     async with harness.http.request(
         method, harness.base_url + path, data=data, headers=headers

@@ -38,11 +38,13 @@ def _messages(catalog: Catalog) -> dict[str, Message]:
 
 
 def _forms(message: Message) -> list[str]:
-    return [message.string] if isinstance(message.string, str) else list(message.string)
+    if isinstance(message.string, str):
+        return [message.string]
+    return list(message.string or ())
 
 
 def _fields(text: str) -> set[tuple[str, str]]:
-    return {(name, spec) for _, name, spec, _ in string.Formatter().parse(text) if name}
+    return {(name, spec or "") for _, name, spec, _ in string.Formatter().parse(text) if name}
 
 
 ENGLISH = _messages(_catalog("en"))

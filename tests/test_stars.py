@@ -340,7 +340,7 @@ async def test_the_timeline_has_a_refund_button_that_refunds(stars: Harness) -> 
     await pay(stars, ANN, await invoice_link(stars, ANN))
     await stars.send_text(ADMIN_ID, f"/user {ANN}")
     timeline = stars.last_reply(ADMIN_ID)
-    assert "• stars: Active" in timeline.text
+    assert "• Telegram Stars: Active" in timeline.text
     button = timeline.params["reply_markup"]["inline_keyboard"][0][0]
     assert RefundButton.unpack(button["callback_data"]).user_id == ANN
     await stars.press(ADMIN_ID, button["callback_data"])

@@ -104,8 +104,8 @@ async def test_user_shows_access_sources_and_the_latest_messages(harness: Harnes
     assert "<b>User 6400001</b>" in text
     assert "Premium: on" in text
     assert "• grant: " in text and "admin:900001" in text
-    assert "• trial: " in text
-    assert "broadcast: blocked — 403 Forbidden: bot was blocked by the user" in text
+    assert "• free trial: " in text
+    assert "announcement: blocked the bot — 403 Forbidden: bot was blocked by the user" in text
     assert "Blocked the bot on" in text
     assert "grant: sent" in text
     assert len(text) <= 4096

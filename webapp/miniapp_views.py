@@ -11,6 +11,7 @@ from bot.admin import Stats
 from bot.billing.plans import Plan
 from bot.chat.texts import billing as billing_texts
 from bot.chat.texts import money, plain
+from bot.chat.texts.labels import delivery_label, kind_label, source_label
 from bot.chat.texts.signals import status_label, window_label
 from bot.delivery.progress import Counts
 from bot.signals.service import Performance
@@ -209,6 +210,7 @@ def timeline(row: Timeline, now: datetime) -> dict[str, Any]:
         "entitlements": [
             {
                 "source": e.source,
+                "source_label": source_label(e.source),
                 "status": e.status,
                 "status_label": billing_texts.state_label(e.status),
                 "expires_at": iso(e.expires_at),
@@ -221,7 +223,9 @@ def timeline(row: Timeline, now: datetime) -> dict[str, Any]:
             {
                 "at": iso(event.at),
                 "kind": event.kind,
+                "kind_label": kind_label(event.kind),
                 "status": event.status,
+                "status_label": delivery_label(event.status),
                 "error": event.error[:MAX_ERROR] if event.error else None,
             }
             for event in row.events

@@ -6,6 +6,7 @@ from typing import TYPE_CHECKING
 
 from bot.chat.texts import Html, format_date, format_moment, t
 from bot.chat.texts.billing import state_label
+from bot.chat.texts.labels import delivery_label, kind_label, source_label
 
 if TYPE_CHECKING:
     from bot.subscribers import Revoked, Timeline
@@ -40,7 +41,7 @@ def timeline(found: Timeline) -> Html:
         lines.append(
             t(
                 "user.entitlement",
-                source=row.source,
+                source=source_label(row.source),
                 state=state_label(row.status),
                 ends=ends,
                 ref=row.source_ref or "",
@@ -55,8 +56,8 @@ def timeline(found: Timeline) -> Html:
             t(
                 "user.event",
                 date=format_moment(event.at),
-                kind=event.kind,
-                status=event.status,
+                kind=kind_label(event.kind),
+                status=delivery_label(event.status),
                 error=error,
             )
         )

@@ -3,7 +3,7 @@
 
 import { append, svg } from "./dom.js";
 import { fmtR, num, signed } from "./format.js";
-import { t, tn } from "./texts.js";
+import { sideLabel, t, tn } from "./texts.js";
 
 const W = 320;
 const H = 170;
@@ -94,7 +94,7 @@ export function barChart(signals) {
     const title = t("app.chart.bars.bar", {
       id: signal.id,
       symbol: signal.symbol,
-      side: signal.side,
+      side: sideLabel(signal.side),
       result: fmtR(signal.result_r),
     });
     const rect = svg(

@@ -137,6 +137,13 @@ export function rich(id, params) {
   return out;
 }
 
+const SIDES = { long: "app.side.long", short: "app.side.short" };
+
+/** A signal's side in words ("long" stays as it is where the catalogue says so). */
+export function sideLabel(side) {
+  return Object.prototype.hasOwnProperty.call(SIDES, side) ? t(SIDES[side]) : String(side);
+}
+
 /** Fill the data-text elements (and data-text-<attribute> attributes) under `root`. */
 export function applyTexts(root) {
   root.querySelectorAll("[data-text]").forEach((node) => {

@@ -6,7 +6,7 @@ import { entryText, fmtDateTime, fmtR, fmtResult, humanize, num, resultClass } f
 import { report } from "../notice.js";
 import { state } from "../state.js";
 import { updateBackButton } from "../telegram.js";
-import { t } from "../texts.js";
+import { sideLabel, t } from "../texts.js";
 
 export async function loadSignals() {
   const errorBox = $("signals-error");
@@ -46,12 +46,12 @@ function hasResult(signal) {
 }
 
 function sideBadge(signal) {
-  return h("span", { class: "side side-" + signal.side, text: signal.side });
+  return h("span", { class: "side side-" + signal.side, text: sideLabel(signal.side) });
 }
 
 function feedButton(signal) {
   const about = {
-    side: signal.side,
+    side: sideLabel(signal.side),
     symbol: signal.symbol,
     id: signal.id,
     status: signalStatus(signal),

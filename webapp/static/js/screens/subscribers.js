@@ -84,7 +84,7 @@ export function closePerson() {
 function entitlementItem(row) {
   const ends = row.expires_at ? fmtDate(row.expires_at) : t("app.people.no_end");
   const about = {
-    source: humanize(row.source),
+    source: row.source_label || humanize(row.source),
     state: row.status_label || humanize(row.status),
     ends: ends,
   };
@@ -97,7 +97,11 @@ function entitlementItem(row) {
 }
 
 function eventItem(event) {
-  const about = { date: fmtDateTime(event.at), kind: humanize(event.kind), status: event.status };
+  const about = {
+    date: fmtDateTime(event.at),
+    kind: event.kind_label || humanize(event.kind),
+    status: event.status_label || event.status,
+  };
   return h(
     "li",
     { class: "event event-" + event.status },
