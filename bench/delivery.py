@@ -47,6 +47,7 @@ from tests.fakes.bot_api import FakeBotAPI
 from tests.processes import stop_process
 
 FIRST_USER_ID = 600_000_001
+_LANGUAGE = ("en", "ru", "es", "pt-br")  # what the subscribers' Telegram apps report
 ADMIN_ID = 900_001
 # The admin's "Send" button message: publish() records it and the worker edits it with
 # progress between passes, exactly as after a real Send press.
@@ -408,8 +409,17 @@ async def seed_and_publish(url: str, subscribers: int) -> tuple[list[int], float
         async with session_factory() as session, session.begin():
             for start in range(0, subscribers, SEED_CHUNK):
                 chunk = chats[start : start + SEED_CHUNK]
+                # Telegram apps report a language: the worker renders each in its own.
                 await session.execute(
-                    insert(User), [{"id": chat, "first_name": f"Sub {chat}"} for chat in chunk]
+                    insert(User),
+                    [
+                        {
+                            "id": chat,
+                            "first_name": f"Sub {chat}",
+                            "language_code": _LANGUAGE[i % 4],
+                        }
+                        for i, chat in enumerate(chunk)
+                    ],
                 )
                 await session.execute(
                     insert(Entitlement),

@@ -269,3 +269,25 @@ async def test_the_stripe_fake_refuses_a_locale_stripe_does_not_have(harness: Ha
         error = (await response.json())["error"]
     assert error["type"] == "invalid_request_error" and error["param"] == "locale"
     assert harness.fake_stripe.checkout_sessions == {}
+
+
+def test_english_without_babel_writes_what_babel_writes() -> None:
+    """English dates and grouped numbers skip Babel's CLDR data (the worker's memory): the
+    result must be what Babel would have written."""
+    from datetime import timedelta
+
+    from babel.numbers import format_decimal
+
+    from bot.chat.texts import format_date as ours
+    from bot.chat.texts import tn
+
+    start = datetime(2024, 1, 1, tzinfo=UTC)
+    for day in range(0, 800, 7):
+        moment = start + timedelta(days=day)
+        assert ours(moment) == format_date(moment, "dd MMM y", locale="en")
+    with CATALOGUE.use_locale("en"):
+        for count in (0, 7, 999, 1_000, 1_234_567):
+            grouped = format_decimal(count, locale="en")
+            assert tn("button.send_signal", count) == f"Send to {grouped} subscribers"
+    with CATALOGUE.use_locale("ru"):
+        assert "1\xa0234\xa0567 подписчиков" in tn("broadcast.queued", 1_234_567)

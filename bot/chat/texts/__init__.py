@@ -49,11 +49,13 @@ def _value(value: object) -> object:
 
 class _LocalNumbers(string.Formatter):
     """str.format, with `{count:,}` grouped as the language groups digits (1 234 in
-    Russian, 1.234 in Spanish): the catalogue keeps Python's spelling of "grouped"."""
+    Russian, 1.234 in Spanish): the catalogue keeps Python's spelling of "grouped", which
+    is English's, so English needs no Babel (see format_date)."""
 
     def format_field(self, value: object, format_spec: str) -> str:
-        if format_spec == "," and isinstance(value, int | float | Decimal):
-            return str(format_decimal(value, locale=babel_locale()))
+        locale = babel_locale()
+        if format_spec == "," and isinstance(value, int | float | Decimal) and locale != "en":
+            return str(format_decimal(value, locale=locale))
         return str(super().format_field(value, format_spec))
 
 
@@ -104,7 +106,12 @@ def babel_locale() -> str:
 
 def format_date(moment: datetime) -> str:
     """A day as the language writes it: 04 Dec 2026, 04 дек. 2026 (UTC)."""
-    return babel_date(moment.astimezone(UTC), "dd MMM y", locale=babel_locale())
+    locale, day = babel_locale(), moment.astimezone(UTC)
+    if locale == "en":
+        # What Babel writes for English, without loading its CLDR data (about 4.5 MB the
+        # first time, a lot for the delivery worker): Python's C-locale month names.
+        return day.strftime("%d %b %Y")
+    return babel_date(day, "dd MMM y", locale=locale)
 
 
 def format_moment(moment: datetime) -> str:
