@@ -12,7 +12,8 @@ one their Telegram app reports if it is offered, else DEFAULT_LANGUAGE.
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+import time
+from collections.abc import Callable, Iterable
 
 from sqlalchemy import select, update
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -30,26 +31,32 @@ NATIVE_NAMES = {"en": "English", "ru": "Русский", "es": "Español", "pt_B
 _STRIPE_LOCALES = {"en": "en", "ru": "ru", "es": "es", "pt_BR": "pt-BR"}
 
 MAX_REMEMBERED = 100_000
-NOT_KNOWN = "?"  # ChosenLanguages.known() for a user not asked about yet
+REMEMBERED_FOR = 30.0  # seconds: how late another process's /language choice may apply
+NOT_KNOWN = "?"  # ChosenLanguages.known() for a user not asked about lately
 
 
 class ChosenLanguages:
-    """What each user chose with /language (None: nothing), as far as this process knows.
+    """What each user chose with /language (None: nothing), as this process last read it.
 
     The /language handler and the Mini App's settings write through `remember`, so a
-    choice made in this process applies to the very next update.
+    choice made in this process applies to the very next update; one made in another
+    process (several instances on one database) is read again after REMEMBERED_FOR.
     """
 
-    def __init__(self) -> None:
-        self._chosen: dict[int, str | None] = {}
+    def __init__(self, clock: Callable[[], float] = time.monotonic) -> None:
+        self._chosen: dict[int, tuple[str | None, float]] = {}
+        self._clock = clock
 
     def known(self, user_id: int) -> str | None:
-        return self._chosen.get(user_id, NOT_KNOWN)
+        entry = self._chosen.get(user_id)
+        if entry is None or self._clock() - entry[1] > REMEMBERED_FOR:
+            return NOT_KNOWN
+        return entry[0]
 
     def remember(self, user_id: int, language: str | None) -> None:
         if len(self._chosen) >= MAX_REMEMBERED:
             self._chosen.clear()
-        self._chosen[user_id] = language
+        self._chosen[user_id] = (language, self._clock())
 
 
 def normalized(tag: str | None) -> str | None:

@@ -48,6 +48,29 @@ def subscription_event(
     )
 
 
+def payment_failed_event(
+    customer: str,
+    subscription: str,
+    *,
+    created: int,
+    next_attempt: int | None,
+    amount: int = 4900,
+    currency: str = "usd",
+) -> dict[str, Any]:
+    """invoice.payment_failed for a subscription's invoice, as Stripe sends it (basil)."""
+    invoice = {
+        "id": f"in_{subscription}",
+        "object": "invoice",
+        "customer": customer,
+        "amount_due": amount,
+        "currency": currency,
+        "next_payment_attempt": next_attempt,
+        "parent": {"subscription_details": {"subscription": subscription}},
+        "lines": {"data": []},
+    }
+    return make_event("invoice.payment_failed", invoice, created=created)
+
+
 async def count(harness: Harness, model: Any) -> int:
     async with harness.session() as session:
         return int(await session.scalar(select(func.count()).select_from(model)) or 0)

@@ -21,7 +21,7 @@ from bot.unit_of_work import UnitOfWork
 from db.models import Entitlement
 from tests.conftest import PRICE_MONTHLY, Harness
 from tests.fakes.stripe_api import make_event, make_subscription
-from tests.helpers import entitlement, subscription_event
+from tests.helpers import entitlement, payment_failed_event, subscription_event
 from tests.test_lifecycle import FixedClock
 
 USER = 6_200_001
@@ -180,16 +180,9 @@ async def test_a_failure_stripe_will_not_retry_says_so(harness: Harness) -> None
         metadata={"telegram_user_id": str(USER)},
     )
     await harness.post_event(subscription_event("created", subscription, created=now))
-    invoice = {
-        "id": "in_last",
-        "object": "invoice",
-        "customer": "cus_last",
-        "amount_due": 900,
-        "currency": "eur",
-        "next_payment_attempt": None,
-        "parent": {"subscription_details": {"subscription": "sub_last"}},
-        "lines": {"data": []},
-    }
-    await harness.post_event(make_event("invoice.payment_failed", invoice, created=now + 1))
+    failed = payment_failed_event(
+        "cus_last", "sub_last", created=now + 1, next_attempt=None, amount=900, currency="eur"
+    )
+    await harness.post_event(failed)
     await harness.deliver(wait=5)
     assert "will not try this card again" in harness.last_reply(USER).text

@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import time
 from datetime import UTC, datetime
-from typing import Any
 
 import pytest
 from babel.dates import format_date
@@ -23,9 +22,9 @@ from bot.chat.texts import CATALOGUE, plain
 from bot.settings import SettingsError, load_settings
 from db.models import User
 from tests.conftest import ADMIN_ID, BOT_TOKEN, Harness, MakeHarness
-from tests.fakes.stripe_api import make_event
 from tests.helpers import (
     give_access,
+    payment_failed_event,
     post_signal_update,
     publish_signal,
     state,
@@ -102,20 +101,6 @@ def test_default_language_refuses_anything_else(value: str) -> None:
         load_settings(_env_file=None, bot_token=BOT_TOKEN, default_language=value)
 
 
-def _invoice_failed(customer: str, subscription: str, retry_at: int) -> dict[str, Any]:
-    invoice = {
-        "id": f"in_{subscription}",
-        "object": "invoice",
-        "customer": customer,
-        "amount_due": 4900,
-        "currency": "usd",
-        "next_payment_attempt": retry_at,
-        "parent": {"subscription_details": {"subscription": subscription}},
-        "lines": {"data": []},
-    }
-    return make_event("invoice.payment_failed", invoice, created=int(time.time()))
-
-
 async def _walk(harness: Harness, user: int, code: str) -> dict[str, str]:
     """start, subscribe, status: what the bot answered each, as the user's app sends."""
     said = {}
@@ -165,7 +150,10 @@ async def test_the_main_flows_in_each_language(harness: Harness, language: str) 
 
     # A billing notice: the amount and the retry date as the language writes them.
     retry_at = now + 3 * 86_400
-    status, _ = await harness.post_event(_invoice_failed("cus_lang", "sub_lang", retry_at))
+    failed_event = payment_failed_event(
+        "cus_lang", "sub_lang", created=now + 1, next_attempt=retry_at
+    )
+    status, _ = await harness.post_event(failed_event)
     assert status == 200
     await harness.deliver(wait=5)
     notice = harness.last_reply(user).text
@@ -291,3 +279,13 @@ def test_english_without_babel_writes_what_babel_writes() -> None:
             assert tn("button.send_signal", count) == f"Send to {grouped} subscribers"
     with CATALOGUE.use_locale("ru"):
         assert "1\xa0234\xa0567 подписчиков" in tn("broadcast.queued", 1_234_567)
+
+
+def test_a_choice_made_in_another_process_is_read_again_soon() -> None:
+    now = [100.0]
+    chosen = languages.ChosenLanguages(clock=lambda: now[0])
+    assert chosen.known(1) == languages.NOT_KNOWN
+    chosen.remember(1, None)
+    assert chosen.known(1) is None
+    now[0] += languages.REMEMBERED_FOR + 0.1
+    assert chosen.known(1) == languages.NOT_KNOWN  # asked the database again

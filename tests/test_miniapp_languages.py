@@ -160,3 +160,21 @@ async def test_the_public_track_record_reads_in_the_readers_language(
     assert f'<html lang="{lang}">' in page
     if title:
         assert f"<h1>{title}</h1>" in page
+
+
+async def test_the_cached_feed_is_kept_per_language(harness: Harness) -> None:
+    """The feed is rendered once and shared, but its statuses are words: a Russian reader
+    must not get the English copy the first reader made (nor the other way round)."""
+    from tests.helpers import give_access
+
+    await give_access(harness, ANN_ID)
+    await publish_signal(harness, "BTCUSDT long entry 65000 sl 63500 tp 67000")
+    token = await login(harness, ANN)
+    labels: dict[str, set[str]] = {}
+    for language in ("en", "ru", "en", "es"):
+        status, feed, _ = await call(
+            harness, "GET", "/api/v1/signals", token=token, language=language
+        )
+        assert status == 200
+        labels.setdefault(language, set()).add(feed["signals"][0]["status_label"])
+    assert labels == {"en": {"open"}, "ru": {"открыт"}, "es": {"abierta"}}

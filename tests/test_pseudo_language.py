@@ -22,8 +22,12 @@ from bot import languages
 from bot.chat.keyboards import LanguageButton, PreferenceButton, SignalButton
 from bot.chat.texts import CATALOGUE
 from tests.conftest import ADMIN_ID, Harness, MakeHarness
-from tests.fakes.stripe_api import make_event
-from tests.helpers import give_access, subscription_event, subscription_for
+from tests.helpers import (
+    give_access,
+    payment_failed_event,
+    subscription_event,
+    subscription_for,
+)
 
 PSEUDO = "xx"
 OPEN, CLOSE = "⟦", "⟧"
@@ -175,17 +179,8 @@ async def _billing_notices(harness: Harness) -> None:
     now = int(time.time())
     subscription = subscription_for(ANN, sub_id="sub_xx", customer="cus_xx")
     await harness.post_event(subscription_event("created", subscription, created=now))
-    invoice = {
-        "id": "in_xx",
-        "object": "invoice",
-        "customer": "cus_xx",
-        "amount_due": 4900,
-        "currency": "usd",
-        "next_payment_attempt": now + 86_400,
-        "parent": {"subscription_details": {"subscription": "sub_xx"}},
-        "lines": {"data": []},
-    }
-    await harness.post_event(make_event("invoice.payment_failed", invoice, created=now + 1))
+    failed = payment_failed_event("cus_xx", "sub_xx", created=now + 1, next_attempt=now + 86_400)
+    await harness.post_event(failed)
     ended = {**subscription, "status": "canceled"}
     await harness.post_event(subscription_event("deleted", ended, created=now + 2))
 

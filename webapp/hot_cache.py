@@ -25,36 +25,44 @@ ACCESS_TTL_SECONDS = 5.0
 MAX_USERS = 100_000
 
 
+class _Rendered(NamedTuple):
+    body: bytes
+    version: int
+    at: float
+
+
 class FeedCache:
-    """The rendered feed body, shared by every subscriber; one request reloads it at a time."""
+    """The rendered feed body, shared by every subscriber who reads its language (the
+    statuses in it are words); one request per language reloads it at a time."""
 
     def __init__(self, ttl: float = FEED_TTL_SECONDS) -> None:
         self._ttl = ttl
-        self._body: bytes | None = None
-        self._version = -1
-        self._at = 0.0
-        self._lock = asyncio.Lock()
+        self._bodies: dict[str, _Rendered] = {}
+        self._locks: dict[str, asyncio.Lock] = {}
 
-    def _fresh(self) -> bytes | None:
+    def _fresh(self, language: str) -> bytes | None:
+        rendered = self._bodies.get(language)
         if (
-            self._version == commit_events.version(commit_events.FEED)
-            and time.monotonic() - self._at < self._ttl
+            rendered is not None
+            and rendered.version == commit_events.version(commit_events.FEED)
+            and time.monotonic() - rendered.at < self._ttl
         ):
-            return self._body
+            return rendered.body
         return None
 
-    async def get(self, load: Callable[[], Awaitable[bytes]]) -> bytes:
-        body = self._fresh()
+    async def get(self, load: Callable[[], Awaitable[bytes]], language: str) -> bytes:
+        body = self._fresh(language)
         if body is not None:
             return body
-        async with self._lock:  # single flight: the others wait for this one load
-            body = self._fresh()
+        lock = self._locks.setdefault(language, asyncio.Lock())
+        async with lock:  # single flight: the others wait for this one load
+            body = self._fresh(language)
             if body is not None:
                 return body
             # Read the version before loading: a change committed meanwhile forces a reload.
             version, at = commit_events.version(commit_events.FEED), time.monotonic()
             body = await load()
-            self._body, self._version, self._at = body, version, at
+            self._bodies[language] = _Rendered(body, version, at)
             return body
 
 

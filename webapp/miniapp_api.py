@@ -226,7 +226,7 @@ async def signal_feed(request: web.Request) -> web.Response:
             recent = await signals.latest(session, limit=50)
         return json.dumps({"signals": [views.signal(s) for s in recent]}).encode()
 
-    body = await request.app[FEED_CACHE].get(load)
+    body = await request.app[FEED_CACHE].get(load, language())
     return web.Response(body=body, content_type="application/json", charset="utf-8")
 
 
