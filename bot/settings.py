@@ -5,7 +5,7 @@ from __future__ import annotations
 import hashlib
 import hmac
 import re
-from typing import Annotated
+from typing import Annotated, Literal
 
 from pydantic import Field, SecretStr, ValidationError, field_validator, model_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
@@ -59,7 +59,9 @@ class Settings(BaseSettings):
     stars_price: int | None = Field(default=None, ge=1, le=10_000)
     payment_rails: Annotated[list[str], NoDecode] = Field(default_factory=list)
     initdata_max_age_seconds: int = Field(default=86400, gt=0)
-    delivery_rate: float = Field(default=25, gt=0, le=1000)
+    # Messages a second across all chats: `auto` learns Telegram's limit (bot/delivery/
+    # adaptive.py), a number fixes it.
+    delivery_rate: Literal["auto"] | float = "auto"
     paid_broadcast: bool = False
     log_level: str = "INFO"
     # Subscription lifecycle (bot/lifecycle): days before a non-renewing end to remind.
@@ -213,6 +215,19 @@ class Settings(BaseSettings):
         if value is not None and not value.startswith("https://"):
             raise ValueError("must be an https:// URL (Telegram requires https)")
         return value
+
+    @field_validator("delivery_rate", mode="before")
+    @classmethod
+    def _delivery_rate(cls, value: object) -> object:
+        if isinstance(value, str) and value.strip().lower() == "auto":
+            return "auto"
+        try:
+            rate = float(value)  # type: ignore[arg-type]
+        except (TypeError, ValueError):
+            raise ValueError("must be auto or a number of messages a second") from None
+        if not 0 < rate <= 1000:  # noqa: PLR2004 - Telegram's paid broadcast rate
+            raise ValueError("must be auto or a number above 0 and at most 1000")
+        return rate
 
     @field_validator("default_language")
     @classmethod

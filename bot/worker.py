@@ -18,6 +18,7 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from datetime import timedelta
 from signal import SIGINT, SIGTERM
+from typing import Literal
 
 from aiogram import Bot
 
@@ -36,7 +37,7 @@ log = logging.getLogger(__name__)
 async def delivery_worker(
     settings: Settings,
     *,
-    rate: float | None = None,
+    rate: float | Literal["auto"] | None = None,
     concurrency: int | None = None,
     lease: timedelta = LEASE,
     reports_progress: bool = True,
@@ -85,8 +86,7 @@ async def run_worker(settings: Settings) -> None:
         )
     async with delivery_worker(settings, reports_progress=False) as worker:
         log.info(
-            "delivery worker at up to %s messages/s; every sending process has its own "
-            "DELIVERY_RATE",
+            "delivery worker at DELIVERY_RATE=%s; every sending process has its own DELIVERY_RATE",
             settings.delivery_rate,
         )
         freeze_startup_objects()

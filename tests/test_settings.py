@@ -46,7 +46,8 @@ def test_defaults_need_only_the_bot_token() -> None:
     assert settings.stripe_price_ids == []
     assert settings.trial_days == 0
     assert settings.initdata_max_age_seconds == 86400
-    assert settings.delivery_rate == 25
+    assert settings.delivery_rate == "auto"
+    assert load(BOT_TOKEN=TOKEN, DELIVERY_RATE=" AUTO ").delivery_rate == "auto"
     assert settings.paid_broadcast is False
     assert settings.log_level == "INFO"
     assert settings.stripe_enabled is False
@@ -96,6 +97,11 @@ def test_values_are_read_and_parsed_from_the_environment() -> None:
         ("TELEGRAM_WEBHOOK_SECRET", "has a space"),
         ("LOG_LEVEL", "LOUD"),
         ("DELIVERY_RATE", "0"),
+        ("DELIVERY_RATE", "fast"),
+        ("DELIVERY_RATE", "nan"),
+        ("DELIVERY_RATE", "1e9"),
+        ("DELIVERY_RATE", "автоматически"),
+        ("DEFAULT_LANGUAGE", "klingon"),
         ("TRIAL_DAYS", "-1"),
     ],
 )

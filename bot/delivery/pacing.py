@@ -8,6 +8,8 @@ import time
 from collections.abc import Awaitable, Callable
 from datetime import timedelta
 
+from bot.delivery.adaptive import AdaptiveRate
+
 UNAVAILABLE_FIRST_PAUSE = 1.0
 UNAVAILABLE_MAX_PAUSE = 60.0
 
@@ -19,20 +21,39 @@ def backoff(attempts: int) -> timedelta:
 
 class SendPacer:
     """Spaces sends evenly at `rate` per second; `pause` holds every send (a 429's
-    retry_after, or Telegram being unreachable)."""
+    retry_after, or Telegram being unreachable). With `adaptive` (DELIVERY_RATE=auto) the
+    rate is the one learnt from Telegram's answers (bot/delivery/adaptive.py)."""
 
     def __init__(
         self,
         rate: float,
         clock: Callable[[], float] = time.monotonic,
         sleep: Callable[[float], Awaitable[None]] = asyncio.sleep,
+        *,
+        adaptive: AdaptiveRate | None = None,
     ) -> None:
-        self._interval = 1.0 / rate
-        self.rate = rate
+        self._adaptive = adaptive
+        self._fixed = rate
         self._clock = clock
         self._sleep = sleep
         self._next = 0.0
         self._paused_until = 0.0
+
+    @property
+    def rate(self) -> float:
+        return self._adaptive.rate if self._adaptive is not None else self._fixed
+
+    def sent(self) -> None:
+        """Telegram accepted a send."""
+        if self._adaptive is not None:
+            self._adaptive.sent()
+
+    def throttled(self, retry_after: float) -> None:
+        """A 429: pause every send, and (auto) slow down. The sends already in flight when
+        it came draw their own 429s in the same pause: one lesson, not one each."""
+        if self._adaptive is not None and self.paused_for() == 0:
+            self._adaptive.throttled()
+        self.pause(retry_after)
 
     def pause(self, seconds: float) -> None:
         until = self._clock() + seconds
@@ -47,7 +68,7 @@ class SendPacer:
         # Reserve a slot first, then sleep until it: concurrent callers queue in order.
         now = self._clock()
         slot = max(self._next, now)
-        self._next = slot + self._interval
+        self._next = slot + 1.0 / self.rate
         if slot > now:
             await self._sleep(slot - now)
 

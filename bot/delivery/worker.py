@@ -27,7 +27,7 @@ from collections import OrderedDict
 from collections.abc import Callable
 from dataclasses import replace
 from datetime import datetime, timedelta
-from typing import Protocol
+from typing import Literal, Protocol
 
 from aiogram import Bot
 from aiogram.exceptions import AiogramError
@@ -38,6 +38,8 @@ from bot import access, languages, preferences
 from bot.clock import Clock, SystemClock
 from bot.delivery import claims
 from bot.delivery import outcomes as writes
+from bot.delivery.adaptive import START as START_RATE
+from bot.delivery.adaptive import AdaptiveRate
 from bot.delivery.claims import Claim
 from bot.delivery.outbox import OutboxWakeup
 from bot.delivery.pacing import SendPacer, UnavailableBackoff, backoff
@@ -75,6 +77,17 @@ DB_RETRY_MAX = 10.0
 SETTLE_ON_STOP_SECONDS = 10.0
 
 
+def _pacer(rate: float | Literal["auto"], paid_broadcast: bool, clock: Clock) -> SendPacer:
+    """The rate budget: learnt from Telegram's answers (`auto`), or fixed; paid broadcasts
+    may go at Telegram's paid rate."""
+    if paid_broadcast:
+        fixed = START_RATE if rate == "auto" else rate
+        return SendPacer(max(fixed, PAID_BROADCAST_RATE), clock.monotonic, clock.sleep)
+    if rate == "auto":
+        return SendPacer(START_RATE, clock.monotonic, clock.sleep, adaptive=AdaptiveRate())
+    return SendPacer(rate, clock.monotonic, clock.sleep)
+
+
 class DeliveryWorker:
     """Claims due outbox rows under a lease, sends them, and records the outcome."""
 
@@ -83,7 +96,7 @@ class DeliveryWorker:
         bot: Bot,
         session_factory: async_sessionmaker[AsyncSession],
         *,
-        rate: float,
+        rate: float | Literal["auto"],
         render: Render,
         default_language: str = ENGLISH,
         paid_broadcast: bool = False,
@@ -106,11 +119,7 @@ class DeliveryWorker:
         self._paid = paid_broadcast
         self._clock = clock or SystemClock()
         self._now = self._clock.now
-        self._pacer = SendPacer(
-            max(rate, PAID_BROADCAST_RATE) if paid_broadcast else rate,
-            clock=self._clock.monotonic,
-            sleep=self._clock.sleep,
-        )
+        self._pacer = _pacer(rate, paid_broadcast, self._clock)
         self._unavailable = UnavailableBackoff()
         self._wakeup = wakeup or OutboxWakeup()
         # A send must fit in the lease with room to spare (see _why_not_send); a short
@@ -363,6 +372,7 @@ class DeliveryWorker:
             outcome = self._outcome_of(classify(error), row, claim)
         else:
             self._unavailable.reset()
+            self._pacer.sent()
             outcome = writes.sent(row.id, message.message_id, self._now())
         if not await self._writer.record(outcome):
             self._healthy_since = None  # owed now; the batch stops at the next send
@@ -425,7 +435,7 @@ class DeliveryWorker:
     def _pause_all(self, verdict: Verdict) -> float:
         if verdict.action is Action.PAUSE:
             log.warning("429 from Telegram: pausing all sends for %ss", verdict.retry_after)
-            self._pacer.pause(verdict.retry_after)
+            self._pacer.throttled(verdict.retry_after)
             return verdict.retry_after
         current = self._pacer.paused_for()
         if current > 0:

@@ -1,0 +1,122 @@
+"""DELIVERY_RATE=auto against a limit nobody publishes.
+
+The pure core (bot/delivery/adaptive.py) is run against a model of Telegram's limiter: a
+sliding one-second window of accepted sends at an unknown limit between 20 and 40 a
+second, a round trip of 30 ms with ±10 ms of jitter, and a 429 with retry_after=1 that
+pauses every send. It must hold >= 95 % of the limit with at most one 429 per 1,000
+messages, as DESIGN.md asks; a fixed rate set to the limit does far worse. Then the worker:
+a 429 from the fake Bot API slows it beyond the pause, sends speed it up again.
+"""
+
+from __future__ import annotations
+
+import random
+from collections import deque
+from dataclasses import dataclass
+
+import pytest
+
+from bot.delivery import adaptive
+from bot.delivery.adaptive import AdaptiveRate
+from bot.delivery.pacing import SendPacer
+from tests.conftest import Harness
+from tests.helpers import give_access, publish_signal
+
+MESSAGES = 10_000
+
+
+@dataclass
+class Outcome:
+    rate: float  # accepted sends a second, over the whole run
+    throttled: int
+
+
+def simulate(limit: float, *, seed: int, fixed: float | None = None) -> Outcome:
+    """MESSAGES sends, each arriving at Telegram half a jittered round trip after it left."""
+    rnd = random.Random(seed)
+    control = AdaptiveRate()
+    window: deque[float] = deque()
+    now, sent, throttled, paused_until, first = 0.0, 0, 0, 0.0, None
+    while sent < MESSAGES:
+        now = max(now, paused_until)
+        rate = fixed if fixed is not None else control.rate
+        arrives = now + 0.015 + rnd.uniform(-0.01, 0.01)
+        while window and window[0] <= arrives - 1.0:
+            window.popleft()
+        if len(window) >= limit:
+            throttled += 1
+            answered = now + 0.03 + rnd.uniform(-0.01, 0.01)
+            if answered > paused_until:  # the worker's pacer: one lesson per pause
+                control.throttled()
+                paused_until = answered + 1.0
+        else:
+            window.append(arrives)
+            sent += 1
+            control.sent()
+            first = now if first is None else first
+        now += 1.0 / rate
+    return Outcome(sent / (now - (first or 0.0)), throttled)
+
+
+@pytest.mark.parametrize("limit", [20, 23, 27, 30, 33, 37, 40])
+@pytest.mark.parametrize("seed", [1, 2, 3])
+def test_auto_holds_95_percent_of_an_unknown_limit(limit: int, seed: int) -> None:
+    outcome = simulate(limit, seed=seed)
+    assert outcome.rate >= 0.95 * limit, outcome
+    assert outcome.throttled <= MESSAGES / 1_000, outcome
+
+
+def test_a_fixed_rate_at_the_limit_is_worse() -> None:
+    """What `auto` is for: a fixed rate at the very limit draws 429 after 429."""
+    fixed = simulate(30, seed=1, fixed=30.0)
+    assert fixed.throttled > 5 * MESSAGES / 1_000, fixed
+
+
+def test_a_429_slows_by_more_than_its_pause_and_sends_creep_back() -> None:
+    control = AdaptiveRate()
+    for _ in range(200):
+        control.sent()
+    grown = control.rate
+    assert grown > adaptive.START  # no 429 yet: it looks for the limit
+    control.throttled()
+    assert control.ceiling == grown and control.rate == pytest.approx(grown * adaptive.BACK_OFF)
+    for _ in range(500):
+        control.sent()
+    assert control.rate == pytest.approx(grown * adaptive.MARGIN)  # back, under the ceiling
+    for _ in range(adaptive.PROBE_AFTER + 100):
+        control.sent()
+    assert control.ceiling > grown  # tried higher after a long quiet
+    for _ in range(100):
+        control.throttled()
+    assert control.rate == adaptive.FLOOR
+
+
+def test_the_pacer_learns_once_per_pause() -> None:
+    clock = [0.0]
+
+    async def sleep(seconds: float) -> None:
+        clock[0] += seconds
+
+    control = AdaptiveRate()
+    pacer = SendPacer(adaptive.START, lambda: clock[0], sleep, adaptive=control)
+    pacer.throttled(1.0)
+    lowered = pacer.rate
+    pacer.throttled(1.0)  # another send in flight when it came: the same lesson
+    assert pacer.rate == lowered == pytest.approx(adaptive.START * adaptive.BACK_OFF)
+    assert pacer.paused_for() == pytest.approx(1.0)
+    fixed = SendPacer(12.5)
+    fixed.throttled(1.0)
+    fixed.sent()
+    assert fixed.rate == 12.5  # a number is a number
+
+
+async def test_the_worker_on_auto_slows_on_a_429_from_telegram(harness: Harness) -> None:
+    worker = harness.parts.worker
+    assert harness.settings.delivery_rate == "auto"
+    start = worker.pacer.rate
+    await give_access(harness, 7_950_001, 7_950_002)
+    harness.fake_bot.fail_next("sendMessage", "429")
+    await publish_signal(harness, "BTCUSDT long entry 65000 sl 63500 tp 67000")
+    await harness.deliver(wait=5)
+    assert len(harness.fake_bot.sent_messages()) == 2  # both delivered after the pause
+    assert worker.pacer.rate < start
