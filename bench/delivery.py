@@ -23,6 +23,7 @@ import aiohttp
 from aiohttp import web
 from sqlalchemy import func, insert, select
 
+from bench import BOT_TOKEN
 from bench.common import (
     JSON,
     READY_TIMEOUT,
@@ -71,6 +72,15 @@ UNLIMITED_RATE = 1e6
 LIMIT_RATE = 30.0
 LIMITED_WORKER_RATE = 29.5
 STEADY_AFTER = 2.0  # seconds: (b) counts rate and 429s after the first sends' ramp-up
+
+# (e): a limit the worker is not told, drawn from this range by the seed, with Telegram's
+# 1/s per chat, behind a round trip of 30 ms +- 10 ms; DELIVERY_RATE=auto against it, and
+# beside it the loop most aiogram bots run (send, sleep 0.05 s, sleep out a 429).
+UNKNOWN_LIMITS = (20.0, 40.0)
+ROUND_TRIP = 0.03
+ROUND_TRIP_JITTER = 0.01
+LOOP_SLEEP = 0.05
+TARGET_THROTTLED_PER_1000 = 1.0
 
 # (c): the app's LEASE is 60 s; the worker processes of (c) use this instead (see --help).
 CRASH_LEASE_SECONDS = 3.0
@@ -132,9 +142,13 @@ def fake_records(fake: FakeBotAPI) -> JSON:
     return {"sends": sends, "throttled": throttled, "methods": methods, "errors": errors}
 
 
-async def serve_fake(global_rate: float | None, per_chat_rate: float | None) -> None:
+async def serve_fake(
+    global_rate: float | None, per_chat_rate: float | None, round_trip: float, jitter: float
+) -> None:
     """Run the fake until stdin closes (the bench finished or died)."""
-    fake = FakeBotAPI(global_rate=global_rate, per_chat_rate=per_chat_rate)
+    fake = FakeBotAPI(
+        global_rate=global_rate, per_chat_rate=per_chat_rate, round_trip=round_trip, jitter=jitter
+    )
     counter = _SendCounter(fake)
 
     async def count(_request: web.Request) -> web.Response:
@@ -221,9 +235,15 @@ class Fake:
 
 @contextlib.asynccontextmanager
 async def running_fake(
-    workdir: Path, *, global_rate: float | None = None, per_chat_rate: float | None = None
+    workdir: Path,
+    *,
+    global_rate: float | None = None,
+    per_chat_rate: float | None = None,
+    round_trip: float = 0.0,
 ) -> AsyncIterator[Fake]:
     argv = [sys.executable, "-m", "bench.delivery", "--serve-fake"]
+    if round_trip:
+        argv += ["--fake-round-trip", str(round_trip), "--fake-jitter", str(ROUND_TRIP_JITTER)]
     if global_rate is not None:
         argv += ["--fake-global-rate", str(global_rate)]
     if per_chat_rate is not None:
@@ -291,7 +311,7 @@ async def start_worker(
     api: str,
     log: Path,
     *,
-    rate: float,
+    rate: float | str,
     lease: float | None,
     deadline: float,
     options: WorkerOptions,
@@ -305,7 +325,7 @@ async def start_worker(
         "--api-base",
         api,
         "--rate",
-        repr(rate),
+        str(rate),
         "--deadline",
         repr(deadline),
     ]
@@ -364,7 +384,7 @@ async def run_worker(
     api: str,
     log: Path,
     *,
-    rate: float,
+    rate: float | str,
     lease: float | None,
     limit: float,
     options: WorkerOptions,
@@ -756,6 +776,115 @@ async def scenario_b(database: str | None, subscribers: int, options: WorkerOpti
 
 
 # ---------------------------------------------------------------------------
+# (e): a limit nobody publishes; auto beside the common aiogram loop
+# ---------------------------------------------------------------------------
+
+
+@dataclass
+class Paced:
+    """One sender against the fake: accepted sends a second and its 429s."""
+
+    messages: int
+    rate: float
+    throttled: int
+
+    def share(self, limit: float) -> float:
+        return self.rate / limit
+
+    @property
+    def per_1000(self) -> float:
+        return 1000 * self.throttled / max(1, self.messages)
+
+
+@dataclass
+class RunE:
+    backend: str
+    limit: float
+    project: Paced
+    loop: Paced
+    check: Check
+
+    def line(self) -> str:
+        return (
+            f"(e) {self.backend:<10} fake at {self.limit:.1f}/s (unknown to the senders) and "
+            f"1/s per chat, round trip {ROUND_TRIP * 1000:.0f} ms +- "
+            f"{ROUND_TRIP_JITTER * 1000:.0f} ms\n"
+            f"{'':4}DELIVERY_RATE=auto: {self.project.messages:,} messages at "
+            f"{self.project.rate:.2f} msg/s = {self.project.share(self.limit) * 100:.1f} % of "
+            f"the limit, {self.project.throttled} x 429 ({self.project.per_1000:.2f} per 1,000)\n"
+            f"{'':4}aiogram loop (send, sleep {LOOP_SLEEP} s): {self.loop.messages:,} messages "
+            f"at {self.loop.rate:.2f} msg/s = {self.loop.share(self.limit) * 100:.1f} %, "
+            f"{self.loop.throttled} x 429\n"
+            f"{'':4}verify {self.check.describe()}"
+        )
+
+
+def paced(records: Records) -> Paced:
+    """Accepted sends a second from the first to the last (learning included)."""
+    times = sorted(at for _, _, at in records.sends)
+    rate = (len(times) - 1) / (times[-1] - times[0]) if len(times) > 1 else math.nan
+    return Paced(len(times), rate, len(records.throttled))
+
+
+async def aiogram_loop(api: str, chats: list[int]) -> None:
+    """What most aiogram bots do: send, sleep 0.05 s; on a 429 sleep it out and resend."""
+    from aiogram import Bot
+    from aiogram.client.session.aiohttp import AiohttpSession
+    from aiogram.client.telegram import TelegramAPIServer
+    from aiogram.exceptions import TelegramRetryAfter
+
+    session = AiohttpSession(api=TelegramAPIServer.from_base(api))
+    async with Bot(BOT_TOKEN, session=session) as bot:
+        for chat in chats:
+            while True:
+                try:
+                    await bot.send_message(chat, "Signal")
+                    break
+                except TelegramRetryAfter as error:
+                    await asyncio.sleep(error.retry_after)
+            await asyncio.sleep(LOOP_SLEEP)
+
+
+async def scenario_e(
+    database: str | None, subscribers: int, loop_messages: int, seed: int, options: WorkerOptions
+) -> RunE:
+    limit = round(random.Random(seed).uniform(*UNKNOWN_LIMITS), 1)
+    fake_options = {"global_rate": limit, "per_chat_rate": 1.0, "round_trip": ROUND_TRIP}
+    with scratch_dir("signaldesk-bench-delivery-") as workdir:
+        url = await migrated_database(database, workdir)
+        chats, _ = await seed_and_publish(url, subscribers)
+        async with running_fake(workdir, **fake_options) as fake:
+            await run_worker(
+                url,
+                fake.api,
+                workdir / "worker.log",
+                rate="auto",
+                lease=None,
+                limit=worker_timeout(subscribers, UNKNOWN_LIMITS[0] * 0.8),
+                options=options,
+            )
+            records = await fake.records()
+        check = await check_delivery(url, chats, records)
+        async with running_fake(workdir, **fake_options) as fake:
+            await aiogram_loop(fake.api, chats[:loop_messages])
+            loop_records = await fake.records()
+    return RunE(backend_of(database), limit, paced(records), paced(loop_records), check)
+
+
+async def run_e(args: argparse.Namespace, results: Results) -> None:
+    result = await scenario_e(
+        args.database_url,
+        args.unknown_subscribers,
+        args.loop_messages,
+        args.seed,
+        WorkerOptions.of(args),
+    )
+    results.e.append(result)
+    results.failures += [f"(e): {p}" for p in result.check.problems()]
+    print(result.line(), flush=True)
+
+
+# ---------------------------------------------------------------------------
 # (c): the worker killed mid-broadcast
 # ---------------------------------------------------------------------------
 
@@ -927,7 +1056,25 @@ class Results:
     a: dict[str, list[RunA]] = field(default_factory=dict)
     b: list[RunB] = field(default_factory=list)
     c: list[RunC] = field(default_factory=list)
+    e: list[RunE] = field(default_factory=list)
     failures: list[str] = field(default_factory=list)
+
+
+def summary_e(runs: list[RunE]) -> list[tuple[str, str, str]]:
+    rows = []
+    for run in runs:
+        share, per_1000 = run.project.share(run.limit), run.project.per_1000
+        rows.append(
+            (
+                f"(e) auto, unknown limit {run.limit:.1f}/s: {run.project.rate:.2f} msg/s = "
+                f"{share * 100:.1f} %, {per_1000:.2f} x 429 per 1,000",
+                f">= {TARGET_LIMIT_SHARE * 100:.0f} %, <= {TARGET_THROTTLED_PER_1000:.0f} x 429 "
+                "per 1,000",
+                met(share >= TARGET_LIMIT_SHARE and per_1000 <= TARGET_THROTTLED_PER_1000)
+                + f" (aiogram loop: {run.loop.share(run.limit) * 100:.1f} %)",
+            )
+        )
+    return rows
 
 
 def summary(results: Results, args: argparse.Namespace) -> list[str]:
@@ -988,6 +1135,7 @@ def summary(results: Results, args: argparse.Namespace) -> list[str]:
                 "largest run)",
             )
         )
+    rows += summary_e(results.e)
     runs_note = f"medians of {args.runs} run(s) for (a) and (b)"
     if args.quick:
         runs_note = f"QUICK {runs_note}; indicative only, not the real figures"
@@ -1074,6 +1222,8 @@ async def bench(args: argparse.Namespace) -> int:
             await run_b(args, results)
         if "c" in only:
             await run_c(args, random.Random(args.seed), results)
+        if "e" in only:
+            await run_e(args, results)
     except BenchError as error:
         results.failures.append(str(error))
         print(f"bench failed: {error}", file=sys.stderr, flush=True)
@@ -1084,8 +1234,8 @@ async def bench(args: argparse.Namespace) -> int:
 
 def parse_only(value: str) -> set[str]:
     chosen = {part.strip() for part in value.split(",") if part.strip()}
-    if not chosen or not chosen <= {"a", "b", "c", "d"}:
-        raise argparse.ArgumentTypeError("a comma-separated subset of a,b,c,d")
+    if not chosen or not chosen <= {"a", "b", "c", "d", "e"}:
+        raise argparse.ArgumentTypeError("a comma-separated subset of a,b,c,d,e")
     return chosen
 
 
@@ -1095,10 +1245,11 @@ def parse_args(argv: Sequence[str]) -> argparse.Namespace:
         description=(
             "The real delivery worker in its own process against a fake Bot API in another: "
             "(a) no limit, (b) a fake enforcing 30/s, (c) the worker killed mid-broadcast, "
-            "(d) the worker's peak RSS during (a)."
+            "(d) the worker's peak RSS during (a), (e) DELIVERY_RATE=auto against a limit it "
+            "is not told (20-40/s, drawn by the seed) beside the common aiogram loop."
         ),
         database="signaldesk_bench_delivery",
-        seed=(None, "(c) RNG seed for the kill points"),
+        seed=(None, "(c) RNG seed for the kill points, (e) for the unknown limit"),
         runs_help="runs of (a) and (b); medians",
     )
     parser.bounded(
@@ -1118,6 +1269,22 @@ def parse_args(argv: Sequence[str]) -> argparse.Namespace:
         help="(b) subscribers",
     )
     parser.bounded(
+        "--unknown-subscribers",
+        full=5000,
+        quick=800,
+        low=100,
+        high=MAX_SUBSCRIBERS,
+        help="(e) subscribers of DELIVERY_RATE=auto's broadcast",
+    )
+    parser.bounded(
+        "--loop-messages",
+        full=600,
+        quick=200,
+        low=10,
+        high=10_000,
+        help="(e) messages the aiogram loop sends",
+    )
+    parser.bounded(
         "--crash-subscribers",
         full=5000,
         quick=1000,
@@ -1126,7 +1293,10 @@ def parse_args(argv: Sequence[str]) -> argparse.Namespace:
         help="(c) subscribers",
     )
     parser.add_argument(
-        "--only", type=parse_only, default={"a", "b", "c", "d"}, help="e.g. a,d (default all)"
+        "--only",
+        type=parse_only,
+        default={"a", "b", "c", "d", "e"},
+        help="e.g. a,d (default all)",
     )
     parser.bounded(
         "--lease-seconds",
@@ -1144,6 +1314,8 @@ def parse_args(argv: Sequence[str]) -> argparse.Namespace:
     parser.add_argument("--serve-fake", action="store_true", help=hidden)
     parser.add_argument("--fake-global-rate", type=float, help=hidden)
     parser.add_argument("--fake-per-chat-rate", type=float, help=hidden)
+    parser.add_argument("--fake-round-trip", type=float, default=0.0, help=hidden)
+    parser.add_argument("--fake-jitter", type=float, default=0.0, help=hidden)
     args = parser.parse(argv)
     if args.concurrency is not None and not 1 <= args.concurrency <= 256:
         parser.error("--concurrency must be 1..256")
@@ -1153,7 +1325,14 @@ def parse_args(argv: Sequence[str]) -> argparse.Namespace:
 def main(argv: Sequence[str]) -> int:
     args = parse_args(argv)
     if args.serve_fake:
-        asyncio.run(serve_fake(args.fake_global_rate, args.fake_per_chat_rate))
+        asyncio.run(
+            serve_fake(
+                args.fake_global_rate,
+                args.fake_per_chat_rate,
+                args.fake_round_trip,
+                args.fake_jitter,
+            )
+        )
         return 0
     return run_bench(bench, args)
 

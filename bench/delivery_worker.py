@@ -148,11 +148,15 @@ async def _drain(worker: delivery.DeliveryWorker, args: argparse.Namespace) -> i
     return 3 if timed_out else 0
 
 
+def _rate(value: str) -> float | str:
+    return "auto" if value == "auto" else float(value)
+
+
 def main(argv: Sequence[str]) -> int:
     parser = argparse.ArgumentParser(prog="python -m bench.delivery_worker")
     parser.add_argument("--database-url", required=True)
     parser.add_argument("--api-base", required=True)
-    parser.add_argument("--rate", type=float, required=True)
+    parser.add_argument("--rate", type=_rate, required=True, help="messages/s, or auto")
     parser.add_argument("--concurrency", type=int)
     parser.add_argument("--lease-seconds", type=float)
     parser.add_argument("--deadline", type=float, default=600.0)

@@ -47,12 +47,12 @@ def simulate(limit: float, *, seed: int, fixed: float | None = None) -> Outcome:
             throttled += 1
             answered = now + 0.03 + rnd.uniform(-0.01, 0.01)
             if answered > paused_until:  # the worker's pacer: one lesson per pause
-                control.throttled()
+                control.throttled(now)  # told when the send that drew it set out
                 paused_until = answered + 1.0
         else:
             window.append(arrives)
             sent += 1
-            control.sent()
+            control.sent(now)
             first = now if first is None else first
         now += 1.0 / rate
     return Outcome(sent / (now - (first or 0.0)), throttled)
@@ -74,20 +74,34 @@ def test_a_fixed_rate_at_the_limit_is_worse() -> None:
 
 def test_a_429_slows_by_more_than_its_pause_and_sends_creep_back() -> None:
     control = AdaptiveRate()
-    for _ in range(200):
-        control.sent()
+    clock = 0.0
+
+    def send(count: int, every: float) -> None:
+        nonlocal clock
+        for _ in range(count):
+            clock += every
+            control.sent(clock)
+
+    send(200, 0.001)  # Telegram takes them as fast as they come
     grown = control.rate
     assert grown > adaptive.START  # no 429 yet: it looks for the limit
-    control.throttled()
-    assert control.ceiling == grown and control.rate == pytest.approx(grown * adaptive.BACK_OFF)
-    for _ in range(500):
-        control.sent()
-    assert control.rate == pytest.approx(grown * adaptive.MARGIN)  # back, under the ceiling
-    for _ in range(adaptive.PROBE_AFTER + 100):
-        control.sent()
-    assert control.ceiling > grown  # tried higher after a long quiet
+    # A 429 after a second in which Telegram accepted 30: the limit is 30, not the rate.
+    clock += 2.0
+    send(30, 1 / 30)
+    control.throttled(clock)
+    assert control.ceiling == 30 and control.rate == pytest.approx(30 * adaptive.BACK_OFF)
+    send(500, 1 / 30)
+    assert control.rate == pytest.approx(30 * adaptive.MARGIN)  # back, under the limit
+    send(adaptive.PROBE_AFTER + 100, 1 / 30)
+    assert control.ceiling > 30  # tried higher after a long quiet
+    # Without a whole second of sends to count (after a pause), the rate drew it.
+    clock += 5
+    control.sent(clock)
+    rate = control.rate
+    control.throttled(clock)
+    assert control.ceiling == rate
     for _ in range(100):
-        control.throttled()
+        control.throttled(clock)
     assert control.rate == adaptive.FLOOR
 
 
@@ -99,14 +113,17 @@ def test_the_pacer_learns_once_per_pause() -> None:
 
     control = AdaptiveRate()
     pacer = SendPacer(adaptive.START, lambda: clock[0], sleep, adaptive=control)
-    pacer.throttled(1.0)
+    for _ in range(20):  # a second of sends, Telegram taking 20
+        clock[0] += 0.05
+        pacer.sent(clock[0])
+    pacer.throttled(1.0, clock[0])
     lowered = pacer.rate
-    pacer.throttled(1.0)  # another send in flight when it came: the same lesson
-    assert pacer.rate == lowered == pytest.approx(adaptive.START * adaptive.BACK_OFF)
+    pacer.throttled(1.0, clock[0])  # another send in flight when it came: the same lesson
+    assert pacer.rate == lowered == pytest.approx(20 * adaptive.BACK_OFF)  # 20 went through
     assert pacer.paused_for() == pytest.approx(1.0)
     fixed = SendPacer(12.5)
-    fixed.throttled(1.0)
-    fixed.sent()
+    fixed.throttled(1.0, 0.0)
+    fixed.sent(0.0)
     assert fixed.rate == 12.5  # a number is a number
 
 

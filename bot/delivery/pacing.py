@@ -43,16 +43,17 @@ class SendPacer:
     def rate(self) -> float:
         return self._adaptive.rate if self._adaptive is not None else self._fixed
 
-    def sent(self) -> None:
-        """Telegram accepted a send."""
+    def sent(self, started: float) -> None:
+        """Telegram accepted the send that set out at `started` (this pacer's clock)."""
         if self._adaptive is not None:
-            self._adaptive.sent()
+            self._adaptive.sent(started)
 
-    def throttled(self, retry_after: float) -> None:
-        """A 429: pause every send, and (auto) slow down. The sends already in flight when
-        it came draw their own 429s in the same pause: one lesson, not one each."""
+    def throttled(self, retry_after: float, started: float) -> None:
+        """A 429 for the send that set out at `started`: pause every send, and (auto) slow
+        down. The sends already in flight when it came draw their own 429s in the same
+        pause: one lesson, not one each."""
         if self._adaptive is not None and self.paused_for() == 0:
-            self._adaptive.throttled()
+            self._adaptive.throttled(started)
         self.pause(retry_after)
 
     def pause(self, seconds: float) -> None:

@@ -361,7 +361,7 @@ class DeliveryWorker:
 
     async def _deliver(self, send: Send, claim: Claim) -> None:
         row = send.row
-        self._last_sent[row.chat_id] = self._clock.monotonic()
+        started = self._last_sent[row.chat_id] = self._clock.monotonic()
         self._last_sent.move_to_end(row.chat_id)
         self._requests += 1
         try:
@@ -369,10 +369,10 @@ class DeliveryWorker:
         except Exception as error:
             if not isinstance(error, AiogramError):
                 log.exception("sending outbox row %s failed unexpectedly", row.id)
-            outcome = self._outcome_of(classify(error), row, claim)
+            outcome = self._outcome_of(classify(error), row, claim, started)
         else:
             self._unavailable.reset()
-            self._pacer.sent()
+            self._pacer.sent(started)
             outcome = writes.sent(row.id, message.message_id, self._now())
         if not await self._writer.record(outcome):
             self._healthy_since = None  # owed now; the batch stops at the next send
@@ -400,12 +400,13 @@ class DeliveryWorker:
             self._writer.commit_now_if_none_can_join()
 
     def _outcome_of(
-        self, verdict: Verdict, row: OutboxMessage, claim: Claim
+        self, verdict: Verdict, row: OutboxMessage, claim: Claim, started: float
     ) -> list[writes.Write]:
-        """What to record for a failed send; pauses every send where the verdict says so."""
+        """What to record for a failed send (that set out at `started`); pauses every send
+        where the verdict says so."""
         now = self._now()
         if verdict.action in (Action.PAUSE, Action.UNAVAILABLE):
-            pause = self._pause_all(verdict)
+            pause = self._pause_all(verdict, started)
             return writes.rescheduled(
                 row.id,
                 claim.lease_until,
@@ -432,10 +433,10 @@ class DeliveryWorker:
         log.info("outbox row %s to chat %s failed: %s", row.id, row.chat_id, reason)
         return writes.failed(row.id, attempts=attempts, error=reason)
 
-    def _pause_all(self, verdict: Verdict) -> float:
+    def _pause_all(self, verdict: Verdict, started: float) -> float:
         if verdict.action is Action.PAUSE:
             log.warning("429 from Telegram: pausing all sends for %ss", verdict.retry_after)
-            self._pacer.throttled(verdict.retry_after)
+            self._pacer.throttled(verdict.retry_after, started)
             return verdict.retry_after
         current = self._pacer.paused_for()
         if current > 0:

@@ -6,6 +6,7 @@ import asyncio
 import contextlib
 import html
 import json
+import random
 import re
 import time
 from collections import deque
@@ -198,9 +199,17 @@ class FakeBotAPI:
         timeout_delay: float = 5.0,
         poll_cap: float = _MAX_POLL_SECONDS,
         port: int = 0,
+        round_trip: float = 0.0,
+        jitter: float = 0.0,
+        seed: int = 0,
     ) -> None:
         self.global_rate = global_rate
         self.per_chat_rate = per_chat_rate
+        # A sendMessage takes `round_trip` (± `jitter`): half on the way in, before the
+        # limit counts it, half on the way back, as over a real network to Telegram.
+        self.round_trip = round_trip
+        self.jitter = jitter
+        self._random = random.Random(seed)
         self.timeout_delay = timeout_delay
         self.poll_cap = poll_cap
         self.calls: list[BotCall] = []
@@ -353,8 +362,21 @@ class FakeBotAPI:
         token = request.match_info["token"]
         method = request.match_info["method"]
         params = await self._read_params(request)
-        now = time.monotonic()
+        trip = self._trip() if self.round_trip and method == "sendMessage" else 0.0
+        if trip:
+            await asyncio.sleep(trip / 2)
+        response = await self._answer(request, token, method, params)
+        if trip:
+            await asyncio.sleep(trip / 2)
+        return response
 
+    def _trip(self) -> float:
+        return max(0.0, self.round_trip + self._random.uniform(-self.jitter, self.jitter))
+
+    async def _answer(
+        self, request: web.Request, token: str, method: str, params: dict[str, Any]
+    ) -> web.Response:
+        now = time.monotonic()
         fault: _Fault | None = None
         if self._faults:  # fast path: no dict probing when nothing is armed
             fault = self._take_fault(method, params.get("chat_id"))
