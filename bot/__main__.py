@@ -100,7 +100,7 @@ def main(argv: list[str]) -> int:
     except SettingsError as error:
         print(f"configuration error: {error}", file=sys.stderr)  # noqa: T201
         return EXIT_CONFIG
-    configure_logging(settings.log_level, settings.secret_values())
+    configure_logging(settings.log_level, settings.secret_values(), log_format=settings.log_format)
     # Imported only now: aiogram and stripe take seconds to import, and a configuration
     # error should be reported at once.
     from bot.startup import StartupError  # noqa: PLC0415

@@ -10,11 +10,13 @@ with (registered by the composition root), and shapes that are secret whoever's 
 
 from __future__ import annotations
 
+import json
 import logging
 import re
 import threading
 import traceback
 from collections.abc import Iterable
+from datetime import UTC, datetime
 from typing import Any
 
 from aiohttp.http_exceptions import HttpProcessingError
@@ -126,10 +128,35 @@ def install_redaction(secrets: Iterable[str | None] = ()) -> None:
         server_log.addFilter(_bad_requests)
 
 
-def configure_logging(level: str, secrets: Iterable[str | None] = ()) -> None:
+class JsonFormatter(logging.Formatter):
+    """LOG_FORMAT=json: one JSON object a line, for a platform's log collector. The
+    message and the traceback are the redacted ones (the record factory above)."""
+
+    def format(self, record: logging.LogRecord) -> str:
+        line: dict[str, object] = {
+            "time": datetime.fromtimestamp(record.created, UTC).isoformat(timespec="milliseconds"),
+            "level": record.levelname,
+            "logger": record.name,
+            "message": record.getMessage(),
+        }
+        if record.exc_text:
+            line["exception"] = record.exc_text
+        if record.stack_info:
+            line["stack"] = record.stack_info
+        return json.dumps(line, ensure_ascii=False)
+
+
+TEXT_FORMAT = "%(asctime)s %(levelname)s %(name)s: %(message)s"
+
+
+def configure_logging(
+    level: str, secrets: Iterable[str | None] = (), *, log_format: str = "text"
+) -> None:
     install_redaction(secrets)
     handler = logging.StreamHandler()
-    handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(name)s: %(message)s"))
+    handler.setFormatter(
+        JsonFormatter() if log_format == "json" else logging.Formatter(TEXT_FORMAT)
+    )
     logging.basicConfig(level=level, handlers=[handler], force=True)
     # aiohttp's access log would print every webhook hit; keep it quiet unless debugging.
     logging.getLogger("aiohttp.access").setLevel(logging.WARNING)

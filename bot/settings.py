@@ -64,6 +64,7 @@ class Settings(BaseSettings):
     delivery_rate: Literal["auto"] | float = "auto"
     paid_broadcast: bool = False
     log_level: str = "INFO"
+    log_format: Literal["text", "json"] = "text"  # json: one object a line
     # Subscription lifecycle (bot/lifecycle): days before a non-renewing end to remind.
     reminder_days: Annotated[list[int], NoDecode] = Field(default_factory=lambda: [3, 1])
     # Days before an auto-renewing subscription renews to say so (empty: no such notice).

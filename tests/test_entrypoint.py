@@ -87,6 +87,17 @@ async def test_migrate_creates_the_schema_and_is_repeatable(tmp_path: Path) -> N
         assert versions == [(head_revision(),)]
 
 
+async def test_log_format_json_writes_one_object_a_line(tmp_path: Path) -> None:
+    import json
+
+    env = base_env(BOT_TOKEN=TOKEN, DATABASE_URL=sqlite_url(tmp_path / "j.db"), LOG_FORMAT="json")
+    status, stderr = await run_cli(["migrate"], env, tmp_path)
+    assert status == 0, stderr
+    [line] = stderr.splitlines()
+    record = json.loads(line)
+    assert record["level"] == "INFO" and "database is at revision" in record["message"]
+
+
 async def test_start_on_unmigrated_database_says_to_migrate(tmp_path: Path) -> None:
     env = base_env(BOT_TOKEN=TOKEN, DATABASE_URL=sqlite_url(tmp_path / "never.db"))
 

@@ -77,3 +77,39 @@ def test_a_broken_format_string_still_logs(caplog: pytest.LogCaptureFixture) -> 
     caplog.set_level(logging.INFO, logger="tests.redaction")
     log.info("two %s %s", "args?")  # noqa: PLE1206 - the point of the test
     assert "two %s %s" in caplog.text
+
+
+def test_json_lines_carry_the_scrubbed_message_and_traceback(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    """LOG_FORMAT=json: one object a line, each parseable, none with a secret in it."""
+    import json
+
+    from bot.logs import JsonFormatter
+
+    caplog.set_level(logging.INFO, logger="tests.redaction")
+    log.info("Привет, calling %s", f"/bot{BOT_TOKEN}/getMe")
+    try:
+        raise ValueError(f"page says {STRIPE_KEY}\nand more")
+    except ValueError:
+        log.exception("send failed")
+    formatter = JsonFormatter()
+    lines = [formatter.format(record) for record in caplog.records]
+    assert all("\n" not in line for line in lines)  # one line each, a traceback included
+    first, second = (json.loads(line) for line in lines)
+    assert first["level"] == "INFO" and first["logger"] == "tests.redaction"
+    assert first["message"].startswith("Привет, calling /bot")
+    assert first["time"].endswith("+00:00")
+    assert second["level"] == "ERROR" and "Traceback" in second["exception"]
+    assert "ValueError" in second["exception"]
+    assert leaked_secrets(lines) == [] and all(STRIPE_KEY not in line for line in lines)
+
+
+def test_log_format_takes_text_or_json_only() -> None:
+    from bot.settings import SettingsError, load_settings
+
+    settings = load_settings(_env_file=None, bot_token=BOT_TOKEN, log_format="json")
+    assert settings.log_format == "json"
+    assert load_settings(_env_file=None, bot_token=BOT_TOKEN).log_format == "text"
+    with pytest.raises(SettingsError, match="^LOG_FORMAT: "):
+        load_settings(_env_file=None, bot_token=BOT_TOKEN, log_format="xml")
