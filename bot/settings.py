@@ -49,6 +49,9 @@ class Settings(BaseSettings):
     port: int = Field(default=8080, ge=1, le=65535)
     public_url: str | None = None
     telegram_webhook_secret: SecretStr | None = None
+    # GET /metrics wants `Authorization: Bearer <this>` when set (unset: open, as exporters
+    # usually are; keep it off the public internet then).
+    metrics_token: SecretStr | None = None
     admin_ids: Annotated[list[int], NoDecode] = Field(default_factory=list)
     stripe_api_key: SecretStr | None = None
     stripe_webhook_secret: SecretStr | None = None
@@ -258,6 +261,15 @@ class Settings(BaseSettings):
             raise ValueError("must be a Stripe secret or restricted key (sk_... or rk_...)")
         return value
 
+    @field_validator("metrics_token")
+    @classmethod
+    def _metrics_token(cls, value: SecretStr | None) -> SecretStr | None:
+        if value is None or not value.get_secret_value():
+            return None
+        if len(value.get_secret_value()) < 16:  # noqa: PLR2004 - short enough to guess
+            raise ValueError("must be at least 16 characters")
+        return value
+
     @field_validator("stripe_webhook_secret")
     @classmethod
     def _whsec(cls, value: SecretStr | None) -> SecretStr | None:
@@ -329,7 +341,7 @@ class Settings(BaseSettings):
         """Every secret this process holds, for the log redaction (bot.logs)."""
         token = self.bot_token.get_secret_value()
         values = [token, token.partition(":")[2], self.webhook_secret_token]
-        for secret in (self.stripe_api_key, self.stripe_webhook_secret):
+        for secret in (self.stripe_api_key, self.stripe_webhook_secret, self.metrics_token):
             if secret is not None:
                 values.append(secret.get_secret_value())
         return values

@@ -102,6 +102,8 @@ def test_values_are_read_and_parsed_from_the_environment() -> None:
         ("DELIVERY_RATE", "1e9"),
         ("DELIVERY_RATE", "автоматически"),
         ("DEFAULT_LANGUAGE", "klingon"),
+        ("METRICS_TOKEN", "short"),
+        ("LOG_FORMAT", "xml"),
         ("TRIAL_DAYS", "-1"),
     ],
 )

@@ -17,6 +17,7 @@ from bot.telegram.setup import TELEGRAM_WEBHOOK_PATH
 from bot.unit_of_work import UnitOfWork
 from webapp import (
     health,
+    metrics_route,
     miniapp_api,
     miniapp_static,
     settings_api,
@@ -93,6 +94,7 @@ def create_web_app(
     app[CHOSEN_LANGUAGES] = chosen_languages if chosen_languages is not None else ChosenLanguages()
     app.on_response_prepare.append(add_security_headers)
     app.add_routes(health.routes)
+    app.add_routes(metrics_route.routes)
     app.add_routes(stripe_webhook.routes)
     app.add_routes(miniapp_api.routes)
     app.add_routes(texts_api.routes)

@@ -15,11 +15,15 @@ from typing import NamedTuple
 
 from sqlalchemy import select
 
-from bot import commit_events
+from bot import commit_events, metrics
 from bot.access import entitlement_grants_access
 from bot.unit_of_work import UnitOfWork
 from db.models import Entitlement
 
+# Bound once: a labelled child's inc() is all the feed's path pays.
+_FEED_HIT, _FEED_MISS = metrics.CACHE.labels("feed", "hit"), metrics.CACHE.labels("feed", "miss")
+_ACCESS_HIT = metrics.CACHE.labels("access", "hit")
+_ACCESS_MISS = metrics.CACHE.labels("access", "miss")
 FEED_TTL_SECONDS = 2.0
 ACCESS_TTL_SECONDS = 5.0
 MAX_USERS = 100_000
@@ -53,6 +57,7 @@ class FeedCache:
     async def get(self, load: Callable[[], Awaitable[bytes]], language: str) -> bytes:
         body = self._fresh(language)
         if body is not None:
+            _FEED_HIT.inc()
             return body
         lock = self._locks.setdefault(language, asyncio.Lock())
         async with lock:  # single flight: the others wait for this one load
@@ -61,6 +66,7 @@ class FeedCache:
                 return body
             # Read the version before loading: a change committed meanwhile forces a reload.
             version, at = commit_events.version(commit_events.FEED), time.monotonic()
+            _FEED_MISS.inc()
             body = await load()
             self._bodies[language] = _Rendered(body, version, at)
             return body
@@ -86,6 +92,7 @@ class AccessCache:
         current = commit_events.version(commit_events.ENTITLEMENTS)
         cached = self._rows.get(user_id)
         if cached is None or cached[0] != current or clock - cached[1] >= self._ttl:
+            _ACCESS_MISS.inc()
             async with uow() as session:
                 result = await session.execute(
                     select(
@@ -100,4 +107,6 @@ class AccessCache:
                 self._rows.clear()
             cached = (current, clock, rows)
             self._rows[user_id] = cached
+        else:
+            _ACCESS_HIT.inc()
         return any(entitlement_grants_access(row, now) for row in cached[2])

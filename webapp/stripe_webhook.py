@@ -8,6 +8,7 @@ import stripe
 from aiohttp import web
 from sqlalchemy.exc import SQLAlchemyError
 
+from bot import metrics
 from bot.billing.stripe_events import InvalidWebhookError
 from bot.group_commit import ShutDownError
 from webapp.errors import json_error
@@ -32,11 +33,14 @@ async def stripe_webhook(request: web.Request) -> web.Response:
         event = processor.verify(payload, request.headers.get("Stripe-Signature"))
     except InvalidWebhookError as error:
         log.warning("rejected Stripe webhook: %s", error)
+        metrics.WEBHOOKS.labels("rejected").inc()
         return json_error(400, str(error), "invalid_webhook")
     try:
         outcome = await processor.apply(event)
     except (SQLAlchemyError, OSError, stripe.StripeError, ShutDownError) as error:
         # Nothing was committed; a 5xx makes Stripe deliver the event again later.
         log.error("stripe event %s not applied: %s", event.id, type(error).__name__)
+        metrics.WEBHOOKS.labels("retry").inc()
         return json_error(500, "event not applied; retry later", "retry_later")
+    metrics.WEBHOOKS.labels(outcome.status).inc()
     return web.json_response({"received": True, "status": outcome.status})

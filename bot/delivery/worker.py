@@ -34,7 +34,7 @@ from aiogram.exceptions import AiogramError
 from aiogram.types import InlineKeyboardMarkup, Message, ReplyParameters
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from bot import access, languages, preferences
+from bot import access, languages, metrics, preferences
 from bot.clock import Clock, SystemClock
 from bot.delivery import claims
 from bot.delivery import outcomes as writes
@@ -75,6 +75,17 @@ PAID_BROADCAST_RATE = 1000.0
 DB_RETRY_FIRST = 0.5
 DB_RETRY_MAX = 10.0
 SETTLE_ON_STOP_SECONDS = 10.0
+
+
+# What /metrics calls a failed send, by what the worker does about it.
+_SEND_OUTCOMES = {
+    Action.PAUSE: "throttled",
+    Action.UNAVAILABLE: "unavailable",
+    Action.RETRY: "retry",
+    Action.BLOCKED: "blocked",
+    Action.FAIL: "failed",
+    Action.MIGRATE: "migrated",
+}
 
 
 def _pacer(rate: float | Literal["auto"], paid_broadcast: bool, clock: Clock) -> SendPacer:
@@ -369,10 +380,14 @@ class DeliveryWorker:
         except Exception as error:
             if not isinstance(error, AiogramError):
                 log.exception("sending outbox row %s failed unexpectedly", row.id)
-            outcome = self._outcome_of(classify(error), row, claim, started)
+            verdict = classify(error)
+            metrics.SENDS.labels(_SEND_OUTCOMES[verdict.action]).inc()
+            outcome = self._outcome_of(verdict, row, claim, started)
         else:
+            metrics.SENDS.labels("sent").inc()
             self._unavailable.reset()
             self._pacer.sent(started)
+            metrics.DELIVERY_RATE.set(self._pacer.rate)
             outcome = writes.sent(row.id, message.message_id, self._now())
         if not await self._writer.record(outcome):
             self._healthy_since = None  # owed now; the batch stops at the next send

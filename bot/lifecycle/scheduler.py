@@ -27,6 +27,7 @@ from typing import cast
 from sqlalchemy import Table, or_, update
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
+from bot import metrics
 from bot.clock import Clock, SystemClock
 from db.engine import insert_ignoring_conflicts
 from db.models import SchedulerJob
@@ -129,8 +130,10 @@ class Scheduler:
             outcome = await job.run(now)
         except Exception as error:  # noqa: BLE001 - one job's fault must not stop the others
             outcome = f"failed: {type(error).__name__}"
+            metrics.JOBS.labels(job.name, "failed").inc()
             log.warning("job %s %s", job.name, outcome)
         else:
+            metrics.JOBS.labels(job.name, "ok").inc()
             log.info("job %s: %s", job.name, outcome)
         done = (
             update(SchedulerJob)

@@ -18,6 +18,7 @@ from typing import Any
 from aiogram import BaseMiddleware
 from aiogram.types import TelegramObject, Update
 
+from bot import metrics
 from bot.group_commit import ShutDownError
 from db.faults import DATABASE_FAULTS, describe_fault
 
@@ -53,8 +54,9 @@ class ServerFaultMiddleware(BaseMiddleware):
         delay = 1.0
         while True:
             try:
-                return await handler(event, data)
+                result = await handler(event, data)
             except SERVER_FAULTS as error:
+                metrics.UPDATES.labels("retry").inc()
                 if outcome is not None:
                     outcome.retry = True
                     log.warning(
@@ -69,5 +71,8 @@ class ServerFaultMiddleware(BaseMiddleware):
                     describe_fault(error),
                     delay,
                 )
+            else:
+                metrics.UPDATES.labels("handled").inc()
+                return result
             await self._sleep(delay)
             delay = min(delay * 2, MAX_RETRY_DELAY)

@@ -23,6 +23,7 @@ from sqlalchemy.engine import Connection
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from sqlalchemy.orm import Session, SessionTransaction
 
+from bot import metrics
 from bot.unit_of_work import UnitOfWork
 from db.engine import insert_ignoring_conflicts
 from db.models import ProcessedUpdate
@@ -113,6 +114,7 @@ class UnitOfWorkMiddleware(BaseMiddleware):
             return await handler(event, data)
         except AlreadyHandledError:
             log.info("update %s was handled before; skipped", update_id)
+            metrics.UPDATES.labels("duplicate").inc()
             return None
 
     def _prune_due(self) -> bool:

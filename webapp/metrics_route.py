@@ -1,0 +1,63 @@
+"""GET /metrics: Prometheus' text format (bot/metrics.py says what is counted).
+
+With METRICS_TOKEN set a scrape must bring `Authorization: Bearer <token>` (401 without);
+with PROMETHEUS_MULTIPROC_DIR set the answer sums every process of the host that writes
+there (prometheus-client's multiprocess mode), the `python -m bot worker`s included.
+"""
+
+from __future__ import annotations
+
+import hmac
+import os
+from datetime import UTC, datetime
+
+from aiohttp import web
+from prometheus_client import CONTENT_TYPE_LATEST, REGISTRY, CollectorRegistry, generate_latest
+from prometheus_client.multiprocess import MultiProcessCollector
+from sqlalchemy import func, select
+
+from bot import metrics
+from db.models import OutboxMessage, OutboxStatus
+from webapp.errors import ApiError
+from webapp.keys import SETTINGS, UNIT_OF_WORK
+
+routes = web.RouteTableDef()
+
+
+def _authorised(request: web.Request) -> bool:
+    token = request.app[SETTINGS].metrics_token
+    if token is None:
+        return True
+    given = request.headers.get("Authorization", "")
+    expected = f"Bearer {token.get_secret_value()}"
+    return hmac.compare_digest(given.encode(), expected.encode())
+
+
+async def _read_outbox(request: web.Request) -> None:
+    async with request.app[UNIT_OF_WORK]() as session:
+        depth, oldest = (
+            await session.execute(
+                select(func.count(), func.min(OutboxMessage.created_at)).where(
+                    OutboxMessage.status == OutboxStatus.PENDING
+                )
+            )
+        ).one()
+    metrics.OUTBOX_DEPTH.set(depth)
+    waited = (datetime.now(UTC) - oldest).total_seconds() if oldest is not None else 0.0
+    metrics.OUTBOX_AGE.set(max(0.0, waited))
+
+
+def _exposition() -> bytes:
+    if os.environ.get("PROMETHEUS_MULTIPROC_DIR"):
+        registry = CollectorRegistry()
+        MultiProcessCollector(registry)
+        return generate_latest(registry)
+    return generate_latest(REGISTRY)
+
+
+@routes.get("/metrics")
+async def prometheus_metrics(request: web.Request) -> web.Response:
+    if not _authorised(request):
+        raise ApiError(401, "unauthorized", "GET /metrics needs the METRICS_TOKEN bearer")
+    await _read_outbox(request)
+    return web.Response(body=_exposition(), headers={"Content-Type": CONTENT_TYPE_LATEST})
