@@ -29,7 +29,9 @@ async def scrape(harness: Harness, token: str | None = None) -> dict[tuple[str, 
     return figures
 
 
-def moved(before: dict[tuple[str, ...], float], after: dict[tuple[str, ...], float]) -> dict:
+def moved(
+    before: dict[tuple[str, ...], float], after: dict[tuple[str, ...], float]
+) -> dict[tuple[str, ...], float]:
     return {
         key: after[key] - before.get(key, 0.0)
         for key in after
