@@ -21,6 +21,13 @@ _REGISTER = upsert(
 )
 
 
+# The same, answering with what the user chose with /language: the chat's middleware
+# learns it in the one statement it runs anyway (bot.chat.middlewares.users).
+_REGISTER_RETURNING_LANGUAGE = {
+    name: statement.returning(_USERS.c.language) for name, statement in _REGISTER.items()
+}
+
+
 class TelegramProfile(Protocol):
     """What a chat update's User and a Mini App's WebAppUser both carry."""
 
@@ -56,6 +63,17 @@ async def register(session: AsyncSession, profile: TelegramProfile) -> None:
     """
     connection = await session.connection()
     await connection.execute(_REGISTER[connection.dialect.name], _row(profile))
+
+
+async def register_returning_language(
+    session: AsyncSession, profile: TelegramProfile
+) -> str | None:
+    """register(), and the language the user chose with /language (None: none)."""
+    connection = await session.connection()
+    statement = _REGISTER_RETURNING_LANGUAGE[connection.dialect.name]
+    result = await connection.execute(statement, _row(profile))
+    language: str | None = result.scalar()
+    return language
 
 
 async def ensure_user(session: AsyncSession, profile: TelegramProfile) -> User:

@@ -45,7 +45,7 @@ def create_dispatcher(
     # and whatever the handler renders reads in the user's language.
     dispatcher.update.outer_middleware(ServerFaultMiddleware())
     dispatcher.update.outer_middleware(UnitOfWorkMiddleware(session_factory))
-    dispatcher.update.outer_middleware(RegisterUserMiddleware())
+    dispatcher.update.outer_middleware(RegisterUserMiddleware(chosen))
     dispatcher.update.outer_middleware(LanguageMiddleware(chosen, settings.default_language))
     # Handlers registered with flags=ADMIN_ONLY run for ADMIN_IDS only, in every router.
     admin_only = AdminOnlyMiddleware(settings)

@@ -16,6 +16,7 @@ from aiogram.types import Chat, TelegramObject, User
 
 from bot import commit_events, users
 from bot.chat.middlewares.unit_of_work import UpdateWork
+from bot.languages import LANGUAGES, ChosenLanguages
 
 MAX_REMEMBERED = 100_000
 
@@ -23,8 +24,11 @@ Profile = tuple[str | None, str, str | None]
 
 
 class RegisterUserMiddleware(BaseMiddleware):
-    def __init__(self) -> None:
+    def __init__(self, chosen: ChosenLanguages | None = None) -> None:
         self._known: dict[int, Profile] = {}
+        # The statement that registers a user also says what language they chose: the
+        # language middleware after this one then needs no query of its own.
+        self._chosen = chosen
         self._version = commit_events.version(commit_events.USERS)
 
     async def __call__(
@@ -48,5 +52,7 @@ class RegisterUserMiddleware(BaseMiddleware):
         if self._known.get(user.id) == profile:
             return
         async with uow.untracked() as session:
-            await users.register(session, user)
+            language = await users.register_returning_language(session, user)
+        if self._chosen is not None:
+            self._chosen.remember(user.id, language if language in LANGUAGES else None)
         self._known[user.id] = profile

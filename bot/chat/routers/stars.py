@@ -6,9 +6,9 @@ from __future__ import annotations
 import logging
 from datetime import UTC, datetime
 
-from aiogram import Bot, F, Router
+from aiogram import Bot, Router
 from aiogram.exceptions import TelegramBadRequest
-from aiogram.filters import Command, CommandObject
+from aiogram.filters import Command, CommandObject, Filter
 from aiogram.types import CallbackQuery, Message, PreCheckoutQuery
 
 from bot.chat.keyboards import RefundButton, StarsButton
@@ -150,11 +150,20 @@ async def cb_refund(
     await bot.send_message(query.from_user.id, reply)
 
 
+class _SuccessfulPayment(Filter):
+    """A message carrying a successful payment. Not `F.successful_payment`: aiogram runs a
+    plain (sync) filter in a thread (asyncio.to_thread), and this one sees every message
+    the bot gets (bench/updates.py found it in every update's profile)."""
+
+    async def __call__(self, message: Message) -> bool:
+        return message.successful_payment is not None
+
+
 def create_router() -> Router:
     """A fresh router (a Router can belong to one Dispatcher only)."""
     router = Router(name=__name__)
     router.pre_checkout_query.register(on_pre_checkout)
-    router.message.register(on_stars_paid, F.successful_payment)
+    router.message.register(on_stars_paid, _SuccessfulPayment())
     router.callback_query.register(cb_renewal, StarsButton.filter())
     router.message.register(cmd_refund, Command("refund"), flags=ADMIN_ONLY)
     router.callback_query.register(cb_refund, RefundButton.filter(), flags=ADMIN_ONLY)

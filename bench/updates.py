@@ -1,0 +1,301 @@
+"""Chat updates end to end: the project beside a bare aiogram bot, on the same fake.
+
+`python -m bench.updates [--users N] [--quick] [--postgres]`: a fake Bot API in its own
+process queues, for N users, a `/help` and a `/status` each (2N updates; new users, so the
+project registers them), and the bot under test takes them by long polling (getUpdates)
+and answers each with one sendMessage. The figure is updates a second from the first
+queued to the last answer the fake accepted. Beside it, the same updates to a bare aiogram
+bot (one handler answering every message, no database, no middleware), the framework's
+ceiling on this machine. Target (DESIGN.md): >= 1,000 updates/s on SQLite and >= 75 % of
+the bare bot's figure.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import os
+import signal
+import statistics
+import sys
+import time
+from collections.abc import AsyncIterator, Sequence
+from contextlib import asynccontextmanager
+from dataclasses import dataclass
+from pathlib import Path
+
+import aiohttp
+from aiohttp import web
+
+from bench import BOT_TOKEN
+from bench.common import (
+    READY_TIMEOUT,
+    REPO_ROOT,
+    BenchError,
+    BenchParser,
+    backend_of,
+    load_average,
+    migrated_database,
+    print_quick_banner,
+    run_bench,
+    scratch_dir,
+    tail_of_log,
+)
+from tests.fakes.bot_api import FakeBotAPI
+from tests.processes import free_port, stop_process
+
+TARGET_RATE = 1000.0
+TARGET_SHARE = 0.75
+WARM_UP_USERS = 50
+FIRST_USER = 700_000_001
+DONE_TIMEOUT = 120.0
+
+
+def _update(user: int, text: str, message_id: int) -> dict[str, object]:
+    sender = {"id": user, "is_bot": False, "first_name": f"User {user}", "language_code": "en"}
+    return {
+        "message": {
+            "message_id": message_id,
+            "date": int(time.time()),
+            "chat": {"id": user, "type": "private", "first_name": sender["first_name"]},
+            "from": sender,
+            "text": text,
+            "entities": [{"type": "bot_command", "offset": 0, "length": len(text)}],
+        }
+    }
+
+
+async def serve_fake() -> None:
+    """The fake Bot API, with /enqueue (queue updates) and /count (answers so far)."""
+    fake = FakeBotAPI()
+
+    async def enqueue(request: web.Request) -> web.Response:
+        body = await request.json()
+        first, users = int(body["first"]), int(body["users"])
+        for i, user in enumerate(range(first, first + users)):
+            for text in ("/help", "/status"):
+                fake.push_update(_update(user, text, 2 * i + (text == "/status")))
+        return web.json_response({"queued": 2 * users})
+
+    async def count(_request: web.Request) -> web.Response:
+        return web.json_response({"sent": len(fake.sent_messages())})
+
+    control = web.Application()
+    control.router.add_post("/enqueue", enqueue)
+    control.router.add_get("/count", count)
+    runner = web.AppRunner(control, access_log=None)
+    async with fake:
+        await runner.setup()
+        try:
+            await web.TCPSite(runner, "127.0.0.1", 0).start()
+            urls = {"api": fake.base_url, "control": f"http://127.0.0.1:{runner.addresses[0][1]}"}
+            print(json.dumps(urls), flush=True)
+            await asyncio.get_running_loop().run_in_executor(None, sys.stdin.buffer.read)
+        finally:
+            await runner.cleanup()
+
+
+async def serve_bare(api: str) -> None:
+    """The bare aiogram bot: one handler, no database, default polling."""
+    from aiogram import Bot, Dispatcher
+    from aiogram.client.session.aiohttp import AiohttpSession
+    from aiogram.client.telegram import TelegramAPIServer
+    from aiogram.types import Message
+
+    dispatcher = Dispatcher()
+
+    @dispatcher.message()
+    async def answer(message: Message) -> None:
+        await message.answer("ok")
+
+    session = AiohttpSession(api=TelegramAPIServer.from_base(api))
+    async with Bot(BOT_TOKEN, session=session) as bot:
+        await dispatcher.start_polling(bot, handle_signals=True)
+
+
+@dataclass
+class Fake:
+    api: str
+    control: str
+    http: aiohttp.ClientSession
+
+    async def enqueue(self, first: int, users: int) -> None:
+        async with self.http.post(
+            f"{self.control}/enqueue", json={"first": first, "users": users}
+        ) as response:
+            response.raise_for_status()
+
+    async def sent(self) -> int:
+        async with self.http.get(f"{self.control}/count") as response:
+            return int((await response.json())["sent"])
+
+
+@asynccontextmanager
+async def _child(argv: list[str], log: Path, env: dict[str, str]) -> AsyncIterator[str]:
+    """A helper process of this module; yields its first stdout line."""
+    with log.open("ab") as err:
+        proc = await asyncio.create_subprocess_exec(
+            sys.executable,
+            "-m",
+            "bench.updates",
+            *argv,
+            stdin=asyncio.subprocess.PIPE,
+            stdout=asyncio.subprocess.PIPE,
+            stderr=err,
+            cwd=REPO_ROOT,
+            env=env,
+        )
+    try:
+        assert proc.stdout is not None
+        line = await asyncio.wait_for(proc.stdout.readline(), READY_TIMEOUT)
+        yield line.decode()
+    finally:
+        if proc.stdin is not None:
+            proc.stdin.close()
+        await stop_process(proc, grace=10.0, sig=None)  # EOF on stdin stops the fake
+
+
+def _env(**extra: str) -> dict[str, str]:
+    env = dict(os.environ)
+    env["PYTHONPATH"] = str(REPO_ROOT)
+    env.update(extra)
+    return env
+
+
+@asynccontextmanager
+async def running_fake(workdir: Path) -> AsyncIterator[Fake]:
+    async with _child(["--serve-fake"], workdir / "fake.log", _env()) as line:
+        urls = json.loads(line)
+        async with aiohttp.ClientSession() as http:
+            yield Fake(urls["api"], urls["control"], http)
+
+
+@asynccontextmanager
+async def running_bot(kind: str, fake: Fake, url: str, workdir: Path) -> AsyncIterator[None]:
+    """The project (`python -m bot`, polling) or the bare bot, answering `fake`."""
+    log = workdir / f"{kind}.log"
+    if kind == "bare":
+        env = _env()
+        program = [sys.executable, "-m", "bench.updates", "--serve-bare", fake.api]
+    else:
+        env = _env(
+            BOT_TOKEN=BOT_TOKEN,
+            TELEGRAM_API_BASE=fake.api,
+            DATABASE_URL=url,
+            WEB_HOST="127.0.0.1",
+            PORT=str(free_port()),
+            LOG_LEVEL="WARNING",
+            PUBLIC_URL="",
+        )
+        program = [sys.executable, "-m", "bot"]
+        if args_profile := os.environ.get("BENCH_PROFILE"):  # a cProfile of the project
+            program = [sys.executable, "-m", "cProfile", "-o", args_profile, "-m", "bot"]
+    with log.open("ab") as out:
+        proc = await asyncio.create_subprocess_exec(
+            *program,
+            stdin=asyncio.subprocess.DEVNULL,
+            stdout=out,
+            stderr=out,
+            cwd=REPO_ROOT,
+            env=env,
+        )
+    try:
+        yield
+        if proc.returncode is not None:
+            raise BenchError(f"{kind} bot exited early: {tail_of_log(log)}")
+    finally:
+        await stop_process(proc, grace=15.0, sig=signal.SIGTERM)
+
+
+async def _answered(fake: Fake, total: int, within: float) -> None:
+    deadline = time.monotonic() + within
+    while await fake.sent() < total:
+        if time.monotonic() > deadline:
+            raise BenchError(f"only {await fake.sent()} of {total} answers in {within:.0f} s")
+        await asyncio.sleep(0.005)
+
+
+async def one_run(kind: str, users: int, database: str | None) -> float:
+    """Updates a second for `kind` ("project" or "bare")."""
+    with scratch_dir("signaldesk-bench-updates-") as workdir:
+        url = await migrated_database(database, workdir) if kind == "project" else ""
+        async with running_fake(workdir) as fake, running_bot(kind, fake, url, workdir):
+            await fake.enqueue(FIRST_USER, WARM_UP_USERS)  # start-up, imports, first queries
+            try:
+                await _answered(fake, 2 * WARM_UP_USERS, READY_TIMEOUT + 30)
+            except BenchError as error:
+                raise BenchError(f"{kind}: {error}: {tail_of_log(workdir / f'{kind}.log')}") from None
+            start = time.perf_counter()
+            await fake.enqueue(FIRST_USER + WARM_UP_USERS, users)
+            await _answered(fake, 2 * (WARM_UP_USERS + users), DONE_TIMEOUT)
+            return 2 * users / (time.perf_counter() - start)
+
+
+@dataclass
+class Figures:
+    project: list[float]
+    bare: list[float]
+
+
+async def bench(args: argparse.Namespace) -> int:
+    print_quick_banner(args)
+    backend = backend_of(args.database_url)
+    print(
+        f"updates bench  backend {backend}; {args.users:,} users x (/help, /status); "
+        f"runs {args.runs}; {os.cpu_count()} CPUs; load {load_average()}",
+        flush=True,
+    )
+    figures = Figures([], [])
+    try:
+        for run in range(1, args.runs + 1):
+            for kind, bucket in (("project", figures.project), ("bare", figures.bare)):
+                rate = await one_run(kind, args.users, args.database_url)
+                bucket.append(rate)
+                print(f"{kind:<8} run {run}/{args.runs}  {rate:,.0f} updates/s", flush=True)
+    except BenchError as error:
+        print(f"bench failed: {error}", file=sys.stderr, flush=True)
+        return 1
+    project, bare = statistics.median(figures.project), statistics.median(figures.bare)
+    share = project / bare
+    met_rate = "met" if project >= TARGET_RATE else "MISSED"
+    met_share = "met" if share >= TARGET_SHARE else "MISSED"
+    print(f"summary (medians of {args.runs}; load {load_average()})")
+    print(
+        f"  project {backend}: {project:,.0f} updates/s   target >= {TARGET_RATE:,.0f}  {met_rate}"
+    )
+    print(f"  bare aiogram bot: {bare:,.0f} updates/s")
+    print(
+        f"  project / bare: {share * 100:.0f} %   target >= {TARGET_SHARE * 100:.0f} %  {met_share}"
+    )
+    return 0
+
+
+def parse_args(argv: Sequence[str]) -> argparse.Namespace:
+    parser = BenchParser(
+        prog="python -m bench.updates",
+        description=__doc__.splitlines()[0] if __doc__ else "",
+        database="signaldesk_bench_updates",
+        seed=None,
+        runs_help="runs of each bot; medians",
+    )
+    parser.bounded("--users", full=1000, quick=200, low=10, high=20_000, help="users")
+    hidden = argparse.SUPPRESS
+    parser.add_argument("--serve-fake", action="store_true", help=hidden)
+    parser.add_argument("--serve-bare", help=hidden)
+    return parser.parse(argv)
+
+
+def main(argv: Sequence[str]) -> int:
+    args = parse_args(argv)
+    if args.serve_fake:
+        asyncio.run(serve_fake())
+        return 0
+    if args.serve_bare:
+        asyncio.run(serve_bare(args.serve_bare))
+        return 0
+    return run_bench(bench, args)
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv[1:]))
