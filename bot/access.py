@@ -87,6 +87,20 @@ async def entitlement_of(
     return await session.scalar(query.with_for_update() if lock else query)
 
 
+async def paid_entitlements(
+    session: AsyncSession, user_id: int
+) -> tuple[Entitlement | None, Entitlement | None]:
+    """The user's Stripe and Stars entitlements, in one query (/status shows both)."""
+    rows = await session.scalars(
+        select(Entitlement).where(
+            Entitlement.user_id == user_id,
+            Entitlement.source.in_((EntitlementSource.STRIPE, EntitlementSource.STARS)),
+        )
+    )
+    by_source = {row.source: row for row in rows}
+    return by_source.get(EntitlementSource.STRIPE), by_source.get(EntitlementSource.STARS)
+
+
 async def stripe_entitlement(session: AsyncSession, user_id: int) -> Entitlement | None:
     return await entitlement_of(session, user_id, EntitlementSource.STRIPE)
 
