@@ -1271,7 +1271,7 @@ def parse_args(argv: Sequence[str]) -> argparse.Namespace:
     parser.bounded(
         "--unknown-subscribers",
         full=5000,
-        quick=800,
+        quick=300,
         low=100,
         high=MAX_SUBSCRIBERS,
         help="(e) subscribers of DELIVERY_RATE=auto's broadcast",
@@ -1279,7 +1279,7 @@ def parse_args(argv: Sequence[str]) -> argparse.Namespace:
     parser.bounded(
         "--loop-messages",
         full=600,
-        quick=200,
+        quick=60,
         low=10,
         high=10_000,
         help="(e) messages the aiogram loop sends",
