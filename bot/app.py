@@ -20,6 +20,7 @@ from bot.billing.plans import PlanCatalog
 from bot.billing.reconcile import Reconciler
 from bot.billing.stripe_client import StripeConnection, create_stripe_connection
 from bot.billing.stripe_events import StripeEventProcessor
+from bot.change_feed import ChangeFeed
 from bot.chat.dispatcher import create_dispatcher
 from bot.chat.progress import ProgressReporter
 from bot.chat.texts.notices import NoticeRenderer
@@ -370,6 +371,9 @@ async def run(settings: Settings) -> None:
     runner = create_runner(parts.web_app)
     worker_task: asyncio.Task[None] | None = None
     scheduler_task: asyncio.Task[None] | None = None
+    # Other processes' commits (PostgreSQL): their caches' changes and outbox rows, at once.
+    feed = None if is_sqlite(settings.database_url) else ChangeFeed(settings.database_url)
+    feed_task = asyncio.create_task(feed.run(), name="change-feed") if feed else None
     try:
         await runner.setup()
         await _listen(runner, settings)
@@ -381,7 +385,9 @@ async def run(settings: Settings) -> None:
         await scheduler_task
         await worker_task
     finally:
-        for task in (scheduler_task, worker_task):
+        if feed is not None:
+            feed.stop()
+        for task in (scheduler_task, worker_task, feed_task):
             if task is not None and not task.done():
                 task.cancel()
                 with contextlib.suppress(asyncio.CancelledError):

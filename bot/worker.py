@@ -22,8 +22,11 @@ from typing import Literal
 
 from aiogram import Bot
 
+from bot import commit_events
+from bot.change_feed import ChangeFeed
 from bot.chat.progress import ProgressReporter
 from bot.chat.texts.notices import NoticeRenderer
+from bot.delivery.outbox import OutboxWakeup
 from bot.delivery.worker import CONCURRENCY, LEASE, DeliveryWorker
 from bot.settings import Settings
 from bot.startup import StartupError, check_schema, freeze_startup_objects
@@ -54,6 +57,9 @@ async def delivery_worker(
         await check_schema(engine)
         warm_response_models()
         session_factory = create_session_factory(engine)
+        wakeup = OutboxWakeup()
+        # A commit of outbox rows wakes the worker: this process's, or (change feed) another's.
+        commit_events.subscribe(commit_events.OUTBOX, wakeup)
         yield DeliveryWorker(
             bot,
             session_factory,
@@ -63,6 +69,7 @@ async def delivery_worker(
             paid_broadcast=settings.paid_broadcast,
             concurrency=CONCURRENCY if concurrency is None else concurrency,
             lease=lease,
+            wakeup=wakeup,
             progress=ProgressReporter(
                 bot, session_factory, interval=2.0, default_language=settings.default_language
             )
@@ -93,4 +100,11 @@ async def run_worker(settings: Settings) -> None:
         loop = asyncio.get_running_loop()
         for number in (SIGINT, SIGTERM):
             loop.add_signal_handler(number, worker.stop)
-        await worker.run()
+        # Outbox rows written by another process wake this worker at once (bot.change_feed).
+        feed = ChangeFeed(settings.database_url)
+        feed_task = asyncio.create_task(feed.run(), name="change-feed")
+        try:
+            await worker.run()
+        finally:
+            feed.stop()
+            await feed_task
