@@ -13,6 +13,7 @@ from sqlalchemy import (
     JSON,
     BigInteger,
     Boolean,
+    Float,
     ForeignKey,
     Index,
     Integer,
@@ -224,6 +225,17 @@ class Broadcast(Base):
     total: Mapped[int] = mapped_column(Integer, default=0)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
     finished_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+
+
+class AttemptBucket(Base):
+    """A token bucket of the initData exchange's rate limit, per client address, shared by
+    every instance on PostgreSQL (webapp/attempt_limits.py)."""
+
+    __tablename__ = "attempt_buckets"
+
+    key: Mapped[str] = mapped_column(String(128), primary_key=True)
+    tokens: Mapped[float] = mapped_column(Float)
+    at: Mapped[datetime] = mapped_column(UTCDateTime())
 
 
 class ProcessedUpdate(Base):

@@ -127,6 +127,27 @@ async def test_exchange_is_rate_limited_per_client(harness: Harness) -> None:
     assert int(headers["Retry-After"]) >= 1
 
 
+async def test_instances_share_one_exchange_budget_per_client(
+    make_harness: MakeHarness,
+) -> None:
+    """On PostgreSQL the budget is a row every instance takes from: ten tries at one
+    instance leave none at the other, for the same client address."""
+    first = await make_harness()
+    if not first.settings.database_url.startswith("postgresql"):
+        pytest.skip("one process on SQLite: its budget is in memory")
+    second = await make_harness()
+    for _ in range(10):
+        status, _, _ = await call(
+            first, "POST", "/api/v1/miniapp/exchange-initdata", body={"init_data": "x=1"}
+        )
+        assert status == 401
+    status, body, headers = await call(
+        second, "POST", "/api/v1/miniapp/exchange-initdata", body={"init_data": "x=1"}
+    )
+    assert (status, body["error"]["code"]) == (429, "too_many_requests")
+    assert int(headers["Retry-After"]) == 6
+
+
 # --- bearer auth ---------------------------------------------------------------------------
 
 

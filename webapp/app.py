@@ -15,6 +15,7 @@ from bot.stars.service import StarsService
 from bot.telegram.health import TelegramHealth
 from bot.telegram.setup import TELEGRAM_WEBHOOK_PATH
 from bot.unit_of_work import UnitOfWork
+from db.engine import is_sqlite
 from webapp import (
     health,
     metrics_route,
@@ -27,6 +28,7 @@ from webapp import (
     texts_api,
     track_record,
 )
+from webapp.attempt_limits import Limiter, LocalLimiter, SharedLimiter
 from webapp.errors import error_middleware
 from webapp.hot_cache import AccessCache, FeedCache
 from webapp.keys import (
@@ -62,6 +64,13 @@ INITDATA_BURST = 10
 INITDATA_PER_SECOND = 1 / 6
 
 
+def _initdata_limiter(settings: Settings, uow: UnitOfWork) -> Limiter:
+    """Shared by every instance on PostgreSQL; in this process's memory on SQLite."""
+    if is_sqlite(settings.database_url):
+        return LocalLimiter(AttemptLimiter(burst=INITDATA_BURST, per_second=INITDATA_PER_SECOND))
+    return SharedLimiter(uow, burst=INITDATA_BURST, per_second=INITDATA_PER_SECOND)
+
+
 def create_web_app(
     settings: Settings,
     session_factory: async_sessionmaker[AsyncSession],
@@ -88,7 +97,7 @@ def create_web_app(
     app[PREMIUM] = premium
     app[READINESS] = health.Readiness(app[UNIT_OF_WORK], telegram_health)
     app[TOKENS] = TokenSigner(settings.bot_token.get_secret_value())
-    app[INITDATA_LIMITER] = AttemptLimiter(burst=INITDATA_BURST, per_second=INITDATA_PER_SECOND)
+    app[INITDATA_LIMITER] = _initdata_limiter(settings, app[UNIT_OF_WORK])
     app[FEED_CACHE] = FeedCache()
     app[ACCESS_CACHE] = AccessCache()
     app[CHOSEN_LANGUAGES] = chosen_languages if chosen_languages is not None else ChosenLanguages()

@@ -14,8 +14,9 @@ from bot.premium.service import PremiumChats
 from bot.settings import Settings
 from bot.stars.service import StarsService
 from bot.unit_of_work import UnitOfWork
+from webapp.attempt_limits import Limiter
 from webapp.hot_cache import AccessCache, FeedCache
-from webapp.miniapp_auth import AttemptLimiter, TokenSigner
+from webapp.miniapp_auth import TokenSigner
 
 if TYPE_CHECKING:
     from webapp.health import Readiness
@@ -28,7 +29,7 @@ BILLING = web.AppKey("billing", BillingService)
 STARS = web.AppKey("stars", StarsService)
 PREMIUM = web.AppKey("premium", PremiumChats)
 TOKENS = web.AppKey("tokens", TokenSigner)
-INITDATA_LIMITER = web.AppKey("initdata_limiter", AttemptLimiter)
+INITDATA_LIMITER = web.AppKey("initdata_limiter", Limiter)
 FEED_CACHE = web.AppKey("feed_cache", FeedCache)
 ACCESS_CACHE = web.AppKey("access_cache", AccessCache)
 # What users chose with /language, shared with the chat's middleware (one process's view).

@@ -69,7 +69,7 @@ def _uow(request: web.Request) -> UnitOfWork:
 
 @routes.post("/api/v1/miniapp/exchange-initdata")
 async def exchange_initdata(request: web.Request) -> web.Response:
-    wait = request.app[INITDATA_LIMITER].hit(client_address(request))
+    wait = await request.app[INITDATA_LIMITER].attempt(client_address(request))
     if wait:
         raise ApiError(
             429,
