@@ -9,6 +9,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import contextlib
+import json
 import math
 import os
 import random
@@ -23,6 +24,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, TypeVar
 
+from aiohttp import web
 from sqlalchemy import text
 from sqlalchemy.engine import URL, make_url
 from sqlalchemy.exc import SQLAlchemyError
@@ -31,6 +33,7 @@ from sqlalchemy.ext.asyncio import create_async_engine
 from bench import BOT_TOKEN
 from db import migrate
 from db.engine import create_engine
+from tests.fakes.bot_api import FakeBotAPI
 from tests.processes import REPO_ROOT, free_port, start_bot_logged, stop_process, wait_http_ready
 
 STRIPE_KEY = "sk_test_signaldesk_bench"
@@ -268,6 +271,33 @@ def scratch_dir(prefix: str) -> Iterator[Path]:
 # ---------------------------------------------------------------------------
 # The server under test: `python -m bot` against the fakes
 # ---------------------------------------------------------------------------
+
+
+def child_env(**extra: str) -> dict[str, str]:
+    """The environment of a bench's helper process: this one's, this checkout importable,
+    no proxy for the fakes on 127.0.0.1, and `extra`."""
+    env = dict(os.environ)
+    env["PYTHONPATH"] = str(REPO_ROOT)
+    env["NO_PROXY"] = "127.0.0.1"
+    env.update(extra)
+    return env
+
+
+async def serve_with_control(fake: FakeBotAPI, control: web.Application) -> None:
+    """Run the fake Bot API and its control app (a second small server on its own port:
+    the fake's app is built inside FakeBotAPI) until stdin closes, the bench finished or
+    died; their URLs go out first, as one JSON line on stdout."""
+    runner = web.AppRunner(control, access_log=None)
+    async with fake:
+        await runner.setup()
+        try:
+            await web.TCPSite(runner, "127.0.0.1", 0).start()
+            port = int(runner.addresses[0][1])
+            urls = {"api": fake.base_url, "control": f"http://127.0.0.1:{port}"}
+            print(json.dumps(urls), flush=True)  # noqa: T201 - the bench reads it
+            await asyncio.get_running_loop().run_in_executor(None, sys.stdin.buffer.read)
+        finally:
+            await runner.cleanup()
 
 
 @dataclass(frozen=True, slots=True)

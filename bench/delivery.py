@@ -31,6 +31,7 @@ from bench.common import (
     BenchError,
     BenchParser,
     backend_of,
+    child_env,
     cpu_seconds,
     load_average,
     migrated_database,
@@ -38,6 +39,7 @@ from bench.common import (
     repeat_runs,
     run_bench,
     scratch_dir,
+    serve_with_control,
     tail_of_log,
 )
 from bot.signals import service as signals
@@ -157,33 +159,15 @@ async def serve_fake(
     async def records(_request: web.Request) -> web.Response:
         return web.json_response(fake_records(fake))
 
-    # A second small server on its own port: the fake's app is built inside FakeBotAPI.
     control = web.Application()
     control.router.add_get("/count", count)
     control.router.add_get("/records", records)
-    runner = web.AppRunner(control, access_log=None)
-    async with fake:
-        await runner.setup()
-        try:
-            await web.TCPSite(runner, "127.0.0.1", 0).start()
-            port = int(runner.addresses[0][1])
-            urls = {"api": fake.base_url, "control": f"http://127.0.0.1:{port}"}
-            print(json.dumps(urls), flush=True)
-            await asyncio.get_running_loop().run_in_executor(None, sys.stdin.buffer.read)
-        finally:
-            await runner.cleanup()
+    await serve_with_control(fake, control)
 
 
 # ---------------------------------------------------------------------------
 # Processes, seen from the bench
 # ---------------------------------------------------------------------------
-
-
-def child_env() -> dict[str, str]:
-    env = dict(os.environ)
-    env["PYTHONPATH"] = str(REPO_ROOT)
-    env["NO_PROXY"] = "127.0.0.1"
-    return env
 
 
 @dataclass(frozen=True, slots=True)

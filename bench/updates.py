@@ -35,11 +35,13 @@ from bench.common import (
     BenchError,
     BenchParser,
     backend_of,
+    child_env,
     load_average,
     migrated_database,
     print_quick_banner,
     run_bench,
     scratch_dir,
+    serve_with_control,
     tail_of_log,
 )
 from tests.fakes.bot_api import FakeBotAPI
@@ -84,16 +86,7 @@ async def serve_fake() -> None:
     control = web.Application()
     control.router.add_post("/enqueue", enqueue)
     control.router.add_get("/count", count)
-    runner = web.AppRunner(control, access_log=None)
-    async with fake:
-        await runner.setup()
-        try:
-            await web.TCPSite(runner, "127.0.0.1", 0).start()
-            urls = {"api": fake.base_url, "control": f"http://127.0.0.1:{runner.addresses[0][1]}"}
-            print(json.dumps(urls), flush=True)
-            await asyncio.get_running_loop().run_in_executor(None, sys.stdin.buffer.read)
-        finally:
-            await runner.cleanup()
+    await serve_with_control(fake, control)
 
 
 async def serve_bare(api: str) -> None:
@@ -156,16 +149,9 @@ async def _child(argv: list[str], log: Path, env: dict[str, str]) -> AsyncIterat
         await stop_process(proc, grace=10.0, sig=None)  # EOF on stdin stops the fake
 
 
-def _env(**extra: str) -> dict[str, str]:
-    env = dict(os.environ)
-    env["PYTHONPATH"] = str(REPO_ROOT)
-    env.update(extra)
-    return env
-
-
 @asynccontextmanager
 async def running_fake(workdir: Path) -> AsyncIterator[Fake]:
-    async with _child(["--serve-fake"], workdir / "fake.log", _env()) as line:
+    async with _child(["--serve-fake"], workdir / "fake.log", child_env()) as line:
         urls = json.loads(line)
         async with aiohttp.ClientSession() as http:
             yield Fake(urls["api"], urls["control"], http)
@@ -176,10 +162,10 @@ async def running_bot(kind: str, fake: Fake, url: str, workdir: Path) -> AsyncIt
     """The project (`python -m bot`, polling) or the bare bot, answering `fake`."""
     log = workdir / f"{kind}.log"
     if kind == "bare":
-        env = _env()
+        env = child_env()
         program = [sys.executable, "-m", "bench.updates", "--serve-bare", fake.api]
     else:
-        env = _env(
+        env = child_env(
             BOT_TOKEN=BOT_TOKEN,
             TELEGRAM_API_BASE=fake.api,
             DATABASE_URL=url,

@@ -80,6 +80,11 @@ def pick(chosen: str | None, telegram_code: str | None, default: str) -> str:
     return normalized(telegram_code) or default
 
 
+def of_user(user: User | None, default: str) -> str:
+    """pick() for a users row (None: a user not known yet reads the default)."""
+    return pick(user.language, user.language_code, default) if user is not None else default
+
+
 def stripe_locale(language: str) -> str:
     return _STRIPE_LOCALES.get(language, "auto")
 

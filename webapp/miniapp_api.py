@@ -137,9 +137,7 @@ async def me(request: web.Request) -> web.Response:
             "can_manage_billing": billing.enabled and customer is not None,
             "subscription": views.subscription(row, plan_name, now),
             # What the chat speaks to them; the page reloads its texts if it shows another.
-            "language": languages.pick(
-                user.language, user.language_code, request.app[SETTINGS].default_language
-            ),
+            "language": languages.of_user(user, request.app[SETTINGS].default_language),
         }
     )
 

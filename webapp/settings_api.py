@@ -38,8 +38,7 @@ def _shown(chosen: preferences.Preferences, language: str) -> dict[str, object]:
 
 async def _current(request: web.Request, session: AsyncSession, user_id: int) -> dict[str, object]:
     user = await session.get(User, user_id)
-    chosen, telegram = (user.language, user.language_code) if user else (None, None)
-    language = languages.pick(chosen, telegram, request.app[SETTINGS].default_language)
+    language = languages.of_user(user, request.app[SETTINGS].default_language)
     return _shown(await preferences.of(session, user_id), language)
 
 

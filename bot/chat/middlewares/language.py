@@ -35,6 +35,4 @@ class LanguageMiddleware(I18nMiddleware):
             async with uow.untracked() as session:
                 choice = await languages.chosen(session, user.id)
             self._chosen.remember(user.id, choice)
-        language = languages.pick(choice, user.language_code, self._default)
-        data["language"] = language
-        return language
+        return languages.pick(choice, user.language_code, self._default)

@@ -24,7 +24,7 @@ Profile = tuple[str | None, str, str | None]
 
 
 class RegisterUserMiddleware(BaseMiddleware):
-    def __init__(self, chosen: ChosenLanguages | None = None) -> None:
+    def __init__(self, chosen: ChosenLanguages) -> None:
         self._known: dict[int, Profile] = {}
         # The statement that registers a user also says what language they chose: the
         # language middleware after this one then needs no query of its own.
@@ -53,6 +53,5 @@ class RegisterUserMiddleware(BaseMiddleware):
             return
         async with uow.untracked() as session:
             language = await users.register_returning_language(session, user)
-        if self._chosen is not None:
-            self._chosen.remember(user.id, language if language in LANGUAGES else None)
+        self._chosen.remember(user.id, language if language in LANGUAGES else None)
         self._known[user.id] = profile

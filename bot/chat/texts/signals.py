@@ -123,23 +123,27 @@ def preview(spec: SignalSpec, recipients: int) -> Html:
     return tn("signal.preview", recipients, body=body(spec))
 
 
+def _status_word(status: str, *, closed: bool = False) -> Html | None:
+    """A signal's status in words; None for a code the catalogue does not know."""
+    if status.startswith("tp") and status[2:].isdigit():
+        key = "signal.status.tp_hit_closed" if closed else "signal.status.tp_hit"
+        return t(key, n=int(status[2:]))
+    status_key = _STATUS_KEYS.get(status)
+    return t(status_key) if status_key else None
+
+
 def status_label(signal: SignalLike) -> Html:
-    if signal.status.startswith("tp"):
-        key = "signal.status.tp_hit_closed" if signal.closed_at else "signal.status.tp_hit"
-        return t(key, n=int(signal.status[2:]))
-    status_key = _STATUS_KEYS.get(signal.status)
-    return t(status_key) if status_key else Html(signal.status)
+    word = _status_word(signal.status, closed=bool(signal.closed_at))
+    return word if word is not None else Html(signal.status)
 
 
 def state_problem(error: DomainError) -> Html:
     """Why a signal could not be sent, discarded or updated; a status in it in words."""
     params = dict(error.params)
     status = params.get("status")
-    if isinstance(status, str):
-        if status.startswith("tp") and status[2:].isdigit():
-            params["status"] = t("signal.status.tp_hit", n=int(status[2:]))
-        elif status in _STATUS_KEYS:
-            params["status"] = t(_STATUS_KEYS[status])
+    word = _status_word(status) if isinstance(status, str) else None
+    if word is not None:
+        params["status"] = word
     return t(error.key, **params)
 
 
