@@ -26,6 +26,7 @@ from bot.chat.progress import ProgressReporter
 from bot.chat.texts.notices import NoticeRenderer
 from bot.clock import Clock
 from bot.delivery.outbox import OutboxWakeup
+from bot.delivery.turn import SendingTurn, sending_turn
 from bot.delivery.worker import DeliveryWorker
 from bot.errors import BillingNotConfiguredError, BillingUnavailableError
 from bot.group_commit import GroupCommit
@@ -217,6 +218,7 @@ def _delivery(
     *,
     wakeup: OutboxWakeup,
     clock: Clock | None,
+    turn: SendingTurn,
 ) -> tuple[ProgressReporter, DeliveryWorker]:
     """The outbox's delivery worker, and what reports a broadcast's progress as it goes."""
     progress = ProgressReporter(
@@ -232,6 +234,8 @@ def _delivery(
         paid_broadcast=settings.paid_broadcast,
         wakeup=wakeup,
         clock=clock,
+        lease=timedelta(seconds=settings.delivery_lease_seconds),
+        turn=turn,
     )
     return progress, worker
 
@@ -306,7 +310,9 @@ def build(settings: Settings, engine: AsyncEngine, *, clock: Clock | None = None
     commit_events.subscribe(commit_events.OUTBOX, wakeup)
     stripe_conn, billing, stripe_events = _billing(settings, session_factory)
     stars = _stars(settings)
-    progress, worker = _delivery(settings, bot, session_factory, wakeup=wakeup, clock=clock)
+    progress, worker = _delivery(
+        settings, bot, session_factory, wakeup=wakeup, clock=clock, turn=sending_turn(engine)
+    )
     premium = _premium(settings, bot, session_factory, worker)
     dispatcher, web_app = _chat_and_web(
         settings,

@@ -66,6 +66,9 @@ class Settings(BaseSettings):
     # adaptive.py), a number fixes it.
     delivery_rate: Literal["auto"] | float = "auto"
     paid_broadcast: bool = False
+    # How long a sender's claim on outbox rows lasts: after a crash they go out again this
+    # long after they were claimed (shorter: faster recovery; each send must fit in it).
+    delivery_lease_seconds: int = Field(default=60, ge=10, le=3600)
     log_level: str = "INFO"
     log_format: Literal["text", "json"] = "text"  # json: one object a line
     # Subscription lifecycle (bot/lifecycle): days before a non-renewing end to remind.

@@ -1,13 +1,13 @@
-"""`python -m bot worker`: one more delivery worker, in a process of its own.
+"""`python -m bot worker`: a delivery worker in a process of its own (PostgreSQL only).
 
-`python -m bot` always runs a worker; this adds senders on PostgreSQL, where workers
-share the outbox (FOR UPDATE SKIP LOCKED). DELIVERY_RATE applies to each sending process,
-so with N of them set it to the bot's budget divided by N (Telegram allows about 30/s in
-all); the one-per-second-per-chat spacing is kept within a process, and a rare clash
-between two is answered by Telegram's 429, which every worker obeys. Progress messages
-are left to the web process's worker. It imports only what sending needs: no handlers,
-web server, Stripe or Alembic (bench/delivery.py measures its memory). It hears of new
-rows by polling (every IDLE_POLL_SECONDS); the web process's own worker is woken at once.
+`python -m bot` always runs a worker. On PostgreSQL one process at a time has the sending
+turn (bot.delivery.turn): it sends for the whole bot at DELIVERY_RATE, spaces each chat's
+messages and edits broadcasts' progress messages, while the others stand by to take over
+within a second of its stop or death. A worker process keeps that work, and its memory,
+off the web instances when it holds the turn. It imports only what sending needs: no
+handlers, web server, Stripe or Alembic (bench/delivery.py measures its memory). It hears
+of new rows through the change feed (LISTEN/NOTIFY), and by polling every
+IDLE_POLL_SECONDS should that connection drop.
 """
 
 from __future__ import annotations
@@ -27,7 +27,8 @@ from bot.change_feed import ChangeFeed
 from bot.chat.progress import ProgressReporter
 from bot.chat.texts.notices import NoticeRenderer
 from bot.delivery.outbox import OutboxWakeup
-from bot.delivery.worker import CONCURRENCY, LEASE, DeliveryWorker
+from bot.delivery.turn import sending_turn
+from bot.delivery.worker import CONCURRENCY, DeliveryWorker
 from bot.settings import Settings
 from bot.startup import StartupError, check_schema, freeze_startup_objects
 from bot.telegram.client import create_bot, warm_response_models
@@ -42,8 +43,7 @@ async def delivery_worker(
     *,
     rate: float | Literal["auto"] | None = None,
     concurrency: int | None = None,
-    lease: timedelta = LEASE,
-    reports_progress: bool = True,
+    lease: timedelta | None = None,
 ) -> AsyncIterator[DeliveryWorker]:
     """A worker built as the app builds its own, closed on exit.
 
@@ -68,13 +68,12 @@ async def delivery_worker(
             default_language=settings.default_language,
             paid_broadcast=settings.paid_broadcast,
             concurrency=CONCURRENCY if concurrency is None else concurrency,
-            lease=lease,
+            lease=timedelta(seconds=settings.delivery_lease_seconds) if lease is None else lease,
             wakeup=wakeup,
+            turn=sending_turn(engine),
             progress=ProgressReporter(
                 bot, session_factory, interval=2.0, default_language=settings.default_language
-            )
-            if reports_progress
-            else None,
+            ),
         )
     finally:
         if bot is not None:
@@ -91,9 +90,10 @@ async def run_worker(settings: Settings) -> None:
             "DATABASE_URL: python -m bot worker needs PostgreSQL; on SQLite the worker "
             "inside python -m bot does all the sending"
         )
-    async with delivery_worker(settings, reports_progress=False) as worker:
+    async with delivery_worker(settings) as worker:
         log.info(
-            "delivery worker at DELIVERY_RATE=%s; every sending process has its own DELIVERY_RATE",
+            "delivery worker at DELIVERY_RATE=%s for the whole bot, while it has the sending "
+            "turn (one process at a time sends)",
             settings.delivery_rate,
         )
         freeze_startup_objects()

@@ -213,7 +213,7 @@ async def test_worker_alone_delivers_the_outbox_and_stops_on_sigterm(
         await engine.dispose()
     # Nothing but sending: no polling for updates, no command menu.
     assert not fake_bot.calls_for("getUpdates") and not fake_bot.calls_for("setMyCommands")
-    assert "every sending process has its own DELIVERY_RATE" in worker.output()
+    assert "has the sending turn" in worker.output()
     assert_no_token(worker.output())
 
 

@@ -99,6 +99,8 @@ def test_values_are_read_and_parsed_from_the_environment() -> None:
         ("DELIVERY_RATE", "0"),
         ("DELIVERY_RATE", "fast"),
         ("DELIVERY_RATE", "nan"),
+        ("DELIVERY_LEASE_SECONDS", "5"),
+        ("DELIVERY_LEASE_SECONDS", "a minute"),
         ("DELIVERY_RATE", "1e9"),
         ("DELIVERY_RATE", "автоматически"),
         ("DEFAULT_LANGUAGE", "klingon"),

@@ -44,6 +44,7 @@ from bot.delivery.claims import Claim
 from bot.delivery.outbox import OutboxWakeup
 from bot.delivery.pacing import SendPacer, UnavailableBackoff, backoff
 from bot.delivery.plan import PER_CHAT_INTERVAL, PREMIUM_KINDS, Send, plan_batch
+from bot.delivery.turn import STANDBY_POLL, OnlySender, SendingTurn
 from bot.delivery.verdicts import Action, Verdict, classify
 from bot.languages import ENGLISH
 from db.faults import DATABASE_FAULTS, describe_fault
@@ -118,8 +119,11 @@ class DeliveryWorker:
         lease: timedelta = LEASE,
         clock: Clock | None = None,
         progress: Progress | None = None,
+        turn: SendingTurn | None = None,
     ) -> None:
         self._bot = bot
+        # One process at a time sends for the bot (bot.delivery.turn says why).
+        self._turn = turn or OnlySender()
         self._render = render  # kind and params -> words and buttons (the chat's texts)
         # Each row reads in its recipient's language as of the send, not of the queueing.
         self._default_language = default_language
@@ -171,6 +175,9 @@ class DeliveryWorker:
         delay = DB_RETRY_FIRST
         while not self._stopping.is_set():
             try:
+                if not await self._turn.ours():
+                    await self._stand_by()
+                    continue
                 attempted = await self.pass_once()
                 delay = DB_RETRY_FIRST
             except DATABASE_FAULTS as error:
@@ -191,7 +198,14 @@ class DeliveryWorker:
             if attempted == 0:
                 await self._wakeup.wait(IDLE_POLL_SECONDS)
         await self._settle_before_exit()
+        await self._turn.give_up()
         log.info("delivery worker stopped")
+
+    async def _stand_by(self) -> None:
+        """Another process sends: save what this one still owes (it may have lost the turn
+        mid-batch), and ask for the turn again shortly."""
+        await self._writer.settle()
+        await self._sleep(STANDBY_POLL)
 
     async def pass_once(self) -> int:
         """Wait out a pause, then one claim and its sends; returns how many were claimed."""
