@@ -92,7 +92,7 @@ async def run_worker(settings: Settings) -> None:
         )
     async with delivery_worker(settings) as worker:
         log.info(
-            "delivery worker at DELIVERY_RATE=%s for the whole bot, while it has the sending "
+            "delivery worker at DELIVERY_RATE=%s for the whole bot whenever it holds the sending "
             "turn (one process at a time sends)",
             settings.delivery_rate,
         )

@@ -8,8 +8,9 @@ import time
 from typing import Any
 
 import pytest
+from sqlalchemy import func, select
 
-from db.models import User
+from db.models import ProcessedUpdate, User
 from tests.conftest import Harness, MakeHarness
 from tests.helpers import state
 
@@ -113,3 +114,23 @@ async def test_the_answer_waits_for_the_handling(hook: Harness) -> None:
     status, _ = await _post(hook, json.dumps(_start_update()).encode(), {HEADER: SECRET})
     assert status == 200
     assert "Welcome, Eve" in hook.last_reply(USER).text  # no waiting, no polling
+
+
+async def test_an_update_sent_again_is_answered_once(hook: Harness) -> None:
+    """Telegram sends an update again when its answer was lost: a read-only command
+    (/help opens no unit of work) is recorded too, and its second delivery skipped."""
+    body = json.dumps(_command("/help", update_id=41)).encode()
+    for _ in range(3):
+        status, _ = await _post(hook, body, {HEADER: SECRET})
+        assert status == 200
+    assert len(hook.replies(USER)) == 1
+    other = json.dumps(_command("/help", update_id=42)).encode()  # a new update is answered
+    status, _ = await _post(hook, other, {HEADER: SECRET})
+    assert status == 200 and len(hook.replies(USER)) == 2
+
+
+async def test_with_long_polling_a_read_only_update_writes_nothing(harness: Harness) -> None:
+    """One process receives, and Telegram hands out nothing twice: no write for a read."""
+    await harness.send_text(USER, "/help")
+    async with harness.session() as session:
+        assert await session.scalar(select(func.count()).select_from(ProcessedUpdate)) == 0

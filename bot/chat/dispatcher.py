@@ -44,7 +44,9 @@ def create_dispatcher(
     # mode); each update gets its unit of work and is applied once; its user is registered;
     # and whatever the handler renders reads in the user's language.
     dispatcher.update.outer_middleware(ServerFaultMiddleware())
-    dispatcher.update.outer_middleware(UnitOfWorkMiddleware(session_factory))
+    dispatcher.update.outer_middleware(
+        UnitOfWorkMiddleware(session_factory, every_update=settings.public_url is not None)
+    )
     dispatcher.update.outer_middleware(RegisterUserMiddleware(chosen))
     dispatcher.update.outer_middleware(LanguageMiddleware(chosen, settings.default_language))
     # Handlers registered with flags=ADMIN_ONLY run for ADMIN_IDS only, in every router.

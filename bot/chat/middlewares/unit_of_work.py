@@ -4,8 +4,15 @@ Telegram delivers an update again when the webhook did not answer 200 (bot.chat.
 middlewares.server_faults answers so when the database failed). The update's id is
 written in the first unit of work that commits for it, the one holding its changes: a
 later delivery finds it there and is skipped (AlreadyHandledError), so a /grant or a
-/broadcast never applies twice. An update that never opens a unit changed nothing and is
-not recorded.
+/broadcast never applies twice.
+
+In webhook mode (several instances may share the load, and Telegram sends an update again,
+maybe to another instance, whenever it got no 200 for it) every update is recorded: one
+that opened no unit (/help, /status) is recorded once handled, before its 200, and a
+delivery of an update already recorded is skipped before any handler runs, so its reply
+is not sent twice either. A delivery killed mid-way is handled again (at least once). With
+long polling one process receives, Telegram redelivers nothing it was not asked for again,
+and an update that never opens a unit is not recorded (no write for a read).
 """
 
 from __future__ import annotations
@@ -18,7 +25,7 @@ from typing import Any, cast
 
 from aiogram import BaseMiddleware
 from aiogram.types import TelegramObject, Update
-from sqlalchemy import Table, delete, event
+from sqlalchemy import Table, delete, event, select
 from sqlalchemy.engine import Connection
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from sqlalchemy.orm import Session, SessionTransaction
@@ -94,12 +101,34 @@ class UpdateWork(UnitOfWork):
         if _TO_RECORD not in session.info:  # the transaction began, so it holds the record
             self._update_id = None
 
+    async def seen_before(self) -> bool:
+        """Whether a delivery of this update has been recorded already."""
+        if self._update_id is None:
+            return False
+        async with self._session_factory() as session:
+            found = await session.scalar(
+                select(_TABLE.c.update_id).where(_TABLE.c.update_id == self._update_id)
+            )
+        return found is not None
+
+    async def record(self) -> None:
+        """Record the update if no unit of its own did (raises AlreadyHandledError when
+        another delivery of it got there first)."""
+        if self._update_id is None:
+            return
+        async with self() as session:
+            await session.connection()  # begins the transaction, which writes the record
+
 
 class UnitOfWorkMiddleware(BaseMiddleware):
-    """Gives every handler `uow`, and skips an update whose changes are already in."""
+    """Gives every handler `uow`, and skips an update whose changes are already in; with
+    `every_update` (webhook mode) every update is recorded and skipped if seen before."""
 
-    def __init__(self, session_factory: async_sessionmaker[AsyncSession]) -> None:
+    def __init__(
+        self, session_factory: async_sessionmaker[AsyncSession], *, every_update: bool = False
+    ) -> None:
         self._session_factory = session_factory
+        self._every_update = every_update
         self._last_prune = 0.0
 
     async def __call__(
@@ -109,9 +138,14 @@ class UnitOfWorkMiddleware(BaseMiddleware):
         data: dict[str, Any],
     ) -> Any:
         update_id = event.update_id if isinstance(event, Update) else None
-        data["uow"] = UpdateWork(self._session_factory, update_id, prune=self._prune_due())
+        work = data["uow"] = UpdateWork(self._session_factory, update_id, prune=self._prune_due())
         try:
-            return await handler(event, data)
+            if self._every_update and await work.seen_before():
+                raise AlreadyHandledError(update_id)
+            result = await handler(event, data)
+            if self._every_update:
+                await work.record()
+            return result
         except AlreadyHandledError:
             log.info("update %s was handled before; skipped", update_id)
             metrics.UPDATES.labels("duplicate").inc()
