@@ -261,11 +261,15 @@ async def migrated_database(url: str | None, workdir: Path) -> str:
 
 @contextlib.contextmanager
 def scratch_dir(prefix: str) -> Iterator[Path]:
+    """A temporary directory, removed afterwards unless BENCH_KEEP=1 (to read the logs)."""
     path = Path(tempfile.mkdtemp(prefix=prefix))
     try:
         yield path
     finally:
-        shutil.rmtree(path, ignore_errors=True)
+        if os.environ.get("BENCH_KEEP") == "1":
+            print(f"kept    {path}", file=sys.stderr)
+        else:
+            shutil.rmtree(path, ignore_errors=True)
 
 
 # ---------------------------------------------------------------------------
@@ -357,16 +361,35 @@ class Server:
 @contextlib.asynccontextmanager
 async def running_server(env: dict[str, str], workdir: Path) -> AsyncIterator[Server]:
     """The server on a free port, ready; stopped with SIGTERM (then killed) on exit."""
+    async with running_servers(env, workdir, 1) as (server,):
+        yield server
+
+
+@contextlib.asynccontextmanager
+async def running_servers(
+    env: dict[str, str], workdir: Path, count: int
+) -> AsyncIterator[list[Server]]:
+    """`count` servers on free ports (one log each), all ready; stopped with SIGTERM (then
+    killed) on exit."""
+    async with contextlib.AsyncExitStack() as stack:
+        servers = []
+        for number in range(count):
+            name = "server.log" if count == 1 else f"server{number + 1}.log"
+            servers.append(await stack.enter_async_context(_server(env, workdir / name)))
+        for server in servers:
+            problem = await wait_http_ready(server.proc, server.base_url, within=READY_TIMEOUT)
+            if problem is not None:
+                raise BenchError(f"server {problem}: {tail_of_log(server.log)}")
+        yield servers
+
+
+@contextlib.asynccontextmanager
+async def _server(env: dict[str, str], log: Path) -> AsyncIterator[Server]:
     port = free_port()
-    env = {**env, "PORT": str(port)}
-    log = workdir / "server.log"
     with log.open("wb") as out:
-        proc = await start_bot_logged([], env, workdir, out)
+        proc = await start_bot_logged([], {**env, "PORT": str(port)}, log.parent, out)
         server = Server(proc, f"http://127.0.0.1:{port}", log)
         try:
-            problem = await wait_http_ready(proc, server.base_url, within=READY_TIMEOUT)
-            if problem is not None:
-                raise BenchError(f"server {problem}: {tail_of_log(log)}")
             yield server
         finally:
             server.exit_code = await stop_process(proc, grace=STOP_GRACE, sig=signal.SIGTERM)

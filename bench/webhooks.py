@@ -31,6 +31,7 @@ from bench.common import (
     BenchParser,
     FakeURLs,
     Figures,
+    Server,
     Target,
     backend_of,
     count_warnings,
@@ -41,12 +42,13 @@ from bench.common import (
     print_quick_banner,
     repeat_runs,
     run_bench,
-    running_server,
+    running_servers,
     scratch_dir,
     server_env,
     tail_of_log,
 )
 from db.models import Entitlement, EntitlementSource, ProcessedStripeEvent
+from tests.cluster import running_haproxy
 from tests.fakes.bot_api import FakeBotAPI
 from tests.fakes.stripe_api import (
     FakeStripe,
@@ -794,6 +796,26 @@ def summarise(samples: list[Sample], warmup: int) -> tuple[float, list[float]]:
     return rate, sorted(s.latency * 1000 for s in measured)
 
 
+@contextlib.asynccontextmanager
+async def serving(
+    env: dict[str, str], workdir: Path, instances: int
+) -> AsyncIterator[tuple[str, list[Server]]]:
+    """One server, or `instances` of them behind HAProxy (tests/cluster.py, the set-up
+    README's "Running several instances" describes); yields the URL to send to."""
+    async with running_servers(env, workdir, instances) as servers:
+        if instances == 1:
+            yield servers[0].base_url, servers
+            return
+        ports = [int(server.base_url.rsplit(":", 1)[1]) for server in servers]
+        async with running_haproxy(ports, workdir) as balancer:
+            yield balancer, servers
+
+
+def _cpu(servers: list[Server]) -> float | None:
+    readings = [cpu_seconds(server.proc.pid) for server in servers]
+    return None if None in readings else sum(r for r in readings if r is not None)
+
+
 async def one_run(args: argparse.Namespace, plan: Plan, fakes: FakeURLs) -> RunResult:
     with scratch_dir("signaldesk-bench-run-") as workdir:
         database_url = await migrated_database(args.database_url, workdir)
@@ -806,27 +828,27 @@ async def one_run(args: argparse.Namespace, plan: Plan, fakes: FakeURLs) -> RunR
         client_cpu = 0.0
         warnings = 0
         log_tail = ""
-        async with running_server(env, workdir) as server:
-            cpu_before = cpu_seconds(server.proc.pid)
+        async with serving(env, workdir, args.instances) as (url, servers):
+            cpu_before = _cpu(servers)
             client_before = time.process_time()
             load_started = time.perf_counter()
             try:
                 samples = await asyncio.wait_for(
-                    send_all(server.base_url, plan.sends, args.concurrency), args.timeout
+                    send_all(url, plan.sends, args.concurrency), args.timeout
                 )
             except TimeoutError:
                 failure = f"the run took over {args.timeout:.0f} s (--timeout)"
             load_seconds = time.perf_counter() - load_started
             client_cpu = (time.process_time() - client_before) / load_seconds
-            cpu_after = cpu_seconds(server.proc.pid)
+            cpu_after = _cpu(servers)
             if cpu_before is not None and cpu_after is not None:
                 server_cpu = (cpu_after - cpu_before) / load_seconds
-            rss = peak_rss_mb(server.proc.pid)
+            rss = max((peak_rss_mb(s.proc.pid) or 0.0 for s in servers), default=None)
             # Counted before SIGTERM, whose own "Received SIGTERM" warning is not news.
-            warnings = count_warnings(server.log)
-            log_tail = tail_of_log(server.log, 3)
-            failure = server.exited_early() or failure
-        failure = failure or server.stopped_badly()
+            warnings = sum(count_warnings(server.log) for server in servers)
+            log_tail = tail_of_log(servers[0].log, 3)
+            failure = next((s.exited_early() for s in servers if s.exited_early()), failure)
+        failure = failure or next((s.stopped_badly() for s in servers if s.stopped_badly()), None)
         verification = await verify(database_url, plan) if failure is None else None
 
     rate, latencies = summarise(samples, warmup)
@@ -850,7 +872,7 @@ async def one_run(args: argparse.Namespace, plan: Plan, fakes: FakeURLs) -> RunR
 
 def format_run(result: RunResult, label: str, args: argparse.Namespace) -> str:
     head = f"webhooks  {result.backend}  {label}  events={args.events} "
-    head += f"concurrency={args.concurrency}  "
+    head += f"concurrency={args.concurrency}  instances={args.instances}  "
     body = str(result.figures)
     rss = f"{result.rss_mb:.0f} MB" if result.rss_mb is not None else "n/a"
     cpu = f"{result.server_cpu * 100:.0f}%" if result.server_cpu is not None else "n/a"
@@ -870,6 +892,9 @@ def format_run(result: RunResult, label: str, args: argparse.Namespace) -> str:
 
 
 async def bench(args: argparse.Namespace) -> int:
+    if args.instances > 1 and backend_of(args.database_url) == "sqlite":
+        print("--instances: several servers share PostgreSQL only; add --postgres")
+        return 2
     plan = build_plan(args.events, args.duplicates, args.seed)
     label = args.database_url or "a temporary SQLite file per run"
     print_quick_banner(args)
@@ -892,7 +917,7 @@ async def bench(args: argparse.Namespace) -> int:
         "webhooks",
         results[0].backend,
         [r.figures for r in results],
-        f"events={args.events} concurrency={args.concurrency}",
+        f"events={args.events} concurrency={args.concurrency} instances={args.instances}",
         TARGET,
         quick=args.quick,
     ):
@@ -920,6 +945,13 @@ def parse_args(argv: Sequence[str]) -> argparse.Namespace:
         help="share of sends that replay an event",
     )
     parser.bounded("--warmup", full=200, low=0, high=MAX_EVENTS, help="first requests not timed")
+    parser.bounded(
+        "--instances",
+        full=1,
+        low=1,
+        high=8,
+        help="servers behind HAProxy (1: the server alone); several need --postgres",
+    )
     parser.add_argument(
         "--fakes",
         choices=("inline", "process"),
