@@ -10,7 +10,7 @@ key once; values travel as bound parameters.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any, cast
+from typing import Any, NamedTuple, cast
 
 from sqlalchemy import Row, Table, bindparam, delete, insert, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncConnection
@@ -38,7 +38,6 @@ _RECORD_EVENT = {
     name: statement.returning(_EVENTS.c.event_id)
     for name, statement in insert_ignoring_conflicts(_EVENTS, _EVENTS.c.event_id).items()
 }
-_LOCK_USER = select(_USERS.c.id).where(_USERS.c.id == bindparam("user_id")).with_for_update()
 _USER_OF_CUSTOMER = select(_CUSTOMERS.c.user_id).where(
     _CUSTOMERS.c.customer_id == bindparam("customer_id")
 )
@@ -47,6 +46,21 @@ _CUSTOMER_LINKS = select(_CUSTOMERS.c.user_id, _CUSTOMERS.c.customer_id).where(
         _CUSTOMERS.c.user_id == bindparam("user_id"),
         _CUSTOMERS.c.customer_id == bindparam("customer_id"),
     )
+)
+# PostgreSQL: the user row locked and its customer links read, in one round trip.
+_LOCK_USER_WITH_LINKS = (
+    select(_USERS.c.id.label("locked"), _CUSTOMERS.c.user_id, _CUSTOMERS.c.customer_id)
+    .select_from(
+        _USERS.outerjoin(
+            _CUSTOMERS,
+            or_(
+                _CUSTOMERS.c.user_id == _USERS.c.id,
+                _CUSTOMERS.c.customer_id == bindparam("customer_id"),
+            ),
+        )
+    )
+    .where(_USERS.c.id == bindparam("user_id"))
+    .with_for_update(of=_USERS)
 )
 _UNLINK_CUSTOMER = delete(_CUSTOMERS).where(_CUSTOMERS.c.customer_id == bindparam("customer_id"))
 _LINK_CUSTOMER = insert(_CUSTOMERS)
@@ -101,13 +115,13 @@ async def claim_user(conn: AsyncConnection, user_id: int, customer_id: str | Non
     locked, before anything of the user's is read, so concurrent events for one user
     apply one after the other; SQLite has a single writer already (BEGIN IMMEDIATE).
     """
-    await users.ensure_user_id(conn, user_id)
-    if conn.dialect.name != "sqlite":
-        await conn.execute(_LOCK_USER, {"user_id": user_id})
+    if conn.dialect.name == "sqlite":
+        await users.ensure_user_id(conn, user_id)
+        links = await _links(conn, user_id, customer_id) if customer_id is not None else []
+    else:
+        links = await _lock_user(conn, user_id, customer_id)
     if customer_id is None:
         return
-    result = await conn.execute(_CUSTOMER_LINKS, {"user_id": user_id, "customer_id": customer_id})
-    links = result.all()
     if any(row.user_id == user_id and row.customer_id == customer_id for row in links):
         return
     if any(row.customer_id == customer_id for row in links):
@@ -120,6 +134,30 @@ async def claim_user(conn: AsyncConnection, user_id: int, customer_id: str | Non
         # The row we read went away meanwhile (PostgreSQL: a concurrent event moved that
         # customer to another user and committed first): link afresh instead.
     await conn.execute(_LINK_CUSTOMER, {"user_id": user_id, "customer_id": customer_id})
+
+
+class _Link(NamedTuple):
+    user_id: int
+    customer_id: str
+
+
+async def _links(conn: AsyncConnection, user_id: int, customer_id: str) -> list[_Link]:
+    """The customer rows of this user or of this customer."""
+    result = await conn.execute(_CUSTOMER_LINKS, {"user_id": user_id, "customer_id": customer_id})
+    return [_Link(row.user_id, row.customer_id) for row in result]
+
+
+async def _lock_user(conn: AsyncConnection, user_id: int, customer_id: str | None) -> list[_Link]:
+    """PostgreSQL: lock the user row and read its customer links in one statement; a user
+    not seen before is inserted first (two more: the rare case)."""
+    params = {"user_id": user_id, "customer_id": customer_id}
+    rows = (await conn.execute(_LOCK_USER_WITH_LINKS, params)).all()
+    if not rows:
+        # Inserted now, or by a concurrent event whose commit the insert waited for:
+        # either way there to lock.
+        await users.ensure_user_id(conn, user_id)
+        rows = (await conn.execute(_LOCK_USER_WITH_LINKS, params)).all()
+    return [_Link(row.user_id, row.customer_id) for row in rows if row.customer_id is not None]
 
 
 def _stored(row: Row[Any] | None) -> StoredEntitlement | None:
