@@ -13,6 +13,12 @@ for company, unless `ready(queued)` says to go now (see nudge()).
 
 If anything in a batch fails, nothing of it was committed, and each unit is run again in a
 transaction of its own: one bad unit fails alone and the others are not held back by it.
+
+On PostgreSQL, with several instances, two batches can each hold a row the other needs
+(events of two users, arriving in opposite orders): PostgreSQL would break that deadlock
+only after its deadlock_timeout (a second). With `lock_timeout_ms` a batch gives up
+waiting for a lock after that long instead, and its units run again one by one, each
+waiting as long as it takes (one unit holds no lock another unit of its own awaits).
 """
 
 from __future__ import annotations
@@ -23,7 +29,10 @@ import logging
 from collections.abc import Awaitable, Callable
 from typing import Any, Generic, TypeVar
 
+from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+
+from db.faults import describe_fault
 
 log = logging.getLogger(__name__)
 
@@ -63,8 +72,15 @@ class GroupCommit:
         max_batch: int = MAX_BATCH,
         linger: float = 0.0,
         ready: Callable[[int], bool] | None = None,
+        lock_timeout_ms: int | None = None,
     ) -> None:
         self._session_factory = session_factory
+        # PostgreSQL only (see the module's docstring); an int, so safe in the SET.
+        self._lock_timeout = (
+            text(f"SET LOCAL lock_timeout = {int(lock_timeout_ms)}")
+            if lock_timeout_ms is not None
+            else None
+        )
         self._max_batch = max_batch
         self._linger = linger
         self._ready = ready
@@ -121,13 +137,19 @@ class GroupCommit:
         results: list[Any] = []
         try:
             async with self._session_factory() as session, session.begin():
+                if self._lock_timeout is not None and len(batch) > 1:
+                    await session.execute(self._lock_timeout)
                 for pending in batch:
                     results.append(await pending.work(session))
         except Exception as error:
             if len(batch) == 1:
                 batch[0].fail(error)
                 return
-            log.info("a batch of %d failed (%s); running each on its own", len(batch), error)
+            log.info(
+                "a batch of %d failed (%s); running each on its own",
+                len(batch),
+                describe_fault(error),
+            )
             for pending in batch:
                 await self._run_alone(pending)
             return

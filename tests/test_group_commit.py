@@ -6,7 +6,7 @@ import asyncio
 from collections.abc import Awaitable, Callable
 
 import pytest
-from sqlalchemy import event, insert, select
+from sqlalchemy import event, insert, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import Session
 
@@ -172,3 +172,42 @@ async def test_shutting_down_while_rerunning_a_failed_batch_answers_everyone(
     assert isinstance(results[1], RuntimeError)
     assert isinstance(results[2], ShutDownError) and isinstance(results[3], ShutDownError)
     assert await _stored(harness) == {"evt_a"}
+
+
+async def test_a_batch_that_meets_a_held_lock_gives_up_and_runs_unit_by_unit(
+    harness: Harness,
+) -> None:
+    """PostgreSQL, another instance's transaction holding a row the batch needs: the batch
+    waits only lock_timeout_ms, then each unit runs alone, so the units that do not need
+    that row are stored while the one that does waits (without the timeout the whole batch
+    would wait, and with another instance waiting on the batch, for deadlock_timeout)."""
+    if harness.parts.engine.dialect.name != "postgresql":
+        pytest.skip("SQLite has one writer: no other transaction can hold a row")
+    async with harness.session() as session, session.begin():
+        session.add(ProcessedStripeEvent(event_id="evt_held", type="test", created=1))
+
+    async def touch_held(session: AsyncSession) -> str:
+        await session.execute(
+            update(ProcessedStripeEvent)
+            .where(ProcessedStripeEvent.event_id == "evt_held")
+            .values(created=2)
+        )
+        return "evt_held"
+
+    group = GroupCommit(harness.parts.session_factory, lock_timeout_ms=20)
+    async with harness.parts.engine.connect() as other:
+        await other.execute(
+            select(ProcessedStripeEvent)
+            .where(ProcessedStripeEvent.event_id == "evt_held")
+            .with_for_update()
+        )  # held until `other` ends its transaction
+        results = asyncio.gather(
+            group.run(_unit("evt_before")), group.run(touch_held), group.run(_unit("evt_after"))
+        )
+        async with asyncio.timeout(10):
+            while "evt_before" not in await _stored(harness):
+                await asyncio.sleep(0.02)  # stored on its own, the lock still held
+        assert not results.done()
+        await other.rollback()
+    assert await results == ["evt_before", "evt_held", "evt_after"]
+    assert await _stored(harness) == {"evt_held", "evt_before", "evt_after"}
