@@ -54,6 +54,7 @@ PROGRESS_EVERY = 2.0  # seconds between edits of an admin's broadcast progress m
 # A webhook batch waits this long for a row another instance holds, then runs event by
 # event (2 instances: 688 events/s at 20 ms, 637 at 50, 550 at 200; bench.webhooks).
 BATCH_LOCK_TIMEOUT_MS = 20
+WEBHOOK_LANES = 2  # PostgreSQL: webhook batches in flight at once in one process
 # A daily reconciliation pages through every Stripe subscription: minutes, not seconds.
 RECONCILE_LEASE = timedelta(minutes=30)
 
@@ -249,10 +250,11 @@ def _webhook_group_commit(
     them one after another anyway; on PostgreSQL because a commit and its round trips
     cost as much as an event's own statements (bench.webhooks --postgres: 582 against
     478 events/s). Another instance's batch may hold a row this one needs: after
-    BATCH_LOCK_TIMEOUT_MS the batch runs again event by event (bot.group_commit)."""
+    BATCH_LOCK_TIMEOUT_MS the batch runs again event by event (bot.group_commit). Two
+    lanes on PostgreSQL: one batch runs while the other waits for its COMMIT."""
     if is_sqlite(settings.database_url):
         return GroupCommit(session_factory)
-    return GroupCommit(session_factory, lock_timeout_ms=BATCH_LOCK_TIMEOUT_MS)
+    return GroupCommit(session_factory, lock_timeout_ms=BATCH_LOCK_TIMEOUT_MS, lanes=WEBHOOK_LANES)
 
 
 def _stars(settings: Settings) -> StarsService:

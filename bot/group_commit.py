@@ -73,8 +73,12 @@ class GroupCommit:
         linger: float = 0.0,
         ready: Callable[[int], bool] | None = None,
         lock_timeout_ms: int | None = None,
+        lanes: int = 1,
     ) -> None:
         self._session_factory = session_factory
+        # Batches run at once, each in its own transaction: with 2, one runs its statements
+        # while the other waits for its COMMIT (PostgreSQL; SQLite has one writer).
+        self._lanes = lanes
         # PostgreSQL only (see the module's docstring); an int, so safe in the SET.
         self._lock_timeout = (
             text(f"SET LOCAL lock_timeout = {int(lock_timeout_ms)}")
@@ -86,16 +90,17 @@ class GroupCommit:
         self._ready = ready
         self._go = asyncio.Event()
         self._queue: list[_Pending[Any]] = []
-        self._batch: list[_Pending[Any]] = []  # the one being run
-        self._runner: asyncio.Task[None] | None = None
+        # The batch each running lane has taken.
+        self._batches: dict[asyncio.Task[None], list[_Pending[Any]]] = {}
 
     async def run(self, work: Work[T]) -> T:
         """Run `work(session)` in a transaction; return its result once committed."""
         future: asyncio.Future[T] = asyncio.get_running_loop().create_future()
         self._queue.append(_Pending(work, future))
-        if self._runner is None or self._runner.done():
-            self._runner = asyncio.create_task(self._drain(), name="group-commit")
-            self._runner.add_done_callback(self._runner_done)
+        if len(self._batches) < self._lanes:
+            runner = asyncio.create_task(self._drain(), name="group-commit")
+            self._batches[runner] = []
+            runner.add_done_callback(self._runner_done)
         self.nudge()
         return await future
 
@@ -115,22 +120,26 @@ class GroupCommit:
         self._go.clear()
 
     async def _drain(self) -> None:
+        lane = asyncio.current_task()
+        assert lane is not None
         while self._queue:
             await self._gather()
             batch = self._queue[: self._max_batch]
             del self._queue[: self._max_batch]
-            self._batch = batch
+            if not batch:
+                break  # another lane took them
+            self._batches[lane] = batch
             await self._run_batch(batch)
-            self._batch = []
+            self._batches[lane] = []
 
     def _runner_done(self, runner: asyncio.Task[None]) -> None:
         """Cancelled (shutting down), perhaps before it even started: nobody waits forever."""
+        batch = self._batches.pop(runner, [])
         if runner.cancelled():
             # The batch in progress too, wherever the cancellation caught it (in the shared
             # transaction or re-running one unit alone): fail() skips those already answered.
-            for pending in [*self._batch, *self._queue]:
+            for pending in [*batch, *self._queue]:
                 pending.fail(ShutDownError("shutting down; not applied"))
-            self._batch = []
             self._queue.clear()
 
     async def _run_batch(self, batch: list[_Pending[Any]]) -> None:

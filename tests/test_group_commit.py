@@ -43,6 +43,14 @@ def _count_commits(harness: Harness) -> list[int]:
     return commits
 
 
+def _shut_down(group: GroupCommit) -> None:
+    """As the loop's shutdown does: cancel the runners (a private look, for these tests)."""
+    runners = list(group._batches)
+    assert runners
+    for runner in runners:
+        runner.cancel()
+
+
 async def test_units_waiting_together_share_one_commit(harness: Harness) -> None:
     commits = _count_commits(harness)
     group = GroupCommit(harness.parts.session_factory)
@@ -118,8 +126,7 @@ async def test_shutting_down_fails_the_waiting_callers_instead_of_leaving_them_h
     group = GroupCommit(harness.parts.session_factory)
     waiting = [asyncio.create_task(group.run(_unit(f"evt_{i}"))) for i in range(3)]
     await asyncio.sleep(0)  # queued, and the runner scheduled
-    assert group._runner is not None
-    group._runner.cancel()
+    _shut_down(group)
     results = await asyncio.wait_for(asyncio.gather(*waiting, return_exceptions=True), 5)
     assert all(isinstance(r, ShutDownError) for r in results)  # a webhook answers 500
     assert await _stored(harness) == set()
@@ -141,8 +148,7 @@ async def test_shutting_down_mid_batch_fails_it_and_stores_none_of_it(harness: H
     await asyncio.wait_for(started.wait(), 5)
     later = asyncio.create_task(group.run(_unit("evt_later")))  # queued behind the batch
     await asyncio.sleep(0)
-    assert group._runner is not None
-    group._runner.cancel()
+    _shut_down(group)
     results = await asyncio.wait_for(asyncio.gather(caller, later, return_exceptions=True), 5)
     assert all(isinstance(r, ShutDownError) for r in results)
     assert await _stored(harness) == set()
@@ -165,8 +171,7 @@ async def test_shutting_down_while_rerunning_a_failed_batch_answers_everyone(
         for work in (_unit("evt_a"), _unit("evt_bad", fail=True), slow, _unit("evt_b"))
     ]
     await asyncio.wait_for(rerun.wait(), 5)
-    assert group._runner is not None
-    group._runner.cancel()
+    _shut_down(group)
     results = await asyncio.wait_for(asyncio.gather(*callers, return_exceptions=True), 5)
     assert results[0] == "evt_a"  # re-run alone and stored before the shutdown
     assert isinstance(results[1], RuntimeError)
@@ -204,10 +209,35 @@ async def test_a_batch_that_meets_a_held_lock_gives_up_and_runs_unit_by_unit(
         results = asyncio.gather(
             group.run(_unit("evt_before")), group.run(touch_held), group.run(_unit("evt_after"))
         )
-        async with asyncio.timeout(10):
-            while "evt_before" not in await _stored(harness):
-                await asyncio.sleep(0.02)  # stored on its own, the lock still held
+        for _ in range(500):  # stored on its own, the lock still held
+            if "evt_before" in await _stored(harness):
+                break
+            await asyncio.sleep(0.02)
         assert not results.done()
         await other.rollback()
-    assert await results == ["evt_before", "evt_held", "evt_after"]
+    assert list(await results) == ["evt_before", "evt_held", "evt_after"]
     assert await _stored(harness) == {"evt_held", "evt_before", "evt_after"}
+
+
+async def test_with_two_lanes_a_batch_commits_while_another_is_still_running(
+    harness: Harness,
+) -> None:
+    """PostgreSQL: one batch runs its statements while another waits on its own work (or
+    its COMMIT), each in its own transaction."""
+    if harness.parts.engine.dialect.name != "postgresql":
+        pytest.skip("SQLite has one connection: one transaction at a time")
+    release = asyncio.Event()
+
+    async def slow(session: AsyncSession) -> str:
+        await _unit("evt_slow")(session)
+        await release.wait()
+        return "evt_slow"
+
+    group = GroupCommit(harness.parts.session_factory, max_batch=1, lanes=2)
+    first = asyncio.create_task(group.run(slow))
+    await asyncio.sleep(0)
+    assert await asyncio.wait_for(group.run(_unit("evt_quick")), 10) == "evt_quick"
+    assert await _stored(harness) == {"evt_quick"}  # the slow batch has not committed
+    release.set()
+    assert await first == "evt_slow"
+    assert await _stored(harness) == {"evt_quick", "evt_slow"}
