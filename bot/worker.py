@@ -3,7 +3,7 @@
 `python -m bot` always runs a worker. On PostgreSQL one process at a time has the sending
 turn (bot.delivery.turn): it sends for the whole bot at DELIVERY_RATE, spaces each chat's
 messages and edits broadcasts' progress messages, while the others stand by to take over
-within a second of its stop or death. A worker process keeps that work, and its memory,
+within two seconds of its stop or death. A worker process keeps that work, and its memory,
 off the web instances when it holds the turn. It imports only what sending needs: no
 handlers, web server, Stripe or Alembic (bench/delivery.py measures its memory). It hears
 of new rows through the change feed (LISTEN/NOTIFY), and by polling every

@@ -11,7 +11,8 @@ forty times what Telegram allows without paid broadcasts, so nothing is lost by 
 sharing the sending itself.
 
 When the holder stops, or dies, PostgreSQL ends its session and frees the lock at once;
-a process standing by takes the turn within STANDBY_POLL seconds. The rows the old
+a process standing by takes the turn within STANDBY_POLL seconds and sends HANDOVER_WAIT
+later. The rows the old
 holder had claimed stay leased until their lease runs out (bot.delivery.worker), so a
 holder that lost only its connection and is still sending cannot be raced.
 
