@@ -12,9 +12,9 @@ sharing the sending itself.
 
 When the holder stops, or dies, PostgreSQL ends its session and frees the lock at once;
 a process standing by takes the turn within STANDBY_POLL seconds and sends HANDOVER_WAIT
-later. The rows the old
-holder had claimed stay leased until their lease runs out (bot.delivery.worker), so a
-holder that lost only its connection and is still sending cannot be raced.
+later. The rows the old holder had claimed stay leased until their lease runs out
+(bot.delivery.worker), so a holder that lost only its connection and is still sending
+cannot be raced.
 
 On SQLite there is one process (python -m bot worker refuses it): the turn is always its.
 """
