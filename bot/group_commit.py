@@ -97,7 +97,9 @@ class GroupCommit:
         """Run `work(session)` in a transaction; return its result once committed."""
         future: asyncio.Future[T] = asyncio.get_running_loop().create_future()
         self._queue.append(_Pending(work, future))
-        if len(self._batches) < self._lanes:
+        # done(), not the entries: a lane that has just ended is still listed until its
+        # done callback runs, and a unit queued in between must not wait for nobody.
+        if sum(not runner.done() for runner in self._batches) < self._lanes:
             runner = asyncio.create_task(self._drain(), name="group-commit")
             self._batches[runner] = []
             runner.add_done_callback(self._runner_done)

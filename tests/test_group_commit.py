@@ -241,3 +241,13 @@ async def test_with_two_lanes_a_batch_commits_while_another_is_still_running(
     release.set()
     assert await first == "evt_slow"
     assert await _stored(harness) == {"evt_quick", "evt_slow"}
+
+
+async def test_a_unit_queued_right_after_the_last_batch_ended_is_run(harness: Harness) -> None:
+    """The caller of the last batch resumes before that lane's done callback has run: a
+    unit it queues then must start a lane of its own, not wait for one that has ended."""
+    group = GroupCommit(harness.parts.session_factory)
+    assert await group.run(_unit("evt_first")) == "evt_first"
+    async with asyncio.timeout(5):  # run() called in this task at once (wait_for would not)
+        assert await group.run(_unit("evt_next")) == "evt_next"
+    assert await _stored(harness) == {"evt_first", "evt_next"}
