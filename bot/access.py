@@ -6,8 +6,8 @@ from collections.abc import Iterable
 from datetime import datetime, timedelta
 from typing import Protocol
 
-from sqlalchemy import bindparam, select
-from sqlalchemy.ext.asyncio import AsyncConnection, AsyncSession
+from sqlalchemy import select
+from sqlalchemy.ext.asyncio import AsyncSession
 
 from db.models import Entitlement, EntitlementSource, User
 
@@ -87,32 +87,17 @@ async def entitlement_of(
     return await session.scalar(query.with_for_update() if lock else query)
 
 
-class PaidEntitlement(EntitlementLike, Protocol):
-    """What /status shows of a subscription."""
-
-    @property
-    def price_id(self) -> str | None: ...
-    @property
-    def cancel_at_period_end(self) -> bool: ...
-
-
-_PAID = select(
-    *_ACCESS_COLUMNS,
-    Entitlement.price_id,
-    Entitlement.cancel_at_period_end,
-).where(
-    Entitlement.user_id == bindparam("user_id"),
-    Entitlement.source.in_((EntitlementSource.STRIPE, EntitlementSource.STARS)),
-)
-
-
 async def paid_entitlements(
-    connection: AsyncConnection, user_id: int
-) -> tuple[PaidEntitlement | None, PaidEntitlement | None]:
-    """The user's Stripe and Stars entitlements, in one Core query (/status shows both:
-    plain rows, no ORM objects, on the chat's hottest read)."""
-    rows = await connection.execute(_PAID, {"user_id": user_id})
-    by_source: dict[str, PaidEntitlement] = {row.source: row for row in rows}
+    session: AsyncSession, user_id: int
+) -> tuple[Entitlement | None, Entitlement | None]:
+    """The user's Stripe and Stars entitlements, in one query (/status shows both)."""
+    rows = await session.scalars(
+        select(Entitlement).where(
+            Entitlement.user_id == user_id,
+            Entitlement.source.in_((EntitlementSource.STRIPE, EntitlementSource.STARS)),
+        )
+    )
+    by_source = {row.source: row for row in rows}
     return by_source.get(EntitlementSource.STRIPE), by_source.get(EntitlementSource.STARS)
 
 

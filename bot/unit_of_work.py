@@ -16,7 +16,7 @@ from __future__ import annotations
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
-from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, AsyncSession, async_sessionmaker
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 
 class UnitOfWork:
@@ -32,16 +32,6 @@ class UnitOfWork:
             async with session.begin():
                 yield session
             self._committed(session)
-
-    @asynccontextmanager
-    async def connection(self) -> AsyncIterator[AsyncConnection]:
-        """The same unit on a plain connection, without an ORM session: for the hottest
-        paths, whose Core statements need none (a session and its transaction set-up cost
-        about as much as a short statement on SQLite; bench.updates). No hooks run: an
-        update's own changes go through `uow()`, which records the update with them."""
-        engine: AsyncEngine = self._session_factory.kw["bind"]
-        async with engine.begin() as connection:
-            yield connection
 
     def _opened(self, session: AsyncSession) -> None:
         """A hook for units that tag their sessions (bot.chat's update units)."""

@@ -66,9 +66,10 @@ async def register(session: AsyncSession, profile: TelegramProfile) -> None:
 
 
 async def register_returning_language(
-    connection: AsyncConnection, profile: TelegramProfile
+    session: AsyncSession, profile: TelegramProfile
 ) -> str | None:
     """register(), and the language the user chose with /language (None: none)."""
+    connection = await session.connection()
     statement = _REGISTER_RETURNING_LANGUAGE[connection.dialect.name]
     result = await connection.execute(statement, _row(profile))
     language: str | None = result.scalar()

@@ -51,7 +51,7 @@ class RegisterUserMiddleware(BaseMiddleware):
         profile = (user.username, user.first_name, user.language_code)
         if self._known.get(user.id) == profile:
             return
-        async with uow.untracked.connection() as connection:
-            language = await users.register_returning_language(connection, user)
+        async with uow.untracked() as session:
+            language = await users.register_returning_language(session, user)
         self._chosen.remember(user.id, language if language in LANGUAGES else None)
         self._known[user.id] = profile

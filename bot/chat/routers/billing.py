@@ -57,8 +57,8 @@ async def cmd_status(
 ) -> None:
     if message.from_user is None:
         return
-    async with uow.connection() as connection:
-        entitlement, paid_in_stars = await paid_entitlements(connection, message.from_user.id)
+    async with uow() as session:
+        entitlement, paid_in_stars = await paid_entitlements(session, message.from_user.id)
     plan = await billing.plan_name(entitlement.price_id if entitlement else None)
     text = texts.status(entitlement, plan, paid_in_stars, stars.price, datetime.now(UTC))
     await message.answer(text, reply_markup=keyboards.open_app(settings.public_url))
