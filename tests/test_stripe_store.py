@@ -45,3 +45,29 @@ async def test_a_customer_moved_away_meanwhile_still_leaves_the_user_linked(
         rows = await session.execute(select(StripeCustomer.user_id, StripeCustomer.customer_id))
         links = {user_id: customer_id for user_id, customer_id in rows}
     assert links == {X: "cus_D", Y: "cus_C"}
+
+
+async def test_two_first_events_of_a_new_customer_link_it_once(harness: Harness) -> None:
+    """A first payment: checkout.session.completed and customer.subscription.created for a
+    customer not linked yet, at once. The second waits for the first's lock on the user,
+    then must see the link the first committed, not insert it again (a 500 to Stripe)."""
+    engine = harness.parts.engine
+    if engine.dialect.name == "sqlite":
+        pytest.skip("one writer at a time: the interleaving cannot happen on SQLite")
+    async with harness.session() as session, session.begin():
+        session.add(User(id=X, first_name="X"))
+
+    async with engine.connect() as first, engine.connect() as second:
+        await first.begin()
+        await stripe_store.claim_user(first, X, "cus_new")  # links it, holds the user
+        await second.begin()
+        waiting = asyncio.create_task(stripe_store.claim_user(second, X, "cus_new"))
+        await asyncio.sleep(0.3)
+        assert not waiting.done()  # waits for the first's lock on the user row
+        await first.commit()
+        await asyncio.wait_for(waiting, 5)
+        await second.commit()
+
+    async with harness.session() as session:
+        rows = await session.execute(select(StripeCustomer.user_id, StripeCustomer.customer_id))
+        assert list(rows) == [(X, "cus_new")]

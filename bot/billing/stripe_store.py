@@ -12,7 +12,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any, NamedTuple, cast
 
-from sqlalchemy import Row, Table, bindparam, delete, insert, or_, select, update
+from sqlalchemy import Row, Table, bindparam, delete, false, insert, or_, select, update
+from sqlalchemy.dialects import postgresql
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from bot import users
@@ -47,20 +48,15 @@ _CUSTOMER_LINKS = select(_CUSTOMERS.c.user_id, _CUSTOMERS.c.customer_id).where(
         _CUSTOMERS.c.customer_id == bindparam("customer_id"),
     )
 )
-# PostgreSQL: the user row locked and its customer links read, in one round trip.
-_LOCK_USER_WITH_LINKS = (
-    select(_USERS.c.id.label("locked"), _CUSTOMERS.c.user_id, _CUSTOMERS.c.customer_id)
-    .select_from(
-        _USERS.outerjoin(
-            _CUSTOMERS,
-            or_(
-                _CUSTOMERS.c.user_id == _USERS.c.id,
-                _CUSTOMERS.c.customer_id == bindparam("customer_id"),
-            ),
-        )
+# PostgreSQL: the user row created if need be and locked, in one statement. DO UPDATE ..
+# WHERE false updates nothing, but "all rows will be locked when the ON CONFLICT DO
+# UPDATE action is taken" (PostgreSQL's INSERT documentation).
+_LOCK_OR_CREATE_USER = (
+    postgresql.insert(_USERS)
+    .values(id=bindparam("user_id"), first_name="")
+    .on_conflict_do_update(
+        index_elements=[_USERS.c.id], set_={"first_name": _USERS.c.first_name}, where=false()
     )
-    .where(_USERS.c.id == bindparam("user_id"))
-    .with_for_update(of=_USERS)
 )
 _UNLINK_CUSTOMER = delete(_CUSTOMERS).where(_CUSTOMERS.c.customer_id == bindparam("customer_id"))
 _LINK_CUSTOMER = insert(_CUSTOMERS)
@@ -148,16 +144,12 @@ async def _links(conn: AsyncConnection, user_id: int, customer_id: str) -> list[
 
 
 async def _lock_user(conn: AsyncConnection, user_id: int, customer_id: str | None) -> list[_Link]:
-    """PostgreSQL: lock the user row and read its customer links in one statement; a user
-    not seen before is inserted first (two more: the rare case)."""
-    params = {"user_id": user_id, "customer_id": customer_id}
-    rows = (await conn.execute(_LOCK_USER_WITH_LINKS, params)).all()
-    if not rows:
-        # Inserted now, or by a concurrent event whose commit the insert waited for:
-        # either way there to lock.
-        await users.ensure_user_id(conn, user_id)
-        rows = (await conn.execute(_LOCK_USER_WITH_LINKS, params)).all()
-    return [_Link(row.user_id, row.customer_id) for row in rows if row.customer_id is not None]
+    """PostgreSQL: lock the user row (creating it if need be), then read its customer
+    links. Two statements, not one joined SELECT .. FOR UPDATE: a statement that waited
+    for the lock still sees the other tables as they were when it began, so it would miss
+    a link the lock's previous holder just committed, and insert it again."""
+    await conn.execute(_LOCK_OR_CREATE_USER, {"user_id": user_id})
+    return await _links(conn, user_id, customer_id) if customer_id is not None else []
 
 
 def _stored(row: Row[Any] | None) -> StoredEntitlement | None:
