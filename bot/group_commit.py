@@ -17,8 +17,9 @@ transaction of its own: one bad unit fails alone and the others are not held bac
 On PostgreSQL, with several instances, two batches can each hold a row the other needs
 (events of two users, arriving in opposite orders): PostgreSQL would break that deadlock
 only after its deadlock_timeout (a second). With `lock_timeout_ms` a batch gives up
-waiting for a lock after that long instead, and its units run again one by one, each
-waiting as long as it takes (one unit holds no lock another unit of its own awaits).
+waiting for a lock after that long instead, and its units run again each in a transaction
+of its own, all at once, each waiting as long as it takes: the one that needs the held row
+waits for it, the others are stored meanwhile.
 """
 
 from __future__ import annotations
@@ -161,7 +162,12 @@ class GroupCommit:
                 len(batch),
                 describe_fault(error),
             )
-            for pending in batch:
+            if self._lock_timeout is not None:
+                # PostgreSQL: each on its own connection at once, so one waiting for a
+                # row another transaction holds keeps none of the others waiting.
+                await asyncio.gather(*(self._run_alone(pending) for pending in batch))
+                return
+            for pending in batch:  # SQLite: one connection, one at a time anyway
                 await self._run_alone(pending)
             return
         for pending, result in zip(batch, results, strict=True):

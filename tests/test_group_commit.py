@@ -183,9 +183,10 @@ async def test_a_batch_that_meets_a_held_lock_gives_up_and_runs_unit_by_unit(
     harness: Harness,
 ) -> None:
     """PostgreSQL, another instance's transaction holding a row the batch needs: the batch
-    waits only lock_timeout_ms, then each unit runs alone, so the units that do not need
-    that row are stored while the one that does waits (without the timeout the whole batch
-    would wait, and with another instance waiting on the batch, for deadlock_timeout)."""
+    waits only lock_timeout_ms, then each unit runs alone and at once, so the units that
+    do not need that row, before and after it, are stored while the one that does waits
+    (without the timeout the whole batch would wait, and with another instance waiting on
+    the batch, for deadlock_timeout)."""
     if harness.parts.engine.dialect.name != "postgresql":
         pytest.skip("SQLite has one writer: no other transaction can hold a row")
     async with harness.session() as session, session.begin():
@@ -209,10 +210,11 @@ async def test_a_batch_that_meets_a_held_lock_gives_up_and_runs_unit_by_unit(
         results = asyncio.gather(
             group.run(_unit("evt_before")), group.run(touch_held), group.run(_unit("evt_after"))
         )
-        for _ in range(500):  # stored on its own, the lock still held
-            if "evt_before" in await _stored(harness):
+        for _ in range(500):  # stored on their own, the lock still held
+            if {"evt_before", "evt_after"} <= await _stored(harness):
                 break
             await asyncio.sleep(0.02)
+        assert {"evt_before", "evt_after"} <= await _stored(harness)
         assert not results.done()
         await other.rollback()
     assert list(await results) == ["evt_before", "evt_held", "evt_after"]

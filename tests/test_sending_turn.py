@@ -14,7 +14,7 @@ from collections.abc import AsyncIterator, Awaitable, Callable
 import pytest
 from sqlalchemy import func, select, text
 
-from bot.delivery.turn import LOCK_KEY, AdvisoryTurn, OnlySender, sending_turn
+from bot.delivery.turn import HANDOVER_WAIT, LOCK_KEY, AdvisoryTurn, OnlySender, sending_turn
 from bot.delivery.worker import DeliveryWorker
 from db.models import OutboxMessage
 from tests.conftest import ADMIN_ID, Harness
@@ -67,7 +67,8 @@ async def _holder_pid(harness: Harness) -> int | None:
         pid: int | None = await session.scalar(
             text(
                 "SELECT pid FROM pg_locks WHERE locktype = 'advisory' AND granted "
-                "AND objid = :low AND classid = :high"
+                "AND objid = :low AND classid = :high AND database = "
+                "(SELECT oid FROM pg_database WHERE datname = current_database())"
             ),
             {"low": LOCK_KEY & 0xFFFFFFFF, "high": LOCK_KEY >> 32},
         )
@@ -91,6 +92,8 @@ async def test_one_process_at_a_time_has_the_turn(postgres: Harness) -> None:
         assert not await first.ours()  # taken, but the last holder's second is waited out
         assert not await second.ours()
         await _until(first.ours)
+        await asyncio.sleep(HANDOVER_WAIT)  # past the wait, a refusal means another has it
+        assert not await second.ours()
         assert await first.ours()  # still its own
         await first.give_up()
         await _until(second.ours)
@@ -106,6 +109,8 @@ async def test_a_holder_whose_session_ends_loses_the_turn_to_another(
     first, second = AdvisoryTurn(postgres.parts.engine), AdvisoryTurn(postgres.parts.engine)
     try:
         await _until(first.ours)
+        await asyncio.sleep(HANDOVER_WAIT)
+        assert not await second.ours()  # refused while the holder's session lives
         pid = await _holder_pid(postgres)
         assert pid is not None
         async with postgres.session() as session:
