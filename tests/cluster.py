@@ -20,11 +20,13 @@ from tests.processes import START_TIMEOUT, free_port, stop_process
 # The configuration README shows, with the ports filled in. Why each line is there:
 # - roundrobin over instances that answer /readyz (checked twice a second, out after two
 #   misses, back after one success);
-# - retries on another instance (redispatch) when one cannot take a request: refused or
-#   dropped connections, an empty answer, 502/503/504. Safe here although webhooks are POSTs,
-#   because both kinds are idempotent: a Stripe event is applied once by its id, a Telegram
-#   update once by its update_id, whichever instance sees it first;
-# - http-buffer-request keeps each request whole for such a retry (they are a few KB).
+# - any request is sent to another instance (redispatch) when it could not reach one
+#   (conn-failure): it was never received, so that is safe for every route;
+# - the two webhooks are also sent again when an instance took them and gave no answer
+#   (dropped, empty, too slow) or a 502/503/504: safe because both are idempotent (a Stripe
+#   event applies once by its id, a Telegram update once by its update_id, whichever
+#   instance sees it first). Other POSTs (the Mini App's admin console publishing a signal)
+#   are not, so they get no such retry; http-buffer-request keeps a webhook whole for it.
 HAPROXY_CONFIG = """\
 global
     maxconn 4096
@@ -36,18 +38,24 @@ defaults
     timeout server 30s
     retries 3
     option redispatch 1
-    retry-on conn-failure empty-response response-timeout 502 503 504
-    option http-buffer-request
-
-frontend signaldesk
-    bind 127.0.0.1:{port}
-    default_backend instances
-
-backend instances
+    retry-on conn-failure
     balance roundrobin
     option httpchk GET /readyz
     http-check expect status 200
     default-server inter 500ms fall 2 rise 1
+
+frontend signaldesk
+    bind 127.0.0.1:{port}
+    acl webhook path /telegram/webhook /stripe/webhook
+    use_backend webhooks if webhook
+    default_backend instances
+
+backend webhooks
+    retry-on conn-failure empty-response response-timeout 502 503 504
+    option http-buffer-request
+{servers}
+
+backend instances
 {servers}
 """
 

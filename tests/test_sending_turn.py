@@ -29,12 +29,14 @@ def postgres(harness: Harness) -> Harness:
 
 
 class CountingTurn(AdvisoryTurn):
-    """The real turn, counting how often it was this worker's."""
+    """The real turn, counting how often it was asked and how often it was this worker's."""
 
     held = 0
+    asked = 0
 
     async def ours(self) -> bool:
         mine = await super().ours()
+        self.asked += 1
         self.held += mine
         return mine
 
@@ -154,3 +156,59 @@ async def test_two_running_workers_send_from_one_and_hand_over_on_stop(
     assert _received(postgres, chats) == dict.fromkeys(chats, 4)
     # The new holder waited out the old one's last second: no chat saw two in one.
     assert postgres.fake_bot.throttled == 0
+
+
+async def _leased(harness: Harness) -> int:
+    async with harness.session() as session:
+        leased = await session.scalar(
+            select(func.count()).where(
+                OutboxMessage.status == "pending", OutboxMessage.lease_until.is_not(None)
+            )
+        )
+        return int(leased or 0)
+
+
+async def test_a_holder_that_loses_its_session_mid_batch_stops_and_gives_the_rest_back(
+    postgres: Harness,
+) -> None:
+    chats = list(range(9500, 9590))
+    await give_access(postgres, *chats)
+    await postgres.send_text(ADMIN_ID, "/broadcast Markets open")
+    postgres.fake_bot.clear()
+    turn = CountingTurn(postgres.parts.engine)
+    # One claim of all 90 (two seconds at 45/s): without asking again mid-batch, the old
+    # holder would send every one of them after losing the turn.
+    worker = postgres.worker(rate=45, turn=turn)
+    other = AdvisoryTurn(postgres.parts.engine)  # another process, standing by
+    try:
+        async with running(worker):
+            await _until(lambda: _received_at_least(postgres, 5))
+            pid = await _holder_pid(postgres)
+            assert pid is not None
+            async with postgres.session() as session:
+                await session.execute(text("SELECT pg_terminate_backend(:pid)"), {"pid": pid})
+            await _until(other.ours)  # the other process has the turn now
+            # The old holder notices within CHECK_EVERY, stops, and gives back the rest.
+            await _until(lambda: _no_leases(postgres))
+            sent = len(postgres.fake_bot.sent_messages())
+            asked = turn.asked
+            await _until(lambda: _asked_since(turn, asked, 2))  # it stood by, twice
+            assert len(postgres.fake_bot.sent_messages()) == sent < len(chats)
+        await other.give_up()
+        async with running(postgres.worker(rate=200, turn=AdvisoryTurn(postgres.parts.engine))):
+            await _until(lambda: _all_sent(postgres))
+    finally:
+        await other.give_up()
+    assert _received(postgres, chats) == dict.fromkeys(chats, 1)
+
+
+async def _received_at_least(harness: Harness, count: int) -> bool:
+    return len(harness.fake_bot.sent_messages()) >= count
+
+
+async def _no_leases(harness: Harness) -> bool:
+    return await _leased(harness) == 0
+
+
+async def _asked_since(turn: CountingTurn, before: int, times: int) -> bool:
+    return turn.asked >= before + times

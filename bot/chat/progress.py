@@ -1,7 +1,7 @@
 """Broadcast progress for admins: one message, edited as delivery goes, then a summary.
 
-Run by the web process's delivery worker between batches (one process edits: several
-editing the same message could leave an older count showing last).
+Run by the delivery worker that has the sending turn, between batches (one process edits:
+several editing the same message could leave an older count showing last).
 """
 
 from __future__ import annotations

@@ -21,6 +21,7 @@ On SQLite there is one process (python -m bot worker refuses it): the turn is al
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import time
 from typing import Protocol
@@ -34,10 +35,27 @@ log = logging.getLogger(__name__)
 
 # The advisory lock's key: any fixed 64-bit number no other lock in this database uses.
 LOCK_KEY = 0x5D_0DE1
+# A database fault, or a question about the turn left unanswered past ASK_TIMEOUT.
+_FAULTS: tuple[type[Exception], ...] = (*DATABASE_FAULTS, TimeoutError)
 STANDBY_POLL = 1.0  # seconds between a standing-by process's tries
-# A new holder starts sending this long after taking the turn: the last holder may have
-# written to a chat less than Telegram's one second ago (bot.delivery.plan's spacing).
-HANDOVER_WAIT = 1.0
+# The holder asks again at least this often while it sends (bot.delivery.worker), and
+# stops sending when the answer is no.
+CHECK_EVERY = 1.0
+# A new holder starts sending this long after taking the turn: a holder that lost its
+# session has had time to notice and stop, and its last message to a chat is older than
+# Telegram's one second (bot.delivery.plan's spacing).
+HANDOVER_WAIT = CHECK_EVERY + 1.0
+# No question to the database about the turn waits longer than this (a connection whose
+# other end has gone silently would otherwise hang the sender).
+ASK_TIMEOUT = 5.0
+# The turn's connection tells PostgreSQL to probe a silent client within about 20 s (idle
+# 10 s, then 3 probes 3 s apart): a holder whose host vanished frees the lock then, not
+# after the operating system's default of two hours.
+_KEEPALIVE = (
+    text("SET tcp_keepalives_idle = 10"),
+    text("SET tcp_keepalives_interval = 3"),
+    text("SET tcp_keepalives_count = 3"),
+)
 
 
 class SendingTurn(Protocol):
@@ -72,9 +90,11 @@ class AdvisoryTurn:
 
     async def ours(self) -> bool:
         try:
-            held = await self._still_held() if self._held else await self._try_take()
+            held = await asyncio.wait_for(
+                self._still_held() if self._held else self._try_take(), ASK_TIMEOUT
+            )
             return held and time.monotonic() >= self._sends_from
-        except DATABASE_FAULTS as error:
+        except _FAULTS as error:
             if self._held:
                 log.warning("delivery: the sending turn is lost (%s)", describe_fault(error))
             await self._drop()
@@ -84,6 +104,8 @@ class AdvisoryTurn:
         if self._connection is None:
             connection = await self._engine.connect()
             self._connection = await connection.execution_options(isolation_level="AUTOCOMMIT")
+            for setting in _KEEPALIVE:
+                await self._connection.execute(setting)
         taken = await self._connection.scalar(
             text("SELECT pg_try_advisory_lock(:key)"), {"key": self._key}
         )
@@ -102,10 +124,13 @@ class AdvisoryTurn:
     async def give_up(self) -> None:
         if self._held and self._connection is not None:
             try:
-                await self._connection.scalar(
-                    text("SELECT pg_advisory_unlock(:key)"), {"key": self._key}
+                await asyncio.wait_for(
+                    self._connection.scalar(
+                        text("SELECT pg_advisory_unlock(:key)"), {"key": self._key}
+                    ),
+                    ASK_TIMEOUT,
                 )
-            except DATABASE_FAULTS as error:
+            except _FAULTS as error:
                 log.warning("delivery: could not hand the turn on (%s)", describe_fault(error))
         await self._drop()
 

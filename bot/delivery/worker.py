@@ -44,7 +44,7 @@ from bot.delivery.claims import Claim
 from bot.delivery.outbox import OutboxWakeup
 from bot.delivery.pacing import SendPacer, UnavailableBackoff, backoff
 from bot.delivery.plan import PER_CHAT_INTERVAL, PREMIUM_KINDS, Send, plan_batch
-from bot.delivery.turn import STANDBY_POLL, OnlySender, SendingTurn
+from bot.delivery.turn import CHECK_EVERY, STANDBY_POLL, OnlySender, SendingTurn
 from bot.delivery.verdicts import Action, Verdict, classify
 from bot.languages import ENGLISH
 from db.faults import DATABASE_FAULTS, describe_fault
@@ -122,13 +122,15 @@ class DeliveryWorker:
         turn: SendingTurn | None = None,
     ) -> None:
         self._bot = bot
-        # One process at a time sends for the bot (bot.delivery.turn says why).
+        # One process at a time sends for the bot (bot.delivery.turn says why); asked
+        # again every CHECK_EVERY seconds while a batch is being sent.
         self._turn = turn or OnlySender()
+        self._turn_asked: float | None = None  # when run() last heard it is ours
         self._render = render  # kind and params -> words and buttons (the chat's texts)
         # Each row reads in its recipient's language as of the send, not of the queueing.
         self._default_language = default_language
-        # The admins' progress messages, edited between batches; only the web process's
-        # worker has it (bot.chat.progress says why).
+        # The admins' progress messages, edited between batches by the worker that has
+        # the sending turn (bot.chat.progress says why only one edits).
         self.progress = progress
         self._session_factory = session_factory
         self._paid = paid_broadcast
@@ -176,8 +178,10 @@ class DeliveryWorker:
         while not self._stopping.is_set():
             try:
                 if not await self._turn.ours():
+                    self._turn_asked = None
                     await self._stand_by()
                     continue
+                self._turn_asked = self._clock.monotonic()
                 attempted = await self.pass_once()
                 delay = DB_RETRY_FIRST
             except DATABASE_FAULTS as error:
@@ -346,6 +350,8 @@ class DeliveryWorker:
         give_back_after = 0.0
         for index, send in enumerate(sends):
             why = self._why_not_send(claim)
+            if why is None and not await self._still_our_turn():
+                why = 0.0  # another process sends now: it may take these at once
             if why is None:
                 await self._slots.acquire()
                 await self._pacer.acquire()
@@ -365,6 +371,16 @@ class DeliveryWorker:
                 self._give_back_writes(claim, [s.row for s in unsent], give_back_after)
             )
             await self._writer.settle()
+
+    async def _still_our_turn(self) -> bool:
+        """Whether this process still has the sending turn (asked at most every
+        CHECK_EVERY seconds: a holder that lost its session stops within that). A batch
+        sent by a direct drain_once(), outside run()'s turns, is not asked about."""
+        now = self._clock.monotonic()
+        if self._turn_asked is None or now - self._turn_asked < CHECK_EVERY:
+            return True
+        self._turn_asked = now
+        return await self._turn.ours()
 
     def _why_not_send(self, claim: Claim) -> float | None:
         """None to go on; else stop, giving the rest back to be due in that many seconds."""

@@ -10,7 +10,9 @@ In webhook mode (several instances may share the load, and Telegram sends an upd
 maybe to another instance, whenever it got no 200 for it) every update is recorded: one
 that opened no unit (/help, /status) is recorded once handled, before its 200, and a
 delivery of an update already recorded is skipped before any handler runs, so its reply
-is not sent twice either. A delivery killed mid-way is handled again (at least once). With
+is not sent twice either. A delivery killed mid-way is handled again (at least once); two
+deliveries at the same moment (the first still running when Telegram, after its timeout,
+sends it again) can both answer a read-only command, while changes still apply once. With
 long polling one process receives, Telegram redelivers nothing it was not asked for again,
 and an update that never opens a unit is not recorded (no write for a read).
 """
