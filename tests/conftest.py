@@ -23,7 +23,7 @@ from aiohttp import web
 from hypothesis import settings as hypothesis_settings
 from sqlalchemy import func, select, text
 from sqlalchemy.engine import make_url
-from sqlalchemy.ext.asyncio import AsyncSession, create_async_engine
+from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, create_async_engine
 from sqlalchemy.pool import NullPool
 
 from bot.app import Components, build
@@ -187,6 +187,19 @@ async def ensure_database(url: str) -> None:
                 await conn.execute(text(f'CREATE DATABASE "{parsed.database}"'))
     finally:
         await admin.dispose()
+
+
+async def empty_postgres(url: str) -> AsyncEngine:
+    """This xdist worker's database on `url`'s PostgreSQL server, created if missing,
+    migrated and emptied: for tests whose processes share it. The caller disposes of it."""
+    url = worker_database(url)
+    await ensure_database(url)
+    engine = create_engine(url)
+    await migrate.upgrade(engine)
+    async with engine.begin() as conn:
+        tables = ", ".join(t.name for t in Base.metadata.sorted_tables)
+        await conn.execute(text(f"TRUNCATE {tables} RESTART IDENTITY CASCADE"))
+    return engine
 
 
 @pytest.fixture(params=BACKENDS)

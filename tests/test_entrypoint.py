@@ -11,14 +11,13 @@ from pathlib import Path
 
 import aiohttp
 import pytest
-from sqlalchemy import select, text
+from sqlalchemy import select
 
 from bot.delivery.outbox import enqueue
-from db import migrate
-from db.engine import create_engine, create_session_factory
+from db.engine import create_session_factory
 from db.migrate import head_revision
-from db.models import Base, OutboxMessage
-from tests.conftest import ensure_database, worker_database
+from db.models import OutboxMessage
+from tests.conftest import empty_postgres
 from tests.fakes.bot_api import FakeBotAPI
 from tests.fakes.stripe_api import FakeStripe
 from tests.processes import (
@@ -185,13 +184,8 @@ async def test_worker_alone_delivers_the_outbox_and_stops_on_sigterm(
     if not os.environ.get("TEST_DATABASE_URL"):
         pytest.skip("python -m bot worker runs on PostgreSQL only; set TEST_DATABASE_URL")
     fake_bot, _ = fakes
-    url = worker_database(os.environ["TEST_DATABASE_URL"])  # this xdist worker's own
-    await ensure_database(url)
-    engine = create_engine(url)
-    await migrate.upgrade(engine)
-    async with engine.begin() as conn:
-        tables = ", ".join(t.name for t in Base.metadata.sorted_tables)
-        await conn.execute(text(f"TRUNCATE {tables} RESTART IDENTITY CASCADE"))
+    engine = await empty_postgres(os.environ["TEST_DATABASE_URL"])  # this xdist worker's
+    url = engine.url.render_as_string(hide_password=False)
     # What the web process leaves behind: a committed outbox row, due now.
     async with create_session_factory(engine)() as session, session.begin():
         await enqueue(session, chat_id=5_550_009, kind="test", params={"html": "from the worker"})

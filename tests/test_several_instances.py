@@ -18,16 +18,15 @@ from typing import Any
 
 import aiohttp
 import pytest
-from sqlalchemy import func, select, text
+from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from bot.delivery.outbox import enqueue_many
 from bot.delivery.worker import CONCURRENCY
-from db import migrate
-from db.engine import create_engine, create_session_factory
-from db.models import Base, Entitlement, OutboxMessage, ProcessedStripeEvent
+from db.engine import create_session_factory
+from db.models import Entitlement, OutboxMessage, ProcessedStripeEvent
 from tests.cluster import haproxy_binary, running_haproxy
-from tests.conftest import ensure_database, worker_database
+from tests.conftest import empty_postgres
 from tests.fakes.bot_api import FakeBotAPI
 from tests.fakes.stripe_api import FakeStripe, make_event, make_subscription, sign_payload
 from tests.processes import (
@@ -57,13 +56,7 @@ async def database() -> AsyncIterator[AsyncEngine]:
         if os.environ.get("CI") == "true":
             pytest.fail("haproxy is missing: .ci/run installs it (apt-get install haproxy)")
         pytest.skip("haproxy is not installed (apt-get install haproxy)")
-    url = worker_database(os.environ["TEST_DATABASE_URL"])
-    await ensure_database(url)
-    engine = create_engine(url)
-    await migrate.upgrade(engine)
-    async with engine.begin() as conn:
-        tables = ", ".join(t.name for t in Base.metadata.sorted_tables)
-        await conn.execute(text(f"TRUNCATE {tables} RESTART IDENTITY CASCADE"))
+    engine = await empty_postgres(os.environ["TEST_DATABASE_URL"])
     try:
         yield engine
     finally:
