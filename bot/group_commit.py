@@ -41,6 +41,7 @@ T = TypeVar("T")
 Work = Callable[[AsyncSession], Awaitable[T]]
 
 MAX_BATCH = 32
+RERUNS_AT_ONCE = 8  # a failed batch's units re-run concurrently (PostgreSQL), this many
 
 
 class ShutDownError(Exception):
@@ -163,9 +164,15 @@ class GroupCommit:
                 describe_fault(error),
             )
             if self._lock_timeout is not None:
-                # PostgreSQL: each on its own connection at once, so one waiting for a
-                # row another transaction holds keeps none of the others waiting.
-                await asyncio.gather(*(self._run_alone(pending) for pending in batch))
+                # PostgreSQL: each on its own connection at once (a few at a time: the
+                # pool is shared), so one waiting for a held row keeps none waiting.
+                room = asyncio.Semaphore(RERUNS_AT_ONCE)
+
+                async def alone(pending: _Pending[Any]) -> None:
+                    async with room:
+                        await self._run_alone(pending)
+
+                await asyncio.gather(*(alone(pending) for pending in batch))
                 return
             for pending in batch:  # SQLite: one connection, one at a time anyway
                 await self._run_alone(pending)

@@ -253,3 +253,32 @@ async def test_a_unit_queued_right_after_the_last_batch_ended_is_run(harness: Ha
     async with asyncio.timeout(5):  # run() called in this task at once (wait_for would not)
         assert await group.run(_unit("evt_next")) == "evt_next"
     assert await _stored(harness) == {"evt_first", "evt_next"}
+
+
+async def test_shutting_down_while_rerunning_at_once_answers_everyone(harness: Harness) -> None:
+    """PostgreSQL (a lock timeout set): a failed batch's units re-run at once; a shutdown
+    then fails the one still running and leaves the others as they were answered."""
+    if harness.parts.engine.dialect.name != "postgresql":
+        pytest.skip("SQLite re-runs one by one (one connection)")
+    group = GroupCommit(harness.parts.session_factory, lock_timeout_ms=20)
+    rerun = asyncio.Event()
+
+    async def slow(session: AsyncSession) -> str:
+        rerun.set()  # reached only alone: the batch failed at evt_bad before it
+        await asyncio.sleep(30)
+        return "slow"
+
+    callers = [
+        asyncio.create_task(group.run(work))
+        for work in (_unit("evt_a"), _unit("evt_bad", fail=True), slow, _unit("evt_b"))
+    ]
+    await asyncio.wait_for(rerun.wait(), 5)
+    for _ in range(250):  # the others, re-run beside it, are stored meanwhile
+        if {"evt_a", "evt_b"} <= await _stored(harness):
+            break
+        await asyncio.sleep(0.02)
+    _shut_down(group)
+    results = await asyncio.wait_for(asyncio.gather(*callers, return_exceptions=True), 5)
+    assert results[0] == "evt_a" and results[3] == "evt_b"
+    assert isinstance(results[1], RuntimeError) and isinstance(results[2], ShutDownError)
+    assert await _stored(harness) == {"evt_a", "evt_b"}

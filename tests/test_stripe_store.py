@@ -5,13 +5,30 @@ from __future__ import annotations
 import asyncio
 
 import pytest
-from sqlalchemy import select
+from sqlalchemy import select, text
 
 from bot.billing import stripe_store
 from db.models import StripeCustomer, User
 from tests.conftest import Harness
 
 X, Y = 7_100_001, 7_100_002
+
+
+async def _until_one_waits_for_a_lock(harness: Harness) -> None:
+    """Until a backend of this database waits for a lock (not a fixed sleep: on a busy
+    machine the second statement may not have reached the server yet)."""
+    for _ in range(500):
+        async with harness.session() as session:
+            waiting = await session.scalar(
+                text(
+                    "SELECT count(*) FROM pg_stat_activity "
+                    "WHERE datname = current_database() AND wait_event_type = 'Lock'"
+                )
+            )
+        if waiting:
+            return
+        await asyncio.sleep(0.01)
+    raise AssertionError("no statement ever waited for the lock")
 
 
 async def test_a_customer_moved_away_meanwhile_still_leaves_the_user_linked(
@@ -35,8 +52,8 @@ async def test_a_customer_moved_away_meanwhile_still_leaves_the_user_linked(
         await stripe_store.claim_user(first, Y, "cus_C")  # deletes (X, C): holds that row
         await second.begin()
         moving = asyncio.create_task(stripe_store.claim_user(second, X, "cus_D"))
-        await asyncio.sleep(0.3)
-        assert not moving.done()  # E2's UPDATE waits for E1's lock on the old row
+        await _until_one_waits_for_a_lock(harness)  # E2's UPDATE, on E1's lock of the old row
+        assert not moving.done()
         await first.commit()
         await asyncio.wait_for(moving, 5)
         await second.commit()
@@ -62,8 +79,8 @@ async def test_two_first_events_of_a_new_customer_link_it_once(harness: Harness)
         await stripe_store.claim_user(first, X, "cus_new")  # links it, holds the user
         await second.begin()
         waiting = asyncio.create_task(stripe_store.claim_user(second, X, "cus_new"))
-        await asyncio.sleep(0.3)
-        assert not waiting.done()  # waits for the first's lock on the user row
+        await _until_one_waits_for_a_lock(harness)  # the first's lock on the user row
+        assert not waiting.done()
         await first.commit()
         await asyncio.wait_for(waiting, 5)
         await second.commit()

@@ -48,13 +48,15 @@ HANDOVER_WAIT = CHECK_EVERY + 1.0
 # No question to the database about the turn waits longer than this (a connection whose
 # other end has gone silently would otherwise hang the sender).
 ASK_TIMEOUT = 5.0
-# The turn's connection tells PostgreSQL to probe a silent client within about 20 s (idle
-# 10 s, then 3 probes 3 s apart): a holder whose host vanished frees the lock then, not
-# after the operating system's default of two hours.
+# The turn's connection tells PostgreSQL to give up on a silent client within about 20 s
+# (keepalive probes after 10 s idle, 3 s apart; and 20 s for unacknowledged data, which
+# keepalives do not cover): a holder whose host vanished frees the lock then, not after
+# the operating system's defaults (two hours idle, some fifteen minutes retransmitting).
 _KEEPALIVE = (
     text("SET tcp_keepalives_idle = 10"),
     text("SET tcp_keepalives_interval = 3"),
     text("SET tcp_keepalives_count = 3"),
+    text("SET tcp_user_timeout = 20000"),
 )
 
 

@@ -126,6 +126,7 @@ class DeliveryWorker:
         # again every CHECK_EVERY seconds while a batch is being sent.
         self._turn = turn or OnlySender()
         self._turn_asked: float | None = None  # when run() last heard it is ours
+        self._turn_lost = False  # found gone mid-batch: no progress edit after it
         self._render = render  # kind and params -> words and buttons (the chat's texts)
         # Each row reads in its recipient's language as of the send, not of the queueing.
         self._default_language = default_language
@@ -182,6 +183,7 @@ class DeliveryWorker:
                     await self._stand_by()
                     continue
                 self._turn_asked = self._clock.monotonic()
+                self._turn_lost = False
                 attempted = await self.pass_once()
                 delay = DB_RETRY_FIRST
             except DATABASE_FAULTS as error:
@@ -217,8 +219,8 @@ class DeliveryWorker:
         if paused > 0:
             await self._sleep(paused)
         attempted = await self.drain_once()
-        if self.progress is not None:
-            await self.progress.maybe_report()
+        if self.progress is not None and not self._turn_lost:
+            await self.progress.maybe_report()  # the turn's holder edits, no one else
         return attempted
 
     @property
@@ -350,12 +352,12 @@ class DeliveryWorker:
         give_back_after = 0.0
         for index, send in enumerate(sends):
             why = self._why_not_send(claim)
-            if why is None and not await self._still_our_turn():
-                why = 0.0  # another process sends now: it may take these at once
             if why is None:
                 await self._slots.acquire()
                 await self._pacer.acquire()
                 why = self._why_not_send(claim)  # the wait may have been long
+                if why is None and not await self._still_our_turn():
+                    why = 0.0  # another process sends now: it may take these at once
                 if why is not None:
                     self._slots.release()
             if why is not None:
@@ -380,7 +382,10 @@ class DeliveryWorker:
         if self._turn_asked is None or now - self._turn_asked < CHECK_EVERY:
             return True
         self._turn_asked = now
-        return await self._turn.ours()
+        if await self._turn.ours():
+            return True
+        self._turn_lost = True
+        return False
 
     def _why_not_send(self, claim: Claim) -> float | None:
         """None to go on; else stop, giving the rest back to be due in that many seconds."""
