@@ -154,14 +154,12 @@ async def test_shutting_down_mid_batch_fails_it_and_stores_none_of_it(harness: H
     assert await _stored(harness) == set()
 
 
-async def test_shutting_down_while_rerunning_a_failed_batch_answers_everyone(
-    harness: Harness,
-) -> None:
-    group = GroupCommit(harness.parts.session_factory)
+async def _batch_failing_before_a_slow_unit(group: GroupCommit) -> list[asyncio.Task[str]]:
+    """Queue evt_a, a failing unit, a slow one and evt_b as one batch; return once the
+    slow one runs, which it does only alone: the batch failed at evt_bad before it."""
     rerun = asyncio.Event()
 
     async def slow(session: AsyncSession) -> str:
-        # Queued behind the failing unit, it first runs alone, after the batch failed.
         rerun.set()
         await asyncio.sleep(30)
         return "slow"
@@ -171,6 +169,14 @@ async def test_shutting_down_while_rerunning_a_failed_batch_answers_everyone(
         for work in (_unit("evt_a"), _unit("evt_bad", fail=True), slow, _unit("evt_b"))
     ]
     await asyncio.wait_for(rerun.wait(), 5)
+    return callers
+
+
+async def test_shutting_down_while_rerunning_a_failed_batch_answers_everyone(
+    harness: Harness,
+) -> None:
+    group = GroupCommit(harness.parts.session_factory)
+    callers = await _batch_failing_before_a_slow_unit(group)
     _shut_down(group)
     results = await asyncio.wait_for(asyncio.gather(*callers, return_exceptions=True), 5)
     assert results[0] == "evt_a"  # re-run alone and stored before the shutdown
@@ -261,18 +267,7 @@ async def test_shutting_down_while_rerunning_at_once_answers_everyone(harness: H
     if harness.parts.engine.dialect.name != "postgresql":
         pytest.skip("SQLite re-runs one by one (one connection)")
     group = GroupCommit(harness.parts.session_factory, lock_timeout_ms=20)
-    rerun = asyncio.Event()
-
-    async def slow(session: AsyncSession) -> str:
-        rerun.set()  # reached only alone: the batch failed at evt_bad before it
-        await asyncio.sleep(30)
-        return "slow"
-
-    callers = [
-        asyncio.create_task(group.run(work))
-        for work in (_unit("evt_a"), _unit("evt_bad", fail=True), slow, _unit("evt_b"))
-    ]
-    await asyncio.wait_for(rerun.wait(), 5)
+    callers = await _batch_failing_before_a_slow_unit(group)
     for _ in range(250):  # the others, re-run beside it, are stored meanwhile
         if {"evt_a", "evt_b"} <= await _stored(harness):
             break

@@ -31,6 +31,24 @@ async def _until_one_waits_for_a_lock(harness: Harness) -> None:
     raise AssertionError("no statement ever waited for the lock")
 
 
+async def _second_claim_waits_for_the_first(
+    harness: Harness, first: tuple[int, str], second: tuple[int, str]
+) -> None:
+    """claim_user(*first) in an open transaction, then claim_user(*second) in another,
+    which must wait for a lock the first holds; the first commits, then the second."""
+    engine = harness.parts.engine
+    async with engine.connect() as one, engine.connect() as other:
+        await one.begin()
+        await stripe_store.claim_user(one, *first)
+        await other.begin()
+        waiting = asyncio.create_task(stripe_store.claim_user(other, *second))
+        await _until_one_waits_for_a_lock(harness)
+        assert not waiting.done()
+        await one.commit()
+        await asyncio.wait_for(waiting, 5)
+        await other.commit()
+
+
 async def test_a_customer_moved_away_meanwhile_still_leaves_the_user_linked(
     harness: Harness,
 ) -> None:
@@ -47,16 +65,8 @@ async def test_a_customer_moved_away_meanwhile_still_leaves_the_user_linked(
         await session.flush()
         session.add(StripeCustomer(user_id=X, customer_id="cus_C"))
 
-    async with engine.connect() as first, engine.connect() as second:
-        await first.begin()
-        await stripe_store.claim_user(first, Y, "cus_C")  # deletes (X, C): holds that row
-        await second.begin()
-        moving = asyncio.create_task(stripe_store.claim_user(second, X, "cus_D"))
-        await _until_one_waits_for_a_lock(harness)  # E2's UPDATE, on E1's lock of the old row
-        assert not moving.done()
-        await first.commit()
-        await asyncio.wait_for(moving, 5)
-        await second.commit()
+    # E1 deletes (X, C) and holds that row; E2's UPDATE of it waits for E1's commit.
+    await _second_claim_waits_for_the_first(harness, (Y, "cus_C"), (X, "cus_D"))
 
     async with harness.session() as session:
         rows = await session.execute(select(StripeCustomer.user_id, StripeCustomer.customer_id))
@@ -74,16 +84,8 @@ async def test_two_first_events_of_a_new_customer_link_it_once(harness: Harness)
     async with harness.session() as session, session.begin():
         session.add(User(id=X, first_name="X"))
 
-    async with engine.connect() as first, engine.connect() as second:
-        await first.begin()
-        await stripe_store.claim_user(first, X, "cus_new")  # links it, holds the user
-        await second.begin()
-        waiting = asyncio.create_task(stripe_store.claim_user(second, X, "cus_new"))
-        await _until_one_waits_for_a_lock(harness)  # the first's lock on the user row
-        assert not waiting.done()
-        await first.commit()
-        await asyncio.wait_for(waiting, 5)
-        await second.commit()
+    # The first links it and holds the user row; the second waits for its commit.
+    await _second_claim_waits_for_the_first(harness, (X, "cus_new"), (X, "cus_new"))
 
     async with harness.session() as session:
         rows = await session.execute(select(StripeCustomer.user_id, StripeCustomer.customer_id))
