@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import os
 import shutil
 import signal
 import time
@@ -69,9 +68,8 @@ def haproxy_config(port: int, backends: Sequence[int]) -> str:
 
 
 def haproxy_binary() -> str | None:
-    return shutil.which("haproxy") or next(
-        (p for p in ("/usr/sbin/haproxy",) if os.access(p, os.X_OK)), None
-    )
+    """HAProxy on PATH, or where Debian puts it (/usr/sbin is not on every PATH)."""
+    return shutil.which("haproxy") or shutil.which("haproxy", path="/usr/sbin")
 
 
 @contextlib.asynccontextmanager
