@@ -238,6 +238,18 @@ class AttemptBucket(Base):
     at: Mapped[datetime] = mapped_column(UTCDateTime())
 
 
+class LearntRate(Base):
+    """The send rate Telegram was found to allow (DELIVERY_RATE=auto): the rate that drew
+    the last 429, so a sender that takes the turn, or starts again, begins just under it
+    instead of finding it again with 429s (bot/delivery/learnt_rate.py)."""
+
+    __tablename__ = "learnt_rates"
+
+    name: Mapped[str] = mapped_column(String(64), primary_key=True)
+    ceiling: Mapped[float] = mapped_column(Float)
+    learnt_at: Mapped[datetime] = mapped_column(UTCDateTime())
+
+
 class ProcessedUpdate(Base):
     """Telegram updates already handled, so a redelivered one is handled once.
 

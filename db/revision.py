@@ -10,7 +10,7 @@ from __future__ import annotations
 from sqlalchemy import inspect, text
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-HEAD = "0012"
+HEAD = "0013"
 
 
 async def current(engine: AsyncEngine) -> str | None:

@@ -5,7 +5,8 @@ sliding one-second window of accepted sends at an unknown limit between 20 and 4
 second, a round trip of 30 ms with ±10 ms of jitter, and a 429 with retry_after=1 that
 pauses every send. It must hold >= 95 % of the limit with at most one 429 per 1,000
 messages, as DESIGN.md asks; a fixed rate set to the limit does far worse. Then the worker:
-a 429 from the fake Bot API slows it beyond the pause, sends speed it up again.
+a 429 from the fake Bot API slows it beyond the pause, sends speed it up again, and what
+it learnt is where the next sender (after a restart, or another process) starts.
 """
 
 from __future__ import annotations
@@ -13,12 +14,14 @@ from __future__ import annotations
 import random
 from collections import deque
 from dataclasses import dataclass
+from datetime import timedelta
 
 import pytest
 
-from bot.delivery import adaptive
+from bot.delivery import adaptive, learnt_rate
 from bot.delivery.adaptive import AdaptiveRate
 from bot.delivery.pacing import SendPacer
+from db.models import LearntRate
 from tests.conftest import Harness
 from tests.helpers import give_access, publish_signal
 
@@ -137,3 +140,53 @@ async def test_the_worker_on_auto_slows_on_a_429_from_telegram(harness: Harness)
     await harness.deliver(wait=5)
     assert len(harness.fake_bot.sent_messages()) == 2  # both delivered after the pause
     assert worker.pacer.rate < start
+
+
+def test_a_resumed_rate_starts_under_the_ceiling_and_does_not_grow_into_it() -> None:
+    control = AdaptiveRate()
+    control.resume(31.0)
+    assert control.ceiling == 31.0
+    assert control.rate == pytest.approx(31.0 * adaptive.MARGIN)
+    for step in range(200):  # many seconds of clean sends, short of a probe
+        control.sent(step / 30)
+    assert control.rate == pytest.approx(31.0 * adaptive.MARGIN)
+    control.resume(10_000.0)  # a lesson no bot can have learnt is held to the top
+    assert control.ceiling == adaptive.TOP
+    control.resume(0.0)
+    assert control.rate == adaptive.FLOOR
+
+
+async def test_the_next_sender_starts_from_the_rate_the_last_one_learnt(harness: Harness) -> None:
+    """A restart (on SQLite, or any process that takes the turn) begins under the ceiling
+    learnt before, not at the documented start it would grow from into another 429."""
+    await give_access(harness, 7_950_011, 7_950_012)
+    harness.fake_bot.fail_next("sendMessage", "429")
+    await publish_signal(harness, "BTCUSDT long entry 65000 sl 63500 tp 67000")
+    await harness.deliver(wait=5)
+    learnt = harness.parts.worker.pacer.learnt
+    assert learnt is not None
+    async with harness.session() as session:
+        kept = await session.get(LearntRate, learnt_rate.NAME)
+    assert kept is not None and kept.ceiling == learnt
+
+    restarted = harness.worker(rate="auto", clock=harness.clock)
+    assert restarted.pacer.rate == adaptive.START
+    await restarted.drain_once()
+    assert restarted.pacer.learnt == learnt
+    assert restarted.pacer.rate == pytest.approx(learnt * adaptive.MARGIN)
+
+
+async def test_a_lesson_older_than_a_day_is_learnt_again(harness: Harness) -> None:
+    long_ago = harness.clock.now() - learnt_rate.FORGET_AFTER - timedelta(minutes=1)
+    await learnt_rate.remember(harness.parts.session_factory, 21.0, long_ago)
+    fixed = harness.worker(rate=12.0, clock=harness.clock)
+    await fixed.drain_once()
+    assert fixed.pacer.rate == 12.0  # a number is a number: nothing recalled
+    fresh = harness.worker(rate="auto", clock=harness.clock)
+    await fresh.drain_once()
+    assert fresh.pacer.learnt is None
+    assert fresh.pacer.rate == adaptive.START
+    await learnt_rate.remember(harness.parts.session_factory, 21.0, harness.clock.now())
+    recent = harness.worker(rate="auto", clock=harness.clock)
+    await recent.drain_once()
+    assert recent.pacer.learnt == 21.0

@@ -157,6 +157,28 @@ async def test_two_running_workers_send_from_one_and_hand_over_on_stop(
     assert _received(postgres, chats) == dict.fromkeys(chats, 4)
 
 
+async def test_a_new_holder_starts_from_the_rate_the_last_one_learnt(postgres: Harness) -> None:
+    """DELIVERY_RATE=auto learns once for every process: the holder's lesson (a 429) is
+    where the process that takes the turn from it starts."""
+    chats = list(range(9600, 9606))
+    await give_access(postgres, *chats)
+    await postgres.send_text(ADMIN_ID, "/broadcast Before the hand-over")
+    postgres.fake_bot.fail_next("sendMessage", "429")
+    first = postgres.worker(rate="auto", turn=CountingTurn(postgres.parts.engine))
+    second = postgres.worker(rate="auto", turn=CountingTurn(postgres.parts.engine))
+    async with running(first) as first_task:
+        await _until(lambda: _all_sent(postgres))
+        learnt = first.pacer.learnt
+        assert learnt is not None
+        async with running(second):  # stands by while the first holds the turn
+            first.stop()
+            await asyncio.wait_for(first_task, 30)
+            await postgres.send_text(ADMIN_ID, "/broadcast After the hand-over")
+            await _until(lambda: _all_sent(postgres))
+            assert second.pacer.learnt == learnt
+    assert _received(postgres, chats) == dict.fromkeys(chats, 2)
+
+
 async def _leased(harness: Harness) -> int:
     async with harness.session() as session:
         leased = await session.scalar(

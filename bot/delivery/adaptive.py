@@ -53,6 +53,16 @@ class AdaptiveRate:
         # comes from holds only sends made since the last pause, all of them counted here).
         self._recent: deque[float] = deque()
 
+    def resume(self, ceiling: float) -> None:
+        """Start from a ceiling learnt before (by another process that had the sending
+        turn, or this one before a restart): just under it, creeping and probing as after
+        a 429 of its own, rather than growing into a 429 to find it again."""
+        self.ceiling = min(TOP, max(FLOOR, ceiling))
+        self.rate = max(FLOOR, self.ceiling * MARGIN)
+        self._recent.clear()
+        self._since_step = 0
+        self._clean = 0
+
     def _observed(self, now: float) -> float | None:
         """Sends accepted in the last second (None: too few to say anything)."""
         while self._recent and self._recent[0] <= now - COUNTED_FOR:

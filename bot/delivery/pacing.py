@@ -43,6 +43,21 @@ class SendPacer:
     def rate(self) -> float:
         return self._adaptive.rate if self._adaptive is not None else self._fixed
 
+    @property
+    def learns(self) -> bool:
+        """Whether the rate is learnt from Telegram's answers (DELIVERY_RATE=auto)."""
+        return self._adaptive is not None
+
+    @property
+    def learnt(self) -> float | None:
+        """The ceiling learnt from Telegram's 429s (auto only; None before the first)."""
+        return self._adaptive.ceiling if self._adaptive is not None else None
+
+    def resume(self, ceiling: float) -> None:
+        """Start from a ceiling learnt before (auto only; a fixed rate stays as set)."""
+        if self._adaptive is not None:
+            self._adaptive.resume(ceiling)
+
     def sent(self, started: float) -> None:
         """Telegram accepted the send that set out at `started` (this pacer's clock)."""
         if self._adaptive is not None:

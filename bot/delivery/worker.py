@@ -36,7 +36,7 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from bot import access, languages, metrics, preferences
 from bot.clock import Clock, SystemClock
-from bot.delivery import claims
+from bot.delivery import claims, learnt_rate
 from bot.delivery import outcomes as writes
 from bot.delivery.adaptive import START as START_RATE
 from bot.delivery.adaptive import AdaptiveRate
@@ -103,6 +103,8 @@ def _pacer(rate: float | Literal["auto"], paid_broadcast: bool, clock: Clock) ->
 class DeliveryWorker:
     """Claims due outbox rows under a lease, sends them, and records the outcome."""
 
+    _remembered: float | None  # the auto ceiling last kept in the database
+
     def __init__(
         self,
         bot: Bot,
@@ -127,6 +129,8 @@ class DeliveryWorker:
         self._turn = turn or OnlySender()
         self._turn_asked: float | None = None  # when run() last heard it is ours
         self._turn_lost = False  # found gone mid-batch: no progress edit after it
+        # auto: begin from what was learnt before, keep what is learnt (_recall_rate).
+        self._recall_due, self._remembered = True, None
         self._render = render  # kind and params -> words and buttons (the chat's texts)
         # Each row reads in its recipient's language as of the send, not of the queueing.
         self._default_language = default_language
@@ -211,6 +215,7 @@ class DeliveryWorker:
         """Another process sends: save what this one still owes (it may have lost the turn
         mid-batch), and ask for the turn again shortly."""
         await self._writer.settle()
+        self._recall_due = True
         await self._sleep(STANDBY_POLL)
 
     async def pass_once(self) -> int:
@@ -260,6 +265,8 @@ class DeliveryWorker:
         """Save what is owed, claim one batch of due rows and try each; returns how many
         rows were claimed. A database fault propagates (run() waits and tries again)."""
         await self._writer.settle()
+        if self._recall_due:
+            await self._recall_rate()
         claim = await self._claim()
         if self._healthy_since is None:
             self._healthy_since = self._now()
@@ -271,7 +278,31 @@ class DeliveryWorker:
             self._writer.owe(self._give_back_writes(claim, claim.rows, 0.0))
             raise
         await self._send_batch(claim, sends)
+        await self._remember_rate()
         return len(claim.rows)
+
+    async def _recall_rate(self) -> None:
+        """Begin from the rate learnt before, by this process or another (auto only)."""
+        self._recall_due = False
+        if not self._pacer.learns:
+            return
+        ceiling = await learnt_rate.recall(self._session_factory, self._now())
+        if ceiling is not None and ceiling != self._pacer.learnt:
+            self._pacer.resume(ceiling)
+            log.info(
+                "delivery: Telegram allowed %.1f messages a second before; starting at %.1f",
+                ceiling,
+                self._pacer.rate,
+            )
+        self._remembered = self._pacer.learnt
+
+    async def _remember_rate(self) -> None:
+        """Keep a newly learnt ceiling for the next sender (one write per lesson)."""
+        learnt = self._pacer.learnt
+        if learnt is None or learnt == self._remembered:
+            return
+        await learnt_rate.remember(self._session_factory, learnt, self._now())
+        self._remembered = learnt
 
     async def _claim(self) -> Claim | None:
         now = self._now()
