@@ -17,6 +17,7 @@ from pathlib import Path
 from typing import Any
 
 import aiohttp
+import asyncpg
 import pytest
 from aiogram.types import Update
 from aiohttp import web
@@ -189,6 +190,35 @@ async def ensure_database(url: str) -> None:
         await admin.dispose()
 
 
+# Every table emptied, children first, and every sequence back to 1: what TRUNCATE ..
+# RESTART IDENTITY does, in one round trip on a plain connection. TRUNCATE makes new files
+# for every table and an engine costs its own set-up: 45 ms a test against 12, paid by
+# each of the ~700 tests on PostgreSQL.
+_EMPTY_EVERY_TABLE = "; ".join(
+    [f"DELETE FROM {table.name}" for table in reversed(Base.metadata.sorted_tables)]
+    + [
+        "SELECT setval(c.oid, 1, false) FROM pg_class c JOIN pg_namespace n "
+        "ON n.oid = c.relnamespace WHERE c.relkind = 'S' AND n.nspname = 'public'"
+    ]
+)
+
+
+async def empty_every_table(url: str) -> None:
+    """Empty the PostgreSQL database at `url` (migrated) as a fresh one is."""
+    parsed = make_url(url)
+    connection = await asyncpg.connect(
+        host=parsed.host,
+        port=parsed.port,
+        user=parsed.username,
+        password=parsed.password,
+        database=parsed.database,
+    )
+    try:
+        await connection.execute(_EMPTY_EVERY_TABLE)
+    finally:
+        await connection.close()
+
+
 async def empty_postgres(url: str) -> AsyncEngine:
     """This xdist worker's database on `url`'s PostgreSQL server, created if missing,
     migrated and emptied: for tests whose processes share it. The caller disposes of it."""
@@ -196,9 +226,7 @@ async def empty_postgres(url: str) -> AsyncEngine:
     await ensure_database(url)
     engine = create_engine(url)
     await migrate.upgrade(engine)
-    async with engine.begin() as conn:
-        tables = ", ".join(t.name for t in Base.metadata.sorted_tables)
-        await conn.execute(text(f"TRUNCATE {tables} RESTART IDENTITY CASCADE"))
+    await empty_every_table(url)
     return engine
 
 
@@ -212,15 +240,7 @@ def database_url(
         yield f"sqlite+aiosqlite:///{target}"
         return
     url: str = request.getfixturevalue("postgres_url")
-
-    async def truncate() -> None:
-        engine = create_engine(url)
-        tables = ", ".join(t.name for t in Base.metadata.sorted_tables)
-        async with engine.begin() as conn:
-            await conn.execute(text(f"TRUNCATE {tables} RESTART IDENTITY CASCADE"))
-        await engine.dispose()
-
-    _run(truncate())
+    _run(empty_every_table(url))
     yield url
 
 
