@@ -4,6 +4,7 @@ Telegram and Stripe servers, and a harness running the real application against 
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import itertools
 import json
 import logging
@@ -244,19 +245,35 @@ def database_url(
     yield url
 
 
-@pytest.fixture
-async def fake_bot() -> AsyncIterator[FakeBotAPI]:
+# The harness's fixtures are context managers too, so a suite whose tests share one event
+# loop (the browser suites: one Chromium per module) can declare the same fixtures on it.
+
+
+@contextlib.asynccontextmanager
+async def running_fake_bot() -> AsyncIterator[FakeBotAPI]:
     async with FakeBotAPI(timeout_delay=2.0) as fake:
         yield fake
 
 
-@pytest.fixture
-async def fake_stripe() -> AsyncIterator[FakeStripe]:
+@contextlib.asynccontextmanager
+async def running_fake_stripe() -> AsyncIterator[FakeStripe]:
     async with FakeStripe() as fake:
         fake.add_price(PRICE_MONTHLY, product_name="Pro Signals", unit_amount=4900)
         fake.add_price(
             PRICE_YEARLY, product_name="Pro Signals Yearly", unit_amount=49000, interval="year"
         )
+        yield fake
+
+
+@pytest.fixture
+async def fake_bot() -> AsyncIterator[FakeBotAPI]:
+    async with running_fake_bot() as fake:
+        yield fake
+
+
+@pytest.fixture
+async def fake_stripe() -> AsyncIterator[FakeStripe]:
+    async with running_fake_stripe() as fake:
         yield fake
 
 
@@ -410,11 +427,11 @@ class Harness:
 MakeHarness = Callable[..., Awaitable[Harness]]
 
 
-@pytest.fixture
-async def make_harness(
+@contextlib.asynccontextmanager
+async def harness_factory(
     database_url: str, fake_bot: FakeBotAPI, fake_stripe: FakeStripe
 ) -> AsyncIterator[MakeHarness]:
-    """Build harnesses with setting overrides; everything is closed after the test."""
+    """Build harnesses with setting overrides; everything is closed at the end."""
     opened: list[Harness] = []
 
     async def factory(**overrides: Any) -> Harness:
@@ -463,6 +480,15 @@ async def make_harness(
         await harness.parts.close()
     # The transaction rule (bot/unit_of_work.py), held for every test that used a harness.
     assert [v for h in opened for v in h.guard.violations] == []
+
+
+@pytest.fixture
+async def make_harness(
+    database_url: str, fake_bot: FakeBotAPI, fake_stripe: FakeStripe
+) -> AsyncIterator[MakeHarness]:
+    """Build harnesses with setting overrides; everything is closed after the test."""
+    async with harness_factory(database_url, fake_bot, fake_stripe) as factory:
+        yield factory
 
 
 @pytest.fixture

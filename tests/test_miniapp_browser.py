@@ -20,6 +20,7 @@ from pathlib import Path
 from typing import Any, Literal
 
 import pytest
+import pytest_asyncio
 from playwright.async_api import (
     Browser,
     BrowserContext,
@@ -33,7 +34,18 @@ from playwright.async_api import (
 
 from db.models import OutboxMessage, Signal, User
 from tests import stars_player
-from tests.conftest import ADMIN_ID, BOT_TOKEN, PRICE_MONTHLY, Harness, MakeHarness
+from tests.conftest import (
+    ADMIN_ID,
+    BOT_TOKEN,
+    PRICE_MONTHLY,
+    Harness,
+    MakeHarness,
+    harness_factory,
+    running_fake_bot,
+    running_fake_stripe,
+)
+from tests.fakes.bot_api import FakeBotAPI
+from tests.fakes.stripe_api import FakeStripe
 from tests.helpers import count, give_access, post_signal_update, publish_signal
 from tests.initdata import sign_init_data
 
@@ -232,16 +244,56 @@ class MiniApp:
         return bool(await self.page.evaluate("Telegram.WebApp.BackButton.isVisible"))
 
 
-@pytest.fixture
-async def browser() -> AsyncIterator[Browser]:
+# One Chromium for each browser module (starting Playwright's driver and the browser costs
+# about a second): the module's tests run on one event loop, the browser's, and so do the
+# harness's fixtures they use, declared again here on that loop. Every test still gets a
+# fresh database, fakes, app and browser context.
+pytestmark = pytest.mark.asyncio(loop_scope="module")
+
+
+@pytest_asyncio.fixture(loop_scope="module")
+async def fake_bot() -> AsyncIterator[FakeBotAPI]:
+    async with running_fake_bot() as fake:
+        yield fake
+
+
+@pytest_asyncio.fixture(loop_scope="module")
+async def fake_stripe() -> AsyncIterator[FakeStripe]:
+    async with running_fake_stripe() as fake:
+        yield fake
+
+
+@pytest_asyncio.fixture(loop_scope="module")
+async def make_harness(
+    database_url: str, fake_bot: FakeBotAPI, fake_stripe: FakeStripe
+) -> AsyncIterator[MakeHarness]:
+    async with harness_factory(database_url, fake_bot, fake_stripe) as factory:
+        yield factory
+
+
+@pytest_asyncio.fixture(loop_scope="module")
+async def harness(make_harness: MakeHarness) -> Harness:
+    return await make_harness()
+
+
+@pytest_asyncio.fixture(loop_scope="module", scope="module")
+async def chromium() -> AsyncIterator[Browser]:
     async with async_playwright() as playwright:
-        chromium = await playwright.chromium.launch(
+        launched = await playwright.chromium.launch(
             executable_path=str(CHROMIUM), args=CHROMIUM_ARGS, headless=True, timeout=30_000
         )
         try:
-            yield chromium
+            yield launched
         finally:
-            await chromium.close()
+            await launched.close()
+
+
+@pytest_asyncio.fixture(loop_scope="module")
+async def browser(chromium: Browser) -> AsyncIterator[Browser]:
+    """The module's Chromium; what a test opened in it is closed after the test."""
+    yield chromium
+    for context in chromium.contexts:
+        await context.close()
 
 
 async def open_app(

@@ -20,7 +20,16 @@ from bot.chat.texts import CATALOGUE, plain
 from db.models import User
 from tests.conftest import ADMIN_ID, Harness
 from tests.helpers import give_access, post_signal_update, publish_signal
-from tests.test_miniapp_browser import browser, open_app  # noqa: F401
+from tests.test_miniapp_browser import (  # noqa: F401 (fixtures, on the module's loop)
+    browser,
+    chromium,
+    fake_bot,
+    fake_stripe,
+    harness,
+    make_harness,
+    open_app,
+    pytestmark,
+)
 from tests.test_pseudo_language import PSEUDO, leaks, pseudo  # noqa: F401
 
 LINE = "BTCUSDT long entry 65000 sl 63500 tp 67000 69000"
