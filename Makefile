@@ -1,6 +1,7 @@
 # SignalDesk — `make run` starts the bot on SQLite, `make test` runs the whole suite.
 PYTHON ?= python3
-VENV   := .venv
+# The virtualenv; CI keeps one per lock outside its fresh clone (.ci/run).
+VENV   ?= .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed-stamp
 DEV    := $(VENV)/.dev-stamp
