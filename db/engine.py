@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import importlib
 import sqlite3
 from functools import partial
 from pathlib import Path
@@ -136,15 +137,18 @@ def insert_ignoring_conflicts(table: Table, key: Column[Any]) -> dict[str, Inser
 def upsert(table: Table, key: Column[Any], *, update: list[str]) -> dict[str, Insert]:
     """INSERT .. ON CONFLICT (key) DO UPDATE SET each of `update` to the inserted value,
     built for each dialect like insert_ignoring_conflicts."""
-    from sqlalchemy.dialects import postgresql, sqlite  # noqa: PLC0415
+    return {name: upsert_on(name, table, key, update=update) for name in ("sqlite", "postgresql")}
 
-    built: dict[str, Insert] = {}
-    for name, dialect in (("sqlite", sqlite), ("postgresql", postgresql)):
-        statement = dialect.insert(table)
-        built[name] = statement.on_conflict_do_update(
-            index_elements=[key], set_={column: statement.excluded[column] for column in update}
-        )
-    return built
+
+def upsert_on(dialect: str, table: Table, key: Column[Any], *, update: list[str]) -> Insert:
+    """upsert() for one dialect only: for a module the delivery worker imports, built at
+    its first use, so a SQLite worker never loads PostgreSQL's dialect (~2 MB, and the
+    worker's whole budget is 200 MB)."""
+    module = importlib.import_module(f"sqlalchemy.dialects.{dialect}")
+    statement: Insert = module.insert(table)
+    return statement.on_conflict_do_update(
+        index_elements=[key], set_={column: statement.excluded[column] for column in update}
+    )
 
 
 def create_session_factory(engine: AsyncEngine) -> async_sessionmaker[AsyncSession]:

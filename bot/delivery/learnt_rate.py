@@ -9,20 +9,26 @@ limit may have changed, and a fresh start finds it again within seconds.
 
 from __future__ import annotations
 
+import functools
 from datetime import datetime, timedelta
 from typing import cast
 
-from sqlalchemy import Table, select
+from sqlalchemy import Insert, Table, select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from db.engine import upsert
+from db.engine import upsert_on
 from db.models import LearntRate
 
 NAME = "telegram_sends"
 FORGET_AFTER = timedelta(days=1)
 
 _TABLE = cast(Table, LearntRate.__table__)
-_SAVE = upsert(_TABLE, _TABLE.c.name, update=["ceiling", "learnt_at"])
+
+
+@functools.cache
+def _save(dialect: str) -> Insert:
+    # Built at the first lesson, for this database only: the worker loads no other dialect.
+    return upsert_on(dialect, _TABLE, _TABLE.c.name, update=["ceiling", "learnt_at"])
 
 
 async def recall(sessions: async_sessionmaker[AsyncSession], now: datetime) -> float | None:
@@ -45,5 +51,5 @@ async def remember(
     async with sessions() as session, session.begin():
         connection = await session.connection()
         await connection.execute(
-            _SAVE[connection.dialect.name], {"name": NAME, "ceiling": ceiling, "learnt_at": now}
+            _save(connection.dialect.name), {"name": NAME, "ceiling": ceiling, "learnt_at": now}
         )
