@@ -2,13 +2,15 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from datetime import datetime, timedelta
 from typing import Protocol
 
 from sqlalchemy import select
-from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
+from bot.coalescing import Coalescer
+from bot.unit_of_work import UnitOfWork
 from db.models import Entitlement, EntitlementSource, User
 
 # Stripe statuses that keep access. past_due keeps it while Stripe retries the card
@@ -87,18 +89,44 @@ async def entitlement_of(
     return await session.scalar(query.with_for_update() if lock else query)
 
 
-async def paid_entitlements(
-    session: AsyncSession, user_id: int
-) -> tuple[Entitlement | None, Entitlement | None]:
-    """The user's Stripe and Stars entitlements, in one query (/status shows both)."""
+PaidEntitlements = tuple[Entitlement | None, Entitlement | None]
+_PAID_SOURCES = (EntitlementSource.STRIPE, EntitlementSource.STARS)
+
+
+async def paid_entitlements_of(
+    session: AsyncSession, user_ids: Iterable[int]
+) -> dict[int, PaidEntitlements]:
+    """Each user's Stripe and Stars entitlements (/status shows both), for all of
+    `user_ids` in one query (at most IN_CHUNK of them)."""
+    ids = list(set(user_ids))
     rows = await session.scalars(
         select(Entitlement).where(
-            Entitlement.user_id == user_id,
-            Entitlement.source.in_((EntitlementSource.STRIPE, EntitlementSource.STARS)),
+            Entitlement.user_id.in_(ids), Entitlement.source.in_(_PAID_SOURCES)
         )
     )
-    by_source = {row.source: row for row in rows}
-    return by_source.get(EntitlementSource.STRIPE), by_source.get(EntitlementSource.STARS)
+    by_user: dict[int, dict[str, Entitlement]] = {user_id: {} for user_id in ids}
+    for row in rows:
+        by_user[row.user_id][row.source] = row
+    return {
+        user_id: (found.get(EntitlementSource.STRIPE), found.get(EntitlementSource.STARS))
+        for user_id, found in by_user.items()
+    }
+
+
+class PaidEntitlementsReader:
+    """`await reader(user_id)`: the user's paid entitlements, read together with those of every
+    other user asking in the same moment (/status under load: one query for a batch)."""
+
+    def __init__(self, session_factory: async_sessionmaker[AsyncSession]) -> None:
+        self._unit = UnitOfWork(session_factory)
+        self._read: Coalescer[int, None, PaidEntitlements] = Coalescer(self._read_all)
+
+    async def __call__(self, user_id: int) -> PaidEntitlements:
+        return await self._read(user_id, None)
+
+    async def _read_all(self, user_ids: Mapping[int, None]) -> dict[int, PaidEntitlements]:
+        async with self._unit.reading() as session:
+            return await paid_entitlements_of(session, user_ids)
 
 
 async def stripe_entitlement(session: AsyncSession, user_id: int) -> Entitlement | None:

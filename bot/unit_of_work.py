@@ -18,6 +18,8 @@ from contextlib import asynccontextmanager
 
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
+from db.engine import READ_ONLY
+
 
 class UnitOfWork:
     """`async with uow() as session:` is one transaction, committed at the end of the block."""
@@ -32,6 +34,16 @@ class UnitOfWork:
             async with session.begin():
                 yield session
             self._committed(session)
+
+    @asynccontextmanager
+    async def reading(self) -> AsyncIterator[AsyncSession]:
+        """A unit that only reads (/status, a button's lookup): on SQLite it takes no
+        write lock, and an update's unit records nothing (a read applied twice is the
+        same read). Write only in `uow()`: here a write would take the lock half way, and
+        could fail as busy while another process writes."""
+        async with self._session_factory() as session, session.begin():
+            await session.connection(execution_options={READ_ONLY: True})
+            yield session
 
     def _opened(self, session: AsyncSession) -> None:
         """A hook for units that tag their sessions (bot.chat's update units)."""

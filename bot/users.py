@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from datetime import UTC, datetime
 from typing import Protocol, cast
 
@@ -21,10 +22,11 @@ _REGISTER = upsert(
 )
 
 
-# The same, answering with what the user chose with /language: the chat's middleware
+# The same, answering with what each user chose with /language: the chat's middleware
 # learns it in the one statement it runs anyway (bot.chat.middlewares.users).
 _REGISTER_RETURNING_LANGUAGE = {
-    name: statement.returning(_USERS.c.language) for name, statement in _REGISTER.items()
+    name: statement.returning(_USERS.c.id, _USERS.c.language)
+    for name, statement in _REGISTER.items()
 }
 
 
@@ -65,15 +67,19 @@ async def register(session: AsyncSession, profile: TelegramProfile) -> None:
     await connection.execute(_REGISTER[connection.dialect.name], _row(profile))
 
 
-async def register_returning_language(
-    session: AsyncSession, profile: TelegramProfile
-) -> str | None:
-    """register(), and the language the user chose with /language (None: none)."""
+async def register_returning_languages(
+    session: AsyncSession, profiles: Iterable[TelegramProfile]
+) -> dict[int, str | None]:
+    """register() for each profile (one id once: PostgreSQL refuses to upsert a row twice
+    in one statement), in one statement; and what each chose with /language (None: none)."""
+    rows = [_row(profile) for profile in {profile.id: profile for profile in profiles}.values()]
+    if not rows:
+        return {}
     connection = await session.connection()
     statement = _REGISTER_RETURNING_LANGUAGE[connection.dialect.name]
-    result = await connection.execute(statement, _row(profile))
-    language: str | None = result.scalar()
-    return language
+    # A list of rows: SQLAlchemy sends them as one multi-row INSERT (insertmanyvalues).
+    result = await connection.execute(statement, rows)
+    return {row.id: row.language for row in result}
 
 
 async def ensure_user(session: AsyncSession, profile: TelegramProfile) -> User:

@@ -26,6 +26,9 @@ if TYPE_CHECKING:
     Insert = PostgresInsert | SQLiteInsert
 
 SQLITE_BUSY_TIMEOUT_MS = 5000
+# Execution option of a connection whose transaction only reads (bot.unit_of_work's
+# reading()): on SQLite it begins without taking the write lock.
+READ_ONLY = "signaldesk_read_only"
 
 
 class _LoopThreadConnection(aiosqlite.Connection):
@@ -112,7 +115,10 @@ def create_engine(database_url: str, *, echo: bool = False) -> AsyncEngine:
 
     @event.listens_for(engine.sync_engine, "begin")
     def _on_begin(conn: Connection) -> None:
-        conn.exec_driver_sql("BEGIN IMMEDIATE")
+        # A reading transaction takes no lock: in WAL mode it reads a snapshot beside the
+        # one writer, and a write in it would fail rather than wait (none is made).
+        read_only = conn.get_execution_options().get(READ_ONLY, False)
+        conn.exec_driver_sql("BEGIN" if read_only else "BEGIN IMMEDIATE")
 
     return engine
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 from aiogram import Dispatcher
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
+from bot.access import PaidEntitlementsReader
 from bot.billing.checkout import BillingService
 from bot.chat.middlewares.admin_only import AdminOnlyMiddleware
 from bot.chat.middlewares.language import LanguageMiddleware
@@ -38,6 +39,7 @@ def create_dispatcher(
         offers=offers,
         premium=premium,
         chosen_languages=chosen,
+        paid_entitlements=PaidEntitlementsReader(session_factory),
     )
     # Outer middlewares on update, outermost first (after aiogram's own, which finds the
     # user and chat): a database failure becomes a retry (a 500 to Telegram in webhook
@@ -47,7 +49,7 @@ def create_dispatcher(
     dispatcher.update.outer_middleware(
         UnitOfWorkMiddleware(session_factory, every_update=settings.public_url is not None)
     )
-    dispatcher.update.outer_middleware(RegisterUserMiddleware(chosen))
+    dispatcher.update.outer_middleware(RegisterUserMiddleware(chosen, session_factory))
     dispatcher.update.outer_middleware(LanguageMiddleware(chosen, settings.default_language))
     # Handlers registered with flags=ADMIN_ONLY run for ADMIN_IDS only, in every router.
     admin_only = AdminOnlyMiddleware(settings)

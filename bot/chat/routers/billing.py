@@ -10,7 +10,7 @@ from aiogram.types import CallbackQuery, InlineKeyboardMarkup, Message
 from aiogram.types import User as TelegramUser
 
 from bot import users
-from bot.access import paid_entitlements
+from bot.access import PaidEntitlementsReader
 from bot.billing.checkout import BillingService
 from bot.chat import keyboards
 from bot.chat.keyboards import BillingButton
@@ -50,15 +50,14 @@ async def cb_winback(query: CallbackQuery, bot: Bot, uow: UnitOfWork, offers: Of
 
 async def cmd_status(
     message: Message,
-    uow: UnitOfWork,
+    paid_entitlements: PaidEntitlementsReader,
     billing: BillingService,
     stars: StarsService,
     settings: Settings,
 ) -> None:
     if message.from_user is None:
         return
-    async with uow() as session:
-        entitlement, paid_in_stars = await paid_entitlements(session, message.from_user.id)
+    entitlement, paid_in_stars = await paid_entitlements(message.from_user.id)
     plan = await billing.plan_name(entitlement.price_id if entitlement else None)
     text = texts.status(entitlement, plan, paid_in_stars, stars.price, datetime.now(UTC))
     await message.answer(text, reply_markup=keyboards.open_app(settings.public_url))

@@ -1,0 +1,116 @@
+"""Updates that arrive together (a getUpdates batch, overlapping webhooks), through the real
+dispatcher: their users are registered in one statement, /status reads in one, and each
+update still gets its own answer, in its own user's language. A read records nothing and,
+on SQLite, waits for no writer."""
+
+from __future__ import annotations
+
+import asyncio
+import sqlite3
+from collections.abc import Iterator
+from contextlib import contextmanager
+from typing import Any
+
+import pytest
+from sqlalchemy import event
+from sqlalchemy.engine import make_url
+
+from bot.chat.texts import CATALOGUE, plain
+from db.models import ProcessedUpdate, User
+from tests.conftest import Harness
+from tests.helpers import count, give_access
+
+PAID = [8_100_001, 8_100_002]
+NEW = [8_100_010 + i for i in range(10)]
+
+
+@contextmanager
+def statements(harness: Harness) -> Iterator[list[str]]:
+    """Every SQL statement the application sends while the block runs."""
+    seen: list[str] = []
+
+    def record(_conn: Any, _cursor: Any, statement: str, *_args: Any) -> None:
+        seen.append(statement)
+
+    engine = harness.parts.engine.sync_engine
+    event.listen(engine, "before_cursor_execute", record)
+    try:
+        yield seen
+    finally:
+        event.remove(engine, "before_cursor_execute", record)
+
+
+def _count(seen: list[str], fragment: str) -> int:
+    return sum(fragment in statement for statement in seen)
+
+
+async def test_status_from_many_users_at_once_is_one_registration_and_one_read(
+    harness: Harness,
+) -> None:
+    await give_access(harness, *PAID)
+    users = PAID + NEW
+    with statements(harness) as seen:
+        await asyncio.gather(
+            *(harness.send_text(user, "/status", first_name=f"Name {user}") for user in users)
+        )
+    assert _count(seen, "INSERT INTO users") == 1
+    assert _count(seen, "FROM entitlements") == 1
+    with CATALOGUE.use_locale("en"):
+        none, on = plain("status.none"), plain("status.premium_on")
+    for user in PAID:
+        assert on in harness.last_reply(user).text
+    for user in NEW:
+        assert harness.last_reply(user).text == none
+    async with harness.session() as session:
+        for user in users:
+            row = await session.get(User, user)
+            assert row is not None and row.first_name == f"Name {user}"
+
+
+async def test_users_registered_together_each_hear_their_own_language(
+    harness: Harness,
+) -> None:
+    chose_spanish, app_in_russian, app_in_english = NEW[:3]
+    async with harness.session() as session, session.begin():
+        # Chosen with /language in another instance: this one has not heard of them yet.
+        session.add(User(id=chose_spanish, first_name="Ana", language="es"))
+    senders = {chose_spanish: "en", app_in_russian: "ru", app_in_english: "en"}
+    with statements(harness) as seen:
+        await asyncio.gather(
+            *(
+                harness.send_text(user, "/status", language_code=code)
+                for user, code in senders.items()
+            )
+        )
+    assert _count(seen, "INSERT INTO users") == 1
+    for user, language in ((chose_spanish, "es"), (app_in_russian, "ru"), (app_in_english, "en")):
+        with CATALOGUE.use_locale(language):
+            assert harness.last_reply(user).text == plain("status.none")
+
+
+async def test_a_read_records_no_update(harness: Harness) -> None:
+    await harness.send_text(NEW[0], "/help")  # registered: the next update writes nothing
+    before = await count(harness, ProcessedUpdate)
+    with statements(harness) as seen:
+        await harness.send_text(NEW[0], "/status")
+    assert await count(harness, ProcessedUpdate) == before
+    assert not [s for s in seen if s.lstrip().upper().startswith(("INSERT", "UPDATE", "DELETE"))]
+
+
+async def test_status_answers_while_another_process_holds_the_sqlite_write_lock(
+    harness: Harness, database_url: str
+) -> None:
+    if not database_url.startswith("sqlite"):
+        pytest.skip("SQLite's file lock (PostgreSQL readers never wait for writers)")
+    await harness.send_text(NEW[0], "/help")  # registered, so /status only reads
+    path = make_url(database_url).database
+    assert path is not None
+    other = sqlite3.connect(path, isolation_level=None)
+    other.execute("BEGIN IMMEDIATE")  # a webhook instance or a worker writing
+    try:
+        await asyncio.wait_for(harness.send_text(NEW[0], "/status"), timeout=3)
+    finally:
+        other.execute("ROLLBACK")
+        other.close()
+    with CATALOGUE.use_locale("en"):
+        assert harness.last_reply(NEW[0]).text == plain("status.none")
