@@ -36,6 +36,7 @@ from bench.common import (
     BenchParser,
     backend_of,
     child_env,
+    cpu_seconds,
     load_average,
     migrated_database,
     print_quick_banner,
@@ -158,7 +159,7 @@ async def running_fake(workdir: Path) -> AsyncIterator[Fake]:
 
 
 @asynccontextmanager
-async def running_bot(kind: str, fake: Fake, url: str, workdir: Path) -> AsyncIterator[None]:
+async def running_bot(kind: str, fake: Fake, url: str, workdir: Path) -> AsyncIterator[int]:
     """The project (`python -m bot`, polling) or the bare bot, answering `fake`."""
     log = workdir / f"{kind}.log"
     if kind == "bare":
@@ -187,7 +188,7 @@ async def running_bot(kind: str, fake: Fake, url: str, workdir: Path) -> AsyncIt
             env=env,
         )
     try:
-        yield
+        yield proc.pid
         if proc.returncode is not None:
             raise BenchError(f"{kind} bot exited early: {tail_of_log(log)}")
     finally:
@@ -202,11 +203,18 @@ async def _answered(fake: Fake, total: int, within: float) -> None:
         await asyncio.sleep(0.005)
 
 
-async def one_run(kind: str, users: int, database: str | None) -> float:
-    """Updates a second for `kind` ("project" or "bare")."""
+@dataclass
+class Run:
+    rate: float  # updates a second, end to end
+    cpu_us: float | None  # the bot process's CPU time per update (Linux)
+
+
+async def one_run(kind: str, users: int, database: str | None) -> Run:
+    """Updates a second for `kind` ("project" or "bare"), and the bot's CPU per update:
+    on a shared machine the rate swings with the neighbours, CPU time much less."""
     with scratch_dir("signaldesk-bench-updates-") as workdir:
         url = await migrated_database(database, workdir) if kind == "project" else ""
-        async with running_fake(workdir) as fake, running_bot(kind, fake, url, workdir):
+        async with running_fake(workdir) as fake, running_bot(kind, fake, url, workdir) as pid:
             await fake.enqueue(FIRST_USER, WARM_UP_USERS)  # start-up, imports, first queries
             try:
                 await _answered(fake, 2 * WARM_UP_USERS, READY_TIMEOUT + 30)
@@ -214,16 +222,23 @@ async def one_run(kind: str, users: int, database: str | None) -> float:
                 raise BenchError(
                     f"{kind}: {error}: {tail_of_log(workdir / f'{kind}.log')}"
                 ) from None
-            start = time.perf_counter()
+            cpu_before, start = cpu_seconds(pid), time.perf_counter()
             await fake.enqueue(FIRST_USER + WARM_UP_USERS, users)
             await _answered(fake, 2 * (WARM_UP_USERS + users), DONE_TIMEOUT)
-            return 2 * users / (time.perf_counter() - start)
+            elapsed, cpu_after = time.perf_counter() - start, cpu_seconds(pid)
+    cpu = None if cpu_before is None or cpu_after is None else cpu_after - cpu_before
+    return Run(2 * users / elapsed, None if cpu is None else cpu / (2 * users) * 1e6)
 
 
 @dataclass
 class Figures:
-    project: list[float]
-    bare: list[float]
+    project: list[Run]
+    bare: list[Run]
+
+
+def _cpu_median(runs: list[Run]) -> float | None:
+    values = [run.cpu_us for run in runs if run.cpu_us is not None]
+    return statistics.median(values) if values else None
 
 
 async def bench(args: argparse.Namespace) -> int:
@@ -238,13 +253,20 @@ async def bench(args: argparse.Namespace) -> int:
     try:
         for run in range(1, args.runs + 1):
             for kind, bucket in (("project", figures.project), ("bare", figures.bare)):
-                rate = await one_run(kind, args.users, args.database_url)
-                bucket.append(rate)
-                print(f"{kind:<8} run {run}/{args.runs}  {rate:,.0f} updates/s", flush=True)
+                result = await one_run(kind, args.users, args.database_url)
+                bucket.append(result)
+                cpu = "" if result.cpu_us is None else f"  {result.cpu_us:,.0f} us CPU/update"
+                print(f"{kind:<8} run {run}/{args.runs}  {result.rate:,.0f} updates/s{cpu}")
     except BenchError as error:
         print(f"bench failed: {error}", file=sys.stderr, flush=True)
         return 1
-    project, bare = statistics.median(figures.project), statistics.median(figures.bare)
+    _summary(args, backend, figures)
+    return 0
+
+
+def _summary(args: argparse.Namespace, backend: str, figures: Figures) -> None:
+    project = statistics.median(run.rate for run in figures.project)
+    bare = statistics.median(run.rate for run in figures.bare)
     share = project / bare
     met_rate = "met" if project >= TARGET_RATE else "MISSED"
     met_share = "met" if share >= TARGET_SHARE else "MISSED"
@@ -255,7 +277,13 @@ async def bench(args: argparse.Namespace) -> int:
     print(f"  bare aiogram bot: {bare:,.0f} updates/s")
     target = f"target >= {TARGET_SHARE * 100:.0f} %"
     print(f"  project / bare: {share * 100:.0f} %   {target}  {met_share}")
-    return 0
+    project_cpu, bare_cpu = _cpu_median(figures.project), _cpu_median(figures.bare)
+    if project_cpu is not None and bare_cpu is not None:
+        # The same share by CPU time, steadier than rates on a machine with neighbours.
+        print(
+            f"  CPU per update: project {project_cpu:,.0f} us, bare {bare_cpu:,.0f} us "
+            f"(bare / project {bare_cpu / project_cpu * 100:.0f} %)"
+        )
 
 
 def parse_args(argv: Sequence[str]) -> argparse.Namespace:
