@@ -114,3 +114,33 @@ async def test_status_answers_while_another_process_holds_the_sqlite_write_lock(
         other.close()
     with CATALOGUE.use_locale("en"):
         assert harness.last_reply(NEW[0]).text == plain("status.none")
+
+
+async def test_hostile_names_in_one_batch_are_cleaned_and_every_update_answered(
+    harness: Harness,
+) -> None:
+    names = {
+        NEW[0]: "A\x00B\x1fC",  # control characters
+        NEW[1]: "Z" * 10_000,  # far over the column
+        NEW[2]: "\ud800lone surrogate",
+        NEW[3]: "Имя 名前 🚀 \u202eRTL",
+        NEW[4]: "",
+    }
+    with statements(harness) as seen:
+        await asyncio.gather(
+            *(harness.send_text(user, "/status", first_name=name) for user, name in names.items())
+        )
+    assert _count(seen, "INSERT INTO users") == 1
+    with CATALOGUE.use_locale("en"):
+        none = plain("status.none")
+    async with harness.session() as session:
+        stored = {user: (await session.get(User, user)) for user in names}
+    assert {user: row.first_name if row else None for user, row in stored.items()} == {
+        NEW[0]: "ABC",
+        NEW[1]: "Z" * 256,
+        NEW[2]: "lone surrogate",
+        NEW[3]: "Имя 名前 🚀 \u202eRTL",
+        NEW[4]: "",
+    }
+    for user in names:
+        assert harness.last_reply(user).text == none
