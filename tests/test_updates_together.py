@@ -6,7 +6,9 @@ on SQLite, waits for no writer."""
 from __future__ import annotations
 
 import asyncio
+import json
 import sqlite3
+import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import Any
@@ -17,7 +19,7 @@ from sqlalchemy.engine import make_url
 
 from bot.chat.texts import CATALOGUE, plain
 from db.models import ProcessedUpdate, User
-from tests.conftest import Harness
+from tests.conftest import Harness, MakeHarness
 from tests.helpers import count, give_access
 
 PAID = [8_100_001, 8_100_002]
@@ -144,3 +146,52 @@ async def test_hostile_names_in_one_batch_are_cleaned_and_every_update_answered(
     }
     for user in names:
         assert harness.last_reply(user).text == none
+
+
+WEBHOOK_SECRET = "together-secret"
+
+
+async def _post_update(harness: Harness, update_id: int, user: int) -> int:
+    update = {
+        "update_id": update_id,
+        "message": {
+            "message_id": update_id,
+            "date": int(time.time()),
+            "chat": {"id": user, "type": "private"},
+            "from": {"id": user, "is_bot": False, "first_name": "Eve"},
+            "text": "/help",
+            "entities": [{"type": "bot_command", "offset": 0, "length": 5}],
+        },
+    }
+    async with harness.http.post(
+        harness.base_url + "/telegram/webhook",
+        data=json.dumps(update).encode(),
+        headers={"X-Telegram-Bot-Api-Secret-Token": WEBHOOK_SECRET},
+    ) as response:
+        return response.status
+
+
+async def test_webhook_updates_together_are_looked_up_and_recorded_in_one_statement_each(
+    make_harness: MakeHarness,
+) -> None:
+    hook = await make_harness(
+        public_url="https://bot.example.test", telegram_webhook_secret=WEBHOOK_SECRET
+    )
+    updates = {9_000 + i: user for i, user in enumerate(NEW)}
+    with statements(hook) as seen:
+        answers = await asyncio.gather(
+            *(_post_update(hook, u, user) for u, user in updates.items())
+        )
+    assert answers == [200] * len(updates)
+    # Requests over ten connections may reach the loop in more than one turn: batched
+    # means far fewer statements than updates (one each without the coalescing).
+    assert 1 <= _count(seen, "SELECT processed_updates") <= len(updates) // 2
+    assert 1 <= _count(seen, "INSERT INTO processed_updates") <= len(updates) // 2
+    assert await count(hook, ProcessedUpdate) == len(updates)
+    assert all(len(hook.replies(user)) == 1 for user in NEW)
+    # Telegram sends them all again (its answers were lost): each is skipped, once more
+    # in one look-up, and nobody hears twice.
+    again = await asyncio.gather(*(_post_update(hook, u, user) for u, user in updates.items()))
+    assert again == [200] * len(updates)
+    assert all(len(hook.replies(user)) == 1 for user in NEW)
+    assert await count(hook, ProcessedUpdate) == len(updates)

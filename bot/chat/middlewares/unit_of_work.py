@@ -21,7 +21,7 @@ from __future__ import annotations
 
 import logging
 import time
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Mapping
 from datetime import UTC, datetime, timedelta
 from typing import Any, cast
 
@@ -33,6 +33,7 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from sqlalchemy.orm import Session, SessionTransaction
 
 from bot import metrics
+from bot.coalescing import Coalescer
 from bot.unit_of_work import UnitOfWork
 from db.engine import insert_ignoring_conflicts
 from db.models import ProcessedUpdate
@@ -103,23 +104,52 @@ class UpdateWork(UnitOfWork):
         if _TO_RECORD not in session.info:  # the transaction began, so it holds the record
             self._update_id = None
 
-    async def seen_before(self) -> bool:
-        """Whether a delivery of this update has been recorded already."""
-        if self._update_id is None:
-            return False
-        async with self._session_factory() as session:
-            found = await session.scalar(
-                select(_TABLE.c.update_id).where(_TABLE.c.update_id == self._update_id)
-            )
-        return found is not None
+    @property
+    def unrecorded(self) -> int | None:
+        """The update's id while no unit of its own has recorded it, else None."""
+        return self._update_id
 
-    async def record(self) -> None:
-        """Record the update if no unit of its own did (raises AlreadyHandledError when
-        another delivery of it got there first)."""
-        if self._update_id is None:
-            return
-        async with self() as session:
-            await session.connection()  # begins the transaction, which writes the record
+    @property
+    def prune(self) -> bool:
+        return self._prune
+
+
+class UpdateRecords:
+    """Webhook mode's look-ups and records of update ids: those of the updates arriving
+    together take one statement each (bot.coalescing), not a transaction per update."""
+
+    def __init__(self, session_factory: async_sessionmaker[AsyncSession]) -> None:
+        self._unit = UnitOfWork(session_factory)
+        self._seen: Coalescer[int, None, bool] = Coalescer(self._seen_all)
+        self._recorded: Coalescer[int, bool, bool] = Coalescer(self._record_all)
+
+    async def seen(self, update_id: int) -> bool:
+        """Whether a delivery of this update has been recorded already."""
+        return await self._seen(update_id, None)
+
+    async def record(self, update_id: int, *, prune: bool = False) -> bool:
+        """Record the update; False when another delivery of it got there first."""
+        return await self._recorded(update_id, prune)
+
+    async def _seen_all(self, update_ids: Mapping[int, None]) -> dict[int, bool]:
+        async with self._unit.reading() as session:
+            found = set(
+                await session.scalars(
+                    select(_TABLE.c.update_id).where(_TABLE.c.update_id.in_(list(update_ids)))
+                )
+            )
+        return {update_id: update_id in found for update_id in update_ids}
+
+    async def _record_all(self, prunes: Mapping[int, bool]) -> dict[int, bool]:
+        now = datetime.now(UTC)
+        rows = [{"update_id": update_id, "processed_at": now} for update_id in prunes]
+        async with self._unit() as session:
+            connection = await session.connection()
+            if any(prunes.values()):
+                await connection.execute(delete(_TABLE).where(_TABLE.c.processed_at < now - KEEP))
+            result = await connection.execute(_RECORD[connection.dialect.name], rows)
+            recorded = set(result.scalars())
+        return {update_id: update_id in recorded for update_id in prunes}
 
 
 class UnitOfWorkMiddleware(BaseMiddleware):
@@ -130,7 +160,7 @@ class UnitOfWorkMiddleware(BaseMiddleware):
         self, session_factory: async_sessionmaker[AsyncSession], *, every_update: bool = False
     ) -> None:
         self._session_factory = session_factory
-        self._every_update = every_update
+        self._records = UpdateRecords(session_factory) if every_update else None
         self._last_prune = 0.0
 
     async def __call__(
@@ -141,12 +171,19 @@ class UnitOfWorkMiddleware(BaseMiddleware):
     ) -> Any:
         update_id = event.update_id if isinstance(event, Update) else None
         work = data["uow"] = UpdateWork(self._session_factory, update_id, prune=self._prune_due())
+        records = self._records
         try:
-            if self._every_update and await work.seen_before():
+            if records is not None and update_id is not None and await records.seen(update_id):
                 raise AlreadyHandledError(update_id)
             result = await handler(event, data)
-            if self._every_update:
-                await work.record()
+            # Recorded once handled, unless a unit of the update's own did it already.
+            unrecorded = work.unrecorded
+            if (
+                records is not None
+                and unrecorded is not None
+                and not await records.record(unrecorded, prune=work.prune)
+            ):
+                raise AlreadyHandledError(update_id)
             return result
         except AlreadyHandledError:
             log.info("update %s was handled before; skipped", update_id)
