@@ -46,27 +46,13 @@ from bench.common import (
     tail_of_log,
 )
 from tests.fakes.bot_api import FakeBotAPI
-from tests.processes import free_port, stop_process
+from tests.processes import command_update, free_port, stop_process
 
 TARGET_RATE = 1000.0
 TARGET_SHARE = 0.75
 WARM_UP_USERS = 50
 FIRST_USER = 700_000_001
 DONE_TIMEOUT = 120.0
-
-
-def _update(user: int, text: str, message_id: int) -> dict[str, object]:
-    sender = {"id": user, "is_bot": False, "first_name": f"User {user}", "language_code": "en"}
-    return {
-        "message": {
-            "message_id": message_id,
-            "date": int(time.time()),
-            "chat": {"id": user, "type": "private", "first_name": sender["first_name"]},
-            "from": sender,
-            "text": text,
-            "entities": [{"type": "bot_command", "offset": 0, "length": len(text)}],
-        }
-    }
 
 
 async def serve_fake() -> None:
@@ -78,7 +64,15 @@ async def serve_fake() -> None:
         first, users = int(body["first"]), int(body["users"])
         for i, user in enumerate(range(first, first + users)):
             for text in ("/help", "/status"):
-                fake.push_update(_update(user, text, 2 * i + (text == "/status")))
+                fake.push_update(
+                    command_update(
+                        user,
+                        text,
+                        message_id=2 * i + (text == "/status"),
+                        first_name=f"User {user}",
+                        language_code="en",
+                    )
+                )
         return web.json_response({"queued": 2 * users})
 
     async def count(_request: web.Request) -> web.Response:

@@ -172,17 +172,38 @@ async def eventually(check: Callable[[], bool], what: str) -> None:
         await asyncio.sleep(0.05)
 
 
-def start_update(chat_id: int) -> dict[str, Any]:
-    return {
+def command_update(
+    user: int,
+    text: str,
+    *,
+    update_id: int | None = None,
+    message_id: int = 1,
+    first_name: str = "Ann",
+    language_code: str | None = None,
+) -> dict[str, Any]:
+    """A command in a user's private chat with the bot, as Telegram sends it (without an
+    update_id unless given: a fake's queue or the caller assigns one)."""
+    sender: dict[str, Any] = {"id": user, "is_bot": False, "first_name": first_name}
+    if language_code is not None:
+        sender["language_code"] = language_code
+    command = text.split(maxsplit=1)[0]
+    update: dict[str, Any] = {
         "message": {
-            "message_id": 1,
+            "message_id": message_id,
             "date": int(time.time()),
-            "chat": {"id": chat_id, "type": "private", "first_name": "Ann"},
-            "from": {"id": chat_id, "is_bot": False, "first_name": "Ann"},
-            "text": "/start",
-            "entities": [{"type": "bot_command", "offset": 0, "length": 6}],
+            "chat": {"id": user, "type": "private", "first_name": first_name},
+            "from": sender,
+            "text": text,
+            "entities": [{"type": "bot_command", "offset": 0, "length": len(command)}],
         }
     }
+    if update_id is not None:
+        update["update_id"] = update_id
+    return update
+
+
+def start_update(chat_id: int) -> dict[str, Any]:
+    return command_update(chat_id, "/start")
 
 
 @dataclass

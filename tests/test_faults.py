@@ -33,6 +33,7 @@ from tests.conftest import ADMIN_ID, Harness, MakeHarness
 from tests.fakes.stripe_api import make_event
 from tests.fakes.tcp_proxy import TcpProxy
 from tests.helpers import give_access, outbox, subscription_for
+from tests.processes import command_update
 
 TG_SECRET = "fault-suite-webhook-secret"
 TG_HEADER = "X-Telegram-Bot-Api-Secret-Token"
@@ -319,18 +320,9 @@ async def test_an_error_page_for_a_progress_edit_does_not_stop_delivery(
 
 
 def _grant_update(update_id: int) -> dict[str, Any]:
-    text = "/grant 9401 30"
-    return {
-        "update_id": update_id,
-        "message": {
-            "message_id": update_id,
-            "date": int(time.time()),
-            "chat": {"id": ADMIN_ID, "type": "private"},
-            "from": {"id": ADMIN_ID, "is_bot": False, "first_name": "Admin"},
-            "text": text,
-            "entities": [{"type": "bot_command", "offset": 0, "length": 6}],
-        },
-    }
+    return command_update(
+        ADMIN_ID, "/grant 9401 30", update_id=update_id, message_id=update_id, first_name="Admin"
+    )
 
 
 async def _post_update(harness: Harness, update: dict[str, Any]) -> tuple[int, Any]:

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import asyncio
 import json
-import time
 from typing import Any
 
 import pytest
@@ -13,6 +12,7 @@ from sqlalchemy import func, select
 from db.models import ProcessedUpdate, User
 from tests.conftest import Harness, MakeHarness
 from tests.helpers import state
+from tests.processes import command_update
 
 SECRET = "s3cret-token_for-webhooks"
 HEADER = "X-Telegram-Bot-Api-Secret-Token"
@@ -29,18 +29,7 @@ async def hook(make_harness: MakeHarness) -> Harness:
 def _command(
     text: str, *, user: int = USER, name: str = "Eve", update_id: int = 1
 ) -> dict[str, Any]:
-    command = text.split(maxsplit=1)[0]
-    return {
-        "update_id": update_id,
-        "message": {
-            "message_id": 1,
-            "date": int(time.time()),
-            "chat": {"id": user, "type": "private"},
-            "from": {"id": user, "is_bot": False, "first_name": name},
-            "text": text,
-            "entities": [{"type": "bot_command", "offset": 0, "length": len(command)}],
-        },
-    }
+    return command_update(user, text, update_id=update_id, first_name=name)
 
 
 def _start_update() -> dict[str, Any]:

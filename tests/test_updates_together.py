@@ -8,7 +8,6 @@ from __future__ import annotations
 import asyncio
 import json
 import sqlite3
-import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import Any
@@ -21,6 +20,7 @@ from bot.chat.texts import CATALOGUE, plain
 from db.models import ProcessedUpdate, User
 from tests.conftest import Harness, MakeHarness
 from tests.helpers import count, give_access
+from tests.processes import command_update
 
 PAID = [8_100_001, 8_100_002]
 NEW = [8_100_010 + i for i in range(10)]
@@ -152,17 +152,9 @@ WEBHOOK_SECRET = "together-secret"
 
 
 async def _post_update(harness: Harness, update_id: int, user: int) -> int:
-    update = {
-        "update_id": update_id,
-        "message": {
-            "message_id": update_id,
-            "date": int(time.time()),
-            "chat": {"id": user, "type": "private"},
-            "from": {"id": user, "is_bot": False, "first_name": "Eve"},
-            "text": "/help",
-            "entities": [{"type": "bot_command", "offset": 0, "length": 5}],
-        },
-    }
+    update = command_update(
+        user, "/help", update_id=update_id, message_id=update_id, first_name="Eve"
+    )
     async with harness.http.post(
         harness.base_url + "/telegram/webhook",
         data=json.dumps(update).encode(),

@@ -27,7 +27,7 @@ from typing import Any, cast
 
 from aiogram import BaseMiddleware
 from aiogram.types import TelegramObject, Update
-from sqlalchemy import Table, delete, event, select
+from sqlalchemy import Delete, Table, delete, event, select
 from sqlalchemy.engine import Connection
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from sqlalchemy.orm import Session, SessionTransaction
@@ -54,6 +54,11 @@ _TO_RECORD = "signaldesk.update_to_record"
 _PRUNE = "signaldesk.prune_updates"
 
 
+def _expired(now: datetime) -> Delete:
+    """Forget the update records older than KEEP."""
+    return delete(_TABLE).where(_TABLE.c.processed_at < now - KEEP)
+
+
 class AlreadyHandledError(Exception):
     """This update's changes were committed by an earlier delivery of it."""
 
@@ -66,7 +71,7 @@ def _record_update(session: Session, _tx: SessionTransaction, connection: Connec
         return
     now = datetime.now(UTC)
     if session.info.pop(_PRUNE, False):
-        connection.execute(delete(_TABLE).where(_TABLE.c.processed_at < now - KEEP))
+        connection.execute(_expired(now))
     result = connection.execute(
         _RECORD[connection.dialect.name], {"update_id": update_id, "processed_at": now}
     )
@@ -146,7 +151,7 @@ class UpdateRecords:
         async with self._unit() as session:
             connection = await session.connection()
             if any(prunes.values()):
-                await connection.execute(delete(_TABLE).where(_TABLE.c.processed_at < now - KEEP))
+                await connection.execute(_expired(now))
             result = await connection.execute(_RECORD[connection.dialect.name], rows)
             recorded = set(result.scalars())
         return {update_id: update_id in recorded for update_id in prunes}
