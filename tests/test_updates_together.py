@@ -10,10 +10,11 @@ import json
 import sqlite3
 from collections.abc import Iterator
 from contextlib import contextmanager
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import pytest
-from sqlalchemy import event
+from sqlalchemy import event, select
 from sqlalchemy.engine import make_url
 
 from bot.chat.texts import CATALOGUE, plain
@@ -187,3 +188,19 @@ async def test_webhook_updates_together_are_looked_up_and_recorded_in_one_statem
     assert again == [200] * len(updates)
     assert all(len(hook.replies(user)) == 1 for user in NEW)
     assert await count(hook, ProcessedUpdate) == len(updates)
+
+
+async def test_the_first_record_of_a_run_forgets_records_older_than_two_days(
+    make_harness: MakeHarness,
+) -> None:
+    hook = await make_harness(
+        public_url="https://bot.example.test", telegram_webhook_secret=WEBHOOK_SECRET
+    )
+    now = datetime.now(UTC)
+    async with hook.session() as session, session.begin():
+        session.add(ProcessedUpdate(update_id=1, processed_at=now - timedelta(days=3)))
+        session.add(ProcessedUpdate(update_id=2, processed_at=now - timedelta(days=1)))
+    assert await _post_update(hook, 9_100, NEW[0]) == 200
+    async with hook.session() as session:
+        kept = set(await session.scalars(select(ProcessedUpdate.update_id)))
+    assert kept == {2, 9_100}
