@@ -219,14 +219,11 @@ async def test_a_429_longer_than_the_lease_with_two_workers_sends_nothing_twice(
     harness: Harness, caplog: pytest.LogCaptureFixture
 ) -> None:
     chats = await _queue_broadcast(harness, range(9200, 9230))
-    harness.fake_bot.fail_next("sendMessage", "429", retry_after=3)  # lease below is 2 s
-    workers = [
-        harness.worker(
-            rate=50,
-            lease=timedelta(seconds=2),
-        )
-        for _ in range(2)
-    ]
+    # The pause outlasts the lease. The lease is long enough that a send and its record fit
+    # in it with 2.4 s to spare (a send starts only while timeout 2 s + margin 0.4 s remain):
+    # a loaded CI machine once stalled this process longer than a 2 s lease's 1.2 s spare.
+    harness.fake_bot.fail_next("sendMessage", "429", retry_after=5)
+    workers = [harness.worker(rate=50, lease=timedelta(seconds=4)) for _ in range(2)]
     async with running(workers[0]):
         await _until(lambda: _claimed(harness))
         async with running(workers[1]):
