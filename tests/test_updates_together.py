@@ -16,7 +16,9 @@ from typing import Any
 import pytest
 from sqlalchemy import event, select
 from sqlalchemy.engine import make_url
+from sqlalchemy.ext.asyncio import async_sessionmaker
 
+from bot.chat.middlewares import unit_of_work
 from bot.chat.texts import CATALOGUE, plain
 from db.models import ProcessedUpdate, User
 from tests.conftest import Harness, MakeHarness
@@ -204,3 +206,18 @@ async def test_the_first_record_of_a_run_forgets_records_older_than_two_days(
     async with hook.session() as session:
         kept = set(await session.scalars(select(ProcessedUpdate.update_id)))
     assert kept == {2, 9_100}
+
+
+def test_the_first_unit_prunes_however_long_the_machine_has_been_up(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    # Monotonic time counts from boot: on a machine up for ten seconds the first unit of a
+    # run must still prune, and the next one only PRUNE_EVERY_SECONDS later.
+    clock = [10.0]
+    monkeypatch.setattr(unit_of_work.time, "monotonic", lambda: clock[0])
+    middleware = unit_of_work.UnitOfWorkMiddleware(async_sessionmaker())
+    assert middleware._prune_due()
+    clock[0] += unit_of_work.PRUNE_EVERY_SECONDS - 1
+    assert not middleware._prune_due()
+    clock[0] += 1
+    assert middleware._prune_due()

@@ -166,7 +166,7 @@ class UnitOfWorkMiddleware(BaseMiddleware):
     ) -> None:
         self._session_factory = session_factory
         self._records = UpdateRecords(session_factory) if every_update else None
-        self._last_prune = 0.0
+        self._last_prune: float | None = None  # the first unit of a run prunes
 
     async def __call__(
         self,
@@ -197,7 +197,9 @@ class UnitOfWorkMiddleware(BaseMiddleware):
 
     def _prune_due(self) -> bool:
         now = time.monotonic()
-        if now - self._last_prune < PRUNE_EVERY_SECONDS:
+        # Not `0.0` to start: monotonic time counts from boot, so on a machine up for less
+        # than PRUNE_EVERY_SECONDS the first prune would wait.
+        if self._last_prune is not None and now - self._last_prune < PRUNE_EVERY_SECONDS:
             return False
         self._last_prune = now
         return True
