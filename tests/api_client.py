@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 from typing import Any
 
-from tests.conftest import BOT_TOKEN, Harness
+from tests.harness import BOT_TOKEN, Harness
 from tests.initdata import sign_init_data
 
 

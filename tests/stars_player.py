@@ -8,7 +8,7 @@ import itertools
 import time
 from typing import Any
 
-from tests.conftest import Harness
+from tests.harness import Harness
 
 _ids = itertools.count(1)
 

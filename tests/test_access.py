@@ -8,7 +8,7 @@ import pytest
 
 from bot.access import STRIPE_GRACE, has_access, with_access
 from db.models import Entitlement, EntitlementSource, User
-from tests.conftest import Harness
+from tests.harness import Harness
 from tests.helpers import give_access
 
 NOW = datetime(2026, 11, 26, 12, 0, tzinfo=UTC)

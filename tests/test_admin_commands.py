@@ -6,7 +6,7 @@ import pytest
 
 from bot.access import has_access
 from db.models import Entitlement, OutboxMessage
-from tests.conftest import ADMIN_ID, Harness
+from tests.harness import ADMIN_ID, Harness
 from tests.helpers import count, give_access, state
 
 USER = 8001

@@ -5,7 +5,7 @@ from __future__ import annotations
 from bot.chat.keyboards import BillingButton
 from bot.chat.texts import plain
 from db.models import StripeCustomer
-from tests.conftest import Harness, MakeHarness
+from tests.harness import Harness, MakeHarness
 from tests.helpers import count, state
 
 CB_PLANS = BillingButton(action="plans").pack()

@@ -14,7 +14,7 @@ import pytest
 
 from bot import change_feed, commit_events
 from tests.api_client import call, login
-from tests.conftest import Harness
+from tests.harness import Harness
 from tests.helpers import give_access, publish_signal
 
 

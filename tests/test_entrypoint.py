@@ -17,9 +17,9 @@ from bot.delivery.outbox import enqueue
 from db.engine import create_session_factory
 from db.migrate import head_revision
 from db.models import OutboxMessage
-from tests.conftest import empty_postgres
 from tests.fakes.bot_api import FakeBotAPI
 from tests.fakes.stripe_api import FakeStripe
+from tests.harness import empty_postgres
 from tests.processes import (
     CLI_TIMEOUT,
     HTTP_TIMEOUT,

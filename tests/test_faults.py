@@ -29,9 +29,9 @@ from sqlalchemy.engine import make_url
 from bot.delivery.worker import CONCURRENCY, DeliveryWorker
 from db.faults import DATABASE_FAULTS
 from db.models import Entitlement, OutboxMessage, ProcessedStripeEvent
-from tests.conftest import ADMIN_ID, Harness, MakeHarness
 from tests.fakes.stripe_api import make_event
 from tests.fakes.tcp_proxy import TcpProxy
+from tests.harness import ADMIN_ID, Harness, MakeHarness
 from tests.helpers import give_access, outbox, subscription_for
 from tests.processes import command_update
 

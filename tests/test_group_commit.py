@@ -12,7 +12,7 @@ from sqlalchemy.orm import Session
 
 from bot.group_commit import GroupCommit, ShutDownError
 from db.models import ProcessedStripeEvent
-from tests.conftest import Harness
+from tests.harness import Harness
 
 
 def _unit(event_id: str, *, fail: bool = False) -> Callable[[AsyncSession], Awaitable[str]]:

@@ -16,8 +16,8 @@ from hypothesis import strategies as st
 
 from db.models import Signal
 from tests import raw_http
-from tests.conftest import ADMIN_ID, BOT_TOKEN, WEBHOOK_SECRET, Harness, MakeHarness
 from tests.fakes.stripe_api import make_event, sign_payload
+from tests.harness import ADMIN_ID, BOT_TOKEN, WEBHOOK_SECRET, Harness, MakeHarness
 from tests.helpers import count, give_access, state, subscription_for
 from tests.initdata import sign_init_data
 

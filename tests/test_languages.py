@@ -21,7 +21,7 @@ from bot.chat.keyboards import LanguageButton
 from bot.chat.texts import CATALOGUE, plain
 from bot.settings import SettingsError, load_settings
 from db.models import User
-from tests.conftest import ADMIN_ID, BOT_TOKEN, Harness, MakeHarness
+from tests.harness import ADMIN_ID, BOT_TOKEN, Harness, MakeHarness
 from tests.helpers import (
     give_access,
     payment_failed_event,

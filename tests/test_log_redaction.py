@@ -9,7 +9,7 @@ import pytest
 from aiogram.exceptions import ClientDecodeError
 
 from bot.logs import REDACTED, REDACTOR, Redactor
-from tests.conftest import BOT_TOKEN, STRIPE_KEY, WEBHOOK_SECRET, leaked_secrets
+from tests.harness import BOT_TOKEN, STRIPE_KEY, WEBHOOK_SECRET, leaked_secrets
 
 log = logging.getLogger("tests.redaction")
 

@@ -11,7 +11,7 @@ from sqlalchemy import func, select
 
 from bot.chat.keyboards import SignalButton
 from db.models import OutboxMessage, Signal
-from tests.conftest import ADMIN_ID, Harness
+from tests.harness import ADMIN_ID, Harness
 from tests.helpers import give_access, outbox
 
 SUBSCRIBER = 7601

@@ -21,7 +21,7 @@ from bot.startup import StartupError, check_schema
 from db import migrate, revision
 from db.engine import create_engine, create_session_factory
 from db.models import Base, ProcessedStripeEvent
-from tests.conftest import worker_suffix
+from tests.harness import worker_suffix
 
 SCRATCH_DATABASE = "signaldesk_migr_test" + worker_suffix()  # one per xdist worker
 MODEL_TABLES = set(Base.metadata.tables)

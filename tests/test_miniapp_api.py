@@ -12,7 +12,7 @@ import pytest
 from bot.chat.texts import keys
 from db.models import Signal, User
 from tests.api_client import call, login
-from tests.conftest import ADMIN_ID, BOT_TOKEN, FIXTURES, Harness, MakeHarness
+from tests.harness import ADMIN_ID, BOT_TOKEN, FIXTURES, Harness, MakeHarness
 from tests.helpers import count, give_access, post_signal_update, publish_signal, state
 from tests.initdata import sign_init_data
 from webapp.miniapp_static import STATIC_DIR

@@ -34,7 +34,9 @@ from playwright.async_api import (
 
 from db.models import OutboxMessage, Signal, User
 from tests import stars_player
-from tests.conftest import (
+from tests.fakes.bot_api import FakeBotAPI
+from tests.fakes.stripe_api import FakeStripe
+from tests.harness import (
     ADMIN_ID,
     BOT_TOKEN,
     PRICE_MONTHLY,
@@ -44,8 +46,6 @@ from tests.conftest import (
     running_fake_bot,
     running_fake_stripe,
 )
-from tests.fakes.bot_api import FakeBotAPI
-from tests.fakes.stripe_api import FakeStripe
 from tests.helpers import count, give_access, post_signal_update, publish_signal
 from tests.initdata import sign_init_data
 

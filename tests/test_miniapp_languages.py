@@ -14,7 +14,7 @@ import pytest
 from bot.chat.texts import keys
 from db.models import User
 from tests.api_client import call, login
-from tests.conftest import Harness, MakeHarness
+from tests.harness import Harness, MakeHarness
 from tests.helpers import publish_signal, state
 
 ANN_ID = 7_800_001

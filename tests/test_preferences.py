@@ -13,7 +13,7 @@ from bot.chat.keyboards import PreferenceButton
 from bot.delivery.plan import plan_batch
 from db.models import OutboxMessage, Signal, User
 from tests.api_client import call, login
-from tests.conftest import ADMIN_ID, Harness
+from tests.harness import ADMIN_ID, Harness
 from tests.helpers import give_access, state
 
 ANN = 7_300_001

@@ -15,8 +15,8 @@ from bot.app import run_audit
 from bot.premium import rules
 from bot.settings import SettingsError, load_settings
 from db.models import Entitlement, OutboxMessage, PremiumMember
-from tests.conftest import ADMIN_ID, BOT_TOKEN, Harness, MakeHarness
 from tests.fakes.chats import ADMIN_RIGHTS, NO_RIGHTS
+from tests.harness import ADMIN_ID, BOT_TOKEN, Harness, MakeHarness
 from tests.helpers import give_access
 
 CHAT = -1_001_234_567_890

@@ -21,7 +21,7 @@ import pytest
 from bot import languages
 from bot.chat.keyboards import LanguageButton, PreferenceButton, SignalButton
 from bot.chat.texts import CATALOGUE
-from tests.conftest import ADMIN_ID, Harness, MakeHarness
+from tests.harness import ADMIN_ID, Harness, MakeHarness
 from tests.helpers import (
     give_access,
     payment_failed_event,

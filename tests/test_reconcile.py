@@ -9,9 +9,9 @@ from pathlib import Path
 
 from bot.billing.reconcile import Report
 from db.models import User
-from tests.conftest import PRICE_MONTHLY, Harness
 from tests.fakes.bot_api import FakeBotAPI
 from tests.fakes.stripe_api import FakeStripe, make_subscription
+from tests.harness import PRICE_MONTHLY, Harness
 from tests.helpers import entitlement, outbox, state, subscription_event
 from tests.processes import assert_no_token, assert_one_line, run_cli
 

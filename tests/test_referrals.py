@@ -13,7 +13,7 @@ from sqlalchemy import select
 
 from bot.access import has_access
 from db.models import Entitlement, EntitlementSource, Referral
-from tests.conftest import ADMIN_ID, Harness, MakeHarness
+from tests.harness import ADMIN_ID, Harness, MakeHarness
 from tests.helpers import give_access, subscription_event, subscription_for
 from tests.stars_player import invoice_link, pay
 

@@ -16,7 +16,7 @@ from bot.lifecycle import rules
 from bot.lifecycle.rules import Ending
 from bot.settings import SettingsError, load_settings
 from db.models import Entitlement, EntitlementSource, OutboxMessage, User
-from tests.conftest import BOT_TOKEN, PRICE_MONTHLY, Harness, MakeHarness
+from tests.harness import BOT_TOKEN, PRICE_MONTHLY, Harness, MakeHarness
 
 ANN = 6_600_001
 BOB = 6_600_002

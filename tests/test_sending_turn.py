@@ -17,7 +17,7 @@ from sqlalchemy import func, select, text
 from bot.delivery.turn import HANDOVER_WAIT, LOCK_KEY, AdvisoryTurn, OnlySender, sending_turn
 from bot.delivery.worker import DeliveryWorker
 from db.models import OutboxMessage
-from tests.conftest import ADMIN_ID, Harness
+from tests.harness import ADMIN_ID, Harness
 from tests.helpers import give_access
 
 

@@ -26,9 +26,9 @@ from bot.delivery.worker import CONCURRENCY
 from db.engine import create_session_factory
 from db.models import Entitlement, OutboxMessage, ProcessedStripeEvent
 from tests.cluster import haproxy_binary, running_haproxy
-from tests.conftest import empty_postgres
 from tests.fakes.bot_api import FakeBotAPI
 from tests.fakes.stripe_api import FakeStripe, make_event, make_subscription, sign_payload
+from tests.harness import empty_postgres
 from tests.processes import (
     HTTP_TIMEOUT,
     PRICE,

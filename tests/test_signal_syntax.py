@@ -25,7 +25,7 @@ from bot.signals.updates import UpdateCommand, parse_update
 D = Decimal
 
 # No example database: it would leave a .hypothesis/ directory in the working tree.
-PROPERTY = settings(deadline=None, database=None)  # examples: the profile's (conftest)
+PROPERTY = settings(deadline=None, database=None)  # examples: the profile's (tests/harness.py)
 
 
 def shown(error: SignalSyntaxError) -> str:

@@ -9,7 +9,7 @@ from sqlalchemy import func, select, update
 
 from bot.chat.keyboards import SignalButton
 from db.models import Entitlement, OutboxMessage, Signal, SignalStatus
-from tests.conftest import ADMIN_ID, Harness
+from tests.harness import ADMIN_ID, Harness
 from tests.helpers import count, give_access
 
 SUBSCRIBERS = (7001, 7002)

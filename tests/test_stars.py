@@ -16,7 +16,7 @@ from bot.settings import SettingsError, load_settings
 from bot.stars.payload import Offer, PayloadSigner
 from db.models import Entitlement, EntitlementSource, OutboxMessage, StarPayment
 from tests.api_client import call, login
-from tests.conftest import ADMIN_ID, BOT_TOKEN, Harness, MakeHarness
+from tests.harness import ADMIN_ID, BOT_TOKEN, Harness, MakeHarness
 from tests.helpers import give_access, state
 from tests.stars_player import ask, invoice_link, paid_update, pay, renew
 

@@ -16,7 +16,7 @@ from bot.lifecycle.sweeps import LifecycleSweeps
 from bot.stars.reconcile import CURSOR
 from bot.unit_of_work import UnitOfWork
 from db.models import Entitlement, EntitlementSource, StarPayment, SyncCursor
-from tests.conftest import Harness, MakeHarness
+from tests.harness import Harness, MakeHarness
 from tests.stars_player import invoice_link, pay, renew
 
 PRICE = 250

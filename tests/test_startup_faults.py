@@ -14,9 +14,9 @@ from typing import Literal
 import aiohttp
 
 from bot.app import receive_updates
-from tests.conftest import Harness
 from tests.fakes.bot_api import FakeBotAPI
 from tests.fakes.stripe_api import FakeStripe, make_event, make_subscription, sign_payload
+from tests.harness import Harness
 from tests.processes import (
     HTTP_TIMEOUT,
     PRICE,

@@ -11,8 +11,8 @@ import pytest
 from sqlalchemy import text
 
 from db.models import StripeCustomer
-from tests.conftest import WEBHOOK_SECRET, Harness, MakeHarness, load_fixture
 from tests.fakes.stripe_api import make_event, sign_payload
+from tests.harness import WEBHOOK_SECRET, Harness, MakeHarness, load_fixture
 from tests.helpers import (
     DAY,
     count,

@@ -11,7 +11,7 @@ import pytest
 from bot.access import has_access
 from db.models import Entitlement, EntitlementSource, User
 from tests.api_client import call, login
-from tests.conftest import ADMIN_ID, Harness
+from tests.harness import ADMIN_ID, Harness
 from tests.helpers import give_access, state
 
 ANN = 6_400_001

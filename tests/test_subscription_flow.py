@@ -7,8 +7,8 @@ import time
 
 from bot.chat.keyboards import BillingButton
 from db.models import User
-from tests.conftest import PRICE_MONTHLY, PRICE_YEARLY, Harness, load_fixture
 from tests.fakes.stripe_api import make_event
+from tests.harness import PRICE_MONTHLY, PRICE_YEARLY, Harness, load_fixture
 from tests.helpers import DAY, entitlement, outbox, subscription_event, subscription_for
 
 CB_PLANS = BillingButton(action="plans").pack()

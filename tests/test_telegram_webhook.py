@@ -10,7 +10,7 @@ import pytest
 from sqlalchemy import func, select
 
 from db.models import ProcessedUpdate, User
-from tests.conftest import Harness, MakeHarness
+from tests.harness import Harness, MakeHarness
 from tests.helpers import state
 from tests.processes import command_update
 
@@ -78,7 +78,7 @@ async def test_webhook_mode_without_a_configured_secret_still_has_one(
     and the secret derived from the bot token is what setWebhook registers."""
     from bot.telegram.setup import announce
     from db.models import Entitlement
-    from tests.conftest import ADMIN_ID
+    from tests.harness import ADMIN_ID
     from tests.helpers import count
 
     hook = await make_harness(public_url="https://bot.example.test")

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 from html.parser import HTMLParser
 
-from tests.conftest import Harness
+from tests.harness import Harness
 from tests.helpers import post_signal_update, publish_signal
 
 

@@ -9,7 +9,7 @@ from aiogram.types import Message
 from sqlalchemy import text
 
 from bot.unit_of_work import UnitOfWork
-from tests.conftest import Harness
+from tests.harness import Harness
 
 USER = 8801
 

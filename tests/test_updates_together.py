@@ -21,7 +21,7 @@ from sqlalchemy.ext.asyncio import async_sessionmaker
 from bot.chat.middlewares import unit_of_work
 from bot.chat.texts import CATALOGUE, plain
 from db.models import ProcessedUpdate, User
-from tests.conftest import Harness, MakeHarness
+from tests.harness import Harness, MakeHarness
 from tests.helpers import count, give_access
 from tests.processes import command_update
 

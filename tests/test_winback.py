@@ -18,7 +18,7 @@ from bot.lifecycle.sweeps import LifecycleSweeps
 from bot.settings import SettingsError, load_settings
 from bot.unit_of_work import UnitOfWork
 from db.models import Entitlement, EntitlementSource, OutboxMessage, User
-from tests.conftest import BOT_TOKEN, Harness, MakeHarness
+from tests.harness import BOT_TOKEN, Harness, MakeHarness
 
 ANN = 6_500_001
 BOB = 6_500_002
@@ -164,7 +164,7 @@ async def test_no_offer_to_whom_an_admin_took_access_from(harness: Harness) -> N
 
 
 async def _grant_and_revoke(harness: Harness) -> None:
-    from tests.conftest import ADMIN_ID
+    from tests.harness import ADMIN_ID
 
     await harness.send_text(ADMIN_ID, f"/grant {ANN} 30")
     await harness.send_text(ADMIN_ID, f"/revoke {ANN} shared the signals")
