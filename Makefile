@@ -42,7 +42,7 @@ migrate: install  ## apply database migrations only
 # itself (PYTHONDONTWRITEBYTECODE, or a fresh clone): ~1.5 s of CPU a process under coverage.
 test: install-dev  ## the whole suite with coverage (PostgreSQL too when TEST_DATABASE_URL is set)
 	$(BIN)/python -m compileall -q -j 0 bot webapp db tests
-	$(BIN)/python -m pytest -n $(TEST_WORKERS) --dist worksteal --cov --cov-report=term-missing:skip-covered
+	$(BIN)/python -m pytest -p tests.libraries -n $(TEST_WORKERS) --dist worksteal --cov --cov-report=term-missing:skip-covered
 
 lint: install-dev  ## ruff and mypy
 	$(BIN)/ruff check .

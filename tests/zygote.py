@@ -19,7 +19,6 @@ signal that ended it, as in subprocess), then closes the connection.
 from __future__ import annotations
 
 import contextlib
-import importlib
 import json
 import os
 import runpy
@@ -29,40 +28,11 @@ import socket
 import sys
 import traceback
 
-# The libraries `python -m bot` imports, aiogram's ~300 pydantic models first: ~95 % of
-# its import time.
-_LIBRARIES = (
-    "aiogram",
-    "aiogram.client.session.aiohttp",
-    "aiogram.utils.i18n",
-    "aiohttp.web",
-    "alembic.command",
-    "prometheus_client",
-    "pydantic_settings",
-    "sqlalchemy.ext.asyncio",
-    "stripe",
-)
+from tests.libraries import APP_LIBRARIES, import_untraced
 
-
-def _import_libraries_untraced() -> None:
-    """Import the libraries with the coverage this process was started with (the suite's
-    subprocess patch) paused: traced, they cost twice the CPU for lines nobody measures.
-    Our own modules are imported after, measured, so their module-level lines count."""
-    try:
-        import coverage  # noqa: PLC0415 - only when the suite measures
-    except ImportError:
-        running = None
-    else:
-        running = coverage.Coverage.current()
-    if running is not None:
-        running.stop()
-    for name in _LIBRARIES:
-        importlib.import_module(name)
-    if running is not None:
-        running.start()
-
-
-_import_libraries_untraced()
+# Untraced: under coverage they cost twice the CPU for lines nobody measures. Our own
+# modules are imported after, measured, so their module-level lines count.
+import_untraced(APP_LIBRARIES)
 
 # What `python -m bot` imports on its way to running (not bot.__main__ itself: runpy
 # runs that fresh in each child, as `python -m` does); the rest is cheap.
