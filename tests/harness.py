@@ -107,6 +107,12 @@ def leaked_secrets(lines: list[str]) -> list[str]:
     ]
 
 
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """Tests marked `waits` first (stable otherwise; every xdist worker orders alike): their
+    waits then overlap the CPU-bound rest of the suite instead of ending it on idle cores."""
+    items.sort(key=lambda item: item.get_closest_marker("waits") is None)
+
+
 @pytest.fixture(autouse=True)
 def no_secret_in_logs() -> Iterator[_LogLines]:
     """Every test: whatever was logged at INFO or above, secrets included nowhere."""

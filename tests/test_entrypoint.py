@@ -35,6 +35,9 @@ from tests.processes import (
     start_update,
 )
 
+# Long tests that mostly wait (processes, hand-overs, outages): started first (tests/harness.py).
+pytestmark = pytest.mark.waits
+
 
 async def test_missing_bot_token_is_one_line_and_exit_2(tmp_path: Path) -> None:
     status, stderr = await run_cli([], base_env(), tmp_path)

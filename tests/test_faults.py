@@ -35,6 +35,9 @@ from tests.harness import ADMIN_ID, Harness, MakeHarness
 from tests.helpers import give_access, outbox, subscription_for
 from tests.processes import command_update
 
+# Long tests that mostly wait (processes, hand-overs, outages): started first (tests/harness.py).
+pytestmark = pytest.mark.waits
+
 TG_SECRET = "fault-suite-webhook-secret"
 TG_HEADER = "X-Telegram-Bot-Api-Secret-Token"
 

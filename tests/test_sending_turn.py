@@ -20,6 +20,9 @@ from db.models import OutboxMessage
 from tests.harness import ADMIN_ID, Harness
 from tests.helpers import give_access
 
+# Long tests that mostly wait (processes, hand-overs, outages): started first (tests/harness.py).
+pytestmark = pytest.mark.waits
+
 
 @pytest.fixture
 def postgres(harness: Harness) -> Harness:

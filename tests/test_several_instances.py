@@ -41,6 +41,9 @@ from tests.processes import (
     start_update,
 )
 
+# Long tests that mostly wait (processes, hand-overs, outages): started first (tests/harness.py).
+pytestmark = pytest.mark.waits
+
 WEBHOOK_SECRET = "whsec_instances"
 TELEGRAM_SECRET = "instances-telegram-secret"
 TURN_TAKEN = "this process has the sending turn"

@@ -12,6 +12,7 @@ from pathlib import Path
 from typing import Literal
 
 import aiohttp
+import pytest
 
 from bot.app import receive_updates
 from tests.fakes.bot_api import FakeBotAPI
@@ -27,6 +28,9 @@ from tests.processes import (
     run_cli,
     running_bot,
 )
+
+# Long tests that mostly wait (processes, hand-overs, outages): started first (tests/harness.py).
+pytestmark = pytest.mark.waits
 
 USER = 4242
 
