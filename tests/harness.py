@@ -55,6 +55,7 @@ FIXTURES = Path(__file__).parent / "fixtures"
 # of the suite. Neither library changes the context it gets, so a test process shares one
 # per set of arguments (the tests speak plain HTTP to the fakes anyway).
 ssl.create_default_context = functools.cache(ssl.create_default_context)  # type: ignore[assignment]
+
 # Property tests: `make test` tries 100 examples each (hypothesis's default, seeded afresh
 # every run, so runs explore different inputs); HYPOTHESIS_PROFILE=thorough tries 2,000.
 hypothesis_settings.register_profile("default", max_examples=100)

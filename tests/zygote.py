@@ -1,14 +1,14 @@
 """A preloaded `python -m bot` launcher for the test suite: `python -m tests.zygote SOCKET`.
 
-Importing aiogram (its ~300 pydantic models) and stripe takes 6-8 s of CPU on the 2-core
-CI machine, 20 s under coverage, and the entry-point and start-up tests start the bot over
-twenty times. This process imports them once, then for each request on its Unix socket
-forks a child that runs the real `bot` package as `__main__` (runpy, as `python -m bot`
-does) with the caller's arguments, environment, working directory and stdio file
-descriptors. Each child is a separate OS process with its own pid: signals, exit status,
-stderr and sockets behave as for an exec'd `python -m bot`; only the import is shared.
-One test still execs `python -m bot` for real (tests/test_entrypoint.py), and bench/
-always does.
+Importing aiogram (its ~300 pydantic models) and stripe takes ~3 s of CPU on the 2-core CI
+machine (2026-12-06; twice as long on its slow days), twice that under coverage, and the
+entry-point and start-up tests start the bot over twenty times. This process imports them
+once, then for each request on its Unix socket forks a child that runs the real `bot`
+package as `__main__` (runpy, as `python -m bot` does) with the caller's arguments,
+environment, working directory and stdio file descriptors. Each child is a separate OS
+process with its own pid: signals, exit status, stderr and sockets behave as for an exec'd
+`python -m bot`; only the import is shared. One test still execs `python -m bot` for real
+(tests/test_entrypoint.py), and bench/ always does.
 
 Protocol, one connection per child: the client sends one JSON line {"args", "env", "cwd"}
 with three file descriptors (stdin, stdout, stderr) attached; the zygote answers
