@@ -23,9 +23,11 @@ from bot.billing.stripe_events import StripeEventProcessor
 from bot.change_feed import ChangeFeed
 from bot.chat.dispatcher import create_dispatcher
 from bot.chat.progress import ProgressReporter
+from bot.chat.replies import ReplyGuard
 from bot.chat.texts.notices import NoticeRenderer
-from bot.clock import Clock
+from bot.clock import Clock, SystemClock
 from bot.delivery.outbox import OutboxWakeup
+from bot.delivery.pacing import ChatPace
 from bot.delivery.turn import SendingTurn, sending_turn
 from bot.delivery.worker import DeliveryWorker
 from bot.errors import BillingNotConfiguredError, BillingUnavailableError
@@ -223,7 +225,13 @@ def _delivery(
     clock: Clock | None,
     turn: SendingTurn,
 ) -> tuple[ProgressReporter, DeliveryWorker]:
-    """The outbox's delivery worker, and what reports a broadcast's progress as it goes."""
+    """The outbox's delivery worker, and what reports a broadcast's progress as it goes.
+
+    The worker and the handlers' replies share one per-chat pace (bot/chat/replies.py):
+    Telegram's one message per second per chat counts both."""
+    clock = clock or SystemClock()
+    pace = ChatPace(clock.monotonic)
+    bot.session.middleware(ReplyGuard(pace, clock, UnitOfWork(session_factory)))
     progress = ProgressReporter(
         bot, session_factory, interval=PROGRESS_EVERY, default_language=settings.default_language
     )
@@ -239,6 +247,7 @@ def _delivery(
         clock=clock,
         lease=timedelta(seconds=settings.delivery_lease_seconds),
         turn=turn,
+        chat_pace=pace,
     )
     return progress, worker
 

@@ -13,6 +13,7 @@ from bot.chat.middlewares.server_faults import ServerFaultMiddleware
 from bot.chat.middlewares.unit_of_work import UnitOfWorkMiddleware
 from bot.chat.middlewares.users import RegisterUserMiddleware
 from bot.chat.offers import Offers
+from bot.chat.replies import ReplyScope
 from bot.chat.routers import get_routers
 from bot.languages import ChosenLanguages
 from bot.premium.service import PremiumChats
@@ -44,13 +45,16 @@ def create_dispatcher(
     # Outer middlewares on update, outermost first (after aiogram's own, which finds the
     # user and chat): a database failure becomes a retry (a 500 to Telegram in webhook
     # mode); each update gets its unit of work and is applied once; its user is registered;
-    # and whatever the handler renders reads in the user's language.
+    # whatever the handler renders reads in the user's language; and its replies wait
+    # out a 429 or go to the outbox (bot/chat/replies.py), ending the handler quietly
+    # inside the update's unit of work, which then commits as usual.
     dispatcher.update.outer_middleware(ServerFaultMiddleware())
     dispatcher.update.outer_middleware(
         UnitOfWorkMiddleware(session_factory, every_update=settings.public_url is not None)
     )
     dispatcher.update.outer_middleware(RegisterUserMiddleware(chosen, session_factory))
     dispatcher.update.outer_middleware(LanguageMiddleware(chosen, settings.default_language))
+    dispatcher.update.outer_middleware(ReplyScope())
     # Handlers registered with flags=ADMIN_ONLY run for ADMIN_IDS only, in every router.
     admin_only = AdminOnlyMiddleware(settings)
     dispatcher.message.middleware(admin_only)

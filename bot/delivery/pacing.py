@@ -5,10 +5,12 @@ from __future__ import annotations
 
 import asyncio
 import time
+from collections import OrderedDict
 from collections.abc import Awaitable, Callable
 from datetime import timedelta
 
 from bot.delivery.adaptive import AdaptiveRate
+from bot.delivery.plan import PER_CHAT_INTERVAL
 
 UNAVAILABLE_FIRST_PAUSE = 1.0
 UNAVAILABLE_MAX_PAUSE = 60.0
@@ -87,6 +89,47 @@ class SendPacer:
         self._next = slot + 1.0 / self.rate
         if slot > now:
             await self._sleep(slot - now)
+
+
+# Telegram counts a chat's second from when a message arrives, a sender from when it set
+# out; two sends' trips differ by milliseconds, so a reserved turn keeps this much spare.
+TURN_MARGIN = 0.1
+
+
+class ChatPace:
+    """When each chat was last sent to, shared by everything in this process that sends to
+    chats: the delivery worker and the handlers' direct replies (bot/chat/replies.py).
+    Telegram's one message per second per chat counts both; a reply sent 0.8 s after the
+    worker's message to the same chat met a 429 before they shared this."""
+
+    def __init__(self, monotonic: Callable[[], float] = time.monotonic) -> None:
+        # Oldest first; only the last second matters, so it holds about `rate` chats, not
+        # every subscriber (20,000 entries were ~2 MB).
+        self.last_sent: OrderedDict[int, float] = OrderedDict()
+        self._monotonic = monotonic
+
+    def note(self, chat_id: int) -> float:
+        """A send to `chat_id` sets out now; returns now (this pace's clock)."""
+        now = self.last_sent[chat_id] = self._monotonic()
+        self.last_sent.move_to_end(chat_id)
+        return now
+
+    def reserve(self, chat_id: int) -> float:
+        """Take the chat's next turn: seconds to wait before sending (0: at once). A
+        reserved turn counts as a send, so the worker and other replies wait behind it."""
+        now = self._monotonic()
+        last = self.last_sent.get(chat_id)
+        turn = now if last is None else max(now, last + PER_CHAT_INTERVAL + TURN_MARGIN)
+        self.last_sent[chat_id] = turn
+        self.last_sent.move_to_end(chat_id)
+        return turn - now
+
+    def forget_before(self, moment: float) -> None:
+        while self.last_sent:
+            at = next(iter(self.last_sent.values()))
+            if at >= moment:
+                return
+            self.last_sent.popitem(last=False)
 
 
 class UnavailableBackoff:

@@ -23,7 +23,6 @@ from __future__ import annotations
 import asyncio
 import logging
 import time
-from collections import OrderedDict
 from collections.abc import Callable
 from dataclasses import replace
 from datetime import datetime, timedelta
@@ -42,7 +41,7 @@ from bot.delivery.adaptive import START as START_RATE
 from bot.delivery.adaptive import AdaptiveRate
 from bot.delivery.claims import Claim
 from bot.delivery.outbox import OutboxWakeup
-from bot.delivery.pacing import SendPacer, UnavailableBackoff, backoff
+from bot.delivery.pacing import ChatPace, SendPacer, UnavailableBackoff, backoff
 from bot.delivery.plan import PER_CHAT_INTERVAL, PREMIUM_KINDS, Send, plan_batch
 from bot.delivery.turn import CHECK_EVERY, STANDBY_POLL, OnlySender, SendingTurn
 from bot.delivery.verdicts import Action, Verdict, classify
@@ -122,6 +121,7 @@ class DeliveryWorker:
         clock: Clock | None = None,
         progress: Progress | None = None,
         turn: SendingTurn | None = None,
+        chat_pace: ChatPace | None = None,
     ) -> None:
         self._bot = bot
         # One process at a time sends for the bot (bot.delivery.turn says why); asked
@@ -157,9 +157,8 @@ class DeliveryWorker:
         self._reclaim_quiet = min(RECLAIM_QUIET, lease / 2)
         self._healthy_since: datetime | None = self._now()
         self._stopping = asyncio.Event()
-        # When each chat was last sent to, oldest first; only the last second matters, so
-        # it holds about `rate` chats, not every subscriber (20,000 entries were ~2 MB).
-        self._last_sent: OrderedDict[int, float] = OrderedDict()
+        # When each chat was last sent to, by this worker or a handler's reply.
+        self._chats = chat_pace or ChatPace(self._clock.monotonic)
         self._requests = 0  # sendMessage calls awaiting Telegram's answer
         self._writer = writes.OutcomeWriter(
             session_factory, batch_full=concurrency, requests_in_flight=lambda: self._requests
@@ -332,7 +331,7 @@ class DeliveryWorker:
                 claim.rows,
                 allowed=allowed,
                 originals=await claims.originals(session, claim.rows),
-                last_sent=self._last_sent,
+                last_sent=self._chats.last_sent,
                 clock=clock,
                 now=now,
                 prefs={chat: (p.signals, p.updates) for chat, p in chosen.items()},
@@ -348,7 +347,7 @@ class DeliveryWorker:
                 recorded += writes.failed(row.id, attempts=row.attempts + 1, error=why)
             if recorded:
                 await writes.execute(await session.connection(), recorded)
-        self._forget_sends_before(clock - PER_CHAT_INTERVAL)
+        self._chats.forget_before(clock - PER_CHAT_INTERVAL)
         return sends
 
     def _rendered(
@@ -368,13 +367,6 @@ class DeliveryWorker:
                 continue
             ready.append(replace(send, text=text, markup=markup))
         return ready, failed
-
-    def _forget_sends_before(self, moment: float) -> None:
-        while self._last_sent:
-            chat, at = next(iter(self._last_sent.items()))
-            if at >= moment:
-                return
-            del self._last_sent[chat]
 
     async def _send_batch(self, claim: Claim, sends: list[Send]) -> None:
         """Send within the rate; stop at the first reason not to, and give the rest back."""
@@ -438,8 +430,7 @@ class DeliveryWorker:
 
     async def _deliver(self, send: Send, claim: Claim) -> None:
         row = send.row
-        started = self._last_sent[row.chat_id] = self._clock.monotonic()
-        self._last_sent.move_to_end(row.chat_id)
+        started = self._chats.note(row.chat_id)
         self._requests += 1
         try:
             message = await self._send(send)

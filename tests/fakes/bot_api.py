@@ -205,6 +205,9 @@ class FakeBotAPI:
     ) -> None:
         self.global_rate = global_rate
         self.per_chat_rate = per_chat_rate
+        # The clock the limits count on; a test may put it on the app's skipping clock so
+        # that the app's waits count here as they would at Telegram.
+        self.monotonic: Callable[[], float] = time.monotonic
         # A sendMessage takes `round_trip` (± `jitter`): half on the way in, before the
         # limit counts it, half on the way back, as over a real network to Telegram.
         self.round_trip = round_trip
@@ -376,7 +379,7 @@ class FakeBotAPI:
     async def _answer(
         self, request: web.Request, token: str, method: str, params: dict[str, Any]
     ) -> web.Response:
-        now = time.monotonic()
+        now = self.monotonic()
         fault: _Fault | None = None
         if self._faults:  # fast path: no dict probing when nothing is armed
             fault = self._take_fault(method, params.get("chat_id"))

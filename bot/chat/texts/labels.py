@@ -39,6 +39,7 @@ _KINDS = {
     "stars_renewed": "kind.stars_renewed",
     "stars_refunded": "kind.stars_refunded",
     "broadcast": "kind.broadcast",
+    "reply": "kind.reply",
     "signal": "kind.signal",
     "signal_update": "kind.signal_update",
 }

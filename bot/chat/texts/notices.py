@@ -197,6 +197,13 @@ def _signal_update(p: dict[str, Any]) -> Rendered:
     return signal_texts.update_body(_UpdatedSignal(p), p["kind"], price, p.get("note")), None
 
 
+def _reply(p: dict[str, Any]) -> Rendered:
+    """A handler's reply that Telegram did not take in time (bot/chat/replies.py): its
+    words were rendered when it was written, in the reader's language."""
+    markup = p.get("markup")
+    return str(p["html"]), InlineKeyboardMarkup.model_validate(markup) if markup else None
+
+
 _KINDS: dict[str, Callable[[dict[str, Any]], Rendered]] = {
     "access_started": _access_started,
     "access_ended": _access_ended,
@@ -216,6 +223,7 @@ _KINDS: dict[str, Callable[[dict[str, Any]], Rendered]] = {
     "stars_renewed": _stars_renewed,
     "stars_refunded": _stars_refunded,
     "broadcast": _announcement,
+    "reply": _reply,
     "signal": _signal,
     "signal_update": _signal_update,
 }
@@ -237,9 +245,8 @@ def spec_from_params(p: dict[str, Any]) -> SignalSpec:
 
 def render_params(kind: str, params: dict[str, Any]) -> Rendered:
     """The words and buttons for one queued message."""
-    if "html" in params:  # queued before rows carried params, or a test's own text
-        markup = params.get("markup")
-        return str(params["html"]), InlineKeyboardMarkup.model_validate(markup) if markup else None
+    if "html" in params:  # a reply, or a row queued before rows carried params
+        return _reply(params)
     return _KINDS[kind](params)
 
 
