@@ -41,13 +41,13 @@ from bot.premium.service import PremiumChats
 from bot.settings import Settings
 from bot.stars.reconcile import StarsReconciler
 from bot.stars.service import StarsService
-from bot.startup import StartupError, check_schema, freeze_startup_objects
+from bot.startup import StartupError, check_schema, freeze_startup_objects, open_engine
 from bot.telegram import setup as telegram_setup
 from bot.telegram.client import create_bot, warm_response_models
 from bot.telegram.health import TelegramHealth
 from bot.unit_of_work import UnitOfWork
 from db import migrate
-from db.engine import create_engine, create_session_factory, is_sqlite
+from db.engine import create_session_factory, is_sqlite
 from webapp.app import create_runner, create_web_app
 
 log = logging.getLogger(__name__)
@@ -387,7 +387,7 @@ def build(settings: Settings, engine: AsyncEngine, *, clock: Clock | None = None
 
 async def run(settings: Settings) -> None:
     """Run the bot, the embedded web server and the delivery worker until SIGINT or SIGTERM."""
-    engine = create_engine(settings.database_url)
+    engine = open_engine(settings)
     try:
         await check_schema(engine)
     except BaseException:
@@ -495,7 +495,7 @@ async def _poll_until(parts: Components, stop: asyncio.Event) -> None:
 
 async def run_reconcile(settings: Settings, *, dry_run: bool) -> int:
     """`python -m bot reconcile`: one line per difference and a summary, on stdout."""
-    engine = create_engine(settings.database_url)
+    engine = open_engine(settings)
     await check_schema(engine)
     parts = build(settings, engine)
     try:
@@ -521,7 +521,7 @@ async def run_audit(settings: Settings, *, dry_run: bool) -> int:
     """`python -m bot audit-chats`: one line per member without access, and a summary."""
     if not settings.premium_chat_ids:
         raise StartupError("PREMIUM_CHAT_IDS: there are no premium chats to audit; set it")
-    engine = create_engine(settings.database_url)
+    engine = open_engine(settings)
     await check_schema(engine)
     parts = build(settings, engine)
     try:
@@ -538,7 +538,7 @@ async def run_audit(settings: Settings, *, dry_run: bool) -> int:
 
 
 async def run_migrations(settings: Settings) -> str:
-    engine = create_engine(settings.database_url)
+    engine = open_engine(settings)
     try:
         await migrate.upgrade(engine)
         return await migrate.current_revision(engine) or "nothing"

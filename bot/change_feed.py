@@ -16,6 +16,7 @@ from typing import Any
 from sqlalchemy.engine import make_url
 
 from bot import commit_events
+from db import urls
 
 log = logging.getLogger(__name__)
 
@@ -23,10 +24,12 @@ RECONNECT_FIRST = 1.0
 RECONNECT_MAX = 30.0
 
 
-def _dsn(database_url: str) -> str:
-    """asyncpg's DSN for SQLAlchemy's postgresql+asyncpg:// URL."""
-    url = make_url(database_url).set(drivername="postgresql")
-    return url.render_as_string(hide_password=False)
+def _dsn(database_url: str) -> tuple[str, dict[str, Any]]:
+    """asyncpg's DSN for DATABASE_URL, and its connect arguments (TLS, timeout: the
+    engine's, from db.urls)."""
+    address, connect_args = urls.split(urls.normalise(database_url))
+    url = make_url(address).set(drivername="postgresql")
+    return url.render_as_string(hide_password=False), connect_args
 
 
 def heard(payload: str) -> list[str]:
@@ -41,7 +44,7 @@ class ChangeFeed:
     """Listens until stopped; `ready` is set once LISTEN is in place."""
 
     def __init__(self, database_url: str) -> None:
-        self._dsn = _dsn(database_url)
+        self._dsn, self._connect_args = _dsn(database_url)
         self._connection: Any = None
         self._stopping = asyncio.Event()
         self.ready = asyncio.Event()
@@ -57,7 +60,7 @@ class ChangeFeed:
         delay = RECONNECT_FIRST
         while not self._stopping.is_set():
             try:
-                self._connection = await asyncpg.connect(self._dsn)
+                self._connection = await asyncpg.connect(self._dsn, **self._connect_args)
                 await self._connection.add_listener(commit_events.CHANNEL, self._on_notice)
                 self.ready.set()
                 delay = RECONNECT_FIRST

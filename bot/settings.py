@@ -6,13 +6,14 @@ import hashlib
 import hmac
 import re
 from typing import Annotated, Literal
+from urllib.parse import urlsplit
 
 from pydantic import Field, SecretStr, ValidationError, field_validator, model_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
 from bot import languages
 from bot.ids import parse_user_id
-from db import DEFAULT_DATABASE_URL
+from db import DEFAULT_DATABASE_URL, urls
 
 # "<bot id>:<secret>" as BotFather issues it (ASCII only: it travels in every URL).
 _TOKEN = re.compile(r"[0-9]{1,20}:[A-Za-z0-9_-]+")
@@ -45,6 +46,10 @@ class Settings(BaseSettings):
     bot_token: SecretStr
     telegram_api_base: str = "https://api.telegram.org"
     database_url: str = DEFAULT_DATABASE_URL
+    # PostgreSQL's connection pool per process (db.engine.PoolOptions says why these).
+    database_pool_size: int = Field(default=5, ge=1, le=100)
+    database_max_overflow: int = Field(default=5, ge=0, le=100)
+    database_pool_timeout: float = Field(default=30.0, gt=0, le=600)
     web_host: str = "0.0.0.0"  # noqa: S104 - the embedded server must be reachable by a proxy
     port: int = Field(default=8080, ge=1, le=65535)
     public_url: str | None = None
@@ -251,9 +256,8 @@ class Settings(BaseSettings):
     @field_validator("database_url")
     @classmethod
     def _database_url(cls, value: str) -> str:
-        if not value.startswith(("sqlite+aiosqlite://", "postgresql+asyncpg://")):
-            raise ValueError("must start with sqlite+aiosqlite:// or postgresql+asyncpg://")
-        return value
+        # postgres://...?sslmode=require as platforms give it, made postgresql+asyncpg://
+        return urls.normalise(value)
 
     @field_validator("stripe_api_key")
     @classmethod
@@ -347,6 +351,9 @@ class Settings(BaseSettings):
         for secret in (self.stripe_api_key, self.stripe_webhook_secret, self.metrics_token):
             if secret is not None:
                 values.append(secret.get_secret_value())
+        password = urlsplit(self.database_url).password
+        if password:
+            values.append(password)
         return values
 
 

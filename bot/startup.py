@@ -1,4 +1,5 @@
-"""What every process does before it starts work: check the schema, freeze start-up."""
+"""What every process does before it starts work: open the engine, check the schema,
+freeze start-up."""
 
 from __future__ import annotations
 
@@ -6,11 +7,23 @@ import gc
 
 from sqlalchemy.ext.asyncio import AsyncEngine
 
+from bot.settings import Settings
 from db import revision
+from db.engine import PoolOptions, create_engine
 
 
 class StartupError(Exception):
     """Start-up cannot continue; the message is one line for the operator."""
+
+
+def open_engine(settings: Settings) -> AsyncEngine:
+    """The process's engine, on DATABASE_URL with the pool the settings give."""
+    pool = PoolOptions(
+        size=settings.database_pool_size,
+        overflow=settings.database_max_overflow,
+        timeout=settings.database_pool_timeout,
+    )
+    return create_engine(settings.database_url, pool=pool)
 
 
 async def check_schema(engine: AsyncEngine) -> None:

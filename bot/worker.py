@@ -30,9 +30,9 @@ from bot.delivery.outbox import OutboxWakeup
 from bot.delivery.turn import sending_turn
 from bot.delivery.worker import CONCURRENCY, DeliveryWorker
 from bot.settings import Settings
-from bot.startup import StartupError, check_schema, freeze_startup_objects
+from bot.startup import StartupError, check_schema, freeze_startup_objects, open_engine
 from bot.telegram.client import create_bot, warm_response_models
-from db.engine import create_engine, create_session_factory, is_sqlite
+from db.engine import create_session_factory, is_sqlite
 
 log = logging.getLogger(__name__)
 
@@ -50,7 +50,7 @@ async def delivery_worker(
     `rate`, `concurrency` and `lease` override the settings and the defaults for
     benchmarks, which also send with no rate limit at all.
     """
-    engine = create_engine(settings.database_url)
+    engine = open_engine(settings)
     bot: Bot | None = None
     try:
         bot = create_bot(settings)

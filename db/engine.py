@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import importlib
 import sqlite3
+from dataclasses import dataclass
 from functools import partial
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -18,6 +19,8 @@ from sqlalchemy.ext.asyncio import (
     async_sessionmaker,
     create_async_engine,
 )
+
+from db import urls
 
 if TYPE_CHECKING:
     from sqlalchemy.dialects.postgresql import Insert as PostgresInsert
@@ -78,12 +81,34 @@ def _ensure_sqlite_dir(url: URL) -> None:
         Path(database).expanduser().parent.mkdir(parents=True, exist_ok=True)
 
 
-def create_engine(database_url: str, *, echo: bool = False) -> AsyncEngine:
-    """Build the engine with the settings each backend needs to be safe under concurrency."""
-    url = make_url(database_url)
+@dataclass(frozen=True, slots=True)
+class PoolOptions:
+    """PostgreSQL's connection pool, per process (DATABASE_POOL_SIZE, ...). The defaults
+    suit a small managed plan: the bot and a worker hold at most 20 connections together,
+    what Heroku's smallest plan allows."""
+
+    size: int = 5
+    overflow: int = 5
+    timeout: float = 30.0  # seconds a unit of work waits for a free connection
+
+
+def create_engine(
+    database_url: str, *, echo: bool = False, pool: PoolOptions | None = None
+) -> AsyncEngine:
+    """Build the engine with the settings each backend needs to be safe under concurrency.
+    `database_url` may be any form db.urls accepts (postgres://...?sslmode=require)."""
+    address, connect_args = urls.split(urls.normalise(database_url))
+    url = make_url(address)
     if url.get_backend_name() != "sqlite":
+        pool = pool or PoolOptions()
         return create_async_engine(
-            url, echo=echo, pool_size=10, max_overflow=10, pool_pre_ping=True
+            url,
+            echo=echo,
+            pool_size=pool.size,
+            max_overflow=pool.overflow,
+            pool_timeout=pool.timeout,
+            pool_pre_ping=True,
+            connect_args=connect_args,
         )
 
     _ensure_sqlite_dir(url)

@@ -34,7 +34,8 @@ def _postgres(harness: Harness) -> str:
 
 async def _listen(url: str) -> tuple[asyncpg.Connection, asyncio.Queue[str]]:
     heard: asyncio.Queue[str] = asyncio.Queue()
-    connection = await asyncpg.connect(change_feed._dsn(url))
+    dsn, args = change_feed._dsn(url)
+    connection = await asyncpg.connect(dsn, **args)
     await connection.add_listener(
         commit_events.CHANNEL, lambda _c, _p, _ch, payload: heard.put_nowait(payload)
     )
@@ -70,7 +71,8 @@ async def test_another_processes_change_reloads_the_feed_at_once(harness: Harnes
         before = commit_events.version(commit_events.FEED)
         await publish_signal(harness, "BTCUSDT long entry 65000 sl 63500 tp 67000")
         commit_events._versions[commit_events.FEED] = before  # as if committed elsewhere
-        notifier = await asyncpg.connect(change_feed._dsn(url))
+        dsn, args = change_feed._dsn(url)
+        notifier = await asyncpg.connect(dsn, **args)
         try:
             await notifier.execute(
                 "SELECT pg_notify($1, $2)", commit_events.CHANNEL, "another-process feed"
