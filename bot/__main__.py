@@ -7,6 +7,7 @@ import argparse
 import asyncio
 import logging
 import sys
+from pathlib import Path
 
 from sqlalchemy.exc import SQLAlchemyError
 
@@ -21,6 +22,10 @@ COMMANDS = {
     "difference as its webhook would have (--dry-run: only print them)",
     "audit-chats": "list the premium chats' members without access and remove them "
     "(--dry-run: only list them)",
+    "backup": "copy the SQLite database to PATH while the bot runs (PostgreSQL: prints "
+    "the pg_dump line)",
+    "restore": "replace the SQLite database with the backup at PATH; refuses a database in "
+    "use, and one holding data without --force (PostgreSQL: prints the pg_restore line)",
     "help": "show this help",
 }
 
@@ -43,10 +48,16 @@ def _parser() -> argparse.ArgumentParser:
             command.add_argument(
                 "--dry-run", action="store_true", help="print the differences, change nothing"
             )
+        if name in ("backup", "restore"):
+            command.add_argument("path", metavar="PATH", type=Path)
+        if name == "restore":
+            command.add_argument(
+                "--force", action="store_true", help="replace a database that holds data"
+            )
     return parser
 
 
-def _command(argv: list[str]) -> str | int:
+def _command(argv: list[str]) -> argparse.Namespace | int:
     """The command to run, or the exit status when argparse has answered already."""
     parser = _parser()
     try:
@@ -56,25 +67,34 @@ def _command(argv: list[str]) -> str | int:
     if args.command == "help":
         parser.print_help()
         return 0
-    if args.command in ("reconcile", "audit-chats") and args.dry_run:
-        return f"{args.command}-dry-run"
-    return str(args.command or "run")
+    return args
 
 
-def _run(command: str, settings: Settings) -> int:
+def _run(args: argparse.Namespace, settings: Settings) -> int:
     """Run one command; its exit status."""
+    command = str(args.command or "run")
+    if command in ("backup", "restore"):
+        from bot import backup  # noqa: PLC0415
+
+        outcome = (
+            backup.backup(settings.database_url, args.path)
+            if command == "backup"
+            else backup.restore(settings.database_url, args.path, force=args.force)
+        )
+        print(outcome.line)  # noqa: T201
+        return outcome.status
     if command == "migrate":
         from bot.app import run_migrations  # noqa: PLC0415
 
         revision = asyncio.run(run_migrations(settings))
         logging.getLogger("bot").info("database is at revision %s", revision)
         return 0
-    dry_run = command.endswith("-dry-run")
-    if command.startswith("reconcile"):
+    dry_run = bool(getattr(args, "dry_run", False))
+    if command == "reconcile":
         from bot.app import run_reconcile  # noqa: PLC0415
 
         return asyncio.run(run_reconcile(settings, dry_run=dry_run))
-    if command.startswith("audit-chats"):
+    if command == "audit-chats":
         from bot.app import run_audit  # noqa: PLC0415
 
         return asyncio.run(run_audit(settings, dry_run=dry_run))
