@@ -10,7 +10,7 @@ DEV    := $(VENV)/.dev-stamp
 # pauses) that another worker fills; idle workers steal queued tests from busy ones.
 TEST_WORKERS ?= 3
 
-.PHONY: install install-dev run migrate test lint format bench bench-quick lock texts clean
+.PHONY: install install-dev run migrate test chromium lint format bench bench-quick lock texts clean
 
 # Two locks: requirements.txt is what a server runs (and what a Python buildpack detects);
 # requirements-dev.txt adds the test and lint tools on top of it. The app itself is not
@@ -40,9 +40,21 @@ migrate: install  ## apply database migrations only
 
 # Byte-compiled once before the workers start, each of which would compile every module
 # itself (PYTHONDONTWRITEBYTECODE, or a fresh clone): ~1.5 s of CPU a process under coverage.
-test: install-dev  ## the whole suite with coverage (PostgreSQL too when TEST_DATABASE_URL is set)
+test: install-dev chromium  ## the whole suite with coverage (PostgreSQL too when TEST_DATABASE_URL is set)
 	$(BIN)/python -m compileall -q -j 0 bot webapp db tests
-	$(BIN)/python -m pytest -p tests.libraries -n $(TEST_WORKERS) --dist worksteal --cov --cov-report=term-missing:skip-covered
+	REQUIRE_BROWSER=1 $(BIN)/python -m pytest -p tests.libraries -n $(TEST_WORKERS) --dist worksteal --cov --cov-report=term-missing:skip-covered
+
+# The Mini App's tests drive Debian's Chromium: installed here when missing (as root, as
+# .ci/run does), otherwise one line says how; the browser tests are never skipped quietly.
+chromium:
+	@test -x /usr/bin/chromium || { \
+	  if [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then \
+	    echo "make test: installing Debian's chromium for the Mini App's browser tests"; \
+	    apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null; \
+	  else \
+	    echo "make test: the Mini App's browser tests need Chromium: sudo apt-get install chromium" >&2; \
+	    exit 2; \
+	  fi; }
 
 lint: install-dev  ## ruff and mypy
 	$(BIN)/ruff check .
@@ -72,7 +84,10 @@ bench-quick: install-dev  ## the same, smaller and once: indicative figures in u
 
 lock:  ## re-resolve both locks (in scratch venvs): requirements.txt, requirements-dev.txt
 	rm -rf .lock-venv && $(PYTHON) -m venv .lock-venv
-	.lock-venv/bin/pip install --quiet -e . setuptools
+	# A new venv carries the setuptools its Python shipped with (65 on 3.11): upgraded
+	# first, or the lock would pin that old one below what pyproject.toml builds with.
+	.lock-venv/bin/pip install --quiet --upgrade pip setuptools
+	.lock-venv/bin/pip install --quiet -e .
 	( echo '# Runtime lock: what `make run` and a server install; regenerate with `make lock`.'; \
 	  .lock-venv/bin/pip freeze --exclude-editable --all | grep -v '^pip==' ) > requirements.txt
 	.lock-venv/bin/pip install --quiet -e '.[dev]'

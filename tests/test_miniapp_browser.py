@@ -51,10 +51,11 @@ from tests.initdata import sign_init_data
 
 CHROMIUM = Path("/usr/bin/chromium")
 if not CHROMIUM.exists():
-    # On a developer's machine the browser suite may be skipped; in CI (.ci/run sets
-    # CI=true and installs Chromium) a missing browser is a failure, never a quiet skip.
-    if os.environ.get("CI", "").lower() in {"1", "true", "yes"}:
-        pytest.fail("Chromium is not installed at /usr/bin/chromium (CI=true)", pytrace=False)
+    # A bare `pytest` may skip the browser suite; `make test` (REQUIRE_BROWSER=1, after
+    # installing Chromium or saying how) and CI (CI=true) fail instead, never a quiet skip.
+    required = os.environ.get("CI", "") + os.environ.get("REQUIRE_BROWSER", "")
+    if required.lower() not in {"", "0", "false", "no"}:
+        pytest.fail("Chromium is not installed at /usr/bin/chromium", pytrace=False)
     pytest.skip(
         "Chromium not installed at /usr/bin/chromium: apt-get install chromium",
         allow_module_level=True,
