@@ -24,6 +24,7 @@ from bot.change_feed import ChangeFeed
 from bot.chat.dispatcher import create_dispatcher
 from bot.chat.progress import ProgressReporter
 from bot.chat.replies import ReplyGuard
+from bot.chat.texts import use_brand
 from bot.chat.texts.notices import NoticeRenderer
 from bot.clock import Clock, SystemClock
 from bot.delivery.outbox import OutboxWakeup
@@ -328,6 +329,7 @@ def build(settings: Settings, engine: AsyncEngine, *, clock: Clock | None = None
     """Wire the parts; nothing here does I/O. `clock` is the delivery worker's (tests skip
     ahead on theirs)."""
     install_redaction(settings.secret_values())
+    use_brand(settings.brand_name)  # every text's {brand}, the Mini App's title
     session_factory = create_session_factory(engine)
     telegram_health = TelegramHealth()
     bot = create_bot(settings, telegram_health)

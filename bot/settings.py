@@ -5,6 +5,7 @@ from __future__ import annotations
 import hashlib
 import hmac
 import re
+import unicodedata
 from typing import Annotated, Literal
 from urllib.parse import urlsplit
 
@@ -29,6 +30,9 @@ def _split_csv(value: object) -> object:
     if isinstance(value, str):
         return [item.strip() for item in value.split(",") if item.strip()]
     return value
+
+
+MAX_BRAND = 64
 
 
 class Settings(BaseSettings):
@@ -76,6 +80,9 @@ class Settings(BaseSettings):
     delivery_lease_seconds: int = Field(default=60, ge=10, le=3600)
     log_level: str = "INFO"
     log_format: Literal["text", "json"] = "text"  # json: one object a line
+    # The provider's name wherever a person sees it (texts' {brand}, the Mini App's title,
+    # the public track record).
+    brand_name: str = "SignalDesk"
     # Subscription lifecycle (bot/lifecycle): days before a non-renewing end to remind.
     reminder_days: Annotated[list[int], NoDecode] = Field(default_factory=lambda: [3, 1])
     # Days before an auto-renewing subscription renews to say so (empty: no such notice).
@@ -252,6 +259,16 @@ class Settings(BaseSettings):
             offered = ", ".join(languages.bcp47(code) for code in languages.LANGUAGES)
             raise ValueError(f"must be one of {offered}")
         return language
+
+    @field_validator("brand_name")
+    @classmethod
+    def _brand_name(cls, value: str) -> str:
+        name = " ".join(value.split())
+        if not name or len(name) > MAX_BRAND:
+            raise ValueError(f"must be 1 to {MAX_BRAND} characters")
+        if any(unicodedata.category(c) in ("Cc", "Cf", "Cs") for c in name):
+            raise ValueError("must not contain control or invisible characters")
+        return name
 
     @field_validator("database_url")
     @classmethod

@@ -25,10 +25,11 @@ from aiogram import Bot
 from bot import commit_events
 from bot.change_feed import ChangeFeed
 from bot.chat.progress import ProgressReporter
+from bot.chat.texts import use_brand
 from bot.chat.texts.notices import NoticeRenderer
 from bot.delivery.outbox import OutboxWakeup
 from bot.delivery.turn import sending_turn
-from bot.delivery.worker import CONCURRENCY, DeliveryWorker
+from bot.delivery.worker import CONCURRENCY, DeliveryWorker, Render
 from bot.settings import Settings
 from bot.startup import StartupError, check_schema, freeze_startup_objects, open_engine
 from bot.telegram.client import create_bot, warm_response_models
@@ -64,7 +65,7 @@ async def delivery_worker(
             bot,
             session_factory,
             rate=settings.delivery_rate if rate is None else rate,
-            render=NoticeRenderer().render,
+            render=_renderer(settings),
             default_language=settings.default_language,
             paid_broadcast=settings.paid_broadcast,
             concurrency=CONCURRENCY if concurrency is None else concurrency,
@@ -79,6 +80,11 @@ async def delivery_worker(
         if bot is not None:
             await bot.session.close()
         await engine.dispose()
+
+
+def _renderer(settings: Settings) -> Render:
+    use_brand(settings.brand_name)  # the texts' {brand}
+    return NoticeRenderer().render
 
 
 async def run_worker(settings: Settings) -> None:

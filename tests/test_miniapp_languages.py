@@ -143,9 +143,9 @@ async def test_checkout_from_the_app_opens_in_the_pages_language(harness: Harnes
 @pytest.mark.parametrize(
     ("query", "accept", "lang", "title"),
     [
-        ("?lang=es", None, "es", "Historial de resultados"),
+        ("?lang=es", None, "es", "SignalDesk: historial de resultados"),
         ("", "ru-RU,ru;q=0.9", "ru", None),
-        ("", "de", "en", "Track record"),
+        ("", "de", "en", "SignalDesk: track record"),
     ],
 )
 async def test_the_public_track_record_reads_in_the_readers_language(

@@ -54,7 +54,7 @@ async def test_the_public_page_shows_the_record_and_hides_open_signals(
     parser = _Meta()
     parser.feed(body)
     assert parser.meta["og:description"] == "2 closed signals · win rate 50% · total +1R"
-    assert parser.meta["og:title"] == "Track record" and parser.scripts == 0
+    assert parser.meta["og:title"] == "SignalDesk: track record" and parser.scripts == 0
 
 
 async def test_an_empty_record_says_so(harness: Harness) -> None:

@@ -7,9 +7,12 @@ segment made aiohttp's static handler fail with "File name too long" and a 500).
 
 from __future__ import annotations
 
+import html
 from pathlib import Path
 
 from aiohttp import web
+
+from bot.chat.texts import DEFAULT_BRAND, brand
 
 STATIC_DIR = Path(__file__).with_name("static")
 _NO_CACHE = {"Cache-Control": "no-cache"}
@@ -23,11 +26,22 @@ def _files(root: Path) -> dict[str, Path]:
     }
 
 
+def _index(path: Path) -> bytes:
+    """index.html with the provider's name (BRAND_NAME) in its title: the one word the
+    page shows before its texts arrive."""
+    page = path.read_text(encoding="utf-8")
+    title = f">{DEFAULT_BRAND}</title>"
+    return page.replace(title, f">{html.escape(brand(), quote=False)}</title>").encode()
+
+
 def register(app: web.Application) -> None:
     files = _files(STATIC_DIR)
+    page = _index(files["index.html"])
 
-    async def index(_request: web.Request) -> web.FileResponse:
-        return web.FileResponse(files["index.html"], headers=_NO_CACHE)
+    async def index(_request: web.Request) -> web.Response:
+        return web.Response(
+            body=page, content_type="text/html", charset="utf-8", headers=_NO_CACHE
+        )
 
     async def asset(request: web.Request) -> web.FileResponse:
         path = files.get(request.match_info["name"])

@@ -15,7 +15,7 @@ from functools import cache
 from aiohttp import web
 from babel import Locale
 
-from bot.chat.texts import CATALOGUE, babel_locale, keys, language
+from bot.chat.texts import CATALOGUE, babel_locale, brand, keys, language
 from bot.languages import bcp47
 
 routes = web.RouteTableDef()
@@ -36,23 +36,28 @@ def _samples(babel: str) -> dict[str, int]:
     return found
 
 
-def app_texts(locale: str, babel: str) -> dict[str, str | dict[str, str]]:
-    """The Mini App's texts in `locale` (a catalogue), plurals by `babel`'s categories."""
+def app_texts(locale: str, babel: str, name: str) -> dict[str, str | dict[str, str]]:
+    """The Mini App's texts in `locale` (a catalogue), plurals by `babel`'s categories,
+    with the provider's `name` in place of {brand} (the page's own placeholders are left
+    for it to fill; the page puts text in with textContent, never as HTML)."""
     translations = CATALOGUE.locales[locale]
     samples = _samples(babel)
     texts: dict[str, str | dict[str, str]] = {}
     for key in sorted(k for k in keys(locale) if k.startswith(APP_TEXTS)):
         plural = f"{key}.plural"
         if translations.ngettext(key, plural, 2) == plural:  # not a plural text
-            texts[key] = translations.gettext(key)
+            texts[key] = translations.gettext(key).replace("{brand}", name)
         else:
-            texts[key] = {tag: translations.ngettext(key, plural, n) for tag, n in samples.items()}
+            texts[key] = {
+                tag: translations.ngettext(key, plural, n).replace("{brand}", name)
+                for tag, n in samples.items()
+            }
     return texts
 
 
 @cache
-def _texts_body(locale: str, babel: str) -> bytes:
-    body = {"locale": bcp47(babel), "language": locale, "texts": app_texts(locale, babel)}
+def _texts_body(locale: str, babel: str, name: str) -> bytes:
+    body = {"locale": bcp47(babel), "language": locale, "texts": app_texts(locale, babel, name)}
     return json.dumps(body, ensure_ascii=False).encode()
 
 
@@ -60,7 +65,7 @@ def _texts_body(locale: str, babel: str) -> bytes:
 async def texts(_request: web.Request) -> web.Response:
     """Public: the words of the page, no one's data."""
     return web.Response(
-        body=_texts_body(language(), babel_locale()),
+        body=_texts_body(language(), babel_locale(), brand()),
         content_type="application/json",
         charset="utf-8",
         # Set here: the security headers only set no-store where a route has said nothing.

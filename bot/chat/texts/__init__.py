@@ -31,6 +31,18 @@ log = logging.getLogger(__name__)
 LOCALES = Path(__file__).with_name("locales")
 DEFAULT_LOCALE = "en"
 CATALOGUE = I18n(path=LOCALES, default_locale=DEFAULT_LOCALE, domain="messages")
+DEFAULT_BRAND = "SignalDesk"
+# The provider's name (BRAND_NAME) wherever a text says `{brand}`: no text in any language
+# spells a product name. Set once by the composition root (bot.app.build).
+_brand = {"name": DEFAULT_BRAND}
+
+
+def use_brand(name: str) -> None:
+    _brand["name"] = name
+
+
+def brand() -> str:
+    return _brand["name"]
 
 
 class Html(str):
@@ -66,6 +78,8 @@ def _filled(template: str, key: str, params: dict[str, object]) -> Html:
     if template == key:
         log.error("text %r is missing from the catalogue", key)
     values = {name: _value(v) for name, v in params.items()}
+    if "{brand}" in template:
+        values.setdefault("brand", _value(brand()))
     if ":,}" in template:
         return Html(_NUMBERS.format(template, **values))
     return Html(template.format(**values))

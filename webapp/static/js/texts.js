@@ -24,7 +24,7 @@ import { setLocale } from "./format.js";
 const FALLBACK = {
   "app.fatal.title": "Something went wrong",
   "app.error.network":
-    "Network error: SignalDesk could not be reached. Check your connection and try again.",
+    "Network error: the server could not be reached. Check your connection and try again.",
   "app.action.retry": "Try again",
 };
 // --- fallback: end ---
