@@ -26,7 +26,8 @@ async def test_stripe_not_configured(make_harness: MakeHarness) -> None:
     await harness.send_text(USER, "/status")
     assert "no subscription" in harness.last_reply(USER).text
     await harness.send_text(USER, "/help")
-    assert "/subscribe" in harness.last_reply(USER).text
+    assert "/status" in harness.last_reply(USER).text
+    assert "/subscribe" not in harness.last_reply(USER).text  # no rail: not offered
     assert harness.fake_stripe.requests == []
 
 

@@ -17,7 +17,7 @@ from db import urls
 from db.engine import PoolOptions, create_engine
 from tests.processes import TOKEN, assert_one_line, base_env, run_cli
 
-POSTGRES = os.environ.get("TEST_DATABASE_URL")
+POSTGRES = os.environ.get("TEST_DATABASE_URL") or None
 needs_postgres = pytest.mark.skipif(POSTGRES is None, reason="TEST_DATABASE_URL is not set")
 
 

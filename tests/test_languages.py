@@ -208,10 +208,13 @@ async def test_default_language_speaks_to_everyone_else(make_harness: MakeHarnes
 
 
 async def test_the_command_menu_is_set_in_every_language(make_harness: MakeHarness) -> None:
+    from bot.chat.texts.commands import Offered
     from bot.telegram.setup import set_menus
 
     harness = await make_harness(default_language="pt-BR")
-    await set_menus(harness.parts.bot, harness.settings.default_language)
+    await set_menus(
+        harness.parts.bot, harness.settings.default_language, Offered.by(harness.settings)
+    )
     menus = harness.fake_bot.menus
     assert set(menus) == {"", "en", "ru", "es", "pt"}
     described = {

@@ -142,7 +142,7 @@ async def test_a_join_request_is_approved_with_access_and_declined_without(
     await premium.feed(fake.join_request(CHAT, BOB, link))
     assert BOB not in fake.chats[CHAT].members
     assert [c["user_id"] for c in premium.fake_bot.calls_for("declineChatJoinRequest")] == [BOB]
-    await premium.deliver()
+    await premium.deliver(wait=2)  # a second after the reply to /help
     assert "declined: it is for subscribers" in premium.last_reply(BOB).text
 
 

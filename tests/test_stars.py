@@ -142,7 +142,7 @@ async def test_paying_gives_access_until_the_expiration_and_says_so(stars: Harne
     assert await _access(stars, ANN)
     [payment] = await _payments(stars)
     assert (payment.charge_id, payment.amount, payment.user_id) == (charge, PRICE, ANN)
-    await stars.deliver()
+    await stars.deliver(wait=2)  # after the reply to the same chat: a second apart
     assert "✅ Your subscription to <b>Telegram Stars</b> is active until" in (
         stars.last_reply(ANN).text
     )

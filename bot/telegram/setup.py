@@ -16,7 +16,7 @@ from aiogram.exceptions import AiogramError, TelegramUnauthorizedError
 from aiogram.types import MenuButtonCommands, MenuButtonWebApp, WebAppInfo
 
 from bot.chat.texts import CATALOGUE, plain
-from bot.chat.texts.commands import menu
+from bot.chat.texts.commands import Offered, menu
 from bot.languages import LANGUAGES, telegram_code
 from bot.settings import Settings
 from bot.startup import StartupError
@@ -30,7 +30,7 @@ MAX_RETRY_SECONDS = 60.0
 
 async def announce(bot: Bot, dispatcher: Dispatcher, settings: Settings) -> None:
     """Command menus, and webhook or long polling as PUBLIC_URL says."""
-    await set_menus(bot, settings.default_language)
+    await set_menus(bot, settings.default_language, Offered.by(settings))
     if settings.public_url:
         # The menu button opens the Mini App; without a public https URL it lists commands.
         # Telegram keeps one button for everyone: it reads in DEFAULT_LANGUAGE.
@@ -51,7 +51,7 @@ async def announce(bot: Bot, dispatcher: Dispatcher, settings: Settings) -> None
         await bot.delete_webhook()
 
 
-async def set_menus(bot: Bot, default_language: str) -> None:
+async def set_menus(bot: Bot, default_language: str, offered: Offered) -> None:
     """The command menu in each language, for users whose app is set to it, and in
     DEFAULT_LANGUAGE for everyone else (Telegram picks by the user's language_code).
 
@@ -59,10 +59,10 @@ async def set_menus(bot: Bot, default_language: str) -> None:
     every Portuguese speaker's (bot.languages reads any `pt` as pt_BR, too).
     """
     with CATALOGUE.use_locale(default_language):
-        await bot.set_my_commands(menu())
+        await bot.set_my_commands(menu(offered))
     for language in LANGUAGES:
         with CATALOGUE.use_locale(language):
-            await bot.set_my_commands(menu(), language_code=telegram_code(language))
+            await bot.set_my_commands(menu(offered), language_code=telegram_code(language))
 
 
 async def connect(

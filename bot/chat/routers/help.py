@@ -4,13 +4,13 @@ from aiogram import Router
 from aiogram.filters import Command
 from aiogram.types import Message
 
-from bot.chat.texts.commands import help_text
+from bot.chat.texts.commands import Offered, help_text
 from bot.settings import Settings
 
 
 async def cmd_help(message: Message, settings: Settings) -> None:
     is_admin = settings.is_admin(message.from_user.id if message.from_user else None)
-    await message.answer(help_text(is_admin))
+    await message.answer(help_text(Offered.by(settings), is_admin=is_admin))
 
 
 def create_router() -> Router:
