@@ -39,7 +39,7 @@ from bot.premium.service import PremiumChats
 from bot.settings import Settings
 from bot.stars.reconcile import StarsReconciler
 from bot.stars.service import StarsService
-from bot.startup import StartupError, check_schema, freeze_startup_objects
+from bot.startup import StartupError, check_schema, config_warnings, freeze_startup_objects
 from bot.telegram import setup as telegram_setup
 from bot.telegram.client import create_bot, warm_response_models
 from bot.telegram.health import TelegramHealth
@@ -387,8 +387,8 @@ async def run(settings: Settings) -> None:
     parts = build(settings, engine)
     warm_response_models()
     freeze_startup_objects()
-    if not settings.rails:
-        log.warning("no payment rail is configured: /subscribe and /manage will say so")
+    for warning in config_warnings(settings):
+        log.warning("%s", warning)
     if parts.premium.enabled:
         await parts.premium.check_rights()  # one line per chat the bot cannot guard
     runner = create_runner(parts.web_app)
