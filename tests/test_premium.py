@@ -111,6 +111,26 @@ async def test_missing_rights_are_one_line_per_chat_and_readyz_says_so(
     assert body["premium_chats"]["-1003"] == "missing: administrator"
 
 
+async def test_a_chat_member_answer_the_library_cannot_parse_is_a_log_line_not_a_stop(
+    make_harness: MakeHarness, caplog: pytest.LogCaptureFixture
+) -> None:
+    """run() checks the rights before anything starts: an exception there ended the process."""
+    harness = await make_harness(premium_chat_ids=[-1001, -1002])
+    fake = harness.fake_bot.chats
+    fake.bot_id = harness.settings.bot_id
+    fake.add_chat(-1001, bot_rights=ADMIN_RIGHTS).new_status = "guardian"
+    fake.add_chat(-1002, bot_rights=ADMIN_RIGHTS)
+    problems = await harness.parts.premium.check_rights()
+    assert problems == {
+        -1001: "missing: rights unknown, Telegram's answer not understood (ClientDecodeError)"
+    }
+    [line] = [r for r in caplog.records if "premium chat" in r.getMessage()]
+    assert line.levelname == "WARNING" and not line.exc_text
+    async with harness.http.get(harness.base_url + "/readyz") as response:
+        body = await response.json()
+    assert body["premium_chats"]["-1001"] == problems[-1001]
+
+
 # --- joining --------------------------------------------------------------------------------
 
 
