@@ -394,6 +394,7 @@ async def run(settings: Settings) -> None:
     runner = create_runner(parts.web_app)
     worker_task: asyncio.Task[None] | None = None
     scheduler_task: asyncio.Task[None] | None = None
+    checking: asyncio.Task[None] | None = None
     # Other processes' commits (PostgreSQL): their caches' changes and outbox rows, at once.
     feed = None if is_sqlite(settings.database_url) else ChangeFeed(settings.database_url)
     feed_task = asyncio.create_task(feed.run(), name="change-feed") if feed else None
@@ -401,6 +402,7 @@ async def run(settings: Settings) -> None:
         await runner.setup()
         await _listen(runner, settings)
         worker_task = asyncio.create_task(parts.worker.run(), name="delivery-worker")
+        checking = asyncio.create_task(_check_plans(parts.billing), name="stripe-plans")
         scheduler_task = asyncio.create_task(parts.scheduler.run(), name="scheduler")
         await receive_updates(parts, _stop_event())
         parts.scheduler.stop()
@@ -410,13 +412,21 @@ async def run(settings: Settings) -> None:
     finally:
         if feed is not None:
             feed.stop()
-        for task in (scheduler_task, worker_task, feed_task):
+        for task in (scheduler_task, worker_task, feed_task, checking):
             if task is not None and not task.done():
                 task.cancel()
                 with contextlib.suppress(asyncio.CancelledError):
                     await task
         await runner.cleanup()
         await parts.close()
+
+
+async def _check_plans(billing: BillingService) -> None:
+    """At start-up, Stripe's word on the key and each price (the catalog logs a refusal,
+    /readyz lists it). In the background: a slow or absent Stripe must not hold start-up,
+    and the catalog tries again when someone asks for the plans."""
+    with contextlib.suppress(BillingNotConfiguredError, BillingUnavailableError):
+        await billing.plans()
 
 
 async def _listen(runner: web.AppRunner, settings: Settings) -> None:
