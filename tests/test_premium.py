@@ -7,6 +7,7 @@ lacking rights, the audit dry and real, and a fault in the middle of removals.""
 from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
+from pathlib import Path
 
 import pytest
 from sqlalchemy import select
@@ -15,9 +16,12 @@ from bot.app import run_audit
 from bot.premium import rules
 from bot.settings import SettingsError, load_settings
 from db.models import Entitlement, OutboxMessage, PremiumMember
+from tests.fakes.bot_api import FakeBotAPI
 from tests.fakes.chats import ADMIN_RIGHTS, NO_RIGHTS
+from tests.fakes.stripe_api import FakeStripe
 from tests.harness import ADMIN_ID, BOT_TOKEN, Harness, MakeHarness
 from tests.helpers import give_access
+from tests.processes import assert_no_token, assert_one_line, free_port, run_cli
 
 CHAT = -1_001_234_567_890
 ANN = 6_900_001  # a subscriber
@@ -364,3 +368,35 @@ async def test_a_join_request_answered_before_is_left_alone(premium: Harness) ->
     await premium.feed({**update})
     assert len(premium.fake_bot.calls_for("approveChatJoinRequest")) == 2
     assert ANN in fake.chats[CHAT].members
+
+
+@pytest.mark.parametrize("dry_run", [["--dry-run"], []], ids=["dry-run", "for-real"])
+async def test_the_audit_with_telegram_unreachable_is_one_line_and_exit_3(
+    tmp_path: Path,
+    migrated_env: dict[str, str],
+    fakes: tuple[FakeBotAPI, FakeStripe],
+    dry_run: list[str],
+) -> None:
+    """It said "0 members checked ... 0 failed" and exit 0: all was well, it seemed."""
+    nowhere = f"http://127.0.0.1:{free_port()}"  # nothing listens there
+    env = {
+        **migrated_env,
+        "TELEGRAM_API_BASE": nowhere,
+        "PREMIUM_CHAT_IDS": str(CHAT),
+        "LOG_LEVEL": "ERROR",
+    }
+    status, stderr = await run_cli(["audit-chats", *dry_run], env, tmp_path)
+    assert status == 3
+    assert_one_line(
+        stderr,
+        f"audit-chats: stopped: Telegram cannot be reached at {nowhere} (TelegramNetworkError)",
+    )
+    assert_no_token(stderr)
+
+
+async def test_the_audit_command_runs_when_telegram_answers(
+    tmp_path: Path, migrated_env: dict[str, str], fakes: tuple[FakeBotAPI, FakeStripe]
+) -> None:
+    env = {**migrated_env, "PREMIUM_CHAT_IDS": str(CHAT), "LOG_LEVEL": "ERROR"}
+    status, stderr = await run_cli(["audit-chats", "--dry-run"], env, tmp_path)
+    assert (status, stderr) == (0, "")
