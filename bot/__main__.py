@@ -15,6 +15,8 @@ from bot.logs import configure_logging
 from bot.settings import Settings, SettingsError, load_settings
 
 EXIT_CONFIG = 2
+# Commands that run once against Stripe and Telegram: either one missing is one line.
+OFFLINE_COMMANDS = ("reconcile", "audit-chats")
 COMMANDS = {
     "migrate": "bring the database schema up to date (make run does it for you)",
     "worker": "run one more delivery worker on its own (PostgreSQL only)",
@@ -39,7 +41,11 @@ def _parser() -> argparse.ArgumentParser:
             "the web server on PORT (Stripe webhooks, the Mini App, health) and the "
             "delivery worker."
         ),
-        epilog="Settings come from the environment and from .env; .env.example lists them.",
+        epilog=(
+            "Settings come from the environment and from .env; .env.example lists them. "
+            "Exit status: 0 done, 2 a setting to fix, 3 (reconcile, audit-chats) Stripe or "
+            "Telegram could not be reached."
+        ),
     )
     commands = parser.add_subparsers(dest="command", metavar="[command]", title="commands")
     for name, summary in COMMANDS.items():
@@ -121,12 +127,18 @@ def main(argv: list[str]) -> int:
         print(f"configuration error: {error}", file=sys.stderr)  # noqa: T201
         return EXIT_CONFIG
     configure_logging(settings.log_level, settings.secret_values(), log_format=settings.log_format)
+    return _guarded(command, settings)
+
+
+def _guarded(args: argparse.Namespace, settings: Settings) -> int:
+    """Run the command; what the operator must fix or wait out is one line, no traceback."""
     # Imported only now: aiogram and stripe take seconds to import, and a configuration
     # error should be reported at once.
     from bot.startup import StartupError  # noqa: PLC0415
 
+    command = str(args.command or "run")
     try:
-        return _run(command, settings)
+        return _run(args, settings)
     except StartupError as error:
         print(f"start-up error: {error}", file=sys.stderr)  # noqa: T201
         return EXIT_CONFIG
@@ -137,7 +149,24 @@ def main(argv: list[str]) -> int:
         return EXIT_CONFIG
     except KeyboardInterrupt:
         pass
+    except Exception as error:
+        if command not in OFFLINE_COMMANDS:
+            raise  # the long-running process deals with outages itself; this is a bug
+        return _unreachable(command, error, settings)
     return 0
+
+
+def _unreachable(command: str, error: Exception, settings: Settings) -> int:
+    """Stripe or Telegram absent (or refusing our key) during an offline command: one line
+    naming it and its exit status; anything else stays a traceback."""
+    from bot.outages import outage  # noqa: PLC0415 - imports Stripe and aiogram
+
+    said = outage(error, settings)
+    if said is None:
+        raise error
+    status, line = said
+    print(f"{command}: stopped: {line}", file=sys.stderr)  # noqa: T201
+    return status
 
 
 if __name__ == "__main__":

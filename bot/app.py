@@ -42,7 +42,13 @@ from bot.premium.service import PremiumChats
 from bot.settings import Settings
 from bot.stars.reconcile import StarsReconciler
 from bot.stars.service import StarsService
-from bot.startup import StartupError, check_schema, freeze_startup_objects, open_engine
+from bot.startup import (
+    StartupError,
+    check_schema,
+    config_warnings,
+    freeze_startup_objects,
+    open_engine,
+)
 from bot.telegram import setup as telegram_setup
 from bot.telegram.client import create_bot, warm_response_models
 from bot.telegram.health import TelegramHealth
@@ -398,13 +404,14 @@ async def run(settings: Settings) -> None:
     parts = build(settings, engine)
     warm_response_models()
     freeze_startup_objects()
-    if not settings.rails:
-        log.warning("no payment rail is configured: /subscribe and /manage will say so")
+    for warning in config_warnings(settings):
+        log.warning("%s", warning)
     if parts.premium.enabled:
         await parts.premium.check_rights()  # one line per chat the bot cannot guard
     runner = create_runner(parts.web_app)
     worker_task: asyncio.Task[None] | None = None
     scheduler_task: asyncio.Task[None] | None = None
+    checking: asyncio.Task[None] | None = None
     # Other processes' commits (PostgreSQL): their caches' changes and outbox rows, at once.
     feed = None if is_sqlite(settings.database_url) else ChangeFeed(settings.database_url)
     feed_task = asyncio.create_task(feed.run(), name="change-feed") if feed else None
@@ -412,6 +419,7 @@ async def run(settings: Settings) -> None:
         await runner.setup()
         await _listen(runner, settings)
         worker_task = asyncio.create_task(parts.worker.run(), name="delivery-worker")
+        checking = asyncio.create_task(_check_plans(parts.billing), name="stripe-plans")
         scheduler_task = asyncio.create_task(parts.scheduler.run(), name="scheduler")
         await receive_updates(parts, _stop_event())
         parts.scheduler.stop()
@@ -421,13 +429,21 @@ async def run(settings: Settings) -> None:
     finally:
         if feed is not None:
             feed.stop()
-        for task in (scheduler_task, worker_task, feed_task):
+        for task in (scheduler_task, worker_task, feed_task, checking):
             if task is not None and not task.done():
                 task.cancel()
                 with contextlib.suppress(asyncio.CancelledError):
                     await task
         await runner.cleanup()
         await parts.close()
+
+
+async def _check_plans(billing: BillingService) -> None:
+    """At start-up, Stripe's word on the key and each price (the catalog logs a refusal,
+    /readyz lists it). In the background: a slow or absent Stripe must not hold start-up,
+    and the catalog tries again when someone asks for the plans."""
+    with contextlib.suppress(BillingNotConfiguredError, BillingUnavailableError):
+        await billing.plans()
 
 
 async def _listen(runner: web.AppRunner, settings: Settings) -> None:
@@ -527,6 +543,9 @@ async def run_audit(settings: Settings, *, dry_run: bool) -> int:
     await check_schema(engine)
     parts = build(settings, engine)
     try:
+        # Telegram must answer first: offline, every chat was "unreachable" and the audit
+        # of the recorded members ended "0 failed", exit 0.
+        await parts.bot.get_me()
         for chat_id, problem in (await parts.premium.check_rights()).items():
             print(f"chat {chat_id}: {problem}")  # noqa: T201
         report = await parts.premium.audit(datetime.now(UTC), dry_run=dry_run)

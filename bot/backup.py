@@ -23,7 +23,7 @@ from urllib.parse import unquote, urlsplit
 from bot.startup import StartupError
 from db import urls
 
-EXIT_NOT_DONE = 3  # nothing written: PostgreSQL is backed up with its own tools
+EXIT_NOT_DONE = 4  # nothing written: PostgreSQL is backed up with its own tools
 _BUSY_MS = 5000  # how long a restore waits for another process's lock before refusing
 # Tables whose rows mean "this database is in use" (a fresh, migrated one has none).
 _DATA_TABLES = ("users", "entitlements", "outbox", "signals", "star_payments", "referrals")

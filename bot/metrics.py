@@ -7,7 +7,8 @@ call and nothing is passed around. Several processes on one host (`python -m bot
 /metrics adds them up (webapp/metrics_route.py). Without it each process reports its own.
 
 The outbox's depth and age are read from the database when /metrics is scraped, so they are
-the same whichever instance answers.
+the same whichever instance answers. While the database cannot be read they are NaN (not
+known) and signaldesk_database_up is 0: the rest still answers, so an outage is watched.
 """
 
 from __future__ import annotations
@@ -45,6 +46,12 @@ OUTBOX_DEPTH = Gauge(
 OUTBOX_AGE = Gauge(
     "signaldesk_outbox_oldest_pending_seconds",
     "How long the oldest waiting outbox row has waited (0: none waits)",
+    multiprocess_mode="mostrecent",
+)
+DATABASE_UP = Gauge(
+    "signaldesk_database_up",
+    "1 when this scrape could read the database, 0 when it could not (the outbox gauges "
+    "are then NaN: not known)",
     multiprocess_mode="mostrecent",
 )
 JOBS = Counter(

@@ -1,8 +1,10 @@
 """Input we cannot store or send, refused where it enters: bad text, and JSON that is not.
 
 PostgreSQL refuses NUL in text, UTF-8 (the database's, aiohttp's, Telegram's) cannot encode
-a lone surrogate, and Python's json accepts NaN and Infinity and recurses on nesting. Any
-of them failed a transaction half way, or the parser itself: a 500 where the input was at
+a lone surrogate, Python's json accepts NaN and Infinity and recurses on nesting, and its
+integers have no bound while both databases store 64 bits (an `update_id` of 2**63 failed
+the insert on every delivery, so Telegram sent it again for ever). Any of them failed a
+transaction half way, or the parser itself: a 500 where the input was at
 fault. Checked at the edge instead, the error names the input and nothing runs.
 """
 
@@ -13,6 +15,8 @@ import re
 from typing import Any
 
 MAX_JSON_DEPTH = 32
+# The range of a BIGINT column, on SQLite and PostgreSQL alike.
+_INT64 = range(-(2**63), 2**63)
 
 # C0 controls except tab, newline and carriage return; DEL; the surrogate range.
 _UNSAFE = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f\ud800-\udfff]")
@@ -55,12 +59,14 @@ def loads_json(raw: bytes) -> Any:
 
 
 def check_json_tree(value: Any, *, max_depth: int = MAX_JSON_DEPTH) -> None:
-    """Nesting and text of parsed JSON, walked iteratively (nothing to recurse on)."""
+    """Nesting, text and integers of parsed JSON, walked iteratively (nothing to recurse on)."""
     stack: list[tuple[Any, int]] = [(value, 1)]
     while stack:
         item, depth = stack.pop()
         if isinstance(item, str):
             check_text(item)
+        elif isinstance(item, int) and item not in _INT64:
+            raise UnsafeInputError("JSON holds a number too large to store")
         elif isinstance(item, dict | list):
             if depth > max_depth:
                 raise UnsafeInputError(f"JSON nested deeper than {max_depth} levels")

@@ -23,12 +23,23 @@ RAILS = ("stripe", "stars")
 # A Stripe promotion code as customers type it (Stripe allows letters and digits; the
 # dashboard also accepts - and _).
 _PROMO_CODE = re.compile(r"[A-Za-z0-9_-]{1,64}")
+# Supergroup and channel ids: -100 followed by the chat's own digits (at most 52 bits).
+_CHAT_ID = re.compile(r"-100[0-9]{1,13}")
 
 
 def _split_csv(value: object) -> object:
-    """Accept "1,2, 3" as well as a real list (tests pass lists)."""
+    """Accept "1,2, 3" as well as a real list (tests pass lists).
+
+    An empty item ("3,,1", ",") is a typo, not nothing: dropped silently, `PAYMENT_RAILS=,`
+    meant "every configured rail" and `REMINDER_DAYS=3,,1` hid a lost day.
+    """
     if isinstance(value, str):
-        return [item.strip() for item in value.split(",") if item.strip()]
+        if not value.strip():
+            return []
+        items = [item.strip() for item in value.split(",")]
+        if "" in items:
+            raise ValueError("has an empty item between commas")
+        return items
     return value
 
 
@@ -134,14 +145,9 @@ class Settings(BaseSettings):
         ids = []
         for item in items:
             text = str(item).strip()
-            digits = text.removeprefix("-")
-            if (
-                not text.startswith("-")
-                or not (digits.isascii() and digits.isdigit())
-                or len(digits) > 16
-            ):
+            if not _CHAT_ID.fullmatch(text):
                 raise ValueError(
-                    f"{text[:24]!r} is not a channel or group id (they start with -100)"
+                    f"{text[:24]!r} is not a channel or supergroup id (-100 and more digits)"
                 )
             ids.append(int(text))
         return list(dict.fromkeys(ids))
@@ -183,6 +189,14 @@ class Settings(BaseSettings):
                 "PAYMENT_RAILS names stripe but STRIPE_API_KEY or STRIPE_PRICE_IDS is not set"
             )
         return self
+
+    @field_validator("support_contact")
+    @classmethod
+    def _support_contact(cls, value: str | None) -> str | None:
+        # Shown in chat as one line; a control character garbles it or hides what follows.
+        if value is not None and any(unicodedata.category(c) in ("Cc", "Cs") for c in value):
+            raise ValueError("must be one line of text without control characters")
+        return value
 
     @field_validator("winback_promo_code")
     @classmethod

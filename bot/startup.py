@@ -1,5 +1,5 @@
 """What every process does before it starts work: open the engine, check the schema,
-freeze start-up."""
+warn about settings that work but will disappoint someone, freeze start-up."""
 
 from __future__ import annotations
 
@@ -34,6 +34,20 @@ async def check_schema(engine: AsyncEngine) -> None:
             f"DATABASE_URL: schema is at {current or 'nothing'}, expected {revision.HEAD}; "
             "run `python -m bot migrate` (make run does it for you)"
         )
+
+
+def config_warnings(settings: Settings) -> list[str]:
+    """Settings that start fine but leave someone without an answer: one line each."""
+    warnings = []
+    if not settings.rails:
+        warnings.append("no payment rail is configured: /subscribe and /manage will say so")
+    elif not settings.support_contact:
+        # Telegram requires a bot that takes payments to answer /paysupport usefully.
+        warnings.append(
+            "SUPPORT_CONTACT is not set: /paysupport and /support have no contact to give "
+            "paying users; set it to an @username, a link or an e-mail address"
+        )
+    return warnings
 
 
 def freeze_startup_objects() -> None:

@@ -137,6 +137,8 @@ async def test_full_start_long_polling_reply_and_sigterm(
         assert await bot.terminate() == 0
     assert all(call.token == TOKEN for call in fake_bot.calls)
     assert_no_token(bot.output())
+    # Stripe takes payments and SUPPORT_CONTACT is unset: /paysupport has no one to name.
+    assert "WARNING" in bot.output() and "SUPPORT_CONTACT is not set" in bot.output()
 
 
 async def test_webhook_mode_checks_the_secret_and_replies(

@@ -13,7 +13,9 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import json
 import logging
+import math
 import sqlite3
 import time
 from collections import Counter
@@ -23,6 +25,7 @@ from datetime import timedelta
 from typing import Any
 
 import pytest
+from prometheus_client.parser import text_string_to_metric_families
 from sqlalchemy import event, func, select, text
 from sqlalchemy.engine import make_url
 
@@ -441,6 +444,48 @@ async def test_readyz_says_not_ready_while_the_database_is_cut_and_ready_after(
     await outage.end()
     await asyncio.sleep(1.1)
     assert (await _status(harness, "/readyz"))[0] == 200
+
+
+async def test_metrics_and_pages_answer_while_the_database_is_cut(
+    make_outage: MakeOutage, caplog: pytest.LogCaptureFixture
+) -> None:
+    """/metrics went 500 with the database, so monitoring went blind when it mattered most;
+    /track-record was a 500 with a traceback, not a 503 saying when to come back."""
+    outage = await make_outage()
+    harness = outage.harness
+    await harness.send_text(9801, "/help")  # something the process counted
+    await outage.begin()
+    status, text, _ = await _get(harness, "/metrics")
+    assert status == 200
+    figures = _figures(text)
+    assert figures[("signaldesk_database_up",)] == 0
+    assert math.isnan(figures[("signaldesk_outbox_pending",)])
+    assert math.isnan(figures[("signaldesk_outbox_oldest_pending_seconds",)])
+    assert figures[("signaldesk_updates_total", "handled")] >= 1  # what the process knows
+    status, text, headers = await _get(harness, "/track-record")
+    assert status == 503 and headers["Retry-After"] == "5"
+    assert json.loads(text)["error"]["code"] == "database_unavailable"
+    expected_faults_only(caplog)
+    assert [r for r in caplog.records if r.levelno >= logging.ERROR] == []
+
+    await outage.end()
+    figures = _figures((await _get(harness, "/metrics"))[1])
+    assert figures[("signaldesk_database_up",)] == 1
+    assert figures[("signaldesk_outbox_pending",)] >= 0
+    assert (await _get(harness, "/track-record"))[0] == 200
+
+
+async def _get(harness: Harness, path: str) -> tuple[int, str, dict[str, str]]:
+    async with harness.http.get(harness.base_url + path) as response:
+        return response.status, await response.text(), dict(response.headers)
+
+
+def _figures(text: str) -> dict[tuple[str, ...], float]:
+    return {
+        (sample.name, *sample.labels.values()): sample.value
+        for family in text_string_to_metric_families(text)
+        for sample in family.samples
+    }
 
 
 async def test_readyz_needs_a_write_not_only_a_read(harness: Harness, database_url: str) -> None:

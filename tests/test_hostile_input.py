@@ -165,6 +165,9 @@ async def test_bad_bearer_credentials_are_401_on_every_route(
     [
         sign_init_data(BOT_TOKEN, USER).rsplit("hash=", 1)[0] + "hash=" + "é" * 64,
         sign_init_data(BOT_TOKEN, USER).rsplit("hash=", 1)[0] + "hash=é",
+        # ASCII on the wire, "ü" once decoded: aiogram's str compare raised TypeError.
+        sign_init_data(BOT_TOKEN, USER).rsplit("hash=", 1)[0] + "hash=%C3%BC",
+        sign_init_data(BOT_TOKEN, USER).rsplit("hash=", 1)[0] + "hash=%C3%BC" * 32,
         "user=%7B%22id%22%3A1%7D&auth_date=1&hash=" + "ä" * 64,
         "é" * 100,
     ],
@@ -176,6 +179,24 @@ async def test_non_ascii_init_data_is_401(
     body = json.dumps({"init_data": init_data}, ensure_ascii=False).encode()
     answer = await raw_http.request(
         harness.base_url, "POST", "/api/v1/miniapp/exchange-initdata", body=body
+    )
+    assert answer.status == 401, answer.body
+    assert answer.json()["error"]["code"] == "invalid_init_data"
+    assert await state(harness) == before
+    assert_no_error_logs(caplog)
+
+
+@pytest.mark.parametrize("user_id", [2**63, 2**64 + 1, 2**53, 0, -5])
+async def test_signed_init_data_with_an_impossible_user_id_is_401(
+    harness: Harness, caplog: pytest.LogCaptureFixture, user_id: int
+) -> None:
+    before = await state(harness)
+    init_data = sign_init_data(BOT_TOKEN, {"id": user_id, "first_name": "Big"})
+    answer = await raw_http.request(
+        harness.base_url,
+        "POST",
+        "/api/v1/miniapp/exchange-initdata",
+        body=json.dumps({"init_data": init_data}).encode(),
     )
     assert answer.status == 401, answer.body
     assert answer.json()["error"]["code"] == "invalid_init_data"

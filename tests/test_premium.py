@@ -7,6 +7,7 @@ lacking rights, the audit dry and real, and a fault in the middle of removals.""
 from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
+from pathlib import Path
 
 import pytest
 from sqlalchemy import select
@@ -15,9 +16,12 @@ from bot.app import run_audit
 from bot.premium import rules
 from bot.settings import SettingsError, load_settings
 from db.models import Entitlement, OutboxMessage, PremiumMember
+from tests.fakes.bot_api import FakeBotAPI
 from tests.fakes.chats import ADMIN_RIGHTS, NO_RIGHTS
+from tests.fakes.stripe_api import FakeStripe
 from tests.harness import ADMIN_ID, BOT_TOKEN, Harness, MakeHarness
 from tests.helpers import give_access
+from tests.processes import assert_no_token, assert_one_line, free_port, run_cli
 
 CHAT = -1_001_234_567_890
 ANN = 6_900_001  # a subscriber
@@ -109,6 +113,26 @@ async def test_missing_rights_are_one_line_per_chat_and_readyz_says_so(
         body = await response.json()
     assert response.status == 200 and body["status"] == "ready"
     assert body["premium_chats"]["-1003"] == "missing: administrator"
+
+
+async def test_a_chat_member_answer_the_library_cannot_parse_is_a_log_line_not_a_stop(
+    make_harness: MakeHarness, caplog: pytest.LogCaptureFixture
+) -> None:
+    """run() checks the rights before anything starts: an exception there ended the process."""
+    harness = await make_harness(premium_chat_ids=[-1001, -1002])
+    fake = harness.fake_bot.chats
+    fake.bot_id = harness.settings.bot_id
+    fake.add_chat(-1001, bot_rights=ADMIN_RIGHTS).new_status = "guardian"
+    fake.add_chat(-1002, bot_rights=ADMIN_RIGHTS)
+    problems = await harness.parts.premium.check_rights()
+    assert problems == {
+        -1001: "missing: rights unknown, Telegram's answer not understood (ClientDecodeError)"
+    }
+    [line] = [r for r in caplog.records if "premium chat" in r.getMessage()]
+    assert line.levelname == "WARNING" and not line.exc_text
+    async with harness.http.get(harness.base_url + "/readyz") as response:
+        body = await response.json()
+    assert body["premium_chats"]["-1001"] == problems[-1001]
 
 
 # --- joining --------------------------------------------------------------------------------
@@ -344,3 +368,35 @@ async def test_a_join_request_answered_before_is_left_alone(premium: Harness) ->
     await premium.feed({**update})
     assert len(premium.fake_bot.calls_for("approveChatJoinRequest")) == 2
     assert ANN in fake.chats[CHAT].members
+
+
+@pytest.mark.parametrize("dry_run", [["--dry-run"], []], ids=["dry-run", "for-real"])
+async def test_the_audit_with_telegram_unreachable_is_one_line_and_exit_3(
+    tmp_path: Path,
+    migrated_env: dict[str, str],
+    fakes: tuple[FakeBotAPI, FakeStripe],
+    dry_run: list[str],
+) -> None:
+    """It said "0 members checked ... 0 failed" and exit 0: all was well, it seemed."""
+    nowhere = f"http://127.0.0.1:{free_port()}"  # nothing listens there
+    env = {
+        **migrated_env,
+        "TELEGRAM_API_BASE": nowhere,
+        "PREMIUM_CHAT_IDS": str(CHAT),
+        "LOG_LEVEL": "ERROR",
+    }
+    status, stderr = await run_cli(["audit-chats", *dry_run], env, tmp_path)
+    assert status == 3
+    assert_one_line(
+        stderr,
+        f"audit-chats: stopped: Telegram cannot be reached at {nowhere} (TelegramNetworkError)",
+    )
+    assert_no_token(stderr)
+
+
+async def test_the_audit_command_runs_when_telegram_answers(
+    tmp_path: Path, migrated_env: dict[str, str], fakes: tuple[FakeBotAPI, FakeStripe]
+) -> None:
+    env = {**migrated_env, "PREMIUM_CHAT_IDS": str(CHAT), "LOG_LEVEL": "ERROR"}
+    status, stderr = await run_cli(["audit-chats", "--dry-run"], env, tmp_path)
+    assert (status, stderr) == (0, "")

@@ -13,7 +13,7 @@ from tests.fakes.bot_api import FakeBotAPI
 from tests.fakes.stripe_api import FakeStripe, make_subscription
 from tests.harness import PRICE_MONTHLY, Harness
 from tests.helpers import entitlement, outbox, state, subscription_event
-from tests.processes import assert_no_token, assert_one_line, run_cli
+from tests.processes import assert_no_token, assert_one_line, free_port, run_cli
 
 ANN = 6_300_001
 BOB = 6_300_002
@@ -150,3 +150,49 @@ async def test_the_command_runs_and_a_bad_flag_is_refused(
     status, stderr = await run_cli(["reconcile", "--everything"], migrated_env, tmp_path)
     assert status == 2
     assert "unrecognized arguments: --everything" in stderr
+
+
+# --- Stripe or Telegram not there (issue 24): one line, an exit status, no traceback ---------
+
+
+async def test_stripe_unreachable_is_one_line_and_exit_3(
+    tmp_path: Path, migrated_env: dict[str, str], fakes: tuple[FakeBotAPI, FakeStripe]
+) -> None:
+    nowhere = f"http://127.0.0.1:{free_port()}"  # nothing listens there
+    env = {**migrated_env, "STRIPE_API_BASE": nowhere, "LOG_LEVEL": "ERROR"}
+    status, stderr = await run_cli(["reconcile", "--dry-run"], env, tmp_path)
+    assert status == 3
+    assert_one_line(
+        stderr, f"reconcile: stopped: Stripe cannot be reached at {nowhere} (APIConnectionError)"
+    )
+    assert_no_token(stderr)
+
+
+async def test_telegram_unreachable_for_stars_is_one_line_and_exit_3(
+    tmp_path: Path, migrated_env: dict[str, str], fakes: tuple[FakeBotAPI, FakeStripe]
+) -> None:
+    nowhere = f"http://127.0.0.1:{free_port()}"
+    env = {**migrated_env, "TELEGRAM_API_BASE": nowhere, "STARS_PRICE": "250"}
+    status, stderr = await run_cli(["reconcile"], {**env, "LOG_LEVEL": "ERROR"}, tmp_path)
+    assert status == 3
+    assert_one_line(
+        stderr,
+        f"reconcile: stopped: Telegram cannot be reached at {nowhere} (TelegramNetworkError)",
+    )
+    assert_no_token(stderr)
+
+
+async def test_a_stripe_key_refused_is_one_line_and_exit_2(
+    tmp_path: Path, migrated_env: dict[str, str], fakes: tuple[FakeBotAPI, FakeStripe]
+) -> None:
+    _, fake_stripe = fakes
+    fake_stripe.api_key = "sk_test_the_one_stripe_knows"
+    env = {**migrated_env, "LOG_LEVEL": "ERROR"}
+    status, stderr = await run_cli(["reconcile", "--dry-run"], env, tmp_path)
+    assert status == 2
+    assert_one_line(
+        stderr,
+        "reconcile: stopped: STRIPE_API_KEY: Stripe refused the key "
+        "(Invalid API Key provided: sk_test_…)",
+    )
+    assert migrated_env["STRIPE_API_KEY"][-4:] not in stderr

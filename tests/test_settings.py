@@ -8,6 +8,7 @@ from pathlib import Path
 import pytest
 
 from bot.settings import Settings, SettingsError, load_settings
+from bot.startup import config_warnings
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
 TOKEN = "123456:AAH-settings-test-token-0123456789abcdef"
@@ -107,6 +108,20 @@ def test_values_are_read_and_parsed_from_the_environment() -> None:
         ("METRICS_TOKEN", "short"),
         ("LOG_FORMAT", "xml"),
         ("TRIAL_DAYS", "-1"),
+        # An empty item is a typo, not nothing (issue 24).
+        ("REMINDER_DAYS", "3,,1"),
+        ("REMINDER_DAYS", "3,"),
+        ("PAYMENT_RAILS", ","),
+        ("PAYMENT_RAILS", ", "),
+        ("ADMIN_IDS", "1,,2"),
+        ("STRIPE_PRICE_IDS", "price_a,,price_b"),
+        # Supergroups and channels are -100 followed by their own digits.
+        ("PREMIUM_CHAT_IDS", "-100"),
+        ("PREMIUM_CHAT_IDS", "-200"),
+        ("PREMIUM_CHAT_IDS", "-1001234567890,-200"),
+        ("SUPPORT_CONTACT", "@help\x1b[2J"),
+        ("SUPPORT_CONTACT", "write to\nsupport@example.com"),
+        ("SUPPORT_CONTACT", "@help\x85"),
     ],
 )
 def test_bad_value_names_the_variable_in_one_line(name: str, value: str | None) -> None:
@@ -231,3 +246,20 @@ def test_env_example_as_is_reports_the_missing_token(tmp_path: Path) -> None:
 
     with pytest.raises(SettingsError, match=r"^BOT_TOKEN: "):
         load_settings()
+
+
+@pytest.mark.parametrize(
+    ("env", "warned"),
+    [
+        ({"STRIPE_API_KEY": "sk_test_x", "STRIPE_PRICE_IDS": "price_a"}, True),
+        ({"STARS_PRICE": "250"}, True),
+        ({"STARS_PRICE": "250", "SUPPORT_CONTACT": "@desk_help"}, False),
+        ({}, False),  # no payments: nothing to support (its own warning says so)
+    ],
+)
+def test_payments_without_a_support_contact_are_a_start_up_warning(
+    env: dict[str, str], warned: bool
+) -> None:
+    warnings = config_warnings(load(BOT_TOKEN=TOKEN, **env))
+    assert any(w.startswith("SUPPORT_CONTACT is not set") for w in warnings) is warned
+    assert all("\n" not in w for w in warnings)

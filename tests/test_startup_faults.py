@@ -47,6 +47,44 @@ async def test_a_rejected_token_is_one_line_and_exit_2(
     assert_no_token(stderr)
 
 
+@pytest.mark.parametrize(
+    ("public_url", "words"),
+    [
+        (
+            "https://bot.example.test:8080",
+            "Webhook can be set up only on ports 80, 88, 443 or 8443",
+        ),
+        ("https://bot.example.invalid", "Failed to resolve host: Name or service not known"),
+    ],
+)
+async def test_a_webhook_telegram_refuses_is_one_line_in_its_words_and_exit_2(
+    tmp_path: Path,
+    migrated_env: dict[str, str],
+    fakes: tuple[FakeBotAPI, FakeStripe],
+    public_url: str,
+    words: str,
+) -> None:
+    """A 400 from setWebhook is a setting to fix, not an outage to wait out for ever."""
+    fake_bot, _ = fakes
+    env = {
+        **migrated_env,
+        "PUBLIC_URL": public_url,
+        "LOG_LEVEL": "ERROR",
+        "PORT": str(free_port()),
+        "WEB_HOST": "127.0.0.1",
+    }
+    status, stderr = await run_cli([], env, tmp_path)
+    assert status == 2
+    assert_one_line(
+        stderr,
+        "start-up error: PUBLIC_URL: Telegram refused the webhook",
+        f"Bad Request: bad webhook: {words}",
+    )
+    assert "cannot be reached" not in stderr
+    assert len(fake_bot.calls_for("setWebhook")) == 1
+    assert_no_token(stderr)
+
+
 async def test_a_port_in_use_is_named(tmp_path: Path, migrated_env: dict[str, str]) -> None:
     with socket.socket() as taken:
         taken.bind(("127.0.0.1", 0))

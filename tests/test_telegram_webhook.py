@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import logging
 from typing import Any
 
 import pytest
@@ -60,6 +61,28 @@ async def test_malformed_update_is_400(hook: Harness, body: bytes) -> None:
     status, payload = await _post(hook, body, {HEADER: SECRET})
     assert status == 400 and payload["error"]["code"] == "bad_request"
     assert await state(hook) == before
+
+
+@pytest.mark.parametrize(
+    "update",
+    [
+        _command("/start", update_id=2**63),
+        _command("/start", user=2**63),
+        _command("/start", user=2**64 + 5),
+        _command("/start", update_id=-(2**63) - 1),
+    ],
+    ids=["update_id", "from.id", "from.id-2**64", "negative-update_id"],
+)
+async def test_ids_no_column_can_hold_are_400(
+    hook: Harness, caplog: pytest.LogCaptureFixture, update: dict[str, Any]
+) -> None:
+    """Not a 500, nor a retry_later that makes Telegram send the update again for ever."""
+    before = await state(hook)
+    status, payload = await _post(hook, json.dumps(update).encode(), {HEADER: SECRET})
+    assert status == 400 and payload["error"]["code"] == "bad_request", payload
+    assert await state(hook) == before
+    assert hook.replies(USER) == []
+    assert [r for r in caplog.records if r.levelno >= logging.ERROR or r.exc_text] == []
 
 
 async def test_update_is_handled(hook: Harness) -> None:

@@ -7,6 +7,7 @@ from collections.abc import Awaitable, Callable
 
 from aiohttp import web
 
+from db.faults import DATABASE_FAULTS, describe_fault
 from webapp.request_body import BodyError
 
 log = logging.getLogger(__name__)
@@ -23,6 +24,9 @@ CODES = {
     500: "internal_error",
     503: "unavailable",
 }
+# How long a client should wait before asking again while the database is away: about how
+# long a connection cut or a failover takes to heal.
+DATABASE_RETRY_AFTER = 5
 
 
 class ApiError(Exception):
@@ -45,6 +49,10 @@ class ApiError(Exception):
         self.headers = headers or {}
 
 
+# Errors with an answer of their own (_answer); anything else is a bug: a logged 500.
+_EXPECTED: tuple[type[Exception], ...] = (BodyError, ApiError, *DATABASE_FAULTS)
+
+
 def json_error(status: int, message: str, code: str | None = None) -> web.Response:
     """`{"error": {"code": ..., "message": ...}}` with the given HTTP status."""
     return web.json_response(
@@ -53,19 +61,41 @@ def json_error(status: int, message: str, code: str | None = None) -> web.Respon
     )
 
 
+def _answer(request: web.Request, error: Exception) -> web.Response:
+    """The JSON answer to an error we expect: bad input, a route's own, the database away.
+
+    The database away is an outage, not a bug: one line, and a 503 that says when to come
+    back (it was a 500 with a traceback, and monitoring's /metrics went blind with it).
+    """
+    if isinstance(error, BodyError):
+        return json_error(error.status, error.message)
+    if isinstance(error, ApiError):
+        body = {"code": error.code, "message": error.message, **error.extra}
+        return web.json_response({"error": body}, status=error.status, headers=error.headers)
+    log.warning(
+        "%s %s: the database is unavailable (%s)",
+        request.method,
+        request.path,
+        describe_fault(error),
+    )
+    response = json_error(
+        503, "the database is unavailable; try again shortly", "database_unavailable"
+    )
+    response.headers["Retry-After"] = str(DATABASE_RETRY_AFTER)
+    return response
+
+
 Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
 
 
 @web.middleware
 async def error_middleware(request: web.Request, handler: Handler) -> web.StreamResponse:
-    """aiohttp's own HTTP errors become JSON; anything unexpected is a logged, bare 500."""
+    """aiohttp's own HTTP errors become JSON; the database away is a 503 with Retry-After;
+    anything unexpected is a logged, bare 500."""
     try:
         response = await handler(request)
-    except BodyError as error:
-        return json_error(error.status, error.message)
-    except ApiError as error:
-        body = {"code": error.code, "message": error.message, **error.extra}
-        return web.json_response({"error": body}, status=error.status, headers=error.headers)
+    except _EXPECTED as error:
+        return _answer(request, error)
     except web.HTTPException as error:
         if error.status < 400:
             raise

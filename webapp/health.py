@@ -23,7 +23,7 @@ from db.engine import upsert
 from db.faults import DATABASE_FAULTS, describe_fault
 from db.models import HealthProbe
 from webapp.errors import json_error
-from webapp.keys import PREMIUM, READINESS
+from webapp.keys import BILLING, PREMIUM, READINESS
 
 log = logging.getLogger(__name__)
 routes = web.RouteTableDef()
@@ -94,4 +94,8 @@ async def readyz(request: web.Request) -> web.Response:
     premium = request.app[PREMIUM].problems
     if premium:
         body["premium_chats"] = {str(chat): problem for chat, problem in premium.items()}
+    # Likewise a price (or the key) Stripe refuses: the other plans are still offered.
+    stripe = request.app[BILLING].plan_problems
+    if stripe:
+        body["stripe"] = dict(stripe)
     return web.json_response(body)

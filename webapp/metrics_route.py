@@ -3,11 +3,17 @@
 With METRICS_TOKEN set a scrape must bring `Authorization: Bearer <token>` (401 without);
 with PROMETHEUS_MULTIPROC_DIR set the answer sums every process of the host that writes
 there (prometheus-client's multiprocess mode), the `python -m bot worker`s included.
+
+The database down is when monitoring matters most: /metrics still answers with what the
+process knows, the database's figures marked not known (bot/metrics.py).
 """
 
 from __future__ import annotations
 
+import asyncio
 import hmac
+import logging
+import math
 import os
 from datetime import UTC, datetime
 
@@ -17,11 +23,15 @@ from prometheus_client.multiprocess import MultiProcessCollector
 from sqlalchemy import func, select
 
 from bot import metrics
+from db.faults import DATABASE_FAULTS, describe_fault
 from db.models import OutboxMessage, OutboxStatus
 from webapp.errors import ApiError
 from webapp.keys import SETTINGS, UNIT_OF_WORK
 
+log = logging.getLogger(__name__)
 routes = web.RouteTableDef()
+READ_TIMEOUT = 3.0  # a scrape waits no longer for the database (as /readyz)
+_READ_FAULTS: tuple[type[Exception], ...] = (*DATABASE_FAULTS, TimeoutError)
 
 
 def _authorised(request: web.Request) -> bool:
@@ -34,14 +44,23 @@ def _authorised(request: web.Request) -> bool:
 
 
 async def _read_outbox(request: web.Request) -> None:
-    async with request.app[UNIT_OF_WORK]() as session:
-        depth, oldest = (
-            await session.execute(
-                select(func.count(), func.min(OutboxMessage.created_at)).where(
-                    OutboxMessage.status == OutboxStatus.PENDING
+    """The outbox gauges from the database; NaN, and database_up 0, when it cannot be read."""
+    try:
+        async with asyncio.timeout(READ_TIMEOUT), request.app[UNIT_OF_WORK]() as session:
+            depth, oldest = (
+                await session.execute(
+                    select(func.count(), func.min(OutboxMessage.created_at)).where(
+                        OutboxMessage.status == OutboxStatus.PENDING
+                    )
                 )
-            )
-        ).one()
+            ).one()
+    except _READ_FAULTS as error:
+        log.warning("metrics: the database cannot be read (%s)", describe_fault(error))
+        metrics.DATABASE_UP.set(0)
+        metrics.OUTBOX_DEPTH.set(math.nan)
+        metrics.OUTBOX_AGE.set(math.nan)
+        return
+    metrics.DATABASE_UP.set(1)
     metrics.OUTBOX_DEPTH.set(depth)
     waited = (datetime.now(UTC) - oldest).total_seconds() if oldest is not None else 0.0
     metrics.OUTBOX_AGE.set(max(0.0, waited))

@@ -57,6 +57,11 @@ class BillingService:
     def enabled(self) -> bool:
         return self._client is not None and self._catalog is not None
 
+    @property
+    def plan_problems(self) -> dict[str, str]:
+        """What Stripe refused at the last look at the plans (a price, or the key): /readyz."""
+        return self._catalog.problems if self._catalog is not None else {}
+
     def _require(self) -> tuple[stripe.StripeClient, PlanCatalog]:
         if self._client is None or self._catalog is None:
             raise BillingNotConfiguredError

@@ -1,12 +1,23 @@
-"""Building the one async Stripe client the process shares."""
+"""Building the one async Stripe client the process shares, and wording what Stripe said."""
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 
 import stripe
 
 from bot.settings import Settings
+
+# Stripe's "Invalid API Key provided: sk_test_****abcd" names the key's last characters.
+_KEY = re.compile(r"\b((?:sk|rk)_(?:test|live)_|(?:sk|rk)_)\S*")
+
+
+def stripe_words(error: stripe.StripeError) -> str:
+    """What Stripe said, on one line, for a log or an operator: its message, or the error's
+    kind when it sent none; no part of a key."""
+    words = " ".join(str(error.user_message or "").split()) or type(error).__name__
+    return _KEY.sub(r"\1…", words)
 
 
 @dataclass(frozen=True, slots=True)

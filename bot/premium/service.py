@@ -9,7 +9,7 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
 from aiogram import Bot
-from aiogram.exceptions import TelegramAPIError
+from aiogram.exceptions import AiogramError, TelegramAPIError
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
@@ -67,6 +67,11 @@ class PremiumChats:
                 missing = rules.missing_rights(member.model_dump())
             except TelegramAPIError as error:
                 missing = [f"chat unreachable ({type(error).__name__})"]
+            except AiogramError as error:
+                # An answer the library cannot parse (a member status newer than it, say):
+                # the rights are unknown, which is no reason to stop the process.
+                name = type(error).__name__
+                missing = [f"rights unknown, Telegram's answer not understood ({name})"]
             if missing:
                 problems[chat_id] = "missing: " + ", ".join(missing)
                 log.warning("premium chat %s: the bot lacks %s", chat_id, ", ".join(missing))

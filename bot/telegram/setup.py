@@ -1,5 +1,6 @@
 """Telling Telegram who we are at start-up: the command menu, the menu button, and webhook
-or long polling. Retried while Telegram cannot be reached; a rejected token stops start-up.
+or long polling. Retried while Telegram cannot be reached; a rejected token, or a call
+Telegram refuses (setWebhook with a PUBLIC_URL it cannot use), stops start-up.
 
 The web server (Stripe webhooks, the Mini App, health) and the delivery worker are already
 running while this waits, and what they queue goes out once Telegram answers.
@@ -12,7 +13,15 @@ import logging
 from collections.abc import Awaitable, Callable
 
 from aiogram import Bot, Dispatcher
-from aiogram.exceptions import AiogramError, TelegramUnauthorizedError
+from aiogram.exceptions import (
+    AiogramError,
+    TelegramAPIError,
+    TelegramBadRequest,
+    TelegramConflictError,
+    TelegramEntityTooLarge,
+    TelegramForbiddenError,
+    TelegramUnauthorizedError,
+)
 from aiogram.types import MenuButtonCommands, MenuButtonWebApp, WebAppInfo
 
 from bot.chat.texts import CATALOGUE, plain
@@ -26,6 +35,14 @@ log = logging.getLogger(__name__)
 TELEGRAM_WEBHOOK_PATH = "/telegram/webhook"
 FIRST_RETRY_SECONDS = 1.0
 MAX_RETRY_SECONDS = 60.0
+# Telegram answered and said no: the request is wrong, and the same request will be wrong
+# again. Everything else (no connection, a 5xx, a proxy's page, a 429) is waited out.
+_REFUSALS = (
+    TelegramBadRequest,
+    TelegramForbiddenError,
+    TelegramConflictError,
+    TelegramEntityTooLarge,
+)
 
 
 async def announce(bot: Bot, dispatcher: Dispatcher, settings: Settings) -> None:
@@ -84,6 +101,8 @@ async def connect(
             raise StartupError(
                 "BOT_TOKEN: Telegram rejected the token (401); copy it again from @BotFather"
             ) from None
+        except _REFUSALS as error:
+            raise StartupError(refusal(error, settings)) from None
         except AiogramError as error:
             log.warning(
                 "Telegram cannot be reached (%s); trying again in %.0f s",
@@ -94,3 +113,16 @@ async def connect(
             delay = min(delay * 2, MAX_RETRY_SECONDS)
         else:
             return
+
+
+def refusal(error: TelegramAPIError, settings: Settings) -> str:
+    """One line for a set-up call Telegram refused: the setting to fix and its words."""
+    method = error.method.__api_method__
+    words = " ".join(error.message.split())  # Telegram's description, kept to one line
+    if method == "setWebhook":
+        return (
+            f"PUBLIC_URL: Telegram refused the webhook {settings.public_url}"
+            f"{TELEGRAM_WEBHOOK_PATH} ({words}); fix PUBLIC_URL, or unset it for "
+            "long polling"
+        )
+    return f"Telegram refused {method} ({words})"

@@ -15,6 +15,7 @@ from dataclasses import dataclass, field, replace
 from itertools import islice
 from types import TracebackType
 from typing import Any, Final
+from urllib.parse import urlsplit
 
 from aiohttp import web
 from multidict import MultiDictProxy
@@ -155,6 +156,22 @@ def _text_problem(params: dict[str, Any]) -> str | None:
         return "Bad Request: message text is empty"
     if length > MAX_TEXT_LENGTH:
         return "Bad Request: message is too long"
+    return None
+
+
+def _webhook_url_problem(url: str) -> str | None:
+    parts = urlsplit(url)
+    if parts.scheme != "https":
+        return "An HTTPS URL must be provided for webhook"
+    try:
+        port = parts.port or 443
+    except ValueError:
+        return "Failed to resolve host: Name or service not known"
+    if port not in (80, 88, 443, 8443):
+        return "Webhook can be set up only on ports 80, 88, 443 or 8443"
+    host = parts.hostname or ""
+    if not host or host == "invalid" or host.endswith(".invalid"):
+        return "Failed to resolve host: Name or service not known"
     return None
 
 
@@ -664,7 +681,14 @@ class FakeBotAPI:
         return message
 
     def _set_webhook(self, _token: str, params: dict[str, Any]) -> bool:
-        self.webhook_url = str(params.get("url", ""))
+        """Refuses what Telegram refuses, in its words: no https, a port it does not call,
+        a host it cannot resolve (here: any name under .invalid, RFC 2606)."""
+        url = str(params.get("url", ""))
+        if url:
+            problem = _webhook_url_problem(url)
+            if problem is not None:
+                raise FakeBadRequest(f"bad webhook: {problem}")
+        self.webhook_url = url
         if params.get("drop_pending_updates"):
             self._updates.items.clear()
         return True

@@ -41,6 +41,9 @@ class FakeChat:
     banned: set[int] = field(default_factory=set)
     requests: set[int] = field(default_factory=set)  # pending join requests
     links: dict[str, dict[str, Any]] = field(default_factory=dict)
+    # A ChatMember status the Bot API added after the library was written (Telegram adds
+    # them): getChatMember answers it for everyone in this chat when set.
+    new_status: str | None = None
 
 
 @dataclass
@@ -78,6 +81,8 @@ class ChatsLedger:
 
     def _get_chat_member(self, _token: str, p: dict[str, Any]) -> dict[str, Any]:
         chat, user_id = self._chat(p), int(p["user_id"])
+        if chat.new_status is not None:
+            return {"status": chat.new_status, "user": self._user(user_id), "until_date": 0}
         if user_id in chat.admins:
             rights = {**NO_RIGHTS, "can_manage_chat": True, **chat.admins[user_id]}
             return {"status": "administrator", "user": self._user(user_id), **rights}

@@ -106,7 +106,8 @@ export function describe(error) {
   if (error.code === "not_configured" || (error.status === 503 && error.code === "http_503")) {
     return t("app.error.billing_off");
   }
-  if (error.status === 503) return t("app.error.billing_down");
+  // Only the billing routes say "unavailable" for Stripe; the database away is not Stripe.
+  if (error.status === 503 && error.code === "unavailable") return t("app.error.billing_down");
   if (error.status === 429) return t("app.error.too_many");
   if (error.status >= 500) return t("app.error.server", { status: error.status });
   return error.message || t("app.error.request_failed", { status: error.status });
