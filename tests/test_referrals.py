@@ -90,6 +90,19 @@ async def test_a_stars_payment_counts_as_a_first_payment(refs: Harness) -> None:
     assert await _bonus(refs, RITA) is not None
 
 
+async def test_a_referral_cycle_pays_nobody_twice(refs: Harness) -> None:
+    await refs.send_text(FRED, f"/start ref_{RITA}")  # Rita brings Fred
+    await refs.send_text(RITA, f"/start ref_{FRED}")  # ...and Fred tries to bring Rita
+    assert await _referrer_of(refs, RITA) is None
+    await refs.send_text(GUS, f"/start ref_{FRED}")  # Fred brings Gus
+    await refs.send_text(RITA, f"/start ref_{GUS}")  # a longer cycle: refused as well
+    assert await _referrer_of(refs, RITA) is None
+    await _stripe_pays(refs, RITA)
+    await _stripe_pays(refs, FRED)
+    assert await _bonus(refs, FRED) is None  # Fred brought nobody who paid
+    assert await _bonus(refs, RITA) is not None  # Rita brought Fred, who paid: once
+
+
 async def test_a_trial_or_a_grant_earns_nothing(refs: Harness) -> None:
     await refs.send_text(FRED, f"/start ref_{RITA}")
     await _stripe_pays(refs, FRED, status="trialing")
