@@ -403,6 +403,26 @@ async def test_an_older_payment_is_refunded_only_when_named_and_access_goes_on(
     assert len(stars.fake_bot.calls_for("refundStarPayment")) == 1
 
 
+async def test_the_admin_console_refunds_an_older_payment_only_when_named(
+    stars: Harness,
+) -> None:
+    first = await pay(stars, ANN, await invoice_link(stars, ANN))
+    assert first is not None
+    second = await renew(stars, ANN, first)
+    admin = await login(stars, {"id": ADMIN_ID, "first_name": "Boss"})
+    path = f"/api/v1/admin/subscribers/{ANN}/refund"
+    before = await state(stars)
+    status, body, _ = await call(stars, "POST", path, token=admin, body={"charge_id": "stx404"})
+    assert (status, body["error"]["code"]) == (409, "nothing_to_refund")
+    assert await state(stars) == before and stars.fake_bot.calls_for("refundStarPayment") == []
+    status, body, _ = await call(stars, "POST", path, token=admin, body={"charge_id": first})
+    assert (status, body) == (200, {"amount": PRICE, "already": False, "charge_id": first})
+    assert await _access(stars, ANN)  # the running period's payment is kept
+    status, body, _ = await call(stars, "POST", path, token=admin, body={})
+    assert (status, body["charge_id"]) == (200, second)
+    assert not await _access(stars, ANN)
+
+
 # --- one subscription per user ---------------------------------------------------------------
 
 
