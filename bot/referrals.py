@@ -1,6 +1,8 @@
 """Referrals: a user's deep link (`/start ref_<id>`), who came through whose, and the bonus
 (REFERRAL_BONUS_DAYS of access, an entitlement of its own) when the referred user first
-pays: once per referred user, never for oneself, never for a trial or a grant."""
+pays: once per referred user, never for oneself, never for a trial or a grant, never around
+a cycle (nobody becomes the referral of someone they brought, however far back), and taken
+back when that payment is refunded."""
 
 from __future__ import annotations
 
@@ -15,6 +17,8 @@ from bot.ids import parse_user_id
 from db.models import Entitlement, EntitlementSource, Referral, User
 
 PREFIX = "ref_"
+# How far up a referrer's chain the cycle check looks; a longer chain is refused too.
+MAX_CHAIN = 64
 # A user who has paid before is nobody's new customer.
 _PAID_SOURCES = (EntitlementSource.STRIPE, EntitlementSource.STARS)
 
@@ -43,11 +47,28 @@ async def record(session: AsyncSession, referred_id: int, referrer_id: int) -> b
             Entitlement.user_id == referred_id, Entitlement.source.in_(_PAID_SOURCES)
         )
     )
-    if paid:
+    if paid or await _upstream(session, referrer_id, referred_id):
         return False
     session.add(Referral(referred_id=referred_id, referrer_id=referrer_id))
     await session.flush()
     return True
+
+
+async def _upstream(session: AsyncSession, referrer_id: int, referred_id: int) -> bool:
+    """Whether `referred_id` brought `referrer_id`, directly or through others: then the
+    referral would close a cycle (A brings B, B brings A) and pay both ways."""
+    seen, current = {referrer_id}, referrer_id
+    for _ in range(MAX_CHAIN):
+        above = await session.scalar(
+            select(Referral.referrer_id).where(Referral.referred_id == current)
+        )
+        if above is None:
+            return False
+        if above == referred_id or above in seen:
+            return True
+        seen.add(above)
+        current = above
+    return True  # a chain this long is not a real one
 
 
 async def reward(
@@ -80,6 +101,41 @@ async def reward(
     params = {"days": bonus_days, "until": row.expires_at.isoformat()}
     await outbox.enqueue(
         session, chat_id=referral.referrer_id, kind="referral_bonus", params=params
+    )
+    return referral.referrer_id
+
+
+async def take_back(session: AsyncSession, referred_id: int, bonus_days: int) -> int | None:
+    """The referred user's payment was refunded and they keep none (no other Stars payment,
+    no Stripe subscription): the referrer's bonus for them is taken back, the referrer is
+    told, and a later payment can earn it again. The referrer's id, or None."""
+    referral = await session.get(Referral, referred_id, with_for_update=True)
+    if referral is None or referral.rewarded_at is None:
+        return None
+    stripe = await session.scalar(
+        select(func.count()).where(
+            Entitlement.user_id == referred_id, Entitlement.source == EntitlementSource.STRIPE
+        )
+    )
+    if stripe:
+        return None
+    referral.rewarded_at = None
+    row = await session.scalar(
+        select(Entitlement).where(
+            Entitlement.user_id == referral.referrer_id,
+            Entitlement.source == EntitlementSource.REFERRAL,
+        )
+    )
+    if row is not None and row.expires_at is not None:
+        row.expires_at -= timedelta(days=bonus_days)
+        commit_events.mark(session, commit_events.ENTITLEMENTS)
+    await session.flush()
+    until = row.expires_at.isoformat() if row is not None and row.expires_at else None
+    await outbox.enqueue(
+        session,
+        chat_id=referral.referrer_id,
+        kind="referral_bonus_taken_back",
+        params={"days": bonus_days, "until": until},
     )
     return referral.referrer_id
 

@@ -321,6 +321,22 @@ class StarPayment(Base):
     paid_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
     refunded_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
     refund_reason: Mapped[str | None] = mapped_column(String(300))
+    # A second subscription paid while `duplicate_of` (the running one's first charge id)
+    # was running: refunded and stopped at once; still owed while refunded_at is NULL.
+    duplicate_of: Mapped[str | None] = mapped_column(String(255))
+
+
+class StarCheckout(Base):
+    """A Stars pre-checkout the bot approved whose payment has not arrived yet, one per user:
+    while it is fresh, another pre-checkout of the same user is refused, so two invoices
+    cannot both be paid (bot/stars/rules.py, HOLD). The payment deletes it."""
+
+    __tablename__ = "star_checkouts"
+
+    user_id: Mapped[int] = mapped_column(
+        BigInteger, ForeignKey("users.id", ondelete="CASCADE"), primary_key=True
+    )
+    approved_at: Mapped[datetime] = mapped_column(UTCDateTime())
 
 
 class SyncCursor(Base):

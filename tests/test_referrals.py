@@ -6,7 +6,7 @@ second payment, someone who had paid before."""
 from __future__ import annotations
 
 import time
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 
 import pytest
 from sqlalchemy import select
@@ -88,6 +88,39 @@ async def test_a_stars_payment_counts_as_a_first_payment(refs: Harness) -> None:
     await refs.send_text(FRED, f"/start ref_{RITA}")
     assert await pay(refs, FRED, await invoice_link(refs, FRED)) is not None
     assert await _bonus(refs, RITA) is not None
+
+
+async def test_a_refunded_payment_takes_the_bonus_back(refs: Harness) -> None:
+    await refs.send_text(FRED, f"/start ref_{RITA}")
+    assert await pay(refs, FRED, await invoice_link(refs, FRED)) is not None
+    bonus = await _bonus(refs, RITA)
+    assert bonus is not None and bonus.expires_at is not None
+    given_until = bonus.expires_at
+    await refs.send_text(ADMIN_ID, f"/refund {FRED} asked for the money back")
+    assert refs.last_reply(ADMIN_ID).text.startswith(f"Refunded 250 ⭐ to user {FRED}")
+    bonus = await _bonus(refs, RITA)
+    assert bonus is not None and bonus.expires_at == given_until - timedelta(days=DAYS)
+    async with refs.session() as session:
+        assert not await has_access(session, RITA, datetime.now(UTC))
+        referral = await session.get(Referral, FRED)
+        assert referral is not None and referral.rewarded_at is None  # a later payment earns it
+    await refs.deliver(wait=10)
+    assert "so the 14 days of premium signals you got for it are taken back" in (
+        refs.last_reply(RITA).text
+    )
+
+
+async def test_a_referral_cycle_pays_nobody_twice(refs: Harness) -> None:
+    await refs.send_text(FRED, f"/start ref_{RITA}")  # Rita brings Fred
+    await refs.send_text(RITA, f"/start ref_{FRED}")  # ...and Fred tries to bring Rita
+    assert await _referrer_of(refs, RITA) is None
+    await refs.send_text(GUS, f"/start ref_{FRED}")  # Fred brings Gus
+    await refs.send_text(RITA, f"/start ref_{GUS}")  # a longer cycle: refused as well
+    assert await _referrer_of(refs, RITA) is None
+    await _stripe_pays(refs, RITA)
+    await _stripe_pays(refs, FRED)
+    assert await _bonus(refs, FRED) is None  # Fred brought nobody who paid
+    assert await _bonus(refs, RITA) is not None  # Rita brought Fred, who paid: once
 
 
 async def test_a_trial_or_a_grant_earns_nothing(refs: Harness) -> None:

@@ -13,12 +13,13 @@ from sqlalchemy import func, select
 from bot.access import has_access
 from bot.chat.keyboards import RefundButton, StarsButton
 from bot.settings import SettingsError, load_settings
+from bot.stars import rules
 from bot.stars.payload import Offer, PayloadSigner
-from db.models import Entitlement, EntitlementSource, OutboxMessage, StarPayment
+from db.models import Entitlement, EntitlementSource, OutboxMessage, StarCheckout, StarPayment
 from tests.api_client import call, login
 from tests.harness import ADMIN_ID, BOT_TOKEN, Harness, MakeHarness
 from tests.helpers import give_access, state
-from tests.stars_player import ask, invoice_link, paid_update, pay, renew
+from tests.stars_player import ask, invoice_link, paid_update, pay, renew, user
 
 PRICE = 250
 USER_ANN = {"id": 6_700_001, "is_bot": False, "first_name": "Ann"}
@@ -239,7 +240,7 @@ async def test_a_renewal_extends_access_and_keeps_the_subscription(stars: Harnes
         (first, False, first),
         (second, True, first),
     ]
-    await stars.deliver(wait=2)
+    await stars.deliver(wait=5)  # two notices to ANN, each a second after the one before
     assert "Your Telegram Stars subscription is renewed until" in stars.last_reply(ANN).text
 
 
@@ -289,8 +290,11 @@ async def test_refund_ends_access_tells_the_user_and_books_it_once(stars: Harnes
     assert "Your payment of 250 ⭐ has been refunded" in told and "changed my mind" in told
 
     await stars.send_text(ADMIN_ID, f"/refund {ANN}")  # twice: nothing left to refund
-    assert (
-        stars.last_reply(ADMIN_ID).text == f"User {ANN} has no Telegram Stars payment to refund."
+    row = await _stars_row(stars, ANN)
+    assert row is not None and row.expires_at is not None
+    assert stars.last_reply(ADMIN_ID).text.startswith(
+        f"User {ANN} has nothing to refund: no payment's period is running, their Stars "
+        f"access ended on {row.expires_at:%d %b %Y}."
     )
     assert len(stars.fake_bot.calls_for("refundStarPayment")) == 1
 
@@ -309,10 +313,11 @@ async def test_a_charge_refunded_before_at_telegram_is_booked_as_done(stars: Har
 @pytest.mark.parametrize(
     ("args", "reply"),
     [
-        ("", "Usage: <code>/refund USER_ID [reason]</code>"),
+        ("", "Usage: <code>/refund USER_ID [CHARGE_ID] [reason]</code>"),
         ("abc", "<code>abc</code> is not a Telegram user id"),
         ("6700001 " + "x" * 301, "keep it to 300 characters"),
         ("6700009", "User 6700009 has no Telegram Stars payment to refund."),
+        ("6700001 stxnotmine0001", "no Telegram Stars payment <code>stxnotmine0001</code> left"),
     ],
 )
 async def test_bad_refund_arguments_are_named_and_change_nothing(
@@ -346,6 +351,221 @@ async def test_the_timeline_has_a_refund_button_that_refunds(stars: Harness) -> 
     await stars.press(ADMIN_ID, button["callback_data"])
     assert stars.last_reply(ADMIN_ID).text.startswith("Refunded 250 ⭐")
     assert not await _access(stars, ANN)
+
+
+async def test_a_second_refund_finds_nothing_and_never_takes_an_older_payment(
+    stars: Harness,
+) -> None:
+    first = await pay(stars, ANN, await invoice_link(stars, ANN))
+    assert first is not None
+    second = await renew(stars, ANN, first)  # the period `first` paid for is used
+    await stars.send_text(ADMIN_ID, f"/refund {ANN}")
+    assert stars.last_reply(ADMIN_ID).text.startswith(f"Refunded 250 ⭐ to user {ANN}")
+    await stars.send_text(ADMIN_ID, f"/refund {ANN}")  # the second /refund
+    assert "has nothing to refund" in stars.last_reply(ADMIN_ID).text
+    await stars.press(ADMIN_ID, RefundButton(user_id=ANN).pack())  # or a second tap
+    assert "has nothing to refund" in stars.last_reply(ADMIN_ID).text
+    refunded = [
+        c["telegram_payment_charge_id"] for c in stars.fake_bot.calls_for("refundStarPayment")
+    ]
+    assert refunded == [second]
+    assert {p.charge_id: p.refunded_at is not None for p in await _payments(stars)} == {
+        first: False,
+        second: True,
+    }
+
+
+async def test_an_older_payment_is_refunded_only_when_named_and_access_goes_on(
+    stars: Harness,
+) -> None:
+    first = await pay(stars, ANN, await invoice_link(stars, ANN))
+    assert first is not None
+    second = await renew(stars, ANN, first)
+    ends = (await _stars_row(stars, ANN)).expires_at  # type: ignore[union-attr]
+    await stars.send_text(ADMIN_ID, f"/refund {ANN} {first} charged twice by mistake")
+    reply = stars.last_reply(ADMIN_ID).text
+    assert reply.startswith(f"Refunded 250 ⭐ to user {ANN} for the older payment")
+    assert "their current access is unchanged" in reply
+    [made] = stars.fake_bot.calls_for("refundStarPayment")
+    assert made["telegram_payment_charge_id"] == first
+    row = await _stars_row(stars, ANN)
+    assert row is not None and row.expires_at == ends and await _access(stars, ANN)
+    payments = {p.charge_id: p for p in await _payments(stars)}
+    assert payments[first].refund_reason == "charged twice by mistake"
+    assert payments[second].refunded_at is None
+    await stars.deliver(wait=10)
+    [told] = [m.text for m in stars.replies(ANN) if "has been refunded" in m.text]
+    assert "for an earlier period has been refunded" in told and "access has ended" not in told
+    await stars.send_text(ADMIN_ID, f"/refund {ANN} {first}")  # named again: done already
+    assert (
+        f"no Telegram Stars payment <code>{first}</code> left" in stars.last_reply(ADMIN_ID).text
+    )
+    assert len(stars.fake_bot.calls_for("refundStarPayment")) == 1
+
+
+async def test_the_admin_console_refunds_an_older_payment_only_when_named(
+    stars: Harness,
+) -> None:
+    first = await pay(stars, ANN, await invoice_link(stars, ANN))
+    assert first is not None
+    second = await renew(stars, ANN, first)
+    admin = await login(stars, {"id": ADMIN_ID, "first_name": "Boss"})
+    path = f"/api/v1/admin/subscribers/{ANN}/refund"
+    before = await state(stars)
+    status, body, _ = await call(stars, "POST", path, token=admin, body={"charge_id": "stx404"})
+    assert (status, body["error"]["code"]) == (409, "nothing_to_refund")
+    assert await state(stars) == before and stars.fake_bot.calls_for("refundStarPayment") == []
+    status, body, _ = await call(stars, "POST", path, token=admin, body={"charge_id": first})
+    assert (status, body) == (200, {"amount": PRICE, "already": False, "charge_id": first})
+    assert await _access(stars, ANN)  # the running period's payment is kept
+    status, body, _ = await call(stars, "POST", path, token=admin, body={})
+    assert (status, body["charge_id"]) == (200, second)
+    assert not await _access(stars, ANN)
+
+
+# --- one subscription per user ---------------------------------------------------------------
+
+
+def test_a_first_payment_beside_a_running_subscription_is_a_second_one() -> None:
+    now = datetime(2026, 12, 1, tzinfo=UTC)
+    running = rules.StarsState("stx1", now + timedelta(days=20), False)
+
+    def paid(recurring: bool | None, at: datetime, until: datetime) -> rules.Payment:
+        return rules.Payment("stx2", ANN, PRICE, until, recurring, paid_at=at)
+
+    month = now + rules.PERIOD
+    assert rules.booking(running, paid(False, now, month), False, now) == rules.Booking.DUPLICATE
+    assert rules.booking(running, paid(True, now, month), False, now) == rules.Booking.RENEW
+    assert rules.booking(None, paid(False, now, month), True, now) == rules.Booking.START
+    assert rules.booking(running, paid(False, now, month), True, now) == rules.Booking.START
+    # Found by reconciliation (renewal unknown): by when it was charged.
+    early, at_end = now, running.expires_at - timedelta(hours=2)
+    assert rules.booking(running, paid(None, early, month), False, now) == rules.Booking.DUPLICATE
+    assert rules.booking(running, paid(None, at_end, month), False, now) == rules.Booking.RENEW
+    # A period already over starts nothing, whatever else is true.
+    old = now - timedelta(days=60)
+    assert rules.booking(None, paid(False, old, old + rules.PERIOD), True, now) == (
+        rules.Booking.PAST
+    )
+
+
+def test_an_approved_pre_checkout_holds_off_another_for_a_few_minutes() -> None:
+    now = datetime(2026, 12, 1, tzinfo=UTC)
+    assert rules.holding(now - timedelta(minutes=1), now)
+    assert not rules.holding(now - rules.HOLD, now)
+    assert not rules.holding(now + timedelta(hours=1), now)  # a clock moved back
+    assert not rules.holding(None, now)
+    checkout = rules.Checkout(ANN, "XTR", PRICE, Offer(ANN, PRICE))
+    assert rules.refusal(checkout, PRICE, False, paying=True) == rules.Refusal.PAYING
+    assert rules.refusal(checkout, PRICE, True, paying=True) == rules.Refusal.ALREADY_SUBSCRIBED
+
+
+async def _age_hold(harness: Harness, user_id: int, by: timedelta) -> None:
+    async with harness.session() as session, session.begin():
+        held = await session.get(StarCheckout, user_id)
+        assert held is not None
+        held.approved_at -= by
+
+
+async def test_a_second_invoice_is_refused_while_the_first_is_being_paid(stars: Harness) -> None:
+    one = stars.fake_bot.stars.invoice(await invoice_link(stars, ANN))
+    two = stars.fake_bot.stars.invoice(await invoice_link(stars, ANN))  # /subscribe twice
+    assert (await ask(stars, ANN, one))["ok"] is True
+    answer = await ask(stars, ANN, two)
+    assert answer["ok"] is False
+    assert answer["error_message"].startswith("Another payment of yours is being processed")
+    assert (await ask(stars, BOB, stars.fake_bot.stars.invoice(await invoice_link(stars, BOB))))[
+        "ok"
+    ] is True  # someone else is not held off
+
+    # The first payment never came (it failed at Telegram): after the hold, a new try.
+    await _age_hold(stars, ANN, rules.HOLD)
+    assert (await ask(stars, ANN, two))["ok"] is True
+    charge = stars.fake_bot.stars.charge(user(ANN), two, first=None)
+    await stars.feed(paid_update(stars, ANN, two, charge, first=True))
+    async with stars.session() as session:
+        assert await session.get(StarCheckout, ANN) is None  # the payment ends the hold
+    answer = await ask(stars, ANN, one)
+    assert answer["error_message"].startswith("You already have an active subscription")
+    assert len(await _payments(stars)) == 1
+
+
+async def _second_subscription(harness: Harness) -> tuple[str, str]:
+    """Ann pays one invoice, and a second one that Telegram still charged (both
+    pre-checkouts answered before either payment)."""
+    links = [await invoice_link(harness, ANN), await invoice_link(harness, ANN)]
+    first = await pay(harness, ANN, links[0])
+    assert first is not None
+    invoice = harness.fake_bot.stars.invoice(links[1])
+    second = harness.fake_bot.stars.charge(user(ANN), invoice, first=None)
+    await harness.feed(paid_update(harness, ANN, invoice, second, first=True))
+    return first, second
+
+
+async def test_a_second_subscription_that_lands_is_refunded_stopped_and_told(
+    stars: Harness,
+) -> None:
+    first, second = await _second_subscription(stars)
+    ends = datetime.fromtimestamp(stars.fake_bot.stars.expiry_of(first), UTC)
+
+    [refund] = stars.fake_bot.calls_for("refundStarPayment")
+    assert (refund["user_id"], refund["telegram_payment_charge_id"]) == (ANN, second)
+    [stop] = stars.fake_bot.calls_for("editUserStarSubscription")
+    assert (stop["telegram_payment_charge_id"], stop["is_canceled"]) == (second, True)
+    assert stars.fake_bot.stars.subscriptions[second].canceled_by_bot
+    row = await _stars_row(stars, ANN)  # the first subscription, untouched
+    assert row is not None and (row.source_ref, row.expires_at) == (first, ends)
+    assert not row.cancel_at_period_end and await _access(stars, ANN)
+    payments = {p.charge_id: p for p in await _payments(stars)}
+    assert payments[second].duplicate_of == first and payments[second].refunded_at is not None
+    assert payments[first].refunded_at is None
+    assert (await _outbox(stars, "stars_renewed"), await _outbox(stars, "access_started")) == (
+        0,
+        1,
+    )
+    await stars.deliver(wait=10)
+    told = stars.last_reply(ANN).text
+    assert "second payment of 250 ⭐ has been refunded and will not renew" in told
+
+    invoice = {"payload": stars.fake_bot.stars.subscriptions[second].payload, "amount": PRICE}
+    await stars.feed(paid_update(stars, ANN, invoice, second, first=True))  # delivered again
+    assert len(stars.fake_bot.calls_for("refundStarPayment")) == 1
+    assert await _outbox(stars, "stars_duplicate_refunded") == 1
+
+
+async def test_a_second_subscription_whose_refund_failed_is_refunded_by_reconciliation(
+    stars: Harness, caplog: pytest.LogCaptureFixture
+) -> None:
+    stars.fake_bot.fail_next("refundStarPayment", "500")  # Telegram out of order a moment
+    first, second = await _second_subscription(stars)
+    assert "the second subscription of user 6700001 was not refunded" in caplog.text
+    payments = {p.charge_id: p for p in await _payments(stars)}
+    assert payments[second].duplicate_of == first and payments[second].refunded_at is None
+    assert await _outbox(stars, "stars_duplicate_refunded") == 0
+    row = await _stars_row(stars, ANN)
+    assert row is not None and row.source_ref == first
+
+    reconciler = stars.parts.stars_reconciler
+    assert reconciler is not None
+    report = await reconciler.run(dry_run=False)
+    assert report.changed == [
+        f"stars {second} (user {ANN}): second subscription, refund owed: refunded"
+    ]
+    assert stars.fake_bot.stars.refunded == {second}
+    payments = {p.charge_id: p for p in await _payments(stars)}
+    assert payments[second].refunded_at is not None and payments[first].refunded_at is None
+    assert await _outbox(stars, "stars_duplicate_refunded") == 1 and await _access(stars, ANN)
+
+
+async def test_stop_renewal_stops_every_subscription_of_the_user(stars: Harness) -> None:
+    first, second = await _second_subscription(stars)
+    before = len(stars.fake_bot.calls_for("editUserStarSubscription"))
+    await stars.press(ANN, StarsButton(action="stop").pack())
+    stopped = stars.fake_bot.calls_for("editUserStarSubscription")[before:]
+    assert sorted((c["telegram_payment_charge_id"], c["is_canceled"]) for c in stopped) == sorted(
+        [(first, True), (second, True)]
+    )
+    assert "Renewal stopped" in stars.last_reply(ANN).text
 
 
 # --- one ledger -----------------------------------------------------------------------------
@@ -428,7 +648,15 @@ async def test_the_admin_console_refunds_from_the_timeline(stars: Harness) -> No
     status, body, _ = await call(stars, "POST", path + "/refund", token=subscriber, body={})
     assert (status, body["error"]["code"]) == (403, "not_admin")
     before = await state(stars)
-    for bad in ({"reason": 5}, {"reason": "x" * 301}):
+    for bad in (
+        {"reason": 5},
+        {"reason": "x" * 301},
+        {"charge_id": 7},
+        {"charge_id": ""},
+        {"charge_id": "x" * 256},
+        {"charge_id": "stx\u0000null"},
+        {"reason": "bad\u0000"},
+    ):
         status, body, _ = await call(stars, "POST", path + "/refund", token=admin, body=bad)
         assert (status, body["error"]["code"]) == (400, "bad_request")
     status, _, _ = await call(stars, "POST", path + "/refund", token=admin, raw=b"[1")
@@ -438,14 +666,17 @@ async def test_the_admin_console_refunds_from_the_timeline(stars: Harness) -> No
 
     body_in = {"reason": "asked  nicely"}
     status, body, _ = await call(stars, "POST", path + "/refund", token=admin, body=body_in)
-    assert (status, body) == (200, {"amount": PRICE, "already": False})
+    assert (status, body) == (200, {"amount": PRICE, "already": False, "charge_id": charge})
     [call_made] = stars.fake_bot.calls_for("refundStarPayment")
     assert call_made["telegram_payment_charge_id"] == charge
     assert not await _access(stars, ANN)
     [payment] = await _payments(stars)
     assert payment.refund_reason == "asked nicely"
     status, body, _ = await call(stars, "POST", path + "/refund", token=admin, body={})
+    # A second tap: nothing running to refund, and when the access ended.
     assert (status, body["error"]["code"]) == (409, "nothing_to_refund")
+    assert "Stars access ended 20" in body["error"]["message"]
+    assert len(stars.fake_bot.calls_for("refundStarPayment")) == 1
     status, body, _ = await call(stars, "GET", path, token=admin)
     assert body["refundable"] is False
 

@@ -15,7 +15,14 @@ from bot.chat.keyboards import StarsButton
 from bot.lifecycle.sweeps import LifecycleSweeps
 from bot.stars.reconcile import CURSOR
 from bot.unit_of_work import UnitOfWork
-from db.models import Entitlement, EntitlementSource, StarPayment, SyncCursor
+from db.models import (
+    Entitlement,
+    EntitlementSource,
+    OutboxMessage,
+    Referral,
+    StarPayment,
+    SyncCursor,
+)
 from tests.harness import Harness, MakeHarness
 from tests.stars_player import invoice_link, pay, renew
 
@@ -98,6 +105,41 @@ async def test_a_refund_made_elsewhere_is_booked_and_ends_access(stars: Harness)
     async with stars.session() as session:
         payment = await session.scalar(select(StarPayment))
         assert payment is not None and payment.refunded_at is not None
+
+
+async def test_an_old_payment_refunded_later_starts_nothing_and_pays_no_bonus(
+    make_harness: MakeHarness,
+) -> None:
+    harness = await make_harness(stars_price=PRICE, referral_bonus_days=14)
+    await harness.send_text(BOB, "/help")
+    await harness.send_text(ANN, f"/start ref_{BOB}")  # Bob brought Ann
+    charge = await pay(harness, ANN, await invoice_link(harness, ANN), lose_update=True)
+    assert charge is not None
+    ledger = harness.fake_bot.stars
+    [paid] = [tx for tx in ledger.transactions if tx["id"] == charge]
+    paid["date"] -= 60 * 86400  # paid two months ago: its 30 days are long over
+    await harness.parts.bot.refund_star_payment(user_id=ANN, telegram_payment_charge_id=charge)
+    reconciler = harness.parts.stars_reconciler
+    assert reconciler is not None
+
+    report = await reconciler.run(dry_run=False)
+    assert report.changed == [
+        f"stars {charge} (user {ANN}): payment of {PRICE} booked",
+        f"stars {charge} (user {ANN}): refund of {PRICE} booked",
+    ]
+    async with harness.session() as session:
+        kinds = list(await session.scalars(select(OutboxMessage.kind).order_by(OutboxMessage.id)))
+        referral = await session.get(Referral, ANN)
+        payment = await session.scalar(select(StarPayment))
+    assert "access_started" not in kinds and "referral_bonus" not in kinds
+    assert referral is not None and referral.rewarded_at is None
+    assert payment is not None and payment.refunded_at is not None
+    assert not await _access(harness, ANN) and not await _access(harness, BOB)
+    await harness.deliver(wait=10)
+    [told] = [m.text for m in harness.replies(ANN) if "refunded" in m.text]
+    assert "for an earlier period has been refunded" in told
+    assert not any("is active until" in m.text for m in harness.replies(ANN))
+    assert len(harness.replies(BOB)) == 1  # the /help answer: no bonus told
 
 
 async def test_many_transactions_are_read_page_by_page(stars: Harness) -> None:

@@ -171,6 +171,27 @@ async def _grant_and_revoke(harness: Harness) -> None:
     assert "grant revoked" in harness.last_reply(ADMIN_ID).text
 
 
+async def test_no_offer_to_whom_an_admin_refunded(make_harness: MakeHarness) -> None:
+    from tests.harness import ADMIN_ID
+    from tests.stars_player import invoice_link, pay
+
+    harness = await make_harness(stars_price=250)
+    assert await pay(harness, ANN, await invoice_link(harness, ANN)) is not None
+    await harness.send_text(ADMIN_ID, f"/refund {ANN} not satisfied")  # ANN's access ends now
+    assert harness.last_reply(ADMIN_ID).text.startswith("Refunded")
+    await _entitle(harness, BOB, NOW)
+    assert await _sweeps(harness).winback(NOW + timedelta(days=DAYS, hours=1)) == (
+        "1 offered to come back"
+    )
+    assert [row.chat_id for row in await _offers(harness)] == [BOB]
+
+
+def test_an_end_by_refund_is_no_lapse_but_a_later_one_is() -> None:
+    assert rules.ended_by_refund(NOW, NOW)
+    assert not rules.ended_by_refund(NOW, None)
+    assert not rules.ended_by_refund(NOW, NOW - timedelta(days=40))  # came back, lapsed since
+
+
 async def test_a_lapse_after_coming_back_gets_a_new_offer(harness: Harness) -> None:
     first = NOW - timedelta(days=60)
     await _entitle(harness, ANN, first)

@@ -10,7 +10,8 @@ from aiohttp import web
 from bot import subscribers
 from bot.ids import parse_user_id
 from bot.safe_input import UnsafeInputError, check_text
-from bot.stars.service import NoStarsSubscriptionError
+from bot.stars.rules import MAX_CHARGE_ID
+from bot.stars.service import NoStarsSubscriptionError, NothingToRefundError
 from webapp import miniapp_views as views
 from webapp.callers import require_admin
 from webapp.errors import ApiError
@@ -61,19 +62,44 @@ async def timeline(request: web.Request) -> web.Response:
 
 @routes.post("/api/v1/admin/subscribers/{user_id}/refund")
 async def refund(request: web.Request) -> web.Response:
-    """Refund the subscriber's latest Telegram Stars payment, as /refund does in chat."""
+    """Refund the Telegram Stars payment whose period is running, as /refund does in chat,
+    or an older one named by `charge_id`. A second tap finds nothing running: 409."""
     require_admin(request)
     user_id = _user_id(request)
-    reason = (await json_object(request, MAX_BODY)).get("reason", "")
+    body = await json_object(request, MAX_BODY)
+    reason, charge_id = body.get("reason", ""), body.get("charge_id")
     if not isinstance(reason, str) or len(reason) > MAX_REASON:
         raise ApiError(400, "bad_request", f"reason must be text of at most {MAX_REASON}")
+    if charge_id is not None and (
+        not isinstance(charge_id, str) or not 1 <= len(charge_id) <= MAX_CHARGE_ID
+    ):
+        raise ApiError(400, "bad_request", f"charge_id must be text of at most {MAX_CHARGE_ID}")
+    try:  # PostgreSQL refuses NUL, UTF-8 a lone surrogate
+        check_text(reason, "reason")
+        if charge_id is not None:
+            check_text(charge_id, "charge_id")
+    except UnsafeInputError as error:
+        raise ApiError(400, "bad_request", str(error)) from None
     stars, bot = request.app[STARS], request.app[BOT]
     try:
         done = await stars.refund(
-            bot, request.app[UNIT_OF_WORK], user_id, " ".join(reason.split()), datetime.now(UTC)
+            bot,
+            request.app[UNIT_OF_WORK],
+            user_id,
+            " ".join(reason.split()),
+            datetime.now(UTC),
+            charge_id=charge_id,
         )
+    except NothingToRefundError as error:
+        ended = error.params["ended"]
+        assert isinstance(ended, datetime)  # noqa: S101 - what the service puts there
+        raise ApiError(
+            409, "nothing_to_refund", f"nothing to refund: Stars access ended {ended.isoformat()}"
+        ) from None
     except NoStarsSubscriptionError:
         raise ApiError(409, "nothing_to_refund", "no Telegram Stars payment to refund") from None
     except TelegramBadRequest as error:
         raise ApiError(502, "refund_refused", f"Telegram refused: {error.message}") from None
-    return web.json_response({"amount": done.amount, "already": done.already})
+    return web.json_response(
+        {"amount": done.amount, "already": done.already, "charge_id": done.charge_id}
+    )

@@ -65,6 +65,13 @@ def winback_key(user_id: int, ended: datetime) -> str:
     return f"winback:{user_id}:{int(ended.timestamp())}"
 
 
+def ended_by_refund(ended: datetime, refunded_at: datetime | None) -> bool:
+    """Whether the user's access ended with a refund (booked when it ended, or after): whoever
+    asked for their money back is not offered to come back. A lapse after a later,
+    kept subscription is offered as any other."""
+    return refunded_at is not None and refunded_at >= ended
+
+
 def winback_window(now: datetime, days: int) -> tuple[datetime, datetime]:
     """The (since, until] range of access ends whose win-back offer is due at `now`:
     WINBACK_DAYS ago, or up to EXPIRY_LOOKBACK before that if the process was down."""

@@ -23,7 +23,7 @@ from bot.lifecycle import rules
 from bot.lifecycle.rules import Ending
 from bot.unit_of_work import UnitOfWork
 from db.engine import insert_ignoring_conflicts
-from db.models import Entitlement, LifecycleNotice, User
+from db.models import Entitlement, LifecycleNotice, StarPayment, User
 
 PAGE = 1000
 _NOTICES = cast(Table, LifecycleNotice.__table__)
@@ -140,6 +140,18 @@ def _lapsed(since: datetime, until: datetime, after_user: int) -> Any:
         .order_by(Entitlement.user_id)
         .limit(PAGE)
     )
+
+
+async def _last_refunds(session: AsyncSession, user_ids: set[int]) -> dict[int, datetime]:
+    """Each user's latest Stars refund (an admin's /refund, or one reconciliation found)."""
+    if not user_ids:
+        return {}
+    rows = await session.execute(
+        select(StarPayment.user_id, func.max(StarPayment.refunded_at))
+        .where(StarPayment.user_id.in_(user_ids), StarPayment.refunded_at.is_not(None))
+        .group_by(StarPayment.user_id)
+    )
+    return {user_id: at for user_id, at in rows if at is not None}
 
 
 async def queue_once(session: AsyncSession, messages: Sequence[Message]) -> int:
@@ -263,6 +275,7 @@ class LifecycleSweeps:
         async def step(session: AsyncSession, after_user: int) -> Step:
             page = list(await session.execute(_lapsed(since, until, after_user)))
             back = await with_access(session, {row.user_id for row in page}, now)
+            refunded = await _last_refunds(session, {row.user_id for row in page})
             params = {"code": self._winback_code}
             messages = [
                 Message(
@@ -273,6 +286,7 @@ class LifecycleSweeps:
                 )
                 for row in page
                 if row.user_id not in back
+                and not rules.ended_by_refund(row.ended, refunded.get(row.user_id))
             ]
             return messages, len(page), page[-1].user_id if page else after_user
 

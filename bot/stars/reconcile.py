@@ -21,6 +21,7 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from bot.stars import rules
 from bot.stars.service import StarsService
+from bot.unit_of_work import UnitOfWork
 from db.engine import upsert
 from db.models import StarPayment, SyncCursor
 
@@ -55,8 +56,19 @@ def _payment(tx: StarTransaction) -> rules.Payment | None:
         user_id=source.user.id,
         amount=tx.amount,
         paid_until=paid_at + timedelta(seconds=period),
-        recurring=False,  # the list does not say; the ledger decides as for any payment
+        recurring=None,  # the list does not say; the ledger decides by the date
+        paid_at=paid_at,
     )
+
+
+def _payment_line(tx: StarTransaction, user_id: int, *, new: bool, owed: bool) -> str | None:
+    """The report's line for a payment: booked, a second subscription to refund (booked
+    now, or before with its refund still owed), or None when there was nothing to do."""
+    head = f"stars {tx.id} (user {user_id}): "
+    if new:
+        second = ", a second subscription: refunded" if owed else ""
+        return f"{head}payment of {tx.amount} booked{second}"
+    return f"{head}second subscription, refund owed: refunded" if owed else None
 
 
 def _refund(tx: StarTransaction) -> int | None:
@@ -109,19 +121,21 @@ class StarsReconciler:
         payment, refunded_to = _payment(tx), _refund(tx)
         if payment is None and refunded_to is None:
             return None
+        owed = False
         async with self._sessions() as session:
             transaction = await session.begin()
             if payment is not None:
                 booked = await self._stars.record_payment(session, payment, self._now())
-                line = (
-                    f"stars {tx.id} (user {payment.user_id}): payment of {tx.amount} booked"
-                    if booked.new
-                    else None
-                )
+                owed = booked.duplicate
+                line = _payment_line(tx, payment.user_id, new=booked.new, owed=owed)
             else:
                 assert refunded_to is not None  # noqa: S101 - one of the two, checked above
                 line = await self._booked_refund(session, tx, refunded_to)
             await (transaction.rollback() if dry_run or line is None else transaction.commit())
+        if owed and payment is not None and not dry_run:  # after the commit: a Bot API call
+            await self._stars.undo_duplicate(
+                self._bot, UnitOfWork(self._sessions), payment.user_id, tx.id, self._now()
+            )
         return line
 
     async def _booked_refund(
@@ -130,7 +144,7 @@ class StarsReconciler:
         payment = await session.scalar(select(StarPayment).where(StarPayment.charge_id == tx.id))
         if payment is None or payment.refunded_at is not None:
             return None
-        await self._stars.book_refund(session, user_id, tx.id, payment.amount, now=self._now())
+        await self._stars.book_refund(session, user_id, tx.id, now=self._now())
         return f"stars {tx.id} (user {user_id}): refund of {payment.amount} booked"
 
     async def _save(self, position: int) -> None:

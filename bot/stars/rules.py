@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from enum import StrEnum
 
 from bot.safe_input import first_unsafe_char
 from bot.stars.payload import Offer
@@ -15,6 +16,14 @@ from bot.stars.payload import Offer
 CURRENCY = "XTR"
 SUBSCRIPTION_PERIOD = 2_592_000  # 30 days: the only period Telegram allows
 PERIOD = timedelta(seconds=SUBSCRIPTION_PERIOD)
+# How long an approved pre-checkout holds off another one of the same user. Telegram takes
+# the Stars within seconds of the bot's yes; three minutes covers a slow network and a
+# retried update, and a payment that failed at Telegram blocks a new try only that long.
+HOLD = timedelta(minutes=3)
+# Telegram charges a renewal when the period ends. A payment found by reconciliation (which
+# does not say whether it renews) counts as a renewal when it came this close to the end;
+# a first payment made earlier, while the period was running, is a second subscription.
+RENEWAL_SLACK = timedelta(days=1)
 
 
 class Refusal:
@@ -24,6 +33,7 @@ class Refusal:
     SOMEONE_ELSE = "stars.refused.someone_else"
     STALE_PRICE = "stars.refused.stale_price"
     ALREADY_SUBSCRIBED = "stars.refused.already_subscribed"
+    PAYING = "stars.refused.paying"
     OFF = "stars.refused.off"
 
 
@@ -37,8 +47,17 @@ class Checkout:
     offer: Offer | None  # the verified payload; None when it is not ours
 
 
-def refusal(checkout: Checkout, price_now: int | None, has_access: bool) -> str | None:
-    """None to let the payment through; otherwise the reason to show the user."""
+def holding(approved_at: datetime | None, now: datetime) -> bool:
+    """Whether a pre-checkout approved at `approved_at` (and not paid yet) still holds off
+    another one: within HOLD of it, either way (a clock moved back holds no longer)."""
+    return approved_at is not None and abs(now - approved_at) < HOLD
+
+
+def refusal(
+    checkout: Checkout, price_now: int | None, has_access: bool, *, paying: bool = False
+) -> str | None:
+    """None to let the payment through; otherwise the reason to show the user. `paying`:
+    another invoice of theirs was approved moments ago and its payment has not arrived."""
     if price_now is None:
         return Refusal.OFF
     offer = checkout.offer
@@ -50,7 +69,7 @@ def refusal(checkout: Checkout, price_now: int | None, has_access: bool) -> str 
         return Refusal.STALE_PRICE
     if has_access:
         return Refusal.ALREADY_SUBSCRIBED
-    return None
+    return Refusal.PAYING if paying else None
 
 
 @dataclass(frozen=True)
@@ -61,7 +80,10 @@ class Payment:
     user_id: int
     amount: int
     paid_until: datetime
-    recurring: bool  # a renewal charged by Telegram, not the first payment
+    # A renewal charged by Telegram (True), a subscription's first payment (False), or not
+    # known (None: getStarTransactions does not say).
+    recurring: bool | None
+    paid_at: datetime | None = None  # when Telegram took the Stars; None: as it is booked
 
 
 MAX_CHARGE_ID = 255  # star_payments.charge_id
@@ -95,3 +117,26 @@ def after_payment(before: StarsState | None, payment: Payment, ended: bool) -> S
     if before is None or ended:
         return StarsState(payment.charge_id, payment.paid_until, False)
     return StarsState(before.subscription_ref, max(before.expires_at, payment.paid_until), False)
+
+
+class Booking(StrEnum):
+    """What a new payment does to the user's Stars access (`booking`)."""
+
+    START = "start"  # a subscription starts: access, its notice, a referrer's bonus
+    RENEW = "renew"  # the running subscription's next period
+    PAST = "past"  # its period is already over (found late): the ledger only
+    DUPLICATE = "duplicate"  # a second subscription beside a running one: refund, stop it
+
+
+def booking(before: StarsState | None, payment: Payment, ended: bool, now: datetime) -> Booking:
+    """How a payment not booked before is booked. A period that is over starts nothing;
+    a first payment while a subscription of the user is running is a second subscription
+    (two invoices paid at once), which the bot refunds and stops at once."""
+    if payment.paid_until <= now:
+        return Booking.PAST
+    if before is None or ended:
+        return Booking.START
+    if payment.recurring is None:  # reconciliation: decide by when it was charged
+        paid_at = payment.paid_at or now
+        return Booking.RENEW if paid_at >= before.expires_at - RENEWAL_SLACK else Booking.DUPLICATE
+    return Booking.RENEW if payment.recurring else Booking.DUPLICATE

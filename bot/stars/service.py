@@ -13,9 +13,9 @@ from datetime import datetime
 from typing import cast
 
 from aiogram import Bot
-from aiogram.exceptions import TelegramBadRequest
+from aiogram.exceptions import TelegramAPIError, TelegramBadRequest
 from aiogram.types import LabeledPrice
-from sqlalchemy import Table, select, update
+from sqlalchemy import Table, delete, func, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot import access, commit_events, referrals, users
@@ -26,7 +26,7 @@ from bot.stars import rules
 from bot.stars.payload import Offer, PayloadSigner
 from bot.unit_of_work import UnitOfWork
 from db.engine import insert_ignoring_conflicts
-from db.models import Entitlement, EntitlementSource, StarPayment, User
+from db.models import Entitlement, EntitlementSource, StarCheckout, StarPayment, User
 
 log = logging.getLogger(__name__)
 _PAYMENTS = cast(Table, StarPayment.__table__)
@@ -36,6 +36,8 @@ _INSERT_PAYMENT = {
 }
 # Telegram's answer when the charge was refunded before (by us, or by Telegram support).
 ALREADY_REFUNDED = "CHARGE_ALREADY_REFUNDED"
+# The refund reason booked for a second subscription refunded at once.
+DUPLICATE = "second subscription"
 
 
 class StarsOffError(DomainError):
@@ -44,6 +46,11 @@ class StarsOffError(DomainError):
 
 class NoStarsSubscriptionError(DomainError):
     """The user has no Stars subscription running (nothing to stop, resume or refund)."""
+
+
+class NothingToRefundError(NoStarsSubscriptionError):
+    """No payment's period is running: the Stars access ended (`ended`), and an older
+    payment is refunded only when an admin names its charge id."""
 
 
 @dataclass(frozen=True)
@@ -58,6 +65,7 @@ class Invoice:
 class Recorded:
     new: bool  # False: this charge was recorded before (a replayed update)
     paid_until: datetime | None = None
+    duplicate: bool = False  # a second subscription still to refund (undo_duplicate)
 
 
 class StarsService:
@@ -95,24 +103,36 @@ class StarsService:
     async def pre_checkout(
         self, session: AsyncSession, checkout: rules.Checkout, now: datetime
     ) -> str | None:
-        """None to take the payment, or why not (a catalogue id): one read, well inside
-        Telegram's 10 s."""
-        if self.price is None or checkout.offer is None:
-            return rules.refusal(checkout, self.price, has_access=False)
-        subscribed = await access.subscribed(session, checkout.payer_id, now)
-        return rules.refusal(checkout, self.price, has_access=subscribed)
+        """None to take the payment, or why not (a catalogue id), well inside Telegram's
+        10 s. A yes is remembered (star_checkouts) until the payment arrives, so a second
+        invoice of the same user is refused meanwhile: two would be two subscriptions."""
+        refusal = rules.refusal(checkout, self.price, has_access=False)
+        if refusal is not None:
+            return refusal
+        user_id = checkout.payer_id
+        await _lock_user(session, user_id)  # two pre-checkouts of one user, one at a time
+        held = await session.get(StarCheckout, user_id)
+        refusal = rules.refusal(
+            checkout,
+            self.price,
+            has_access=await access.subscribed(session, user_id, now),
+            paying=held is not None and rules.holding(held.approved_at, now),
+        )
+        if refusal is None:
+            if held is None:
+                session.add(StarCheckout(user_id=user_id, approved_at=now))
+            else:
+                held.approved_at = now
+            await session.flush()
+        return refusal
 
     async def record_payment(
         self, session: AsyncSession, payment: rules.Payment, now: datetime
     ) -> Recorded:
-        """Book a payment into the Stars entitlement once per charge id, with its notice
-        in the same transaction; a charge seen before changes nothing."""
-        connection = await session.connection()
-        await users.ensure_user_id(connection, payment.user_id)
-        if connection.dialect.name != "sqlite":  # one payment of a user at a time
-            await session.execute(
-                select(User.id).where(User.id == payment.user_id).with_for_update()
-            )
+        """Book a payment once per charge id, with its notice in the same transaction; a
+        charge seen before changes nothing. A second subscription beside a running one is
+        booked as owed back (`Recorded.duplicate`: the caller refunds it after commit)."""
+        await _lock_user(session, payment.user_id)
         row = await access.entitlement_of(
             session, payment.user_id, EntitlementSource.STARS, lock=True
         )
@@ -122,21 +142,17 @@ class StarsService:
             else None
         )
         ended = row is None or not entitlement_grants_access(row, now)
+        booking = rules.booking(before, payment, ended, now)
         after = rules.after_payment(before, payment, ended)
-        inserted = await connection.execute(
-            _INSERT_PAYMENT[connection.dialect.name],
-            {
-                "charge_id": payment.charge_id,
-                "user_id": payment.user_id,
-                "amount": payment.amount,
-                "subscription_ref": after.subscription_ref,
-                "paid_until": payment.paid_until,
-                "recurring": payment.recurring,
-                "paid_at": now,
-            },
-        )
-        if inserted.scalar() is None:
-            return Recorded(new=False)
+        if payment.recurring is not True:  # the payment an approved pre-checkout awaited
+            await session.execute(
+                delete(StarCheckout).where(StarCheckout.user_id == payment.user_id)
+            )
+        if not await self._insert(session, payment, booking, after, now):
+            return Recorded(new=False, duplicate=await _owed(session, payment.charge_id))
+        if booking in (rules.Booking.PAST, rules.Booking.DUPLICATE):
+            # Over already, or to be refunded: it starts nothing and tells nobody yet.
+            return Recorded(new=True, duplicate=booking == rules.Booking.DUPLICATE)
         if row is None:
             row = Entitlement(user_id=payment.user_id, source=EntitlementSource.STARS)
             session.add(row)
@@ -145,12 +161,71 @@ class StarsService:
         row.state_version = int(now.timestamp())
         commit_events.mark(session, commit_events.ENTITLEMENTS)
         await session.flush()
-        if ended and self._referral_bonus:  # a first payment: a referrer's bonus
+        started = booking == rules.Booking.START
+        if started and self._referral_bonus:  # a first payment: a referrer's bonus
             await referrals.reward(session, payment.user_id, now, self._referral_bonus)
-        kind = "access_started" if ended else "stars_renewed"
+        kind = "access_started" if started else "stars_renewed"
         params = {"source": "stars", "until": after.expires_at.isoformat(), "trial": False}
         await outbox.enqueue(session, chat_id=payment.user_id, kind=kind, params=params)
         return Recorded(new=True, paid_until=after.expires_at)
+
+    async def _insert(
+        self,
+        session: AsyncSession,
+        payment: rules.Payment,
+        booking: rules.Booking,
+        after: rules.StarsState,
+        now: datetime,
+    ) -> bool:
+        """The ledger row, unless the charge is there already (False)."""
+        joins = booking in (rules.Booking.START, rules.Booking.RENEW)
+        connection = await session.connection()
+        inserted = await connection.execute(
+            _INSERT_PAYMENT[connection.dialect.name],
+            {
+                "charge_id": payment.charge_id,
+                "user_id": payment.user_id,
+                "amount": payment.amount,
+                # A payment that joins no running subscription is a subscription of its own.
+                "subscription_ref": after.subscription_ref if joins else payment.charge_id,
+                "paid_until": payment.paid_until,
+                "recurring": bool(payment.recurring),
+                "paid_at": payment.paid_at or now,
+                "duplicate_of": (
+                    after.subscription_ref if booking == rules.Booking.DUPLICATE else None
+                ),
+            },
+        )
+        return inserted.scalar() is not None
+
+    async def undo_duplicate(
+        self, bot: Bot, uow: UnitOfWork, user_id: int, charge_id: str, now: datetime
+    ) -> bool:
+        """Refund a second subscription at once (refundStarPayment), stop its renewal
+        (editUserStarSubscription) and tell the user their first one runs on. False when
+        the refund failed: it stays owed (star_payments.duplicate_of, refunded_at NULL), and
+        the next reconciliation that reads the charge, or an admin naming it, refunds it."""
+        try:
+            await bot.refund_star_payment(user_id=user_id, telegram_payment_charge_id=charge_id)
+        except TelegramAPIError as error:  # a refusal, or Telegram out of reach
+            if not (isinstance(error, TelegramBadRequest) and ALREADY_REFUNDED in error.message):
+                log.error(
+                    "stars %s: the second subscription of user %s was not refunded (%s); "
+                    "the next reconciliation tries again",
+                    charge_id[:64],
+                    user_id,
+                    type(error).__name__,
+                )
+                return False
+        try:
+            await bot.edit_user_star_subscription(
+                user_id=user_id, telegram_payment_charge_id=charge_id, is_canceled=True
+            )
+        except TelegramAPIError as error:  # refunded is what matters; /manage stops it too
+            log.warning("stars %s: renewal not stopped: %s", charge_id[:64], error.message)
+        async with uow() as session:
+            await self.book_refund(session, user_id, charge_id, now=now, reason=DUPLICATE)
+        return True
 
     async def subscription(
         self, session: AsyncSession, user_id: int, now: datetime
@@ -163,15 +238,24 @@ class StarsService:
         self, bot: Bot, uow: UnitOfWork, user_id: int, *, renew: bool, now: datetime
     ) -> Entitlement:
         """Stop or resume the renewal (editUserStarSubscription); access runs to the end of
-        the paid period either way."""
+        the paid period either way. Stopping stops every subscription of the user that
+        could still renew (a second one whose refund failed, say), not only the running one."""
         async with uow() as session:
             row = await self.subscription(session, user_id, now)
             if row is None or not row.source_ref:
                 raise NoStarsSubscriptionError("stars.no_subscription")
             charge_id = row.source_ref
+            others = [] if renew else await _renewable(session, user_id, now, but=charge_id)
         await bot.edit_user_star_subscription(
             user_id=user_id, telegram_payment_charge_id=charge_id, is_canceled=not renew
         )
+        for other in others:
+            try:
+                await bot.edit_user_star_subscription(
+                    user_id=user_id, telegram_payment_charge_id=other, is_canceled=True
+                )
+            except TelegramAPIError as error:  # ended or refunded at Telegram already
+                log.info("stars %s: renewal not stopped: %s", other[:64], error.message)
         async with uow() as session:
             stored = await access.stars_entitlement(session, user_id)
             if stored is None:  # refunded meanwhile: Telegram's side is changed, ours gone
@@ -181,19 +265,20 @@ class StarsService:
         return stored
 
     async def refund(
-        self, bot: Bot, uow: UnitOfWork, user_id: int, reason: str, now: datetime
+        self,
+        bot: Bot,
+        uow: UnitOfWork,
+        user_id: int,
+        reason: str,
+        now: datetime,
+        *,
+        charge_id: str | None = None,
     ) -> Refunded:
-        """Refund the user's latest Stars payment (refundStarPayment) and end that access
-        now, telling the user. Telegram's "already refunded" counts as done."""
+        """Refund the payment whose period is running (refundStarPayment), or the one
+        `charge_id` names, and book it (the user told; access ends when it was the running
+        one). Telegram's "already refunded" counts as done."""
         async with uow() as session:
-            payment = await session.scalar(
-                select(StarPayment)
-                .where(StarPayment.user_id == user_id, StarPayment.refunded_at.is_(None))
-                .order_by(StarPayment.paid_at.desc(), StarPayment.id.desc())
-                .limit(1)
-            )
-            if payment is None:
-                raise NoStarsSubscriptionError("refund.nothing", user=user_id)
+            payment = await _refundable(session, user_id, now, charge_id)
             charge_id, amount = payment.charge_id, payment.amount
         already = False
         try:
@@ -202,38 +287,153 @@ class StarsService:
             if ALREADY_REFUNDED not in error.message:
                 raise
             already = True
-        refunded = Refunded(charge_id, amount, already)
         async with uow() as session:
-            await self.book_refund(session, user_id, charge_id, amount, reason=reason, now=now)
-        return refunded
+            ended = await self.book_refund(session, user_id, charge_id, reason=reason, now=now)
+        return Refunded(charge_id, amount, already, ended=ended)
 
     async def book_refund(
         self,
         session: AsyncSession,
         user_id: int,
         charge_id: str,
-        amount: int,
         *,
         now: datetime,
         reason: str = "",
-    ) -> None:
-        """Book a refund once: the payment marked, the Stars access ended now, the user told
-        (by /refund, or by reconciliation finding one made elsewhere)."""
-        marked = await session.execute(
-            update(StarPayment)
+    ) -> bool:
+        """Book a refund once: the payment marked, the user told (by /refund, at once for a
+        second subscription, or by reconciliation finding one made elsewhere). The Stars
+        access ends now only when the refunded payment paid for the running period (True);
+        a referrer's bonus for the user's payment is taken back when none is left."""
+        payment = await session.scalar(
+            select(StarPayment)
             .where(StarPayment.charge_id == charge_id, StarPayment.refunded_at.is_(None))
-            .values(refunded_at=now, refund_reason=reason or None)
+            .with_for_update()
         )
-        if marked.rowcount != 1:  # type: ignore[attr-defined]
-            return  # booked by someone else meanwhile (a second admin, reconciliation)
-        await session.execute(
-            update(Entitlement)
-            .where(Entitlement.user_id == user_id, Entitlement.source == EntitlementSource.STARS)
-            .values(status="canceled", expires_at=now, cancel_at_period_end=True)
+        if payment is None:
+            return False  # booked by someone else meanwhile (a second admin, reconciliation)
+        payment.refunded_at, payment.refund_reason = now, reason or None
+        ended = payment.duplicate_of is None and await _end_access(session, payment, now)
+        await session.flush()
+        if self._referral_bonus and not await _kept_payments(session, user_id):
+            await referrals.take_back(session, user_id, self._referral_bonus)
+        params: dict[str, object] = {"amount": payment.amount, "reason": reason, "ended": ended}
+        kind = "stars_refunded"
+        if payment.duplicate_of is not None:
+            kind, params = "stars_duplicate_refunded", {"amount": payment.amount}
+        await outbox.enqueue(session, chat_id=user_id, kind=kind, params=params)
+        return ended
+
+
+async def _end_access(session: AsyncSession, payment: StarPayment, now: datetime) -> bool:
+    """End the Stars access now when the refunded payment is the latest of the subscription
+    giving it and its period is not over; an older payment's refund ends nothing."""
+    later = await session.scalar(  # a later period of the subscription is paid: still on
+        select(StarPayment.id)
+        .where(
+            StarPayment.subscription_ref == payment.subscription_ref,
+            StarPayment.refunded_at.is_(None),
+            StarPayment.paid_until > payment.paid_until,
         )
-        commit_events.mark(session, commit_events.ENTITLEMENTS)
-        params = {"amount": amount, "reason": reason}
-        await outbox.enqueue(session, chat_id=user_id, kind="stars_refunded", params=params)
+        .limit(1)
+    )
+    if payment.paid_until <= now or later is not None:
+        return False
+    ended = await session.execute(
+        update(Entitlement)
+        .where(
+            Entitlement.user_id == payment.user_id,
+            Entitlement.source == EntitlementSource.STARS,
+            Entitlement.source_ref == payment.subscription_ref,
+            Entitlement.expires_at > now,
+        )
+        .values(status="canceled", expires_at=now, cancel_at_period_end=True)
+    )
+    if ended.rowcount != 1:  # type: ignore[attr-defined]
+        return False
+    commit_events.mark(session, commit_events.ENTITLEMENTS)
+    return True
+
+
+async def _lock_user(session: AsyncSession, user_id: int) -> None:
+    """The user's row, there and locked (PostgreSQL) for the transaction: one payment or
+    pre-checkout of a user at a time. SQLite has one writer anyway."""
+    connection = await session.connection()
+    await users.ensure_user_id(connection, user_id)
+    if connection.dialect.name != "sqlite":
+        await session.execute(select(User.id).where(User.id == user_id).with_for_update())
+
+
+async def _owed(session: AsyncSession, charge_id: str) -> bool:
+    """Whether a charge is a second subscription still to refund (a replayed update, or
+    a refund that failed before, tries again)."""
+    found = await session.scalar(
+        select(StarPayment.id).where(
+            StarPayment.charge_id == charge_id,
+            StarPayment.duplicate_of.is_not(None),
+            StarPayment.refunded_at.is_(None),
+        )
+    )
+    return found is not None
+
+
+async def _renewable(session: AsyncSession, user_id: int, now: datetime, *, but: str) -> list[str]:
+    """The user's other subscriptions (first charge ids) whose period has not ended."""
+    refs = await session.scalars(
+        select(StarPayment.subscription_ref)
+        .where(
+            StarPayment.user_id == user_id,
+            StarPayment.paid_until > now,
+            StarPayment.subscription_ref != but,
+        )
+        .distinct()
+    )
+    return sorted(refs)
+
+
+async def _refundable(
+    session: AsyncSession, user_id: int, now: datetime, charge_id: str | None
+) -> StarPayment:
+    """The payment /refund acts on: the one named, or the latest of the subscription giving
+    access now. None running: NothingToRefundError with when the Stars access ended."""
+    query = select(StarPayment).where(
+        StarPayment.user_id == user_id, StarPayment.refunded_at.is_(None)
+    )
+    if charge_id is not None:
+        payment = await session.scalar(query.where(StarPayment.charge_id == charge_id))
+        if payment is None:
+            raise NoStarsSubscriptionError("refund.no_charge", user=user_id, charge=charge_id)
+        return payment
+    row = await access.stars_entitlement(session, user_id)
+    if row is None or row.expires_at is None:
+        raise NoStarsSubscriptionError("refund.nothing", user=user_id)
+    payment = (
+        await session.scalar(
+            query.where(
+                StarPayment.subscription_ref == row.source_ref,
+                StarPayment.duplicate_of.is_(None),
+                StarPayment.paid_until > now,
+            )
+            .order_by(StarPayment.paid_until.desc(), StarPayment.id.desc())
+            .limit(1)
+        )
+        if entitlement_grants_access(row, now)
+        else None
+    )
+    if payment is None:
+        raise NothingToRefundError("refund.ended", user=user_id, ended=row.expires_at)
+    return payment
+
+
+async def _kept_payments(session: AsyncSession, user_id: int) -> int:
+    """How many of the user's Stars payments were kept (not refunded, not a second one)."""
+    kept = await session.scalar(
+        select(func.count()).where(
+            StarPayment.user_id == user_id,
+            StarPayment.refunded_at.is_(None),
+            StarPayment.duplicate_of.is_(None),
+        )
+    )
+    return int(kept or 0)
 
 
 @dataclass(frozen=True)
@@ -241,3 +441,4 @@ class Refunded:
     charge_id: str
     amount: int
     already: bool  # Telegram said the charge had been refunded before
+    ended: bool = True  # the running period's payment: the Stars access ended with it

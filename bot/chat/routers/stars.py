@@ -4,6 +4,8 @@ renewal, and /refund for admins (also a button in the /user timeline)."""
 from __future__ import annotations
 
 import logging
+import re
+from dataclasses import dataclass
 from datetime import UTC, datetime
 
 from aiogram import Bot, Router
@@ -17,11 +19,12 @@ from bot.chat.texts import Html, format_date, plain, t
 from bot.ids import parse_user_id
 from bot.safe_input import first_unsafe_char
 from bot.stars import rules
-from bot.stars.service import NoStarsSubscriptionError, StarsService
+from bot.stars.service import NoStarsSubscriptionError, NothingToRefundError, StarsService
 from bot.unit_of_work import UnitOfWork
 
 log = logging.getLogger(__name__)
 MAX_REASON = 300
+REFUND_SYNTAX = "/refund USER_ID [CHARGE_ID] [reason]"
 
 
 async def on_pre_checkout(query: PreCheckoutQuery, uow: UnitOfWork, stars: StarsService) -> None:
@@ -51,7 +54,7 @@ def _expiry(expires: int | None, now: datetime) -> datetime:
     return now + rules.PERIOD
 
 
-async def on_stars_paid(message: Message, uow: UnitOfWork, stars: StarsService) -> None:
+async def on_stars_paid(message: Message, bot: Bot, uow: UnitOfWork, stars: StarsService) -> None:
     paid = message.successful_payment
     if paid is None or paid.currency != rules.CURRENCY or message.from_user is None:
         return
@@ -75,7 +78,9 @@ async def on_stars_paid(message: Message, uow: UnitOfWork, stars: StarsService) 
         log.error("stars payment not booked: %s", problem)
         return
     async with uow() as session:
-        await stars.record_payment(session, payment, now)
+        booked = await stars.record_payment(session, payment, now)
+    if booked.duplicate:  # a second subscription: refunded and stopped at once
+        await stars.undo_duplicate(bot, uow, payment.user_id, payment.charge_id, now)
 
 
 async def cb_renewal(
@@ -101,30 +106,52 @@ async def cb_renewal(
     await bot.send_message(query.from_user.id, text)
 
 
-def _refund_args(args: str | None) -> tuple[int, str] | Html:
+# A word that names a Stars charge (Telegram's are long runs of letters and digits), not
+# a word of a reason: an older payment is refunded only when named like this.
+_CHARGE = re.compile(r"(?=[A-Za-z_-]*[0-9])[A-Za-z0-9_-]{8,255}")
+
+
+@dataclass(frozen=True)
+class RefundArgs:
+    user_id: int
+    reason: str
+    charge_id: str | None = None  # an older payment named by the admin
+
+
+def _refund_args(args: str | None) -> RefundArgs | Html:
+    """`/refund USER_ID [CHARGE_ID] [reason]`: the reply naming what is wrong otherwise."""
     parts = (args or "").strip().split(maxsplit=1)
     if not parts:
         return t("refund.usage")
     user_id = parse_user_id(parts[0])
     if user_id is None:
-        return t("revoke.bad_user", value=parts[0][:32], syntax="/refund USER_ID [reason]")
-    reason = " ".join(parts[1].split()) if len(parts) > 1 else ""
+        return t("revoke.bad_user", value=parts[0][:32], syntax=REFUND_SYNTAX)
+    rest = parts[1].split(maxsplit=1) if len(parts) > 1 else []
+    charge_id = rest.pop(0) if rest and _CHARGE.fullmatch(rest[0]) else None
+    reason = " ".join(" ".join(rest).split())
     if len(reason) > MAX_REASON:
         return t("revoke.long_reason", max=MAX_REASON)
     if first_unsafe_char(reason) is not None:
         return t("refund.bad_reason")
-    return user_id, reason
+    return RefundArgs(user_id, reason, charge_id)
 
 
-async def _refund(
-    bot: Bot, uow: UnitOfWork, stars: StarsService, user_id: int, reason: str
-) -> Html:
+async def _refund(bot: Bot, uow: UnitOfWork, stars: StarsService, args: RefundArgs) -> Html:
+    user_id = args.user_id
     try:
-        done = await stars.refund(bot, uow, user_id, reason, datetime.now(UTC))
+        done = await stars.refund(
+            bot, uow, user_id, args.reason, datetime.now(UTC), charge_id=args.charge_id
+        )
+    except NothingToRefundError as error:
+        ended = error.params["ended"]
+        assert isinstance(ended, datetime)  # noqa: S101 - what _refundable puts there
+        return t("refund.ended", user=user_id, date=format_date(ended), syntax=REFUND_SYNTAX)
     except NoStarsSubscriptionError as error:
         return t(error.key, **error.params)
     except TelegramBadRequest as error:
         return t("refund.failed", error=error.message)
+    if not done.ended:  # an older payment, named: the access it paid for is over
+        return t("refund.done_older", amount=done.amount, user=user_id, charge=done.charge_id)
     return t("refund.already" if done.already else "refund.done", amount=done.amount, user=user_id)
 
 
@@ -135,7 +162,7 @@ async def cmd_refund(
     if isinstance(parsed, Html):
         await message.answer(parsed)
         return
-    await message.answer(await _refund(bot, uow, stars, *parsed))
+    await message.answer(await _refund(bot, uow, stars, parsed))
 
 
 async def cb_refund(
@@ -145,7 +172,7 @@ async def cb_refund(
     uow: UnitOfWork,
     stars: StarsService,
 ) -> None:
-    reply = await _refund(bot, uow, stars, callback_data.user_id, "")
+    reply = await _refund(bot, uow, stars, RefundArgs(callback_data.user_id, ""))
     await query.answer()
     await bot.send_message(query.from_user.id, reply)
 

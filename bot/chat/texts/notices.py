@@ -137,7 +137,13 @@ def _stars_renewed(p: dict[str, Any]) -> Rendered:
 def _stars_refunded(p: dict[str, Any]) -> Rendered:
     reason = str(p.get("reason") or "")
     why = t("notice.stars_refund_reason", reason=reason) if reason else Html("")
+    if p.get("ended", True) is False:  # an earlier period's payment: access goes on
+        return t("notice.stars_refunded_past", amount=int(p["amount"]), reason=why), None
     return t("notice.stars_refunded", amount=int(p["amount"]), reason=why), keyboards.subscribe()
+
+
+def _stars_duplicate_refunded(p: dict[str, Any]) -> Rendered:
+    return t("notice.stars_duplicate_refunded", amount=int(p["amount"])), None
 
 
 def _premium_invite(p: dict[str, Any]) -> Rendered:
@@ -160,6 +166,10 @@ def _premium_audit(p: dict[str, Any]) -> Rendered:
 
 def _referral_bonus(p: dict[str, Any]) -> Rendered:
     return tn("notice.referral_bonus", int(p["days"]), date=_date(p.get("until"))), None
+
+
+def _referral_bonus_taken_back(p: dict[str, Any]) -> Rendered:
+    return tn("notice.referral_bonus_taken_back", int(p["days"])), None
 
 
 def _winback(p: dict[str, Any]) -> Rendered:
@@ -215,6 +225,7 @@ _KINDS: dict[str, Callable[[dict[str, Any]], Rendered]] = {
     "access_revoked": _revoked,
     "winback_offer": _winback,
     "referral_bonus": _referral_bonus,
+    "referral_bonus_taken_back": _referral_bonus_taken_back,
     "premium_invite": _premium_invite,
     "premium_removed": _premium_removed,
     "premium_declined": _premium_declined,
@@ -222,6 +233,7 @@ _KINDS: dict[str, Callable[[dict[str, Any]], Rendered]] = {
     "renewal_notice": _renewal,
     "stars_renewed": _stars_renewed,
     "stars_refunded": _stars_refunded,
+    "stars_duplicate_refunded": _stars_duplicate_refunded,
     "broadcast": _announcement,
     "reply": _reply,
     "signal": _signal,
