@@ -71,7 +71,7 @@ def test_the_rights_the_bot_needs_and_who_must_leave() -> None:
     ]
     assert rules.missing_rights({"status": "member"}) == ["administrator"]
     assert rules.recorded_status("creator") == "admin"
-    assert rules.recorded_status("restricted") == "member"
+    assert rules.recorded_status("restricted", is_member=True) == "member"
     assert rules.recorded_status("kicked") == "left"
     assert rules.must_leave(status="member", has_access=False, allowlisted=False)
     assert not rules.must_leave(status="member", has_access=True, allowlisted=False)
@@ -157,6 +157,42 @@ async def test_someone_who_gets_in_without_access_does_not_stay(premium: Harness
     assert unban["only_if_banned"] is True  # so he can come back after paying
     assert await _status(premium, BOB) == "removed"
     assert "premium_removed" in await _kinds(premium, BOB)
+
+
+async def test_restricted_users_are_members_only_while_is_member_is_true(
+    premium: Harness,
+) -> None:
+    """Telegram's states: creator, administrator, member, and restricted with is_member
+    true are in the chat; restricted with is_member false, left and kicked are not. Users
+    restricted after they left are not recorded as members: no ban, no message."""
+    fake = premium.fake_bot.chats
+    gone = [7_500_000 + n for n in range(20)]
+    for user_id in gone:
+        await premium.feed(fake.restricted(CHAT, user_id, is_member=False))
+    assert premium.fake_bot.calls_for("banChatMember") == []
+    assert premium.fake_bot.calls_for("unbanChatMember") == []
+    for user_id in gone:
+        assert await _status(premium, user_id) == "left"
+        assert await _kinds(premium, user_id) == []
+    report = await premium.parts.premium.audit(datetime.now(UTC), dry_run=False)
+    assert (report.checked, report.removed) == (0, [])
+    # Restricted but still in the chat, without access: a member, so removed.
+    await premium.feed(fake.restricted(CHAT, BOB, is_member=True))
+    assert await _status(premium, BOB) == "removed" and _bans(premium, BOB) == 1
+    # With access, restricted in the chat: a member who stays.
+    await give_access(premium, ANN)
+    await premium.feed(fake.restricted(CHAT, ANN, is_member=True))
+    assert await _status(premium, ANN) == "member" and _bans(premium, ANN) == 0
+
+
+def test_telegram_member_states_map_to_the_record() -> None:
+    assert rules.recorded_status("creator") == "admin"
+    assert rules.recorded_status("administrator") == "admin"
+    assert rules.recorded_status("member") == "member"
+    assert rules.recorded_status("restricted", is_member=True) == "member"
+    assert rules.recorded_status("restricted", is_member=False) == "left"
+    assert rules.recorded_status("left") == "left"
+    assert rules.recorded_status("kicked") == "left"
 
 
 # --- removal and the audit --------------------------------------------------------------------

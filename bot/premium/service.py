@@ -137,13 +137,19 @@ class PremiumChats:
             await queue_once(session, [message])
 
     async def on_member(
-        self, chat_id: int, user_id: int, telegram_status: str, now: datetime
+        self,
+        chat_id: int,
+        user_id: int,
+        telegram_status: str,
+        now: datetime,
+        *,
+        is_member: bool | None = None,
     ) -> bool:
         """Keep the record; someone who got in without access (another's link, added by
-        hand) is removed at once. True when they were."""
+        hand) is removed at once. True when they were. `is_member`: a restricted user's."""
         if chat_id not in self.chat_ids or user_id == self._bot.id:
             return False
-        status = rules.recorded_status(telegram_status)
+        status = rules.recorded_status(telegram_status, is_member=is_member)
         await self._record(chat_id, user_id, status, now)
         if status != "member" or await self._may_stay(user_id, now):
             return False
