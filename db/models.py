@@ -349,6 +349,22 @@ class PremiumMember(Base):
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow, onupdate=utcnow)
 
 
+class PremiumPeriod(Base):
+    """A user's access periods as the premium chat invites count them (bot/premium): the
+    number of the current one and whether its invite went out. A period ends when the
+    invites job sees the user without access; the next access is a new period with its own
+    invite, whether or not they ever joined a chat in the last one."""
+
+    __tablename__ = "premium_periods"
+
+    user_id: Mapped[int] = mapped_column(
+        BigInteger, ForeignKey("users.id", ondelete="CASCADE"), primary_key=True
+    )
+    period: Mapped[int] = mapped_column(Integer, default=0)
+    invited: Mapped[bool] = mapped_column(Boolean, default=False)
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow, onupdate=utcnow)
+
+
 class Referral(Base):
     """Who brought whom (`/start ref_<id>`): one referrer per referred user, and when the
     referrer got the bonus for the referred user's first payment (once)."""

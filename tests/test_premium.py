@@ -338,6 +338,29 @@ async def test_a_user_removed_and_back_gets_new_links(premium: Harness) -> None:
     assert await premium.parts.premium.invites(NOW) == "0 sent their premium chat links"
 
 
+async def _restore_access(harness: Harness, user_id: int) -> None:
+    async with harness.session() as session, session.begin():
+        row = await session.scalar(select(Entitlement).where(Entitlement.user_id == user_id))
+        assert row is not None
+        row.status, row.expires_at = "active", datetime.now(UTC) + timedelta(days=30)
+
+
+async def test_each_access_period_gets_its_invite_even_if_the_last_was_never_used(
+    premium: Harness,
+) -> None:
+    """One invite per access period: a user who never joined in the first period (so was
+    never removed) still gets the second period's invite, once."""
+    invites = premium.parts.premium.invites
+    await give_access(premium, BOB)
+    assert await invites(datetime.now(UTC)) == "1 sent their premium chat links"
+    await _end_access(premium, BOB)
+    assert await invites(datetime.now(UTC)) == "0 sent their premium chat links"
+    await _restore_access(premium, BOB)
+    assert await invites(datetime.now(UTC)) == "1 sent their premium chat links"
+    assert await invites(datetime.now(UTC)) == "0 sent their premium chat links"
+    assert (await _kinds(premium, BOB)).count("premium_invite") == 2
+
+
 async def test_access_ending_removes_within_a_minute(premium: Harness) -> None:
     await give_access(premium, BOB)
     await _members(premium, BOB)

@@ -40,9 +40,21 @@ def must_leave(*, status: str, has_access: bool, allowlisted: bool) -> bool:
     return status == "member" and not has_access and not allowlisted
 
 
-def invite_key(user_id: int, removals: int) -> str:
-    """One invite message per access period: the periods are counted by removals."""
-    return f"premium-invite:{user_id}:{removals}"
+def invite_key(user_id: int, period: int) -> str:
+    """One invite message per access period (invite_period)."""
+    return f"premium-invite:{user_id}:{period}"
+
+
+def invite_period(recorded: tuple[int, bool] | None, removals: int) -> int:
+    """The number of a user's current access period: the recorded one (premium_periods,
+    (period, invited)); for a user with no record yet, the removals, which counted the
+    periods before the record existed, so an invite sent then is not sent again."""
+    return recorded[0] if recorded is not None else removals
+
+
+def invited(recorded: tuple[int, bool] | None) -> bool:
+    """Whether the current period's invite went out."""
+    return recorded is not None and recorded[1]
 
 
 def removal_key(chat_id: int, user_id: int, removals: int) -> str:

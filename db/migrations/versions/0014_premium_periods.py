@@ -1,0 +1,39 @@
+"""premium periods: one premium chat invite per access period
+
+Revision ID: 0014
+Revises: 0013
+Create Date: 2026-12-06
+"""
+
+from collections.abc import Sequence
+
+import sqlalchemy as sa
+from alembic import op
+
+import db.base
+
+revision: str = "0014"
+down_revision: str | None = "0013"
+branch_labels: str | Sequence[str] | None = None
+depends_on: str | Sequence[str] | None = None
+
+
+def upgrade() -> None:
+    op.create_table(
+        "premium_periods",
+        sa.Column("user_id", sa.BigInteger(), nullable=False),
+        sa.Column("period", sa.Integer(), nullable=False),
+        sa.Column("invited", sa.Boolean(), nullable=False),
+        sa.Column("updated_at", db.base.UTCDateTime(timezone=True), nullable=False),
+        sa.ForeignKeyConstraint(
+            ["user_id"],
+            ["users.id"],
+            name=op.f("fk_premium_periods_user_id_users"),
+            ondelete="CASCADE",
+        ),
+        sa.PrimaryKeyConstraint("user_id", name=op.f("pk_premium_periods")),
+    )
+
+
+def downgrade() -> None:
+    op.drop_table("premium_periods")
