@@ -6,6 +6,7 @@ row lock makes exactly one of several processes win, on SQLite there is one writ
 anyway. The lease (LEASE) outlives a crash by at most that long, after which another
 process takes the job. A job that came due while every process was down runs once when
 one comes back (the row says it is due; it is then set due again one interval later).
+A wall clock moved back or forward stalls nothing (_claim).
 
 A job must be safe to run twice (a crash between its work and the row's update runs it
 again): the lifecycle jobs are, because each message they queue is keyed in the database.
@@ -35,6 +36,9 @@ from db.models import SchedulerJob
 log = logging.getLogger(__name__)
 
 LEASE = timedelta(seconds=60)
+# How far back a wall clock may be corrected (NTP's steps are far smaller) before a job's
+# next run or lease, written by the later time, is taken for a jump's leftover (_claim).
+CLOCK_SLACK = timedelta(minutes=5)
 POLL_SECONDS = 5.0
 _JOBS = cast(Table, SchedulerJob.__table__)
 _INSERT_JOB = insert_ignoring_conflicts(_JOBS, _JOBS.c.name)
@@ -112,12 +116,25 @@ class Scheduler:
                 )
 
     async def _claim(self, job: Job, now: datetime) -> bool:
+        # A wall clock moved back leaves next_run_at and the lease as the later time wrote
+        # them: a time further ahead than one interval (one lease), and CLOCK_SLACK, is not
+        # one this clock set, so the job is due (the lease over) now, not silent for the
+        # length of the jump.
+        # A clock moved forward makes every job due at once: each runs once, as after an
+        # outage, and what it would do to many people at once is braked (brake.py).
         claim = (
             update(SchedulerJob)
             .where(
                 SchedulerJob.name == job.name,
-                SchedulerJob.next_run_at <= now,
-                or_(SchedulerJob.lease_until.is_(None), SchedulerJob.lease_until <= now),
+                or_(
+                    SchedulerJob.next_run_at <= now,
+                    SchedulerJob.next_run_at > now + max(job.every, job.first_after) + CLOCK_SLACK,
+                ),
+                or_(
+                    SchedulerJob.lease_until.is_(None),
+                    SchedulerJob.lease_until <= now,
+                    SchedulerJob.lease_until > now + job.lease + CLOCK_SLACK,
+                ),
             )
             .values(lease_owner=self.owner, lease_until=now + job.lease)
         )

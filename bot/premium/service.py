@@ -17,6 +17,7 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from bot import users
 from bot.access import recipients, with_access
 from bot.delivery.pacing import SendPacer
+from bot.lifecycle.brake import REMOVALS, MassBrake
 from bot.lifecycle.sweeps import Message, queue_once
 from bot.premium import rules
 from db.engine import upsert
@@ -33,6 +34,7 @@ class AuditReport:
     checked: int = 0
     removed: list[tuple[int, int]] = field(default_factory=list)  # (chat, user)
     failed: int = 0
+    held: int = 0  # removals the brake held (bot/lifecycle/brake.py): none carried out
 
 
 class PremiumChats:
@@ -182,9 +184,12 @@ class PremiumChats:
             await queue_once(session, [Message(key, user_id, "premium_removed", {})])
         return True
 
-    async def audit(self, now: datetime, *, dry_run: bool) -> AuditReport:
+    async def audit(
+        self, now: datetime, *, dry_run: bool, brake: MassBrake | None = None
+    ) -> AuditReport:
         """Every recorded member without access is removed (or, dry, only listed); one
-        failure never stops the rest."""
+        failure never stops the rest. With a `brake`, removing more than its share of the
+        members at once is held instead (report.held), and the admins are told."""
         report = AuditReport()
         async with self._sessions() as session:
             members = list(
@@ -198,13 +203,22 @@ class PremiumChats:
             )
             allowed = await with_access(session, {m.user_id for m in members}, now)
         report.checked = len(members)
-        for chat_id, user_id in members:
-            if not rules.must_leave(
+        leaving = [
+            (chat_id, user_id)
+            for chat_id, user_id in members
+            if rules.must_leave(
                 status="member",
                 has_access=user_id in allowed,
                 allowlisted=user_id in self._allowlist,
-            ):
-                continue
+            )
+        ]
+        if not dry_run and brake is not None:
+            async with self._sessions() as session, session.begin():
+                go = await brake.allows(session, REMOVALS, len(leaving), len(members), now)
+            if not go:
+                report.held = len(leaving)
+                return report
+        for chat_id, user_id in leaving:
             if dry_run or await self.remove(chat_id, user_id):
                 report.removed.append((chat_id, user_id))
             else:

@@ -1,4 +1,4 @@
-"""premium periods: one premium chat invite per access period
+"""premium periods and held actions: one invite per access period; mass actions held
 
 Revision ID: 0014
 Revises: 0013
@@ -33,7 +33,17 @@ def upgrade() -> None:
         ),
         sa.PrimaryKeyConstraint("user_id", name=op.f("pk_premium_periods")),
     )
+    op.create_table(
+        "held_actions",
+        sa.Column("name", sa.String(length=64), nullable=False),
+        sa.Column("held_at", db.base.UTCDateTime(timezone=True), nullable=False),
+        sa.Column("affected", sa.Integer(), nullable=False),
+        sa.Column("population", sa.Integer(), nullable=False),
+        sa.Column("confirmed_at", db.base.UTCDateTime(timezone=True), nullable=True),
+        sa.PrimaryKeyConstraint("name", name=op.f("pk_held_actions")),
+    )
 
 
 def downgrade() -> None:
+    op.drop_table("held_actions")
     op.drop_table("premium_periods")
