@@ -92,7 +92,7 @@ def test_mass_action_share_defaults_to_a_fifth_and_bad_values_stop_start_up() ->
 
 
 async def test_jobs_run_again_at_once_when_a_clock_jump_forward_is_undone(
-    make_harness: MakeHarness,
+    make_harness: MakeHarness, caplog: pytest.LogCaptureFixture
 ) -> None:
     harness = await make_harness()
     scheduler = harness.parts.scheduler
@@ -100,6 +100,8 @@ async def test_jobs_run_again_at_once_when_a_clock_jump_forward_is_undone(
     harness.clock.jump(40 * DAY)
     ran = await scheduler.run_due()  # every job is due on the jumped clock: each runs once
     assert {"expiry", "reminders", "suspensions"} <= set(ran)
+    [moved] = [r.getMessage() for r in caplog.records if "wall clock moved" in r.getMessage()]
+    assert moved.startswith("scheduler: the wall clock moved by +3456000 s")
     harness.clock.jump(-40 * DAY)  # NTP puts it back
     harness.clock.skip(1)
     # next_run_at was written from the jumped time, 40 days ahead: due now, not in 40 days.
