@@ -296,3 +296,25 @@ async def test_a_jump_forward_tells_no_one_their_access_ended_until_an_admin_con
     for user_id in later:
         assert await _kinds(harness, user_id) == []
     assert await _holds(harness) == {}
+
+
+async def test_a_held_expiry_is_forgotten_when_the_clock_comes_back(
+    make_harness: MakeHarness,
+) -> None:
+    harness = await make_harness()
+    soon = [6_962_000 + n for n in range(4)]
+    await _grants(harness, soon, datetime.now(UTC) + timedelta(days=1))
+    await _grants(
+        harness, [6_963_000 + n for n in range(6)], datetime.now(UTC) + timedelta(days=30)
+    )
+    scheduler = harness.parts.scheduler
+    await scheduler.run_due()
+    harness.clock.jump(1.5 * DAY)
+    await scheduler.run_due()
+    assert list(await _holds(harness)) == ["expiry"]
+    harness.clock.jump(-1.5 * DAY)
+    harness.clock.skip(31)
+    assert "expiry" in await scheduler.run_due()
+    assert await _holds(harness) == {}
+    for user_id in soon:
+        assert await _kinds(harness, user_id) == []

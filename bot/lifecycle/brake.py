@@ -51,30 +51,40 @@ class MassBrake:
     ) -> bool:
         """True: go on (not a mass action, or one an admin confirmed: the confirmation is
         used up). False: held, and the admins told the first time."""
-        if not is_mass(affected, population, self.share):
+        mass = is_mass(affected, population, self.share)
+        hold = (
+            await session.execute(select(HeldAction.confirmed_at).where(HeldAction.name == action))
+        ).first()
+        confirmed = hold is not None and hold.confirmed_at is not None
+        if hold is not None and (confirmed or not mass):
+            # Confirmed and carried out now, or the clock came back: a later mass action
+            # is a new one, reported again.
             await session.execute(delete(HeldAction).where(HeldAction.name == action))
+        if not mass or confirmed:
             return True
-        confirmed = await session.scalar(
-            select(HeldAction.confirmed_at).where(HeldAction.name == action)
-        )
-        if confirmed is not None:
-            await session.execute(delete(HeldAction).where(HeldAction.name == action))
-            return True
+        if hold is None:
+            await self._hold(session, action, affected, population, now)
+        return False
+
+    async def _hold(
+        self, session: AsyncSession, action: str, affected: int, population: int, now: datetime
+    ) -> None:
+        """The hold's row and, if this process inserted it, the admins' one report."""
         connection = await session.connection()
         row = {"name": action, "held_at": now, "affected": affected, "population": population}
         inserted = await connection.execute(
             _INSERT_HOLD[connection.dialect.name].returning(_HELD.c.name), row
         )
-        if inserted.first() is not None:
-            params = {
-                "action": action,
-                "affected": affected,
-                "population": population,
-                "share": self.share,
-            }
-            for admin_id in self._admin_ids:
-                await outbox.enqueue(session, chat_id=admin_id, kind="mass_held", params=params)
-        return False
+        if inserted.first() is None:  # another process held it first, and reported it
+            return
+        params = {
+            "action": action,
+            "affected": affected,
+            "population": population,
+            "share": self.share,
+        }
+        for admin_id in self._admin_ids:
+            await outbox.enqueue(session, chat_id=admin_id, kind="mass_held", params=params)
 
 
 async def confirm(session: AsyncSession, action: str, now: datetime) -> bool:

@@ -220,12 +220,11 @@ class LifecycleSweeps:
 
         if self._brake is not None:
             affected = await self._count_new(step)
-            if affected:
-                async with self._uow() as session:
-                    population = await _subscribers(session, since)
-                    go = await self._brake.allows(session, EXPIRY, affected, population, now)
-                if not go:
-                    return f"held: {affected} of {population} subscribers to be told at once"
+            async with self._uow() as session:
+                population = await _subscribers(session, since) if affected else 0
+                go = await self._brake.allows(session, EXPIRY, affected, population, now)
+            if not go:
+                return f"held: {affected} of {population} subscribers to be told at once"
         return f"{await self._sweep(step)} told their access ended"
 
     async def reminders(self, now: datetime) -> str:

@@ -230,8 +230,8 @@ class PremiumChats:
         links, once per access period (rules.invite_key): a period ends when this job sees
         the user without access, whether or not they ever joined."""
         async with self._sessions() as session, session.begin():
+            await _close_periods(session, now)
             users = await recipients(session, now)
-            await _close_periods(session, set(users))
             due = await self._uninvited(session, users)
         sent = 0
         for user_id, period in due[:INVITES_PER_RUN]:
@@ -310,13 +310,13 @@ async def _mark_invited(session: AsyncSession, invited: list[tuple[int, int]]) -
     )
 
 
-async def _close_periods(session: AsyncSession, with_access: set[int]) -> None:
+async def _close_periods(session: AsyncSession, now: datetime) -> None:
     """End the period of every invited user who has no access now: their next access is
     a new period, with its own invite."""
-    invited = await session.scalars(
-        select(PremiumPeriod.user_id).where(PremiumPeriod.invited.is_(True))
+    invited = list(
+        await session.scalars(select(PremiumPeriod.user_id).where(PremiumPeriod.invited.is_(True)))
     )
-    ended = sorted(set(invited) - with_access)
+    ended = sorted(set(invited) - await with_access(session, invited, now))
     for start in range(0, len(ended), _CHUNK):
         await session.execute(
             update(PremiumPeriod)
