@@ -216,7 +216,7 @@ def _scheduler(
             jobs.append(
                 Job(name, timedelta(days=1), body, lease=RECONCILE_LEASE, first_after=first)
             )
-    return Scheduler(session_factory, jobs, clock=clock)
+    return Scheduler(session_factory, jobs, clock=clock, on_clock_move=mass_brake.clock_moved)
 
 
 def _delivery(

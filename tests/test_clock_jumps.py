@@ -169,7 +169,10 @@ async def test_a_jump_forward_removes_no_paying_member_and_tells_the_admins_once
     assert MEMBERS[0] in premium.fake_bot.chats.chats[CHAT].members
     await premium.deliver()
     report = premium.last_reply(ADMIN_ID)
-    assert report.text.startswith("Premium chats: 5 of 5 members would be removed at once")
+    assert report.text.startswith(
+        "Premium chats: the server clock jumped 960 hours ahead while the bot was running, "
+        "and 5 of 5 members would now be removed. Nobody was removed."
+    )
     [[button]] = report.params["reply_markup"]["inline_keyboard"]
     assert button["callback_data"] == MassActionButton(action="premium-removals").pack()
 
@@ -239,6 +242,38 @@ async def test_audit_chats_confirms_a_held_removal_by_carrying_it_out(
     assert statuses == {"member", "removed"}
 
 
+async def test_a_jump_forward_bans_not_even_a_single_paying_member(premium: Harness) -> None:
+    """One person is not a mass, but a process that saw its clock jump holds even one
+    removal until the clock is back or an admin confirms (accepting the clock)."""
+    await give_access(premium, MEMBERS[0], days=30)
+    await _members(premium, MEMBERS[0])
+    scheduler = premium.parts.scheduler
+    await scheduler.run_due()
+    premium.clock.jump(40 * DAY)
+    await scheduler.run_due()
+    premium.clock.skip(61)
+    await scheduler.run_due()
+    assert _bans(premium) == 0 and await _kinds(premium, MEMBERS[0]) == []
+    assert (await _kinds(premium, ADMIN_ID)).count("mass_held") == 1
+    # The admin decides the clock is right after all: the removal goes ahead, and later
+    # ordinary ends are not held any more.
+    await premium.press(ADMIN_ID, MassActionButton(action="premium-removals").pack())
+    premium.clock.skip(61)
+    await scheduler.run_due()
+    assert _bans(premium) == 1 and await _holds(premium) == {}
+
+
+async def test_mass_action_share_1_turns_the_brake_off(make_harness: MakeHarness) -> None:
+    harness = await make_harness(premium_chat_ids=[CHAT], mass_action_share=1)
+    harness.fake_bot.chats.bot_id = harness.settings.bot_id
+    harness.fake_bot.chats.add_chat(CHAT, bot_rights=ADMIN_RIGHTS)
+    await give_access(harness, *MEMBERS)
+    await _members(harness, *MEMBERS)
+    await _lapse(harness, *MEMBERS)
+    await harness.parts.scheduler.run_due()
+    assert _bans(harness) == 5 and await _holds(harness) == {}
+
+
 async def test_one_members_ordinary_end_is_not_held(premium: Harness) -> None:
     await give_access(premium, *MEMBERS)
     await _members(premium, *MEMBERS)
@@ -286,7 +321,8 @@ async def test_a_jump_forward_tells_no_one_their_access_ended_until_an_admin_con
     assert await _kinds(harness, ADMIN_ID) == ["mass_held"]
     await harness.deliver()
     assert harness.last_reply(ADMIN_ID).text.startswith(
-        "Subscriptions: 4 of 10 subscribers would be told at once that their access ended"
+        "Subscriptions: the server clock jumped 36 hours ahead while the bot was running, "
+        "and 4 of 10 subscribers would now be told that their access ended."
     )
     await harness.press(ADMIN_ID, MassActionButton(action="expiry").pack())
     harness.clock.skip(31)

@@ -7,6 +7,11 @@ ended. Nothing in one run can tell such a jump from a real mass end, so a person
 an admin's button under the report, or `python -m bot audit-chats` (which carries out the
 removals itself). The hold is a row in held_actions; its insert is what makes the report
 go out once, and a run that is no longer a mass one (the clock came back) forgets it.
+
+A process that sees its wall clock jump ahead (the scheduler compares it with the
+monotonic clock) holds even a single removal or expiry until the clock is back, or an
+admin confirms, which accepts the clock as it is: one paying member must not be banned
+by a jump either.
 """
 
 from __future__ import annotations
@@ -18,6 +23,7 @@ from typing import cast
 from sqlalchemy import Table, delete, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from bot.clock import CLOCK_SLACK
 from bot.delivery import outbox
 from db.engine import insert_ignoring_conflicts
 from db.models import HeldAction
@@ -45,13 +51,23 @@ class MassBrake:
     def __init__(self, *, share: float = DEFAULT_SHARE, admin_ids: Sequence[int] = ()) -> None:
         self.share = share
         self._admin_ids = list(admin_ids)
+        self.moved = 0.0  # seconds this process saw its wall clock jump ahead, net
+
+    def clock_moved(self, seconds: float) -> None:
+        """The scheduler saw the wall clock move (ahead: positive)."""
+        self.moved += seconds
+
+    @property
+    def clock_ahead(self) -> bool:
+        """Whether the wall clock is still ahead of where this process found it."""
+        return self.moved > CLOCK_SLACK.total_seconds()
 
     async def allows(
         self, session: AsyncSession, action: str, affected: int, population: int, now: datetime
     ) -> bool:
         """True: go on (not a mass action, or one an admin confirmed: the confirmation is
         used up). False: held, and the admins told the first time."""
-        mass = is_mass(affected, population, self.share)
+        mass = is_mass(affected, population, self.share) or (self.clock_ahead and affected > 0)
         hold = (
             await session.execute(select(HeldAction.confirmed_at).where(HeldAction.name == action))
         ).first()
@@ -60,6 +76,8 @@ class MassBrake:
             # Confirmed and carried out now, or the clock came back: a later mass action
             # is a new one, reported again.
             await session.execute(delete(HeldAction).where(HeldAction.name == action))
+        if confirmed:
+            self.moved = 0.0  # an admin looked: the clock is right as it is
         if not mass or confirmed:
             return True
         if hold is None:
@@ -82,6 +100,7 @@ class MassBrake:
             "affected": affected,
             "population": population,
             "share": self.share,
+            "moved_hours": round(self.moved / 3600) if self.clock_ahead else None,
         }
         for admin_id in self._admin_ids:
             await outbox.enqueue(session, chat_id=admin_id, kind="mass_held", params=params)

@@ -29,16 +29,13 @@ from sqlalchemy import Table, or_, update
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from bot import metrics
-from bot.clock import Clock, SystemClock
+from bot.clock import CLOCK_SLACK, Clock, SystemClock
 from db.engine import insert_ignoring_conflicts
 from db.models import SchedulerJob
 
 log = logging.getLogger(__name__)
 
 LEASE = timedelta(seconds=60)
-# How far back a wall clock may be corrected (NTP's steps are far smaller) before a job's
-# next run or lease, written by the later time, is taken for a jump's leftover (_claim).
-CLOCK_SLACK = timedelta(minutes=5)
 POLL_SECONDS = 5.0
 _JOBS = cast(Table, SchedulerJob.__table__)
 _INSERT_JOB = insert_ignoring_conflicts(_JOBS, _JOBS.c.name)
@@ -71,6 +68,7 @@ class Scheduler:
         *,
         clock: Clock | None = None,
         owner: str | None = None,
+        on_clock_move: Callable[[float], None] | None = None,
     ) -> None:
         self._sessions = session_factory
         self._jobs = list(jobs)
@@ -78,6 +76,7 @@ class Scheduler:
         self.owner = owner or process_name()
         self._stopping = asyncio.Event()
         self._clock_offset: float | None = None  # wall clock minus monotonic, last poll
+        self._on_clock_move = on_clock_move  # told the seconds the wall clock moved
 
     def stop(self) -> None:
         self._stopping.set()
@@ -120,6 +119,8 @@ class Scheduler:
                 "expiries are held for an admin (MASS_ACTION_SHARE)",
                 offset - last,
             )
+            if self._on_clock_move is not None:
+                self._on_clock_move(offset - last)
 
     async def _register(self, now: datetime) -> None:
         async with self._sessions() as session, session.begin():

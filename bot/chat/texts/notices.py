@@ -159,13 +159,17 @@ def _premium_audit(p: dict[str, Any]) -> Rendered:
 
 
 _HELD = {"premium-removals": "mass.held.removals", "expiry": "mass.held.expiry"}
+_HELD_CLOCK = {"premium-removals": "mass.clock.removals", "expiry": "mass.clock.expiry"}
 
 
 def _mass_held(p: dict[str, Any]) -> Rendered:
     action = str(p["action"])
-    share = f"{float(p.get('share', 0)):.0%}"
-    params = {"affected": p["affected"], "population": p["population"], "share": share}
-    text = t(_HELD.get(action, "mass.held.expiry"), **params)
+    params = {"affected": p["affected"], "population": p["population"]}
+    if p.get("moved_hours") is not None:  # the process saw its wall clock jump ahead
+        text = t(_HELD_CLOCK.get(action, "mass.clock.expiry"), hours=p["moved_hours"], **params)
+    else:
+        share = f"{float(p.get('share', 0)):.0%}"
+        text = t(_HELD.get(action, "mass.held.expiry"), share=share, **params)
     return text, keyboards.confirm_mass_action(action)
 
 
