@@ -201,7 +201,7 @@ def _scheduler(
         jobs.append(Job("winback", timedelta(minutes=5), sweeps.winback))
     if premium.enabled:
         every, daily = timedelta(seconds=30), timedelta(days=1)
-        jobs.append(Job("premium-invites", every, premium_jobs.invites(premium)))
+        jobs.append(Job("premium-invites", every, premium_jobs.invites(premium, mass_brake)))
         minute = timedelta(minutes=1)
         jobs.append(Job("premium-removals", minute, premium_jobs.removals(premium, mass_brake)))
         audit = premium_jobs.audit(premium, settings.admin_ids, mass_brake)

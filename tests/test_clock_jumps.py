@@ -263,6 +263,22 @@ async def test_a_jump_forward_bans_not_even_a_single_paying_member(premium: Harn
     assert _bans(premium) == 1 and await _holds(premium) == {}
 
 
+async def test_a_jump_forward_does_not_end_an_access_period_nor_invite_again(
+    premium: Harness,
+) -> None:
+    """One invite per access period: a jump makes access look over, but the period of a
+    subscriber who never joined does not end with it, so no second invite afterwards."""
+    await give_access(premium, MEMBERS[0], days=30)
+    scheduler = premium.parts.scheduler
+    assert "premium-invites" in await scheduler.run_due()
+    premium.clock.jump(40 * DAY)
+    assert "premium-invites" in await scheduler.run_due()
+    premium.clock.jump(-40 * DAY)
+    premium.clock.skip(31)
+    assert "premium-invites" in await scheduler.run_due()
+    assert (await _kinds(premium, MEMBERS[0])).count("premium_invite") == 1
+
+
 async def test_mass_action_share_1_turns_the_brake_off(make_harness: MakeHarness) -> None:
     harness = await make_harness(premium_chat_ids=[CHAT], mass_action_share=1)
     harness.fake_bot.chats.bot_id = harness.settings.bot_id
@@ -354,3 +370,25 @@ async def test_a_held_expiry_is_forgotten_when_the_clock_comes_back(
     assert await _holds(harness) == {}
     for user_id in soon:
         assert await _kinds(harness, user_id) == []
+
+
+async def test_audit_chats_confirms_a_held_expiry_for_the_next_run(
+    premium: Harness, capsys: pytest.CaptureFixture[str]
+) -> None:
+    soon = [6_964_000 + n for n in range(4)]
+    await _grants(premium, soon, datetime.now(UTC) + timedelta(days=1))
+    await _grants(
+        premium, [6_965_000 + n for n in range(6)], datetime.now(UTC) + timedelta(days=30)
+    )
+    scheduler = premium.parts.scheduler
+    premium.clock.jump(1.5 * DAY)  # the process starts with its clock ahead: the share rule
+    await scheduler.run_due()
+    assert list(await _holds(premium)) == ["expiry"]
+    capsys.readouterr()
+    assert await run_audit(premium.settings, dry_run=False) == 0
+    assert capsys.readouterr().out.splitlines()[-1].endswith("expiry, 4 of 10 at once; confirmed")
+    premium.clock.skip(31)
+    await scheduler.run_due()
+    for user_id in soon:
+        assert await _kinds(premium, user_id) == ["access_expired"]
+    assert await _holds(premium) == {}

@@ -26,8 +26,15 @@ def summary(report: AuditReport, *, dry_run: bool) -> str:
     )
 
 
-def invites(premium: PremiumChats) -> JobBody:
-    return premium.invites
+def invites(premium: PremiumChats, brake: MassBrake) -> JobBody:
+    """Every 30 s: links for users whose access started; no access period ends while the
+    wall clock is ahead of where this process found it (else, once it is back, everyone
+    not in every chat would be invited again)."""
+
+    async def run(now: datetime) -> str:
+        return await premium.invites(now, close_periods=not brake.clock_ahead)
+
+    return run
 
 
 def removals(premium: PremiumChats, brake: MassBrake) -> JobBody:
