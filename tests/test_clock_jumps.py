@@ -2,7 +2,8 @@
 PostgreSQL: the scheduler's jobs run again as soon as the clock is back, whatever the jump
 left in scheduler_jobs; a mass removal from the premium chats or a mass expiry is held and
 reported to the admins once, not carried out, until an admin's button or
-`python -m bot audit-chats` confirms it; MASS_ACTION_SHARE is validated."""
+`python -m bot audit-chats` confirms it; a process that saw its clock jump holds even one
+removal; a jump ends no premium access period; MASS_ACTION_SHARE is validated."""
 
 from __future__ import annotations
 
@@ -70,7 +71,7 @@ async def _holds(harness: Harness) -> dict[str, datetime | None]:
 def test_a_mass_action_is_more_than_the_share_and_more_than_one_person() -> None:
     assert brake.is_mass(3, 10, 0.2)
     assert not brake.is_mass(2, 10, 0.2)  # exactly the share is not more than it
-    assert not brake.is_mass(1, 1, 0.2)  # one person's end is never held
+    assert not brake.is_mass(1, 1, 0.2)  # one person is not a mass (a clock jump aside)
     assert brake.is_mass(2, 2, 0.2)
     assert not brake.is_mass(0, 0, 0.2)
     assert not brake.is_mass(10, 10, 1.0)  # 1: never held
