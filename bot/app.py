@@ -34,6 +34,8 @@ from bot.delivery.worker import DeliveryWorker
 from bot.errors import BillingNotConfiguredError, BillingUnavailableError
 from bot.group_commit import GroupCommit
 from bot.languages import ChosenLanguages
+from bot.lifecycle import brake
+from bot.lifecycle.brake import MassBrake
 from bot.lifecycle.scheduler import Job, Scheduler
 from bot.lifecycle.sweeps import LifecycleSweeps
 from bot.logs import install_redaction
@@ -184,7 +186,9 @@ def _scheduler(
 ) -> Scheduler:
     """The lifecycle jobs and how often each runs: expiry and the end of a grace often
     enough to tell a user within a minute, reminders, renewal notices and win-back offers
-    (days ahead or behind) every few minutes."""
+    (days ahead or behind) every few minutes. Mass removals and expiries are held
+    (MASS_ACTION_SHARE, bot/lifecycle/brake.py)."""
+    mass_brake = MassBrake(share=settings.mass_action_share, admin_ids=settings.admin_ids)
     sweeps = LifecycleSweeps(
         UnitOfWork(session_factory),
         reminder_days=settings.reminder_days,
@@ -193,6 +197,7 @@ def _scheduler(
         winback_code=settings.winback_promo_code,
         renewal_days=settings.renewal_notice_days,
         prices=_plan_prices(billing),
+        brake=mass_brake,
     )
     jobs = [
         Job("expiry", timedelta(seconds=30), sweeps.expiry),
@@ -205,10 +210,10 @@ def _scheduler(
         jobs.append(Job("winback", timedelta(minutes=5), sweeps.winback))
     if premium.enabled:
         every, daily = timedelta(seconds=30), timedelta(days=1)
-        jobs.append(Job("premium-invites", every, premium_jobs.invites(premium)))
+        jobs.append(Job("premium-invites", every, premium_jobs.invites(premium, mass_brake)))
         minute = timedelta(minutes=1)
-        jobs.append(Job("premium-removals", minute, premium_jobs.removals(premium)))
-        audit = premium_jobs.audit(premium, settings.admin_ids)
+        jobs.append(Job("premium-removals", minute, premium_jobs.removals(premium, mass_brake)))
+        audit = premium_jobs.audit(premium, settings.admin_ids, mass_brake)
         jobs.append(Job("premium-audit", daily, audit, first_after=timedelta(hours=1)))
     reconcilers: list[tuple[str, Reconciler | StarsReconciler | None]] = [
         ("reconcile", reconciler),
@@ -220,7 +225,7 @@ def _scheduler(
             jobs.append(
                 Job(name, timedelta(days=1), body, lease=RECONCILE_LEASE, first_after=first)
             )
-    return Scheduler(session_factory, jobs, clock=clock)
+    return Scheduler(session_factory, jobs, clock=clock, on_clock_move=mass_brake.clock_moved)
 
 
 def _delivery(
@@ -553,9 +558,30 @@ async def run_audit(settings: Settings, *, dry_run: bool) -> int:
         for chat_id, user_id in report.removed:
             print(f"chat {chat_id}: {verb} user {user_id} (no access)")  # noqa: T201
         print(premium_jobs.summary(report, dry_run=dry_run))  # noqa: T201
+        for line in await _confirm_held(parts.session_factory, dry_run=dry_run):
+            print(line)  # noqa: T201
     finally:
         await parts.close()
     return 0
+
+
+async def _confirm_held(
+    session_factory: async_sessionmaker[AsyncSession], *, dry_run: bool
+) -> list[str]:
+    """audit-chats confirms what the jobs held (bot/lifecycle/brake.py): it has just
+    carried out the removals itself, and the held expiry notices go at the next run. One
+    line each; --dry-run only names them."""
+    async with session_factory() as session, session.begin():
+        holds = await brake.held(session)
+        if not dry_run:
+            await brake.forget(session, brake.REMOVALS)
+            await brake.confirm(session, brake.EXPIRY, datetime.now(UTC))
+    done = "would be confirmed" if dry_run else "confirmed"
+    return [
+        f"held since {hold.held_at:%Y-%m-%d %H:%M} UTC: {hold.name}, {hold.affected} of "
+        f"{hold.population} at once; {done}"
+        for hold in holds
+    ]
 
 
 async def run_migrations(settings: Settings) -> str:

@@ -5,8 +5,13 @@ from __future__ import annotations
 
 import asyncio
 import time
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import Protocol
+
+# How far a wall clock may be stepped (NTP's steps are far smaller) before it counts as
+# moved: the scheduler says so, and the mass-action brake holds even one removal or expiry
+# until the clock is back or an admin confirms (bot/lifecycle/brake.py).
+CLOCK_SLACK = timedelta(minutes=5)
 
 
 class Clock(Protocol):

@@ -104,6 +104,10 @@ class Settings(BaseSettings):
     # and users never removed from them.
     premium_chat_ids: Annotated[list[int], NoDecode] = Field(default_factory=list)
     premium_chat_allowlist: Annotated[list[int], NoDecode] = Field(default_factory=list)
+    # A job about to remove (premium chats) or tell of an expiry more than this share of
+    # the members or subscribers at once holds and asks the admins (bot/lifecycle/brake.py):
+    # a wall clock jump looks like everyone's access ending. 1: never held.
+    mass_action_share: float = Field(default=0.2, gt=0, le=1, allow_inf_nan=False)
     # Days of access a referrer gets when someone they brought first pays (unset: none).
     referral_bonus_days: int | None = Field(default=None, ge=1, le=MAX_REMINDER_DAYS)
     # One offer that many days after access ended (unset: off), with a promotion code.

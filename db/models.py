@@ -365,6 +365,37 @@ class PremiumMember(Base):
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow, onupdate=utcnow)
 
 
+class PremiumPeriod(Base):
+    """A user's access periods as the premium chat invites count them (bot/premium): the
+    number of the current one and whether its invite went out. A period ends when the
+    invites job sees the user without access; the next access is a new period with its own
+    invite, whether or not they ever joined a chat in the last one."""
+
+    __tablename__ = "premium_periods"
+
+    user_id: Mapped[int] = mapped_column(
+        BigInteger, ForeignKey("users.id", ondelete="CASCADE"), primary_key=True
+    )
+    period: Mapped[int] = mapped_column(Integer, default=0)
+    invited: Mapped[bool] = mapped_column(Boolean, default=False)
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow, onupdate=utcnow)
+
+
+class HeldAction(Base):
+    """A mass action a job held instead of carrying out (bot/lifecycle/brake.py): it would
+    have touched more than MASS_ACTION_SHARE of the people it watches at once, as a wall
+    clock jump does. The admins are told once (the row's insert); it is carried out only
+    after an admin or `python -m bot audit-chats` confirms it (confirmed_at)."""
+
+    __tablename__ = "held_actions"
+
+    name: Mapped[str] = mapped_column(String(64), primary_key=True)
+    held_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    affected: Mapped[int] = mapped_column(Integer)
+    population: Mapped[int] = mapped_column(Integer)
+    confirmed_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+
+
 class Referral(Base):
     """Who brought whom (`/start ref_<id>`): one referrer per referred user, and when the
     referrer got the bonus for the referred user's first payment (once)."""

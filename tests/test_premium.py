@@ -75,7 +75,7 @@ def test_the_rights_the_bot_needs_and_who_must_leave() -> None:
     ]
     assert rules.missing_rights({"status": "member"}) == ["administrator"]
     assert rules.recorded_status("creator") == "admin"
-    assert rules.recorded_status("restricted") == "member"
+    assert rules.recorded_status("restricted", is_member=True) == "member"
     assert rules.recorded_status("kicked") == "left"
     assert rules.must_leave(status="member", has_access=False, allowlisted=False)
     assert not rules.must_leave(status="member", has_access=True, allowlisted=False)
@@ -181,6 +181,42 @@ async def test_someone_who_gets_in_without_access_does_not_stay(premium: Harness
     assert unban["only_if_banned"] is True  # so he can come back after paying
     assert await _status(premium, BOB) == "removed"
     assert "premium_removed" in await _kinds(premium, BOB)
+
+
+async def test_restricted_users_are_members_only_while_is_member_is_true(
+    premium: Harness,
+) -> None:
+    """Telegram's states: creator, administrator, member, and restricted with is_member
+    true are in the chat; restricted with is_member false, left and kicked are not. Users
+    restricted after they left are not recorded as members: no ban, no message."""
+    fake = premium.fake_bot.chats
+    gone = [7_500_000 + n for n in range(20)]
+    for user_id in gone:
+        await premium.feed(fake.restricted(CHAT, user_id, is_member=False))
+    assert premium.fake_bot.calls_for("banChatMember") == []
+    assert premium.fake_bot.calls_for("unbanChatMember") == []
+    for user_id in gone:
+        assert await _status(premium, user_id) == "left"
+        assert await _kinds(premium, user_id) == []
+    report = await premium.parts.premium.audit(datetime.now(UTC), dry_run=False)
+    assert (report.checked, report.removed) == (0, [])
+    # Restricted but still in the chat, without access: a member, so removed.
+    await premium.feed(fake.restricted(CHAT, BOB, is_member=True))
+    assert await _status(premium, BOB) == "removed" and _bans(premium, BOB) == 1
+    # With access, restricted in the chat: a member who stays.
+    await give_access(premium, ANN)
+    await premium.feed(fake.restricted(CHAT, ANN, is_member=True))
+    assert await _status(premium, ANN) == "member" and _bans(premium, ANN) == 0
+
+
+def test_telegram_member_states_map_to_the_record() -> None:
+    assert rules.recorded_status("creator") == "admin"
+    assert rules.recorded_status("administrator") == "admin"
+    assert rules.recorded_status("member") == "member"
+    assert rules.recorded_status("restricted", is_member=True) == "member"
+    assert rules.recorded_status("restricted", is_member=False) == "left"
+    assert rules.recorded_status("left") == "left"
+    assert rules.recorded_status("kicked") == "left"
 
 
 # --- removal and the audit --------------------------------------------------------------------
@@ -324,6 +360,29 @@ async def test_a_user_removed_and_back_gets_new_links(premium: Harness) -> None:
         row.status, row.expires_at = "active", datetime.now(UTC) + timedelta(days=30)
     assert await premium.parts.premium.invites(NOW) == "1 sent their premium chat links"
     assert await premium.parts.premium.invites(NOW) == "0 sent their premium chat links"
+
+
+async def _restore_access(harness: Harness, user_id: int) -> None:
+    async with harness.session() as session, session.begin():
+        row = await session.scalar(select(Entitlement).where(Entitlement.user_id == user_id))
+        assert row is not None
+        row.status, row.expires_at = "active", datetime.now(UTC) + timedelta(days=30)
+
+
+async def test_each_access_period_gets_its_invite_even_if_the_last_was_never_used(
+    premium: Harness,
+) -> None:
+    """One invite per access period: a user who never joined in the first period (so was
+    never removed) still gets the second period's invite, once."""
+    invites = premium.parts.premium.invites
+    await give_access(premium, BOB)
+    assert await invites(datetime.now(UTC)) == "1 sent their premium chat links"
+    await _end_access(premium, BOB)
+    assert await invites(datetime.now(UTC)) == "0 sent their premium chat links"
+    await _restore_access(premium, BOB)
+    assert await invites(datetime.now(UTC)) == "1 sent their premium chat links"
+    assert await invites(datetime.now(UTC)) == "0 sent their premium chat links"
+    assert (await _kinds(premium, BOB)).count("premium_invite") == 2
 
 
 async def test_access_ending_removes_within_a_minute(premium: Harness) -> None:

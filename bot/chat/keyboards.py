@@ -56,6 +56,12 @@ class RefundButton(CallbackData, prefix="refund"):
     user_id: Annotated[int, Field(ge=1, le=MAX_TELEGRAM_USER_ID)]
 
 
+class MassActionButton(CallbackData, prefix="mass"):
+    """`mass:expiry`: an admin confirms a mass action a job held (bot/lifecycle/brake.py)."""
+
+    action: Literal["premium-removals", "expiry"]
+
+
 def _one(button: InlineKeyboardButton) -> InlineKeyboardMarkup:
     return InlineKeyboardMarkup(inline_keyboard=[[button]])
 
@@ -66,6 +72,14 @@ def subscribe() -> InlineKeyboardMarkup:
             text=plain("button.subscribe"), callback_data=BillingButton(action="plans").pack()
         )
     )
+
+
+def confirm_mass_action(action: str) -> InlineKeyboardMarkup | None:
+    """The button under a held mass action's report; none for an action no longer known."""
+    if action not in ("premium-removals", "expiry"):
+        return None
+    data = MassActionButton(action=action)
+    return _one(InlineKeyboardButton(text=plain("button.mass_confirm"), callback_data=data.pack()))
 
 
 def winback() -> InlineKeyboardMarkup:

@@ -6,6 +6,7 @@ row lock makes exactly one of several processes win, on SQLite there is one writ
 anyway. The lease (LEASE) outlives a crash by at most that long, after which another
 process takes the job. A job that came due while every process was down runs once when
 one comes back (the row says it is due; it is then set due again one interval later).
+A wall clock moved back or forward stalls nothing (_claim).
 
 A job must be safe to run twice (a crash between its work and the row's update runs it
 again): the lifecycle jobs are, because each message they queue is keyed in the database.
@@ -28,7 +29,7 @@ from sqlalchemy import Table, or_, update
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from bot import metrics
-from bot.clock import Clock, SystemClock
+from bot.clock import CLOCK_SLACK, Clock, SystemClock
 from db.engine import insert_ignoring_conflicts
 from db.models import SchedulerJob
 
@@ -67,12 +68,15 @@ class Scheduler:
         *,
         clock: Clock | None = None,
         owner: str | None = None,
+        on_clock_move: Callable[[float], None] | None = None,
     ) -> None:
         self._sessions = session_factory
         self._jobs = list(jobs)
         self._clock = clock or SystemClock()
         self.owner = owner or process_name()
         self._stopping = asyncio.Event()
+        self._clock_offset: float | None = None  # wall clock minus monotonic, last poll
+        self._on_clock_move = on_clock_move  # told the seconds the wall clock moved
 
     def stop(self) -> None:
         self._stopping.set()
@@ -94,6 +98,7 @@ class Scheduler:
     async def run_due(self) -> list[str]:
         """Run every job that is due now and not held elsewhere; the names of those run."""
         now = self._clock.now()
+        self._notice_clock_move(now)
         await self._register(now)
         ran = []
         for job in self._jobs:
@@ -101,6 +106,21 @@ class Scheduler:
                 await self._run(job, now)
                 ran.append(job.name)
         return ran
+
+    def _notice_clock_move(self, now: datetime) -> None:
+        """One warning when the wall clock moved apart from time itself (the monotonic
+        clock) since the last poll: an operator's or a broken NTP's jump, which the jobs
+        survive (_claim, brake.py) but someone should look into."""
+        offset = now.timestamp() - self._clock.monotonic()
+        last, self._clock_offset = self._clock_offset, offset
+        if last is not None and abs(offset - last) > CLOCK_SLACK.total_seconds():
+            log.warning(
+                "scheduler: the wall clock moved by %+.0f s; jobs go on, mass removals and "
+                "expiries are held for an admin (MASS_ACTION_SHARE)",
+                offset - last,
+            )
+            if self._on_clock_move is not None:
+                self._on_clock_move(offset - last)
 
     async def _register(self, now: datetime) -> None:
         async with self._sessions() as session, session.begin():
@@ -112,12 +132,25 @@ class Scheduler:
                 )
 
     async def _claim(self, job: Job, now: datetime) -> bool:
+        # A wall clock moved back leaves next_run_at and the lease as the later time wrote
+        # them: a time further ahead than one interval (one lease), and CLOCK_SLACK, is not
+        # one this clock set, so the job is due (the lease over) now, not silent for the
+        # length of the jump.
+        # A clock moved forward makes every job due at once: each runs once, as after an
+        # outage, and what it would do to many people at once is braked (brake.py).
         claim = (
             update(SchedulerJob)
             .where(
                 SchedulerJob.name == job.name,
-                SchedulerJob.next_run_at <= now,
-                or_(SchedulerJob.lease_until.is_(None), SchedulerJob.lease_until <= now),
+                or_(
+                    SchedulerJob.next_run_at <= now,
+                    SchedulerJob.next_run_at > now + max(job.every, job.first_after) + CLOCK_SLACK,
+                ),
+                or_(
+                    SchedulerJob.lease_until.is_(None),
+                    SchedulerJob.lease_until <= now,
+                    SchedulerJob.lease_until > now + job.lease + CLOCK_SLACK,
+                ),
             )
             .values(lease_owner=self.owner, lease_until=now + job.lease)
         )

@@ -13,13 +13,14 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any, cast
 
-from sqlalchemy import Table, and_, exists, func, select
+from sqlalchemy import Table, and_, exists, func, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import aliased
 
 from bot.access import ACCESS_STATUSES, STRIPE_GRACE, SUBSCRIPTION_SOURCES, with_access
 from bot.delivery import outbox
 from bot.lifecycle import rules
+from bot.lifecycle.brake import EXPIRY, MassBrake
 from bot.lifecycle.rules import Ending
 from bot.unit_of_work import UnitOfWork
 from db.engine import insert_ignoring_conflicts
@@ -172,6 +173,28 @@ async def queue_once(session: AsyncSession, messages: Sequence[Message]) -> int:
     )
 
 
+async def _unsent(session: AsyncSession, messages: Sequence[Message]) -> int:
+    """How many of `messages` have a key not queued yet."""
+    if not messages:
+        return 0
+    sent = await session.scalars(
+        select(LifecycleNotice.event).where(LifecycleNotice.event.in_([m.event for m in messages]))
+    )
+    return len({m.event for m in messages} - set(sent))
+
+
+async def _subscribers(session: AsyncSession, since: datetime) -> int:
+    """Users whose access lasted past `since` (or has no end): whom the expiry job watches,
+    the measure of a mass expiry."""
+    count = await session.scalar(
+        select(func.count(func.distinct(Entitlement.user_id))).where(
+            Entitlement.status.in_(ACCESS_STATUSES),
+            or_(Entitlement.expires_at.is_(None), Entitlement.expires_at > since),
+        )
+    )
+    return int(count or 0)
+
+
 class LifecycleSweeps:
     """The jobs' bodies; each takes `now` and answers one line for the scheduler's log."""
 
@@ -185,6 +208,7 @@ class LifecycleSweeps:
         winback_code: str | None = None,
         renewal_days: Sequence[int] = (),
         prices: Prices | None = None,
+        brake: MassBrake | None = None,
     ):
         self._uow = uow
         self._days = sorted(set(reminder_days), reverse=True)
@@ -193,6 +217,7 @@ class LifecycleSweeps:
         self._winback_code = winback_code
         self._renewal_days = sorted(set(renewal_days), reverse=True)
         self._prices = prices
+        self._brake = brake
 
     async def expiry(self, now: datetime) -> str:
         """Tell each user whose access ended by time, once, with a Subscribe button."""
@@ -205,6 +230,13 @@ class LifecycleSweeps:
             messages = [self._expired(e) for e in ended if e.user_id not in still]
             return messages, len(page), page[-1].entitlement_id if page else after_id
 
+        if self._brake is not None:
+            affected = await self._count_new(step)
+            async with self._uow() as session:
+                population = await _subscribers(session, since) if affected else 0
+                go = await self._brake.allows(session, EXPIRY, affected, population, now)
+            if not go:
+                return f"held: {affected} of {population} subscribers to be told at once"
         return f"{await self._sweep(step)} told their access ended"
 
     async def reminders(self, now: datetime) -> str:
@@ -302,6 +334,16 @@ class LifecycleSweeps:
                 queued += await queue_once(session, messages)
             if read < PAGE:
                 return queued
+
+    async def _count_new(self, step: Callable[[AsyncSession, int], Awaitable[Step]]) -> int:
+        """How many messages a sweep would queue now (the brake's question), queueing none."""
+        new, after_id = 0, 0
+        while True:
+            async with self._uow() as session:
+                messages, read, after_id = await step(session, after_id)
+                new += await _unsent(session, messages)
+            if read < PAGE:
+                return new
 
     def _expired(self, ending: Ending) -> Message:
         params = {

@@ -7,12 +7,18 @@ from collections.abc import Awaitable, Callable, Sequence
 from datetime import datetime
 
 from bot.delivery import outbox
+from bot.lifecycle.brake import MassBrake
 from bot.premium.service import AuditReport, PremiumChats
 
 JobBody = Callable[[datetime], Awaitable[str]]
 
 
 def summary(report: AuditReport, *, dry_run: bool) -> str:
+    if report.held:
+        return (
+            f"premium chats: {report.checked} members checked, {report.held} without access "
+            "held (a mass removal: waiting for an admin or audit-chats to confirm it)"
+        )
     verb = "would be removed" if dry_run else "removed"
     return (
         f"premium chats: {report.checked} members checked, {len(report.removed)} without "
@@ -20,23 +26,30 @@ def summary(report: AuditReport, *, dry_run: bool) -> str:
     )
 
 
-def invites(premium: PremiumChats) -> JobBody:
-    return premium.invites
-
-
-def removals(premium: PremiumChats) -> JobBody:
-    """Every minute: whoever lost access since leaves the premium chats (the audit's work,
-    without its summary to the admins)."""
+def invites(premium: PremiumChats, brake: MassBrake) -> JobBody:
+    """Every 30 s: links for users whose access started; no access period ends while the
+    wall clock is ahead of where this process found it (else, once it is back, everyone
+    not in every chat would be invited again)."""
 
     async def run(now: datetime) -> str:
-        return summary(await premium.audit(now, dry_run=False), dry_run=False)
+        return await premium.invites(now, close_periods=not brake.clock_ahead)
 
     return run
 
 
-def audit(premium: PremiumChats, admin_ids: Sequence[int]) -> JobBody:
+def removals(premium: PremiumChats, brake: MassBrake) -> JobBody:
+    """Every minute: whoever lost access since leaves the premium chats (the audit's work,
+    without its summary to the admins), unless that is a mass removal (the brake)."""
+
     async def run(now: datetime) -> str:
-        report = await premium.audit(now, dry_run=False)
+        return summary(await premium.audit(now, dry_run=False, brake=brake), dry_run=False)
+
+    return run
+
+
+def audit(premium: PremiumChats, admin_ids: Sequence[int], brake: MassBrake) -> JobBody:
+    async def run(now: datetime) -> str:
+        report = await premium.audit(now, dry_run=False, brake=brake)
         params = {
             "checked": report.checked,
             "removed": len(report.removed),

@@ -7,18 +7,21 @@ from __future__ import annotations
 import logging
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
+from typing import cast
 
 from aiogram import Bot
 from aiogram.exceptions import AiogramError, TelegramAPIError
-from sqlalchemy import select
+from sqlalchemy import Table, select, update
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from bot import users
 from bot.access import recipients, with_access
 from bot.delivery.pacing import SendPacer
+from bot.lifecycle.brake import REMOVALS, MassBrake
 from bot.lifecycle.sweeps import Message, queue_once
 from bot.premium import rules
-from db.models import LifecycleNotice, PremiumMember
+from db.engine import upsert
+from db.models import LifecycleNotice, PremiumMember, PremiumPeriod
 
 log = logging.getLogger(__name__)
 _CHUNK = 500  # ids per IN (...) list
@@ -31,6 +34,7 @@ class AuditReport:
     checked: int = 0
     removed: list[tuple[int, int]] = field(default_factory=list)  # (chat, user)
     failed: int = 0
+    held: int = 0  # removals the brake held (bot/lifecycle/brake.py): none carried out
 
 
 class PremiumChats:
@@ -142,13 +146,19 @@ class PremiumChats:
             await queue_once(session, [message])
 
     async def on_member(
-        self, chat_id: int, user_id: int, telegram_status: str, now: datetime
+        self,
+        chat_id: int,
+        user_id: int,
+        telegram_status: str,
+        now: datetime,
+        *,
+        is_member: bool | None = None,
     ) -> bool:
         """Keep the record; someone who got in without access (another's link, added by
-        hand) is removed at once. True when they were."""
+        hand) is removed at once. True when they were. `is_member`: a restricted user's."""
         if chat_id not in self.chat_ids or user_id == self._bot.id:
             return False
-        status = rules.recorded_status(telegram_status)
+        status = rules.recorded_status(telegram_status, is_member=is_member)
         await self._record(chat_id, user_id, status, now)
         if status != "member" or await self._may_stay(user_id, now):
             return False
@@ -179,9 +189,12 @@ class PremiumChats:
             await queue_once(session, [Message(key, user_id, "premium_removed", {})])
         return True
 
-    async def audit(self, now: datetime, *, dry_run: bool) -> AuditReport:
+    async def audit(
+        self, now: datetime, *, dry_run: bool, brake: MassBrake | None = None
+    ) -> AuditReport:
         """Every recorded member without access is removed (or, dry, only listed); one
-        failure never stops the rest."""
+        failure never stops the rest. With a `brake`, removing more than its share of the
+        members at once is held instead (report.held), and the admins are told."""
         report = AuditReport()
         async with self._sessions() as session:
             members = list(
@@ -195,40 +208,54 @@ class PremiumChats:
             )
             allowed = await with_access(session, {m.user_id for m in members}, now)
         report.checked = len(members)
-        for chat_id, user_id in members:
-            if not rules.must_leave(
+        leaving = [
+            (chat_id, user_id)
+            for chat_id, user_id in members
+            if rules.must_leave(
                 status="member",
                 has_access=user_id in allowed,
                 allowlisted=user_id in self._allowlist,
-            ):
-                continue
+            )
+        ]
+        if not dry_run and brake is not None:
+            async with self._sessions() as session, session.begin():
+                go = await brake.allows(session, REMOVALS, len(leaving), len(members), now)
+            if not go:
+                report.held = len(leaving)
+                return report
+        for chat_id, user_id in leaving:
             if dry_run or await self.remove(chat_id, user_id):
                 report.removed.append((chat_id, user_id))
             else:
                 report.failed += 1
         return report
 
-    async def invites(self, now: datetime) -> str:
+    async def invites(self, now: datetime, *, close_periods: bool = True) -> str:
         """Send each user whose access started (and who is not in every chat yet) their
-        links, once per access period (rules.invite_key)."""
-        async with self._sessions() as session:
-            due = await self._uninvited(session, now)
+        links, once per access period (rules.invite_key): a period ends when this job sees
+        the user without access, whether or not they ever joined. `close_periods` False:
+        none ends now (a wall clock jumped ahead makes everyone's access look over)."""
+        async with self._sessions() as session, session.begin():
+            if close_periods:
+                await _close_periods(session, now)
+            users = await recipients(session, now)
+            due = await self._uninvited(session, users)
         sent = 0
-        for user_id, removals in due[:INVITES_PER_RUN]:
+        for user_id, period in due[:INVITES_PER_RUN]:
             urls = await self.links(user_id, now)
             if not urls:
                 continue
             message = Message(
-                rules.invite_key(user_id, removals), user_id, "premium_invite", {"links": urls}
+                rules.invite_key(user_id, period), user_id, "premium_invite", {"links": urls}
             )
             async with self._sessions() as session, session.begin():
                 sent += await queue_once(session, [message])
+                await _mark_invited(session, [(user_id, period)])
         return f"{sent} sent their premium chat links"
 
-    async def _uninvited(self, session: AsyncSession, now: datetime) -> list[tuple[int, int]]:
+    async def _uninvited(self, session: AsyncSession, users: list[int]) -> list[tuple[int, int]]:
         """(user, access period) of users with access not yet in every chat, whose invite
         for this period has not been sent: at most INVITES_PER_RUN."""
-        users = await recipients(session, now)
         if not users:
             return []
         records = await session.execute(
@@ -237,22 +264,72 @@ class PremiumChats:
             )
         )
         inside: dict[int, int] = {}
-        periods: dict[int, int] = {}
-        for user_id, status, removals in records:
-            periods[user_id] = max(periods.get(user_id, 0), removals)
+        removals: dict[int, int] = {}
+        for user_id, status, removed in records:
+            removals[user_id] = max(removals.get(user_id, 0), removed)
             inside[user_id] = inside.get(user_id, 0) + (status in ("member", "admin"))
         wanted = [u for u in users if inside.get(u, 0) < len(self.chat_ids)]
         due: list[tuple[int, int]] = []
         for start in range(0, len(wanted), _CHUNK):
-            keys = {
-                rules.invite_key(u, periods.get(u, 0)): u for u in wanted[start : start + _CHUNK]
+            chunk = wanted[start : start + _CHUNK]
+            periods = await _periods(session, chunk)
+            current = {
+                u: rules.invite_period(periods.get(u), removals.get(u, 0))
+                for u in chunk
+                if not rules.invited(periods.get(u))
             }
+            keys = {rules.invite_key(u, period): u for u, period in current.items()}
             sent = set(
                 await session.scalars(
                     select(LifecycleNotice.event).where(LifecycleNotice.event.in_(keys))
                 )
             )
-            due += [(user, periods.get(user, 0)) for key, user in keys.items() if key not in sent]
+            # Sent before the period was recorded (an older version): recorded now.
+            await _mark_invited(session, [(keys[key], current[keys[key]]) for key in sent])
+            due += [(user, current[user]) for key, user in keys.items() if key not in sent]
             if len(due) >= INVITES_PER_RUN:
                 break
         return due[:INVITES_PER_RUN]
+
+
+_PERIODS = cast(Table, PremiumPeriod.__table__)
+_UPSERT_PERIOD = upsert(_PERIODS, _PERIODS.c.user_id, update=["period", "invited"])
+
+
+async def _periods(session: AsyncSession, user_ids: list[int]) -> dict[int, tuple[int, bool]]:
+    """(period, invited) of each of `user_ids` that has a record."""
+    rows = await session.execute(
+        select(PremiumPeriod.user_id, PremiumPeriod.period, PremiumPeriod.invited).where(
+            PremiumPeriod.user_id.in_(user_ids)
+        )
+    )
+    return {row.user_id: (row.period, row.invited) for row in rows}
+
+
+async def _mark_invited(session: AsyncSession, invited: list[tuple[int, int]]) -> None:
+    """Record that each (user, period)'s invite went out."""
+    if not invited:
+        return
+    connection = await session.connection()
+    await connection.execute(
+        _UPSERT_PERIOD[connection.dialect.name],
+        [{"user_id": u, "period": p, "invited": True} for u, p in invited],
+    )
+
+
+async def _close_periods(session: AsyncSession, now: datetime) -> None:
+    """End the period of every invited user who has no access now: their next access is
+    a new period, with its own invite."""
+    invited = list(
+        await session.scalars(select(PremiumPeriod.user_id).where(PremiumPeriod.invited.is_(True)))
+    )
+    ended = sorted(set(invited) - await with_access(session, invited, now))
+    for start in range(0, len(ended), _CHUNK):
+        await session.execute(
+            update(PremiumPeriod)
+            .where(
+                PremiumPeriod.user_id.in_(ended[start : start + _CHUNK]),
+                PremiumPeriod.invited.is_(True),
+            )
+            .values(period=PremiumPeriod.period + 1, invited=False)
+        )

@@ -32,6 +32,26 @@ NO_RIGHTS = dict.fromkeys(
     False,
 )
 
+# Every permission ChatMemberRestricted carries besides is_member and until_date.
+_RESTRICTED_RIGHTS = (
+    "can_send_messages",
+    "can_send_audios",
+    "can_send_documents",
+    "can_send_photos",
+    "can_send_videos",
+    "can_send_video_notes",
+    "can_send_voice_notes",
+    "can_send_polls",
+    "can_send_other_messages",
+    "can_add_web_page_previews",
+    "can_react_to_messages",
+    "can_edit_tag",
+    "can_change_info",
+    "can_invite_users",
+    "can_pin_messages",
+    "can_manage_topics",
+)
+
 
 @dataclass
 class FakeChat:
@@ -161,6 +181,24 @@ class ChatsLedger:
                 "user_chat_id": user_id,
                 "date": 1,
                 "invite_link": chat.links[link],
+            }
+        }
+
+    def restricted(self, chat_id: int, user_id: int, *, is_member: bool) -> dict[str, Any]:
+        """An administrator restricts a user (ChatMemberRestricted): still in the chat with
+        `is_member` true; with it false, one who had left, or left while restricted."""
+        chat = self.chats[chat_id]
+        old = "member" if user_id in chat.members else "left"
+        (chat.members.add if is_member else chat.members.discard)(user_id)
+        rights = dict.fromkeys(_RESTRICTED_RIGHTS, False)
+        new = {"status": "restricted", "user": self._user(user_id), "is_member": is_member}
+        return {
+            "chat_member": {
+                "chat": {"id": chat_id, "type": "supergroup", "title": f"Chat {chat_id}"},
+                "from": self._user(1),
+                "date": 1,
+                "old_chat_member": {"status": old, "user": self._user(user_id)},
+                "new_chat_member": {**new, **rights, "until_date": 0},
             }
         }
 

@@ -1,4 +1,5 @@
-"""Admin commands: /stats, /grant, /broadcast (ADMIN_IDS only)."""
+"""Admin commands: /stats, /grant, /broadcast, and the button confirming a held mass
+action (ADMIN_IDS only)."""
 
 from __future__ import annotations
 
@@ -7,16 +8,18 @@ from datetime import UTC, datetime
 
 from aiogram import Router
 from aiogram.filters import Command, CommandObject
-from aiogram.types import Message
+from aiogram.types import CallbackQuery, Message
 
 from bot import admin
 from bot.billing.checkout import BillingService
 from bot.billing.plans import Plan
+from bot.chat.keyboards import MassActionButton
 from bot.chat.middlewares.admin_only import ADMIN_ONLY
-from bot.chat.texts import Html, format_date, t, tn
+from bot.chat.texts import Html, format_date, plain, t, tn
 from bot.chat.texts import admin as texts
 from bot.errors import BillingNotConfiguredError, BillingUnavailableError
 from bot.ids import parse_user_id
+from bot.lifecycle import brake
 from bot.stars.service import StarsService
 from bot.unit_of_work import UnitOfWork
 
@@ -84,10 +87,20 @@ async def cmd_stats(
     await message.answer(texts.stats(figures))
 
 
+async def cb_confirm_mass(
+    query: CallbackQuery, callback_data: MassActionButton, uow: UnitOfWork
+) -> None:
+    """An admin confirms a held mass removal or expiry: its job's next run carries it out."""
+    async with uow() as session:
+        held = await brake.confirm(session, callback_data.action, datetime.now(UTC))
+    await query.answer(plain("mass.confirmed" if held else "mass.nothing_held"), show_alert=True)
+
+
 def create_router() -> Router:
     """A fresh router (a Router can belong to one Dispatcher only)."""
     router = Router(name=__name__)
     router.message.register(cmd_grant, Command("grant"), flags=ADMIN_ONLY)
     router.message.register(cmd_broadcast, Command("broadcast"), flags=ADMIN_ONLY)
     router.message.register(cmd_stats, Command("stats"), flags=ADMIN_ONLY)
+    router.callback_query.register(cb_confirm_mass, MassActionButton.filter(), flags=ADMIN_ONLY)
     return router

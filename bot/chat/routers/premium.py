@@ -7,7 +7,7 @@ from datetime import UTC, datetime
 
 from aiogram import Router
 from aiogram.filters import Command
-from aiogram.types import ChatJoinRequest, ChatMemberUpdated, Message
+from aiogram.types import ChatJoinRequest, ChatMemberRestricted, ChatMemberUpdated, Message
 
 from bot.access import with_access
 from bot.chat import keyboards
@@ -22,7 +22,11 @@ async def on_join_request(request: ChatJoinRequest, premium: PremiumChats) -> No
 
 async def on_chat_member(update: ChatMemberUpdated, premium: PremiumChats) -> None:
     member = update.new_chat_member
-    await premium.on_member(update.chat.id, member.user.id, member.status, datetime.now(UTC))
+    # Only ChatMemberRestricted says whether the user is still in the chat.
+    is_member = member.is_member if isinstance(member, ChatMemberRestricted) else None
+    await premium.on_member(
+        update.chat.id, member.user.id, member.status, datetime.now(UTC), is_member=is_member
+    )
 
 
 async def cmd_join(message: Message, uow: UnitOfWork, premium: PremiumChats) -> None:

@@ -37,6 +37,7 @@ _KINDS = {
     "premium_removed": "kind.premium_removed",
     "premium_declined": "kind.premium_declined",
     "premium_audit": "kind.premium_audit",
+    "mass_held": "kind.mass_held",
     "stars_renewed": "kind.stars_renewed",
     "stars_refunded": "kind.stars_refunded",
     "stars_duplicate_refunded": "kind.stars_duplicate_refunded",

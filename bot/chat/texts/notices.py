@@ -164,6 +164,21 @@ def _premium_audit(p: dict[str, Any]) -> Rendered:
     return t("audit.summary", verb=verb, **params), None
 
 
+_HELD = {"premium-removals": "mass.held.removals", "expiry": "mass.held.expiry"}
+_HELD_CLOCK = {"premium-removals": "mass.clock.removals", "expiry": "mass.clock.expiry"}
+
+
+def _mass_held(p: dict[str, Any]) -> Rendered:
+    action = str(p["action"])
+    params = {"affected": p["affected"], "population": p["population"]}
+    if p.get("moved_hours") is not None:  # the process saw its wall clock jump ahead
+        text = t(_HELD_CLOCK.get(action, "mass.clock.expiry"), hours=p["moved_hours"], **params)
+    else:
+        share = f"{float(p.get('share', 0)):.0%}"
+        text = t(_HELD.get(action, "mass.held.expiry"), share=share, **params)
+    return text, keyboards.confirm_mass_action(action)
+
+
 def _referral_bonus(p: dict[str, Any]) -> Rendered:
     return tn("notice.referral_bonus", int(p["days"]), date=_date(p.get("until"))), None
 
@@ -230,6 +245,7 @@ _KINDS: dict[str, Callable[[dict[str, Any]], Rendered]] = {
     "premium_removed": _premium_removed,
     "premium_declined": _premium_declined,
     "premium_audit": _premium_audit,
+    "mass_held": _mass_held,
     "renewal_notice": _renewal,
     "stars_renewed": _stars_renewed,
     "stars_refunded": _stars_refunded,
