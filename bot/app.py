@@ -104,8 +104,13 @@ def _billing(
         if client is not None and settings.stripe_price_ids
         else None
     )
+    offered = "stripe" in settings.rails  # a key may be set for the subscriptions of before
     billing = BillingService(
-        client, catalog, trial_days=settings.trial_days, winback_code=settings.winback_promo_code
+        client,
+        catalog,
+        trial_days=settings.trial_days,
+        winback_code=settings.winback_promo_code if offered else None,
+        offered=offered,
     )
     secret = settings.stripe_webhook_secret
     stripe_events = StripeEventProcessor(
@@ -181,7 +186,8 @@ def _scheduler(
         reminder_days=settings.reminder_days,
         plan_name=stripe_events.plan_name,
         winback_days=settings.winback_days,
-        winback_code=settings.winback_promo_code,
+        # The code is Stripe's: not named in the offer when Stripe is not a rail.
+        winback_code=settings.winback_promo_code if "stripe" in settings.rails else None,
         renewal_days=settings.renewal_notice_days,
         prices=_plan_prices(billing),
     )

@@ -9,6 +9,7 @@ from typing import Any
 
 from aiohttp import web
 from sqlalchemy import select
+from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot import access, admin, languages, users
 from bot.chat.texts import admin as admin_texts
@@ -19,6 +20,7 @@ from bot.errors import (
     BillingNotConfiguredError,
     BillingUnavailableError,
     NoCustomerError,
+    RailNotOfferedError,
     UnknownPlanError,
 )
 from bot.signals import service as signals
@@ -28,7 +30,7 @@ from bot.unit_of_work import UnitOfWork
 from db.models import Broadcast, Entitlement, User
 from webapp import miniapp_views as views
 from webapp.callers import caller_id, client_address, require_admin
-from webapp.errors import ApiError
+from webapp.errors import ApiError, rail_not_offered
 from webapp.keys import (
     ACCESS_CACHE,
     BILLING,
@@ -119,7 +121,7 @@ async def me(request: web.Request) -> web.Response:
             await session.scalars(select(Entitlement).where(Entitlement.user_id == user_id))
         )
         has = await access.has_access(session, user_id, now)
-        customer = await users.customer_id_for(session, user_id)
+        customer = await _portal_customer(request, session, user_id, now)
     billing = request.app[BILLING]
     row = views.shown_entitlement(rows, now)
     plan_name = None
@@ -140,6 +142,16 @@ async def me(request: web.Request) -> web.Response:
             "language": languages.of_user(user, request.app[SETTINGS].default_language),
         }
     )
+
+
+async def _portal_customer(
+    request: web.Request, session: AsyncSession, user_id: int, now: datetime
+) -> str | None:
+    """The customer the Manage billing button opens, if the caller may open the portal."""
+    try:
+        return await request.app[BILLING].portal_customer(session, user_id, now)
+    except (BillingNotConfiguredError, RailNotOfferedError):
+        return None
 
 
 @routes.get("/api/v1/plans")
@@ -183,6 +195,8 @@ async def checkout(request: web.Request) -> web.Response:
         raise ApiError(
             409, "already_subscribed", "you already have an active subscription"
         ) from None
+    except RailNotOfferedError:
+        raise rail_not_offered("stripe") from None
     except UnknownPlanError:
         raise ApiError(400, "unknown_plan", "that plan is not on offer") from None
     except BillingUnavailableError:
@@ -194,9 +208,9 @@ async def checkout(request: web.Request) -> web.Response:
 async def portal(request: web.Request) -> web.Response:
     user_id = caller_id(request)
     billing = request.app[BILLING]
-    async with _uow(request)() as session:
-        customer_id = await users.customer_id_for(session, user_id)
     try:
+        async with _uow(request)() as session:
+            customer_id = await billing.portal_customer(session, user_id, datetime.now(UTC))
         url = await billing.portal_url(
             customer_id,
             f"https://t.me/{await bot_username(request.app[BOT])}",
@@ -204,6 +218,8 @@ async def portal(request: web.Request) -> web.Response:
         )
     except BillingNotConfiguredError:
         raise ApiError(503, "not_configured", "payments are not set up on this bot") from None
+    except RailNotOfferedError:
+        raise rail_not_offered("stripe") from None
     except NoCustomerError:
         raise ApiError(409, "no_customer", "you have not subscribed yet") from None
     except BillingUnavailableError:

@@ -13,7 +13,7 @@ from bot import access
 from bot.chat.texts import plain
 from bot.stars.service import Invoice
 from webapp.callers import caller_id
-from webapp.errors import ApiError
+from webapp.errors import ApiError, rail_not_offered
 from webapp.keys import BOT, SETTINGS, STARS, UNIT_OF_WORK
 
 log = logging.getLogger(__name__)
@@ -24,7 +24,7 @@ routes = web.RouteTableDef()
 async def stars_invoice(request: web.Request) -> web.Response:
     user_id = caller_id(request)
     if "stars" not in request.app[SETTINGS].rails:
-        raise ApiError(503, "not_configured", "payments in Telegram Stars are not set up")
+        raise rail_not_offered("stars")
     async with request.app[UNIT_OF_WORK]() as session:
         subscribed = await access.subscribed(session, user_id, datetime.now(UTC))
     if subscribed:

@@ -19,6 +19,7 @@ from bot.errors import (
     BillingNotConfiguredError,
     BillingUnavailableError,
     NoCustomerError,
+    RailNotOfferedError,
     UnknownPlanError,
 )
 from bot.languages import ENGLISH, stripe_locale
@@ -42,7 +43,11 @@ class BillingService:
         *,
         trial_days: int = 0,
         winback_code: str | None = None,
+        offered: bool = True,
     ) -> None:
+        # offered: Stripe is one of PAYMENT_RAILS. A key may be set without it (to keep
+        # serving the subscriptions of before); then no Checkout is made, for anyone.
+        self.offered = offered
         self._client = client
         self._catalog = catalog
         self._trial_days = trial_days
@@ -62,6 +67,12 @@ class BillingService:
             raise BillingNotConfiguredError
         return self._client, self._catalog
 
+    def _require_offered(self) -> tuple[stripe.StripeClient, PlanCatalog]:
+        required = self._require()
+        if not self.offered:
+            raise RailNotOfferedError("stripe")
+        return required
+
     async def plans(self) -> list[Plan]:
         _, catalog = self._require()
         return await catalog.plans()
@@ -80,10 +91,23 @@ class BillingService:
         Database only: callers commit before going to Stripe, so no transaction waits on
         the network.
         """
-        self._require()
+        self._require_offered()
         current = await stripe_entitlement(session, user_id)
         if current is not None and entitlement_grants_access(current, now):
             raise AlreadySubscribedError
+        return await users.customer_id_for(session, user_id)
+
+    async def portal_customer(
+        self, session: AsyncSession, user_id: int, now: datetime
+    ) -> str | None:
+        """The Stripe customer whose billing portal the user may open. With Stripe not
+        offered, only while their Stripe subscription still runs: they can still stop
+        paying, and nobody else is sent to Stripe."""
+        self._require()
+        if not self.offered:
+            current = await stripe_entitlement(session, user_id)
+            if current is None or not entitlement_grants_access(current, now):
+                raise RailNotOfferedError("stripe")
         return await users.customer_id_for(session, user_id)
 
     async def checkout_links(
@@ -97,7 +121,7 @@ class BillingService:
     ) -> list[CheckoutLink]:
         """A fresh Checkout Session per plan, for this user only, in their `language`;
         `winback` applies WINBACK_PROMO_CODE (the user was offered it)."""
-        client, catalog = self._require()
+        client, catalog = self._require_offered()
         plans = await catalog.plans()
         promotion = await self._promotion(client) if winback else None
         urls = await asyncio.gather(
@@ -126,7 +150,7 @@ class BillingService:
         language: str = ENGLISH,
     ) -> CheckoutLink:
         """A fresh Checkout Session for one plan (the Mini App's Subscribe button)."""
-        client, catalog = self._require()
+        client, catalog = self._require_offered()
         plan = await catalog.find(price_id)
         if plan is None:
             raise UnknownPlanError(price_id)

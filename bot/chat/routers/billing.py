@@ -9,7 +9,6 @@ from aiogram.filters import Command
 from aiogram.types import CallbackQuery, InlineKeyboardMarkup, Message
 from aiogram.types import User as TelegramUser
 
-from bot import users
 from bot.access import PaidEntitlementsReader
 from bot.billing.checkout import BillingService
 from bot.chat import keyboards
@@ -20,6 +19,7 @@ from bot.chat.texts import billing as texts
 from bot.errors import (
     BillingUnavailableError,
     NoCustomerError,
+    RailNotOfferedError,
 )
 from bot.settings import Settings
 from bot.stars.service import StarsService
@@ -68,12 +68,13 @@ async def _portal_reply(
 ) -> Reply:
     if not billing.enabled:
         return t("billing.off"), None
-    async with uow() as session:
-        customer_id = await users.customer_id_for(session, tg_user.id)
-    return_url = f"https://t.me/{await bot_username(bot)}"
     try:
+        async with uow() as session:
+            customer_id = await billing.portal_customer(session, tg_user.id, datetime.now(UTC))
+        return_url = f"https://t.me/{await bot_username(bot)}"
         url = await billing.portal_url(customer_id, return_url, language=language())
-    except NoCustomerError:
+    except (NoCustomerError, RailNotOfferedError):
+        # Stripe not offered and no Stripe subscription running: nothing of theirs there.
         return t("billing.no_customer"), None
     except BillingUnavailableError:
         return t("billing.down"), None
