@@ -16,6 +16,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
 from bot import commit_events
 from bot.billing.checkout import BillingService
+from bot.billing.links import payment_links
 from bot.billing.plans import PlanCatalog
 from bot.billing.reconcile import Reconciler
 from bot.billing.stripe_client import StripeConnection, create_stripe_connection
@@ -303,8 +304,16 @@ def _chat_and_web(
     """The chat's dispatcher and the web app; the dispatcher is the web app's too in
     webhook mode."""
     chosen_languages = ChosenLanguages()  # the chat and the Mini App both change and read it
+    # One brake per user for the chat and the Mini App (on SQLite its budget is in memory).
+    links = payment_links(settings, UnitOfWork(session_factory))
     dispatcher = create_dispatcher(
-        settings, session_factory, billing, stars, premium, chosen_languages=chosen_languages
+        settings,
+        session_factory,
+        billing,
+        stars,
+        premium,
+        chosen_languages=chosen_languages,
+        links=links,
     )
     web_app = create_web_app(
         settings,
@@ -317,6 +326,7 @@ def _chat_and_web(
         telegram_health=telegram_health,
         dispatcher=dispatcher if settings.public_url is not None else None,
         chosen_languages=chosen_languages,
+        links=links,
     )
     return dispatcher, web_app
 

@@ -12,6 +12,8 @@ from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot import access, admin, languages, users
+from bot.billing.checkout import CheckoutRequest
+from bot.billing.links import PleaseWaitError
 from bot.chat.texts import admin as admin_texts
 from bot.chat.texts import language, plain
 from bot.delivery.progress import counts_for
@@ -37,6 +39,7 @@ from webapp.keys import (
     BOT,
     FEED_CACHE,
     INITDATA_LIMITER,
+    PAYMENT_LINKS,
     SETTINGS,
     STARS,
     TOKENS,
@@ -174,21 +177,32 @@ async def plans(request: web.Request) -> web.Response:
     )
 
 
+def please_wait(error: PleaseWaitError) -> ApiError:
+    """429 with Retry-After: too many of the user's payment requests just now, or one of
+    theirs is making the same link; nothing was made."""
+    return ApiError(
+        429,
+        "too_many_requests",
+        "please wait a moment and try again",
+        headers={"Retry-After": str(error.retry_after)},
+    )
+
+
 @routes.post("/api/v1/billing/checkout")
 async def checkout(request: web.Request) -> web.Response:
+    """The caller's Checkout Session for a plan: the one made before while it is open."""
     user_id = caller_id(request)
     price_id = _string(await _json_body(request), "price_id", limit=255)
-    billing = request.app[BILLING]
+    billing, links = request.app[BILLING], request.app[PAYMENT_LINKS]
     try:
         async with _uow(request)() as session:
             customer_id = await billing.prepare_checkout(session, user_id, datetime.now(UTC))
-        link = await billing.checkout_link(
-            user_id,
-            customer_id,
-            price_id,
-            await bot_username(request.app[BOT]),
-            language=language(),
-        )
+        await links.brake(user_id)
+        username = await bot_username(request.app[BOT])
+        checkout_for = CheckoutRequest(user_id, customer_id, username, language())
+        link = await billing.checkout_link(links, checkout_for, price_id, datetime.now(UTC))
+    except PleaseWaitError as error:
+        raise please_wait(error) from None
     except BillingNotConfiguredError:
         raise ApiError(503, "not_configured", "payments are not set up on this bot") from None
     except AlreadySubscribedError:
@@ -211,6 +225,7 @@ async def portal(request: web.Request) -> web.Response:
     try:
         async with _uow(request)() as session:
             customer_id = await billing.portal_customer(session, user_id, datetime.now(UTC))
+        await request.app[PAYMENT_LINKS].brake(user_id)  # each portal link is a Stripe call
         url = await billing.portal_url(
             customer_id,
             f"https://t.me/{await bot_username(request.app[BOT])}",
@@ -220,6 +235,8 @@ async def portal(request: web.Request) -> web.Response:
         raise ApiError(503, "not_configured", "payments are not set up on this bot") from None
     except RailNotOfferedError:
         raise rail_not_offered("stripe") from None
+    except PleaseWaitError as error:
+        raise please_wait(error) from None
     except NoCustomerError:
         raise ApiError(409, "no_customer", "you have not subscribed yet") from None
     except BillingUnavailableError:
