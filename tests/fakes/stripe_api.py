@@ -1087,10 +1087,10 @@ class FakeStripe:
         """POST /v1/checkout/sessions/{id}/expire: only an open session can be expired."""
         session = self._checkout_session(ids[0])
         if session["status"] != "open":
-            raise _invalid(
-                "session",
-                f"Only Checkout Sessions with a status in [open] can be expired. "
-                f"This Checkout Session has a status of {session['status']}.",
+            raise StripeFakeError(  # Stripe's own words
+                400,
+                'Only Checkout Sessions with a status in ["open"] can be expired. '
+                f"This Checkout Session has a status of `{session['status']}`.",
             )
         session["status"] = "expired"
         return session
