@@ -4,12 +4,12 @@ from __future__ import annotations
 
 import json
 from collections.abc import AsyncIterator
-from typing import Any
 
 import aiohttp
 import pytest
 import pytest_asyncio
 import stripe
+from stripe.params.checkout import SessionCreateParams
 
 from tests.fakes.stripe_api import (
     FakeStripe,
@@ -111,7 +111,7 @@ async def test_checkout_sessions_expire_like_stripes(
 ) -> None:
     """Open for 24 hours (expires_at), then expired; /expire ends an open one at once, and
     only an open one; a paid one is complete."""
-    params: dict[str, Any] = {
+    params: SessionCreateParams = {
         "mode": "subscription",
         "line_items": [{"price": "price_monthly", "quantity": 1}],
         "success_url": "https://t.me/signals_bot?start=paid",
