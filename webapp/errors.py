@@ -85,3 +85,14 @@ def rail_not_offered(rail: str) -> ApiError:
     say the caller's own state is in the way, and retrying would never help)."""
     name = {"stripe": "Stripe", "stars": "Telegram Stars"}.get(rail, rail)
     return ApiError(403, "rail_not_offered", f"payments through {name} are not offered here")
+
+
+def please_wait(retry_after: int) -> ApiError:
+    """429 with Retry-After: too many of the user's payment requests just now, or one of
+    theirs is making the same link; nothing was made."""
+    return ApiError(
+        429,
+        "too_many_requests",
+        "please wait a moment and try again",
+        headers={"Retry-After": str(retry_after)},
+    )

@@ -32,7 +32,7 @@ from bot.unit_of_work import UnitOfWork
 from db.models import Broadcast, Entitlement, User
 from webapp import miniapp_views as views
 from webapp.callers import caller_id, client_address, require_admin
-from webapp.errors import ApiError, rail_not_offered
+from webapp.errors import ApiError, please_wait, rail_not_offered
 from webapp.keys import (
     ACCESS_CACHE,
     BILLING,
@@ -177,17 +177,6 @@ async def plans(request: web.Request) -> web.Response:
     )
 
 
-def please_wait(error: PleaseWaitError) -> ApiError:
-    """429 with Retry-After: too many of the user's payment requests just now, or one of
-    theirs is making the same link; nothing was made."""
-    return ApiError(
-        429,
-        "too_many_requests",
-        "please wait a moment and try again",
-        headers={"Retry-After": str(error.retry_after)},
-    )
-
-
 @routes.post("/api/v1/billing/checkout")
 async def checkout(request: web.Request) -> web.Response:
     """The caller's Checkout Session for a plan: the one made before while it is open."""
@@ -202,7 +191,7 @@ async def checkout(request: web.Request) -> web.Response:
         checkout_for = CheckoutRequest(user_id, customer_id, username, language())
         link = await billing.checkout_link(links, checkout_for, price_id, datetime.now(UTC))
     except PleaseWaitError as error:
-        raise please_wait(error) from None
+        raise please_wait(error.retry_after) from None
     except BillingNotConfiguredError:
         raise ApiError(503, "not_configured", "payments are not set up on this bot") from None
     except AlreadySubscribedError:
@@ -236,7 +225,7 @@ async def portal(request: web.Request) -> web.Response:
     except RailNotOfferedError:
         raise rail_not_offered("stripe") from None
     except PleaseWaitError as error:
-        raise please_wait(error) from None
+        raise please_wait(error.retry_after) from None
     except NoCustomerError:
         raise ApiError(409, "no_customer", "you have not subscribed yet") from None
     except BillingUnavailableError:

@@ -14,9 +14,8 @@ from bot.billing.links import PleaseWaitError
 from bot.chat.texts import plain
 from bot.stars.service import Invoice
 from webapp.callers import caller_id
-from webapp.errors import ApiError, rail_not_offered
+from webapp.errors import ApiError, please_wait, rail_not_offered
 from webapp.keys import BOT, PAYMENT_LINKS, SETTINGS, STARS, UNIT_OF_WORK
-from webapp.miniapp_api import please_wait
 
 log = logging.getLogger(__name__)
 routes = web.RouteTableDef()
@@ -39,7 +38,7 @@ async def stars_invoice(request: web.Request) -> web.Response:
             request.app[STARS], request.app[BOT], user_id, invoice, datetime.now(UTC)
         )
     except PleaseWaitError as error:
-        raise please_wait(error) from None
+        raise please_wait(error.retry_after) from None
     except TelegramAPIError as error:
         log.warning("createInvoiceLink failed: %s", type(error).__name__)
         raise ApiError(503, "unavailable", "Telegram cannot make the invoice; try again") from None
