@@ -16,6 +16,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
 from bot import commit_events
 from bot.billing.checkout import BillingService
+from bot.billing.links import payment_links
 from bot.billing.plans import PlanCatalog
 from bot.billing.reconcile import Reconciler
 from bot.billing.stripe_client import StripeConnection, create_stripe_connection
@@ -115,8 +116,13 @@ def _billing(
         if client is not None and settings.stripe_price_ids
         else None
     )
+    offered = "stripe" in settings.rails  # a key may be set for the subscriptions of before
     billing = BillingService(
-        client, catalog, trial_days=settings.trial_days, winback_code=settings.winback_promo_code
+        client,
+        catalog,
+        trial_days=settings.trial_days,
+        winback_code=settings.winback_promo_code if offered else None,
+        offered=offered,
     )
     secret = settings.stripe_webhook_secret
     stripe_events = StripeEventProcessor(
@@ -194,7 +200,8 @@ def _scheduler(
         reminder_days=settings.reminder_days,
         plan_name=stripe_events.plan_name,
         winback_days=settings.winback_days,
-        winback_code=settings.winback_promo_code,
+        # The code is Stripe's: not named in the offer when Stripe is not a rail.
+        winback_code=settings.winback_promo_code if "stripe" in settings.rails else None,
         renewal_days=settings.renewal_notice_days,
         prices=_plan_prices(billing),
         brake=mass_brake,
@@ -318,8 +325,16 @@ def _chat_and_web(
     """The chat's dispatcher and the web app; the dispatcher is the web app's too in
     webhook mode."""
     chosen_languages = ChosenLanguages()  # the chat and the Mini App both change and read it
+    # One brake per user for the chat and the Mini App (on SQLite its budget is in memory).
+    links = payment_links(settings, UnitOfWork(session_factory))
     dispatcher = create_dispatcher(
-        settings, session_factory, billing, stars, premium, chosen_languages=chosen_languages
+        settings,
+        session_factory,
+        billing,
+        stars,
+        premium,
+        chosen_languages=chosen_languages,
+        links=links,
     )
     web_app = create_web_app(
         settings,
@@ -332,6 +347,7 @@ def _chat_and_web(
         telegram_health=telegram_health,
         dispatcher=dispatcher if settings.public_url is not None else None,
         chosen_languages=chosen_languages,
+        links=links,
     )
     return dispatcher, web_app
 

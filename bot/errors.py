@@ -34,3 +34,7 @@ class UnknownPlanError(DomainError):
 
 class AlreadySubscribedError(DomainError):
     """The user already has access through Stripe; changing plans goes through the portal."""
+
+
+class RailNotOfferedError(DomainError):
+    """A payment rail that PAYMENT_RAILS does not offer (a Stripe key may still be set)."""

@@ -14,6 +14,7 @@ from bot import commit_events
 from bot.access import entitlement_grants_access, with_access
 from bot.delivery import outbox
 from bot.errors import DomainError
+from db.engine import unicode_lower
 from db.models import Entitlement, EntitlementSource, OutboxMessage, User
 
 # Free access an admin can take back; a Stripe subscription ends in Stripe (its webhook
@@ -119,10 +120,12 @@ async def search(session: AsyncSession, query: str, now: datetime) -> list[Found
     text = query.strip().removeprefix("@")
     if not text:
         return []
+    # Both sides lowered the same way on both databases (SQLite's own ilike folds ASCII
+    # letters only, so "анна" would miss "Анна" there).
     pattern = _like(text.lower())
     matches: list[ColumnElement[bool]] = [
-        User.username.ilike(pattern, escape="\\"),
-        User.first_name.ilike(pattern, escape="\\"),
+        unicode_lower(User.username).like(pattern, escape="\\"),
+        unicode_lower(User.first_name).like(pattern, escape="\\"),
     ]
     if text.isascii() and text.isdigit() and len(text) <= 19:
         matches.append(User.id == int(text))

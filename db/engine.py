@@ -19,6 +19,10 @@ from sqlalchemy.ext.asyncio import (
     async_sessionmaker,
     create_async_engine,
 )
+from sqlalchemy.ext.compiler import compiles
+from sqlalchemy.sql.compiler import SQLCompiler
+from sqlalchemy.sql.functions import FunctionElement
+from sqlalchemy.types import String
 
 from db import urls
 
@@ -32,6 +36,31 @@ SQLITE_BUSY_TIMEOUT_MS = 5000
 # Execution option of a connection whose transaction only reads (bot.unit_of_work's
 # reading()): on SQLite it begins without taking the write lock.
 READ_ONLY = "signaldesk_read_only"
+# SQLite's lower() and LIKE fold ASCII letters only ("Анна" stays "Анна"); this function,
+# registered on every SQLite connection, is Python's str.lower, which folds what
+# PostgreSQL's lower() folds in a UTF-8 database.
+SQLITE_UNICODE_LOWER = "signaldesk_lower"
+
+
+class unicode_lower(FunctionElement[str]):  # noqa: N801 - used like func.lower
+    """lower(text) for every script: PostgreSQL's own lower(), SQLite's registered one."""
+
+    type = String()
+    inherit_cache = True
+
+
+@compiles(unicode_lower)
+def _lower_default(element: unicode_lower, compiler: SQLCompiler, **kw: Any) -> str:
+    return f"lower({compiler.process(element.clauses, **kw)})"
+
+
+@compiles(unicode_lower, "sqlite")
+def _lower_sqlite(element: unicode_lower, compiler: SQLCompiler, **kw: Any) -> str:
+    return f"{SQLITE_UNICODE_LOWER}({compiler.process(element.clauses, **kw)})"
+
+
+def _python_lower(value: object) -> object:
+    return value.lower() if isinstance(value, str) else value
 
 
 class _LoopThreadConnection(aiosqlite.Connection):
@@ -137,6 +166,9 @@ def create_engine(
         cursor.execute("PRAGMA foreign_keys=ON")
         cursor.execute("PRAGMA synchronous=NORMAL")  # durable across process crashes in WAL
         cursor.close()
+        dbapi_connection.create_function(
+            SQLITE_UNICODE_LOWER, 1, _python_lower, deterministic=True
+        )
 
     @event.listens_for(engine.sync_engine, "begin")
     def _on_begin(conn: Connection) -> None:

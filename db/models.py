@@ -228,8 +228,9 @@ class Broadcast(Base):
 
 
 class AttemptBucket(Base):
-    """A token bucket of the initData exchange's rate limit, per client address, shared by
-    every instance on PostgreSQL (webapp/attempt_limits.py)."""
+    """A token bucket of a rate limit (a client address's initData exchanges, a user's
+    calls that reach Stripe or make an invoice), shared by every instance on PostgreSQL
+    (bot/attempt_limits.py)."""
 
     __tablename__ = "attempt_buckets"
 
@@ -410,3 +411,22 @@ class Referral(Base):
     )
     created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
     rewarded_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+
+
+class PaymentLink(Base):
+    """A user's Checkout Session or Stars invoice link for one offer, handed out again while
+    it is valid; while `url` is empty, a request of theirs is making it (bot/billing/links.py)."""
+
+    __tablename__ = "payment_links"
+
+    user_id: Mapped[int] = mapped_column(
+        BigInteger, ForeignKey("users.id", ondelete="CASCADE"), primary_key=True
+    )
+    # What the link sells: a Stripe price (with the customer and the win-back code it was
+    # made with), or `stars:<price>`.
+    offer: Mapped[str] = mapped_column(String(600), primary_key=True)
+    url: Mapped[str | None] = mapped_column(Text)
+    ref: Mapped[str | None] = mapped_column(String(255))  # the Checkout Session's id
+    expires_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    claim: Mapped[str] = mapped_column(String(32))  # who is making it (or made it)
+    claimed_at: Mapped[datetime] = mapped_column(UTCDateTime())

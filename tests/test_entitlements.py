@@ -72,6 +72,15 @@ def test_cancelling_ends_access_with_a_notice() -> None:
     assert change is not None and change.notice is Notice.ACCESS_ENDED
 
 
+def test_a_subscription_cancelled_at_once_ends_when_stripe_ended_it() -> None:
+    ended = int(NOW.timestamp())
+    change = on_subscription(_state(), _sub("canceled", ended_at=ended), 200, NOW)
+    assert change is not None and change.after.expires_at == NOW
+    # Cancelled at the period's end: Stripe's ended_at is the period's end, kept as is.
+    change = on_subscription(_state(), _sub("canceled", ended_at=LATER), 200, NOW)
+    assert change is not None and change.after.expires_at == NOW + timedelta(days=30)
+
+
 def test_a_change_that_keeps_access_says_nothing() -> None:
     change = on_subscription(_state(), _sub("active", cancel_at_period_end=True), 200, NOW)
     assert change is not None and change.notice is None and change.after.cancel_at_period_end

@@ -9,6 +9,7 @@ import aiohttp
 import pytest
 import pytest_asyncio
 import stripe
+from stripe.params.checkout import SessionCreateParams
 
 from tests.fakes.stripe_api import (
     FakeStripe,
@@ -102,6 +103,36 @@ async def test_checkout_session_records_nested_params(
     assert req.params["metadata"] == {"telegram_user_id": "777"}
     assert req.params["subscription_data"] == {"metadata": {"telegram_user_id": "777"}}
     assert req.params["client_reference_id"] == "777"
+
+
+@pytest.mark.asyncio
+async def test_checkout_sessions_expire_like_stripes(
+    fake: FakeStripe, client: stripe.StripeClient
+) -> None:
+    """Open for 24 hours (expires_at), then expired; /expire ends an open one at once, and
+    only an open one; a paid one is complete."""
+    params: SessionCreateParams = {
+        "mode": "subscription",
+        "line_items": [{"price": "price_monthly", "quantity": 1}],
+        "success_url": "https://t.me/signals_bot?start=paid",
+    }
+    first = await client.v1.checkout.sessions.create_async(params=params)
+    assert first.expires_at == first.created + 86_400
+    fake.age_checkout_session(first.id, 86_400)
+    assert (await client.v1.checkout.sessions.retrieve_async(first.id)).status == "expired"
+    second = await client.v1.checkout.sessions.create_async(params=params)
+    expired = await client.v1.checkout.sessions.expire_async(second.id)
+    assert expired.status == "expired"
+    with pytest.raises(stripe.InvalidRequestError) as again:
+        await client.v1.checkout.sessions.expire_async(second.id)
+    assert again.value.user_message == (
+        'Only Checkout Sessions with a status in ["open"] can be expired. '
+        "This Checkout Session has a status of `expired`."
+    )
+    third = await client.v1.checkout.sessions.create_async(params=params)
+    fake.complete_checkout_session(third.id)
+    paid = await client.v1.checkout.sessions.retrieve_async(third.id)
+    assert (paid.status, paid.payment_status) == ("complete", "paid")
 
 
 @pytest.mark.asyncio

@@ -634,7 +634,7 @@ async def test_the_mini_apps_stars_invoice_and_its_refusals(
     status, body, _ = await call(
         plain_stripe, "POST", "/api/v1/billing/stars-invoice", token=token
     )
-    assert (status, body["error"]["code"]) == (503, "not_configured")
+    assert (status, body["error"]["code"]) == (403, "rail_not_offered")
     assert len(stars.fake_bot.calls_for("createInvoiceLink")) == 1
 
 

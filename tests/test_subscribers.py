@@ -172,6 +172,26 @@ async def test_search_finds_by_id_username_and_name_with_access(harness: Harness
     ]
 
 
+async def test_search_ignores_case_in_every_script(harness: Harness) -> None:
+    # SQLite's own lower() and LIKE fold ASCII only; PostgreSQL folds every script.
+    await _named(harness, 6_400_021, "Анна", "ÉLODIE_fx")
+    await _named(harness, 6_400_022, "Ωmega", None)
+    token = await login(harness, ADMIN)
+
+    async def ids(query: str) -> list[int]:
+        status, body, _ = await call(
+            harness, "GET", f"/api/v1/admin/subscribers?q={quote(query)}", token=token
+        )
+        assert status == 200, body
+        return sorted(row["id"] for row in body["subscribers"])
+
+    assert await ids("анна") == [6_400_021]
+    assert await ids("АННА") == [6_400_021]
+    assert await ids("@élodie") == [6_400_021]
+    assert await ids("ωMEGA") == [6_400_022]
+    assert await ids("анн_") == []  # _ still literal
+
+
 async def test_timeline_matches_what_user_shows_in_chat(harness: Harness) -> None:
     await _grant(harness)
     harness.fake_bot.fail_next("sendMessage", "403", chat_id=ANN)

@@ -4,9 +4,11 @@
 from __future__ import annotations
 
 import time
+from datetime import UTC, datetime
 
 from bot.chat.keyboards import BillingButton
 from db.models import User
+from tests.api_client import call, login
 from tests.fakes.stripe_api import make_event
 from tests.harness import PRICE_MONTHLY, PRICE_YEARLY, Harness, load_fixture
 from tests.helpers import DAY, entitlement, outbox, subscription_event, subscription_for
@@ -182,3 +184,30 @@ async def test_trial_days_are_passed_to_checkout(make_harness: object) -> None:
     request = harness.fake_stripe.requests_to("/v1/checkout/sessions", "POST")[0]
     assert request.params["subscription_data"]["trial_period_days"] == "7"
     assert "7-day free trial" in harness.last_reply(USER).text
+
+
+def _day(timestamp: int) -> str:
+    return datetime.fromtimestamp(timestamp, UTC).strftime("%d %b %Y")
+
+
+async def test_a_cancelled_subscription_shows_when_it_ends_or_ended(harness: Harness) -> None:
+    now = int(time.time())
+    period_end = now + 20 * DAY
+    running = subscription_for(USER, period_end=period_end)
+    await harness.post_event(subscription_event("created", running, created=now - 300))
+    # Cancelled at the period's end and still running: it ends on that date.
+    stopping = subscription_for(USER, period_end=period_end, cancel_at_period_end=True)
+    await harness.post_event(subscription_event("updated", stopping, created=now - 200))
+    await harness.send_text(USER, "/status")
+    text = harness.last_reply(USER).text
+    assert f"Ends:</b> {_day(period_end)}" in text and "Ended" not in text
+    # Then cancelled at once (Stripe's ended_at, before the period's end): it ended then.
+    ended = subscription_for(USER, status="canceled", period_end=period_end)
+    ended.update(ended_at=now - 100, canceled_at=now - 100)
+    await harness.post_event(subscription_event("deleted", ended, created=now - 100))
+    await harness.send_text(USER, "/status")
+    text = harness.last_reply(USER).text
+    assert f"Ended:</b> {_day(now - 100)}" in text and _day(period_end) not in text
+    token = await login(harness, {"id": USER, "first_name": "Ann"})
+    _, me, _ = await call(harness, "GET", "/api/v1/me", token=token)
+    assert me["subscription"]["ends_at"] == datetime.fromtimestamp(now - 100, UTC).isoformat()

@@ -6,7 +6,9 @@ from aiogram import Bot, Dispatcher
 from aiohttp import web
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
+from bot.attempt_limits import Limiter, limiter_for
 from bot.billing.checkout import BillingService
+from bot.billing.links import PaymentLinks, payment_links
 from bot.billing.stripe_events import StripeEventProcessor
 from bot.languages import ChosenLanguages
 from bot.premium.service import PremiumChats
@@ -15,7 +17,6 @@ from bot.stars.service import StarsService
 from bot.telegram.health import TelegramHealth
 from bot.telegram.setup import TELEGRAM_WEBHOOK_PATH
 from bot.unit_of_work import UnitOfWork
-from db.engine import is_sqlite
 from webapp import (
     health,
     metrics_route,
@@ -28,7 +29,6 @@ from webapp import (
     texts_api,
     track_record,
 )
-from webapp.attempt_limits import Limiter, LocalLimiter, SharedLimiter
 from webapp.errors import error_middleware
 from webapp.hot_cache import AccessCache, FeedCache
 from webapp.keys import (
@@ -38,6 +38,7 @@ from webapp.keys import (
     CHOSEN_LANGUAGES,
     FEED_CACHE,
     INITDATA_LIMITER,
+    PAYMENT_LINKS,
     PREMIUM,
     READINESS,
     SETTINGS,
@@ -47,7 +48,7 @@ from webapp.keys import (
     UNIT_OF_WORK,
 )
 from webapp.language import language_middleware
-from webapp.miniapp_auth import AttemptLimiter, TokenSigner
+from webapp.miniapp_auth import TokenSigner
 from webapp.security import add_security_headers
 from webapp.telegram_webhook import TelegramWebhookHandler
 
@@ -66,9 +67,9 @@ INITDATA_PER_SECOND = 1 / 6
 
 def _initdata_limiter(settings: Settings, uow: UnitOfWork) -> Limiter:
     """Shared by every instance on PostgreSQL; in this process's memory on SQLite."""
-    if is_sqlite(settings.database_url):
-        return LocalLimiter(AttemptLimiter(burst=INITDATA_BURST, per_second=INITDATA_PER_SECOND))
-    return SharedLimiter(uow, burst=INITDATA_BURST, per_second=INITDATA_PER_SECOND)
+    return limiter_for(
+        settings.database_url, uow, burst=INITDATA_BURST, per_second=INITDATA_PER_SECOND
+    )
 
 
 def create_web_app(
@@ -83,6 +84,7 @@ def create_web_app(
     telegram_health: TelegramHealth,
     dispatcher: Dispatcher | None = None,
     chosen_languages: ChosenLanguages | None = None,
+    links: PaymentLinks | None = None,
 ) -> web.Application:
     """Build the app; pass the dispatcher to receive Telegram updates by webhook."""
     app = web.Application(
@@ -101,6 +103,7 @@ def create_web_app(
     app[FEED_CACHE] = FeedCache()
     app[ACCESS_CACHE] = AccessCache()
     app[CHOSEN_LANGUAGES] = chosen_languages if chosen_languages is not None else ChosenLanguages()
+    app[PAYMENT_LINKS] = links if links is not None else payment_links(settings, app[UNIT_OF_WORK])
     app.on_response_prepare.append(add_security_headers)
     app.add_routes(health.routes)
     app.add_routes(metrics_route.routes)

@@ -107,3 +107,22 @@ async def error_middleware(request: web.Request, handler: Handler) -> web.Stream
         # Library handlers (aiogram's webhook 401) answer in plain text; keep one error shape.
         return json_error(response.status, response.reason or "error")
     return response
+
+
+def rail_not_offered(rail: str) -> ApiError:
+    """A payment rail PAYMENT_RAILS does not offer: 403, as the request is understood and
+    the caller authenticated, but this bot does not take that kind of payment (409 would
+    say the caller's own state is in the way, and retrying would never help)."""
+    name = {"stripe": "Stripe", "stars": "Telegram Stars"}.get(rail, rail)
+    return ApiError(403, "rail_not_offered", f"payments through {name} are not offered here")
+
+
+def please_wait(retry_after: int) -> ApiError:
+    """429 with Retry-After: too many of the user's payment requests just now, or one of
+    theirs is making the same link; nothing was made."""
+    return ApiError(
+        429,
+        "too_many_requests",
+        "please wait a moment and try again",
+        headers={"Retry-After": str(retry_after)},
+    )

@@ -7,14 +7,15 @@ from typing import TYPE_CHECKING
 from aiogram import Bot
 from aiohttp import web
 
+from bot.attempt_limits import Limiter
 from bot.billing.checkout import BillingService
+from bot.billing.links import PaymentLinks
 from bot.billing.stripe_events import StripeEventProcessor
 from bot.languages import ChosenLanguages
 from bot.premium.service import PremiumChats
 from bot.settings import Settings
 from bot.stars.service import StarsService
 from bot.unit_of_work import UnitOfWork
-from webapp.attempt_limits import Limiter
 from webapp.hot_cache import AccessCache, FeedCache
 from webapp.miniapp_auth import TokenSigner
 
@@ -30,6 +31,8 @@ STARS = web.AppKey("stars", StarsService)
 PREMIUM = web.AppKey("premium", PremiumChats)
 TOKENS = web.AppKey("tokens", TokenSigner)
 INITDATA_LIMITER = web.AppKey("initdata_limiter", Limiter)
+# The users' payment links and the per-user brake, shared with the chat.
+PAYMENT_LINKS = web.AppKey("payment_links", PaymentLinks)
 FEED_CACHE = web.AppKey("feed_cache", FeedCache)
 ACCESS_CACHE = web.AppKey("access_cache", AccessCache)
 # What users chose with /language, shared with the chat's middleware (one process's view).

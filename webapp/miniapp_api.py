@@ -9,8 +9,11 @@ from typing import Any
 
 from aiohttp import web
 from sqlalchemy import select
+from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot import access, admin, languages, users
+from bot.billing.checkout import CheckoutRequest
+from bot.billing.links import PleaseWaitError
 from bot.chat.texts import admin as admin_texts
 from bot.chat.texts import language, plain
 from bot.delivery.progress import counts_for
@@ -19,6 +22,7 @@ from bot.errors import (
     BillingNotConfiguredError,
     BillingUnavailableError,
     NoCustomerError,
+    RailNotOfferedError,
     UnknownPlanError,
 )
 from bot.signals import service as signals
@@ -28,13 +32,14 @@ from bot.unit_of_work import UnitOfWork
 from db.models import Broadcast, Entitlement, User
 from webapp import miniapp_views as views
 from webapp.callers import caller_id, client_address, require_admin
-from webapp.errors import ApiError
+from webapp.errors import ApiError, please_wait, rail_not_offered
 from webapp.keys import (
     ACCESS_CACHE,
     BILLING,
     BOT,
     FEED_CACHE,
     INITDATA_LIMITER,
+    PAYMENT_LINKS,
     SETTINGS,
     STARS,
     TOKENS,
@@ -119,7 +124,7 @@ async def me(request: web.Request) -> web.Response:
             await session.scalars(select(Entitlement).where(Entitlement.user_id == user_id))
         )
         has = await access.has_access(session, user_id, now)
-        customer = await users.customer_id_for(session, user_id)
+        customer = await _portal_customer(request, session, user_id, now)
     billing = request.app[BILLING]
     row = views.shown_entitlement(rows, now)
     plan_name = None
@@ -140,6 +145,16 @@ async def me(request: web.Request) -> web.Response:
             "language": languages.of_user(user, request.app[SETTINGS].default_language),
         }
     )
+
+
+async def _portal_customer(
+    request: web.Request, session: AsyncSession, user_id: int, now: datetime
+) -> str | None:
+    """The customer the Manage billing button opens, if the caller may open the portal."""
+    try:
+        return await request.app[BILLING].portal_customer(session, user_id, now)
+    except (BillingNotConfiguredError, RailNotOfferedError):
+        return None
 
 
 @routes.get("/api/v1/plans")
@@ -164,25 +179,27 @@ async def plans(request: web.Request) -> web.Response:
 
 @routes.post("/api/v1/billing/checkout")
 async def checkout(request: web.Request) -> web.Response:
+    """The caller's Checkout Session for a plan: the one made before while it is open."""
     user_id = caller_id(request)
     price_id = _string(await _json_body(request), "price_id", limit=255)
-    billing = request.app[BILLING]
+    billing, links = request.app[BILLING], request.app[PAYMENT_LINKS]
     try:
         async with _uow(request)() as session:
             customer_id = await billing.prepare_checkout(session, user_id, datetime.now(UTC))
-        link = await billing.checkout_link(
-            user_id,
-            customer_id,
-            price_id,
-            await bot_username(request.app[BOT]),
-            language=language(),
-        )
+        await links.brake(user_id)
+        username = await bot_username(request.app[BOT])
+        checkout_for = CheckoutRequest(user_id, customer_id, username, language())
+        link = await billing.checkout_link(links, checkout_for, price_id, datetime.now(UTC))
+    except PleaseWaitError as error:
+        raise please_wait(error.retry_after) from None
     except BillingNotConfiguredError:
         raise ApiError(503, "not_configured", "payments are not set up on this bot") from None
     except AlreadySubscribedError:
         raise ApiError(
             409, "already_subscribed", "you already have an active subscription"
         ) from None
+    except RailNotOfferedError:
+        raise rail_not_offered("stripe") from None
     except UnknownPlanError:
         raise ApiError(400, "unknown_plan", "that plan is not on offer") from None
     except BillingUnavailableError:
@@ -194,9 +211,10 @@ async def checkout(request: web.Request) -> web.Response:
 async def portal(request: web.Request) -> web.Response:
     user_id = caller_id(request)
     billing = request.app[BILLING]
-    async with _uow(request)() as session:
-        customer_id = await users.customer_id_for(session, user_id)
     try:
+        async with _uow(request)() as session:
+            customer_id = await billing.portal_customer(session, user_id, datetime.now(UTC))
+        await request.app[PAYMENT_LINKS].brake(user_id)  # each portal link is a Stripe call
         url = await billing.portal_url(
             customer_id,
             f"https://t.me/{await bot_username(request.app[BOT])}",
@@ -204,6 +222,10 @@ async def portal(request: web.Request) -> web.Response:
         )
     except BillingNotConfiguredError:
         raise ApiError(503, "not_configured", "payments are not set up on this bot") from None
+    except RailNotOfferedError:
+        raise rail_not_offered("stripe") from None
+    except PleaseWaitError as error:
+        raise please_wait(error.retry_after) from None
     except NoCustomerError:
         raise ApiError(409, "no_customer", "you have not subscribed yet") from None
     except BillingUnavailableError:

@@ -1,4 +1,4 @@
-"""Mini App authentication: initData validation, short-lived bearer tokens, a rate limiter."""
+"""Mini App authentication: initData validation and short-lived bearer tokens."""
 
 from __future__ import annotations
 
@@ -128,29 +128,3 @@ class TokenSigner:
 
     def _sign(self, payload: str) -> str:
         return _b64(hmac.new(self._key, payload.encode(), hashlib.sha256).digest())
-
-
-class AttemptLimiter:
-    """Token bucket per key (client address): `burst` at once, refilled at `per_second`."""
-
-    def __init__(
-        self, *, burst: int, per_second: float, clock: Callable[[], float] = time.monotonic
-    ) -> None:
-        self._burst = burst
-        self._rate = per_second
-        self._clock = clock
-        self._buckets: dict[str, tuple[float, float]] = {}
-
-    def hit(self, key: str) -> float:
-        """0 when allowed; otherwise the seconds to wait before the next try."""
-        now = self._clock()
-        tokens, last = self._buckets.get(key, (float(self._burst), now))
-        tokens = min(self._burst, tokens + (now - last) * self._rate)
-        if tokens < 1:
-            self._buckets[key] = (tokens, now)
-            return (1 - tokens) / self._rate
-        self._buckets[key] = (tokens - 1, now)
-        if len(self._buckets) > 50_000:  # forget idle clients so memory stays bounded
-            cutoff = now - self._burst / self._rate
-            self._buckets = {k: v for k, v in self._buckets.items() if v[1] > cutoff}
-        return 0.0

@@ -46,7 +46,7 @@ def subscription(
         "active": active,
         "source": row.source,
         "renews_at": iso(row.expires_at) if renews else None,
-        "ends_at": None if renews else iso(row.expires_at),
+        "ends_at": None if renews else iso(billing_texts.shown_end(row, active, now)),
         "cancel_at_period_end": row.cancel_at_period_end,
     }
 

@@ -1,5 +1,5 @@
-"""The Mini App's Telegram Stars invoice: a link only the caller can pay, opened in the app
-with Telegram.WebApp.openInvoice."""
+"""The Mini App's Telegram Stars invoice: a link only the caller can pay (the one made
+before, while valid), opened in the app with Telegram.WebApp.openInvoice."""
 
 from __future__ import annotations
 
@@ -10,11 +10,12 @@ from aiogram.exceptions import TelegramAPIError
 from aiohttp import web
 
 from bot import access
+from bot.billing.links import PleaseWaitError
 from bot.chat.texts import plain
 from bot.stars.service import Invoice
 from webapp.callers import caller_id
-from webapp.errors import ApiError
-from webapp.keys import BOT, SETTINGS, STARS, UNIT_OF_WORK
+from webapp.errors import ApiError, please_wait, rail_not_offered
+from webapp.keys import BOT, PAYMENT_LINKS, SETTINGS, STARS, UNIT_OF_WORK
 
 log = logging.getLogger(__name__)
 routes = web.RouteTableDef()
@@ -24,14 +25,20 @@ routes = web.RouteTableDef()
 async def stars_invoice(request: web.Request) -> web.Response:
     user_id = caller_id(request)
     if "stars" not in request.app[SETTINGS].rails:
-        raise ApiError(503, "not_configured", "payments in Telegram Stars are not set up")
+        raise rail_not_offered("stars")
     async with request.app[UNIT_OF_WORK]() as session:
         subscribed = await access.subscribed(session, user_id, datetime.now(UTC))
     if subscribed:
         raise ApiError(409, "already_subscribed", "you already have an active subscription")
     invoice = Invoice(plain("stars.invoice.title"), plain("stars.invoice.description"))
+    links = request.app[PAYMENT_LINKS]
     try:
-        url = await request.app[STARS].invoice_link(request.app[BOT], user_id, invoice)
+        await links.brake(user_id)
+        url = await links.stars_invoice(
+            request.app[STARS], request.app[BOT], user_id, invoice, datetime.now(UTC)
+        )
+    except PleaseWaitError as error:
+        raise please_wait(error.retry_after) from None
     except TelegramAPIError as error:
         log.warning("createInvoiceLink failed: %s", type(error).__name__)
         raise ApiError(503, "unavailable", "Telegram cannot make the invoice; try again") from None

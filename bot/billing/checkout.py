@@ -2,16 +2,16 @@
 
 from __future__ import annotations
 
-import asyncio
 import logging
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import UTC, datetime
 
 import stripe
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot import users
 from bot.access import entitlement_grants_access, stripe_entitlement
+from bot.billing.links import Issued, PaymentLinks, Stored
 from bot.billing.plans import Plan, PlanCatalog
 from bot.billing.stripe_shapes import METADATA_USER_KEY
 from bot.errors import (
@@ -19,6 +19,7 @@ from bot.errors import (
     BillingNotConfiguredError,
     BillingUnavailableError,
     NoCustomerError,
+    RailNotOfferedError,
     UnknownPlanError,
 )
 from bot.languages import ENGLISH, stripe_locale
@@ -32,6 +33,17 @@ class CheckoutLink:
     url: str
 
 
+@dataclass(frozen=True, slots=True)
+class CheckoutRequest:
+    """Who a Checkout Session is for: the user, their Stripe customer if they have one,
+    the bot Checkout returns to, and the language Checkout speaks."""
+
+    user_id: int
+    customer_id: str | None
+    bot_username: str
+    language: str = ENGLISH
+
+
 class BillingService:
     """Creates Checkout and portal sessions; None client means Stripe is not configured."""
 
@@ -42,7 +54,11 @@ class BillingService:
         *,
         trial_days: int = 0,
         winback_code: str | None = None,
+        offered: bool = True,
     ) -> None:
+        # offered: Stripe is one of PAYMENT_RAILS. A key may be set without it (to keep
+        # serving the subscriptions of before); then no Checkout is made, for anyone.
+        self.offered = offered
         self._client = client
         self._catalog = catalog
         self._trial_days = trial_days
@@ -67,6 +83,12 @@ class BillingService:
             raise BillingNotConfiguredError
         return self._client, self._catalog
 
+    def _require_offered(self) -> tuple[stripe.StripeClient, PlanCatalog]:
+        required = self._require()
+        if not self.offered:
+            raise RailNotOfferedError("stripe")
+        return required
+
     async def plans(self) -> list[Plan]:
         _, catalog = self._require()
         return await catalog.plans()
@@ -85,72 +107,100 @@ class BillingService:
         Database only: callers commit before going to Stripe, so no transaction waits on
         the network.
         """
-        self._require()
+        self._require_offered()
         current = await stripe_entitlement(session, user_id)
         if current is not None and entitlement_grants_access(current, now):
             raise AlreadySubscribedError
         return await users.customer_id_for(session, user_id)
 
+    async def portal_customer(
+        self, session: AsyncSession, user_id: int, now: datetime
+    ) -> str | None:
+        """The Stripe customer whose billing portal the user may open. With Stripe not
+        offered, only while their Stripe subscription still runs: they can still stop
+        paying, and nobody else is sent to Stripe."""
+        self._require()
+        if not self.offered:
+            current = await stripe_entitlement(session, user_id)
+            if current is None or not entitlement_grants_access(current, now):
+                raise RailNotOfferedError("stripe")
+        return await users.customer_id_for(session, user_id)
+
     async def checkout_links(
         self,
-        user_id: int,
-        customer_id: str | None,
-        bot_username: str,
+        links: PaymentLinks,
+        request: CheckoutRequest,
+        now: datetime,
         *,
         winback: bool = False,
-        language: str = ENGLISH,
     ) -> list[CheckoutLink]:
-        """A fresh Checkout Session per plan, for this user only, in their `language`;
-        `winback` applies WINBACK_PROMO_CODE (the user was offered it)."""
-        client, catalog = self._require()
+        """A Checkout Session per plan, for this user only, in their language: the one made
+        before while Stripe says it is open, else a new one; `winback` applies
+        WINBACK_PROMO_CODE (the user was offered it)."""
+        client, catalog = self._require_offered()
         plans = await catalog.plans()
         promotion = await self._promotion(client) if winback else None
-        urls = await asyncio.gather(
-            *(
-                self._create_checkout(
-                    client,
-                    plan,
-                    user_id,
-                    customer_id,
-                    bot_username,
-                    promotion=promotion,
-                    language=language,
-                )
-                for plan in plans
-            )
-        )
-        return [CheckoutLink(plan=plan, url=url) for plan, url in zip(plans, urls, strict=True)]
+        return await self._links(client, links, request, plans, now=now, promotion=promotion)
 
     async def checkout_link(
-        self,
-        user_id: int,
-        customer_id: str | None,
-        price_id: str,
-        bot_username: str,
-        *,
-        language: str = ENGLISH,
+        self, links: PaymentLinks, request: CheckoutRequest, price_id: str, now: datetime
     ) -> CheckoutLink:
-        """A fresh Checkout Session for one plan (the Mini App's Subscribe button)."""
-        client, catalog = self._require()
+        """The Checkout Session for one plan (the Mini App's Subscribe button)."""
+        client, catalog = self._require_offered()
         plan = await catalog.find(price_id)
         if plan is None:
             raise UnknownPlanError(price_id)
-        url = await self._create_checkout(
-            client, plan, user_id, customer_id, bot_username, language=language
-        )
-        return CheckoutLink(plan=plan, url=url)
+        [link] = await self._links(client, links, request, [plan], now=now, promotion=None)
+        return link
+
+    async def _links(
+        self,
+        client: stripe.StripeClient,
+        links: PaymentLinks,
+        request: CheckoutRequest,
+        plans: list[Plan],
+        *,
+        now: datetime,
+        promotion: str | None,
+    ) -> list[CheckoutLink]:
+        # A session is made for a customer (or none) and with a code (or none): one made
+        # otherwise is not the same offer.
+        suffix = f"|{request.customer_id or '-'}|{promotion or '-'}"
+        by_offer = {plan.price_id + suffix: plan for plan in plans}
+
+        async def make(offer: str) -> Issued:
+            plan = by_offer[offer]
+            return await self._create_checkout(client, plan, request, promotion=promotion)
+
+        async def still_open(stored: Stored) -> bool:
+            return await self._still_open(client, stored, now)
+
+        urls = await links.get(request.user_id, list(by_offer), make, now, still_open=still_open)
+        return [CheckoutLink(plan=plan, url=urls[offer]) for offer, plan in by_offer.items()]
+
+    async def _still_open(
+        self, client: stripe.StripeClient, stored: Stored, now: datetime
+    ) -> bool:
+        """Whether Stripe still takes payment on a session made before (not completed, not
+        expired, not expired early)."""
+        if stored.ref is None:
+            return False
+        try:
+            session = await client.v1.checkout.sessions.retrieve_async(stored.ref)
+        except stripe.StripeError as error:
+            log.warning("checkout session lookup failed: %s", type(error).__name__)
+            return False  # a new one is made, or Stripe's outage is told as such
+        return session.status == "open" and session.expires_at > now.timestamp()
 
     async def _create_checkout(
         self,
         client: stripe.StripeClient,
         plan: Plan,
-        user_id: int,
-        customer_id: str | None,
-        bot_username: str,
+        request: CheckoutRequest,
         *,
         promotion: str | None = None,
-        language: str = ENGLISH,
-    ) -> str:
+    ) -> Issued:
+        user_id, bot_username = request.user_id, request.bot_username
         metadata = {METADATA_USER_KEY: str(user_id)}
         subscription_data: dict[str, object] = {"metadata": metadata}
         if self._trial_days:
@@ -166,15 +216,15 @@ class BillingService:
             # Subscription events carry the Telegram id too, so they can be attributed even
             # when they arrive before checkout.session.completed.
             "subscription_data": subscription_data,
-            "locale": stripe_locale(language),
+            "locale": stripe_locale(request.language),
         }
         # Stripe takes one or the other: a code already applied, or a field to type one in.
         if promotion is not None:
             params["discounts"] = [{"promotion_code": promotion}]
         else:
             params["allow_promotion_codes"] = True
-        if customer_id:
-            params["customer"] = customer_id
+        if request.customer_id:
+            params["customer"] = request.customer_id
         try:
             checkout = await client.v1.checkout.sessions.create_async(
                 params=params  # type: ignore[arg-type]
@@ -186,15 +236,13 @@ class BillingService:
             # The code was deactivated or deleted since it was looked up: Checkout without it.
             log.warning("WINBACK_PROMO_CODE refused by Checkout: %s", error)
             self._winback_promotion = None
-            return await self._create_checkout(
-                client, plan, user_id, customer_id, bot_username, language=language
-            )
+            return await self._create_checkout(client, plan, request)
         except stripe.StripeError as error:
             log.warning("checkout session failed for plan %s: %s", plan.price_id, error)
             raise BillingUnavailableError from error
         if not checkout.url:
             raise BillingUnavailableError("Checkout Session has no url")
-        return checkout.url
+        return Issued(checkout.url, checkout.id, datetime.fromtimestamp(checkout.expires_at, UTC))
 
     async def _promotion(self, client: stripe.StripeClient) -> str | None:
         """The id of WINBACK_PROMO_CODE's active promotion code, looked up once. Not found

@@ -100,7 +100,7 @@ def on_subscription(
         source_ref=subscription.id,
         status=subscription.status,
         price_id=subscription.price_id or (before.price_id if before else None),
-        expires_at=subscription.period_end or (before.expires_at if before else None),
+        expires_at=subscription.access_end or (before.expires_at if before else None),
         cancel_at_period_end=subscription.cancel_at_period_end,
         state_version=version,
         grace_until=_grace_until(before, subscription, now, grace),

@@ -75,6 +75,8 @@ class Subscription(_Shape):
     current_period_end: Timestamp | None = None  # before API 2025-03-31
     items: _List[SubscriptionItem] | None = None  # since then, on each item
     cancel_at_period_end: bool = Field(default=False, strict=True)
+    # When a subscription that is over ended: before its period end if cancelled at once.
+    ended_at: Timestamp | None = None
     metadata: Metadata = Field(default_factory=dict)
 
     _customer = field_validator("customer", mode="before")(_ref)
@@ -86,6 +88,16 @@ class Subscription(_Shape):
             return _utc(self.current_period_end)
         ends = [i.current_period_end for i in self._items() if i.current_period_end]
         return _utc(max(ends)) if ends else None
+
+    @property
+    def access_end(self) -> datetime | None:
+        """Until when it gave access: the period end, or when it ended if that was earlier
+        (cancelled at once, not at the period's end)."""
+        period_end = self.period_end
+        if self.ended_at is None:
+            return period_end
+        ended = _utc(self.ended_at)
+        return ended if period_end is None or ended < period_end else period_end
 
     @property
     def price_id(self) -> str | None:

@@ -7,6 +7,7 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from bot.access import PaidEntitlementsReader
 from bot.billing.checkout import BillingService
+from bot.billing.links import PaymentLinks, payment_links
 from bot.chat.middlewares.admin_only import AdminOnlyMiddleware
 from bot.chat.middlewares.language import LanguageMiddleware
 from bot.chat.middlewares.server_faults import ServerFaultMiddleware
@@ -19,6 +20,7 @@ from bot.languages import ChosenLanguages
 from bot.premium.service import PremiumChats
 from bot.settings import Settings
 from bot.stars.service import StarsService
+from bot.unit_of_work import UnitOfWork
 
 
 def create_dispatcher(
@@ -29,9 +31,13 @@ def create_dispatcher(
     premium: PremiumChats,
     *,
     chosen_languages: ChosenLanguages | None = None,
+    links: PaymentLinks | None = None,
 ) -> Dispatcher:
-    """The Dispatcher with every router; long-lived services reach handlers by name."""
-    offers = Offers(settings.rails, billing, stars)
+    """The Dispatcher with every router; long-lived services reach handlers by name.
+    `links`: the users' payment links and their brake, shared with the Mini App."""
+    if links is None:
+        links = payment_links(settings, UnitOfWork(session_factory))
+    offers = Offers(settings.rails, billing, stars, links)
     chosen = chosen_languages if chosen_languages is not None else ChosenLanguages()
     dispatcher = Dispatcher(
         settings=settings,

@@ -1,6 +1,6 @@
-"""What /subscribe (and the Subscribe and Come back buttons) answer: a fresh link for each
-configured payment rail, Stripe Checkout per plan and a Telegram Stars invoice, or the
-reason there is none."""
+"""What /subscribe (and the Subscribe and Come back buttons) answer: a link for each
+configured payment rail, Stripe Checkout per plan and a Telegram Stars invoice (the user's
+own, reused while valid), or the reason there is none, "please wait" included."""
 
 from __future__ import annotations
 
@@ -13,7 +13,8 @@ from aiogram.types import InlineKeyboardButton, InlineKeyboardMarkup
 from aiogram.types import User as TelegramUser
 
 from bot import access
-from bot.billing.checkout import BillingService, CheckoutLink
+from bot.billing.checkout import BillingService, CheckoutLink, CheckoutRequest
+from bot.billing.links import PaymentLinks, PleaseWaitError
 from bot.chat import keyboards
 from bot.chat.texts import Html, language, plain, t
 from bot.chat.texts import billing as texts
@@ -30,15 +31,22 @@ Reply = tuple[Html, InlineKeyboardMarkup | None]
 class Offers:
     """The rails a provider offers (PAYMENT_RAILS) and the services behind them."""
 
-    def __init__(self, rails: tuple[str, ...], billing: BillingService, stars: StarsService):
+    def __init__(
+        self,
+        rails: tuple[str, ...],
+        billing: BillingService,
+        stars: StarsService,
+        links: PaymentLinks,
+    ):
         self.rails = rails
         self._billing = billing
         self._stars = stars
+        self.links = links
 
     async def reply(
         self, user: TelegramUser, bot: Bot, uow: UnitOfWork, *, winback: bool = False
     ) -> Reply:
-        """Fresh links, one button each, or why there are none; `winback`: Checkout with
+        """The user's links, one button each, or why there are none; `winback`: Checkout with
         the win-back promotion code applied, if this user was offered it."""
         if not self.rails:
             return t("billing.off"), None
@@ -57,8 +65,18 @@ class Offers:
             return t("billing.already_subscribed"), None
         except BillingNotConfiguredError:
             return t("billing.off"), None
+        try:
+            return await self._links(user, bot, customer, offered, stripe=stripe)
+        except PleaseWaitError:
+            return t("billing.please_wait"), None
+
+    async def _links(
+        self, user: TelegramUser, bot: Bot, customer: str | None, winback: bool, *, stripe: bool
+    ) -> Reply:
+        """Each rail's links (within the user's budget), or why there are none."""
+        await self.links.brake(user.id)
         links, problem = (
-            await self._checkout(user, bot, customer, offered) if stripe else ([], None)
+            await self._checkout(user, bot, customer, winback) if stripe else ([], None)
         )
         stars = await self._stars_button(user, bot) if "stars" in self.rails else None
         if not links and stars is None:
@@ -70,9 +88,9 @@ class Offers:
         self, user: TelegramUser, bot: Bot, customer: str | None, winback: bool
     ) -> tuple[list[CheckoutLink], str | None]:
         try:
-            username = await bot_username(bot)
+            request = CheckoutRequest(user.id, customer, await bot_username(bot), language())
             links = await self._billing.checkout_links(
-                user.id, customer, username, winback=winback, language=language()
+                self.links, request, datetime.now(UTC), winback=winback
             )
         except BillingUnavailableError:
             return [], "billing.down"
@@ -81,7 +99,9 @@ class Offers:
     async def _stars_button(self, user: TelegramUser, bot: Bot) -> InlineKeyboardButton | None:
         invoice = Invoice(plain("stars.invoice.title"), plain("stars.invoice.description"))
         try:
-            url = await self._stars.invoice_link(bot, user.id, invoice)
+            url = await self.links.stars_invoice(
+                self._stars, bot, user.id, invoice, datetime.now(UTC)
+            )
         except TelegramAPIError as error:
             log.warning("createInvoiceLink failed: %s", type(error).__name__)
             return None

@@ -578,6 +578,11 @@ class FakeStripe:
             ("GET", re.compile(r"^/v1/products/([^/]+)$"), self._get_product),
             ("POST", re.compile(r"^/v1/checkout/sessions$"), self._create_checkout_session),
             ("GET", re.compile(r"^/v1/checkout/sessions/([^/]+)$"), self._get_checkout_session),
+            (
+                "POST",
+                re.compile(r"^/v1/checkout/sessions/([^/]+)/expire$"),
+                self._expire_checkout_session,
+            ),
             ("POST", re.compile(r"^/v1/billing_portal/sessions$"), self._create_portal_session),
             ("GET", re.compile(r"^/v1/subscriptions/([^/]+)$"), self._get_subscription),
             ("GET", re.compile(r"^/v1/subscriptions$"), self._list_subscriptions),
@@ -1064,12 +1069,41 @@ class FakeStripe:
             "data": promos[:limit],
         }
 
-    async def _get_checkout_session(self, ids: tuple[str, ...], params: JSONDict) -> JSONDict:
-        session = self.checkout_sessions.get(ids[0])
+    def _checkout_session(self, session_id: str) -> JSONDict:
+        """A session as Stripe shows it now: an open one past its expires_at is expired."""
+        session = self.checkout_sessions.get(session_id)
         if session is None:
-            raise _no_such("checkout.session", ids[0], param="session")
+            raise _no_such("checkout.session", session_id, param="session")
+        if session["status"] == "open" and session["expires_at"] <= time.time():
+            session["status"] = "expired"
+        return session
+
+    async def _get_checkout_session(self, ids: tuple[str, ...], params: JSONDict) -> JSONDict:
+        session = self._checkout_session(ids[0])
         _expand_list(params, ("line_items",))
         return session
+
+    async def _expire_checkout_session(self, ids: tuple[str, ...], _params: JSONDict) -> JSONDict:
+        """POST /v1/checkout/sessions/{id}/expire: only an open session can be expired."""
+        session = self._checkout_session(ids[0])
+        if session["status"] != "open":
+            raise StripeFakeError(  # Stripe's own words
+                400,
+                'Only Checkout Sessions with a status in ["open"] can be expired. '
+                f"This Checkout Session has a status of `{session['status']}`.",
+            )
+        session["status"] = "expired"
+        return session
+
+    def complete_checkout_session(self, session_id: str) -> None:
+        """The customer paid: the session is complete (Stripe then sends the webhook)."""
+        self.checkout_sessions[session_id].update(status="complete", payment_status="paid")
+
+    def age_checkout_session(self, session_id: str, seconds: int = 86_400) -> None:
+        """Move a session's creation and expiry `seconds` into the past (time passing)."""
+        session = self.checkout_sessions[session_id]
+        session["created"] -= seconds
+        session["expires_at"] -= seconds
 
     async def _create_portal_session(self, ids: tuple[str, ...], params: JSONDict) -> JSONDict:
         customer = self._check_customer(params.get("customer"))

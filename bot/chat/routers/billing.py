@@ -9,9 +9,9 @@ from aiogram.filters import Command
 from aiogram.types import CallbackQuery, InlineKeyboardMarkup, Message
 from aiogram.types import User as TelegramUser
 
-from bot import users
 from bot.access import PaidEntitlementsReader
 from bot.billing.checkout import BillingService
+from bot.billing.links import PleaseWaitError
 from bot.chat import keyboards
 from bot.chat.keyboards import BillingButton
 from bot.chat.offers import Offers
@@ -20,6 +20,7 @@ from bot.chat.texts import billing as texts
 from bot.errors import (
     BillingUnavailableError,
     NoCustomerError,
+    RailNotOfferedError,
 )
 from bot.settings import Settings
 from bot.stars.service import StarsService
@@ -64,24 +65,34 @@ async def cmd_status(
 
 
 async def _portal_reply(
-    tg_user: TelegramUser, bot: Bot, uow: UnitOfWork, billing: BillingService
+    tg_user: TelegramUser, bot: Bot, uow: UnitOfWork, billing: BillingService, offers: Offers
 ) -> Reply:
     if not billing.enabled:
         return t("billing.off"), None
-    async with uow() as session:
-        customer_id = await users.customer_id_for(session, tg_user.id)
-    return_url = f"https://t.me/{await bot_username(bot)}"
     try:
+        async with uow() as session:
+            customer_id = await billing.portal_customer(session, tg_user.id, datetime.now(UTC))
+        await offers.links.brake(tg_user.id)  # each portal link is a Stripe call
+        return_url = f"https://t.me/{await bot_username(bot)}"
         url = await billing.portal_url(customer_id, return_url, language=language())
-    except NoCustomerError:
+    except (NoCustomerError, RailNotOfferedError):
+        # Stripe not offered and no Stripe subscription running: nothing of theirs there.
         return t("billing.no_customer"), None
     except BillingUnavailableError:
         return t("billing.down"), None
+    except PleaseWaitError:
+        return t("billing.please_wait"), None
     return t("billing.portal"), keyboards.portal(url)
 
 
 async def cmd_manage(
-    message: Message, bot: Bot, uow: UnitOfWork, billing: BillingService, stars: StarsService
+    message: Message,
+    *,
+    bot: Bot,
+    uow: UnitOfWork,
+    billing: BillingService,
+    stars: StarsService,
+    offers: Offers,
 ) -> None:
     """A Stars subscriber stops or resumes the renewal here; Stripe's billing is managed in
     its portal (both, for someone who pays through each)."""
@@ -98,16 +109,16 @@ async def cmd_manage(
         )
         if not billing.enabled:
             return
-    text, markup = await _portal_reply(message.from_user, bot, uow, billing)
+    text, markup = await _portal_reply(message.from_user, bot, uow, billing, offers)
     if running is not None and markup is None:
         return  # a Stars subscriber who never paid through Stripe: nothing more to say
     await message.answer(text, reply_markup=markup)
 
 
 async def cb_portal(
-    query: CallbackQuery, bot: Bot, uow: UnitOfWork, billing: BillingService
+    query: CallbackQuery, bot: Bot, uow: UnitOfWork, billing: BillingService, offers: Offers
 ) -> None:
-    text, markup = await _portal_reply(query.from_user, bot, uow, billing)
+    text, markup = await _portal_reply(query.from_user, bot, uow, billing, offers)
     await query.answer()
     await bot.send_message(query.from_user.id, text, reply_markup=markup)
 

@@ -18,6 +18,9 @@ from bot.settings import Settings
 from bot.telegram.client import bot_username
 from bot.unit_of_work import UnitOfWork
 
+# The payloads Stripe Checkout returns to (bot/billing/checkout.py).
+CHECKOUT_RETURNS = frozenset({"paid", "cancel"})
+
 
 async def cmd_start(
     message: Message,
@@ -29,6 +32,8 @@ async def cmd_start(
     if message.from_user is None:
         return
     payload = (command.args or "").strip().lower()
+    if payload in CHECKOUT_RETURNS and not billing.offered:
+        payload = ""  # a Stripe return while Stripe is not offered: a plain /start
     if payload == "cancel":
         await message.answer(t("start.checkout_cancelled"))
         return

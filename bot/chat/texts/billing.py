@@ -80,13 +80,25 @@ def status(
 def _subscription_lines(entitlement: EntitlementLike, head: Html, now: datetime) -> list[str]:
     lines: list[str] = [head, t("status.state", state=state_label(entitlement.status))]
     active = entitlement_grants_access(entitlement, now)
-    if entitlement.expires_at is not None:
-        lines.append(_when(entitlement, active, format_date(entitlement.expires_at)))
+    end = shown_end(entitlement, active, now)
+    if end is not None:
+        lines.append(_when(entitlement, active, format_date(end)))
     grace_until = entitlement.grace_until
     if entitlement.status == "past_due" and grace_until is not None:
         key = "status.grace_until" if active else "status.grace_over"
         lines.append(t(key, date=format_date(grace_until)))
     return lines
+
+
+def shown_end(entitlement: EntitlementLike, active: bool, now: datetime) -> datetime | None:
+    """The date a subscription renews, ends or ended. One that is over never shows a date
+    still to come (a late invoice of a subscription cancelled at once, or a row stored
+    before its end was kept): it ended when its row last changed, at the latest now."""
+    end = entitlement.expires_at
+    if active or end is None or end <= now:
+        return end
+    changed = getattr(entitlement, "updated_at", None)
+    return min(changed, now) if isinstance(changed, datetime) else now
 
 
 def _when(entitlement: EntitlementLike, active: bool, date: str) -> Html:

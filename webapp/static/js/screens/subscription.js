@@ -76,8 +76,10 @@ function renderSubscription(me) {
   if (sub.active && sub.renews_at && !sub.cancel_at_period_end) {
     fact("app.sub.renews_on", fmtDate(sub.renews_at));
   }
-  if (sub.cancel_at_period_end) fact("app.sub.ends_on", fmtDate(sub.ends_at || sub.renews_at));
-  else if (sub.ends_at) {
+  // Cancelled at the period's end: "Ends on" while it runs, "Ended on" once it is over.
+  if (sub.active && sub.cancel_at_period_end) {
+    fact("app.sub.ends_on", fmtDate(sub.ends_at || sub.renews_at));
+  } else if (sub.ends_at) {
     fact(sub.active ? "app.sub.ends_on" : "app.sub.ended_on", fmtDate(sub.ends_at));
   }
   const known = Object.prototype.hasOwnProperty.call(SOURCES, sub.source);
