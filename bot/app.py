@@ -291,6 +291,7 @@ def _stars(settings: Settings) -> StarsService:
         settings.bot_token.get_secret_value(),
         settings.stars_price,
         referral_bonus_days=settings.referral_bonus_days,
+        offered="stars" in settings.rails,
     )
 
 

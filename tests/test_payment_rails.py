@@ -11,10 +11,12 @@ from datetime import UTC, datetime, timedelta
 import pytest
 
 from bot.chat.keyboards import BillingButton
+from bot.chat.texts import plain
 from db.models import Entitlement, User
 from tests.api_client import call, login
 from tests.harness import Harness, MakeHarness, load_fixture
 from tests.helpers import DAY, give_access, state, subscription_event, subscription_for
+from tests.stars_player import invoice_link, pay
 
 PRICE = 250
 ANN = 6_900_001
@@ -161,3 +163,19 @@ async def test_start_treats_checkout_returns_as_a_plain_start(stars_only: Harnes
     for payload in ("paid", "cancel"):
         await stars_only.send_text(ANN, f"/start {payload}")
         assert "Welcome, Ann" in stars_only.last_reply(ANN).text
+
+
+async def test_a_stars_invoice_made_before_the_rail_was_dropped_is_not_paid(
+    make_harness: MakeHarness,
+) -> None:
+    """PAYMENT_RAILS=stripe with STARS_PRICE still set: an invoice link handed out while Stars
+    was offered meets a refused pre-checkout, so no Stars are taken and nothing is booked."""
+    both = await make_harness(stars_price=PRICE)
+    link = await invoice_link(both, ANN)
+    stripe_only = await make_harness(stars_price=PRICE, payment_rails="stripe")
+    before = await state(stripe_only)
+    assert await pay(stripe_only, ANN, link) is None
+    [answer] = list(stripe_only.fake_bot.stars.answers.values())[-1:]
+    assert answer["ok"] is False
+    assert answer["error_message"] == plain("stars.refused.off")
+    assert await state(stripe_only) == before

@@ -70,11 +70,19 @@ class Recorded:
 
 class StarsService:
     def __init__(
-        self, bot_token: str, price: int | None, *, referral_bonus_days: int | None = None
+        self,
+        bot_token: str,
+        price: int | None,
+        *,
+        referral_bonus_days: int | None = None,
+        offered: bool = True,
     ) -> None:
         self._signer = PayloadSigner(bot_token)
         self.price = price
         self._referral_bonus = referral_bonus_days
+        # PAYMENT_RAILS without stars while STARS_PRICE stays set: renewals of running
+        # subscriptions are still booked, but no new payment is taken.
+        self._offered = offered
 
     @property
     def enabled(self) -> bool:
@@ -106,7 +114,8 @@ class StarsService:
         """None to take the payment, or why not (a catalogue id), well inside Telegram's
         10 s. A yes is remembered (star_checkouts) until the payment arrives, so a second
         invoice of the same user is refused meanwhile: two would be two subscriptions."""
-        refusal = rules.refusal(checkout, self.price, has_access=False)
+        price_now = self.price if self._offered else None
+        refusal = rules.refusal(checkout, price_now, has_access=False)
         if refusal is not None:
             return refusal
         user_id = checkout.payer_id
