@@ -18,7 +18,7 @@ from decimal import Decimal
 from aiohttp import web
 from sqlalchemy import func, select
 
-from bot.chat.texts import babel_locale, plain
+from bot.chat.texts import babel_locale, plain, plain_n
 from bot.chat.texts.signals import status_label
 from bot.languages import bcp47
 from bot.signals.service import summarise
@@ -120,7 +120,7 @@ async def track_record(request: web.Request) -> web.Response:
     ]
     [overall] = [w for w in summarise(results, datetime.now(UTC)) if w.label == "all"]
     rate = f"{plain_number(overall.win_rate)}%" if overall.win_rate is not None else "—"
-    headline = plain("track.headline", count=overall.count, rate=rate, total=_r(overall.total_r))
+    headline = plain_n("track.headline", overall.count, rate=rate, total=_r(overall.total_r))
     title = html.escape(plain("track.title"))
     items = "".join(_signal_item(row, updates[row.id]) for row in reversed(closed[-SHOWN:]))
     body = f"""<!doctype html>

@@ -62,7 +62,7 @@ async def cb_send(
     await query.answer(plain("signal.sending", count=broadcast.total))
     title = admin_texts.broadcast_title(broadcast.kind, broadcast.title)
     await bot.edit_message_text(
-        text=t("signal.queued", title=title, count=broadcast.total),
+        text=tn("signal.queued", broadcast.total, title=title),
         chat_id=query.message.chat.id,
         message_id=query.message.message_id,
     )

@@ -13,7 +13,7 @@ from bot.access import entitlement_grants_access, stripe_entitlement
 from bot.billing.checkout import BillingService
 from bot.chat import keyboards
 from bot.chat.texts import billing as billing_texts
-from bot.chat.texts import plain, t
+from bot.chat.texts import plain, t, tn
 from bot.settings import Settings
 from bot.telegram.client import bot_username
 from bot.unit_of_work import UnitOfWork
@@ -70,7 +70,7 @@ async def cmd_referral(message: Message, bot: Bot, uow: UnitOfWork, settings: Se
     link = f"https://t.me/{username}?start={referrals.payload(message.from_user.id)}"
     async with uow() as session:
         brought, paid = await referrals.mine(session, message.from_user.id)
-    await message.answer(t("referral.link", link=link, days=days, brought=brought, paid=paid))
+    await message.answer(tn("referral.link", days, link=link, brought=brought, paid=paid))
 
 
 def create_router() -> Router:

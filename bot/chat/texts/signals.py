@@ -212,5 +212,9 @@ def syntax_error(error: SignalSyntaxError, syntax: str) -> Html:
 
 
 def problem(error: SignalSyntaxError) -> Html:
-    """What is wrong with the line, in words."""
-    return t(error.key, **error.params)
+    """What is wrong with the line, in words (a count in it read in its plural form)."""
+    params = dict(error.params)
+    count = params.pop("count", None)
+    if isinstance(count, int):
+        return tn(error.key, count, **params)
+    return t(error.key, **params)
