@@ -324,7 +324,7 @@ async def test_the_daily_audit_tells_the_admins(premium: Harness) -> None:
     # The minute's removals took Bob out first; the audit checks who is left.
     assert ran.index("premium-removals") < ran.index("premium-audit")
     await premium.deliver()
-    summary = "Premium chats audit: 1 members checked, 0 without access removed, 0 failed."
+    summary = "Premium chats audit: members checked: 1; without access, removed: 0; failed: 0."
     assert premium.last_reply(ADMIN_ID).text == summary
     assert BOB not in premium.fake_bot.chats.chats[CHAT].members
 
