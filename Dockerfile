@@ -2,7 +2,7 @@
 # SignalDesk server image: the runtime lock in a venv, the code as it is checked out (no
 # build step: the .mo catalogues are tracked), run as a non-root user.
 #
-#   docker build -t signaldesk .
+#   docker build -t signaldesk .          (BuildKit, Docker's default since 23; or buildah)
 #   docker run --env-file .env -p 8080:8080 -v signaldesk-data:/app/data signaldesk
 #
 # Before the bot starts, the entrypoint brings the database up to date (`python -m bot
