@@ -4,11 +4,11 @@ Not part of `make test` (pytest collects test_*.py only). The image's own entryp
 command and HEALTHCHECK run inside it with `buildah run --isolation chroot` on the host's
 network (this machine cannot start a container runtime); the fake Bot API and fake Stripe
 run here on 127.0.0.1, PostgreSQL is the local server. Steps: the image's metadata, SQLite
-on the data volume as the image's user, MIGRATE_ON_START=0 refusing an unmigrated
-database, the bot migrating and starting in webhook mode, /healthz and /readyz, the
-HEALTHCHECK command, a worker beside it, a signed Stripe webhook becoming an entitlement
-and its notice, a signal posted by an admin reaching a subscriber, and a clean stop on
-SIGTERM. Every wait is bounded; any failure exits 1 with the container's output.
+on the data volume as the image's user, commands through the entrypoint (--help, backup, a
+plain command), MIGRATE_ON_START=0 refusing an unmigrated database, the bot migrating and
+starting in webhook mode, /healthz and /readyz, the HEALTHCHECK command, a worker beside
+it, a signed Stripe webhook becoming an entitlement and its notice, a signal posted by an
+admin reaching a subscriber, and a clean stop on SIGTERM. Every wait is bounded; any failure exits 1 with the container's output.
 
     python -m tests.image.run_image IMAGE    (IMAGE_TEST_DATABASE_URL names the database)
 """
@@ -345,6 +345,21 @@ async def step_sqlite_volume(run: Run) -> str:
     return f"/app/data/signaldesk.db created by uid {owner}"
 
 
+async def step_commands(run: Run) -> str:
+    # A `python -m bot` command as the container's command, without a migration first.
+    status, out = await run.container.run({}, run.container.entry("--help"))
+    check(status == 0 and "worker" in out and "migrate" in out, f"--help: {status}: {out}")
+    status, out = await run.container.run(
+        {"BOT_TOKEN": TOKEN}, run.container.entry("backup", "/app/data/backup.db")
+    )
+    check(status == 0 and "database is at revision" not in out, f"backup: {status}: {out}")
+    status, out = await run.container.run(
+        {}, run.container.entry("test", "-s", "/app/data/backup.db")
+    )
+    check(status == 0, "anything else runs as given: no backup file, or `test` not run")
+    return "--help, backup /app/data/backup.db, and a plain command through the entrypoint"
+
+
 async def step_no_migrate_refuses(run: Run) -> str:
     status, out = await run.container.run(run.env(MIGRATE_ON_START="0"), run.container.entry())
     check(status == 2 and "python -m bot migrate" in out, f"status {status}: {out}")
@@ -483,6 +498,7 @@ async def step_stop(run: Run) -> str:
 STEPS: list[tuple[str, Callable[[Run], Awaitable[str]]]] = [
     ("image metadata", step_metadata),
     ("SQLite on the data volume", step_sqlite_volume),
+    ("entrypoint commands", step_commands),
     ("MIGRATE_ON_START=0", step_no_migrate_refuses),
     ("migrate on start, serve", step_start),
     ("HEALTHCHECK command", step_healthcheck),
