@@ -3,7 +3,8 @@
 # here from Debian's packages (no registry can be reached on our machines), then print the
 # image's name for tests/image/run_image.py. Needs root, buildah and mmdebstrap (.ci/run
 # installs them). The base tarball is cached under ~/.cache/signaldesk; delete it to pick up
-# Debian's security updates.
+# Debian's security updates. Bounded: 15 min for the base, 20 for the image, should a
+# mirror hang.
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 
@@ -27,7 +28,7 @@ base="localhost/signaldesk-base:$codename-$key"
 if [ ! -s "$tarball" ]; then
     say "building the base from Debian's $codename packages (mmdebstrap; once, cached in $tarball)"
     # The machine's own apt sources: its mirror, whatever that is here, and its security suite.
-    mmdebstrap --quiet --format=tar --variant=minbase --include="$packages" \
+    timeout --kill-after=30 900 mmdebstrap --quiet --format=tar --variant=minbase --include="$packages" \
         --dpkgopt='path-exclude=/usr/share/doc/*' --dpkgopt='path-include=/usr/share/doc/*/copyright' \
         --dpkgopt='path-exclude=/usr/share/man/*' --dpkgopt='path-exclude=/usr/share/locale/*' \
         "$codename" "$tarball.part" "${sources[@]}"
@@ -59,6 +60,6 @@ build_args=(--build-arg "BASE_IMAGE=$base")
 say "building $IMAGE from the Dockerfile (buildah bud, layers cached)"
 # --format docker keeps HEALTHCHECK (the OCI format has no such field); chroot isolation and
 # the host's network because this machine cannot start a container runtime.
-buildah bud --quiet --isolation chroot --network host --format docker --layers \
+timeout --kill-after=30 1200 buildah bud --quiet --isolation chroot --network host --format docker --layers \
     "${build_args[@]}" --tag "$IMAGE" . >/dev/null
 echo "$IMAGE"

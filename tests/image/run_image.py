@@ -8,7 +8,8 @@ on the data volume as the image's user, commands through the entrypoint (--help,
 plain command), MIGRATE_ON_START=0 refusing an unmigrated database, the bot migrating and
 starting in webhook mode, /healthz and /readyz, the HEALTHCHECK command, a worker beside
 it, a signed Stripe webhook becoming an entitlement and its notice, a signal posted by an
-admin reaching a subscriber, and a clean stop on SIGTERM. Every wait is bounded; any failure exits 1 with the container's output.
+admin reaching a subscriber, and a clean stop on SIGTERM. Every wait is bounded; any
+failure exits 1 with the container's output.
 
     python -m tests.image.run_image IMAGE    (IMAGE_TEST_DATABASE_URL names the database)
 """
@@ -56,6 +57,10 @@ class Failure(Exception):
 def say(text: str) -> None:
     sys.stdout.write(f"image-test: {text}\n")
     sys.stdout.flush()
+
+
+def describe(error: Exception) -> str:
+    return str(error) if isinstance(error, Failure) else f"{type(error).__name__}: {error}"
 
 
 def check(condition: bool, message: str) -> None:
@@ -532,8 +537,8 @@ async def main(image: str, database: str) -> int:
                 began = time.monotonic()
                 try:
                     detail = await step(run)
-                except Failure as failure:
-                    results.append((name, False, str(failure), time.monotonic() - began))
+                except Exception as failure:  # a check that failed, or anything unforeseen
+                    results.append((name, False, describe(failure), time.monotonic() - began))
                     for proc in run.container.procs:
                         say(f"--- output of {proc.name} (last 4000 characters) ---")
                         sys.stdout.write(proc.text()[-4000:] + "\n")
@@ -544,14 +549,16 @@ async def main(image: str, database: str) -> int:
                 for proc in run.container.procs:
                     say(f"--- output of {proc.name} ---")
                     sys.stdout.write(proc.text() + "\n")
-    except Failure as failure:
-        results.append(("set-up", False, str(failure), 0.0))
-    passed = len(results) == len(STEPS) and all(ok for _, ok, _, _ in results)
+    except Exception as failure:  # the fakes, the database or the container did not start
+        results.append(("set-up", False, describe(failure), 0.0))
+    passed = [name for name, ok, _, _ in results if ok] == [name for name, _ in STEPS]
     say(f"summary for {image} ({time.monotonic() - started:.0f} s):")
     for name, ok, detail, seconds in results:
         say(f"  {'PASS' if ok else 'FAIL'}  {name:28} {seconds:5.1f} s  {detail}")
-    for name, _ in STEPS[len(results) :]:
-        say(f"  SKIP  {name}")
+    done = {name for name, _, _, _ in results}
+    for name, _ in STEPS:
+        if name not in done:
+            say(f"  SKIP  {name}")
     say("PASSED" if passed else "FAILED")
     return 0 if passed else 1
 
