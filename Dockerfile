@@ -36,7 +36,7 @@ ENV PATH=/opt/venv/bin:$PATH \
     PYTHONUNBUFFERED=1 \
     PYTHONDONTWRITEBYTECODE=1 \
     PORT=8080
-# A system user with no shell and no home of its own; it owns only the data directory.
+# A user with no login shell and no home of its own; it owns only the data directory.
 RUN groupadd --gid 10001 signaldesk \
     && useradd --uid 10001 --gid signaldesk --home-dir /app --no-create-home \
        --shell /usr/sbin/nologin signaldesk
