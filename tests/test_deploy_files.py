@@ -1,6 +1,7 @@
 """The server files kept in step with the code: the image's entrypoint (run here with a
-stand-in `python`), the commands it passes to `python -m bot`, and what .dockerignore lets
-the Dockerfile copy. `make image-test` builds and runs the image itself (tests/image/)."""
+stand-in `python`), the commands it passes to `python -m bot`, what .dockerignore lets the
+Dockerfile copy, and deploy/haproxy.cfg against the balancer the tests run and the README.
+`make image-test` builds and runs the image itself (tests/image/)."""
 
 from __future__ import annotations
 
@@ -13,6 +14,7 @@ from pathlib import Path
 import pytest
 
 from bot.__main__ import COMMANDS
+from tests.cluster import HAPROXY_CONFIG
 
 ROOT = Path(__file__).resolve().parents[1]
 ENTRYPOINT = ROOT / "deploy" / "docker-entrypoint.sh"
@@ -86,3 +88,20 @@ def test_dockerignore_admits_everything_the_dockerfile_copies() -> None:
         assert (ROOT / source).exists(), source
         assert _admitted(source, patterns), f"{source} is kept out by .dockerignore"
     assert not _admitted(".env", patterns) and not _admitted("tests", patterns)
+
+
+def _readme_haproxy_block() -> str:
+    readme = (ROOT / "README.md").read_text()
+    start = readme.index("The balancer the tests use (`tests/cluster.py`)")
+    block_start = readme.index("```\n", start) + len("```\n")
+    return readme[block_start : readme.index("```\n", block_start)]
+
+
+def test_the_haproxy_example_is_the_one_the_tests_run_and_the_readme_shows() -> None:
+    shipped = (ROOT / "deploy" / "haproxy.cfg").read_text()
+    config = "".join(line for line in shipped.splitlines(keepends=True) if line[:1] != "#")
+    assert config.lstrip("\n") == _readme_haproxy_block()
+    # The tests bind 127.0.0.1 without TLS and list their own instances: the rest is equal.
+    as_tested = re.sub(r"    bind :443 ssl crt \S+", "    bind 127.0.0.1:{port}", config)
+    as_tested = re.sub(r"(    server instance\d .*\n)+", "{servers}\n", as_tested)
+    assert as_tested.lstrip("\n") == HAPROXY_CONFIG

@@ -1,9 +1,10 @@
 #!/usr/bin/env bash
 # `make image-test`, part zero: the deployment files checked by the tools that will read them,
-# each where it is installed (.ci/run installs them): nginx -t on deploy/nginx.conf in a
-# scratch prefix with a throwaway certificate, caddy validate on deploy/Caddyfile,
-# systemd-analyze verify on deploy/systemd/*.service (ExecStart pointed at this machine's
-# python3, as /opt/signaldesk does not exist here), docker-compose config on compose.yaml.
+# each where it is installed (.ci/run installs them): nginx -t on deploy/nginx.conf and
+# haproxy -c on deploy/haproxy.cfg with a throwaway certificate, caddy validate on
+# deploy/Caddyfile, systemd-analyze verify on deploy/systemd/*.service (ExecStart pointed at
+# this machine's python3, as /opt/signaldesk does not exist here), docker-compose config on
+# compose.yaml.
 # Nothing is started. Exits non-zero on the first file a tool rejects.
 set -euo pipefail
 cd "$(dirname "$0")/../.."
@@ -33,6 +34,20 @@ CONF
     say "ok   deploy/nginx.conf (nginx -t)"
 else
     say "SKIP deploy/nginx.conf: nginx is not installed"
+fi
+
+if have haproxy; then
+    mkdir -p "$scratch/haproxy"
+    openssl req -x509 -newkey rsa:2048 -nodes -days 1 -subj /CN=bot.example.com \
+        -keyout "$scratch/haproxy/key.pem" -out "$scratch/haproxy/cert.pem" 2>/dev/null
+    cat "$scratch/haproxy/cert.pem" "$scratch/haproxy/key.pem" >"$scratch/haproxy/bot.pem"
+    sed "s#/etc/haproxy/bot.pem#$scratch/haproxy/bot.pem#" deploy/haproxy.cfg \
+        >"$scratch/haproxy/haproxy.cfg"
+    PATH="$PATH:/usr/sbin" haproxy -c -f "$scratch/haproxy/haproxy.cfg" >"$scratch/haproxy.log" 2>&1 \
+        || { cat "$scratch/haproxy.log"; exit 1; }
+    say "ok   deploy/haproxy.cfg (haproxy -c)"
+else
+    say "SKIP deploy/haproxy.cfg: haproxy is not installed"
 fi
 
 if have caddy; then
