@@ -10,7 +10,7 @@ DEV    := $(VENV)/.dev-stamp
 # pauses) that another worker fills; idle workers steal queued tests from busy ones.
 TEST_WORKERS ?= 3
 
-.PHONY: install install-dev run migrate test chromium lint format bench bench-quick lock texts clean
+.PHONY: install install-dev run migrate test chromium image-test lint format bench bench-quick lock texts clean
 
 # Two locks: requirements.txt is what a server runs (and what a Python buildpack detects);
 # requirements-dev.txt adds the test and lint tools on top of it. The app itself is not
@@ -55,6 +55,15 @@ chromium:
 	    echo "make test: the Mini App's browser tests need Chromium: sudo apt-get install chromium" >&2; \
 	    exit 2; \
 	  fi; }
+
+# The deployment files checked by nginx, caddy, systemd-analyze and docker-compose, then the
+# Dockerfile built with buildah (as root; on a base made from Debian's packages, since no
+# registry is reachable here) and run against the fakes and PostgreSQL: tests/image/.
+IMAGE_TEST_DATABASE_URL ?= postgresql+asyncpg://postgres@127.0.0.1:5432/image_test
+image-test: install-dev  ## check deploy/ and compose.yaml, build the Dockerfile with buildah, run the image against the fakes
+	tests/image/check_deploy.sh
+	image="$$(tests/image/build.sh)" && \
+	IMAGE_TEST_DATABASE_URL=$(IMAGE_TEST_DATABASE_URL) $(BIN)/python -m tests.image.run_image "$$image"
 
 lint: install-dev  ## ruff and mypy
 	$(BIN)/ruff check .

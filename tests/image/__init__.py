@@ -1,0 +1,1 @@
+"""The image test: tests/image/build.sh builds the Dockerfile, run_image.py runs it."""
