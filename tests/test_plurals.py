@@ -10,7 +10,7 @@ from bot.languages import LANGUAGES
 from tests.harness import ADMIN_ID, Harness
 from tests.helpers import publish_signal
 
-COUNTED = {
+COUNTED: dict[str, dict[str, object]] = {
     "signal.queued": {"title": "BTC"},
     "syntax.update_tp_count": {"id": 7},
     "track.headline": {"rate": "50%", "total": "+1R"},
