@@ -463,8 +463,12 @@ async def test_metrics_and_pages_answer_while_the_database_is_cut(
     assert math.isnan(figures[("signaldesk_outbox_oldest_pending_seconds",)])
     assert figures[("signaldesk_updates_total", "handled")] >= 1  # what the process knows
     status, text, headers = await _get(harness, "/track-record")
-    assert status == 503 and headers["Retry-After"] == "5"
-    assert json.loads(text)["error"]["code"] == "database_unavailable"
+    if harness.settings.database_url.startswith("sqlite"):
+        # SQLite's outage here is a read-only file: the record only reads, so it is served.
+        assert status == 200
+    else:
+        assert status == 503 and headers["Retry-After"] == "5"
+        assert json.loads(text)["error"]["code"] == "database_unavailable"
     expected_faults_only(caplog)
     assert [r for r in caplog.records if r.levelno >= logging.ERROR] == []
 

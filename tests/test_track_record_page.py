@@ -6,8 +6,11 @@ from __future__ import annotations
 
 from html.parser import HTMLParser
 
+from tests.fakes.bot_api import BOT_USERNAME
 from tests.harness import Harness
 from tests.helpers import post_signal_update, publish_signal
+
+SUBSCRIBE = f'<a class="subscribe" href="https://t.me/{BOT_USERNAME}?start=track">'
 
 
 class _Meta(HTMLParser):
@@ -48,8 +51,8 @@ async def test_the_public_page_shows_the_record_and_hides_open_signals(
         assert leak not in body  # nothing of the open signal
     assert f"#{win} LONG BTCUSDT" in body and "+2R" in body and "-1R" in body
     assert f"#{gone} LONG ADAUSDT" in body and "cancelled" in body
-    assert body.count("Posted 20") == 3
-    assert "<polyline" in body
+    assert body.count("Posted ") == 3
+    assert "<polyline" in body and '<g class="axis">' in body  # the curve, with its axes
     assert "cannot be edited or deleted" in body
     parser = _Meta()
     parser.feed(body)
@@ -60,8 +63,45 @@ async def test_the_public_page_shows_the_record_and_hides_open_signals(
 async def test_an_empty_record_says_so(harness: Harness) -> None:
     status, body, _ = await _page(harness)
     assert status == 200
-    assert "0 closed signals · win rate — · total 0R" in body
-    assert "No closed signals yet." in body and "<polyline" not in body
+    assert "0 closed signals" not in body  # a welcome, not a row of zeros
+    assert "No closed signals yet. Every signal appears here" in body and "<polyline" not in body
+    assert SUBSCRIBE in body
+    parser = _Meta()
+    parser.feed(body)
+    assert "og:image" not in parser.meta  # no curve to show yet
+
+
+async def test_the_shop_window(harness: Harness) -> None:
+    """The provider's name, a Subscribe button into the bot, updates in words with prices as
+    the language writes them, R rounded, and a picture of the curve for link previews."""
+    win = await publish_signal(harness, "BTCUSDT long entry 65000 sl 62000 tp 69000")
+    loss = await publish_signal(harness, "ETHUSDT long entry 3500 sl 3400 tp 3800")
+    await post_signal_update(harness, win, "tp1 69000")  # +1.33R
+    await post_signal_update(harness, loss, "sl 3400")
+    _, body, _ = await _page(harness)
+    assert SUBSCRIBE in body
+    assert "Take-profit 1 hit at 69,000" in body and "Stop loss at 3,400" in body
+    assert "tp1 @" not in body and "sl @" not in body
+    assert "+1.33R" in body and "1.3333" not in body
+    parser = _Meta()
+    parser.feed(body)
+    assert parser.meta["og:image"] == f"{harness.base_url}/track-record.png"
+    async with harness.http.get(parser.meta["og:image"]) as response:
+        assert response.status == 200 and response.content_type == "image/png"
+        image = await response.read()
+    assert image.startswith(b"\x89PNG\r\n\x1a\n") and len(image) < 50_000
+    async with harness.http.get(harness.base_url + "/track-record?lang=ru") as response:
+        russian = await response.text()
+    assert "Стоп-лосс по 3\u00a0400" in russian and "Подписаться в Telegram" in russian
+
+
+async def test_the_page_is_served_without_its_button_while_telegram_is_away(
+    harness: Harness,
+) -> None:
+    harness.fake_bot.fail_next("getMe", "html", times=5)
+    status, body, _ = await _page(harness)
+    assert status == 200 and "No closed signals yet." in body
+    assert SUBSCRIBE not in body
 
 
 async def test_the_page_style_is_served(harness: Harness) -> None:
