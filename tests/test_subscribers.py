@@ -140,6 +140,15 @@ async def _named(harness: Harness, user_id: int, first_name: str, username: str 
         await session.merge(User(id=user_id, first_name=first_name, username=username))
 
 
+async def _found(harness: Harness, token: str, query: str) -> list[int]:
+    """The ids the admin's subscriber search finds for `query`."""
+    status, body, _ = await call(
+        harness, "GET", f"/api/v1/admin/subscribers?q={quote(query)}", token=token
+    )
+    assert status == 200, body
+    return sorted(row["id"] for row in body["subscribers"])
+
+
 async def test_search_finds_by_id_username_and_name_with_access(harness: Harness) -> None:
     await give_access(harness, 6_400_011)
     await _named(harness, 6_400_011, "Zoë", "trader_zoe")
@@ -148,11 +157,7 @@ async def test_search_finds_by_id_username_and_name_with_access(harness: Harness
     token = await login(harness, ADMIN)
 
     async def ids(query: str) -> list[int]:
-        status, body, _ = await call(
-            harness, "GET", f"/api/v1/admin/subscribers?q={quote(query)}", token=token
-        )
-        assert status == 200, body
-        return sorted(row["id"] for row in body["subscribers"])
+        return await _found(harness, token, query)
 
     assert await ids("6400012") == [6_400_012]
     assert await ids("@Trader_") == [6_400_011]  # any case; _ is a letter, not a wildcard
@@ -179,11 +184,7 @@ async def test_search_ignores_case_in_every_script(harness: Harness) -> None:
     token = await login(harness, ADMIN)
 
     async def ids(query: str) -> list[int]:
-        status, body, _ = await call(
-            harness, "GET", f"/api/v1/admin/subscribers?q={quote(query)}", token=token
-        )
-        assert status == 200, body
-        return sorted(row["id"] for row in body["subscribers"])
+        return await _found(harness, token, query)
 
     assert await ids("анна") == [6_400_021]
     assert await ids("АННА") == [6_400_021]

@@ -22,7 +22,7 @@ from sqlalchemy import func, select
 
 from bot.chat.texts import babel_locale, plain, plain_n
 from bot.languages import bcp47
-from bot.signals.service import summarise
+from bot.signals.service import closed_signals, summarise
 from bot.signals.syntax import plain_number
 from db.models import Signal, SignalStatus, SignalUpdate
 from webapp import track_page
@@ -100,17 +100,7 @@ async def track_record(request: web.Request) -> web.Response:
 async def track_record_image(request: web.Request) -> web.Response:
     """The equity curve as a picture, for a shared link's preview."""
     async with request.app[UNIT_OF_WORK].reading() as session:
-        results = list(
-            await session.scalars(
-                select(Signal)
-                .where(
-                    Signal.closed_at.is_not(None),
-                    Signal.status != SignalStatus.CANCELLED,
-                    Signal.result_r.is_not(None),
-                )
-                .order_by(Signal.closed_at, Signal.id)
-            )
-        )
+        results = await closed_signals(session)
     points = tuple(track_page.curve_points(results))
     image = _images.get(points)
     if image is None:
