@@ -327,23 +327,26 @@ class LifecycleSweeps:
     async def _sweep(self, step: Callable[[AsyncSession, int], Awaitable[Step]]) -> int:
         """Run `step` page after page, each in its own unit of work with the messages it
         decided on; how many were queued in all."""
-        queued, after_id = 0, 0
-        while True:
-            async with self._uow() as session:
-                messages, read, after_id = await step(session, after_id)
-                queued += await queue_once(session, messages)
-            if read < PAGE:
-                return queued
+        return await self._pages(step, queue_once)
 
     async def _count_new(self, step: Callable[[AsyncSession, int], Awaitable[Step]]) -> int:
         """How many messages a sweep would queue now (the brake's question), queueing none."""
-        new, after_id = 0, 0
+        return await self._pages(step, _unsent)
+
+    async def _pages(
+        self,
+        step: Callable[[AsyncSession, int], Awaitable[Step]],
+        each: Callable[[AsyncSession, list[Message]], Awaitable[int]],
+    ) -> int:
+        """`step` page after page, each page's messages given to `each` in the page's unit
+        of work; the sum of what `each` answered."""
+        total, after_id = 0, 0
         while True:
             async with self._uow() as session:
                 messages, read, after_id = await step(session, after_id)
-                new += await _unsent(session, messages)
+                total += await each(session, messages)
             if read < PAGE:
-                return new
+                return total
 
     def _expired(self, ending: Ending) -> Message:
         params = {
