@@ -801,7 +801,7 @@ async def serving(
     env: dict[str, str], workdir: Path, instances: int
 ) -> AsyncIterator[tuple[str, list[Server]]]:
     """One server, or `instances` of them behind HAProxy (tests/cluster.py, the set-up
-    README's "Running several instances" describes); yields the URL to send to."""
+    docs/operations.md's "Running several instances" describes); yields the URL to send to."""
     async with running_servers(env, workdir, instances) as servers:
         if instances == 1:
             yield servers[0].base_url, servers

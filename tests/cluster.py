@@ -1,6 +1,6 @@
 """Several instances of the bot on one PostgreSQL behind a real load balancer (HAProxy from
-Debian's packages), as README's "Running several instances" sets them up. Shared by the
-multi-instance tests and `bench.webhooks --instances N`."""
+Debian's packages), as docs/operations.md's "Running several instances" sets them up.
+Shared by the multi-instance tests and `bench.webhooks --instances N`."""
 
 from __future__ import annotations
 
@@ -16,7 +16,7 @@ import aiohttp
 
 from tests.processes import START_TIMEOUT, free_port, stop_process
 
-# The configuration README shows, with the ports filled in. Why each line is there:
+# The configuration docs/operations.md shows, with the ports filled in. Why each line is there:
 # - roundrobin over instances that answer /readyz (checked twice a second, out after two
 #   misses, back after one success);
 # - any request is sent to another instance (redispatch) when it could not reach one

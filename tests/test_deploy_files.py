@@ -1,6 +1,7 @@
 """The server files kept in step with the code: the image's entrypoint (run here with a
 stand-in `python`), the commands it passes to `python -m bot`, what .dockerignore lets the
-Dockerfile copy, and deploy/haproxy.cfg against the balancer the tests run and the README.
+Dockerfile copy, and deploy/haproxy.cfg against the balancer the tests run and
+docs/operations.md.
 `make image-test` builds and runs the image itself (tests/image/)."""
 
 from __future__ import annotations
@@ -91,7 +92,7 @@ def test_dockerignore_admits_everything_the_dockerfile_copies() -> None:
 
 
 def _readme_haproxy_block() -> str:
-    readme = (ROOT / "README.md").read_text()
+    readme = (ROOT / "docs" / "operations.md").read_text()
     start = readme.index("The balancer the tests use (`tests/cluster.py`)")
     block_start = readme.index("```\n", start) + len("```\n")
     return readme[block_start : readme.index("```\n", block_start)]

@@ -1,6 +1,6 @@
-"""Several instances on one PostgreSQL, as README's "Running several instances" runs them:
-two `python -m bot` in webhook mode behind HAProxy, plus one `python -m bot worker`.
-An instance is killed (SIGKILL) mid-broadcast and mid-webhook burst: nothing is lost,
+"""Several instances on one PostgreSQL, as docs/operations.md's "Running several instances"
+runs them: two `python -m bot` in webhook mode behind HAProxy, plus one `python -m bot
+worker`. An instance is killed (SIGKILL) mid-broadcast and mid-webhook burst: nothing is lost,
 nothing is sent twice beyond the in-flight bound, every webhook is applied once."""
 
 from __future__ import annotations

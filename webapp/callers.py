@@ -30,5 +30,5 @@ def require_admin(request: web.Request) -> int:
 
 def client_address(request: web.Request) -> str:
     # request.remote is the peer; behind a reverse proxy that is the proxy, so limits are
-    # shared per proxy unless it passes the real address (see README).
+    # shared per proxy unless it passes the real address (see docs/miniapp.md).
     return request.remote or "unknown"
