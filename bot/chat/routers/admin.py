@@ -82,7 +82,7 @@ async def cmd_stats(
         plans = await billing.plans()
     except (BillingNotConfiguredError, BillingUnavailableError):
         plans = []
-    async with uow() as session:
+    async with uow.reading() as session:
         figures = await admin.stats(session, datetime.now(UTC), plans, stars.price)
     await message.answer(texts.stats(figures))
 

@@ -64,7 +64,7 @@ async def cmd_user(message: Message, command: CommandObject, uow: UnitOfWork) ->
         await message.answer(t("user.bad_user", value=parts[0][:32], syntax=USER_SYNTAX))
         return
     now = datetime.now(UTC)
-    async with uow() as session:
+    async with uow.reading() as session:
         found = await subscribers.timeline(session, user_id, now)
     if found is None:
         await message.answer(t("user.unknown", user=user_id))
