@@ -111,10 +111,6 @@ class StripeEventProcessor:
         except MalformedEventError as error:
             raise InvalidWebhookError(f"not a Stripe event we can read: {error}") from None
 
-    async def handle(self, payload: bytes, signature: str | None) -> Outcome:
-        event = self.verify(payload, signature)
-        return await self.apply(event)
-
     async def apply(self, event: StripeEvent) -> Outcome:
         # Network calls happen before the transaction so no lock is held while Stripe answers.
         fetched = await self._prefetch(event)
