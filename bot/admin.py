@@ -15,6 +15,7 @@ from bot.access import entitlement_grants_access
 from bot.billing.amounts import STARS
 from bot.billing.plans import Plan
 from bot.delivery import outbox
+from bot.delivery.kinds import NoticeKind
 from bot.errors import DomainError
 from db.models import (
     Broadcast,
@@ -63,7 +64,7 @@ async def grant(
     row.expires_at = now + timedelta(days=days)
     await session.flush()
     until = row.expires_at.isoformat() if days > 0 else None
-    await outbox.enqueue(session, chat_id=user_id, kind="grant", params={"until": until})
+    await outbox.enqueue(session, chat_id=user_id, kind=NoticeKind.GRANT, params={"until": until})
     return row
 
 
@@ -73,7 +74,7 @@ async def broadcast(
     """Queue an announcement to every subscriber with access."""
     chats = await access.recipients(session, now)
     job = Broadcast(
-        kind="broadcast",
+        kind=NoticeKind.BROADCAST,
         title="",  # worded by bot/chat/texts/admin.py
         admin_chat_id=admin_chat_id,
         total=len(chats),
@@ -81,7 +82,12 @@ async def broadcast(
     session.add(job)
     await session.flush()
     await outbox.enqueue_bulk(
-        session, chats, kind="broadcast", params={"text": text}, broadcast_id=job.id, now=now
+        session,
+        chats,
+        kind=NoticeKind.BROADCAST,
+        params={"text": text},
+        broadcast_id=job.id,
+        now=now,
     )
     return job
 

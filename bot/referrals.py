@@ -13,6 +13,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot import commit_events
 from bot.delivery import outbox
+from bot.delivery.kinds import NoticeKind
 from bot.ids import parse_user_id
 from db.models import Entitlement, EntitlementSource, Referral, User
 
@@ -100,7 +101,7 @@ async def reward(
     await session.flush()
     params = {"days": bonus_days, "until": row.expires_at.isoformat()}
     await outbox.enqueue(
-        session, chat_id=referral.referrer_id, kind="referral_bonus", params=params
+        session, chat_id=referral.referrer_id, kind=NoticeKind.REFERRAL_BONUS, params=params
     )
     return referral.referrer_id
 
@@ -134,7 +135,7 @@ async def take_back(session: AsyncSession, referred_id: int, bonus_days: int) ->
     await outbox.enqueue(
         session,
         chat_id=referral.referrer_id,
-        kind="referral_bonus_taken_back",
+        kind=NoticeKind.REFERRAL_BONUS_TAKEN_BACK,
         params={"days": bonus_days, "until": until},
     )
     return referral.referrer_id

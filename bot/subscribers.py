@@ -13,6 +13,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from bot import commit_events
 from bot.access import entitlement_grants_access, with_access
 from bot.delivery import outbox
+from bot.delivery.kinds import NoticeKind
 from bot.errors import DomainError
 from db.engine import unicode_lower
 from db.models import Entitlement, EntitlementSource, OutboxMessage, User
@@ -55,7 +56,7 @@ async def revoke(
     commit_events.mark(session, commit_events.ENTITLEMENTS)
     await session.flush()
     await outbox.enqueue(
-        session, chat_id=user_id, kind="access_revoked", params={"reason": reason}
+        session, chat_id=user_id, kind=NoticeKind.ACCESS_REVOKED, params={"reason": reason}
     )
     return Revoked(sorted(row.source for row in revocable), stripe_active)
 

@@ -26,6 +26,7 @@ from bot.billing.stripe_shapes import (
     parse_subscription,
 )
 from bot.delivery import outbox
+from bot.delivery.kinds import NoticeKind
 from bot.errors import BillingUnavailableError
 from bot.group_commit import GroupCommit
 from bot.safe_input import UnsafeInputError, loads_json
@@ -292,7 +293,9 @@ class StripeEventProcessor:
             expires = change.after.expires_at
             params["until"] = expires.isoformat() if expires else None
             params["trial"] = change.after.status == "trialing"
-        await outbox.enqueue(session, chat_id=user_id, kind=change.notice.value, params=params)
+        await outbox.enqueue(
+            session, chat_id=user_id, kind=NoticeKind(change.notice), params=params
+        )
 
     async def _invoice_failed(
         self, session: AsyncSession, conn: AsyncConnection, invoice: Invoice
@@ -311,7 +314,9 @@ class StripeEventProcessor:
             "currency": invoice.currency,
             "next_attempt": datetime.fromtimestamp(retry, UTC).isoformat() if retry else None,
         }
-        await outbox.enqueue(session, chat_id=user_id, kind="payment_failed", params=params)
+        await outbox.enqueue(
+            session, chat_id=user_id, kind=NoticeKind.PAYMENT_FAILED, params=params
+        )
         return True
 
     def plan_name(self, price_id: str | None) -> str | None:

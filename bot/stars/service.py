@@ -21,6 +21,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from bot import access, commit_events, referrals, users
 from bot.access import entitlement_grants_access
 from bot.delivery import outbox
+from bot.delivery.kinds import NoticeKind
 from bot.errors import DomainError
 from bot.stars import rules
 from bot.stars.payload import Offer, PayloadSigner
@@ -173,7 +174,7 @@ class StarsService:
         started = booking == rules.Booking.START
         if started and self._referral_bonus:  # a first payment: a referrer's bonus
             await referrals.reward(session, payment.user_id, now, self._referral_bonus)
-        kind = "access_started" if started else "stars_renewed"
+        kind = NoticeKind.ACCESS_STARTED if started else NoticeKind.STARS_RENEWED
         params = {"source": "stars", "until": after.expires_at.isoformat(), "trial": False}
         await outbox.enqueue(session, chat_id=payment.user_id, kind=kind, params=params)
         return Recorded(new=True, paid_until=after.expires_at)
@@ -326,9 +327,9 @@ class StarsService:
         if self._referral_bonus and not await _kept_payments(session, user_id):
             await referrals.take_back(session, user_id, self._referral_bonus)
         params: dict[str, object] = {"amount": payment.amount, "reason": reason, "ended": ended}
-        kind = "stars_refunded"
+        kind = NoticeKind.STARS_REFUNDED
         if payment.duplicate_of is not None:
-            kind, params = "stars_duplicate_refunded", {"amount": payment.amount}
+            kind, params = NoticeKind.STARS_DUPLICATE_REFUNDED, {"amount": payment.amount}
         await outbox.enqueue(session, chat_id=user_id, kind=kind, params=params)
         return ended
 
