@@ -10,7 +10,7 @@ from decimal import Decimal
 from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from bot import access, commit_events, referrals, users
+from bot import access, entitlement_writes, referrals, users
 from bot.access import entitlement_grants_access
 from bot.billing.amounts import STARS
 from bot.billing.plans import Plan
@@ -57,12 +57,10 @@ async def grant(
     await users.ensure_user_id(await session.connection(), user_id)
     if row is None:
         row = Entitlement(user_id=user_id, source=EntitlementSource.GRANT, status="active")
-        session.add(row)
     row.source_ref = f"admin:{admin_id}"
-    commit_events.mark(session, commit_events.ENTITLEMENTS)
     row.status = "active" if days > 0 else "canceled"
     row.expires_at = now + timedelta(days=days)
-    await session.flush()
+    await entitlement_writes.save(session, row)
     until = row.expires_at.isoformat() if days > 0 else None
     await outbox.enqueue(session, chat_id=user_id, kind=NoticeKind.GRANT, params={"until": until})
     return row

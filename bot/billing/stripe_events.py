@@ -12,7 +12,7 @@ from urllib.parse import quote
 import stripe
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncSession, async_sessionmaker
 
-from bot import commit_events, referrals
+from bot import entitlement_writes, referrals
 from bot.billing import entitlements, stripe_store
 from bot.billing.plans import PlanCatalog
 from bot.billing.stripe_shapes import (
@@ -280,8 +280,8 @@ class StripeEventProcessor:
         change: entitlements.Change,
     ) -> None:
         """Write the new state, and tell the user when their access started or ended."""
-        await stripe_store.save_entitlement(conn, user_id, stored, change.after)
-        commit_events.mark(session, commit_events.ENTITLEMENTS)
+        stored_id = stored.id if stored is not None else None
+        await entitlement_writes.save_state(session, user_id, stored_id, change.after)
         # The first time a subscription is paid for (active, not a trial): a referrer's bonus.
         became_active = stored is None or stored.state.status != "active"
         if change.after.status == "active" and became_active and self._referral_bonus:
