@@ -10,11 +10,12 @@ from decimal import Decimal
 from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from bot import access, commit_events, referrals, users
+from bot import access, entitlement_writes, referrals, users
 from bot.access import entitlement_grants_access
 from bot.billing.amounts import STARS
 from bot.billing.plans import Plan
 from bot.delivery import outbox
+from bot.delivery.kinds import NoticeKind
 from bot.errors import DomainError
 from db.models import (
     Broadcast,
@@ -56,14 +57,12 @@ async def grant(
     await users.ensure_user_id(await session.connection(), user_id)
     if row is None:
         row = Entitlement(user_id=user_id, source=EntitlementSource.GRANT, status="active")
-        session.add(row)
     row.source_ref = f"admin:{admin_id}"
-    commit_events.mark(session, commit_events.ENTITLEMENTS)
     row.status = "active" if days > 0 else "canceled"
     row.expires_at = now + timedelta(days=days)
-    await session.flush()
+    await entitlement_writes.save(session, row)
     until = row.expires_at.isoformat() if days > 0 else None
-    await outbox.enqueue(session, chat_id=user_id, kind="grant", params={"until": until})
+    await outbox.enqueue(session, chat_id=user_id, kind=NoticeKind.GRANT, params={"until": until})
     return row
 
 
@@ -73,7 +72,7 @@ async def broadcast(
     """Queue an announcement to every subscriber with access."""
     chats = await access.recipients(session, now)
     job = Broadcast(
-        kind="broadcast",
+        kind=NoticeKind.BROADCAST,
         title="",  # worded by bot/chat/texts/admin.py
         admin_chat_id=admin_chat_id,
         total=len(chats),
@@ -81,7 +80,12 @@ async def broadcast(
     session.add(job)
     await session.flush()
     await outbox.enqueue_bulk(
-        session, chats, kind="broadcast", params={"text": text}, broadcast_id=job.id, now=now
+        session,
+        chats,
+        kind=NoticeKind.BROADCAST,
+        params={"text": text},
+        broadcast_id=job.id,
+        now=now,
     )
     return job
 

@@ -25,8 +25,8 @@ from bot.change_feed import ChangeFeed
 from bot.chat.dispatcher import create_dispatcher
 from bot.chat.progress import ProgressReporter
 from bot.chat.replies import ReplyGuard
+from bot.chat.sender import create_sender
 from bot.chat.texts import use_brand
-from bot.chat.texts.notices import NoticeRenderer
 from bot.clock import Clock, SystemClock
 from bot.delivery.outbox import OutboxWakeup
 from bot.delivery.pacing import ChatPace
@@ -62,7 +62,6 @@ from webapp.app import create_runner, create_web_app
 
 log = logging.getLogger(__name__)
 
-PROGRESS_EVERY = 2.0  # seconds between edits of an admin's broadcast progress message
 # A webhook batch waits this long for a row another instance holds, then runs event by
 # event (2 instances: 688 events/s at 20 ms, 637 at 50, 550 at 200; bench.webhooks).
 BATCH_LOCK_TIMEOUT_MS = 20
@@ -251,24 +250,9 @@ def _delivery(
     clock = clock or SystemClock()
     pace = ChatPace(clock.monotonic)
     bot.session.middleware(ReplyGuard(pace, clock, UnitOfWork(session_factory)))
-    progress = ProgressReporter(
-        bot, session_factory, interval=PROGRESS_EVERY, default_language=settings.default_language
+    return create_sender(
+        settings, bot, session_factory, wakeup=wakeup, turn=turn, clock=clock, chat_pace=pace
     )
-    worker = DeliveryWorker(
-        bot,
-        session_factory,
-        rate=settings.delivery_rate,
-        render=NoticeRenderer().render,
-        default_language=settings.default_language,
-        progress=progress,
-        paid_broadcast=settings.paid_broadcast,
-        wakeup=wakeup,
-        clock=clock,
-        lease=timedelta(seconds=settings.delivery_lease_seconds),
-        turn=turn,
-        chat_pace=pace,
-    )
-    return progress, worker
 
 
 def _webhook_group_commit(

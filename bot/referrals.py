@@ -11,8 +11,9 @@ from datetime import datetime, timedelta
 from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from bot import commit_events
+from bot import entitlement_writes
 from bot.delivery import outbox
+from bot.delivery.kinds import NoticeKind
 from bot.ids import parse_user_id
 from db.models import Entitlement, EntitlementSource, Referral, User
 
@@ -92,15 +93,13 @@ async def reward(
         row = Entitlement(
             user_id=referral.referrer_id, source=EntitlementSource.REFERRAL, expires_at=now
         )
-        session.add(row)
     start = max(now, row.expires_at) if row.expires_at and row.status == "active" else now
     row.status, row.expires_at = "active", start + timedelta(days=bonus_days)
     row.source_ref = f"referred:{referred_id}"
-    commit_events.mark(session, commit_events.ENTITLEMENTS)
-    await session.flush()
+    await entitlement_writes.save(session, row)
     params = {"days": bonus_days, "until": row.expires_at.isoformat()}
     await outbox.enqueue(
-        session, chat_id=referral.referrer_id, kind="referral_bonus", params=params
+        session, chat_id=referral.referrer_id, kind=NoticeKind.REFERRAL_BONUS, params=params
     )
     return referral.referrer_id
 
@@ -128,13 +127,14 @@ async def take_back(session: AsyncSession, referred_id: int, bonus_days: int) ->
     )
     if row is not None and row.expires_at is not None:
         row.expires_at -= timedelta(days=bonus_days)
-        commit_events.mark(session, commit_events.ENTITLEMENTS)
-    await session.flush()
+        await entitlement_writes.save(session, row)
+    else:
+        await session.flush()
     until = row.expires_at.isoformat() if row is not None and row.expires_at else None
     await outbox.enqueue(
         session,
         chat_id=referral.referrer_id,
-        kind="referral_bonus_taken_back",
+        kind=NoticeKind.REFERRAL_BONUS_TAKEN_BACK,
         params={"days": bonus_days, "until": until},
     )
     return referral.referrer_id

@@ -10,9 +10,10 @@ from datetime import datetime
 from sqlalchemy import ColumnElement, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from bot import commit_events
+from bot import entitlement_writes
 from bot.access import entitlement_grants_access, with_access
 from bot.delivery import outbox
+from bot.delivery.kinds import NoticeKind
 from bot.errors import DomainError
 from db.engine import unicode_lower
 from db.models import Entitlement, EntitlementSource, OutboxMessage, User
@@ -52,10 +53,9 @@ async def revoke(
         row.status = "canceled"
         row.expires_at = now
         row.source_ref = f"revoked by admin:{admin_id}"
-    commit_events.mark(session, commit_events.ENTITLEMENTS)
-    await session.flush()
+    await entitlement_writes.save(session, *revocable)
     await outbox.enqueue(
-        session, chat_id=user_id, kind="access_revoked", params={"reason": reason}
+        session, chat_id=user_id, kind=NoticeKind.ACCESS_REVOKED, params={"reason": reason}
     )
     return Revoked(sorted(row.source for row in revocable), stripe_active)
 

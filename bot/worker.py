@@ -24,12 +24,11 @@ from aiogram import Bot
 
 from bot import commit_events
 from bot.change_feed import ChangeFeed
-from bot.chat.progress import ProgressReporter
+from bot.chat.sender import SenderOverrides, create_sender
 from bot.chat.texts import use_brand
-from bot.chat.texts.notices import NoticeRenderer
 from bot.delivery.outbox import OutboxWakeup
 from bot.delivery.turn import sending_turn
-from bot.delivery.worker import CONCURRENCY, DeliveryWorker, Render
+from bot.delivery.worker import DeliveryWorker
 from bot.settings import Settings
 from bot.startup import StartupError, check_schema, freeze_startup_objects, open_engine
 from bot.telegram.client import create_bot, warm_response_models
@@ -57,34 +56,23 @@ async def delivery_worker(
         bot = create_bot(settings)
         await check_schema(engine)
         warm_response_models()
-        session_factory = create_session_factory(engine)
         wakeup = OutboxWakeup()
         # A commit of outbox rows wakes the worker: this process's, or (change feed) another's.
         commit_events.subscribe(commit_events.OUTBOX, wakeup)
-        yield DeliveryWorker(
+        use_brand(settings.brand_name)  # the texts' {brand}
+        _, worker = create_sender(
+            settings,
             bot,
-            session_factory,
-            rate=settings.delivery_rate if rate is None else rate,
-            render=_renderer(settings),
-            default_language=settings.default_language,
-            paid_broadcast=settings.paid_broadcast,
-            concurrency=CONCURRENCY if concurrency is None else concurrency,
-            lease=timedelta(seconds=settings.delivery_lease_seconds) if lease is None else lease,
+            create_session_factory(engine),
             wakeup=wakeup,
             turn=sending_turn(engine),
-            progress=ProgressReporter(
-                bot, session_factory, interval=2.0, default_language=settings.default_language
-            ),
+            overrides=SenderOverrides(rate=rate, concurrency=concurrency, lease=lease),
         )
+        yield worker
     finally:
         if bot is not None:
             await bot.session.close()
         await engine.dispose()
-
-
-def _renderer(settings: Settings) -> Render:
-    use_brand(settings.brand_name)  # the texts' {brand}
-    return NoticeRenderer().render
 
 
 async def run_worker(settings: Settings) -> None:

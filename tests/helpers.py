@@ -109,10 +109,9 @@ async def give_access(
     """Users with an active Stripe entitlement, as the webhook would leave them."""
     from datetime import UTC, datetime, timedelta
 
-    from bot import commit_events
+    from bot import entitlement_writes
 
     async with harness.session() as session, session.begin():
-        commit_events.mark(session, commit_events.ENTITLEMENTS)
         for user_id in user_ids:
             session.add(
                 User(
@@ -122,7 +121,8 @@ async def give_access(
                 )
             )
             await session.flush()
-            session.add(
+            await entitlement_writes.save(
+                session,
                 Entitlement(
                     user_id=user_id,
                     source=EntitlementSource.STRIPE,
@@ -131,7 +131,7 @@ async def give_access(
                     price_id=PRICE_MONTHLY,
                     expires_at=datetime.now(UTC) + timedelta(days=days),
                     state_version=1,
-                )
+                ),
             )
 
 

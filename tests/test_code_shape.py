@@ -97,6 +97,21 @@ def test_domain_modules_build_no_aiogram_keyboards_or_messages() -> None:
     assert wrong == []
 
 
+def test_one_function_builds_the_sender_for_both_processes() -> None:
+    """`python -m bot` and `python -m bot worker` built their delivery workers apart, and
+    the two drifted (the progress reporter's interval); bot/chat/sender.py builds both."""
+    builders = {"DeliveryWorker", "ProgressReporter"}
+    found = [
+        f"{path.relative_to(ROOT)}:{node.lineno} {node.func.id}"
+        for path in _sources("bot")
+        for node in ast.walk(ast.parse(path.read_text()))
+        if isinstance(node, ast.Call)
+        and isinstance(node.func, ast.Name)
+        and node.func.id in builders
+    ]
+    assert [line.split(":")[0] for line in found] == ["bot/chat/sender.py"] * 2, found
+
+
 def test_the_delivery_worker_process_loads_no_stripe_admin_or_migrations() -> None:
     """`python -m bot worker` is a sender: every module it loads is memory in every worker
     (its budget is 200 MB, most of it aiogram's models). Stripe (with requests) cost 8 MB
@@ -108,7 +123,8 @@ def test_the_delivery_worker_process_loads_no_stripe_admin_or_migrations() -> No
     probe = (
         "import sys, bot.worker; "
         "print(' '.join(m for m in ('stripe', 'requests', 'bot.admin', 'bot.signals.service',"
-        " 'bot.app', 'alembic', 'bot.lifecycle.sweeps', 'sqlalchemy.dialects.postgresql')"
+        " 'bot.app', 'alembic', 'bot.lifecycle.sweeps', 'sqlalchemy.dialects.postgresql',"
+        " 'bot.chat.dispatcher', 'bot.chat.routers', 'webapp', 'aiohttp.web')"
         " if m in sys.modules))"
     )
     result = subprocess.run(

@@ -11,6 +11,7 @@ from sqlalchemy import update
 
 from bot.delivery import outcomes as outbox_writes
 from bot.delivery import worker as delivery
+from bot.delivery.kinds import NoticeKind
 from bot.delivery.outbox import enqueue
 from bot.delivery.pacing import SendPacer
 from bot.delivery.worker import LEASE, MAX_ATTEMPTS
@@ -26,7 +27,7 @@ async def _queue(harness: Harness, text: str = "hello", chat_id: int = CHAT) -> 
     async with harness.session() as session, session.begin():
         if await session.get(User, chat_id) is None:
             session.add(User(id=chat_id, first_name="Bo"))
-        await enqueue(session, chat_id=chat_id, kind="test", params={"html": text})
+        await enqueue(session, chat_id=chat_id, kind=NoticeKind.REPLY, params={"html": text})
 
 
 async def _make_due(harness: Harness) -> None:
@@ -209,7 +210,7 @@ async def test_only_a_committed_outbox_write_wakes_the_worker(harness: Harness) 
     async with harness.session() as session:
         await session.begin()
         session.add(User(id=CHAT, first_name="Bo"))
-        await enqueue(session, chat_id=CHAT, kind="test", params={"html": "never"})
+        await enqueue(session, chat_id=CHAT, kind=NoticeKind.REPLY, params={"html": "never"})
         await session.rollback()
     started = asyncio.get_running_loop().time()
     await wakeup.wait(0.3)

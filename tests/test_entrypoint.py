@@ -13,6 +13,7 @@ import aiohttp
 import pytest
 from sqlalchemy import select
 
+from bot.delivery.kinds import NoticeKind
 from bot.delivery.outbox import enqueue
 from db.engine import create_session_factory
 from db.migrate import head_revision
@@ -193,7 +194,9 @@ async def test_worker_alone_delivers_the_outbox_and_stops_on_sigterm(
     url = engine.url.render_as_string(hide_password=False)
     # What the web process leaves behind: a committed outbox row, due now.
     async with create_session_factory(engine)() as session, session.begin():
-        await enqueue(session, chat_id=5_550_009, kind="test", params={"html": "from the worker"})
+        await enqueue(
+            session, chat_id=5_550_009, kind=NoticeKind.REPLY, params={"html": "from the worker"}
+        )
     env = base_env(
         BOT_TOKEN=TOKEN, DATABASE_URL=url, TELEGRAM_API_BASE=fake_bot.base_url, LOG_LEVEL="DEBUG"
     )

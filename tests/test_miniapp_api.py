@@ -451,6 +451,20 @@ async def test_access_cache_sees_a_cancellation_at_once(harness: Harness) -> Non
     assert (status, body["error"]["code"]) == (403, "no_access")
 
 
+async def test_access_cache_sees_an_admin_grant_and_revoke_at_once(harness: Harness) -> None:
+    """Every source writes through bot/entitlement_writes.py, which marks the change: the
+    cached "no access" of a moment ago does not outlive a /grant, nor access a /revoke."""
+    token = await _login(harness, {"id": 7102, "first_name": "Ned"})
+    status, _, _ = await call(harness, "GET", "/api/v1/signals", token=token)
+    assert status == 403
+    await harness.send_text(ADMIN_ID, "/grant 7102 7")
+    status, _, _ = await call(harness, "GET", "/api/v1/signals", token=token)
+    assert status == 200
+    await harness.send_text(ADMIN_ID, "/revoke 7102 testing the cache")
+    status, body, _ = await call(harness, "GET", "/api/v1/signals", token=token)
+    assert (status, body["error"]["code"]) == (403, "no_access")
+
+
 async def test_a_rolled_back_change_does_not_count(harness: Harness) -> None:
     from bot import commit_events
 

@@ -15,6 +15,7 @@ from bot.chat.replies import _outbox_params
 from bot.chat.texts import CATALOGUE, plain
 from bot.chat.texts.labels import kind_label
 from bot.delivery import outbox
+from bot.delivery.kinds import NoticeKind
 from bot.delivery.pacing import ChatPace
 from db.models import OutboxMessage
 from tests.harness import ADMIN_ID, Harness
@@ -42,7 +43,9 @@ async def test_a_reply_right_after_a_delivery_to_the_same_chat_waits_its_turn(
     dropped. Now the reply takes the chat's next turn: no 429, nothing lost."""
     _on_one_clock(harness)
     async with harness.session() as session, session.begin():
-        await outbox.enqueue(session, chat_id=ADMIN_ID, kind="reply", params={"html": "report"})
+        await outbox.enqueue(
+            session, chat_id=ADMIN_ID, kind=NoticeKind.REPLY, params={"html": "report"}
+        )
     assert await harness.deliver() == 1
     await harness.send_text(ADMIN_ID, BAD_STOP)
     texts = [message.text for message in harness.replies(ADMIN_ID)]
@@ -123,7 +126,9 @@ async def test_an_outbox_send_waits_behind_a_reply_to_the_same_chat(harness: Har
     _on_one_clock(harness)
     await harness.send_text(USER, "/help")
     async with harness.session() as session, session.begin():
-        await outbox.enqueue(session, chat_id=USER, kind="reply", params={"html": "notice"})
+        await outbox.enqueue(
+            session, chat_id=USER, kind=NoticeKind.REPLY, params={"html": "notice"}
+        )
     assert await harness.deliver(wait=2) == 2  # held back once by the per-chat limit
     assert [m.text for m in harness.replies(USER)][-1] == "notice"
     assert harness.fake_bot.throttled == 0

@@ -21,6 +21,7 @@ import pytest
 from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncEngine
 
+from bot.delivery.kinds import NoticeKind
 from bot.delivery.outbox import enqueue_many
 from bot.delivery.worker import CONCURRENCY
 from db.engine import create_session_factory
@@ -136,7 +137,9 @@ async def test_killing_the_sender_mid_broadcast_loses_nothing(
     chats = list(range(7_100_000, 7_100_400))
     async with cluster(database, fakes, tmp_path) as running:
         async with create_session_factory(database)() as session, session.begin():
-            await enqueue_many(session, ((c, "test", {"html": f"to {c}"}) for c in chats))
+            await enqueue_many(
+                session, ((c, NoticeKind.REPLY, {"html": f"to {c}"}) for c in chats)
+            )
         await eventually(lambda: len(fake_bot.sent_messages()) >= 100, "the broadcast to start")
         (holder,) = running.turn_holders()
         holder.proc.kill()  # SIGKILL: its in-flight sends are the documented bound

@@ -21,7 +21,7 @@ from sqlalchemy.ext.asyncio import async_sessionmaker
 from bot.chat.middlewares import unit_of_work
 from bot.chat.texts import CATALOGUE, plain
 from db.models import ProcessedUpdate, User
-from tests.harness import Harness, MakeHarness
+from tests.harness import ADMIN_ID, Harness, MakeHarness
 from tests.helpers import count, give_access
 from tests.processes import command_update
 
@@ -206,6 +206,21 @@ async def test_the_first_record_of_a_run_forgets_records_older_than_two_days(
     async with hook.session() as session:
         kept = set(await session.scalars(select(ProcessedUpdate.update_id)))
     assert kept == {2, 9_100}
+
+
+async def test_a_read_leaves_the_due_prune_to_the_next_write(harness: Harness) -> None:
+    """With long polling a read records nothing, so it cannot prune: the first update of
+    the run being a read must not put the prune off for another PRUNE_EVERY_SECONDS."""
+    async with harness.session() as session, session.begin():
+        session.add(
+            ProcessedUpdate(update_id=1, processed_at=datetime.now(UTC) - timedelta(days=3))
+        )
+    await harness.send_text(NEW[0], "/status")  # the run's first update: the prune is due
+    assert await count(harness, ProcessedUpdate) == 1
+    await harness.send_text(ADMIN_ID, f"/grant {NEW[0]} 7")  # the first write prunes
+    async with harness.session() as session:
+        kept = set(await session.scalars(select(ProcessedUpdate.update_id)))
+    assert 1 not in kept and len(kept) == 1
 
 
 def test_the_first_unit_prunes_however_long_the_machine_has_been_up(

@@ -93,7 +93,7 @@ class AccessCache:
         cached = self._rows.get(user_id)
         if cached is None or cached[0] != current or clock - cached[1] >= self._ttl:
             _ACCESS_MISS.inc()
-            async with uow() as session:
+            async with uow.reading() as session:
                 result = await session.execute(
                     select(
                         Entitlement.source,

@@ -116,7 +116,7 @@ async def exchange_initdata(request: web.Request) -> web.Response:
 async def me(request: web.Request) -> web.Response:
     user_id = caller_id(request)
     now = datetime.now(UTC)
-    async with _uow(request)() as session:
+    async with _uow(request).reading() as session:
         user = await session.get(User, user_id)
         if user is None:
             raise ApiError(401, "unauthorized", "unknown user; reopen the app")
@@ -184,7 +184,7 @@ async def checkout(request: web.Request) -> web.Response:
     price_id = _string(await _json_body(request), "price_id", limit=255)
     billing, links = request.app[BILLING], request.app[PAYMENT_LINKS]
     try:
-        async with _uow(request)() as session:
+        async with _uow(request).reading() as session:
             customer_id = await billing.prepare_checkout(session, user_id, datetime.now(UTC))
         await links.brake(user_id)
         username = await bot_username(request.app[BOT])
@@ -212,7 +212,7 @@ async def portal(request: web.Request) -> web.Response:
     user_id = caller_id(request)
     billing = request.app[BILLING]
     try:
-        async with _uow(request)() as session:
+        async with _uow(request).reading() as session:
             customer_id = await billing.portal_customer(session, user_id, datetime.now(UTC))
         await request.app[PAYMENT_LINKS].brake(user_id)  # each portal link is a Stripe call
         url = await billing.portal_url(
@@ -242,7 +242,7 @@ async def signal_feed(request: web.Request) -> web.Response:
         raise ApiError(403, "no_access", "subscribe to see the signals")
 
     async def load() -> bytes:
-        async with uow() as session:
+        async with uow.reading() as session:
             recent = await signals.latest(session, limit=50)
         return json.dumps({"signals": [views.signal(s) for s in recent]}).encode()
 
@@ -253,7 +253,7 @@ async def signal_feed(request: web.Request) -> web.Response:
 @routes.get("/api/v1/performance")
 async def performance(request: web.Request) -> web.Response:
     caller_id(request)
-    async with _uow(request)() as session:
+    async with _uow(request).reading() as session:
         closed = await signals.closed_signals(session)
     windows = signals.summarise(closed, datetime.now(UTC))
     return web.json_response(views.performance(windows, closed))
@@ -276,7 +276,7 @@ def _parse(text: str) -> Any:
 async def preview_signal(request: web.Request) -> web.Response:
     require_admin(request)
     spec = _parse(_string(await _json_body(request), "text"))
-    async with _uow(request)() as session:
+    async with _uow(request).reading() as session:
         count = len(await access.recipients(session, datetime.now(UTC)))
     shown = views.spec(spec)
     return web.json_response(
@@ -304,7 +304,7 @@ async def broadcast_progress(request: web.Request) -> web.Response:
     raw = request.match_info["broadcast_id"]
     if not raw.isascii() or not raw.isdigit() or len(raw) > 9:
         raise ApiError(400, "bad_request", "broadcast id must be a number")
-    async with _uow(request)() as session:
+    async with _uow(request).reading() as session:
         broadcast = await session.get(Broadcast, int(raw))
         if broadcast is None:
             raise ApiError(404, "not_found", "no such broadcast")
@@ -320,7 +320,7 @@ async def admin_stats(request: web.Request) -> web.Response:
         offered = await request.app[BILLING].plans()
     except (BillingNotConfiguredError, BillingUnavailableError):
         offered = []
-    async with _uow(request)() as session:
+    async with _uow(request).reading() as session:
         price = request.app[SETTINGS].stars_price
         figures = await admin.stats(session, datetime.now(UTC), offered, price)
     return web.json_response(views.stats(figures))

@@ -45,7 +45,7 @@ async def _current(request: web.Request, session: AsyncSession, user_id: int) ->
 @routes.get("/api/v1/settings")
 async def get_settings(request: web.Request) -> web.Response:
     user_id = caller_id(request)
-    async with request.app[UNIT_OF_WORK]() as session:
+    async with request.app[UNIT_OF_WORK].reading() as session:
         return web.json_response(await _current(request, session, user_id))
 
 

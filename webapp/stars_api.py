@@ -26,7 +26,7 @@ async def stars_invoice(request: web.Request) -> web.Response:
     user_id = caller_id(request)
     if "stars" not in request.app[SETTINGS].rails:
         raise rail_not_offered("stars")
-    async with request.app[UNIT_OF_WORK]() as session:
+    async with request.app[UNIT_OF_WORK].reading() as session:
         subscribed = await access.subscribed(session, user_id, datetime.now(UTC))
     if subscribed:
         raise ApiError(409, "already_subscribed", "you already have an active subscription")

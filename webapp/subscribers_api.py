@@ -35,7 +35,7 @@ async def search(request: web.Request) -> web.Response:
         check_text(query, "q")  # PostgreSQL refuses NUL, UTF-8 a lone surrogate
     except UnsafeInputError as error:
         raise ApiError(400, "bad_request", str(error)) from None
-    async with request.app[UNIT_OF_WORK]() as session:
+    async with request.app[UNIT_OF_WORK].reading() as session:
         found = await subscribers.search(session, query, datetime.now(UTC))
     return web.json_response({"subscribers": [views.found(row) for row in found]})
 
@@ -51,7 +51,7 @@ def _user_id(request: web.Request) -> int:
 async def timeline(request: web.Request) -> web.Response:
     require_admin(request)
     user_id = _user_id(request)
-    async with request.app[UNIT_OF_WORK]() as session:
+    async with request.app[UNIT_OF_WORK].reading() as session:
         now = datetime.now(UTC)
         found = await subscribers.timeline(session, user_id, now)
         shown = views.timeline(found, now) if found is not None else None

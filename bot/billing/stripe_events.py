@@ -12,7 +12,7 @@ from urllib.parse import quote
 import stripe
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncSession, async_sessionmaker
 
-from bot import commit_events, referrals
+from bot import entitlement_writes, referrals
 from bot.billing import entitlements, stripe_store
 from bot.billing.plans import PlanCatalog
 from bot.billing.stripe_shapes import (
@@ -26,6 +26,7 @@ from bot.billing.stripe_shapes import (
     parse_subscription,
 )
 from bot.delivery import outbox
+from bot.delivery.kinds import NoticeKind
 from bot.errors import BillingUnavailableError
 from bot.group_commit import GroupCommit
 from bot.safe_input import UnsafeInputError, loads_json
@@ -110,10 +111,6 @@ class StripeEventProcessor:
             raise InvalidWebhookError(f"payload is not valid JSON: {error}") from None
         except MalformedEventError as error:
             raise InvalidWebhookError(f"not a Stripe event we can read: {error}") from None
-
-    async def handle(self, payload: bytes, signature: str | None) -> Outcome:
-        event = self.verify(payload, signature)
-        return await self.apply(event)
 
     async def apply(self, event: StripeEvent) -> Outcome:
         # Network calls happen before the transaction so no lock is held while Stripe answers.
@@ -283,8 +280,8 @@ class StripeEventProcessor:
         change: entitlements.Change,
     ) -> None:
         """Write the new state, and tell the user when their access started or ended."""
-        await stripe_store.save_entitlement(conn, user_id, stored, change.after)
-        commit_events.mark(session, commit_events.ENTITLEMENTS)
+        stored_id = stored.id if stored is not None else None
+        await entitlement_writes.save_state(session, user_id, stored_id, change.after)
         # The first time a subscription is paid for (active, not a trial): a referrer's bonus.
         became_active = stored is None or stored.state.status != "active"
         if change.after.status == "active" and became_active and self._referral_bonus:
@@ -296,7 +293,9 @@ class StripeEventProcessor:
             expires = change.after.expires_at
             params["until"] = expires.isoformat() if expires else None
             params["trial"] = change.after.status == "trialing"
-        await outbox.enqueue(session, chat_id=user_id, kind=change.notice.value, params=params)
+        await outbox.enqueue(
+            session, chat_id=user_id, kind=NoticeKind(change.notice), params=params
+        )
 
     async def _invoice_failed(
         self, session: AsyncSession, conn: AsyncConnection, invoice: Invoice
@@ -315,7 +314,9 @@ class StripeEventProcessor:
             "currency": invoice.currency,
             "next_attempt": datetime.fromtimestamp(retry, UTC).isoformat() if retry else None,
         }
-        await outbox.enqueue(session, chat_id=user_id, kind="payment_failed", params=params)
+        await outbox.enqueue(
+            session, chat_id=user_id, kind=NoticeKind.PAYMENT_FAILED, params=params
+        )
         return True
 
     def plan_name(self, price_id: str | None) -> str | None:

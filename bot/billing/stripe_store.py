@@ -75,11 +75,6 @@ _ENTITLEMENT_OF_SUBSCRIPTION = (
 _USER_OF_SUBSCRIPTION = select(_ENTITLEMENTS.c.user_id).where(
     _ENTITLEMENTS.c.source_ref == bindparam("subscription_id"), _STRIPE_ROW
 )
-_INSERT_ENTITLEMENT = insert(_ENTITLEMENTS)
-# SET takes the columns named in the parameters (and updated_at's onupdate).
-_UPDATE_ENTITLEMENT = update(_ENTITLEMENTS).where(
-    _ENTITLEMENTS.c.id == bindparam("entitlement_id")
-)
 
 
 async def record_event(
@@ -187,27 +182,6 @@ async def user_of_subscription(conn: AsyncConnection, subscription_id: str) -> i
     result = await conn.execute(_USER_OF_SUBSCRIPTION, {"subscription_id": subscription_id})
     user_id: int | None = result.scalar()
     return user_id
-
-
-async def save_entitlement(
-    conn: AsyncConnection, user_id: int, stored: StoredEntitlement | None, state: EntitlementState
-) -> None:
-    """Write `state` over the stored row, or create the user's Stripe row."""
-    values = {
-        "source_ref": state.source_ref,
-        "status": state.status,
-        "price_id": state.price_id,
-        "expires_at": state.expires_at,
-        "cancel_at_period_end": state.cancel_at_period_end,
-        "state_version": state.state_version,
-        "grace_until": state.grace_until,
-    }
-    if stored is None:
-        await conn.execute(
-            _INSERT_ENTITLEMENT, {**values, "user_id": user_id, "source": state.source}
-        )
-    else:
-        await conn.execute(_UPDATE_ENTITLEMENT, {**values, "entitlement_id": stored.id})
 
 
 # --- whole pages at once, without locks (reconciliation's first look) ----------------------

@@ -52,7 +52,7 @@ class Offers:
             return t("billing.off"), None
         stripe = "stripe" in self.rails
         try:
-            async with uow() as session:
+            async with uow.reading() as session:
                 if await access.subscribed(session, user.id, datetime.now(UTC)):
                     raise AlreadySubscribedError
                 customer = (

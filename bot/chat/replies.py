@@ -51,6 +51,7 @@ from aiogram.types import InlineKeyboardMarkup, TelegramObject
 
 from bot.clock import Clock
 from bot.delivery import outbox
+from bot.delivery.kinds import NoticeKind
 from bot.delivery.pacing import ChatPace
 from bot.delivery.verdicts import Action, classify
 from bot.unit_of_work import UnitOfWork
@@ -60,7 +61,6 @@ log = logging.getLogger(__name__)
 
 MAX_WAIT = 20.0  # seconds a reply may wait for Telegram before it goes to the outbox
 FIRST_BACKOFF = 1.0  # after an error page or a dropped connection; doubles each time
-REPLY_KIND = "reply"  # the outbox kind of a reply handed over (its words already rendered)
 # The calls that put a message in a chat, and so count against its per-chat limit.
 _MESSAGES = (SendMessage, EditMessageText, EditMessageReplyMarkup, SendDocument, SendPhoto)
 # What may be waited out and tried again; any other verdict is about the message itself.
@@ -144,7 +144,7 @@ class ReplyGuard(BaseRequestMiddleware):
             raise error
         try:
             async with self._uow() as session:
-                await outbox.enqueue(session, chat_id=chat, kind=REPLY_KIND, params=params)
+                await outbox.enqueue(session, chat_id=chat, kind=NoticeKind.REPLY, params=params)
         except DATABASE_FAULTS as fault:
             log.warning(
                 "a reply to %s is lost: the database failed (%s)", chat, describe_fault(fault)

@@ -11,6 +11,7 @@ from sqlalchemy import Table, insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot import commit_events
+from bot.delivery.kinds import NoticeKind
 from db.models import OutboxMessage, Priority
 
 _INSERT_ONE = insert(cast(Table, OutboxMessage.__table__))
@@ -39,7 +40,7 @@ class OutboxWakeup:
 
 
 async def enqueue(
-    session: AsyncSession, *, chat_id: int, kind: str, params: dict[str, Any]
+    session: AsyncSession, *, chat_id: int, kind: NoticeKind, params: dict[str, Any]
 ) -> None:
     """Add one message for one chat to the caller's transaction.
 
@@ -51,15 +52,19 @@ async def enqueue(
     writes notices this way and the ORM's flush machinery was a sixth of its cost.
     """
     connection = await session.connection()
-    await connection.execute(_INSERT_ONE, {"chat_id": chat_id, "kind": kind, "params": params})
+    await connection.execute(
+        _INSERT_ONE, {"chat_id": chat_id, "kind": kind.value, "params": params}
+    )
     commit_events.mark(session, commit_events.OUTBOX)
 
 
 async def enqueue_many(
-    session: AsyncSession, messages: Iterable[tuple[int, str, dict[str, Any]]]
+    session: AsyncSession, messages: Iterable[tuple[int, NoticeKind, dict[str, Any]]]
 ) -> int:
     """Personal messages, each (chat id, kind, params), in one executemany; how many."""
-    rows = [{"chat_id": chat, "kind": kind, "params": params} for chat, kind, params in messages]
+    rows = [
+        {"chat_id": chat, "kind": kind.value, "params": params} for chat, kind, params in messages
+    ]
     if rows:
         connection = await session.connection()
         await connection.execute(_INSERT_ONE, rows)
@@ -71,7 +76,7 @@ async def enqueue_bulk(
     session: AsyncSession,
     chat_ids: Iterable[int],
     *,
-    kind: str,
+    kind: NoticeKind,
     params: dict[str, Any],
     broadcast_id: int,
     now: datetime,
@@ -84,7 +89,7 @@ async def enqueue_bulk(
     rows = [
         {
             "chat_id": chat_id,
-            "kind": kind,
+            "kind": kind.value,
             "params": params,
             "priority": Priority.BULK,
             "broadcast_id": broadcast_id,

@@ -9,12 +9,13 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
 
+from bot.delivery.kinds import NoticeKind
 from db.models import OutboxMessage, OutboxStatus
 
 PER_CHAT_INTERVAL = 1.0  # Telegram: about one message per second to the same chat
 ORIGINAL_WAIT = timedelta(seconds=2)
 # Kinds only subscribers with access may receive; checked again at send time.
-PREMIUM_KINDS = frozenset({"signal", "signal_update"})
+PREMIUM_KINDS = frozenset(kind for kind in NoticeKind if kind.premium)
 
 
 @dataclass(frozen=True, slots=True)
@@ -53,11 +54,11 @@ def plan_batch(
             plan.skipped[row.id] = "no access at send time"
             continue
         signals, updates = (prefs or {}).get(row.chat_id, ("on", "on"))
-        if row.kind == "signal_update" and updates == "off":
+        if row.kind == NoticeKind.SIGNAL_UPDATE and updates == "off":
             plan.skipped[row.id] = "updates turned off (/settings)"
             continue
-        silent = (row.kind == "signal" and signals == "silent") or (
-            row.kind == "signal_update" and updates == "silent"
+        silent = (row.kind == NoticeKind.SIGNAL and signals == "silent") or (
+            row.kind == NoticeKind.SIGNAL_UPDATE and updates == "silent"
         )
         reply_to = None
         if row.reply_to_outbox_id is not None:

@@ -25,6 +25,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.clock import CLOCK_SLACK
 from bot.delivery import outbox
+from bot.delivery.kinds import NoticeKind
 from db.engine import insert_ignoring_conflicts
 from db.models import HeldAction
 
@@ -103,7 +104,9 @@ class MassBrake:
             "moved_hours": round(self.moved / 3600) if self.clock_ahead else None,
         }
         for admin_id in self._admin_ids:
-            await outbox.enqueue(session, chat_id=admin_id, kind="mass_held", params=params)
+            await outbox.enqueue(
+                session, chat_id=admin_id, kind=NoticeKind.MASS_HELD, params=params
+            )
 
 
 async def confirm(session: AsyncSession, action: str, now: datetime) -> bool:

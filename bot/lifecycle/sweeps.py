@@ -19,6 +19,7 @@ from sqlalchemy.orm import aliased
 
 from bot.access import ACCESS_STATUSES, STRIPE_GRACE, SUBSCRIPTION_SOURCES, with_access
 from bot.delivery import outbox
+from bot.delivery.kinds import NoticeKind
 from bot.lifecycle import rules
 from bot.lifecycle.brake import EXPIRY, MassBrake
 from bot.lifecycle.rules import Ending
@@ -42,7 +43,7 @@ class Message:
 
     event: str
     user_id: int
-    kind: str
+    kind: NoticeKind
     params: dict[str, Any]
 
 
@@ -287,7 +288,7 @@ class LifecycleSweeps:
                 Message(
                     rules.suspension_key(row.id, row.grace_until),
                     row.user_id,
-                    "access_suspended",
+                    NoticeKind.ACCESS_SUSPENDED,
                     {"plan": self._plan_name(row.price_id)},
                 )
                 for row in page
@@ -313,7 +314,7 @@ class LifecycleSweeps:
                 Message(
                     rules.winback_key(row.user_id, row.ended),
                     row.user_id,
-                    "winback_offer",
+                    NoticeKind.WINBACK_OFFER,
                     {**params, "until": row.ended.isoformat()},
                 )
                 for row in page
@@ -354,7 +355,7 @@ class LifecycleSweeps:
             "plan": self._plan_name(ending.price_id),
             "until": ending.expires_at.isoformat(),
         }
-        return Message(rules.expiry_key(ending), ending.user_id, "access_expired", params)
+        return Message(rules.expiry_key(ending), ending.user_id, NoticeKind.ACCESS_EXPIRED, params)
 
     def _renewal(
         self, ending: Ending, days: int, now: datetime, price: tuple[int, str] | None
@@ -366,7 +367,9 @@ class LifecycleSweeps:
             "amount": price[0] if price else None,
             "currency": price[1] if price else None,
         }
-        return Message(rules.renewal_key(ending, days), ending.user_id, "renewal_notice", params)
+        return Message(
+            rules.renewal_key(ending, days), ending.user_id, NoticeKind.RENEWAL_NOTICE, params
+        )
 
     def _reminder(self, ending: Ending, days: int, now: datetime) -> Message:
         params = {
@@ -375,4 +378,6 @@ class LifecycleSweeps:
             "until": ending.expires_at.isoformat(),
             "days": rules.days_left(ending.expires_at, now),
         }
-        return Message(rules.reminder_key(ending, days), ending.user_id, "access_ending", params)
+        return Message(
+            rules.reminder_key(ending, days), ending.user_id, NoticeKind.ACCESS_ENDING, params
+        )

@@ -7,6 +7,7 @@ from collections.abc import Awaitable, Callable, Sequence
 from datetime import datetime
 
 from bot.delivery import outbox
+from bot.delivery.kinds import NoticeKind
 from bot.lifecycle.brake import MassBrake
 from bot.premium.service import AuditReport, PremiumChats
 
@@ -58,7 +59,7 @@ def audit(premium: PremiumChats, admin_ids: Sequence[int], brake: MassBrake) -> 
         async with premium.sessions() as session, session.begin():
             for admin_id in admin_ids:
                 await outbox.enqueue(
-                    session, chat_id=admin_id, kind="premium_audit", params=params
+                    session, chat_id=admin_id, kind=NoticeKind.PREMIUM_AUDIT, params=params
                 )
         return summary(report, dry_run=False)
 

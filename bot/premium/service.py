@@ -16,6 +16,7 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from bot import users
 from bot.access import recipients, with_access
+from bot.delivery.kinds import NoticeKind
 from bot.delivery.pacing import SendPacer
 from bot.lifecycle.brake import REMOVALS, MassBrake
 from bot.lifecycle.sweeps import Message, queue_once
@@ -135,7 +136,7 @@ class PremiumChats:
             return allowed
         if not allowed:
             key = f"premium-declined:{chat_id}:{user_id}:{now.date().isoformat()}"
-            await self._tell(Message(key, user_id, "premium_declined", {}))
+            await self._tell(Message(key, user_id, NoticeKind.PREMIUM_DECLINED, {}))
         return allowed
 
     async def _tell(self, message: Message) -> None:
@@ -186,7 +187,7 @@ class PremiumChats:
             key = rules.removal_key(chat_id, user_id, row.removals)
             row.status, row.removals = "removed", row.removals + 1
             await session.flush()
-            await queue_once(session, [Message(key, user_id, "premium_removed", {})])
+            await queue_once(session, [Message(key, user_id, NoticeKind.PREMIUM_REMOVED, {})])
         return True
 
     async def audit(
@@ -246,7 +247,10 @@ class PremiumChats:
             if not urls:
                 continue
             message = Message(
-                rules.invite_key(user_id, period), user_id, "premium_invite", {"links": urls}
+                rules.invite_key(user_id, period),
+                user_id,
+                NoticeKind.PREMIUM_INVITE,
+                {"links": urls},
             )
             async with self._sessions() as session, session.begin():
                 sent += await queue_once(session, [message])

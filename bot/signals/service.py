@@ -11,6 +11,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot import access, commit_events
 from bot.delivery import outbox
+from bot.delivery.kinds import NoticeKind
 from bot.errors import DomainError
 from bot.signals.syntax import SignalSpec
 from bot.signals.updates import (
@@ -127,7 +128,7 @@ async def publish(
     await session.refresh(signal)
     chats = await access.recipients(session, now)
     broadcast = Broadcast(
-        kind="signal",
+        kind=NoticeKind.SIGNAL,
         signal_id=signal.id,
         title=f"#{signal.id} {signal.symbol} {signal.side}",  # data; worded by bot/chat/texts
         admin_chat_id=admin_chat_id,
@@ -138,7 +139,7 @@ async def publish(
     await session.flush()
     params = {"id": signal.id, "spec": spec_params(spec_of(signal))}
     await outbox.enqueue_bulk(
-        session, chats, kind="signal", params=params, broadcast_id=broadcast.id, now=now
+        session, chats, kind=NoticeKind.SIGNAL, params=params, broadcast_id=broadcast.id, now=now
     )
     return broadcast
 
@@ -196,7 +197,7 @@ async def _follow_up(
     originals = (
         await session.execute(
             select(OutboxMessage.id, OutboxMessage.chat_id).where(
-                OutboxMessage.kind == "signal",
+                OutboxMessage.kind == NoticeKind.SIGNAL,
                 OutboxMessage.broadcast_id.in_(
                     select(Broadcast.id).where(Broadcast.signal_id == signal.id)
                 ),
@@ -205,7 +206,7 @@ async def _follow_up(
         )
     ).all()
     broadcast = Broadcast(
-        kind="signal_update",
+        kind=NoticeKind.SIGNAL_UPDATE,
         signal_id=signal.id,
         title=f"#{signal.id} {signal.symbol}: {command.kind}",
         admin_chat_id=admin,
@@ -228,7 +229,7 @@ async def _follow_up(
     await outbox.enqueue_bulk(
         session,
         [row.chat_id for row in originals],
-        kind="signal_update",
+        kind=NoticeKind.SIGNAL_UPDATE,
         params=params,
         broadcast_id=broadcast.id,
         now=now,

@@ -15,12 +15,13 @@ from typing import cast
 from aiogram import Bot
 from aiogram.exceptions import TelegramAPIError, TelegramBadRequest
 from aiogram.types import LabeledPrice
-from sqlalchemy import Table, delete, func, select, update
+from sqlalchemy import Table, delete, func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from bot import access, commit_events, referrals, users
+from bot import access, entitlement_writes, referrals, users
 from bot.access import entitlement_grants_access
 from bot.delivery import outbox
+from bot.delivery.kinds import NoticeKind
 from bot.errors import DomainError
 from bot.stars import rules
 from bot.stars.payload import Offer, PayloadSigner
@@ -164,16 +165,14 @@ class StarsService:
             return Recorded(new=True, duplicate=booking == rules.Booking.DUPLICATE)
         if row is None:
             row = Entitlement(user_id=payment.user_id, source=EntitlementSource.STARS)
-            session.add(row)
         row.status, row.source_ref = "active", after.subscription_ref
         row.expires_at, row.cancel_at_period_end = after.expires_at, after.cancel_at_period_end
         row.state_version = int(now.timestamp())
-        commit_events.mark(session, commit_events.ENTITLEMENTS)
-        await session.flush()
+        await entitlement_writes.save(session, row)
         started = booking == rules.Booking.START
         if started and self._referral_bonus:  # a first payment: a referrer's bonus
             await referrals.reward(session, payment.user_id, now, self._referral_bonus)
-        kind = "access_started" if started else "stars_renewed"
+        kind = NoticeKind.ACCESS_STARTED if started else NoticeKind.STARS_RENEWED
         params = {"source": "stars", "until": after.expires_at.isoformat(), "trial": False}
         await outbox.enqueue(session, chat_id=payment.user_id, kind=kind, params=params)
         return Recorded(new=True, paid_until=after.expires_at)
@@ -270,7 +269,7 @@ class StarsService:
             if stored is None:  # refunded meanwhile: Telegram's side is changed, ours gone
                 raise NoStarsSubscriptionError("stars.no_subscription")
             stored.cancel_at_period_end = not renew
-            commit_events.mark(session, commit_events.ENTITLEMENTS)
+            await entitlement_writes.save(session, stored)
         return stored
 
     async def refund(
@@ -326,9 +325,9 @@ class StarsService:
         if self._referral_bonus and not await _kept_payments(session, user_id):
             await referrals.take_back(session, user_id, self._referral_bonus)
         params: dict[str, object] = {"amount": payment.amount, "reason": reason, "ended": ended}
-        kind = "stars_refunded"
+        kind = NoticeKind.STARS_REFUNDED
         if payment.duplicate_of is not None:
-            kind, params = "stars_duplicate_refunded", {"amount": payment.amount}
+            kind, params = NoticeKind.STARS_DUPLICATE_REFUNDED, {"amount": payment.amount}
         await outbox.enqueue(session, chat_id=user_id, kind=kind, params=params)
         return ended
 
@@ -347,20 +346,17 @@ async def _end_access(session: AsyncSession, payment: StarPayment, now: datetime
     )
     if payment.paid_until <= now or later is not None:
         return False
-    ended = await session.execute(
-        update(Entitlement)
-        .where(
-            Entitlement.user_id == payment.user_id,
-            Entitlement.source == EntitlementSource.STARS,
-            Entitlement.source_ref == payment.subscription_ref,
-            Entitlement.expires_at > now,
-        )
-        .values(status="canceled", expires_at=now, cancel_at_period_end=True)
+    ended = await entitlement_writes.update_where(
+        session,
+        Entitlement.user_id == payment.user_id,
+        Entitlement.source == EntitlementSource.STARS,
+        Entitlement.source_ref == payment.subscription_ref,
+        Entitlement.expires_at > now,
+        status="canceled",
+        expires_at=now,
+        cancel_at_period_end=True,
     )
-    if ended.rowcount != 1:  # type: ignore[attr-defined]
-        return False
-    commit_events.mark(session, commit_events.ENTITLEMENTS)
-    return True
+    return ended == 1
 
 
 async def _lock_user(session: AsyncSession, user_id: int) -> None:

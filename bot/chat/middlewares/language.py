@@ -32,7 +32,7 @@ class LanguageMiddleware(I18nMiddleware):
         choice = self._chosen.known(user.id)
         if choice == NOT_KNOWN:
             uow: UpdateWork = data["uow"]
-            async with uow.untracked() as session:
+            async with uow.untracked.reading() as session:
                 choice = await languages.chosen(session, user.id)
             self._chosen.remember(user.id, choice)
         return languages.pick(choice, user.language_code, self._default)

@@ -189,6 +189,8 @@ class UnitOfWorkMiddleware(BaseMiddleware):
                 and not await records.record(unrecorded, prune=work.prune)
             ):
                 raise AlreadyHandledError(update_id)
+            if records is None and unrecorded is not None and work.prune:
+                self._last_prune = None  # a read wrote nothing: the next update's unit prunes
             return result
         except AlreadyHandledError:
             log.info("update %s was handled before; skipped", update_id)

@@ -17,11 +17,13 @@ from bot.chat.keyboards import MassActionButton
 from bot.chat.middlewares.admin_only import ADMIN_ONLY
 from bot.chat.texts import Html, format_date, plain, t, tn
 from bot.chat.texts import admin as texts
+from bot.chat.user_changes import change_one_user
 from bot.errors import BillingNotConfiguredError, BillingUnavailableError
 from bot.ids import parse_user_id
 from bot.lifecycle import brake
 from bot.stars.service import StarsService
 from bot.unit_of_work import UnitOfWork
+from db.models import Entitlement
 
 MAX_GRANT_DAYS = 3650
 _DAYS = re.compile(r"[0-9]{1,4}")  # ASCII digits: str.isdigit() takes "²" too
@@ -41,25 +43,17 @@ def _grant_args(args: str | None) -> tuple[int, int] | Html:
     return user_id, int(parts[1])
 
 
-async def cmd_grant(message: Message, command: CommandObject, uow: UnitOfWork) -> None:
-    assert message.from_user is not None  # admin-only: AdminOnlyMiddleware saw the user
-    parsed = _grant_args(command.args)
-    if isinstance(parsed, Html):
-        await message.answer(parsed)
-        return
-    user_id, days = parsed
-    try:
-        async with uow() as session:
-            row = await admin.grant(
-                session, user_id, days, message.from_user.id, datetime.now(UTC)
-            )
-    except admin.NoGrantError as error:
-        await message.answer(t(error.key, **error.params))
-        return
+def _granted(user_id: int, days: int, row: Entitlement) -> Html:
     if days and row.expires_at is not None:
-        await message.answer(t("grant.given", user=user_id, date=format_date(row.expires_at)))
-    else:
-        await message.answer(t("grant.taken_back", user=user_id))
+        return t("grant.given", user=user_id, date=format_date(row.expires_at))
+    return t("grant.taken_back", user=user_id)
+
+
+async def cmd_grant(message: Message, command: CommandObject, uow: UnitOfWork) -> None:
+    parsed = _grant_args(command.args)
+    await change_one_user(
+        message, uow, parsed, change=admin.grant, refused=admin.NoGrantError, reply=_granted
+    )
 
 
 async def cmd_broadcast(message: Message, command: CommandObject, uow: UnitOfWork) -> None:
@@ -82,7 +76,7 @@ async def cmd_stats(
         plans = await billing.plans()
     except (BillingNotConfiguredError, BillingUnavailableError):
         plans = []
-    async with uow() as session:
+    async with uow.reading() as session:
         figures = await admin.stats(session, datetime.now(UTC), plans, stars.price)
     await message.answer(texts.stats(figures))
 

@@ -70,7 +70,7 @@ async def _portal_reply(
     if not billing.enabled:
         return t("billing.off"), None
     try:
-        async with uow() as session:
+        async with uow.reading() as session:
             customer_id = await billing.portal_customer(session, tg_user.id, datetime.now(UTC))
         await offers.links.brake(tg_user.id)  # each portal link is a Stripe call
         return_url = f"https://t.me/{await bot_username(bot)}"
@@ -98,7 +98,7 @@ async def cmd_manage(
     its portal (both, for someone who pays through each)."""
     if message.from_user is None:
         return
-    async with uow() as session:
+    async with uow.reading() as session:
         running = await stars.subscription(session, message.from_user.id, datetime.now(UTC))
     if running is not None and running.expires_at is not None:
         renewing = not running.cancel_at_period_end

@@ -36,7 +36,7 @@ async def cmd_join(message: Message, uow: UnitOfWork, premium: PremiumChats) -> 
         await message.answer(t("join.off"))
         return
     now = datetime.now(UTC)
-    async with uow() as session:
+    async with uow.reading() as session:
         allowed = message.from_user.id in await with_access(session, [message.from_user.id], now)
     if not allowed:
         await message.answer(t("join.no_access"), reply_markup=keyboards.subscribe())

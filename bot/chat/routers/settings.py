@@ -56,7 +56,7 @@ def _markup(chosen: Preferences) -> InlineKeyboardMarkup:
 async def cmd_settings(message: Message, uow: UnitOfWork) -> None:
     if message.from_user is None:
         return
-    async with uow() as session:
+    async with uow.reading() as session:
         chosen = await preferences.of(session, message.from_user.id)
     await message.answer(_text(chosen), reply_markup=_markup(chosen))
 

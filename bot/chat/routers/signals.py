@@ -103,7 +103,7 @@ async def cmd_signals(message: Message, uow: UnitOfWork) -> None:
     if message.from_user is None:
         return
     now = datetime.now(UTC)
-    async with uow() as session:
+    async with uow.reading() as session:
         allowed = await access.has_access(session, message.from_user.id, now)
         recent = await signals.latest(session)
     if not recent:
@@ -126,7 +126,7 @@ async def cmd_signals(message: Message, uow: UnitOfWork) -> None:
 
 
 async def cmd_performance(message: Message, uow: UnitOfWork) -> None:
-    async with uow() as session:
+    async with uow.reading() as session:
         closed = await signals.closed_signals(session)
     rows = signals.summarise(closed, datetime.now(UTC))
     await message.answer(texts.performance(rows))

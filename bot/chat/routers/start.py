@@ -47,7 +47,7 @@ async def cmd_start(
         await message.answer(t("start.welcome", name=name), reply_markup=open_app)
         return
     now = datetime.now(UTC)
-    async with uow() as session:
+    async with uow.reading() as session:
         entitlement = await stripe_entitlement(session, message.from_user.id)
     if entitlement is not None and entitlement_grants_access(entitlement, now):
         plan = await billing.plan_name(entitlement.price_id)
@@ -68,7 +68,7 @@ async def cmd_referral(message: Message, bot: Bot, uow: UnitOfWork, settings: Se
         return
     username = await bot_username(bot)
     link = f"https://t.me/{username}?start={referrals.payload(message.from_user.id)}"
-    async with uow() as session:
+    async with uow.reading() as session:
         brought, paid = await referrals.mine(session, message.from_user.id)
     await message.answer(tn("referral.link", days, link=link, brought=brought, paid=paid))
 

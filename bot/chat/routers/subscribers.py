@@ -14,6 +14,7 @@ from bot.chat import keyboards
 from bot.chat.middlewares.admin_only import ADMIN_ONLY
 from bot.chat.texts import Html, t
 from bot.chat.texts import subscribers as texts
+from bot.chat.user_changes import change_one_user
 from bot.ids import parse_user_id
 from bot.unit_of_work import UnitOfWork
 from db.models import EntitlementSource
@@ -37,21 +38,15 @@ def _revoke_args(args: str | None) -> tuple[int, str] | Html:
 
 
 async def cmd_revoke(message: Message, command: CommandObject, uow: UnitOfWork) -> None:
-    assert message.from_user is not None  # admin-only: AdminOnlyMiddleware saw the user
     parsed = _revoke_args(command.args)
-    if isinstance(parsed, Html):
-        await message.answer(parsed)
-        return
-    user_id, reason = parsed
-    try:
-        async with uow() as session:
-            revoked = await subscribers.revoke(
-                session, user_id, reason, message.from_user.id, datetime.now(UTC)
-            )
-    except subscribers.NothingToRevokeError as error:
-        await message.answer(t(error.key, **error.params))
-        return
-    await message.answer(texts.revoked(user_id, revoked))
+    await change_one_user(
+        message,
+        uow,
+        parsed,
+        change=subscribers.revoke,
+        refused=subscribers.NothingToRevokeError,
+        reply=lambda user_id, _reason, revoked: texts.revoked(user_id, revoked),
+    )
 
 
 async def cmd_user(message: Message, command: CommandObject, uow: UnitOfWork) -> None:
@@ -64,7 +59,7 @@ async def cmd_user(message: Message, command: CommandObject, uow: UnitOfWork) ->
         await message.answer(t("user.bad_user", value=parts[0][:32], syntax=USER_SYNTAX))
         return
     now = datetime.now(UTC)
-    async with uow() as session:
+    async with uow.reading() as session:
         found = await subscribers.timeline(session, user_id, now)
     if found is None:
         await message.answer(t("user.unknown", user=user_id))

@@ -4,6 +4,8 @@ the reader's words. A code the catalogue does not know shows as it is, never an 
 from __future__ import annotations
 
 from bot.chat.texts import plain
+from bot.chat.texts.notices import KINDS
+from bot.delivery.kinds import NoticeKind
 
 # The catalogue's ids, spelled out (tests/test_texts.py finds every id in the code).
 _SOURCES = {
@@ -19,32 +21,6 @@ _DELIVERY = {
     "failed": "delivery.failed",
     "blocked": "delivery.blocked",
     "skipped": "delivery.skipped",
-}
-_KINDS = {
-    "access_started": "kind.access_started",
-    "access_ended": "kind.access_ended",
-    "access_expired": "kind.access_expired",
-    "access_ending": "kind.access_ending",
-    "access_suspended": "kind.access_suspended",
-    "access_revoked": "kind.access_revoked",
-    "payment_failed": "kind.payment_failed",
-    "renewal_notice": "kind.renewal_notice",
-    "grant": "kind.grant",
-    "winback_offer": "kind.winback_offer",
-    "referral_bonus": "kind.referral_bonus",
-    "referral_bonus_taken_back": "kind.referral_bonus_taken_back",
-    "premium_invite": "kind.premium_invite",
-    "premium_removed": "kind.premium_removed",
-    "premium_declined": "kind.premium_declined",
-    "premium_audit": "kind.premium_audit",
-    "mass_held": "kind.mass_held",
-    "stars_renewed": "kind.stars_renewed",
-    "stars_refunded": "kind.stars_refunded",
-    "stars_duplicate_refunded": "kind.stars_duplicate_refunded",
-    "broadcast": "kind.broadcast",
-    "reply": "kind.reply",
-    "signal": "kind.signal",
-    "signal_update": "kind.signal_update",
 }
 
 
@@ -65,4 +41,7 @@ def delivery_label(status: str) -> str:
 
 def kind_label(kind: str) -> str:
     """What an outbox row says: a signal, an update, a billing notice..."""
-    return _label(_KINDS, kind)
+    try:
+        return plain(KINDS[NoticeKind(kind)].label)
+    except ValueError:  # a kind of an older version: shown as it is
+        return kind

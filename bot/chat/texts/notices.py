@@ -11,6 +11,7 @@ from __future__ import annotations
 
 from collections import OrderedDict
 from collections.abc import Callable
+from dataclasses import dataclass
 from datetime import datetime
 from decimal import Decimal
 from typing import Any
@@ -21,6 +22,7 @@ from bot.chat import keyboards
 from bot.chat.texts import CATALOGUE, Html, format_date, money, plain, t, tn
 from bot.chat.texts import billing as billing_texts
 from bot.chat.texts import signals as signal_texts
+from bot.delivery.kinds import NoticeKind
 from bot.signals.syntax import SignalSpec
 from db.models import OutboxMessage
 
@@ -229,31 +231,44 @@ def _reply(p: dict[str, Any]) -> Rendered:
     return str(p["html"]), InlineKeyboardMarkup.model_validate(markup) if markup else None
 
 
-_KINDS: dict[str, Callable[[dict[str, Any]], Rendered]] = {
-    "access_started": _access_started,
-    "access_ended": _access_ended,
-    "payment_failed": _payment_failed,
-    "grant": _grant,
-    "access_expired": _access_expired,
-    "access_ending": _access_ending,
-    "access_suspended": _suspended,
-    "access_revoked": _revoked,
-    "winback_offer": _winback,
-    "referral_bonus": _referral_bonus,
-    "referral_bonus_taken_back": _referral_bonus_taken_back,
-    "premium_invite": _premium_invite,
-    "premium_removed": _premium_removed,
-    "premium_declined": _premium_declined,
-    "premium_audit": _premium_audit,
-    "mass_held": _mass_held,
-    "renewal_notice": _renewal,
-    "stars_renewed": _stars_renewed,
-    "stars_refunded": _stars_refunded,
-    "stars_duplicate_refunded": _stars_duplicate_refunded,
-    "broadcast": _announcement,
-    "reply": _reply,
-    "signal": _signal,
-    "signal_update": _signal_update,
+@dataclass(frozen=True, slots=True)
+class KindText:
+    """What the chat makes of one outbox kind: its words and buttons, and its name."""
+
+    render: Callable[[dict[str, Any]], Rendered]
+    label: str  # the catalogue id naming the kind (/user's timeline, the Mini App's)
+
+
+# The one registry of what each NoticeKind says (tests/test_notice_kinds.py: every kind).
+KINDS: dict[NoticeKind, KindText] = {
+    NoticeKind.ACCESS_STARTED: KindText(_access_started, "kind.access_started"),
+    NoticeKind.ACCESS_ENDED: KindText(_access_ended, "kind.access_ended"),
+    NoticeKind.PAYMENT_FAILED: KindText(_payment_failed, "kind.payment_failed"),
+    NoticeKind.GRANT: KindText(_grant, "kind.grant"),
+    NoticeKind.ACCESS_EXPIRED: KindText(_access_expired, "kind.access_expired"),
+    NoticeKind.ACCESS_ENDING: KindText(_access_ending, "kind.access_ending"),
+    NoticeKind.ACCESS_SUSPENDED: KindText(_suspended, "kind.access_suspended"),
+    NoticeKind.ACCESS_REVOKED: KindText(_revoked, "kind.access_revoked"),
+    NoticeKind.WINBACK_OFFER: KindText(_winback, "kind.winback_offer"),
+    NoticeKind.REFERRAL_BONUS: KindText(_referral_bonus, "kind.referral_bonus"),
+    NoticeKind.REFERRAL_BONUS_TAKEN_BACK: KindText(
+        _referral_bonus_taken_back, "kind.referral_bonus_taken_back"
+    ),
+    NoticeKind.PREMIUM_INVITE: KindText(_premium_invite, "kind.premium_invite"),
+    NoticeKind.PREMIUM_REMOVED: KindText(_premium_removed, "kind.premium_removed"),
+    NoticeKind.PREMIUM_DECLINED: KindText(_premium_declined, "kind.premium_declined"),
+    NoticeKind.PREMIUM_AUDIT: KindText(_premium_audit, "kind.premium_audit"),
+    NoticeKind.MASS_HELD: KindText(_mass_held, "kind.mass_held"),
+    NoticeKind.RENEWAL_NOTICE: KindText(_renewal, "kind.renewal_notice"),
+    NoticeKind.STARS_RENEWED: KindText(_stars_renewed, "kind.stars_renewed"),
+    NoticeKind.STARS_REFUNDED: KindText(_stars_refunded, "kind.stars_refunded"),
+    NoticeKind.STARS_DUPLICATE_REFUNDED: KindText(
+        _stars_duplicate_refunded, "kind.stars_duplicate_refunded"
+    ),
+    NoticeKind.BROADCAST: KindText(_announcement, "kind.broadcast"),
+    NoticeKind.REPLY: KindText(_reply, "kind.reply"),
+    NoticeKind.SIGNAL: KindText(_signal, "kind.signal"),
+    NoticeKind.SIGNAL_UPDATE: KindText(_signal_update, "kind.signal_update"),
 }
 
 
@@ -275,7 +290,7 @@ def render_params(kind: str, params: dict[str, Any]) -> Rendered:
     """The words and buttons for one queued message."""
     if "html" in params:  # a reply, or a row queued before rows carried params
         return _reply(params)
-    return _KINDS[kind](params)
+    return KINDS[NoticeKind(kind)].render(params)
 
 
 class NoticeRenderer:
