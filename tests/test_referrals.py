@@ -72,7 +72,7 @@ async def test_a_friends_first_payment_earns_the_bonus_once(refs: Harness) -> No
     assert (bonus.expires_at - datetime.now(UTC)).days == DAYS - 1
     async with refs.session() as session:
         assert await has_access(session, RITA, datetime.now(UTC))
-    await refs.deliver(wait=2)
+    await refs.deliver(wait=5)  # each notice to one chat a second after the last
     assert "A friend you invited has subscribed: you get 14 days" in refs.last_reply(RITA).text
     ends = bonus.expires_at
     # A renewal, a second subscription event: no second bonus.

@@ -205,5 +205,5 @@ async def test_a_stars_subscription_that_was_not_renewed_ends_after_the_grace(
     sweeps = _sweeps(stars)
     assert await sweeps.expiry(ends + timedelta(minutes=5)) == "0 told their access ended"
     assert await sweeps.expiry(ends + STRIPE_GRACE) == "1 told their access ended"
-    await stars.deliver(wait=2)
+    await stars.deliver(wait=5)  # each notice to one chat a second after the last
     assert "Your Telegram Stars subscription ended on" in stars.last_reply(ANN).text

@@ -115,7 +115,7 @@ async def test_full_subscription_journey(harness: Harness) -> None:
         make_event("invoice.payment_failed", invoice, created=now + 1)
     )
     assert status == 200
-    await harness.deliver(wait=2)
+    await harness.deliver(wait=5)  # each notice to one chat a second after the last
     failed = harness.last_reply(USER)
     assert "$49.00" in failed.text and "did not go through" in failed.text
     assert failed.params["reply_markup"]["inline_keyboard"][0][0]["callback_data"] == CB_PORTAL
@@ -128,7 +128,7 @@ async def test_full_subscription_journey(harness: Harness) -> None:
     assert status == 200
     row = await entitlement(harness, USER)
     assert row is not None and row.status == "canceled"
-    await harness.deliver(wait=2)
+    await harness.deliver(wait=5)  # each notice to one chat a second after the last
     goodbye = harness.last_reply(USER)
     assert "has ended" in goodbye.text
     assert goodbye.params["reply_markup"]["inline_keyboard"][0][0]["callback_data"] == CB_PLANS
