@@ -26,12 +26,19 @@ class Clock(Protocol):
     async def sleep(self, seconds: float) -> None: ...
 
 
+# Linux's CLOCK_MONOTONIC stops while the machine is suspended (a paused VM, a laptop), so
+# after a resume the wall clock would look as if it had jumped ahead of it and the
+# scheduler would hold every removal (lifecycle/brake.py). CLOCK_BOOTTIME counts the
+# suspension too; elsewhere time.monotonic is what there is.
+_ELAPSED = getattr(time, "CLOCK_BOOTTIME", None)
+
+
 class SystemClock:
     def now(self) -> datetime:
         return datetime.now(UTC)
 
     def monotonic(self) -> float:
-        return time.monotonic()
+        return time.clock_gettime(_ELAPSED) if _ELAPSED is not None else time.monotonic()
 
     async def sleep(self, seconds: float) -> None:
         await asyncio.sleep(seconds)

@@ -393,3 +393,23 @@ async def test_audit_chats_confirms_a_held_expiry_for_the_next_run(
     for user_id in soon:
         assert await _kinds(premium, user_id) == ["access_expired"]
     assert await _holds(premium) == {}
+
+
+def test_the_system_clock_counts_a_suspension(monkeypatch: pytest.MonkeyPatch) -> None:
+    """A resumed VM must not look like a wall clock jumped ahead of time itself: the system
+    clock's intervals count a suspension (CLOCK_BOOTTIME on Linux), where CLOCK_MONOTONIC
+    stops. Simulated: an hour asleep shows on CLOCK_BOOTTIME only."""
+    import time as _time
+
+    from bot.clock import SystemClock
+
+    boottime = getattr(_time, "CLOCK_BOOTTIME", None)
+    if boottime is None:
+        pytest.skip("no CLOCK_BOOTTIME on this system")
+    real = _time.clock_gettime
+
+    def asleep_for_an_hour(clock: int) -> float:
+        return real(clock) + (3600.0 if clock == boottime else 0.0)
+
+    monkeypatch.setattr(_time, "clock_gettime", asleep_for_an_hour)
+    assert SystemClock().monotonic() - _time.monotonic() == pytest.approx(3600.0, abs=1.0)
