@@ -175,7 +175,36 @@ async def test_a_jump_forward_removes_no_paying_member_and_tells_the_admins_once
         "and 5 of 5 members would now be removed. Nobody was removed."
     )
     [[button]] = report.params["reply_markup"]["inline_keyboard"]
-    assert button["callback_data"] == MassActionButton(action="premium-removals").pack()
+    pressed = MassActionButton.unpack(button["callback_data"])
+    async with premium.session() as session:
+        [row] = await session.scalars(
+            select(OutboxMessage).where(OutboxMessage.kind == "mass_held")
+        )
+    assert pressed.action == "premium-removals"
+    assert pressed.held == row.params["held_at"] > 0  # this hold, not a later one
+
+
+async def _held_rows(harness: Harness) -> list[HeldAction]:
+    async with harness.session() as session:
+        return list(await session.scalars(select(HeldAction)))
+
+
+async def test_a_reports_button_confirms_its_own_hold_not_a_later_one(harness: Harness) -> None:
+    """An old report pressed after its hold was forgotten and another one held (the clock
+    went wrong again) must not confirm what the admin has not seen."""
+    first = datetime(2026, 12, 1, 10, 0, 0, tzinfo=UTC)
+    later = first + timedelta(hours=5)
+    async with harness.session() as session, session.begin():
+        session.add(HeldAction(name="expiry", held_at=later, affected=9, population=10))
+    async with harness.session() as session, session.begin():
+        now = datetime.now(UTC)
+        stale = int(first.timestamp())
+        assert not await brake.confirm(session, "expiry", now, held_at=stale)
+    assert [row.confirmed_at for row in await _held_rows(harness)] == [None]
+    async with harness.session() as session, session.begin():
+        own = int(later.timestamp())
+        assert await brake.confirm(session, "expiry", datetime.now(UTC), held_at=own)
+    assert [row.confirmed_at is not None for row in await _held_rows(harness)] == [True]
 
 
 async def _lapse(harness: Harness, *user_ids: int) -> None:

@@ -60,6 +60,7 @@ class MassActionButton(CallbackData, prefix="mass"):
     """`mass:expiry`: an admin confirms a mass action a job held (bot/lifecycle/brake.py)."""
 
     action: Literal["premium-removals", "expiry"]
+    held: int = 0  # the hold's time in whole seconds (0: a report from before it said)
 
 
 def _one(button: InlineKeyboardButton) -> InlineKeyboardMarkup:
@@ -74,11 +75,11 @@ def subscribe() -> InlineKeyboardMarkup:
     )
 
 
-def confirm_mass_action(action: str) -> InlineKeyboardMarkup | None:
+def confirm_mass_action(action: str, held_at: int = 0) -> InlineKeyboardMarkup | None:
     """The button under a held mass action's report; none for an action no longer known."""
     if action not in ("premium-removals", "expiry"):
         return None
-    data = MassActionButton(action=action)
+    data = MassActionButton(action=action, held=held_at)
     return _one(InlineKeyboardButton(text=plain("button.mass_confirm"), callback_data=data.pack()))
 
 

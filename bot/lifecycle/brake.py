@@ -17,7 +17,7 @@ by a jump either.
 from __future__ import annotations
 
 from collections.abc import Sequence
-from datetime import datetime
+from datetime import UTC, datetime, timedelta
 from typing import cast
 
 from sqlalchemy import Table, delete, select, update
@@ -102,6 +102,8 @@ class MassBrake:
             "population": population,
             "share": self.share,
             "moved_hours": round(self.moved / 3600) if self.clock_ahead else None,
+            # The report's button confirms this hold, not a later one the admin has not seen.
+            "held_at": int(now.timestamp()),
         }
         for admin_id in self._admin_ids:
             await outbox.enqueue(
@@ -109,12 +111,19 @@ class MassBrake:
             )
 
 
-async def confirm(session: AsyncSession, action: str, now: datetime) -> bool:
+async def confirm(
+    session: AsyncSession, action: str, now: datetime, *, held_at: int | None = None
+) -> bool:
     """An admin (or audit-chats) confirms a held action: its job's next run carries it
-    out. False when nothing is held under that name."""
-    result = await session.execute(
-        update(HeldAction).where(HeldAction.name == action).values(confirmed_at=now)
-    )
+    out. `held_at` (the report's button: the hold's time, whole seconds) confirms only the
+    hold that report was about; a newer one, held after the clock came back and went
+    wrong again, waits for its own report. False when nothing such is held."""
+    which = HeldAction.name == action
+    if held_at is not None:
+        moment = datetime.fromtimestamp(held_at, UTC)
+        which &= HeldAction.held_at >= moment
+        which &= HeldAction.held_at < moment + timedelta(seconds=1)
+    result = await session.execute(update(HeldAction).where(which).values(confirmed_at=now))
     return bool(result.rowcount)  # type: ignore[attr-defined]
 
 

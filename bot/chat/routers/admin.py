@@ -86,7 +86,12 @@ async def cb_confirm_mass(
 ) -> None:
     """An admin confirms a held mass removal or expiry: its job's next run carries it out."""
     async with uow() as session:
-        held = await brake.confirm(session, callback_data.action, datetime.now(UTC))
+        held = await brake.confirm(
+            session,
+            callback_data.action,
+            datetime.now(UTC),
+            held_at=callback_data.held or None,
+        )
     await query.answer(plain("mass.confirmed" if held else "mass.nothing_held"), show_alert=True)
 
 

@@ -178,7 +178,7 @@ def _mass_held(p: dict[str, Any]) -> Rendered:
     else:
         share = f"{float(p.get('share', 0)):.0%}"
         text = t(_HELD.get(action, "mass.held.expiry"), share=share, **params)
-    return text, keyboards.confirm_mass_action(action)
+    return text, keyboards.confirm_mass_action(action, int(p.get("held_at", 0)))
 
 
 def _referral_bonus(p: dict[str, Any]) -> Rendered:
