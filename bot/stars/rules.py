@@ -109,12 +109,12 @@ class StarsState:
     cancel_at_period_end: bool
 
 
-def after_payment(before: StarsState | None, payment: Payment, ended: bool) -> StarsState:
-    """The Stars entitlement after a payment: the paid-through date only ever extended,
-    renewal on (Telegram charges only a subscription that renews). A payment once the last
-    subscription has ended starts a new one, named by its own charge id; otherwise the
-    subscription keeps its first charge id (what editUserStarSubscription names)."""
-    if before is None or ended:
+def after_payment(before: StarsState | None, payment: Payment, booking: Booking) -> StarsState:
+    """The Stars entitlement after a payment booked as `booking`: the paid-through date only
+    ever extended, renewal on (Telegram charges only a subscription that renews). A renewal
+    keeps the subscription's first charge id (what editUserStarSubscription names), however
+    late it comes; anything else is a subscription of its own, named by its charge id."""
+    if before is None or booking != Booking.RENEW:
         return StarsState(payment.charge_id, payment.paid_until, False)
     return StarsState(before.subscription_ref, max(before.expires_at, payment.paid_until), False)
 
@@ -123,20 +123,38 @@ class Booking(StrEnum):
     """What a new payment does to the user's Stars access (`booking`)."""
 
     START = "start"  # a subscription starts: access, its notice, a referrer's bonus
-    RENEW = "renew"  # the running subscription's next period
-    PAST = "past"  # its period is already over (found late): the ledger only
+    RENEW = "renew"  # the subscription's next period (even when it had ended meanwhile)
+    PAST = "past"  # found by reconciliation over already: the ledger only
     DUPLICATE = "duplicate"  # a second subscription beside a running one: refund, stop it
 
 
 def booking(before: StarsState | None, payment: Payment, ended: bool, now: datetime) -> Booking:
-    """How a payment not booked before is booked. A period that is over starts nothing;
-    a first payment while a subscription of the user is running is a second subscription
-    (two invoices paid at once), which the bot refunds and stops at once."""
+    """How a payment not booked before is booked.
+
+    A live payment (`recurring` known) is never judged by the local clock alone: a clock
+    ahead must not turn a real payment into one that gives nothing, so only reconciliation
+    (`recurring` None, dated by Telegram) books a period that is over as PAST. A renewal
+    renews the user's subscription even when the access ended meanwhile (the bot was down).
+    A first payment while a subscription of the
+    user is running is a second subscription (two invoices paid at once), refunded and
+    stopped at once."""
+    if payment.recurring is None:
+        return _found(before, payment, ended, now)
+    if payment.recurring:
+        if before is None:  # its first payment not booked yet: access, and nothing else
+            return Booking.START
+        return Booking.RENEW
+    return Booking.START if before is None or ended else Booking.DUPLICATE
+
+
+def _found(before: StarsState | None, payment: Payment, ended: bool, now: datetime) -> Booking:
+    """A payment found by reconciliation, which does not say whether it renews: by when
+    Telegram charged it (a renewal is charged when the period ends)."""
     if payment.paid_until <= now:
         return Booking.PAST
-    if before is None or ended:
+    if before is None:
         return Booking.START
-    if payment.recurring is None:  # reconciliation: decide by when it was charged
-        paid_at = payment.paid_at or now
-        return Booking.RENEW if paid_at >= before.expires_at - RENEWAL_SLACK else Booking.DUPLICATE
-    return Booking.RENEW if payment.recurring else Booking.DUPLICATE
+    paid_at = payment.paid_at or now
+    if ended and abs(paid_at - before.expires_at) > RENEWAL_SLACK:
+        return Booking.START  # not charged when the last period ended: a new subscription
+    return Booking.RENEW if paid_at >= before.expires_at - RENEWAL_SLACK else Booking.DUPLICATE

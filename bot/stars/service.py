@@ -153,16 +153,17 @@ class StarsService:
         )
         ended = row is None or not entitlement_grants_access(row, now)
         booking = rules.booking(before, payment, ended, now)
-        after = rules.after_payment(before, payment, ended)
+        after = rules.after_payment(before, payment, booking)
         if payment.recurring is not True:  # the payment an approved pre-checkout awaited
             await session.execute(
                 delete(StarCheckout).where(StarCheckout.user_id == payment.user_id)
             )
-        if not await self._insert(session, payment, booking, after, now):
+        owed = booking == rules.Booking.DUPLICATE
+        if not await self._insert(session, payment, booking, before, now):
             return Recorded(new=False, duplicate=await _owed(session, payment.charge_id))
-        if booking in (rules.Booking.PAST, rules.Booking.DUPLICATE):
+        if owed or booking == rules.Booking.PAST:
             # Over already, or to be refunded: it starts nothing and tells nobody yet.
-            return Recorded(new=True, duplicate=booking == rules.Booking.DUPLICATE)
+            return Recorded(new=True, duplicate=owed)
         if row is None:
             row = Entitlement(user_id=payment.user_id, source=EntitlementSource.STARS)
         row.status, row.source_ref = "active", after.subscription_ref
@@ -170,7 +171,9 @@ class StarsService:
         row.state_version = int(now.timestamp())
         await entitlement_writes.save(session, row)
         started = booking == rules.Booking.START
-        if started and self._referral_bonus:  # a first payment: a referrer's bonus
+        # A referrer's bonus for a first payment only: never for a renewal Telegram charged,
+        # even one that restarts access after the bot missed the end of the period.
+        if started and payment.recurring is not True and self._referral_bonus:
             await referrals.reward(session, payment.user_id, now, self._referral_bonus)
         kind = NoticeKind.ACCESS_STARTED if started else NoticeKind.STARS_RENEWED
         params = {"source": "stars", "until": after.expires_at.isoformat(), "trial": False}
@@ -182,11 +185,15 @@ class StarsService:
         session: AsyncSession,
         payment: rules.Payment,
         booking: rules.Booking,
-        after: rules.StarsState,
+        before: rules.StarsState | None,
         now: datetime,
     ) -> bool:
         """The ledger row, unless the charge is there already (False)."""
-        joins = booking in (rules.Booking.START, rules.Booking.RENEW)
+        running = before.subscription_ref if before is not None else payment.charge_id
+        # A renewal belongs to its subscription; a payment that joins none is a subscription
+        # of its own.
+        joins = booking == rules.Booking.RENEW
+        owed_to = {rules.Booking.DUPLICATE: running}
         connection = await session.connection()
         inserted = await connection.execute(
             _INSERT_PAYMENT[connection.dialect.name],
@@ -194,14 +201,11 @@ class StarsService:
                 "charge_id": payment.charge_id,
                 "user_id": payment.user_id,
                 "amount": payment.amount,
-                # A payment that joins no running subscription is a subscription of its own.
-                "subscription_ref": after.subscription_ref if joins else payment.charge_id,
+                "subscription_ref": running if joins else payment.charge_id,
                 "paid_until": payment.paid_until,
                 "recurring": bool(payment.recurring),
                 "paid_at": payment.paid_at or now,
-                "duplicate_of": (
-                    after.subscription_ref if booking == rules.Booking.DUPLICATE else None
-                ),
+                "duplicate_of": owed_to.get(booking),
             },
         )
         return inserted.scalar() is not None
