@@ -1,5 +1,5 @@
-"""Stars money paths a review found wrong: a renewal delivered late, and a live payment
-booked while the wall clock is ahead."""
+"""Stars money paths a review found wrong: a refunded subscription that renews, a renewal
+delivered late, and a live payment booked while the wall clock is ahead."""
 
 from __future__ import annotations
 
@@ -12,7 +12,7 @@ from bot.access import has_access
 from bot.chat.keyboards import StarsButton
 from bot.stars import rules
 from db.models import Entitlement, EntitlementSource, OutboxMessage, StarPayment
-from tests.harness import Harness, MakeHarness
+from tests.harness import ADMIN_ID, Harness, MakeHarness
 from tests.stars_player import invoice_link, paid_update, pay, renew
 
 PRICE = 250
@@ -58,6 +58,43 @@ def _renewal_update(harness: Harness, first: str, charge: str) -> dict[str, obje
     sub = harness.fake_bot.stars.subscriptions[first]
     invoice = {"payload": sub.payload, "amount": sub.amount}
     return paid_update(harness, ANN, invoice, charge, first=False)
+
+
+# --- A: /refund of the running period ------------------------------------------------------
+
+
+async def test_refund_of_the_running_period_stops_the_renewal(make_harness: MakeHarness) -> None:
+    harness = await make_harness(referral_bonus_days=14, stars_price=PRICE)
+    first = await _referred_payer(harness)
+    await harness.send_text(ADMIN_ID, f"/refund {ANN} asked for the money back")
+    assert harness.last_reply(ADMIN_ID).text.startswith("Refunded 250 ⭐")
+    [stop] = harness.fake_bot.calls_for("editUserStarSubscription")
+    assert (stop["telegram_payment_charge_id"], stop["is_canceled"]) == (first, True)
+    assert harness.fake_bot.stars.subscriptions[first].canceled_by_bot
+
+
+async def test_a_renewal_of_a_refunded_subscription_is_refunded_and_starts_nothing(
+    make_harness: MakeHarness,
+) -> None:
+    harness = await make_harness(referral_bonus_days=14, stars_price=PRICE)
+    first = await _referred_payer(harness)
+    harness.fake_bot.fail_next("editUserStarSubscription", "500")  # the stop did not land
+    await harness.send_text(ADMIN_ID, f"/refund {ANN}")
+    assert harness.last_reply(ADMIN_ID).text.startswith("Refunded 250 ⭐")
+    assert not harness.fake_bot.stars.subscriptions[first].canceled_by_bot
+
+    # Thirty days on Telegram renews it (or says so late); the bot gives the Stars back.
+    second = await renew(harness, ANN, first)
+    assert harness.fake_bot.stars.refunded == {first, second}
+    assert harness.fake_bot.stars.subscriptions[first].canceled_by_bot
+    assert not await _access(harness, ANN, datetime.now(UTC) + timedelta(days=40))
+    payments = await _payments(harness)
+    assert payments[second].refunded_at is not None
+    assert payments[second].subscription_ref == first
+    assert await _told(harness, BOB) == ["referral_bonus", "referral_bonus_taken_back"]
+    assert await _told(harness, ANN) == ["access_started", "stars_refunded", "stars_refunded"]
+    await harness.feed(_renewal_update(harness, first, second))  # delivered again
+    assert len(harness.fake_bot.calls_for("refundStarPayment")) == 2  # noqa: PLR2004
 
 
 # --- B: a renewal delivered after the grace ------------------------------------------------
@@ -112,8 +149,10 @@ def test_a_renewal_is_a_renewal_whenever_it_comes() -> None:
     late = rules.Payment("stx2", ANN, PRICE, now + rules.PERIOD, True, paid_at=now)
     assert rules.booking(over, late, True, now) == rules.Booking.RENEW
     assert rules.after_payment(over, late, rules.Booking.RENEW).subscription_ref == "stx1"
+    refunded = rules.StarsState("stx1", now - timedelta(days=2), True, refunded=True)
+    assert rules.booking(refunded, late, True, now) == rules.Booking.REFUND
     fresh = rules.Payment("stx3", ANN, PRICE, now + rules.PERIOD, False, paid_at=now)
-    assert rules.booking(over, fresh, True, now) == rules.Booking.START
+    assert rules.booking(refunded, fresh, True, now) == rules.Booking.START
     # Found by reconciliation: charged when the period ended, so the same subscription.
     found = rules.Payment(
         "stx4", ANN, PRICE, now + timedelta(days=28), None, paid_at=over.expires_at

@@ -107,6 +107,9 @@ class StarsState:
     subscription_ref: str  # the first payment's charge id
     expires_at: datetime
     cancel_at_period_end: bool
+    # The payment for its latest period was refunded (/refund, or found refunded): the
+    # subscription is over for good, and a renewal of it is given back (Booking.REFUND).
+    refunded: bool = False
 
 
 def after_payment(before: StarsState | None, payment: Payment, booking: Booking) -> StarsState:
@@ -126,6 +129,9 @@ class Booking(StrEnum):
     RENEW = "renew"  # the subscription's next period (even when it had ended meanwhile)
     PAST = "past"  # found by reconciliation over already: the ledger only
     DUPLICATE = "duplicate"  # a second subscription beside a running one: refund, stop it
+    # A renewal of a subscription whose running period was refunded (its stop did not
+    # land): the user asked for their money back, so it is refunded at once and stopped.
+    REFUND = "refund"
 
 
 def booking(before: StarsState | None, payment: Payment, ended: bool, now: datetime) -> Booking:
@@ -134,8 +140,8 @@ def booking(before: StarsState | None, payment: Payment, ended: bool, now: datet
     A live payment (`recurring` known) is never judged by the local clock alone: a clock
     ahead must not turn a real payment into one that gives nothing, so only reconciliation
     (`recurring` None, dated by Telegram) books a period that is over as PAST. A renewal
-    renews the user's subscription even when the access ended meanwhile (the bot was down).
-    A first payment while a subscription of the
+    renews the user's subscription even when the access ended meanwhile (the bot was down)
+    unless its running period was refunded. A first payment while a subscription of the
     user is running is a second subscription (two invoices paid at once), refunded and
     stopped at once."""
     if payment.recurring is None:
@@ -143,7 +149,7 @@ def booking(before: StarsState | None, payment: Payment, ended: bool, now: datet
     if payment.recurring:
         if before is None:  # its first payment not booked yet: access, and nothing else
             return Booking.START
-        return Booking.RENEW
+        return Booking.REFUND if before.refunded else Booking.RENEW
     return Booking.START if before is None or ended else Booking.DUPLICATE
 
 
@@ -152,8 +158,8 @@ def _found(before: StarsState | None, payment: Payment, ended: bool, now: dateti
     Telegram charged it (a renewal is charged when the period ends)."""
     if payment.paid_until <= now:
         return Booking.PAST
-    if before is None:
-        return Booking.START
+    if before is None or before.refunded:  # a refunded subscription renews no more
+        return Booking.START if before is None or ended else Booking.DUPLICATE
     paid_at = payment.paid_at or now
     if ended and abs(paid_at - before.expires_at) > RENEWAL_SLACK:
         return Booking.START  # not charged when the last period ended: a new subscription
