@@ -539,7 +539,7 @@ async def test_a_second_subscription_whose_refund_failed_is_refunded_by_reconcil
 ) -> None:
     stars.fake_bot.fail_next("refundStarPayment", "500")  # Telegram out of order a moment
     first, second = await _second_subscription(stars)
-    assert "the second subscription of user 6700001 was not refunded" in caplog.text
+    assert "the payment owed back to user 6700001 was not refunded" in caplog.text
     payments = {p.charge_id: p for p in await _payments(stars)}
     assert payments[second].duplicate_of == first and payments[second].refunded_at is None
     assert await _outbox(stars, "stars_duplicate_refunded") == 0

@@ -1,5 +1,6 @@
 """Stars money paths a review found wrong: a refunded subscription that renews, a renewal
-delivered late, and a live payment booked while the wall clock is ahead."""
+delivered late, a second subscription whose refund fails, a payment refunded later in the
+same transaction list, and a live payment booked while the wall clock is ahead."""
 
 from __future__ import annotations
 
@@ -13,7 +14,7 @@ from bot.chat.keyboards import StarsButton
 from bot.stars import rules
 from db.models import Entitlement, EntitlementSource, OutboxMessage, StarPayment
 from tests.harness import ADMIN_ID, Harness, MakeHarness
-from tests.stars_player import invoice_link, paid_update, pay, renew
+from tests.stars_player import invoice_link, paid_update, pay, renew, user
 
 PRICE = 250
 ANN = 6_990_001
@@ -161,6 +162,67 @@ def test_a_renewal_is_a_renewal_whenever_it_comes() -> None:
     # Charged long after it ended: a new subscription.
     later = rules.Payment("stx5", ANN, PRICE, now + rules.PERIOD, None, paid_at=now)
     assert rules.booking(over, later, True, now) == rules.Booking.START
+
+
+# --- C: a second subscription whose refund fails -------------------------------------------
+
+
+async def test_a_second_subscription_whose_refund_fails_is_stopped_and_reported_owed(
+    make_harness: MakeHarness,
+) -> None:
+    harness = await make_harness(stars_price=PRICE)
+    harness.fake_bot.fail_next("refundStarPayment", "500", times=2)
+    links = [await invoice_link(harness, ANN), await invoice_link(harness, ANN)]
+    first = await pay(harness, ANN, links[0])
+    assert first is not None
+    invoice = harness.fake_bot.stars.invoice(links[1])
+    second = harness.fake_bot.stars.charge(user(ANN), invoice, first=None)
+    await harness.feed(paid_update(harness, ANN, invoice, second, first=True))
+    assert harness.fake_bot.stars.subscriptions[second].canceled_by_bot  # stopped anyway
+    reconciler = harness.parts.stars_reconciler
+    assert reconciler is not None
+
+    report = await reconciler.run(dry_run=False)  # the refund fails again
+    assert harness.fake_bot.stars.refunded == set()
+    assert report.changed == [
+        f"stars {second} (user {ANN}): second subscription, refund owed: refund failed, still owed"
+    ]
+    assert (await _payments(harness))[second].refunded_at is None
+
+    # The cursor is past it; the ledger still knows it is owed.
+    report = await reconciler.run(dry_run=False)
+    assert report.read == 0
+    assert report.changed == [
+        f"stars {second} (user {ANN}): second subscription, refund owed: refunded"
+    ]
+    assert harness.fake_bot.stars.refunded == {second}
+    assert (await _payments(harness))[second].refunded_at is not None
+    assert (await reconciler.run(dry_run=False)).changed == []
+
+
+# --- D: a payment refunded later in the same list ------------------------------------------
+
+
+async def test_a_reconciled_payment_refunded_later_in_the_list_is_booked_ledger_only(
+    make_harness: MakeHarness,
+) -> None:
+    harness = await make_harness(referral_bonus_days=14, stars_price=PRICE)
+    await harness.send_text(BOB, "/help")
+    await harness.send_text(ANN, f"/start ref_{BOB}")
+    charge = await pay(harness, ANN, await invoice_link(harness, ANN), lose_update=True)
+    assert charge is not None
+    await harness.parts.bot.refund_star_payment(user_id=ANN, telegram_payment_charge_id=charge)
+    reconciler = harness.parts.stars_reconciler
+    assert reconciler is not None
+    report = await reconciler.run(dry_run=False)
+    assert report.changed == [
+        f"stars {charge} (user {ANN}): payment of {PRICE} booked",
+        f"stars {charge} (user {ANN}): refund of {PRICE} booked",
+    ]
+    assert await _told(harness, ANN) == ["stars_refunded"]
+    assert await _told(harness, BOB) == []
+    assert not await _access(harness, ANN) and not await _access(harness, BOB)
+    assert (await _payments(harness))[charge].refunded_at is not None
 
 
 # --- E: a live payment while the wall clock is ahead ---------------------------------------

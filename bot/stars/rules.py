@@ -84,6 +84,9 @@ class Payment:
     # known (None: getStarTransactions does not say).
     recurring: bool | None
     paid_at: datetime | None = None  # when Telegram took the Stars; None: as it is booked
+    # Reconciliation read its refund in the same list: booked in the ledger only, so the
+    # user is not told "access started" (nor the referrer paid) only to have it taken back.
+    refund_listed: bool = False
 
 
 MAX_CHARGE_ID = 255  # star_payments.charge_id
@@ -127,7 +130,7 @@ class Booking(StrEnum):
 
     START = "start"  # a subscription starts: access, its notice, a referrer's bonus
     RENEW = "renew"  # the subscription's next period (even when it had ended meanwhile)
-    PAST = "past"  # found by reconciliation over already: the ledger only
+    PAST = "past"  # found by reconciliation over already, or refunded: the ledger only
     DUPLICATE = "duplicate"  # a second subscription beside a running one: refund, stop it
     # A renewal of a subscription whose running period was refunded (its stop did not
     # land): the user asked for their money back, so it is refunded at once and stopped.
@@ -156,7 +159,7 @@ def booking(before: StarsState | None, payment: Payment, ended: bool, now: datet
 def _found(before: StarsState | None, payment: Payment, ended: bool, now: datetime) -> Booking:
     """A payment found by reconciliation, which does not say whether it renews: by when
     Telegram charged it (a renewal is charged when the period ends)."""
-    if payment.paid_until <= now:
+    if payment.refund_listed or payment.paid_until <= now:
         return Booking.PAST
     if before is None or before.refunded:  # a refunded subscription renews no more
         return Booking.START if before is None or ended else Booking.DUPLICATE

@@ -221,10 +221,10 @@ class StarsService:
         self, bot: Bot, uow: UnitOfWork, user_id: int, charge_id: str, now: datetime
     ) -> bool:
         """Give back a payment owed back (a second subscription, or a renewal of a refunded
-        one): refund it (refundStarPayment), stop its subscription's renewal
-        (editUserStarSubscription, by its first charge id) and tell the user. False when
-        the refund failed: it stays owed (star_payments.duplicate_of, refunded_at NULL), and
-        the next reconciliation that reads the charge, or an admin naming it, refunds it."""
+        one): stop its subscription's renewal (editUserStarSubscription, by its first charge
+        id) whatever the refund does, then refund it (refundStarPayment) and tell the user.
+        False when the refund failed: it stays owed (star_payments.duplicate_of, refunded_at
+        NULL), and the next reconciliation (from the ledger) or an admin naming it refunds it."""
         async with uow() as session:
             owed = (
                 await session.execute(
@@ -236,23 +236,23 @@ class StarsService:
         subscription, owed_to = owed if owed is not None else (charge_id, None)
         reason = RENEWAL_AFTER_REFUND if subscription == owed_to else DUPLICATE
         try:
+            await bot.edit_user_star_subscription(
+                user_id=user_id, telegram_payment_charge_id=subscription, is_canceled=True
+            )
+        except TelegramAPIError as error:  # ended or refunded at Telegram already, or down
+            log.warning("stars %s: renewal not stopped: %s", charge_id[:64], error.message)
+        try:
             await bot.refund_star_payment(user_id=user_id, telegram_payment_charge_id=charge_id)
         except TelegramAPIError as error:  # a refusal, or Telegram out of reach
             if not (isinstance(error, TelegramBadRequest) and ALREADY_REFUNDED in error.message):
                 log.error(
-                    "stars %s: the second subscription of user %s was not refunded (%s); "
+                    "stars %s: the payment owed back to user %s was not refunded (%s); "
                     "the next reconciliation tries again",
                     charge_id[:64],
                     user_id,
                     type(error).__name__,
                 )
                 return False
-        try:
-            await bot.edit_user_star_subscription(
-                user_id=user_id, telegram_payment_charge_id=subscription, is_canceled=True
-            )
-        except TelegramAPIError as error:  # refunded is what matters; /manage stops it too
-            log.warning("stars %s: renewal not stopped: %s", charge_id[:64], error.message)
         async with uow() as session:
             await self.book_refund(session, user_id, charge_id, now=now, reason=reason)
         return True
