@@ -84,6 +84,9 @@ class Payment:
     # known (None: getStarTransactions does not say).
     recurring: bool | None
     paid_at: datetime | None = None  # when Telegram took the Stars; None: as it is booked
+    # Reconciliation read its refund in the same list: booked in the ledger only, so the
+    # user is not told "access started" (nor the referrer paid) only to have it taken back.
+    refund_listed: bool = False
 
 
 MAX_CHARGE_ID = 255  # star_payments.charge_id
@@ -107,14 +110,17 @@ class StarsState:
     subscription_ref: str  # the first payment's charge id
     expires_at: datetime
     cancel_at_period_end: bool
+    # The payment for its latest period was refunded (/refund, or found refunded): the
+    # subscription is over for good, and a renewal of it is given back (Booking.REFUND).
+    refunded: bool = False
 
 
-def after_payment(before: StarsState | None, payment: Payment, ended: bool) -> StarsState:
-    """The Stars entitlement after a payment: the paid-through date only ever extended,
-    renewal on (Telegram charges only a subscription that renews). A payment once the last
-    subscription has ended starts a new one, named by its own charge id; otherwise the
-    subscription keeps its first charge id (what editUserStarSubscription names)."""
-    if before is None or ended:
+def after_payment(before: StarsState | None, payment: Payment, booking: Booking) -> StarsState:
+    """The Stars entitlement after a payment booked as `booking`: the paid-through date only
+    ever extended, renewal on (Telegram charges only a subscription that renews). A renewal
+    keeps the subscription's first charge id (what editUserStarSubscription names), however
+    late it comes; anything else is a subscription of its own, named by its charge id."""
+    if before is None or booking != Booking.RENEW:
         return StarsState(payment.charge_id, payment.paid_until, False)
     return StarsState(before.subscription_ref, max(before.expires_at, payment.paid_until), False)
 
@@ -123,20 +129,41 @@ class Booking(StrEnum):
     """What a new payment does to the user's Stars access (`booking`)."""
 
     START = "start"  # a subscription starts: access, its notice, a referrer's bonus
-    RENEW = "renew"  # the running subscription's next period
-    PAST = "past"  # its period is already over (found late): the ledger only
+    RENEW = "renew"  # the subscription's next period (even when it had ended meanwhile)
+    PAST = "past"  # found by reconciliation over already, or refunded: the ledger only
     DUPLICATE = "duplicate"  # a second subscription beside a running one: refund, stop it
+    # A renewal of a subscription whose running period was refunded (its stop did not
+    # land): the user asked for their money back, so it is refunded at once and stopped.
+    REFUND = "refund"
 
 
 def booking(before: StarsState | None, payment: Payment, ended: bool, now: datetime) -> Booking:
-    """How a payment not booked before is booked. A period that is over starts nothing;
-    a first payment while a subscription of the user is running is a second subscription
-    (two invoices paid at once), which the bot refunds and stops at once."""
-    if payment.paid_until <= now:
+    """How a payment not booked before is booked.
+
+    A live payment (`recurring` known) is never judged by the local clock alone: a clock
+    ahead must not turn a real payment into one that gives nothing, so only reconciliation
+    (`recurring` None, dated by Telegram) books a period that is over as PAST. A renewal
+    renews the user's subscription even when the access ended meanwhile (the bot was down)
+    unless its running period was refunded. A first payment while a subscription of the
+    user is running is a second subscription (two invoices paid at once), refunded and
+    stopped at once."""
+    if payment.recurring is None:
+        return _found(before, payment, ended, now)
+    if payment.recurring:
+        if before is None:  # its first payment not booked yet: access, and nothing else
+            return Booking.START
+        return Booking.REFUND if before.refunded else Booking.RENEW
+    return Booking.START if before is None or ended else Booking.DUPLICATE
+
+
+def _found(before: StarsState | None, payment: Payment, ended: bool, now: datetime) -> Booking:
+    """A payment found by reconciliation, which does not say whether it renews: by when
+    Telegram charged it (a renewal is charged when the period ends)."""
+    if payment.refund_listed or payment.paid_until <= now:
         return Booking.PAST
-    if before is None or ended:
-        return Booking.START
-    if payment.recurring is None:  # reconciliation: decide by when it was charged
-        paid_at = payment.paid_at or now
-        return Booking.RENEW if paid_at >= before.expires_at - RENEWAL_SLACK else Booking.DUPLICATE
-    return Booking.RENEW if payment.recurring else Booking.DUPLICATE
+    if before is None or before.refunded:  # a refunded subscription renews no more
+        return Booking.START if before is None or ended else Booking.DUPLICATE
+    paid_at = payment.paid_at or now
+    if ended and abs(paid_at - before.expires_at) > RENEWAL_SLACK:
+        return Booking.START  # not charged when the last period ended: a new subscription
+    return Booking.RENEW if paid_at >= before.expires_at - RENEWAL_SLACK else Booking.DUPLICATE

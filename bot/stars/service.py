@@ -39,6 +39,8 @@ _INSERT_PAYMENT = {
 ALREADY_REFUNDED = "CHARGE_ALREADY_REFUNDED"
 # The refund reason booked for a second subscription refunded at once.
 DUPLICATE = "second subscription"
+# ... and for a renewal Telegram still charged after the running period was refunded.
+RENEWAL_AFTER_REFUND = "renewal of a refunded subscription"
 
 
 class StarsOffError(DomainError):
@@ -147,22 +149,28 @@ class StarsService:
             session, payment.user_id, EntitlementSource.STARS, lock=True
         )
         before = (
-            rules.StarsState(row.source_ref or "", row.expires_at, row.cancel_at_period_end)
+            rules.StarsState(
+                row.source_ref or "",
+                row.expires_at,
+                row.cancel_at_period_end,
+                refunded=await _refunded(session, row.source_ref or ""),
+            )
             if row is not None and row.expires_at is not None
             else None
         )
         ended = row is None or not entitlement_grants_access(row, now)
         booking = rules.booking(before, payment, ended, now)
-        after = rules.after_payment(before, payment, ended)
+        after = rules.after_payment(before, payment, booking)
         if payment.recurring is not True:  # the payment an approved pre-checkout awaited
             await session.execute(
                 delete(StarCheckout).where(StarCheckout.user_id == payment.user_id)
             )
-        if not await self._insert(session, payment, booking, after, now):
+        owed = booking in (rules.Booking.DUPLICATE, rules.Booking.REFUND)
+        if not await self._insert(session, payment, booking, before, now):
             return Recorded(new=False, duplicate=await _owed(session, payment.charge_id))
-        if booking in (rules.Booking.PAST, rules.Booking.DUPLICATE):
+        if owed or booking == rules.Booking.PAST:
             # Over already, or to be refunded: it starts nothing and tells nobody yet.
-            return Recorded(new=True, duplicate=booking == rules.Booking.DUPLICATE)
+            return Recorded(new=True, duplicate=owed)
         if row is None:
             row = Entitlement(user_id=payment.user_id, source=EntitlementSource.STARS)
         row.status, row.source_ref = "active", after.subscription_ref
@@ -170,7 +178,9 @@ class StarsService:
         row.state_version = int(now.timestamp())
         await entitlement_writes.save(session, row)
         started = booking == rules.Booking.START
-        if started and self._referral_bonus:  # a first payment: a referrer's bonus
+        # A referrer's bonus for a first payment only: never for a renewal Telegram charged,
+        # even one that restarts access after the bot missed the end of the period.
+        if started and payment.recurring is not True and self._referral_bonus:
             await referrals.reward(session, payment.user_id, now, self._referral_bonus)
         kind = NoticeKind.ACCESS_STARTED if started else NoticeKind.STARS_RENEWED
         params = {"source": "stars", "until": after.expires_at.isoformat(), "trial": False}
@@ -182,11 +192,15 @@ class StarsService:
         session: AsyncSession,
         payment: rules.Payment,
         booking: rules.Booking,
-        after: rules.StarsState,
+        before: rules.StarsState | None,
         now: datetime,
     ) -> bool:
         """The ledger row, unless the charge is there already (False)."""
-        joins = booking in (rules.Booking.START, rules.Booking.RENEW)
+        running = before.subscription_ref if before is not None else payment.charge_id
+        # A renewal (given back or not) belongs to its subscription; a payment that joins
+        # none is a subscription of its own.
+        joins = booking in (rules.Booking.RENEW, rules.Booking.REFUND)
+        owed_to = {rules.Booking.DUPLICATE: running, rules.Booking.REFUND: running}
         connection = await session.connection()
         inserted = await connection.execute(
             _INSERT_PAYMENT[connection.dialect.name],
@@ -194,14 +208,11 @@ class StarsService:
                 "charge_id": payment.charge_id,
                 "user_id": payment.user_id,
                 "amount": payment.amount,
-                # A payment that joins no running subscription is a subscription of its own.
-                "subscription_ref": after.subscription_ref if joins else payment.charge_id,
+                "subscription_ref": running if joins else payment.charge_id,
                 "paid_until": payment.paid_until,
                 "recurring": bool(payment.recurring),
                 "paid_at": payment.paid_at or now,
-                "duplicate_of": (
-                    after.subscription_ref if booking == rules.Booking.DUPLICATE else None
-                ),
+                "duplicate_of": owed_to.get(booking),
             },
         )
         return inserted.scalar() is not None
@@ -209,30 +220,41 @@ class StarsService:
     async def undo_duplicate(
         self, bot: Bot, uow: UnitOfWork, user_id: int, charge_id: str, now: datetime
     ) -> bool:
-        """Refund a second subscription at once (refundStarPayment), stop its renewal
-        (editUserStarSubscription) and tell the user their first one runs on. False when
-        the refund failed: it stays owed (star_payments.duplicate_of, refunded_at NULL), and
-        the next reconciliation that reads the charge, or an admin naming it, refunds it."""
+        """Give back a payment owed back (a second subscription, or a renewal of a refunded
+        one): stop its subscription's renewal (editUserStarSubscription, by its first charge
+        id) whatever the refund does, then refund it (refundStarPayment) and tell the user.
+        False when the refund failed: it stays owed (star_payments.duplicate_of, refunded_at
+        NULL), and the next reconciliation (from the ledger) or an admin naming it refunds it."""
+        async with uow() as session:
+            owed = (
+                await session.execute(
+                    select(StarPayment.subscription_ref, StarPayment.duplicate_of).where(
+                        StarPayment.charge_id == charge_id
+                    )
+                )
+            ).first()
+        subscription, owed_to = owed if owed is not None else (charge_id, None)
+        reason = RENEWAL_AFTER_REFUND if subscription == owed_to else DUPLICATE
+        try:
+            await bot.edit_user_star_subscription(
+                user_id=user_id, telegram_payment_charge_id=subscription, is_canceled=True
+            )
+        except TelegramAPIError as error:  # ended or refunded at Telegram already, or down
+            log.warning("stars %s: renewal not stopped: %s", charge_id[:64], error.message)
         try:
             await bot.refund_star_payment(user_id=user_id, telegram_payment_charge_id=charge_id)
         except TelegramAPIError as error:  # a refusal, or Telegram out of reach
             if not (isinstance(error, TelegramBadRequest) and ALREADY_REFUNDED in error.message):
                 log.error(
-                    "stars %s: the second subscription of user %s was not refunded (%s); "
+                    "stars %s: the payment owed back to user %s was not refunded (%s); "
                     "the next reconciliation tries again",
                     charge_id[:64],
                     user_id,
                     type(error).__name__,
                 )
                 return False
-        try:
-            await bot.edit_user_star_subscription(
-                user_id=user_id, telegram_payment_charge_id=charge_id, is_canceled=True
-            )
-        except TelegramAPIError as error:  # refunded is what matters; /manage stops it too
-            log.warning("stars %s: renewal not stopped: %s", charge_id[:64], error.message)
         async with uow() as session:
-            await self.book_refund(session, user_id, charge_id, now=now, reason=DUPLICATE)
+            await self.book_refund(session, user_id, charge_id, now=now, reason=reason)
         return True
 
     async def subscription(
@@ -288,6 +310,7 @@ class StarsService:
         async with uow() as session:
             payment = await _refundable(session, user_id, now, charge_id)
             charge_id, amount = payment.charge_id, payment.amount
+            subscription = payment.subscription_ref
         already = False
         try:
             await bot.refund_star_payment(user_id=user_id, telegram_payment_charge_id=charge_id)
@@ -297,6 +320,16 @@ class StarsService:
             already = True
         async with uow() as session:
             ended = await self.book_refund(session, user_id, charge_id, reason=reason, now=now)
+        if ended:
+            # The money for the running period is back: the subscription must not charge
+            # again in 30 days. Should this stop not land, the renewal is given back when it
+            # comes (Booking.REFUND), so the refunded user never pays again unasked.
+            try:
+                await bot.edit_user_star_subscription(
+                    user_id=user_id, telegram_payment_charge_id=subscription, is_canceled=True
+                )
+            except TelegramAPIError as error:
+                log.warning("stars %s: renewal not stopped: %s", subscription[:64], error.message)
         return Refunded(charge_id, amount, already, ended=ended)
 
     async def book_refund(
@@ -326,7 +359,10 @@ class StarsService:
             await referrals.take_back(session, user_id, self._referral_bonus)
         params: dict[str, object] = {"amount": payment.amount, "reason": reason, "ended": ended}
         kind = NoticeKind.STARS_REFUNDED
-        if payment.duplicate_of is not None:
+        if payment.duplicate_of == payment.subscription_ref:
+            # A renewal of a refunded subscription: given back, and no access (there was none).
+            params = {"amount": payment.amount, "reason": "", "ended": True}
+        elif payment.duplicate_of is not None:
             kind, params = NoticeKind.STARS_DUPLICATE_REFUNDED, {"amount": payment.amount}
         await outbox.enqueue(session, chat_id=user_id, kind=kind, params=params)
         return ended
@@ -340,6 +376,7 @@ async def _end_access(session: AsyncSession, payment: StarPayment, now: datetime
         .where(
             StarPayment.subscription_ref == payment.subscription_ref,
             StarPayment.refunded_at.is_(None),
+            StarPayment.duplicate_of.is_(None),
             StarPayment.paid_until > payment.paid_until,
         )
         .limit(1)
@@ -366,6 +403,21 @@ async def _lock_user(session: AsyncSession, user_id: int) -> None:
     await users.ensure_user_id(connection, user_id)
     if connection.dialect.name != "sqlite":
         await session.execute(select(User.id).where(User.id == user_id).with_for_update())
+
+
+async def _refunded(session: AsyncSession, subscription_ref: str) -> bool:
+    """Whether the payment for the latest period of a subscription was refunded: then the
+    subscription is over for good (/refund stops its renewal), whatever Telegram does."""
+    latest = await session.scalar(
+        select(StarPayment.refunded_at)
+        .where(
+            StarPayment.subscription_ref == subscription_ref,
+            StarPayment.duplicate_of.is_(None),
+        )
+        .order_by(StarPayment.paid_until.desc(), StarPayment.id.desc())
+        .limit(1)
+    )
+    return latest is not None
 
 
 async def _owed(session: AsyncSession, charge_id: str) -> bool:
