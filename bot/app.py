@@ -194,6 +194,7 @@ def _scheduler(
     (days ahead or behind) every few minutes. Mass removals and expiries are held
     (MASS_ACTION_SHARE, bot/lifecycle/brake.py)."""
     mass_brake = MassBrake(share=settings.mass_action_share, admin_ids=settings.admin_ids)
+    premium.brake = mass_brake  # a chat_member update's removal waits while the clock is ahead
     sweeps = LifecycleSweeps(
         UnitOfWork(session_factory),
         reminder_days=settings.reminder_days,

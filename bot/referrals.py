@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from datetime import datetime, timedelta
 
-from sqlalchemy import func, select
+from sqlalchemy import func, select, text
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot import entitlement_writes
@@ -22,6 +22,9 @@ PREFIX = "ref_"
 MAX_CHAIN = 64
 # A user who has paid before is nobody's new customer.
 _PAID_SOURCES = (EntitlementSource.STRIPE, EntitlementSource.STARS)
+# PostgreSQL: the transaction-scoped advisory lock that takes referrals one at a time (any
+# fixed 64-bit number no other lock in this database uses; bot/delivery/turn.py has its own).
+LOCK_KEY = 0x5D_0DE2
 
 
 def payload(user_id: int) -> str:
@@ -41,6 +44,11 @@ async def record(session: AsyncSession, referred_id: int, referrer_id: int) -> b
     unknown referrer, someone already referred, or someone who has paid before."""
     if referrer_id == referred_id or await session.get(User, referrer_id) is None:
         return False
+    # Checked and written one referral at a time: two at once (A through B's link, B
+    # through A's, or the two ends of a longer chain) would each find no cycle and both be
+    # written. On SQLite the one writer already takes them in turn. Held to the commit.
+    if session.get_bind().dialect.name == "postgresql":
+        await session.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": LOCK_KEY})
     if await session.get(Referral, referred_id) is not None:
         return False
     paid = await session.scalar(

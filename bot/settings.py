@@ -23,8 +23,10 @@ RAILS = ("stripe", "stars")
 # A Stripe promotion code as customers type it (Stripe allows letters and digits; the
 # dashboard also accepts - and _).
 _PROMO_CODE = re.compile(r"[A-Za-z0-9_-]{1,64}")
-# Supergroup and channel ids: -100 followed by the chat's own digits (at most 52 bits).
-_CHAT_ID = re.compile(r"-100[0-9]{1,13}")
+# Supergroup and channel ids: -100 followed by the chat's own digits. The Bot API writes a
+# channel (or supergroup) as -(10**12 + its MTProto id), so at least ten digits follow -100
+# (core.telegram.org/api/bots/ids); at most 13 allowed, as before.
+_CHAT_ID = re.compile(r"-100[0-9]{10,13}")
 
 
 def _split_csv(value: object) -> object:
@@ -149,9 +151,10 @@ class Settings(BaseSettings):
         ids = []
         for item in items:
             text = str(item).strip()
-            if not _CHAT_ID.fullmatch(text):
+            if not _CHAT_ID.fullmatch(text) or int(text) == -(10**12):
                 raise ValueError(
-                    f"{text[:24]!r} is not a channel or supergroup id (-100 and more digits)"
+                    f"{text[:24]!r} is not a channel or supergroup id "
+                    "(-100 and at least 10 more digits)"
                 )
             ids.append(int(text))
         return list(dict.fromkeys(ids))
@@ -197,9 +200,14 @@ class Settings(BaseSettings):
     @field_validator("support_contact")
     @classmethod
     def _support_contact(cls, value: str | None) -> str | None:
-        # Shown in chat as one line; a control character garbles it or hides what follows.
-        if value is not None and any(unicodedata.category(c) in ("Cc", "Cs") for c in value):
-            raise ValueError("must be one line of text without control characters")
+        # Shown in chat as one line; a control character garbles it or hides what follows,
+        # a line or paragraph separator breaks it, a bidi or format control (U+202E) shows
+        # it reversed or hides part of it.
+        unsafe = ("Cc", "Cf", "Cs", "Zl", "Zp")
+        if value is not None and any(unicodedata.category(c) in unsafe for c in value):
+            raise ValueError(
+                "must be one line of text without control, invisible or line break characters"
+            )
         return value
 
     @field_validator("winback_promo_code")

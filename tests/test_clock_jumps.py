@@ -3,7 +3,9 @@ PostgreSQL: the scheduler's jobs run again as soon as the clock is back, whateve
 left in scheduler_jobs; a mass removal from the premium chats or a mass expiry is held and
 reported to the admins once, not carried out, until an admin's button or
 `python -m bot audit-chats` confirms it; a process that saw its clock jump holds even one
-removal; a jump ends no premium access period; MASS_ACTION_SHARE is validated."""
+removal, and a chat_member update or a join request neither removes nor declines while
+it knows its clock is ahead; a jump ends no premium access period; MASS_ACTION_SHARE is
+validated."""
 
 from __future__ import annotations
 
@@ -291,6 +293,47 @@ async def test_a_jump_forward_bans_not_even_a_single_paying_member(premium: Harn
     premium.clock.skip(61)
     await scheduler.run_due()
     assert _bans(premium) == 1 and await _holds(premium) == {}
+
+
+async def test_a_chat_member_update_during_a_jump_forward_bans_no_paying_member(
+    premium: Harness,
+) -> None:
+    """The update is handled at once, with the jumped wall clock: the member is recorded,
+    not removed; the braked audit decides once the clock is back."""
+    await give_access(premium, MEMBERS[0], days=30)
+    await _members(premium, MEMBERS[0])
+    scheduler = premium.parts.scheduler
+    await scheduler.run_due()
+    premium.clock.jump(40 * DAY)
+    await scheduler.run_due()  # the scheduler sees the jump: the brake knows the clock is ahead
+    chats = premium.parts.premium
+    assert not await chats.on_member(CHAT, MEMBERS[0], "member", premium.clock.now())
+    assert _bans(premium) == 0 and await _kinds(premium, MEMBERS[0]) == []
+    assert MEMBERS[0] in premium.fake_bot.chats.chats[CHAT].members
+
+
+async def test_a_join_request_during_a_jump_forward_is_not_declined(premium: Harness) -> None:
+    """Approved and recorded, not declined; once the clock is back the audit removes
+    whoever was let in without access, and keeps the subscriber."""
+    ann, bob = MEMBERS[0], MEMBERS[1]
+    await give_access(premium, ann, days=30)
+    [link] = await premium.parts.premium.links(ann, datetime.now(UTC))
+    scheduler = premium.parts.scheduler
+    await scheduler.run_due()
+    premium.clock.jump(40 * DAY)
+    await scheduler.run_due()
+    fake, chats = premium.fake_bot.chats, premium.parts.premium
+    for user_id in (ann, bob):  # Bob has Ann's link, and no access
+        fake.join_request(CHAT, user_id, link)
+        assert await chats.on_join_request(CHAT, user_id, premium.clock.now())
+    assert premium.fake_bot.calls_for("declineChatJoinRequest") == []
+    assert {ann, bob} <= fake.chats[CHAT].members
+    assert await _kinds(premium, bob) == []
+    premium.clock.jump(-40 * DAY)
+    premium.clock.skip(61)
+    assert "premium-removals" in await scheduler.run_due()
+    assert [c["user_id"] for c in premium.fake_bot.calls_for("banChatMember")] == [bob]
+    assert ann in fake.chats[CHAT].members
 
 
 async def test_a_jump_forward_does_not_end_an_access_period_nor_invite_again(

@@ -1,7 +1,8 @@
 """The fault suite: the database cut mid-broadcast and mid-webhook, Bot API error pages and
 refusals, a 429 that outlasts the lease with a second worker, a read-only database, a lock
-held from outside. Each checks that nothing was lost, nothing sent twice (the fake's own
-count), no traceback was logged for a fault we expect, and it recovered without a restart.
+held from outside, Telegram away during a refund. Each checks that nothing was lost,
+nothing sent twice (the fake's own count), no traceback was logged for a fault we expect,
+and it recovered without a restart.
 
 The database is cut two ways: on PostgreSQL a TCP proxy between the app and the server
 drops every connection and refuses new ones (the server stopped, or the network gone); on
@@ -31,12 +32,14 @@ from sqlalchemy.engine import make_url
 
 from bot.delivery.worker import CONCURRENCY, DeliveryWorker
 from db.faults import DATABASE_FAULTS
-from db.models import Entitlement, OutboxMessage, ProcessedStripeEvent
+from db.models import Entitlement, OutboxMessage, ProcessedStripeEvent, StarPayment
+from tests.api_client import call, login
 from tests.fakes.stripe_api import make_event
 from tests.fakes.tcp_proxy import TcpProxy
 from tests.harness import ADMIN_ID, Harness, MakeHarness
 from tests.helpers import give_access, outbox, subscription_for
 from tests.processes import command_update
+from tests.stars_player import invoice_link, pay
 
 # Long tests that mostly wait (processes, hand-overs, outages): started first (tests/harness.py).
 pytestmark = pytest.mark.waits
@@ -562,3 +565,42 @@ async def test_a_sqlite_lock_held_elsewhere_does_not_freeze_the_server(
     status, body = await webhook
     assert (status, body["status"]) == (200, "applied")
     assert (await _stripe_state(harness))[1] == 1
+
+
+# --- Telegram away during a refund ----------------------------------------------------------
+
+
+async def _refund_state(harness: Harness) -> tuple[object, ...]:
+    """What a refund changes: the payment's mark, the Stars access, the notices."""
+    async with harness.session() as session:
+        marks = list(await session.scalars(select(StarPayment.refunded_at)))
+        access = list(await session.execute(select(Entitlement.status, Entitlement.expires_at)))
+        notices = await session.scalar(select(func.count()).select_from(OutboxMessage))
+    return marks, [tuple(row) for row in access], notices
+
+
+@pytest.mark.parametrize("kind", ["500", "html"])
+async def test_a_refund_while_telegram_is_away_changes_nothing_and_says_so(
+    make_harness: MakeHarness, caplog: pytest.LogCaptureFixture, kind: str
+) -> None:
+    """The console answers 503 with Retry-After, /refund in chat the refund-failed text:
+    one log line each, no traceback, nothing booked; once Telegram is back it goes through."""
+    harness = await make_harness(stars_price=250)
+    ann = 9_602_001
+    assert await pay(harness, ann, await invoice_link(harness, ann)) is not None
+    admin = await login(harness, {"id": ADMIN_ID, "first_name": "Boss"})
+    path = f"/api/v1/admin/subscribers/{ann}/refund"
+    before = await _refund_state(harness)
+    harness.fake_bot.fail_next("refundStarPayment", kind)
+    status, body, headers = await call(harness, "POST", path, token=admin, body={})
+    assert (status, body["error"]["code"]) == (503, "telegram_unavailable"), body
+    assert int(headers["Retry-After"]) >= 1
+    assert await _refund_state(harness) == before
+    harness.fake_bot.fail_next("refundStarPayment", kind)
+    await harness.send_text(ADMIN_ID, f"/refund {ann}")
+    assert harness.last_reply(ADMIN_ID).text.startswith("Telegram refused the refund: ")
+    assert await _refund_state(harness) == before
+    expected_faults_only(caplog)
+    status, body, _ = await call(harness, "POST", path, token=admin, body={})
+    assert (status, body["amount"]) == (200, 250)
+    assert harness.fake_bot.stars.refunded == {body["charge_id"]}

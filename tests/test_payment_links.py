@@ -65,6 +65,16 @@ def test_a_valid_link_is_reused_a_claim_is_waited_for_and_the_rest_made_anew() -
     assert verdict(stale, NOW) is Verdict.MAKE
 
 
+def test_a_claim_dated_ahead_holds_the_user_off_no_longer_than_one_dated_behind() -> None:
+    """Written by a clock that was ahead (another instance's, or this one's before it was
+    put back): busy for the claim's own 30 s at most, not for the length of the jump."""
+    ahead = _stored(None, expires_in=timedelta(0), claimed_ago=-3600)
+    assert verdict(ahead, NOW) is Verdict.MAKE
+    just_ahead = _stored(None, expires_in=timedelta(0), claimed_ago=-5)
+    assert verdict(just_ahead, NOW) is Verdict.BUSY
+    assert busy_for(just_ahead, NOW) == CLAIM_SECONDS - 5
+
+
 # --- the chat -----------------------------------------------------------------------------
 
 

@@ -179,3 +179,27 @@ async def test_a_stars_invoice_made_before_the_rail_was_dropped_is_not_paid(
     assert answer["ok"] is False
     assert answer["error_message"] == plain("stars.refused.off")
     assert await state(stripe_only) == before
+
+
+async def test_a_stars_subscriber_gets_no_stripe_checkout_in_the_mini_app(
+    make_harness: MakeHarness,
+) -> None:
+    """Paying with Stars, the Mini App refuses Checkout as /subscribe does: 409, no session
+    made, and not the open one made before the Stars payment either."""
+    harness = await make_harness(stars_price=PRICE)
+    token = await login(harness, {"id": ANN, "first_name": "Ann"})
+    checkout = {"price_id": "price_monthly_test"}
+    status, before_paying, _ = await call(
+        harness, "POST", "/api/v1/billing/checkout", token=token, body=checkout
+    )
+    assert status == 200
+    assert await pay(harness, ANN, await invoice_link(harness, ANN)) is not None
+    await harness.send_text(ANN, "/subscribe")
+    assert "already" in harness.last_reply(ANN).text.lower()
+    before, made = await state(harness), _sessions(harness)
+    status, body, _ = await call(
+        harness, "POST", "/api/v1/billing/checkout", token=token, body=checkout
+    )
+    assert (status, body["error"]["code"]) == (409, "already_subscribed")
+    assert before_paying["url"] not in str(body)
+    assert _sessions(harness) == made and await state(harness) == before

@@ -1,18 +1,20 @@
 """Referrals: `/referral` gives a deep link; someone who starts the bot through it and then
 pays for the first time (Stripe or Stars) earns the referrer REFERRAL_BONUS_DAYS of access,
 once, told in chat. Abuse: oneself, a second referrer, a trial or a grant (unpaid), a
-second payment, someone who had paid before."""
+second payment, someone who had paid before, a cycle closed by two referrals at once."""
 
 from __future__ import annotations
 
+import asyncio
 import time
 from datetime import UTC, datetime, timedelta
 
 import pytest
-from sqlalchemy import select
+from sqlalchemy import func, select, text
 
+from bot import referrals
 from bot.access import has_access
-from db.models import Entitlement, EntitlementSource, Referral
+from db.models import Entitlement, EntitlementSource, Referral, User
 from tests.harness import ADMIN_ID, Harness, MakeHarness
 from tests.helpers import give_access, subscription_event, subscription_for
 from tests.stars_player import invoice_link, pay
@@ -121,6 +123,52 @@ async def test_a_referral_cycle_pays_nobody_twice(refs: Harness) -> None:
     await _stripe_pays(refs, FRED)
     assert await _bonus(refs, FRED) is None  # Fred brought nobody who paid
     assert await _bonus(refs, RITA) is not None  # Rita brought Fred, who paid: once
+
+
+async def _lock_waits(harness: Harness) -> int:
+    async with harness.session() as session:
+        query = "SELECT count(*) FROM pg_stat_activity WHERE wait_event_type = 'Lock'"
+        return int(await session.scalar(text(query)) or 0)
+
+
+async def _at_once(harness: Harness, first: tuple[int, int], second: tuple[int, int]) -> None:
+    """Two referrals (referred, referrer) in two transactions at once: the second is checked
+    while the first is written but not committed (or waits for it)."""
+    one, two = harness.session(), harness.session()
+    async with one, two:
+        await one.begin()
+        await two.begin()
+        assert await referrals.record(one, *first)
+        racing = asyncio.create_task(referrals.record(two, *second))
+        while not await _lock_waits(harness):  # until it waits for the first, or is done
+            done, _ = await asyncio.wait({racing}, timeout=0.01)
+            if done:
+                break
+        await one.commit()
+        await racing
+        await two.commit()
+
+
+async def test_two_referrals_at_once_close_no_cycle(refs: Harness) -> None:
+    """PostgreSQL, several instances: Fred through Rita's link and Rita through Fred's at
+    the same moment, or the two missing links of a longer chain; one is written."""
+    if refs.settings.database_url.startswith("sqlite"):
+        pytest.skip("one writer on SQLite takes them one after the other")
+    ann, bob, cid, dan = (7_200_101 + n for n in range(4))
+    async with refs.session() as session, session.begin():
+        session.add(User(id=FRED, first_name="Fred"))
+        session.add_all([User(id=u, first_name=f"U{u}") for u in (ann, bob, cid, dan)])
+        await session.flush()
+        # ann came through bob, cid through dan: bob through cid and dan through ann
+        # would close ann -> bob -> cid -> dan -> ann
+        session.add(Referral(referred_id=ann, referrer_id=bob))
+        session.add(Referral(referred_id=cid, referrer_id=dan))
+    await _at_once(refs, (FRED, RITA), (RITA, FRED))
+    await _at_once(refs, (bob, cid), (dan, ann))
+    async with refs.session() as session:
+        assert await _referrer_of(refs, FRED) == RITA and await _referrer_of(refs, RITA) is None
+        assert await _referrer_of(refs, bob) == cid and await _referrer_of(refs, dan) is None
+        assert await session.scalar(select(func.count()).select_from(Referral)) == 4  # noqa: PLR2004
 
 
 async def test_a_trial_or_a_grant_earns_nothing(refs: Harness) -> None:

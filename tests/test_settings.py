@@ -115,13 +115,22 @@ def test_values_are_read_and_parsed_from_the_environment() -> None:
         ("PAYMENT_RAILS", ", "),
         ("ADMIN_IDS", "1,,2"),
         ("STRIPE_PRICE_IDS", "price_a,,price_b"),
-        # Supergroups and channels are -100 followed by their own digits.
+        # Supergroups and channels are -100 followed by their own digits: -(10**12 + id),
+        # so at least ten of them.
         ("PREMIUM_CHAT_IDS", "-100"),
         ("PREMIUM_CHAT_IDS", "-200"),
         ("PREMIUM_CHAT_IDS", "-1001234567890,-200"),
+        ("PREMIUM_CHAT_IDS", "-1001"),
+        ("PREMIUM_CHAT_IDS", "-100123456789"),
+        ("PREMIUM_CHAT_IDS", "-1000000000000"),
         ("SUPPORT_CONTACT", "@help\x1b[2J"),
         ("SUPPORT_CONTACT", "write to\nsupport@example.com"),
         ("SUPPORT_CONTACT", "@help\x85"),
+        # Line and paragraph separators, a bidi override, an invisible space.
+        ("SUPPORT_CONTACT", "@help\u2028@evil"),
+        ("SUPPORT_CONTACT", "@help\u2029x"),
+        ("SUPPORT_CONTACT", "@help\u202e@evil"),
+        ("SUPPORT_CONTACT", "@he\u200blp"),
     ],
 )
 def test_bad_value_names_the_variable_in_one_line(name: str, value: str | None) -> None:
@@ -138,6 +147,16 @@ def test_bad_value_names_the_variable_in_one_line(name: str, value: str | None) 
     assert message.startswith(f"{name}: ")
     assert len(message) > len(name) + 2
     assert "\n" not in message
+
+
+def test_real_chat_ids_and_a_support_contact_in_any_script_are_accepted() -> None:
+    settings = load(
+        BOT_TOKEN=TOKEN,
+        PREMIUM_CHAT_IDS="-1001234567890,-1000000000001,-1002147483647",
+        SUPPORT_CONTACT="Soporte: @ayuda_señal — почта help@example.com",
+    )
+    assert settings.premium_chat_ids == [-1001234567890, -1000000000001, -1002147483647]
+    assert settings.support_contact == "Soporte: @ayuda_señal — почта help@example.com"
 
 
 @pytest.mark.parametrize(

@@ -2,9 +2,15 @@
 
 from __future__ import annotations
 
+import logging
 from datetime import UTC, datetime
 
-from aiogram.exceptions import TelegramBadRequest
+from aiogram.exceptions import (
+    ClientDecodeError,
+    TelegramAPIError,
+    TelegramBadRequest,
+    TelegramRetryAfter,
+)
 from aiohttp import web
 
 from bot import subscribers
@@ -18,9 +24,12 @@ from webapp.errors import ApiError
 from webapp.keys import BOT, STARS, UNIT_OF_WORK
 from webapp.request_body import json_object
 
+log = logging.getLogger(__name__)
 routes = web.RouteTableDef()
 MAX_BODY = 4 * 1024
 MAX_REASON = 300
+# Telegram did not answer a refund (5xx, no connection, an error page): ask again after this.
+TELEGRAM_RETRY_AFTER = 10
 
 
 @routes.get("/api/v1/admin/subscribers")
@@ -100,6 +109,17 @@ async def refund(request: web.Request) -> web.Response:
         raise ApiError(409, "nothing_to_refund", "no Telegram Stars payment to refund") from None
     except TelegramBadRequest as error:
         raise ApiError(502, "refund_refused", f"Telegram refused: {error.message}") from None
+    except (TelegramAPIError, ClientDecodeError) as error:
+        # Telegram away: nothing booked here; a refund Telegram made all the same is found
+        # by the next tap ("already refunded") or by reconciliation.
+        log.warning("refund: Telegram did not answer (%s)", type(error).__name__)
+        wait = error.retry_after if isinstance(error, TelegramRetryAfter) else None
+        raise ApiError(
+            503,
+            "telegram_unavailable",
+            "Telegram did not answer the refund; try again shortly",
+            headers={"Retry-After": str(wait or TELEGRAM_RETRY_AFTER)},
+        ) from None
     return web.json_response(
         {"amount": done.amount, "already": done.already, "charge_id": done.charge_id}
     )

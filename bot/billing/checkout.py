@@ -10,7 +10,7 @@ import stripe
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot import users
-from bot.access import entitlement_grants_access, stripe_entitlement
+from bot.access import entitlement_grants_access, stripe_entitlement, subscribed
 from bot.billing.links import Issued, PaymentLinks, Stored
 from bot.billing.plans import Plan, PlanCatalog
 from bot.billing.stripe_shapes import METADATA_USER_KEY
@@ -105,11 +105,11 @@ class BillingService:
         """Check the user may start a Checkout; returns the Stripe customer to reuse.
 
         Database only: callers commit before going to Stripe, so no transaction waits on
-        the network.
+        the network. Anyone a paid rail (Stripe or Stars) gives access is refused: a
+        Checkout, even an open one made before they paid, would charge them twice.
         """
         self._require_offered()
-        current = await stripe_entitlement(session, user_id)
-        if current is not None and entitlement_grants_access(current, now):
+        if await subscribed(session, user_id, now):
             raise AlreadySubscribedError
         return await users.customer_id_for(session, user_id)
 

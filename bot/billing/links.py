@@ -90,7 +90,9 @@ def verdict(stored: Stored | None, now: datetime) -> Verdict:
     if stored is None:
         return Verdict.MAKE
     if stored.url is None:
-        fresh = now - stored.claimed_at < timedelta(seconds=CLAIM_SECONDS)
+        # Either way: a claim dated ahead (written by a clock since put back, or another
+        # instance's clock ahead) holds the user off no longer than one dated behind.
+        fresh = abs(now - stored.claimed_at) < timedelta(seconds=CLAIM_SECONDS)
         return Verdict.BUSY if fresh else Verdict.MAKE
     if stored.expires_at is not None and stored.expires_at - REUSE_MARGIN > now:
         return Verdict.REUSE
@@ -99,7 +101,7 @@ def verdict(stored: Stored | None, now: datetime) -> Verdict:
 
 def busy_for(stored: Stored, now: datetime) -> float:
     """Seconds until a claim is finished or can be taken over."""
-    left = CLAIM_SECONDS - (now - stored.claimed_at).total_seconds()
+    left = CLAIM_SECONDS - abs((now - stored.claimed_at).total_seconds())
     return max(1.0, min(float(CLAIM_SECONDS), left))
 
 

@@ -53,6 +53,10 @@ class PremiumChats:
         self.chat_ids = list(chat_ids)
         self._allowlist = frozenset(allowlist)
         self._pacer = pacer
+        # The scheduler's brake, attached by the composition root (bot/app.py): while it
+        # knows the wall clock is ahead, everyone's access looks over, so nobody is removed
+        # or declined here (the braked audit decides later).
+        self.brake: MassBrake | None = None
         self.problems: dict[int, str] = {}  # chat -> what the bot lacks there (/readyz)
 
     @property
@@ -118,12 +122,14 @@ class PremiumChats:
 
     async def on_join_request(self, chat_id: int, user_id: int, now: datetime) -> bool | None:
         """Approve a request from someone with access, decline anyone else (and say how to
-        subscribe); None for a chat that is not a premium one."""
+        subscribe); None for a chat that is not a premium one. While the wall clock is known
+        to be ahead nobody is declined: approved and recorded, left to the braked audit."""
         if chat_id not in self.chat_ids:
             return None
         allowed = await self._may_stay(user_id, now)
+        held = not allowed and self._clock_ahead("join request approved, not declined")
         try:
-            if allowed:
+            if allowed or held:
                 await self._bot.approve_chat_join_request(chat_id, user_id)
             else:
                 await self._bot.decline_chat_join_request(chat_id, user_id)
@@ -134,6 +140,9 @@ class PremiumChats:
                 "premium chat %s: join request not answered (%s)", chat_id, type(error).__name__
             )
             return allowed
+        if held:  # in the record at once, so the audit sees them whatever updates follow
+            await self._record(chat_id, user_id, "member", now)
+            return True
         if not allowed:
             key = f"premium-declined:{chat_id}:{user_id}:{now.date().isoformat()}"
             await self._tell(Message(key, user_id, NoticeKind.PREMIUM_DECLINED, {}))
@@ -156,14 +165,24 @@ class PremiumChats:
         is_member: bool | None = None,
     ) -> bool:
         """Keep the record; someone who got in without access (another's link, added by
-        hand) is removed at once. True when they were. `is_member`: a restricted user's."""
+        hand) is removed at once, unless the wall clock is known to be ahead (then the
+        braked audit decides). True when they were. `is_member`: a restricted user's."""
         if chat_id not in self.chat_ids or user_id == self._bot.id:
             return False
         status = rules.recorded_status(telegram_status, is_member=is_member)
         await self._record(chat_id, user_id, status, now)
         if status != "member" or await self._may_stay(user_id, now):
             return False
+        if self._clock_ahead("member kept, not removed"):
+            return False
         return await self.remove(chat_id, user_id)
+
+    def _clock_ahead(self, what: str) -> bool:
+        """Whether the brake knows the wall clock is ahead (logged with `what` was done)."""
+        if self.brake is None or not self.brake.clock_ahead:
+            return False
+        log.warning("premium chats: the wall clock is ahead; %s", what)
+        return True
 
     async def remove(self, chat_id: int, user_id: int) -> bool:
         """Ban, then unban (only if banned), so they can come back after paying again; the

@@ -9,7 +9,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 
 from aiogram import Bot, Router
-from aiogram.exceptions import TelegramBadRequest
+from aiogram.exceptions import ClientDecodeError, TelegramAPIError, TelegramBadRequest
 from aiogram.filters import Command, CommandObject, Filter
 from aiogram.types import CallbackQuery, Message, PreCheckoutQuery
 
@@ -148,7 +148,7 @@ async def _refund(bot: Bot, uow: UnitOfWork, stars: StarsService, args: RefundAr
         return t("refund.ended", user=user_id, date=format_date(ended), syntax=REFUND_SYNTAX)
     except NoStarsSubscriptionError as error:
         return t(error.key, **error.params)
-    except TelegramBadRequest as error:
+    except (TelegramAPIError, ClientDecodeError) as error:  # refused, or Telegram away
         return t("refund.failed", error=error.message)
     if not done.ended:  # an older payment, named: the access it paid for is over
         return t("refund.done_older", amount=done.amount, user=user_id, charge=done.charge_id)
