@@ -14,9 +14,9 @@ from bot import access, entitlement_writes, referrals, users
 from bot.access import entitlement_grants_access
 from bot.billing.amounts import STARS
 from bot.billing.plans import Plan
+from bot.core.errors import DomainError
 from bot.delivery import outbox
 from bot.delivery.kinds import NoticeKind
-from bot.errors import DomainError
 from db.models import (
     Broadcast,
     Entitlement,

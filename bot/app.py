@@ -27,31 +27,31 @@ from bot.chat.progress import ProgressReporter
 from bot.chat.replies import ReplyGuard
 from bot.chat.sender import create_sender
 from bot.chat.texts import use_brand
-from bot.clock import Clock, SystemClock
-from bot.delivery.outbox import OutboxWakeup
-from bot.delivery.pacing import ChatPace
-from bot.delivery.turn import SendingTurn, sending_turn
-from bot.delivery.worker import DeliveryWorker
-from bot.errors import BillingNotConfiguredError, BillingUnavailableError
-from bot.group_commit import GroupCommit
-from bot.languages import ChosenLanguages
-from bot.lifecycle import brake
-from bot.lifecycle.brake import MassBrake
-from bot.lifecycle.scheduler import Job, Scheduler
-from bot.lifecycle.sweeps import LifecycleSweeps
-from bot.logs import install_redaction
-from bot.premium import jobs as premium_jobs
-from bot.premium.service import PremiumChats
-from bot.settings import Settings
-from bot.stars.reconcile import StarsReconciler
-from bot.stars.service import StarsService
-from bot.startup import (
+from bot.core.clock import Clock, SystemClock
+from bot.core.errors import BillingNotConfiguredError, BillingUnavailableError
+from bot.core.languages import ChosenLanguages
+from bot.core.logs import install_redaction
+from bot.core.settings import Settings
+from bot.core.startup import (
     StartupError,
     check_schema,
     config_warnings,
     freeze_startup_objects,
     open_engine,
 )
+from bot.delivery.outbox import OutboxWakeup
+from bot.delivery.pacing import ChatPace
+from bot.delivery.turn import SendingTurn, sending_turn
+from bot.delivery.worker import DeliveryWorker
+from bot.group_commit import GroupCommit
+from bot.lifecycle import brake
+from bot.lifecycle.brake import MassBrake
+from bot.lifecycle.scheduler import Job, Scheduler
+from bot.lifecycle.sweeps import LifecycleSweeps
+from bot.premium import jobs as premium_jobs
+from bot.premium.service import PremiumChats
+from bot.stars.reconcile import StarsReconciler
+from bot.stars.service import StarsService
 from bot.telegram import setup as telegram_setup
 from bot.telegram.client import create_bot, warm_response_models
 from bot.telegram.health import TelegramHealth

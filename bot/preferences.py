@@ -10,7 +10,7 @@ from dataclasses import dataclass
 from sqlalchemy import select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from bot.errors import DomainError
+from bot.core.errors import DomainError
 from db.models import User
 
 SIGNAL_CHOICES = ("on", "silent")

@@ -12,9 +12,9 @@ from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot import entitlement_writes
+from bot.core.ids import parse_user_id
 from bot.delivery import outbox
 from bot.delivery.kinds import NoticeKind
-from bot.ids import parse_user_id
 from db.models import Entitlement, EntitlementSource, Referral, User
 
 PREFIX = "ref_"

@@ -12,9 +12,9 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot import entitlement_writes
 from bot.access import entitlement_grants_access, with_access
+from bot.core.errors import DomainError
 from bot.delivery import outbox
 from bot.delivery.kinds import NoticeKind
-from bot.errors import DomainError
 from db.engine import unicode_lower
 from db.models import Entitlement, EntitlementSource, OutboxMessage, User
 

@@ -9,7 +9,7 @@ from typing import Protocol, cast
 from sqlalchemy import Table, select
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncSession
 
-from bot.safe_input import strip_unsafe
+from bot.core.safe_input import strip_unsafe
 from db.engine import insert_ignoring_conflicts, upsert
 from db.models import StripeCustomer, User
 

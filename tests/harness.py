@@ -33,9 +33,9 @@ from sqlalchemy.pool import NullPool
 
 from bot.app import Components, build
 from bot.chat.texts.notices import NoticeRenderer
+from bot.core.logs import REDACTOR, install_redaction
+from bot.core.settings import Settings, load_settings
 from bot.delivery.worker import DeliveryWorker
-from bot.logs import REDACTOR, install_redaction
-from bot.settings import Settings, load_settings
 from db import migrate
 from db.engine import create_engine
 from db.models import Base, OutboxMessage

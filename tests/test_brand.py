@@ -11,7 +11,7 @@ import pytest
 from babel.messages.pofile import read_po
 
 from bot.chat.texts import DEFAULT_BRAND, LOCALES, use_brand
-from bot.settings import SettingsError, load_settings
+from bot.core.settings import SettingsError, load_settings
 from tests.harness import Harness, MakeHarness
 from tests.processes import TOKEN
 

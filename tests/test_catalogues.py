@@ -18,7 +18,7 @@ from babel.messages.mofile import write_mo
 from babel.messages.pofile import read_po
 
 from bot.chat.texts import CATALOGUE, LOCALES
-from bot.languages import LANGUAGES
+from bot.core.languages import LANGUAGES
 
 TRANSLATIONS = [language for language in LANGUAGES if language != "en"]
 TAG = re.compile(r"</?[a-z]+\b[^>]*>")

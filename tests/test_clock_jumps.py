@@ -14,8 +14,8 @@ from sqlalchemy import select, update
 
 from bot.app import run_audit
 from bot.chat.keyboards import MassActionButton
+from bot.core.settings import SettingsError, load_settings
 from bot.lifecycle import brake
-from bot.settings import SettingsError, load_settings
 from db.models import (
     Entitlement,
     EntitlementSource,

@@ -10,9 +10,9 @@ from bot.attempt_limits import Limiter, limiter_for
 from bot.billing.checkout import BillingService
 from bot.billing.links import PaymentLinks, payment_links
 from bot.billing.stripe_events import StripeEventProcessor
-from bot.languages import ChosenLanguages
+from bot.core.languages import ChosenLanguages
+from bot.core.settings import Settings
 from bot.premium.service import PremiumChats
-from bot.settings import Settings
 from bot.stars.service import StarsService
 from bot.telegram.health import TelegramHealth
 from bot.telegram.setup import TELEGRAM_WEBHOOK_PATH

@@ -15,8 +15,9 @@ from typing import NamedTuple
 
 from sqlalchemy import select
 
-from bot import commit_events, metrics
+from bot import commit_events
 from bot.access import entitlement_grants_access
+from bot.core import metrics
 from bot.unit_of_work import UnitOfWork
 from db.models import Entitlement
 

@@ -11,9 +11,9 @@ from bot.attempt_limits import Limiter
 from bot.billing.checkout import BillingService
 from bot.billing.links import PaymentLinks
 from bot.billing.stripe_events import StripeEventProcessor
-from bot.languages import ChosenLanguages
+from bot.core.languages import ChosenLanguages
+from bot.core.settings import Settings
 from bot.premium.service import PremiumChats
-from bot.settings import Settings
 from bot.stars.service import StarsService
 from bot.unit_of_work import UnitOfWork
 from webapp.hot_cache import AccessCache, FeedCache

@@ -14,8 +14,8 @@ from functools import lru_cache
 from aiohttp import web
 from aiohttp.typedefs import Handler
 
-from bot import languages
 from bot.chat.texts import CATALOGUE
+from bot.core import languages
 from webapp.keys import SETTINGS
 
 MAX_TAG = 35  # longer than any real language tag

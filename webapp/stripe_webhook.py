@@ -8,8 +8,8 @@ import stripe
 from aiohttp import web
 from sqlalchemy.exc import SQLAlchemyError
 
-from bot import metrics
 from bot.billing.stripe_events import InvalidWebhookError
+from bot.core import metrics
 from bot.group_commit import ShutDownError
 from webapp.errors import json_error
 from webapp.keys import STRIPE_EVENTS

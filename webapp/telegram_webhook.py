@@ -13,7 +13,7 @@ from aiohttp import web
 from pydantic import ValidationError
 
 from bot.chat.middlewares.server_faults import WEBHOOK_OUTCOME, WebhookOutcome
-from bot.credentials import same_secret
+from bot.core.credentials import same_secret
 from webapp.errors import json_error
 from webapp.request_body import parse, read_body
 

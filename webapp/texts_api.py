@@ -16,7 +16,7 @@ from aiohttp import web
 from babel import Locale
 
 from bot.chat.texts import CATALOGUE, babel_locale, brand, keys, language
-from bot.languages import bcp47
+from bot.core.languages import bcp47
 
 routes = web.RouteTableDef()
 

@@ -21,7 +21,7 @@ from aiohttp import web
 from sqlalchemy import func, select
 
 from bot.chat.texts import babel_locale, plain, plain_n
-from bot.languages import bcp47
+from bot.core.languages import bcp47
 from bot.signals.service import closed_signals, summarise
 from bot.signals.syntax import plain_number
 from db.models import Signal, SignalStatus, SignalUpdate

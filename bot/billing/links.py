@@ -27,8 +27,8 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot import users
 from bot.attempt_limits import Limiter, limiter_for
-from bot.errors import DomainError
-from bot.settings import Settings
+from bot.core.errors import DomainError
+from bot.core.settings import Settings
 from bot.stars.service import Invoice, StarsService
 from bot.unit_of_work import UnitOfWork
 from db.models import PaymentLink

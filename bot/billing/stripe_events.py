@@ -25,11 +25,11 @@ from bot.billing.stripe_shapes import (
     parse_event,
     parse_subscription,
 )
+from bot.core.errors import BillingUnavailableError
+from bot.core.safe_input import UnsafeInputError, loads_json
 from bot.delivery import outbox
 from bot.delivery.kinds import NoticeKind
-from bot.errors import BillingUnavailableError
 from bot.group_commit import GroupCommit
-from bot.safe_input import UnsafeInputError, loads_json
 
 log = logging.getLogger(__name__)
 

@@ -16,9 +16,9 @@ from bot.chat.middlewares.users import RegisterUserMiddleware
 from bot.chat.offers import Offers
 from bot.chat.replies import ReplyScope
 from bot.chat.routers import get_routers
-from bot.languages import ChosenLanguages
+from bot.core.languages import ChosenLanguages
+from bot.core.settings import Settings
 from bot.premium.service import PremiumChats
-from bot.settings import Settings
 from bot.stars.service import StarsService
 from bot.unit_of_work import UnitOfWork
 

@@ -14,7 +14,7 @@ from aiogram.types import InlineKeyboardButton, InlineKeyboardMarkup, WebAppInfo
 from pydantic import Field
 
 from bot.chat.texts import plain, plain_n
-from bot.ids import MAX_ROW_ID, MAX_TELEGRAM_USER_ID
+from bot.core.ids import MAX_ROW_ID, MAX_TELEGRAM_USER_ID
 
 
 class SignalButton(CallbackData, prefix="sig"):
@@ -45,7 +45,7 @@ class PreferenceButton(CallbackData, prefix="pref"):
 
 
 class LanguageButton(CallbackData, prefix="lang"):
-    """`lang:pt_BR`: /language's choice (bot/languages.py lists what is offered)."""
+    """`lang:pt_BR`: /language's choice (bot/core/languages.py lists what is offered)."""
 
     language: Literal["en", "ru", "es", "pt_BR"]
 

@@ -18,7 +18,11 @@ from bot.billing.links import PaymentLinks, PleaseWaitError
 from bot.chat import keyboards
 from bot.chat.texts import Html, language, plain, t
 from bot.chat.texts import billing as texts
-from bot.errors import AlreadySubscribedError, BillingNotConfiguredError, BillingUnavailableError
+from bot.core.errors import (
+    AlreadySubscribedError,
+    BillingNotConfiguredError,
+    BillingUnavailableError,
+)
 from bot.lifecycle.offers import winback_offered
 from bot.stars.service import Invoice, StarsService
 from bot.telegram.client import bot_username

@@ -49,7 +49,7 @@ from aiogram.methods import (
 from aiogram.methods.base import Response
 from aiogram.types import InlineKeyboardMarkup, TelegramObject
 
-from bot.clock import Clock
+from bot.core.clock import Clock
 from bot.delivery import outbox
 from bot.delivery.kinds import NoticeKind
 from bot.delivery.pacing import ChatPace

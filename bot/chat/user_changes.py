@@ -11,7 +11,7 @@ from aiogram.types import Message
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.chat.texts import Html, t
-from bot.errors import DomainError
+from bot.core.errors import DomainError
 from bot.unit_of_work import UnitOfWork
 
 Value = TypeVar("Value")

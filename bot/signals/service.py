@@ -10,9 +10,9 @@ from sqlalchemy import select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot import access, commit_events
+from bot.core.errors import DomainError
 from bot.delivery import outbox
 from bot.delivery.kinds import NoticeKind
-from bot.errors import DomainError
 from bot.signals.syntax import SignalSpec
 from bot.signals.updates import (
     Outcome,

@@ -20,9 +20,9 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot import access, entitlement_writes, referrals, users
 from bot.access import entitlement_grants_access
+from bot.core.errors import DomainError
 from bot.delivery import outbox
 from bot.delivery.kinds import NoticeKind
-from bot.errors import DomainError
 from bot.stars import rules
 from bot.stars.payload import Offer, PayloadSigner
 from bot.unit_of_work import UnitOfWork

@@ -18,7 +18,7 @@ from typing import Any
 from aiogram import BaseMiddleware
 from aiogram.types import TelegramObject, Update
 
-from bot import metrics
+from bot.core import metrics
 from bot.group_commit import ShutDownError
 from db.faults import DATABASE_FAULTS, describe_fault
 

@@ -32,8 +32,8 @@ from sqlalchemy.engine import Connection
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from sqlalchemy.orm import Session, SessionTransaction
 
-from bot import metrics
 from bot.coalescing import Coalescer
+from bot.core import metrics
 from bot.unit_of_work import UnitOfWork
 from db.engine import insert_ignoring_conflicts
 from db.models import ProcessedUpdate

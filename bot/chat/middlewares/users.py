@@ -19,7 +19,7 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from bot import commit_events, users
 from bot.coalescing import Coalescer
-from bot.languages import LANGUAGES, ChosenLanguages
+from bot.core.languages import LANGUAGES, ChosenLanguages
 from bot.unit_of_work import UnitOfWork
 
 MAX_REMEMBERED = 100_000

@@ -17,12 +17,12 @@ from bot.chat.keyboards import BillingButton
 from bot.chat.offers import Offers
 from bot.chat.texts import Html, format_date, language, t
 from bot.chat.texts import billing as texts
-from bot.errors import (
+from bot.core.errors import (
     BillingUnavailableError,
     NoCustomerError,
     RailNotOfferedError,
 )
-from bot.settings import Settings
+from bot.core.settings import Settings
 from bot.stars.service import StarsService
 from bot.telegram.client import bot_username
 from bot.unit_of_work import UnitOfWork

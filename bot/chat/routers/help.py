@@ -5,7 +5,7 @@ from aiogram.filters import Command
 from aiogram.types import Message
 
 from bot.chat.texts.commands import Offered, help_text
-from bot.settings import Settings
+from bot.core.settings import Settings
 
 
 async def cmd_help(message: Message, settings: Settings) -> None:

@@ -16,7 +16,7 @@ from bot.chat.middlewares.admin_only import ADMIN_ONLY
 from bot.chat.texts import Html, plain, t, tn
 from bot.chat.texts import admin as admin_texts
 from bot.chat.texts import signals as texts
-from bot.errors import DomainError
+from bot.core.errors import DomainError
 from bot.signals import service as signals
 from bot.signals.syntax import EXAMPLE, SYNTAX, SignalSyntaxError, parse_signal
 from bot.signals.updates import UPDATE_SYNTAX, parse_update

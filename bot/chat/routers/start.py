@@ -14,7 +14,7 @@ from bot.billing.checkout import BillingService
 from bot.chat import keyboards
 from bot.chat.texts import billing as billing_texts
 from bot.chat.texts import plain, t, tn
-from bot.settings import Settings
+from bot.core.settings import Settings
 from bot.telegram.client import bot_username
 from bot.unit_of_work import UnitOfWork
 

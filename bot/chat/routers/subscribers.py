@@ -15,7 +15,7 @@ from bot.chat.middlewares.admin_only import ADMIN_ONLY
 from bot.chat.texts import Html, t
 from bot.chat.texts import subscribers as texts
 from bot.chat.user_changes import change_one_user
-from bot.ids import parse_user_id
+from bot.core.ids import parse_user_id
 from bot.unit_of_work import UnitOfWork
 from db.models import EntitlementSource
 

@@ -8,7 +8,7 @@ from aiogram.filters import Command
 from aiogram.types import Message
 
 from bot.chat.texts import t
-from bot.settings import Settings
+from bot.core.settings import Settings
 
 
 async def cmd_support(message: Message, settings: Settings) -> None:

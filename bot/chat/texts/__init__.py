@@ -24,7 +24,7 @@ from babel.dates import format_datetime as babel_datetime
 from babel.numbers import format_decimal
 
 from bot.billing.amounts import format_amount
-from bot.languages import LANGUAGES
+from bot.core.languages import LANGUAGES
 
 log = logging.getLogger(__name__)
 

@@ -9,7 +9,7 @@ from html import unescape
 from typing import TYPE_CHECKING, Protocol
 
 from bot.chat.texts import Html, t, tn
-from bot.errors import DomainError
+from bot.core.errors import DomainError
 from bot.signals.syntax import SignalSpec, SignalSyntaxError, plain_number
 from db.models import SignalStatus
 

@@ -7,7 +7,7 @@ import gc
 
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-from bot.settings import Settings
+from bot.core.settings import Settings
 from db import revision
 from db.engine import PoolOptions, create_engine
 

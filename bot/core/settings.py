@@ -12,8 +12,8 @@ from urllib.parse import urlsplit
 from pydantic import Field, SecretStr, ValidationError, field_validator, model_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
-from bot import languages
-from bot.ids import parse_user_id
+from bot.core import languages
+from bot.core.ids import parse_user_id
 from db import DEFAULT_DATABASE_URL, urls
 
 # "<bot id>:<secret>" as BotFather issues it (ASCII only: it travels in every URL).
@@ -380,7 +380,7 @@ class Settings(BaseSettings):
         return hmac.new(key, b"signaldesk-telegram-webhook", hashlib.sha256).hexdigest()
 
     def secret_values(self) -> list[str]:
-        """Every secret this process holds, for the log redaction (bot.logs)."""
+        """Every secret this process holds, for the log redaction (bot.core.logs)."""
         token = self.bot_token.get_secret_value()
         values = [token, token.partition(":")[2], self.webhook_secret_token]
         for secret in (self.stripe_api_key, self.stripe_webhook_secret, self.metrics_token):

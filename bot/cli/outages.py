@@ -14,7 +14,7 @@ from aiogram.exceptions import (
 )
 
 from bot.billing.stripe_client import stripe_words
-from bot.settings import Settings
+from bot.core.settings import Settings
 
 EXIT_CONFIG = 2  # a setting to fix (as for every start-up error)
 EXIT_UNREACHABLE = 3  # a service did not answer: try again later

@@ -20,7 +20,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from urllib.parse import unquote, urlsplit
 
-from bot.startup import StartupError
+from bot.core.startup import StartupError
 from db import urls
 
 EXIT_NOT_DONE = 4  # nothing written: PostgreSQL is backed up with its own tools
