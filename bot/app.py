@@ -14,14 +14,12 @@ from aiogram import Bot, Dispatcher
 from aiohttp import web
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
-from bot import commit_events
 from bot.billing.checkout import BillingService
 from bot.billing.links import payment_links
 from bot.billing.plans import PlanCatalog
 from bot.billing.reconcile import Reconciler
 from bot.billing.stripe_client import StripeConnection, create_stripe_connection
 from bot.billing.stripe_events import StripeEventProcessor
-from bot.change_feed import ChangeFeed
 from bot.chat.dispatcher import create_dispatcher
 from bot.chat.progress import ProgressReporter
 from bot.chat.replies import ReplyGuard
@@ -43,7 +41,6 @@ from bot.delivery.outbox import OutboxWakeup
 from bot.delivery.pacing import ChatPace
 from bot.delivery.turn import SendingTurn, sending_turn
 from bot.delivery.worker import DeliveryWorker
-from bot.group_commit import GroupCommit
 from bot.lifecycle import brake
 from bot.lifecycle.brake import MassBrake
 from bot.lifecycle.scheduler import Job, Scheduler
@@ -55,7 +52,10 @@ from bot.stars.service import StarsService
 from bot.telegram import setup as telegram_setup
 from bot.telegram.client import create_bot, warm_response_models
 from bot.telegram.health import TelegramHealth
-from bot.unit_of_work import UnitOfWork
+from bot.transactions import commit_events
+from bot.transactions.change_feed import ChangeFeed
+from bot.transactions.group_commit import GroupCommit
+from bot.transactions.unit_of_work import UnitOfWork
 from db import migrate
 from db.engine import create_session_factory, is_sqlite
 from webapp.app import create_runner, create_web_app
@@ -262,7 +262,7 @@ def _webhook_group_commit(
     them one after another anyway; on PostgreSQL because a commit and its round trips
     cost as much as an event's own statements (bench.webhooks --postgres: 582 against
     478 events/s). Another instance's batch may hold a row this one needs: after
-    BATCH_LOCK_TIMEOUT_MS the batch runs again event by event (bot.group_commit). Two
+    BATCH_LOCK_TIMEOUT_MS the batch runs again event by event (bot.transactions.group_commit). Two
     lanes on PostgreSQL: one batch runs while the other waits for its COMMIT."""
     if is_sqlite(settings.database_url):
         return GroupCommit(session_factory)

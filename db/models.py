@@ -64,11 +64,11 @@ class EntitlementSource(enum.StrEnum):
     STARS = "stars"  # a Telegram Stars subscription (bot/stars)
     GRANT = "grant"
     TRIAL = "trial"
-    REFERRAL = "referral"  # bonus days for bringing a paying friend (bot/referrals.py)
+    REFERRAL = "referral"  # bonus days for bringing a paying friend (bot/accounts/referrals.py)
 
 
 class Entitlement(Base):
-    """One row per user and source; `bot.access.has_access` reads these."""
+    """One row per user and source; `bot.accounts.access.has_access` reads these."""
 
     __tablename__ = "entitlements"
     __table_args__ = (
@@ -230,7 +230,7 @@ class Broadcast(Base):
 class AttemptBucket(Base):
     """A token bucket of a rate limit (a client address's initData exchanges, a user's
     calls that reach Stripe or make an invoice), shared by every instance on PostgreSQL
-    (bot/attempt_limits.py)."""
+    (bot/accounts/attempt_limits.py)."""
 
     __tablename__ = "attempt_buckets"
 

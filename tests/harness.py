@@ -494,7 +494,8 @@ async def harness_factory(
         await harness.http.close()
         await harness._runner.cleanup()
         await harness.parts.close()
-    # The transaction rule (bot/unit_of_work.py), held for every test that used a harness.
+    # The transaction rule (bot/transactions/unit_of_work.py), held for every test that used
+    # a harness.
     assert [v for h in opened for v in h.guard.violations] == []
 
 

@@ -67,9 +67,9 @@ def test_layers_import_downwards_only(package: str, forbidden: tuple[str, ...]) 
 
 
 DOMAIN = (
-    "bot/access.py",
-    "bot/admin.py",
-    "bot/users.py",
+    "bot/accounts/access.py",
+    "bot/accounts/admin.py",
+    "bot/accounts/users.py",
     "bot/billing",
     "bot/signals",
     "bot/delivery",
@@ -122,7 +122,8 @@ def test_the_delivery_worker_process_loads_no_stripe_admin_or_migrations() -> No
 
     probe = (
         "import sys, bot.worker; "
-        "print(' '.join(m for m in ('stripe', 'requests', 'bot.admin', 'bot.signals.service',"
+        "print(' '.join(m for m in ('stripe', 'requests', 'bot.accounts.admin',"
+        " 'bot.signals.service',"
         " 'bot.app', 'alembic', 'bot.lifecycle.sweeps', 'sqlalchemy.dialects.postgresql',"
         " 'bot.chat.dispatcher', 'bot.chat.routers', 'webapp', 'aiohttp.web')"
         " if m in sys.modules))"

@@ -11,7 +11,7 @@ from datetime import UTC, datetime, timedelta
 import pytest
 from sqlalchemy import select
 
-from bot.access import has_access
+from bot.accounts.access import has_access
 from db.models import Entitlement, EntitlementSource, Referral
 from tests.harness import ADMIN_ID, Harness, MakeHarness
 from tests.helpers import give_access, subscription_event, subscription_for

@@ -6,7 +6,7 @@ from aiogram import Bot, Dispatcher
 from aiohttp import web
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from bot.attempt_limits import Limiter, limiter_for
+from bot.accounts.attempt_limits import Limiter, limiter_for
 from bot.billing.checkout import BillingService
 from bot.billing.links import PaymentLinks, payment_links
 from bot.billing.stripe_events import StripeEventProcessor
@@ -16,7 +16,7 @@ from bot.premium.service import PremiumChats
 from bot.stars.service import StarsService
 from bot.telegram.health import TelegramHealth
 from bot.telegram.setup import TELEGRAM_WEBHOOK_PATH
-from bot.unit_of_work import UnitOfWork
+from bot.transactions.unit_of_work import UnitOfWork
 from webapp import (
     health,
     metrics_route,

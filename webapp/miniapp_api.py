@@ -11,7 +11,7 @@ from aiohttp import web
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from bot import access, admin, users
+from bot.accounts import access, admin, users
 from bot.billing.checkout import CheckoutRequest
 from bot.billing.links import PleaseWaitError
 from bot.chat.texts import admin as admin_texts
@@ -29,7 +29,7 @@ from bot.delivery.progress import counts_for
 from bot.signals import service as signals
 from bot.signals.syntax import SignalSyntaxError, parse_signal
 from bot.telegram.client import bot_username
-from bot.unit_of_work import UnitOfWork
+from bot.transactions.unit_of_work import UnitOfWork
 from db.models import Broadcast, Entitlement, User
 from webapp import miniapp_views as views
 from webapp.callers import caller_id, client_address, require_admin

@@ -6,7 +6,7 @@ from __future__ import annotations
 from aiohttp import web
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from bot import preferences
+from bot.accounts import preferences
 from bot.core import languages
 from db.models import User
 from webapp.callers import caller_id

@@ -9,7 +9,7 @@ from datetime import UTC, datetime
 from aiogram.exceptions import TelegramAPIError
 from aiohttp import web
 
-from bot import access
+from bot.accounts import access
 from bot.billing.links import PleaseWaitError
 from bot.chat.texts import plain
 from bot.stars.service import Invoice

@@ -10,7 +10,7 @@ from sqlalchemy.exc import SQLAlchemyError
 
 from bot.billing.stripe_events import InvalidWebhookError
 from bot.core import metrics
-from bot.group_commit import ShutDownError
+from bot.transactions.group_commit import ShutDownError
 from webapp.errors import json_error
 from webapp.keys import STRIPE_EVENTS
 from webapp.request_body import read_body

@@ -7,7 +7,7 @@ from datetime import UTC, datetime
 from aiogram.exceptions import TelegramBadRequest
 from aiohttp import web
 
-from bot import subscribers
+from bot.accounts import subscribers
 from bot.core.ids import parse_user_id
 from bot.core.safe_input import UnsafeInputError, check_text
 from bot.stars.rules import MAX_CHARGE_ID

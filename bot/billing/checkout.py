@@ -9,8 +9,8 @@ from datetime import UTC, datetime
 import stripe
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from bot import users
-from bot.access import entitlement_grants_access, stripe_entitlement
+from bot.accounts import users
+from bot.accounts.access import entitlement_grants_access, stripe_entitlement
 from bot.billing.links import Issued, PaymentLinks, Stored
 from bot.billing.plans import Plan, PlanCatalog
 from bot.billing.stripe_shapes import METADATA_USER_KEY

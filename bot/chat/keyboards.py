@@ -38,7 +38,7 @@ class StarsButton(CallbackData, prefix="stars"):
 
 
 class PreferenceButton(CallbackData, prefix="pref"):
-    """`pref:updates:silent`: one of /settings' choices (bot/preferences.py checks it)."""
+    """`pref:updates:silent`: one of /settings' choices (bot/accounts/preferences.py checks it)."""
 
     what: Literal["signals", "updates"]
     choice: Literal["on", "silent", "off"]

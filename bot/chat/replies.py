@@ -54,7 +54,7 @@ from bot.delivery import outbox
 from bot.delivery.kinds import NoticeKind
 from bot.delivery.pacing import ChatPace
 from bot.delivery.verdicts import Action, classify
-from bot.unit_of_work import UnitOfWork
+from bot.transactions.unit_of_work import UnitOfWork
 from db.faults import DATABASE_FAULTS, describe_fault
 
 log = logging.getLogger(__name__)

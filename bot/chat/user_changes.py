@@ -12,7 +12,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.chat.texts import Html, t
 from bot.core.errors import DomainError
-from bot.unit_of_work import UnitOfWork
+from bot.transactions.unit_of_work import UnitOfWork
 
 Value = TypeVar("Value")
 Result = TypeVar("Result")

@@ -10,8 +10,8 @@ from typing import Any, cast
 from sqlalchemy import Table, insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from bot import commit_events
 from bot.delivery.kinds import NoticeKind
+from bot.transactions import commit_events
 from db.models import OutboxMessage, Priority
 
 _INSERT_ONE = insert(cast(Table, OutboxMessage.__table__))

@@ -33,7 +33,7 @@ from aiogram.exceptions import AiogramError
 from aiogram.types import InlineKeyboardMarkup, Message, ReplyParameters
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from bot import access, preferences
+from bot.accounts import access, preferences
 from bot.core import languages, metrics
 from bot.core.clock import Clock, SystemClock
 from bot.core.languages import ENGLISH

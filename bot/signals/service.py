@@ -9,7 +9,7 @@ from decimal import Decimal
 from sqlalchemy import select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from bot import access, commit_events
+from bot.accounts import access
 from bot.core.errors import DomainError
 from bot.delivery import outbox
 from bot.delivery.kinds import NoticeKind
@@ -22,6 +22,7 @@ from bot.signals.updates import (
     UpdateCommand,
     apply_update,
 )
+from bot.transactions import commit_events
 from db.models import (
     Broadcast,
     OutboxMessage,

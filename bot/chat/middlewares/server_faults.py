@@ -19,7 +19,7 @@ from aiogram import BaseMiddleware
 from aiogram.types import TelegramObject, Update
 
 from bot.core import metrics
-from bot.group_commit import ShutDownError
+from bot.transactions.group_commit import ShutDownError
 from db.faults import DATABASE_FAULTS, describe_fault
 
 log = logging.getLogger(__name__)

@@ -10,7 +10,7 @@ from aiogram import Router
 from aiogram.filters import Command, CommandObject
 from aiogram.types import CallbackQuery, Message
 
-from bot import admin
+from bot.accounts import admin
 from bot.billing.checkout import BillingService
 from bot.billing.plans import Plan
 from bot.chat.keyboards import MassActionButton
@@ -22,7 +22,7 @@ from bot.core.errors import BillingNotConfiguredError, BillingUnavailableError
 from bot.core.ids import parse_user_id
 from bot.lifecycle import brake
 from bot.stars.service import StarsService
-from bot.unit_of_work import UnitOfWork
+from bot.transactions.unit_of_work import UnitOfWork
 from db.models import Entitlement
 
 MAX_GRANT_DAYS = 3650

@@ -9,7 +9,7 @@ from aiogram.filters import Command
 from aiogram.types import CallbackQuery, InlineKeyboardMarkup, Message
 from aiogram.types import User as TelegramUser
 
-from bot.access import PaidEntitlementsReader
+from bot.accounts.access import PaidEntitlementsReader
 from bot.billing.checkout import BillingService
 from bot.billing.links import PleaseWaitError
 from bot.chat import keyboards
@@ -25,7 +25,7 @@ from bot.core.errors import (
 from bot.core.settings import Settings
 from bot.stars.service import StarsService
 from bot.telegram.client import bot_username
-from bot.unit_of_work import UnitOfWork
+from bot.transactions.unit_of_work import UnitOfWork
 
 Reply = tuple[Html, InlineKeyboardMarkup | None]
 

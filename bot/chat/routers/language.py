@@ -15,7 +15,7 @@ from bot.chat.keyboards import LanguageButton
 from bot.chat.texts import CATALOGUE, Html, language, plain, t
 from bot.core import languages
 from bot.core.languages import LANGUAGES, NATIVE_NAMES, ChosenLanguages
-from bot.unit_of_work import UnitOfWork
+from bot.transactions.unit_of_work import UnitOfWork
 
 
 def _text() -> Html:

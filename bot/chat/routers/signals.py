@@ -9,7 +9,7 @@ from aiogram import Bot, F, Router
 from aiogram.filters import Command, CommandObject
 from aiogram.types import CallbackQuery, Message
 
-from bot import access
+from bot.accounts import access
 from bot.chat import keyboards
 from bot.chat.keyboards import SignalButton
 from bot.chat.middlewares.admin_only import ADMIN_ONLY
@@ -20,7 +20,7 @@ from bot.core.errors import DomainError
 from bot.signals import service as signals
 from bot.signals.syntax import EXAMPLE, SYNTAX, SignalSyntaxError, parse_signal
 from bot.signals.updates import UPDATE_SYNTAX, parse_update
-from bot.unit_of_work import UnitOfWork
+from bot.transactions.unit_of_work import UnitOfWork
 
 
 async def cmd_signal(message: Message, command: CommandObject, uow: UnitOfWork) -> None:

@@ -20,7 +20,7 @@ from bot.core.ids import parse_user_id
 from bot.core.safe_input import first_unsafe_char
 from bot.stars import rules
 from bot.stars.service import NoStarsSubscriptionError, NothingToRefundError, StarsService
-from bot.unit_of_work import UnitOfWork
+from bot.transactions.unit_of_work import UnitOfWork
 
 log = logging.getLogger(__name__)
 MAX_REASON = 300

@@ -8,7 +8,7 @@ from bot.chat.texts import Html, money, t
 from bot.delivery.progress import Counts
 
 if TYPE_CHECKING:  # the delivery worker renders progress without the admin service
-    from bot.admin import Stats
+    from bot.accounts.admin import Stats
 
 GRANT_SYNTAX = "/grant USER_ID DAYS  (DAYS 0 takes a grant back)"
 TITLES = {"signal": "title.signal", "signal_update": "title.signal_update"}

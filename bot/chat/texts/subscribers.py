@@ -9,7 +9,7 @@ from bot.chat.texts.billing import state_label
 from bot.chat.texts.labels import delivery_label, kind_label, source_label
 
 if TYPE_CHECKING:
-    from bot.subscribers import Revoked, Timeline
+    from bot.accounts.subscribers import Revoked, Timeline
 
 MAX_ERROR = 80
 

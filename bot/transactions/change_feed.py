@@ -15,7 +15,7 @@ from typing import Any
 
 from sqlalchemy.engine import make_url
 
-from bot import commit_events
+from bot.transactions import commit_events
 from db import urls
 
 log = logging.getLogger(__name__)

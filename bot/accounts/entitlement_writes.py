@@ -17,7 +17,7 @@ from typing import TYPE_CHECKING, cast
 from sqlalchemy import ColumnElement, Table, bindparam, insert, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from bot import commit_events
+from bot.transactions import commit_events
 from db.models import Entitlement
 
 if TYPE_CHECKING:

@@ -10,8 +10,8 @@ from datetime import datetime
 from sqlalchemy import ColumnElement, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from bot import entitlement_writes
-from bot.access import entitlement_grants_access, with_access
+from bot.accounts import entitlement_writes
+from bot.accounts.access import entitlement_grants_access, with_access
 from bot.core.errors import DomainError
 from bot.delivery import outbox
 from bot.delivery.kinds import NoticeKind

@@ -19,7 +19,7 @@ from typing import Protocol
 
 from sqlalchemy import text
 
-from bot.unit_of_work import UnitOfWork
+from bot.transactions.unit_of_work import UnitOfWork
 from db.engine import is_sqlite
 
 MAX_KEY = 128

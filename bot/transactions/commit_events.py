@@ -8,7 +8,7 @@ visible, whichever code path wrote them.
 
 On PostgreSQL the same news reaches every other process (several instances, `python -m bot
 worker`): a transaction that changes topics also runs `pg_notify` on CHANNEL, which
-PostgreSQL delivers only if and when it commits, and bot.change_feed listens there and
+PostgreSQL delivers only if and when it commits, and bot.transactions.change_feed listens there and
 counts the topics in its own process. So another instance's caches are invalidated at once,
 and a worker wakes for outbox rows a webhook instance wrote.
 """

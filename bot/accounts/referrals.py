@@ -11,7 +11,7 @@ from datetime import datetime, timedelta
 from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from bot import entitlement_writes
+from bot.accounts import entitlement_writes
 from bot.core.ids import parse_user_id
 from bot.delivery import outbox
 from bot.delivery.kinds import NoticeKind

@@ -9,8 +9,8 @@ from typing import Protocol
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from bot.coalescing import Coalescer
-from bot.unit_of_work import UnitOfWork
+from bot.transactions.coalescing import Coalescer
+from bot.transactions.unit_of_work import UnitOfWork
 from db.models import Entitlement, EntitlementSource, User
 
 # Stripe statuses that keep access. past_due keeps it while Stripe retries the card

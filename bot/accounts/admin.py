@@ -10,8 +10,8 @@ from decimal import Decimal
 from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from bot import access, entitlement_writes, referrals, users
-from bot.access import entitlement_grants_access
+from bot.accounts import access, entitlement_writes, referrals, users
+from bot.accounts.access import entitlement_grants_access
 from bot.billing.amounts import STARS
 from bot.billing.plans import Plan
 from bot.core.errors import DomainError
@@ -103,7 +103,7 @@ class Stats:
     signals_closed: int = 0
     outbox_pending: int = 0
     outbox_failed: int = 0
-    referrals: tuple[int, int] = (0, 0)  # referred users, of whom paid (bot/referrals.py)
+    referrals: tuple[int, int] = (0, 0)  # referred users, of whom paid (bot/accounts/referrals.py)
 
 
 def monthly_amount(plan: Plan) -> Decimal:
