@@ -24,7 +24,6 @@ from bot.chat.dispatcher import create_dispatcher
 from bot.chat.progress import ProgressReporter
 from bot.chat.replies import ReplyGuard
 from bot.chat.sender import create_sender
-from bot.chat.texts import use_brand
 from bot.core.clock import Clock, SystemClock
 from bot.core.errors import BillingNotConfiguredError, BillingUnavailableError
 from bot.core.languages import ChosenLanguages
@@ -52,6 +51,7 @@ from bot.stars.service import StarsService
 from bot.telegram import setup as telegram_setup
 from bot.telegram.client import create_bot, warm_response_models
 from bot.telegram.health import TelegramHealth
+from bot.texts import use_brand
 from bot.transactions import commit_events
 from bot.transactions.change_feed import ChangeFeed
 from bot.transactions.group_commit import GroupCommit

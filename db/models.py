@@ -138,7 +138,7 @@ class OutboxMessage(Base):
     id: Mapped[int] = mapped_column(BigInteger().with_variant(Integer, "sqlite"), primary_key=True)
     chat_id: Mapped[int] = mapped_column(BigInteger)
     kind: Mapped[str] = mapped_column(String(32))
-    # What to say, rendered into words when the row is sent (bot/chat/texts/notices.py).
+    # What to say, rendered into words when the row is sent (bot/texts/notices.py).
     params: Mapped[dict[str, Any]] = mapped_column(JSON)
     priority: Mapped[int] = mapped_column(Integer, default=Priority.PERSONAL)
     broadcast_id: Mapped[int | None] = mapped_column(

@@ -32,10 +32,10 @@ from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, create_async_engin
 from sqlalchemy.pool import NullPool
 
 from bot.app import Components, build
-from bot.chat.texts.notices import NoticeRenderer
 from bot.core.logs import REDACTOR, install_redaction
 from bot.core.settings import Settings, load_settings
 from bot.delivery.worker import DeliveryWorker
+from bot.texts.notices import NoticeRenderer
 from db import migrate
 from db.engine import create_engine
 from db.models import Base, OutboxMessage

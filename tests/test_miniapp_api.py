@@ -9,7 +9,7 @@ from typing import Any
 
 import pytest
 
-from bot.chat.texts import keys
+from bot.texts import keys
 from db.models import Signal, User
 from tests.api_client import call, login
 from tests.harness import ADMIN_ID, BOT_TOKEN, FIXTURES, Harness, MakeHarness

@@ -11,8 +11,8 @@ from aiohttp import web
 
 from bot.accounts import access
 from bot.billing.links import PleaseWaitError
-from bot.chat.texts import plain
 from bot.stars.service import Invoice
+from bot.texts import plain
 from webapp.callers import caller_id
 from webapp.errors import ApiError, please_wait, rail_not_offered
 from webapp.keys import BOT, PAYMENT_LINKS, SETTINGS, STARS, UNIT_OF_WORK

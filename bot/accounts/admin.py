@@ -73,7 +73,7 @@ async def broadcast(
     chats = await access.recipients(session, now)
     job = Broadcast(
         kind=NoticeKind.BROADCAST,
-        title="",  # worded by bot/chat/texts/admin.py
+        title="",  # worded by bot/texts/admin.py
         admin_chat_id=admin_chat_id,
         total=len(chats),
     )

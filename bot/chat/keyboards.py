@@ -13,8 +13,8 @@ from aiogram.filters.callback_data import CallbackData
 from aiogram.types import InlineKeyboardButton, InlineKeyboardMarkup, WebAppInfo
 from pydantic import Field
 
-from bot.chat.texts import plain, plain_n
 from bot.core.ids import MAX_ROW_ID, MAX_TELEGRAM_USER_ID
+from bot.texts import plain, plain_n
 
 
 class SignalButton(CallbackData, prefix="sig"):

@@ -16,8 +16,6 @@ from bot.accounts import access
 from bot.billing.checkout import BillingService, CheckoutLink, CheckoutRequest
 from bot.billing.links import PaymentLinks, PleaseWaitError
 from bot.chat import keyboards
-from bot.chat.texts import Html, language, plain, t
-from bot.chat.texts import billing as texts
 from bot.core.errors import (
     AlreadySubscribedError,
     BillingNotConfiguredError,
@@ -26,6 +24,8 @@ from bot.core.errors import (
 from bot.lifecycle.offers import winback_offered
 from bot.stars.service import Invoice, StarsService
 from bot.telegram.client import bot_username
+from bot.texts import Html, language, plain, t
+from bot.texts import billing as texts
 from bot.transactions.unit_of_work import UnitOfWork
 
 log = logging.getLogger(__name__)

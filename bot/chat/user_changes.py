@@ -10,8 +10,8 @@ from typing import TypeVar
 from aiogram.types import Message
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from bot.chat.texts import Html, t
 from bot.core.errors import DomainError
+from bot.texts import Html, t
 from bot.transactions.unit_of_work import UnitOfWork
 
 Value = TypeVar("Value")

@@ -1,7 +1,7 @@
 """Domain errors that the edges (chat handlers, HTTP routes) turn into replies or statuses.
 
 A domain error says what went wrong as data: `key` names the text in the catalogue
-(bot/chat/texts) and `params` fill it. The domain never words a message itself.
+(bot/texts) and `params` fill it. The domain never words a message itself.
 """
 
 from __future__ import annotations

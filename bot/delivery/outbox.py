@@ -45,7 +45,7 @@ async def enqueue(
     """Add one message for one chat to the caller's transaction.
 
     The row holds what to say (`kind` and its `params`), not the words: the delivery
-    worker renders it when it sends (bot/chat/texts/notices.py), so the words are always
+    worker renders it when it sends (bot/texts/notices.py), so the words are always
     the catalogue's and, once there are languages, the recipient's.
 
     A Core INSERT on the session's connection rather than session.add(): the webhook path

@@ -131,7 +131,7 @@ async def publish(
     broadcast = Broadcast(
         kind=NoticeKind.SIGNAL,
         signal_id=signal.id,
-        title=f"#{signal.id} {signal.symbol} {signal.side}",  # data; worded by bot/chat/texts
+        title=f"#{signal.id} {signal.symbol} {signal.side}",  # data; worded by bot/texts
         admin_chat_id=admin_chat_id,
         progress_message_id=progress_message_id,
         total=len(chats),

@@ -24,11 +24,11 @@ from aiogram.exceptions import (
 )
 from aiogram.types import MenuButtonCommands, MenuButtonWebApp, WebAppInfo
 
-from bot.chat.texts import CATALOGUE, plain
-from bot.chat.texts.commands import Offered, menu
 from bot.core.languages import LANGUAGES, telegram_code
 from bot.core.settings import Settings
 from bot.core.startup import StartupError
+from bot.texts import CATALOGUE, plain
+from bot.texts.commands import Offered, menu
 
 log = logging.getLogger(__name__)
 

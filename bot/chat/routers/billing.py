@@ -15,8 +15,6 @@ from bot.billing.links import PleaseWaitError
 from bot.chat import keyboards
 from bot.chat.keyboards import BillingButton
 from bot.chat.offers import Offers
-from bot.chat.texts import Html, format_date, language, t
-from bot.chat.texts import billing as texts
 from bot.core.errors import (
     BillingUnavailableError,
     NoCustomerError,
@@ -25,6 +23,8 @@ from bot.core.errors import (
 from bot.core.settings import Settings
 from bot.stars.service import StarsService
 from bot.telegram.client import bot_username
+from bot.texts import Html, format_date, language, t
+from bot.texts import billing as texts
 from bot.transactions.unit_of_work import UnitOfWork
 
 Reply = tuple[Html, InlineKeyboardMarkup | None]

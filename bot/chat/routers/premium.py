@@ -11,8 +11,8 @@ from aiogram.types import ChatJoinRequest, ChatMemberRestricted, ChatMemberUpdat
 
 from bot.accounts.access import with_access
 from bot.chat import keyboards
-from bot.chat.texts import t
 from bot.premium.service import PremiumChats
+from bot.texts import t
 from bot.transactions.unit_of_work import UnitOfWork
 
 

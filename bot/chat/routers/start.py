@@ -12,10 +12,10 @@ from bot.accounts import referrals
 from bot.accounts.access import entitlement_grants_access, stripe_entitlement
 from bot.billing.checkout import BillingService
 from bot.chat import keyboards
-from bot.chat.texts import billing as billing_texts
-from bot.chat.texts import plain, t, tn
 from bot.core.settings import Settings
 from bot.telegram.client import bot_username
+from bot.texts import billing as billing_texts
+from bot.texts import plain, t, tn
 from bot.transactions.unit_of_work import UnitOfWork
 
 # The payloads Stripe Checkout returns to (bot/billing/checkout.py).

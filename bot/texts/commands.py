@@ -6,10 +6,10 @@ from dataclasses import dataclass
 
 from aiogram.types import BotCommand
 
-from bot.chat.texts import Html, plain, t
 from bot.core.settings import Settings
 from bot.signals.syntax import SYNTAX
 from bot.signals.updates import UPDATE_SYNTAX
+from bot.texts import Html, plain, t
 
 USER_COMMANDS = (
     "start",

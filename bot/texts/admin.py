@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-from bot.chat.texts import Html, money, t
 from bot.delivery.progress import Counts
+from bot.texts import Html, money, t
 
 if TYPE_CHECKING:  # the delivery worker renders progress without the admin service
     from bot.accounts.admin import Stats

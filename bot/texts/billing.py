@@ -6,7 +6,7 @@ from datetime import datetime
 from typing import TYPE_CHECKING
 
 from bot.accounts.access import EntitlementLike, entitlement_grants_access
-from bot.chat.texts import Html, format_date, money, plain, plain_n, t, tn
+from bot.texts import Html, format_date, money, plain, plain_n, t, tn
 
 if TYPE_CHECKING:  # notices are rendered by the delivery worker, which never loads Stripe
     from bot.billing.plans import Plan

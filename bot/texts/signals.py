@@ -8,9 +8,9 @@ from decimal import Decimal
 from html import unescape
 from typing import TYPE_CHECKING, Protocol
 
-from bot.chat.texts import Html, t, tn
 from bot.core.errors import DomainError
 from bot.signals.syntax import SignalSpec, SignalSyntaxError, plain_number
+from bot.texts import Html, t, tn
 from db.models import SignalStatus
 
 if TYPE_CHECKING:  # the delivery worker renders signals without the signal service

@@ -3,9 +3,9 @@ the reader's words. A code the catalogue does not know shows as it is, never an 
 
 from __future__ import annotations
 
-from bot.chat.texts import plain
-from bot.chat.texts.notices import KINDS
 from bot.delivery.kinds import NoticeKind
+from bot.texts import plain
+from bot.texts.notices import KINDS
 
 # The catalogue's ids, spelled out (tests/test_texts.py finds every id in the code).
 _SOURCES = {

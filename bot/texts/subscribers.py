@@ -4,9 +4,9 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-from bot.chat.texts import Html, format_date, format_moment, t
-from bot.chat.texts.billing import state_label
-from bot.chat.texts.labels import delivery_label, kind_label, source_label
+from bot.texts import Html, format_date, format_moment, t
+from bot.texts.billing import state_label
+from bot.texts.labels import delivery_label, kind_label, source_label
 
 if TYPE_CHECKING:
     from bot.accounts.subscribers import Revoked, Timeline
