@@ -70,8 +70,8 @@ lint: install-dev  ## ruff and mypy
 	$(BIN)/ruff format --check .
 	$(BIN)/mypy
 
-texts: install-dev  ## compile the text catalogue (bot/chat/texts/locales/*/messages.po -> .mo)
-	$(BIN)/pybabel compile --statistics -d bot/chat/texts/locales -D messages
+texts: install-dev  ## compile the text catalogue (bot/texts/locales/*/messages.po -> .mo)
+	$(BIN)/pybabel compile --statistics -d bot/texts/locales -D messages
 
 format: install-dev
 	$(BIN)/ruff format .

@@ -24,9 +24,9 @@ from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from bench import BOT_TOKEN
+from bot.core.settings import load_settings
+from bot.core.startup import freeze_startup_objects
 from bot.delivery import worker as delivery
-from bot.settings import load_settings
-from bot.startup import freeze_startup_objects
 from bot.worker import delivery_worker
 from db.models import OutboxMessage, OutboxStatus
 

@@ -36,9 +36,9 @@ from bench.common import (
     scratch_dir,
 )
 from bot.app import build
+from bot.core.settings import load_settings
 from bot.lifecycle.sweeps import LifecycleSweeps
-from bot.settings import load_settings
-from bot.unit_of_work import UnitOfWork
+from bot.transactions.unit_of_work import UnitOfWork
 from db.engine import create_engine, create_session_factory
 from db.models import Entitlement, EntitlementSource, LifecycleNotice, OutboxMessage, User
 from tests.fakes.stripe_api import FakeStripe, make_subscription

@@ -11,8 +11,8 @@ from pathlib import Path
 
 from sqlalchemy.exc import SQLAlchemyError
 
-from bot.logs import configure_logging
-from bot.settings import Settings, SettingsError, load_settings
+from bot.core.logs import configure_logging
+from bot.core.settings import Settings, SettingsError, load_settings
 
 EXIT_CONFIG = 2
 # Commands that run once against Stripe and Telegram: either one missing is one line.
@@ -80,7 +80,7 @@ def _run(args: argparse.Namespace, settings: Settings) -> int:
     """Run one command; its exit status."""
     command = str(args.command or "run")
     if command in ("backup", "restore"):
-        from bot import backup  # noqa: PLC0415
+        from bot.cli import backup  # noqa: PLC0415
 
         outcome = (
             backup.backup(settings.database_url, args.path)
@@ -134,7 +134,7 @@ def _guarded(args: argparse.Namespace, settings: Settings) -> int:
     """Run the command; what the operator must fix or wait out is one line, no traceback."""
     # Imported only now: aiogram and stripe take seconds to import, and a configuration
     # error should be reported at once.
-    from bot.startup import StartupError  # noqa: PLC0415
+    from bot.core.startup import StartupError  # noqa: PLC0415
 
     command = str(args.command or "run")
     try:
@@ -159,7 +159,7 @@ def _guarded(args: argparse.Namespace, settings: Settings) -> int:
 def _unreachable(command: str, error: Exception, settings: Settings) -> int:
     """Stripe or Telegram absent (or refusing our key) during an offline command: one line
     naming it and its exit status; anything else stays a traceback."""
-    from bot.outages import outage  # noqa: PLC0415 - imports Stripe and aiogram
+    from bot.cli.outages import outage  # noqa: PLC0415 - imports Stripe and aiogram
 
     said = outage(error, settings)
     if said is None:

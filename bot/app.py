@@ -14,48 +14,48 @@ from aiogram import Bot, Dispatcher
 from aiohttp import web
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
-from bot import commit_events
 from bot.billing.checkout import BillingService
 from bot.billing.links import payment_links
 from bot.billing.plans import PlanCatalog
 from bot.billing.reconcile import Reconciler
 from bot.billing.stripe_client import StripeConnection, create_stripe_connection
 from bot.billing.stripe_events import StripeEventProcessor
-from bot.change_feed import ChangeFeed
 from bot.chat.dispatcher import create_dispatcher
 from bot.chat.progress import ProgressReporter
 from bot.chat.replies import ReplyGuard
 from bot.chat.sender import create_sender
-from bot.chat.texts import use_brand
-from bot.clock import Clock, SystemClock
-from bot.delivery.outbox import OutboxWakeup
-from bot.delivery.pacing import ChatPace
-from bot.delivery.turn import SendingTurn, sending_turn
-from bot.delivery.worker import DeliveryWorker
-from bot.errors import BillingNotConfiguredError, BillingUnavailableError
-from bot.group_commit import GroupCommit
-from bot.languages import ChosenLanguages
-from bot.lifecycle import brake
-from bot.lifecycle.brake import MassBrake
-from bot.lifecycle.scheduler import Job, Scheduler
-from bot.lifecycle.sweeps import LifecycleSweeps
-from bot.logs import install_redaction
-from bot.premium import jobs as premium_jobs
-from bot.premium.service import PremiumChats
-from bot.settings import Settings
-from bot.stars.reconcile import StarsReconciler
-from bot.stars.service import StarsService
-from bot.startup import (
+from bot.core.clock import Clock, SystemClock
+from bot.core.errors import BillingNotConfiguredError, BillingUnavailableError
+from bot.core.languages import ChosenLanguages
+from bot.core.logs import install_redaction
+from bot.core.settings import Settings
+from bot.core.startup import (
     StartupError,
     check_schema,
     config_warnings,
     freeze_startup_objects,
     open_engine,
 )
+from bot.delivery.outbox import OutboxWakeup
+from bot.delivery.pacing import ChatPace
+from bot.delivery.turn import SendingTurn, sending_turn
+from bot.delivery.worker import DeliveryWorker
+from bot.lifecycle import brake
+from bot.lifecycle.brake import MassBrake
+from bot.lifecycle.scheduler import Job, Scheduler
+from bot.lifecycle.sweeps import LifecycleSweeps
+from bot.premium import jobs as premium_jobs
+from bot.premium.service import PremiumChats
+from bot.stars.reconcile import StarsReconciler
+from bot.stars.service import StarsService
 from bot.telegram import setup as telegram_setup
 from bot.telegram.client import create_bot, warm_response_models
 from bot.telegram.health import TelegramHealth
-from bot.unit_of_work import UnitOfWork
+from bot.texts import use_brand
+from bot.transactions import commit_events
+from bot.transactions.change_feed import ChangeFeed
+from bot.transactions.group_commit import GroupCommit
+from bot.transactions.unit_of_work import UnitOfWork
 from db import migrate
 from db.engine import create_session_factory, is_sqlite
 from webapp.app import create_runner, create_web_app
@@ -263,7 +263,7 @@ def _webhook_group_commit(
     them one after another anyway; on PostgreSQL because a commit and its round trips
     cost as much as an event's own statements (bench.webhooks --postgres: 582 against
     478 events/s). Another instance's batch may hold a row this one needs: after
-    BATCH_LOCK_TIMEOUT_MS the batch runs again event by event (bot.group_commit). Two
+    BATCH_LOCK_TIMEOUT_MS the batch runs again event by event (bot.transactions.group_commit). Two
     lanes on PostgreSQL: one batch runs while the other waits for its COMMIT."""
     if is_sqlite(settings.database_url):
         return GroupCommit(session_factory)

@@ -22,16 +22,16 @@ from typing import Literal
 
 from aiogram import Bot
 
-from bot import commit_events
-from bot.change_feed import ChangeFeed
 from bot.chat.sender import SenderOverrides, create_sender
-from bot.chat.texts import use_brand
+from bot.core.settings import Settings
+from bot.core.startup import StartupError, check_schema, freeze_startup_objects, open_engine
 from bot.delivery.outbox import OutboxWakeup
 from bot.delivery.turn import sending_turn
 from bot.delivery.worker import DeliveryWorker
-from bot.settings import Settings
-from bot.startup import StartupError, check_schema, freeze_startup_objects, open_engine
 from bot.telegram.client import create_bot, warm_response_models
+from bot.texts import use_brand
+from bot.transactions import commit_events
+from bot.transactions.change_feed import ChangeFeed
 from db.engine import create_session_factory, is_sqlite
 
 log = logging.getLogger(__name__)
@@ -94,7 +94,8 @@ async def run_worker(settings: Settings) -> None:
         loop = asyncio.get_running_loop()
         for number in (SIGINT, SIGTERM):
             loop.add_signal_handler(number, worker.stop)
-        # Outbox rows written by another process wake this worker at once (bot.change_feed).
+        # Outbox rows written by another process wake this worker at once
+        # (bot.transactions.change_feed).
         feed = ChangeFeed(settings.database_url)
         feed_task = asyncio.create_task(feed.run(), name="change-feed")
         try:

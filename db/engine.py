@@ -33,7 +33,7 @@ if TYPE_CHECKING:
     Insert = PostgresInsert | SQLiteInsert
 
 SQLITE_BUSY_TIMEOUT_MS = 5000
-# Execution option of a connection whose transaction only reads (bot.unit_of_work's
+# Execution option of a connection whose transaction only reads (bot.transactions.unit_of_work's
 # reading()): on SQLite it begins without taking the write lock.
 READ_ONLY = "signaldesk_read_only"
 # SQLite's lower() and LIKE fold ASCII letters only ("Анна" stays "Анна"); this function,

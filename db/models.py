@@ -64,11 +64,11 @@ class EntitlementSource(enum.StrEnum):
     STARS = "stars"  # a Telegram Stars subscription (bot/stars)
     GRANT = "grant"
     TRIAL = "trial"
-    REFERRAL = "referral"  # bonus days for bringing a paying friend (bot/referrals.py)
+    REFERRAL = "referral"  # bonus days for bringing a paying friend (bot/accounts/referrals.py)
 
 
 class Entitlement(Base):
-    """One row per user and source; `bot.access.has_access` reads these."""
+    """One row per user and source; `bot.accounts.access.has_access` reads these."""
 
     __tablename__ = "entitlements"
     __table_args__ = (
@@ -138,7 +138,7 @@ class OutboxMessage(Base):
     id: Mapped[int] = mapped_column(BigInteger().with_variant(Integer, "sqlite"), primary_key=True)
     chat_id: Mapped[int] = mapped_column(BigInteger)
     kind: Mapped[str] = mapped_column(String(32))
-    # What to say, rendered into words when the row is sent (bot/chat/texts/notices.py).
+    # What to say, rendered into words when the row is sent (bot/texts/notices.py).
     params: Mapped[dict[str, Any]] = mapped_column(JSON)
     priority: Mapped[int] = mapped_column(Integer, default=Priority.PERSONAL)
     broadcast_id: Mapped[int | None] = mapped_column(
@@ -230,7 +230,7 @@ class Broadcast(Base):
 class AttemptBucket(Base):
     """A token bucket of a rate limit (a client address's initData exchanges, a user's
     calls that reach Stripe or make an invoice), shared by every instance on PostgreSQL
-    (bot/attempt_limits.py)."""
+    (bot/accounts/attempt_limits.py)."""
 
     __tablename__ = "attempt_buckets"
 

@@ -1,6 +1,6 @@
 """Fails a test when a task calls the Bot API while it holds a database connection.
 
-The transaction rule (bot/unit_of_work.py): commit, then reply. On SQLite the whole
+The transaction rule (bot/transactions/unit_of_work.py): commit, then reply. On SQLite the whole
 process has one connection, so a handler that replied from inside its unit of work would
 hold every webhook and delivery behind a network round trip. Pool check-outs are counted
 per asyncio task (a check-in can come from another task: SQLAlchemy shields a session's

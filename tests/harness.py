@@ -32,10 +32,10 @@ from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, create_async_engin
 from sqlalchemy.pool import NullPool
 
 from bot.app import Components, build
-from bot.chat.texts.notices import NoticeRenderer
+from bot.core.logs import REDACTOR, install_redaction
+from bot.core.settings import Settings, load_settings
 from bot.delivery.worker import DeliveryWorker
-from bot.logs import REDACTOR, install_redaction
-from bot.settings import Settings, load_settings
+from bot.texts.notices import NoticeRenderer
 from db import migrate
 from db.engine import create_engine
 from db.models import Base, OutboxMessage
@@ -494,7 +494,8 @@ async def harness_factory(
         await harness.http.close()
         await harness._runner.cleanup()
         await harness.parts.close()
-    # The transaction rule (bot/unit_of_work.py), held for every test that used a harness.
+    # The transaction rule (bot/transactions/unit_of_work.py), held for every test that used
+    # a harness.
     assert [v for h in opened for v in h.guard.violations] == []
 
 

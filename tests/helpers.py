@@ -109,7 +109,7 @@ async def give_access(
     """Users with an active Stripe entitlement, as the webhook would leave them."""
     from datetime import UTC, datetime, timedelta
 
-    from bot import entitlement_writes
+    from bot.accounts import entitlement_writes
 
     async with harness.session() as session, session.begin():
         for user_id in user_ids:

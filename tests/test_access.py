@@ -6,7 +6,7 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from bot.access import STRIPE_GRACE, has_access, with_access
+from bot.accounts.access import STRIPE_GRACE, has_access, with_access
 from db.models import Entitlement, EntitlementSource, User
 from tests.harness import Harness
 from tests.helpers import give_access

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from bot.access import has_access
+from bot.accounts.access import has_access
 from db.models import Entitlement, OutboxMessage
 from tests.harness import ADMIN_ID, Harness
 from tests.helpers import count, give_access, state

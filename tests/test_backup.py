@@ -13,8 +13,8 @@ from pathlib import Path
 import pytest
 from sqlalchemy import create_engine, select
 
-from bot import backup
-from bot.startup import StartupError
+from bot.cli import backup
+from bot.core.startup import StartupError
 from db import revision
 from db.models import Base, Entitlement, OutboxMessage, Signal, User
 from tests.harness import Harness

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from bot.chat.keyboards import BillingButton
-from bot.chat.texts import plain
+from bot.texts import plain
 from db.models import StripeCustomer
 from tests.harness import Harness, MakeHarness
 from tests.helpers import count, state

@@ -10,8 +10,8 @@ from pathlib import Path
 import pytest
 from babel.messages.pofile import read_po
 
-from bot.chat.texts import DEFAULT_BRAND, LOCALES, use_brand
-from bot.settings import SettingsError, load_settings
+from bot.core.settings import SettingsError, load_settings
+from bot.texts import DEFAULT_BRAND, LOCALES, use_brand
 from tests.harness import Harness, MakeHarness
 from tests.processes import TOKEN
 

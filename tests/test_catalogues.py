@@ -17,8 +17,8 @@ from babel.messages.catalog import Catalog, Message
 from babel.messages.mofile import write_mo
 from babel.messages.pofile import read_po
 
-from bot.chat.texts import CATALOGUE, LOCALES
-from bot.languages import LANGUAGES
+from bot.core.languages import LANGUAGES
+from bot.texts import CATALOGUE, LOCALES
 
 TRANSLATIONS = [language for language in LANGUAGES if language != "en"]
 TAG = re.compile(r"</?[a-z]+\b[^>]*>")

@@ -1,4 +1,4 @@
-"""Commits heard across processes on PostgreSQL (LISTEN/NOTIFY, bot/change_feed.py).
+"""Commits heard across processes on PostgreSQL (LISTEN/NOTIFY, bot/transactions/change_feed.py).
 
 A transaction that changes a topic notifies on commit, and only then (a rollback says
 nothing); another process's notice bumps this process's counters, so the Mini App's feed
@@ -12,7 +12,7 @@ import asyncio
 import asyncpg
 import pytest
 
-from bot import change_feed, commit_events
+from bot.transactions import change_feed, commit_events
 from tests.api_client import call, login
 from tests.harness import Harness
 from tests.helpers import give_access, publish_signal

@@ -16,8 +16,8 @@ from sqlalchemy import select, update
 
 from bot.app import run_audit
 from bot.chat.keyboards import MassActionButton
+from bot.core.settings import SettingsError, load_settings
 from bot.lifecycle import brake
-from bot.settings import SettingsError, load_settings
 from db.models import (
     Entitlement,
     EntitlementSource,
@@ -473,7 +473,7 @@ def test_the_system_clock_counts_a_suspension(monkeypatch: pytest.MonkeyPatch) -
     stops. Simulated: an hour asleep shows on CLOCK_BOOTTIME only."""
     import time as _time
 
-    from bot.clock import SystemClock
+    from bot.core.clock import SystemClock
 
     boottime = getattr(_time, "CLOCK_BOOTTIME", None)
     if boottime is None:

@@ -7,7 +7,7 @@ from collections.abc import Mapping
 
 import pytest
 
-from bot.coalescing import Coalescer
+from bot.transactions.coalescing import Coalescer
 
 
 class Loads:

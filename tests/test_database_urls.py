@@ -12,7 +12,7 @@ import pytest
 from sqlalchemy import text
 from sqlalchemy.engine import make_url
 
-from bot.settings import SettingsError, load_settings
+from bot.core.settings import SettingsError, load_settings
 from db import urls
 from db.engine import PoolOptions, create_engine
 from tests.processes import TOKEN, assert_one_line, base_env, run_cli

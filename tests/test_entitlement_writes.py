@@ -1,5 +1,5 @@
-"""One writer for entitlements (bot/entitlement_writes.py): every write marks the change the
-access caches reload on, and no other module writes the table or marks it by hand."""
+"""One writer for entitlements (bot/accounts/entitlement_writes.py): every write marks the
+change the access caches reload on, and no other module writes the table or marks it by hand."""
 
 from __future__ import annotations
 
@@ -7,13 +7,14 @@ import ast
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
-from bot import commit_events, entitlement_writes
+from bot.accounts import entitlement_writes
 from bot.billing.entitlements import EntitlementState
+from bot.transactions import commit_events
 from db.models import Entitlement, EntitlementSource, User
 from tests.harness import Harness
 
 ROOT = Path(__file__).resolve().parents[1]
-WRITER = ROOT / "bot" / "entitlement_writes.py"
+WRITER = ROOT / "bot" / "accounts" / "entitlement_writes.py"
 USER = 8_300_001
 
 

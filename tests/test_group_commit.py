@@ -10,7 +10,7 @@ from sqlalchemy import event, insert, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import Session
 
-from bot.group_commit import GroupCommit, ShutDownError
+from bot.transactions.group_commit import GroupCommit, ShutDownError
 from db.models import ProcessedStripeEvent
 from tests.harness import Harness
 

@@ -7,9 +7,9 @@ import time
 
 import pytest
 
-from bot.chat.texts import plain
-from bot.chat.texts.commands import Offered
 from bot.telegram.setup import set_menus
+from bot.texts import plain
+from bot.texts.commands import Offered
 from tests.harness import ADMIN_ID, Harness, MakeHarness
 
 USER = 6106

@@ -16,10 +16,10 @@ from datetime import UTC, datetime
 import pytest
 from babel.dates import format_date
 
-from bot import languages
 from bot.chat.keyboards import LanguageButton
-from bot.chat.texts import CATALOGUE, plain
-from bot.settings import SettingsError, load_settings
+from bot.core import languages
+from bot.core.settings import SettingsError, load_settings
+from bot.texts import CATALOGUE, plain
 from db.models import User
 from tests.harness import ADMIN_ID, BOT_TOKEN, Harness, MakeHarness
 from tests.helpers import (
@@ -208,8 +208,8 @@ async def test_default_language_speaks_to_everyone_else(make_harness: MakeHarnes
 
 
 async def test_the_command_menu_is_set_in_every_language(make_harness: MakeHarness) -> None:
-    from bot.chat.texts.commands import Offered
     from bot.telegram.setup import set_menus
+    from bot.texts.commands import Offered
 
     harness = await make_harness(default_language="pt-BR")
     await set_menus(
@@ -269,8 +269,8 @@ def test_english_without_babel_writes_what_babel_writes() -> None:
 
     from babel.numbers import format_decimal
 
-    from bot.chat.texts import format_date as ours
-    from bot.chat.texts import tn
+    from bot.texts import format_date as ours
+    from bot.texts import tn
 
     start = datetime(2024, 1, 1, tzinfo=UTC)
     for day in range(0, 800, 7):

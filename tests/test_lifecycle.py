@@ -12,14 +12,14 @@ from datetime import UTC, datetime, timedelta
 import pytest
 from sqlalchemy import func, select
 
-from bot.access import STRIPE_GRACE, has_access
+from bot.accounts.access import STRIPE_GRACE, has_access
 from bot.chat.keyboards import BillingButton
+from bot.core.settings import SettingsError, load_settings
 from bot.lifecycle import rules
 from bot.lifecycle.rules import Ending
 from bot.lifecycle.scheduler import LEASE, Job, Scheduler
 from bot.lifecycle.sweeps import LifecycleSweeps
-from bot.settings import SettingsError, load_settings
-from bot.unit_of_work import UnitOfWork
+from bot.transactions.unit_of_work import UnitOfWork
 from db.models import (
     Entitlement,
     EntitlementSource,

@@ -8,7 +8,7 @@ import logging
 import pytest
 from aiogram.exceptions import ClientDecodeError
 
-from bot.logs import REDACTED, REDACTOR, Redactor
+from bot.core.logs import REDACTED, REDACTOR, Redactor
 from tests.harness import BOT_TOKEN, STRIPE_KEY, WEBHOOK_SECRET, leaked_secrets
 
 log = logging.getLogger("tests.redaction")
@@ -85,7 +85,7 @@ def test_json_lines_carry_the_scrubbed_message_and_traceback(
     """LOG_FORMAT=json: one object a line, each parseable, none with a secret in it."""
     import json
 
-    from bot.logs import JsonFormatter
+    from bot.core.logs import JsonFormatter
 
     caplog.set_level(logging.INFO, logger="tests.redaction")
     log.info("Привет, calling %s", f"/bot{BOT_TOKEN}/getMe")
@@ -106,7 +106,7 @@ def test_json_lines_carry_the_scrubbed_message_and_traceback(
 
 
 def test_log_format_takes_text_or_json_only() -> None:
-    from bot.settings import SettingsError, load_settings
+    from bot.core.settings import SettingsError, load_settings
 
     settings = load_settings(_env_file=None, bot_token=BOT_TOKEN, log_format="json")
     assert settings.log_format == "json"

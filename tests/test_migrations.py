@@ -17,7 +17,7 @@ from sqlalchemy.engine import Connection, make_url
 from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
 from sqlalchemy.pool import NullPool
 
-from bot.startup import StartupError, check_schema
+from bot.core.startup import StartupError, check_schema
 from db import migrate, revision
 from db.engine import create_engine, create_session_factory
 from db.models import Base, ProcessedStripeEvent

@@ -9,7 +9,7 @@ from typing import Any
 
 import pytest
 
-from bot.chat.texts import keys
+from bot.texts import keys
 from db.models import Signal, User
 from tests.api_client import call, login
 from tests.harness import ADMIN_ID, BOT_TOKEN, FIXTURES, Harness, MakeHarness
@@ -452,7 +452,7 @@ async def test_access_cache_sees_a_cancellation_at_once(harness: Harness) -> Non
 
 
 async def test_access_cache_sees_an_admin_grant_and_revoke_at_once(harness: Harness) -> None:
-    """Every source writes through bot/entitlement_writes.py, which marks the change: the
+    """Every source writes through bot/accounts/entitlement_writes.py, which marks the change: the
     cached "no access" of a moment ago does not outlive a /grant, nor access a /revoke."""
     token = await _login(harness, {"id": 7102, "first_name": "Ned"})
     status, _, _ = await call(harness, "GET", "/api/v1/signals", token=token)
@@ -466,7 +466,7 @@ async def test_access_cache_sees_an_admin_grant_and_revoke_at_once(harness: Harn
 
 
 async def test_a_rolled_back_change_does_not_count(harness: Harness) -> None:
-    from bot import commit_events
+    from bot.transactions import commit_events
 
     before = commit_events.version(commit_events.FEED)
     async with harness.session() as session:

@@ -16,7 +16,7 @@ from typing import Any
 import pytest
 from playwright.async_api import Browser, expect
 
-from bot.chat.texts import CATALOGUE, plain
+from bot.texts import CATALOGUE, plain
 from db.models import User
 from tests.harness import ADMIN_ID, Harness
 from tests.helpers import give_access, post_signal_update, publish_signal

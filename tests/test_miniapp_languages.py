@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import pytest
 
-from bot.chat.texts import keys
+from bot.texts import keys
 from db.models import User
 from tests.api_client import call, login
 from tests.harness import Harness, MakeHarness

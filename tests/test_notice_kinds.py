@@ -6,11 +6,11 @@ from __future__ import annotations
 import ast
 from pathlib import Path
 
-from bot.chat.texts import CATALOGUE, plain
-from bot.chat.texts.labels import kind_label
-from bot.chat.texts.notices import KINDS
 from bot.delivery.kinds import NoticeKind
 from bot.delivery.plan import PREMIUM_KINDS
+from bot.texts import CATALOGUE, plain
+from bot.texts.labels import kind_label
+from bot.texts.notices import KINDS
 
 ROOT = Path(__file__).resolve().parents[1]
 # Where a kind is named when a row (or a broadcast, or a lifecycle message) is made.

@@ -11,7 +11,7 @@ from datetime import UTC, datetime, timedelta
 import pytest
 
 from bot.chat.keyboards import BillingButton
-from bot.chat.texts import plain
+from bot.texts import plain
 from db.models import Entitlement, User
 from tests.api_client import call, login
 from tests.harness import Harness, MakeHarness, load_fixture

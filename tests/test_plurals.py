@@ -5,8 +5,8 @@ from __future__ import annotations
 
 import pytest
 
-from bot.chat.texts import CATALOGUE, tn
-from bot.languages import LANGUAGES
+from bot.core.languages import LANGUAGES
+from bot.texts import CATALOGUE, tn
 from tests.harness import ADMIN_ID, Harness
 from tests.helpers import publish_signal
 

@@ -13,8 +13,8 @@ import pytest
 from sqlalchemy import select
 
 from bot.app import run_audit
+from bot.core.settings import SettingsError, load_settings
 from bot.premium import rules
-from bot.settings import SettingsError, load_settings
 from db.models import Entitlement, OutboxMessage, PremiumMember
 from tests.fakes.bot_api import FakeBotAPI
 from tests.fakes.chats import ADMIN_RIGHTS, NO_RIGHTS

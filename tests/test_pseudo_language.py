@@ -18,9 +18,9 @@ from typing import Any
 
 import pytest
 
-from bot import languages
 from bot.chat.keyboards import LanguageButton, PreferenceButton, SignalButton
-from bot.chat.texts import CATALOGUE
+from bot.core import languages
+from bot.texts import CATALOGUE
 from tests.harness import ADMIN_ID, Harness, MakeHarness
 from tests.helpers import (
     give_access,

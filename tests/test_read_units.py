@@ -1,6 +1,6 @@
-"""Reads take reading units (bot/unit_of_work.py): a chat command or a Mini App route that
-only reads writes nothing, records no update, and on SQLite answers while another process
-holds the write lock (a write unit would begin with BEGIN IMMEDIATE and wait for it)."""
+"""Reads take reading units (bot/transactions/unit_of_work.py): a chat command or a Mini App
+route that only reads writes nothing, records no update, and on SQLite answers while another
+process holds the write lock (a write unit would begin with BEGIN IMMEDIATE and wait for it)."""
 
 from __future__ import annotations
 

@@ -12,8 +12,8 @@ from datetime import UTC, datetime, timedelta
 import pytest
 from sqlalchemy import func, select, text
 
-from bot import referrals
-from bot.access import has_access
+from bot.accounts import referrals
+from bot.accounts.access import has_access
 from db.models import Entitlement, EntitlementSource, Referral, User
 from tests.harness import ADMIN_ID, Harness, MakeHarness
 from tests.helpers import give_access, subscription_event, subscription_for

@@ -12,9 +12,9 @@ import pytest
 from sqlalchemy import select
 
 from bot.chat.keyboards import BillingButton
+from bot.core.settings import SettingsError, load_settings
 from bot.lifecycle import rules
 from bot.lifecycle.rules import Ending
-from bot.settings import SettingsError, load_settings
 from db.models import Entitlement, EntitlementSource, OutboxMessage, User
 from tests.harness import BOT_TOKEN, PRICE_MONTHLY, Harness, MakeHarness
 

@@ -12,11 +12,11 @@ from aiogram.types import InlineKeyboardButton, InlineKeyboardMarkup, ReplyKeybo
 from sqlalchemy import select
 
 from bot.chat.replies import _outbox_params
-from bot.chat.texts import CATALOGUE, plain
-from bot.chat.texts.labels import kind_label
 from bot.delivery import outbox
 from bot.delivery.kinds import NoticeKind
 from bot.delivery.pacing import ChatPace
+from bot.texts import CATALOGUE, plain
+from bot.texts.labels import kind_label
 from db.models import OutboxMessage
 from tests.harness import ADMIN_ID, Harness
 

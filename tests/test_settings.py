@@ -7,8 +7,8 @@ from pathlib import Path
 
 import pytest
 
-from bot.settings import Settings, SettingsError, load_settings
-from bot.startup import config_warnings
+from bot.core.settings import Settings, SettingsError, load_settings
+from bot.core.startup import config_warnings
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
 TOKEN = "123456:AAH-settings-test-token-0123456789abcdef"

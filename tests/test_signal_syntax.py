@@ -9,7 +9,6 @@ import pytest
 from hypothesis import assume, given, settings
 from hypothesis import strategies as st
 
-from bot.chat.texts import plain
 from bot.signals.results import ResultOutOfRangeError, result_at
 from bot.signals.syntax import (
     EXAMPLE,
@@ -21,6 +20,7 @@ from bot.signals.syntax import (
     plain_number,
 )
 from bot.signals.updates import UpdateCommand, parse_update
+from bot.texts import plain
 
 D = Decimal
 

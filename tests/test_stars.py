@@ -10,9 +10,9 @@ from datetime import UTC, datetime, timedelta
 import pytest
 from sqlalchemy import func, select
 
-from bot.access import has_access
+from bot.accounts.access import has_access
 from bot.chat.keyboards import RefundButton, StarsButton
-from bot.settings import SettingsError, load_settings
+from bot.core.settings import SettingsError, load_settings
 from bot.stars import rules
 from bot.stars.payload import Offer, PayloadSigner
 from db.models import Entitlement, EntitlementSource, OutboxMessage, StarCheckout, StarPayment

@@ -9,12 +9,12 @@ from datetime import UTC, datetime, timedelta
 import pytest
 from sqlalchemy import select
 
-from bot.access import STRIPE_GRACE, has_access
+from bot.accounts.access import STRIPE_GRACE, has_access
 from bot.app import run_reconcile
 from bot.chat.keyboards import StarsButton
 from bot.lifecycle.sweeps import LifecycleSweeps
 from bot.stars.reconcile import CURSOR
-from bot.unit_of_work import UnitOfWork
+from bot.transactions.unit_of_work import UnitOfWork
 from db.models import (
     Entitlement,
     EntitlementSource,

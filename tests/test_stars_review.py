@@ -9,7 +9,7 @@ from datetime import UTC, datetime, timedelta
 import pytest
 from sqlalchemy import select, update
 
-from bot.access import has_access
+from bot.accounts.access import has_access
 from bot.chat.keyboards import StarsButton
 from bot.stars import rules
 from db.models import Entitlement, EntitlementSource, OutboxMessage, StarPayment

@@ -8,7 +8,7 @@ from urllib.parse import quote
 
 import pytest
 
-from bot.access import has_access
+from bot.accounts.access import has_access
 from db.models import Entitlement, EntitlementSource, User
 from tests.api_client import call, login
 from tests.harness import ADMIN_ID, Harness

@@ -18,10 +18,10 @@ from pathlib import Path
 from babel.messages.mofile import write_mo
 from babel.messages.pofile import read_po
 
-from bot.chat.texts import CATALOGUE, LOCALES, keys, plain, t
-from bot.chat.texts.billing import KNOWN_STATES
-from bot.chat.texts.commands import USER_COMMANDS
 from bot.signals.service import WINDOWS
+from bot.texts import CATALOGUE, LOCALES, keys, plain, t
+from bot.texts.billing import KNOWN_STATES
+from bot.texts.commands import USER_COMMANDS
 
 ROOT = Path(__file__).resolve().parents[1]
 PO = LOCALES / "en" / "LC_MESSAGES" / "messages.po"

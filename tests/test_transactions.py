@@ -1,5 +1,5 @@
-"""The transaction rule (bot/unit_of_work.py) has teeth: a handler that replies while its
-unit of work is open is caught by the harness's connection guard."""
+"""The transaction rule (bot/transactions/unit_of_work.py) has teeth: a handler that replies
+while its unit of work is open is caught by the harness's connection guard."""
 
 from __future__ import annotations
 
@@ -8,7 +8,7 @@ from aiogram.filters import Command
 from aiogram.types import Message
 from sqlalchemy import text
 
-from bot.unit_of_work import UnitOfWork
+from bot.transactions.unit_of_work import UnitOfWork
 from tests.harness import Harness
 
 USER = 8801

@@ -19,7 +19,7 @@ from sqlalchemy.engine import make_url
 from sqlalchemy.ext.asyncio import async_sessionmaker
 
 from bot.chat.middlewares import unit_of_work
-from bot.chat.texts import CATALOGUE, plain
+from bot.texts import CATALOGUE, plain
 from db.models import ProcessedUpdate, User
 from tests.harness import ADMIN_ID, Harness, MakeHarness
 from tests.helpers import count, give_access

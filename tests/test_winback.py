@@ -13,10 +13,10 @@ import pytest
 from sqlalchemy import select
 
 from bot.chat.keyboards import BillingButton
+from bot.core.settings import SettingsError, load_settings
 from bot.lifecycle import rules
 from bot.lifecycle.sweeps import LifecycleSweeps
-from bot.settings import SettingsError, load_settings
-from bot.unit_of_work import UnitOfWork
+from bot.transactions.unit_of_work import UnitOfWork
 from db.models import Entitlement, EntitlementSource, OutboxMessage, User
 from tests.harness import BOT_TOKEN, Harness, MakeHarness
 

@@ -6,17 +6,17 @@ from aiogram import Bot, Dispatcher
 from aiohttp import web
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from bot.attempt_limits import Limiter, limiter_for
+from bot.accounts.attempt_limits import Limiter, limiter_for
 from bot.billing.checkout import BillingService
 from bot.billing.links import PaymentLinks, payment_links
 from bot.billing.stripe_events import StripeEventProcessor
-from bot.languages import ChosenLanguages
+from bot.core.languages import ChosenLanguages
+from bot.core.settings import Settings
 from bot.premium.service import PremiumChats
-from bot.settings import Settings
 from bot.stars.service import StarsService
 from bot.telegram.health import TelegramHealth
 from bot.telegram.setup import TELEGRAM_WEBHOOK_PATH
-from bot.unit_of_work import UnitOfWork
+from bot.transactions.unit_of_work import UnitOfWork
 from webapp import (
     health,
     metrics_route,

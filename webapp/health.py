@@ -18,7 +18,7 @@ from aiohttp import web
 from sqlalchemy import Table
 
 from bot.telegram.health import TelegramHealth
-from bot.unit_of_work import UnitOfWork
+from bot.transactions.unit_of_work import UnitOfWork
 from db.engine import upsert
 from db.faults import DATABASE_FAULTS, describe_fault
 from db.models import HealthProbe

@@ -1,6 +1,6 @@
 """In-memory caches for the hottest Mini App read, the signal feed.
 
-Both are invalidated by `bot.commit_events` the moment a change commits in this
+Both are invalidated by `bot.transactions.commit_events` the moment a change commits in this
 process, so they are never staler than the database for a single-process deployment; the
 short TTLs only bound staleness when several processes share one PostgreSQL database.
 """
@@ -15,9 +15,10 @@ from typing import NamedTuple
 
 from sqlalchemy import select
 
-from bot import commit_events, metrics
-from bot.access import entitlement_grants_access
-from bot.unit_of_work import UnitOfWork
+from bot.accounts.access import entitlement_grants_access
+from bot.core import metrics
+from bot.transactions import commit_events
+from bot.transactions.unit_of_work import UnitOfWork
 from db.models import Entitlement
 
 # Bound once: a labelled child's inc() is all the feed's path pays.

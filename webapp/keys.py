@@ -7,15 +7,15 @@ from typing import TYPE_CHECKING
 from aiogram import Bot
 from aiohttp import web
 
-from bot.attempt_limits import Limiter
+from bot.accounts.attempt_limits import Limiter
 from bot.billing.checkout import BillingService
 from bot.billing.links import PaymentLinks
 from bot.billing.stripe_events import StripeEventProcessor
-from bot.languages import ChosenLanguages
+from bot.core.languages import ChosenLanguages
+from bot.core.settings import Settings
 from bot.premium.service import PremiumChats
-from bot.settings import Settings
 from bot.stars.service import StarsService
-from bot.unit_of_work import UnitOfWork
+from bot.transactions.unit_of_work import UnitOfWork
 from webapp.hot_cache import AccessCache, FeedCache
 from webapp.miniapp_auth import TokenSigner
 

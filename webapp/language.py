@@ -4,7 +4,7 @@ The Mini App sends the language it shows in `Accept-Language` (the user's, as GE
 reports it); a browser opening the public track record sends its own, and `?lang=` wins
 over both (a shared link in one language). Only the first tag counts: the Mini App sends
 one, and a browser lists its first choice first. Anything not offered reads
-DEFAULT_LANGUAGE. What a handler renders with bot.chat.texts reads in that language.
+DEFAULT_LANGUAGE. What a handler renders with bot.texts reads in that language.
 """
 
 from __future__ import annotations
@@ -14,8 +14,8 @@ from functools import lru_cache
 from aiohttp import web
 from aiohttp.typedefs import Handler
 
-from bot import languages
-from bot.chat.texts import CATALOGUE
+from bot.core import languages
+from bot.texts import CATALOGUE
 from webapp.keys import SETTINGS
 
 MAX_TAG = 35  # longer than any real language tag

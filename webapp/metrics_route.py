@@ -1,11 +1,11 @@
-"""GET /metrics: Prometheus' text format (bot/metrics.py says what is counted).
+"""GET /metrics: Prometheus' text format (bot/core/metrics.py says what is counted).
 
 With METRICS_TOKEN set a scrape must bring `Authorization: Bearer <token>` (401 without);
 with PROMETHEUS_MULTIPROC_DIR set the answer sums every process of the host that writes
 there (prometheus-client's multiprocess mode), the `python -m bot worker`s included.
 
 The database down is when monitoring matters most: /metrics still answers with what the
-process knows, the database's figures marked not known (bot/metrics.py).
+process knows, the database's figures marked not known (bot/core/metrics.py).
 """
 
 from __future__ import annotations
@@ -22,7 +22,7 @@ from prometheus_client import CONTENT_TYPE_LATEST, REGISTRY, CollectorRegistry, 
 from prometheus_client.multiprocess import MultiProcessCollector
 from sqlalchemy import func, select
 
-from bot import metrics
+from bot.core import metrics
 from db.faults import DATABASE_FAULTS, describe_fault
 from db.models import OutboxMessage, OutboxStatus
 from webapp.errors import ApiError

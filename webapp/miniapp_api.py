@@ -11,13 +11,11 @@ from aiohttp import web
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from bot import access, admin, languages, users
+from bot.accounts import access, admin, users
 from bot.billing.checkout import CheckoutRequest
 from bot.billing.links import PleaseWaitError
-from bot.chat.texts import admin as admin_texts
-from bot.chat.texts import language, plain
-from bot.delivery.progress import counts_for
-from bot.errors import (
+from bot.core import languages
+from bot.core.errors import (
     AlreadySubscribedError,
     BillingNotConfiguredError,
     BillingUnavailableError,
@@ -25,10 +23,13 @@ from bot.errors import (
     RailNotOfferedError,
     UnknownPlanError,
 )
+from bot.delivery.progress import counts_for
 from bot.signals import service as signals
 from bot.signals.syntax import SignalSyntaxError, parse_signal
 from bot.telegram.client import bot_username
-from bot.unit_of_work import UnitOfWork
+from bot.texts import admin as admin_texts
+from bot.texts import language, plain
+from bot.transactions.unit_of_work import UnitOfWork
 from db.models import Broadcast, Entitlement, User
 from webapp import miniapp_views as views
 from webapp.callers import caller_id, client_address, require_admin

@@ -13,8 +13,8 @@ from urllib.parse import parse_qsl
 
 from aiogram.utils.web_app import WebAppInitData, WebAppUser, parse_webapp_init_data
 
-from bot.credentials import same_secret
-from bot.ids import parse_user_id
+from bot.core.credentials import same_secret
+from bot.core.ids import parse_user_id
 
 TOKEN_TTL_SECONDS = 3600
 # initData minted by a client whose clock runs a little fast is still fine.

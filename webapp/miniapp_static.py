@@ -12,7 +12,7 @@ from pathlib import Path
 
 from aiohttp import web
 
-from bot.chat.texts import DEFAULT_BRAND, brand
+from bot.texts import DEFAULT_BRAND, brand
 
 STATIC_DIR = Path(__file__).with_name("static")
 _NO_CACHE = {"Cache-Control": "no-cache"}

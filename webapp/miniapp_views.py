@@ -6,17 +6,17 @@ from datetime import datetime
 from decimal import Decimal
 from typing import Any
 
-from bot.access import entitlement_grants_access
-from bot.admin import Stats
+from bot.accounts.access import entitlement_grants_access
+from bot.accounts.admin import Stats
+from bot.accounts.subscribers import Found, Timeline
 from bot.billing.plans import Plan
-from bot.chat.texts import billing as billing_texts
-from bot.chat.texts import money, plain
-from bot.chat.texts.labels import delivery_label, kind_label, source_label
-from bot.chat.texts.signals import status_label, window_label
 from bot.delivery.progress import Counts
 from bot.signals.service import Performance
 from bot.signals.syntax import SignalSpec, format_signal, plain_number
-from bot.subscribers import Found, Timeline
+from bot.texts import billing as billing_texts
+from bot.texts import money, plain
+from bot.texts.labels import delivery_label, kind_label, source_label
+from bot.texts.signals import status_label, window_label
 from db.models import Entitlement, Signal, User
 
 

@@ -2,7 +2,7 @@
 
 Every route that takes a body reads it here: at most `limit` bytes whatever the framing (a
 chunked body has no Content-Length to check up front), within BODY_TIMEOUT seconds however
-slowly it trickles in, and parsed by bot.safe_input. Anything else is a BodyError, which
+slowly it trickles in, and parsed by bot.core.safe_input. Anything else is a BodyError, which
 the error middleware answers with 400 or 413; nothing runs.
 """
 
@@ -13,7 +13,7 @@ from typing import Any
 
 from aiohttp import web
 
-from bot.safe_input import UnsafeInputError, parse_json
+from bot.core.safe_input import UnsafeInputError, parse_json
 
 BODY_TIMEOUT = 10.0
 _CHUNK = 64 * 1024

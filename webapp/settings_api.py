@@ -6,7 +6,8 @@ from __future__ import annotations
 from aiohttp import web
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from bot import languages, preferences
+from bot.accounts import preferences
+from bot.core import languages
 from db.models import User
 from webapp.callers import caller_id
 from webapp.errors import ApiError

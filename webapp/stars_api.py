@@ -9,10 +9,10 @@ from datetime import UTC, datetime
 from aiogram.exceptions import TelegramAPIError
 from aiohttp import web
 
-from bot import access
+from bot.accounts import access
 from bot.billing.links import PleaseWaitError
-from bot.chat.texts import plain
 from bot.stars.service import Invoice
+from bot.texts import plain
 from webapp.callers import caller_id
 from webapp.errors import ApiError, please_wait, rail_not_offered
 from webapp.keys import BOT, PAYMENT_LINKS, SETTINGS, STARS, UNIT_OF_WORK

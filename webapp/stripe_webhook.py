@@ -8,9 +8,9 @@ import stripe
 from aiohttp import web
 from sqlalchemy.exc import SQLAlchemyError
 
-from bot import metrics
 from bot.billing.stripe_events import InvalidWebhookError
-from bot.group_commit import ShutDownError
+from bot.core import metrics
+from bot.transactions.group_commit import ShutDownError
 from webapp.errors import json_error
 from webapp.keys import STRIPE_EVENTS
 from webapp.request_body import read_body

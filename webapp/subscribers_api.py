@@ -13,9 +13,9 @@ from aiogram.exceptions import (
 )
 from aiohttp import web
 
-from bot import subscribers
-from bot.ids import parse_user_id
-from bot.safe_input import UnsafeInputError, check_text
+from bot.accounts import subscribers
+from bot.core.ids import parse_user_id
+from bot.core.safe_input import UnsafeInputError, check_text
 from bot.stars.rules import MAX_CHARGE_ID
 from bot.stars.service import NoStarsSubscriptionError, NothingToRefundError
 from webapp import miniapp_views as views

@@ -15,8 +15,8 @@ from functools import cache
 from aiohttp import web
 from babel import Locale
 
-from bot.chat.texts import CATALOGUE, babel_locale, brand, keys, language
-from bot.languages import bcp47
+from bot.core.languages import bcp47
+from bot.texts import CATALOGUE, babel_locale, brand, keys, language
 
 routes = web.RouteTableDef()
 

@@ -16,9 +16,9 @@ from decimal import Decimal
 
 from babel.numbers import format_decimal
 
-from bot.chat.texts import babel_locale, format_date, format_moment, plain
-from bot.chat.texts.signals import status_label
-from bot.languages import bcp47
+from bot.core.languages import bcp47
+from bot.texts import babel_locale, format_date, format_moment, plain
+from bot.texts.signals import status_label
 from db.models import Signal, SignalStatus, SignalUpdate
 
 _W, _H = 640, 220  # the equity curve's viewBox

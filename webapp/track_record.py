@@ -20,10 +20,10 @@ from aiogram.exceptions import AiogramError
 from aiohttp import web
 from sqlalchemy import func, select
 
-from bot.chat.texts import babel_locale, plain, plain_n
-from bot.languages import bcp47
+from bot.core.languages import bcp47
 from bot.signals.service import closed_signals, summarise
 from bot.signals.syntax import plain_number
+from bot.texts import babel_locale, plain, plain_n
 from db.models import Signal, SignalStatus, SignalUpdate
 from webapp import track_page
 from webapp.keys import BOT, SETTINGS, UNIT_OF_WORK

@@ -9,12 +9,12 @@ from datetime import UTC, datetime
 import stripe
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from bot import users
-from bot.access import entitlement_grants_access, stripe_entitlement, subscribed
+from bot.accounts import users
+from bot.accounts.access import entitlement_grants_access, stripe_entitlement, subscribed
 from bot.billing.links import Issued, PaymentLinks, Stored
 from bot.billing.plans import Plan, PlanCatalog
 from bot.billing.stripe_shapes import METADATA_USER_KEY
-from bot.errors import (
+from bot.core.errors import (
     AlreadySubscribedError,
     BillingNotConfiguredError,
     BillingUnavailableError,
@@ -22,7 +22,7 @@ from bot.errors import (
     RailNotOfferedError,
     UnknownPlanError,
 )
-from bot.languages import ENGLISH, stripe_locale
+from bot.core.languages import ENGLISH, stripe_locale
 
 log = logging.getLogger(__name__)
 

@@ -12,7 +12,7 @@ import enum
 from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 
-from bot.access import entitlement_grants_access
+from bot.accounts.access import entitlement_grants_access
 from bot.billing.stripe_shapes import Invoice, Subscription
 from db.models import EntitlementSource
 

@@ -25,12 +25,12 @@ from aiogram import Bot
 from sqlalchemy import Table, and_, delete, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from bot import users
-from bot.attempt_limits import Limiter, limiter_for
-from bot.errors import DomainError
-from bot.settings import Settings
+from bot.accounts import users
+from bot.accounts.attempt_limits import Limiter, limiter_for
+from bot.core.errors import DomainError
+from bot.core.settings import Settings
 from bot.stars.service import Invoice, StarsService
-from bot.unit_of_work import UnitOfWork
+from bot.transactions.unit_of_work import UnitOfWork
 from db.models import PaymentLink
 
 # A request making a link holds its claim this long at most (Stripe's and Telegram's calls

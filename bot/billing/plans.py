@@ -18,7 +18,7 @@ from typing import Any
 import stripe
 
 from bot.billing.stripe_client import stripe_words
-from bot.errors import BillingUnavailableError
+from bot.core.errors import BillingUnavailableError
 
 log = logging.getLogger(__name__)
 

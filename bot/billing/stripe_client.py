@@ -7,7 +7,7 @@ from dataclasses import dataclass
 
 import stripe
 
-from bot.settings import Settings
+from bot.core.settings import Settings
 
 # Stripe's "Invalid API Key provided: sk_test_****abcd" names the key's last characters.
 _KEY = re.compile(r"\b((?:sk|rk)_(?:test|live)_|(?:sk|rk)_)\S*")

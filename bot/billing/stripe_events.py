@@ -12,7 +12,7 @@ from urllib.parse import quote
 import stripe
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncSession, async_sessionmaker
 
-from bot import entitlement_writes, referrals
+from bot.accounts import entitlement_writes, referrals
 from bot.billing import entitlements, stripe_store
 from bot.billing.plans import PlanCatalog
 from bot.billing.stripe_shapes import (
@@ -25,11 +25,11 @@ from bot.billing.stripe_shapes import (
     parse_event,
     parse_subscription,
 )
+from bot.core.errors import BillingUnavailableError
+from bot.core.safe_input import UnsafeInputError, loads_json
 from bot.delivery import outbox
 from bot.delivery.kinds import NoticeKind
-from bot.errors import BillingUnavailableError
-from bot.group_commit import GroupCommit
-from bot.safe_input import UnsafeInputError, loads_json
+from bot.transactions.group_commit import GroupCommit
 
 log = logging.getLogger(__name__)
 

@@ -23,7 +23,7 @@ from pydantic import (
     field_validator,
 )
 
-from bot.ids import parse_user_id
+from bot.core.ids import parse_user_id
 
 # Stripe ids are ASCII letters, digits and underscores; our columns hold 255 characters.
 StripeId = Annotated[str, StringConstraints(pattern=r"^[A-Za-z0-9_]{1,255}$")]

@@ -16,7 +16,7 @@ from sqlalchemy import Row, Table, bindparam, delete, false, insert, or_, select
 from sqlalchemy.dialects import postgresql
 from sqlalchemy.ext.asyncio import AsyncConnection
 
-from bot import users
+from bot.accounts import users
 from bot.billing.entitlements import EntitlementState
 from db.engine import insert_ignoring_conflicts
 from db.models import Entitlement, EntitlementSource, ProcessedStripeEvent, StripeCustomer, User

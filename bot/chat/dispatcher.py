@@ -5,7 +5,7 @@ from __future__ import annotations
 from aiogram import Dispatcher
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from bot.access import PaidEntitlementsReader
+from bot.accounts.access import PaidEntitlementsReader
 from bot.billing.checkout import BillingService
 from bot.billing.links import PaymentLinks, payment_links
 from bot.chat.middlewares.admin_only import AdminOnlyMiddleware
@@ -16,11 +16,11 @@ from bot.chat.middlewares.users import RegisterUserMiddleware
 from bot.chat.offers import Offers
 from bot.chat.replies import ReplyScope
 from bot.chat.routers import get_routers
-from bot.languages import ChosenLanguages
+from bot.core.languages import ChosenLanguages
+from bot.core.settings import Settings
 from bot.premium.service import PremiumChats
-from bot.settings import Settings
 from bot.stars.service import StarsService
-from bot.unit_of_work import UnitOfWork
+from bot.transactions.unit_of_work import UnitOfWork
 
 
 def create_dispatcher(

@@ -13,8 +13,8 @@ from aiogram.filters.callback_data import CallbackData
 from aiogram.types import InlineKeyboardButton, InlineKeyboardMarkup, WebAppInfo
 from pydantic import Field
 
-from bot.chat.texts import plain, plain_n
-from bot.ids import MAX_ROW_ID, MAX_TELEGRAM_USER_ID
+from bot.core.ids import MAX_ROW_ID, MAX_TELEGRAM_USER_ID
+from bot.texts import plain, plain_n
 
 
 class SignalButton(CallbackData, prefix="sig"):
@@ -38,14 +38,14 @@ class StarsButton(CallbackData, prefix="stars"):
 
 
 class PreferenceButton(CallbackData, prefix="pref"):
-    """`pref:updates:silent`: one of /settings' choices (bot/preferences.py checks it)."""
+    """`pref:updates:silent`: one of /settings' choices (bot/accounts/preferences.py checks it)."""
 
     what: Literal["signals", "updates"]
     choice: Literal["on", "silent", "off"]
 
 
 class LanguageButton(CallbackData, prefix="lang"):
-    """`lang:pt_BR`: /language's choice (bot/languages.py lists what is offered)."""
+    """`lang:pt_BR`: /language's choice (bot/core/languages.py lists what is offered)."""
 
     language: Literal["en", "ru", "es", "pt_BR"]
 

@@ -12,17 +12,21 @@ from aiogram.exceptions import TelegramAPIError
 from aiogram.types import InlineKeyboardButton, InlineKeyboardMarkup
 from aiogram.types import User as TelegramUser
 
-from bot import access
+from bot.accounts import access
 from bot.billing.checkout import BillingService, CheckoutLink, CheckoutRequest
 from bot.billing.links import PaymentLinks, PleaseWaitError
 from bot.chat import keyboards
-from bot.chat.texts import Html, language, plain, t
-from bot.chat.texts import billing as texts
-from bot.errors import AlreadySubscribedError, BillingNotConfiguredError, BillingUnavailableError
+from bot.core.errors import (
+    AlreadySubscribedError,
+    BillingNotConfiguredError,
+    BillingUnavailableError,
+)
 from bot.lifecycle.offers import winback_offered
 from bot.stars.service import Invoice, StarsService
 from bot.telegram.client import bot_username
-from bot.unit_of_work import UnitOfWork
+from bot.texts import Html, language, plain, t
+from bot.texts import billing as texts
+from bot.transactions.unit_of_work import UnitOfWork
 
 log = logging.getLogger(__name__)
 Reply = tuple[Html, InlineKeyboardMarkup | None]

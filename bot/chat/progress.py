@@ -16,11 +16,11 @@ from aiogram.exceptions import AiogramError
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from bot import languages
-from bot.chat.texts import CATALOGUE
-from bot.chat.texts import admin as texts
+from bot.core import languages
+from bot.core.languages import ENGLISH
 from bot.delivery.progress import counts_for
-from bot.languages import ENGLISH
+from bot.texts import CATALOGUE
+from bot.texts import admin as texts
 from db.models import Broadcast
 
 log = logging.getLogger(__name__)

@@ -49,12 +49,12 @@ from aiogram.methods import (
 from aiogram.methods.base import Response
 from aiogram.types import InlineKeyboardMarkup, TelegramObject
 
-from bot.clock import Clock
+from bot.core.clock import Clock
 from bot.delivery import outbox
 from bot.delivery.kinds import NoticeKind
 from bot.delivery.pacing import ChatPace
 from bot.delivery.verdicts import Action, classify
-from bot.unit_of_work import UnitOfWork
+from bot.transactions.unit_of_work import UnitOfWork
 from db.faults import DATABASE_FAULTS, describe_fault
 
 log = logging.getLogger(__name__)

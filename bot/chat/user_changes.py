@@ -10,9 +10,9 @@ from typing import TypeVar
 from aiogram.types import Message
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from bot.chat.texts import Html, t
-from bot.errors import DomainError
-from bot.unit_of_work import UnitOfWork
+from bot.core.errors import DomainError
+from bot.texts import Html, t
+from bot.transactions.unit_of_work import UnitOfWork
 
 Value = TypeVar("Value")
 Result = TypeVar("Result")

@@ -10,8 +10,8 @@ from typing import Any, cast
 from sqlalchemy import Table, insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from bot import commit_events
 from bot.delivery.kinds import NoticeKind
+from bot.transactions import commit_events
 from db.models import OutboxMessage, Priority
 
 _INSERT_ONE = insert(cast(Table, OutboxMessage.__table__))
@@ -45,7 +45,7 @@ async def enqueue(
     """Add one message for one chat to the caller's transaction.
 
     The row holds what to say (`kind` and its `params`), not the words: the delivery
-    worker renders it when it sends (bot/chat/texts/notices.py), so the words are always
+    worker renders it when it sends (bot/texts/notices.py), so the words are always
     the catalogue's and, once there are languages, the recipient's.
 
     A Core INSERT on the session's connection rather than session.add(): the webhook path

@@ -8,7 +8,7 @@ its own: a crash leaves at most the sends in flight unrecorded. When a commit fa
 database went away) its outcomes are kept as *owed* and go first into every later commit;
 the worker sends nothing more until they are saved. Without that, rows whose "sent" mark
 was lost were claimed again after their lease and sent twice. The group commit is the
-webhooks' own (bot.group_commit), with a linger.
+webhooks' own (bot.transactions.group_commit), with a linger.
 """
 
 from __future__ import annotations
@@ -21,8 +21,8 @@ from typing import Any, cast
 from sqlalchemy import Executable, Table, and_, bindparam, or_, update
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncSession, async_sessionmaker
 
-from bot import commit_events
-from bot.group_commit import GroupCommit, ShutDownError
+from bot.transactions import commit_events
+from bot.transactions.group_commit import GroupCommit, ShutDownError
 from db.faults import DATABASE_FAULTS
 from db.models import OutboxMessage, OutboxStatus, User
 
@@ -149,7 +149,8 @@ def migrated(row_id: int, chat_id: int, new_chat_id: int) -> list[Write]:
 
 
 class OutcomeWriter:
-    """Outcomes group-committed (bot.group_commit), and the owed ones kept until saved."""
+    """Outcomes group-committed (bot.transactions.group_commit), and the owed ones kept until
+    saved."""
 
     def __init__(
         self,

@@ -46,7 +46,8 @@ def plan_batch(
 ) -> Plan:
     """`allowed`: chats with access now; `originals`: outbox row id -> (status, message id)
     of the rows follow-ups reply to; `last_sent`: chat -> monotonic time of its last send;
-    `prefs`: chat -> (new signals, updates) of those not on the defaults (bot/preferences)."""
+    `prefs`: chat -> (new signals, updates) of those not on the defaults
+    (bot/accounts/preferences)."""
     plan = Plan()
     batch_chats: set[int] = set()
     for row in rows:

@@ -32,7 +32,7 @@ from aiogram.exceptions import (
 )
 from aiohttp import ClientConnectorError
 
-from bot.logs import REDACTOR
+from bot.core.logs import REDACTOR
 
 MAX_REASON = 200  # characters of an error's text kept in last_error
 

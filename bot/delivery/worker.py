@@ -33,8 +33,10 @@ from aiogram.exceptions import AiogramError
 from aiogram.types import InlineKeyboardMarkup, Message, ReplyParameters
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from bot import access, languages, metrics, preferences
-from bot.clock import Clock, SystemClock
+from bot.accounts import access, preferences
+from bot.core import languages, metrics
+from bot.core.clock import Clock, SystemClock
+from bot.core.languages import ENGLISH
 from bot.delivery import claims, learnt_rate
 from bot.delivery import outcomes as writes
 from bot.delivery.adaptive import START as START_RATE
@@ -45,7 +47,6 @@ from bot.delivery.pacing import ChatPace, SendPacer, UnavailableBackoff, backoff
 from bot.delivery.plan import PER_CHAT_INTERVAL, PREMIUM_KINDS, Send, plan_batch
 from bot.delivery.turn import CHECK_EVERY, STANDBY_POLL, OnlySender, SendingTurn
 from bot.delivery.verdicts import Action, Verdict, classify
-from bot.languages import ENGLISH
 from db.faults import DATABASE_FAULTS, describe_fault
 from db.models import OutboxMessage, Priority
 

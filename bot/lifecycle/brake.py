@@ -23,7 +23,7 @@ from typing import cast
 from sqlalchemy import Table, delete, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from bot.clock import CLOCK_SLACK
+from bot.core.clock import CLOCK_SLACK
 from bot.delivery import outbox
 from bot.delivery.kinds import NoticeKind
 from db.engine import insert_ignoring_conflicts

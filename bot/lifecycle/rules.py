@@ -8,7 +8,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from bot.access import STRIPE_GRACE, SUBSCRIPTION_SOURCES
+from bot.accounts.access import STRIPE_GRACE, SUBSCRIPTION_SOURCES
 from db.models import EntitlementSource
 
 # An end older than this when the scheduler first sees it is not announced: a process
@@ -32,7 +32,8 @@ class Ending:
 
 
 def access_ends_at(ending: Ending) -> datetime:
-    """When this entitlement stops giving access (bot.access.entitlement_grants_access)."""
+    """When this entitlement stops giving access
+    (bot.accounts.access.entitlement_grants_access)."""
     if ending.source in SUBSCRIPTION_SOURCES:
         return ending.expires_at + STRIPE_GRACE
     return ending.expires_at

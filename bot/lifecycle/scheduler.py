@@ -28,8 +28,8 @@ from typing import cast
 from sqlalchemy import Table, or_, update
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from bot import metrics
-from bot.clock import CLOCK_SLACK, Clock, SystemClock
+from bot.core import metrics
+from bot.core.clock import CLOCK_SLACK, Clock, SystemClock
 from db.engine import insert_ignoring_conflicts
 from db.models import SchedulerJob
 

@@ -1,6 +1,7 @@
 """Premium chats at work: the bot's rights, personal links, join requests, the membership
 record, removals and the audit. Bot API calls happen outside any transaction
-(bot/unit_of_work.py); removals take the delivery worker's rate budget (its SendPacer)."""
+(bot/transactions/unit_of_work.py); removals take the delivery worker's rate budget (its
+SendPacer)."""
 
 from __future__ import annotations
 
@@ -14,8 +15,8 @@ from aiogram.exceptions import AiogramError, TelegramAPIError
 from sqlalchemy import Table, select, update
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from bot import users
-from bot.access import recipients, with_access
+from bot.accounts import users
+from bot.accounts.access import recipients, with_access
 from bot.delivery.kinds import NoticeKind
 from bot.delivery.pacing import SendPacer
 from bot.lifecycle.brake import REMOVALS, MassBrake

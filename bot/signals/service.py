@@ -9,10 +9,10 @@ from decimal import Decimal
 from sqlalchemy import select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from bot import access, commit_events
+from bot.accounts import access
+from bot.core.errors import DomainError
 from bot.delivery import outbox
 from bot.delivery.kinds import NoticeKind
-from bot.errors import DomainError
 from bot.signals.syntax import SignalSpec
 from bot.signals.updates import (
     Outcome,
@@ -22,6 +22,7 @@ from bot.signals.updates import (
     UpdateCommand,
     apply_update,
 )
+from bot.transactions import commit_events
 from db.models import (
     Broadcast,
     OutboxMessage,
@@ -130,7 +131,7 @@ async def publish(
     broadcast = Broadcast(
         kind=NoticeKind.SIGNAL,
         signal_id=signal.id,
-        title=f"#{signal.id} {signal.symbol} {signal.side}",  # data; worded by bot/chat/texts
+        title=f"#{signal.id} {signal.symbol} {signal.side}",  # data; worded by bot/texts
         admin_chat_id=admin_chat_id,
         progress_message_id=progress_message_id,
         total=len(chats),

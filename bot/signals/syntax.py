@@ -10,7 +10,7 @@ import re
 from dataclasses import dataclass, field
 from decimal import Decimal, InvalidOperation
 
-from bot.safe_input import first_unsafe_char
+from bot.core.safe_input import first_unsafe_char
 from bot.signals.results import ResultOutOfRangeError, result_at
 
 SYNTAX = (

@@ -11,8 +11,8 @@ import re
 from dataclasses import dataclass
 from decimal import Decimal
 
-from bot.errors import DomainError
-from bot.ids import parse_row_id
+from bot.core.errors import DomainError
+from bot.core.ids import parse_row_id
 from bot.signals.results import ResultOutOfRangeError, result_at
 from bot.signals.syntax import SignalSpec, SignalSyntaxError, check_note, parse_price, plain_number
 from db.models import SignalStatus

@@ -23,7 +23,7 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from bot.stars import rules
 from bot.stars.service import StarsService
-from bot.unit_of_work import UnitOfWork
+from bot.transactions.unit_of_work import UnitOfWork
 from db.engine import upsert
 from db.models import StarPayment, SyncCursor
 

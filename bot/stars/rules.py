@@ -10,7 +10,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from enum import StrEnum
 
-from bot.safe_input import first_unsafe_char
+from bot.core.safe_input import first_unsafe_char
 from bot.stars.payload import Offer
 
 CURRENCY = "XTR"

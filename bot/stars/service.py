@@ -1,8 +1,8 @@
 """The Stars ledger: invoices, payments into the entitlements, renewal on and off, refunds.
 
 Every write goes through the caller's unit of work; every Bot API call happens outside a
-transaction (bot/unit_of_work.py), so a method that needs both takes the unit and opens it
-itself around the database part only.
+transaction (bot/transactions/unit_of_work.py), so a method that needs both takes the unit
+and opens it itself around the database part only.
 """
 
 from __future__ import annotations
@@ -18,14 +18,14 @@ from aiogram.types import LabeledPrice
 from sqlalchemy import Table, delete, func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from bot import access, entitlement_writes, referrals, users
-from bot.access import entitlement_grants_access
+from bot.accounts import access, entitlement_writes, referrals, users
+from bot.accounts.access import entitlement_grants_access
+from bot.core.errors import DomainError
 from bot.delivery import outbox
 from bot.delivery.kinds import NoticeKind
-from bot.errors import DomainError
 from bot.stars import rules
 from bot.stars.payload import Offer, PayloadSigner
-from bot.unit_of_work import UnitOfWork
+from bot.transactions.unit_of_work import UnitOfWork
 from db.engine import insert_ignoring_conflicts
 from db.models import Entitlement, EntitlementSource, StarCheckout, StarPayment, User
 

@@ -1,1 +1,2 @@
-"""The Bot API client, its health, and telling Telegram who we are."""
+"""The Bot API client, its health, telling Telegram who we are, and what the webhook route
+and the dispatcher agree on."""

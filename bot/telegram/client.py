@@ -16,7 +16,7 @@ from aiogram.enums import ParseMode
 from aiogram.methods import EditMessageText, SendMessage, TelegramMethod
 from aiogram.methods.base import Response
 
-from bot.settings import Settings
+from bot.core.settings import Settings
 from bot.telegram.health import TelegramHealth
 
 # The methods the delivery worker and the progress reports call, over and over.

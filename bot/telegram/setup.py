@@ -24,11 +24,11 @@ from aiogram.exceptions import (
 )
 from aiogram.types import MenuButtonCommands, MenuButtonWebApp, WebAppInfo
 
-from bot.chat.texts import CATALOGUE, plain
-from bot.chat.texts.commands import Offered, menu
-from bot.languages import LANGUAGES, telegram_code
-from bot.settings import Settings
-from bot.startup import StartupError
+from bot.core.languages import LANGUAGES, telegram_code
+from bot.core.settings import Settings
+from bot.core.startup import StartupError
+from bot.texts import CATALOGUE, plain
+from bot.texts.commands import Offered, menu
 
 log = logging.getLogger(__name__)
 
@@ -73,7 +73,7 @@ async def set_menus(bot: Bot, default_language: str, offered: Offered) -> None:
     DEFAULT_LANGUAGE for everyone else (Telegram picks by the user's language_code).
 
     Set by the ISO 639-1 code alone: Telegram has no per-region menus, so pt_BR's menu is
-    every Portuguese speaker's (bot.languages reads any `pt` as pt_BR, too).
+    every Portuguese speaker's (bot.core.languages reads any `pt` as pt_BR, too).
     """
     with CATALOGUE.use_locale(default_language):
         await bot.set_my_commands(menu(offered))

@@ -9,8 +9,8 @@ from aiogram import BaseMiddleware
 from aiogram.dispatcher.flags import get_flag
 from aiogram.types import CallbackQuery, Message, TelegramObject, User
 
-from bot.chat.texts import plain, t
-from bot.settings import Settings
+from bot.core.settings import Settings
+from bot.texts import plain, t
 
 # Pass as `flags=ADMIN_ONLY` when registering a handler.
 ADMIN_ONLY = {"admin_only": True}

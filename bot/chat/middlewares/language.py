@@ -1,9 +1,9 @@
 """Every update is answered in its user's language (aiogram's I18nMiddleware).
 
 The catalogue's language is a context variable: set here around the handler, everything
-the handler renders with bot.chat.texts reads in that language. Which one is
-bot.languages.pick's rule; the choice made with /language is read from the database once
-and then remembered (bot.languages.ChosenLanguages), so an update costs no query for it.
+the handler renders with bot.texts reads in that language. Which one is
+bot.core.languages.pick's rule; the choice made with /language is read from the database once
+and then remembered (bot.core.languages.ChosenLanguages), so an update costs no query for it.
 """
 
 from __future__ import annotations
@@ -13,10 +13,10 @@ from typing import Any
 from aiogram.types import TelegramObject, User
 from aiogram.utils.i18n import I18nMiddleware
 
-from bot import languages
 from bot.chat.middlewares.unit_of_work import UpdateWork
-from bot.chat.texts import CATALOGUE
-from bot.languages import NOT_KNOWN, ChosenLanguages
+from bot.core import languages
+from bot.core.languages import NOT_KNOWN, ChosenLanguages
+from bot.texts import CATALOGUE
 
 
 class LanguageMiddleware(I18nMiddleware):

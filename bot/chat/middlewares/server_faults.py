@@ -12,29 +12,21 @@ from __future__ import annotations
 import asyncio
 import logging
 from collections.abc import Awaitable, Callable
-from dataclasses import dataclass
 from typing import Any
 
 from aiogram import BaseMiddleware
 from aiogram.types import TelegramObject, Update
 
-from bot import metrics
-from bot.group_commit import ShutDownError
+from bot.core import metrics
+from bot.telegram.webhook import WEBHOOK_OUTCOME, WebhookOutcome
+from bot.transactions.group_commit import ShutDownError
 from db.faults import DATABASE_FAULTS, describe_fault
 
 log = logging.getLogger(__name__)
 
 # What "the server failed" means here: the database, or a shutdown that cut the work short.
 SERVER_FAULTS: tuple[type[BaseException], ...] = (*DATABASE_FAULTS, ShutDownError)
-WEBHOOK_OUTCOME = "webhook_outcome"  # workflow-data key the webhook route passes
 MAX_RETRY_DELAY = 30.0
-
-
-@dataclass
-class WebhookOutcome:
-    """Filled in while a webhook update is handled: should Telegram send it again?"""
-
-    retry: bool = False
 
 
 class ServerFaultMiddleware(BaseMiddleware):

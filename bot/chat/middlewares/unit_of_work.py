@@ -1,4 +1,5 @@
-"""Each Telegram update's unit of work (bot.unit_of_work), and its changes applied once.
+"""Each Telegram update's unit of work (bot.transactions.unit_of_work), and its changes
+applied once.
 
 Telegram delivers an update again when the webhook did not answer 200 (bot.chat.
 middlewares.server_faults answers so when the database failed). The update's id is
@@ -32,9 +33,9 @@ from sqlalchemy.engine import Connection
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from sqlalchemy.orm import Session, SessionTransaction
 
-from bot import metrics
-from bot.coalescing import Coalescer
-from bot.unit_of_work import UnitOfWork
+from bot.core import metrics
+from bot.transactions.coalescing import Coalescer
+from bot.transactions.unit_of_work import UnitOfWork
 from db.engine import insert_ignoring_conflicts
 from db.models import ProcessedUpdate
 
@@ -121,7 +122,8 @@ class UpdateWork(UnitOfWork):
 
 class UpdateRecords:
     """Webhook mode's look-ups and records of update ids: those of the updates arriving
-    together take one statement each (bot.coalescing), not a transaction per update."""
+    together take one statement each (bot.transactions.coalescing), not a transaction per
+    update."""
 
     def __init__(self, session_factory: async_sessionmaker[AsyncSession]) -> None:
         self._unit = UnitOfWork(session_factory)

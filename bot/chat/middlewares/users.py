@@ -5,7 +5,8 @@ bot). The profile last written is remembered, so an update from someone already 
 with the same names costs no write; the memory is dropped whenever a delivery marks a
 user blocked, so the next message from them clears it. The users of updates that arrive
 together are registered together, in one statement and one transaction of their own
-(bot.coalescing): not the update's unit, whose record must commit with its own changes.
+(bot.transactions.coalescing): not the update's unit, whose record must commit with its own
+changes.
 """
 
 from __future__ import annotations
@@ -17,10 +18,11 @@ from aiogram import BaseMiddleware
 from aiogram.types import Chat, TelegramObject, User
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from bot import commit_events, users
-from bot.coalescing import Coalescer
-from bot.languages import LANGUAGES, ChosenLanguages
-from bot.unit_of_work import UnitOfWork
+from bot.accounts import users
+from bot.core.languages import LANGUAGES, ChosenLanguages
+from bot.transactions import commit_events
+from bot.transactions.coalescing import Coalescer
+from bot.transactions.unit_of_work import UnitOfWork
 
 MAX_REMEMBERED = 100_000
 

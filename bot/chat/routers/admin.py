@@ -10,19 +10,19 @@ from aiogram import Router
 from aiogram.filters import Command, CommandObject
 from aiogram.types import CallbackQuery, Message
 
-from bot import admin
+from bot.accounts import admin
 from bot.billing.checkout import BillingService
 from bot.billing.plans import Plan
 from bot.chat.keyboards import MassActionButton
 from bot.chat.middlewares.admin_only import ADMIN_ONLY
-from bot.chat.texts import Html, format_date, plain, t, tn
-from bot.chat.texts import admin as texts
 from bot.chat.user_changes import change_one_user
-from bot.errors import BillingNotConfiguredError, BillingUnavailableError
-from bot.ids import parse_user_id
+from bot.core.errors import BillingNotConfiguredError, BillingUnavailableError
+from bot.core.ids import parse_user_id
 from bot.lifecycle import brake
 from bot.stars.service import StarsService
-from bot.unit_of_work import UnitOfWork
+from bot.texts import Html, format_date, plain, t, tn
+from bot.texts import admin as texts
+from bot.transactions.unit_of_work import UnitOfWork
 from db.models import Entitlement
 
 MAX_GRANT_DAYS = 3650

@@ -9,23 +9,23 @@ from aiogram.filters import Command
 from aiogram.types import CallbackQuery, InlineKeyboardMarkup, Message
 from aiogram.types import User as TelegramUser
 
-from bot.access import PaidEntitlementsReader
+from bot.accounts.access import PaidEntitlementsReader
 from bot.billing.checkout import BillingService
 from bot.billing.links import PleaseWaitError
 from bot.chat import keyboards
 from bot.chat.keyboards import BillingButton
 from bot.chat.offers import Offers
-from bot.chat.texts import Html, format_date, language, t
-from bot.chat.texts import billing as texts
-from bot.errors import (
+from bot.core.errors import (
     BillingUnavailableError,
     NoCustomerError,
     RailNotOfferedError,
 )
-from bot.settings import Settings
+from bot.core.settings import Settings
 from bot.stars.service import StarsService
 from bot.telegram.client import bot_username
-from bot.unit_of_work import UnitOfWork
+from bot.texts import Html, format_date, language, t
+from bot.texts import billing as texts
+from bot.transactions.unit_of_work import UnitOfWork
 
 Reply = tuple[Html, InlineKeyboardMarkup | None]
 

@@ -11,7 +11,7 @@ from aiogram import F, Router
 from aiogram.enums import ChatType
 from aiogram.types import CallbackQuery, Message
 
-from bot.chat.texts import plain, t
+from bot.texts import plain, t
 
 
 async def cb_unknown(query: CallbackQuery) -> None:

@@ -4,8 +4,8 @@ from aiogram import Router
 from aiogram.filters import Command
 from aiogram.types import Message
 
-from bot.chat.texts.commands import Offered, help_text
-from bot.settings import Settings
+from bot.core.settings import Settings
+from bot.texts.commands import Offered, help_text
 
 
 async def cmd_help(message: Message, settings: Settings) -> None:

@@ -1,6 +1,6 @@
 """/language: the language the bot and the Mini App speak to this user, kept until changed.
 
-Until someone chooses, their Telegram app's language applies (bot.languages.pick). The
+Until someone chooses, their Telegram app's language applies (bot.core.languages.pick). The
 answer to a choice already reads in the new language, and so does everything after it,
 the outbox's notices included (they are rendered when sent).
 """
@@ -11,11 +11,11 @@ from aiogram import Bot, Router
 from aiogram.filters import Command
 from aiogram.types import CallbackQuery, InlineKeyboardButton, InlineKeyboardMarkup, Message
 
-from bot import languages
 from bot.chat.keyboards import LanguageButton
-from bot.chat.texts import CATALOGUE, Html, language, plain, t
-from bot.languages import LANGUAGES, NATIVE_NAMES, ChosenLanguages
-from bot.unit_of_work import UnitOfWork
+from bot.core import languages
+from bot.core.languages import LANGUAGES, NATIVE_NAMES, ChosenLanguages
+from bot.texts import CATALOGUE, Html, language, plain, t
+from bot.transactions.unit_of_work import UnitOfWork
 
 
 def _text() -> Html:

@@ -9,11 +9,11 @@ from aiogram import Router
 from aiogram.filters import Command
 from aiogram.types import ChatJoinRequest, ChatMemberRestricted, ChatMemberUpdated, Message
 
-from bot.access import with_access
+from bot.accounts.access import with_access
 from bot.chat import keyboards
-from bot.chat.texts import t
 from bot.premium.service import PremiumChats
-from bot.unit_of_work import UnitOfWork
+from bot.texts import t
+from bot.transactions.unit_of_work import UnitOfWork
 
 
 async def on_join_request(request: ChatJoinRequest, premium: PremiumChats) -> None:

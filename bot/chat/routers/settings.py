@@ -6,11 +6,11 @@ from aiogram import Bot, Router
 from aiogram.filters import Command
 from aiogram.types import CallbackQuery, InlineKeyboardButton, InlineKeyboardMarkup, Message
 
-from bot import preferences
+from bot.accounts import preferences
+from bot.accounts.preferences import Preferences, UnknownChoiceError
 from bot.chat.keyboards import PreferenceButton
-from bot.chat.texts import Html, plain, t
-from bot.preferences import Preferences, UnknownChoiceError
-from bot.unit_of_work import UnitOfWork
+from bot.texts import Html, plain, t
+from bot.transactions.unit_of_work import UnitOfWork
 
 # The catalogue's ids, spelled out (tests/test_texts.py finds every id in the code).
 _CHOICE = {

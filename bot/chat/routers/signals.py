@@ -9,18 +9,18 @@ from aiogram import Bot, F, Router
 from aiogram.filters import Command, CommandObject
 from aiogram.types import CallbackQuery, Message
 
-from bot import access
+from bot.accounts import access
 from bot.chat import keyboards
 from bot.chat.keyboards import SignalButton
 from bot.chat.middlewares.admin_only import ADMIN_ONLY
-from bot.chat.texts import Html, plain, t, tn
-from bot.chat.texts import admin as admin_texts
-from bot.chat.texts import signals as texts
-from bot.errors import DomainError
+from bot.core.errors import DomainError
 from bot.signals import service as signals
 from bot.signals.syntax import EXAMPLE, SYNTAX, SignalSyntaxError, parse_signal
 from bot.signals.updates import UPDATE_SYNTAX, parse_update
-from bot.unit_of_work import UnitOfWork
+from bot.texts import Html, plain, t, tn
+from bot.texts import admin as admin_texts
+from bot.texts import signals as texts
+from bot.transactions.unit_of_work import UnitOfWork
 
 
 async def cmd_signal(message: Message, command: CommandObject, uow: UnitOfWork) -> None:

@@ -8,15 +8,15 @@ from aiogram import Bot, Router
 from aiogram.filters import Command, CommandObject, CommandStart
 from aiogram.types import Message
 
-from bot import referrals
-from bot.access import entitlement_grants_access, stripe_entitlement
+from bot.accounts import referrals
+from bot.accounts.access import entitlement_grants_access, stripe_entitlement
 from bot.billing.checkout import BillingService
 from bot.chat import keyboards
-from bot.chat.texts import billing as billing_texts
-from bot.chat.texts import plain, t, tn
-from bot.settings import Settings
+from bot.core.settings import Settings
 from bot.telegram.client import bot_username
-from bot.unit_of_work import UnitOfWork
+from bot.texts import billing as billing_texts
+from bot.texts import plain, t, tn
+from bot.transactions.unit_of_work import UnitOfWork
 
 # The payloads Stripe Checkout returns to (bot/billing/checkout.py).
 CHECKOUT_RETURNS = frozenset({"paid", "cancel"})

@@ -8,15 +8,15 @@ from aiogram import Router
 from aiogram.filters import Command, CommandObject
 from aiogram.types import Message
 
-from bot import subscribers
-from bot.access import entitlement_grants_access
+from bot.accounts import subscribers
+from bot.accounts.access import entitlement_grants_access
 from bot.chat import keyboards
 from bot.chat.middlewares.admin_only import ADMIN_ONLY
-from bot.chat.texts import Html, t
-from bot.chat.texts import subscribers as texts
 from bot.chat.user_changes import change_one_user
-from bot.ids import parse_user_id
-from bot.unit_of_work import UnitOfWork
+from bot.core.ids import parse_user_id
+from bot.texts import Html, t
+from bot.texts import subscribers as texts
+from bot.transactions.unit_of_work import UnitOfWork
 from db.models import EntitlementSource
 
 REVOKE_SYNTAX = "/revoke USER_ID REASON"

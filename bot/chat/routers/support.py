@@ -7,8 +7,8 @@ from aiogram import Router
 from aiogram.filters import Command
 from aiogram.types import Message
 
-from bot.chat.texts import t
-from bot.settings import Settings
+from bot.core.settings import Settings
+from bot.texts import t
 
 
 async def cmd_support(message: Message, settings: Settings) -> None:

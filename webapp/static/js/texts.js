@@ -1,5 +1,5 @@
 /* The page's words, from the same catalogue as the bot's chat texts
- * (bot/chat/texts/locales/<language>/LC_MESSAGES/messages.po, ids under app.*), fetched
+ * (bot/texts/locales/<language>/LC_MESSAGES/messages.po, ids under app.*), fetched
  * once at boot from GET /api/v1/texts. The catalogue's texts are plain text with `{name}`
  * placeholders, filled here; `{{` and `}}` are literal braces, as in Python's str.format.
  * A plural text arrives as {"one": ..., "other": ...}.
