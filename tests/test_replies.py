@@ -134,18 +134,21 @@ async def test_an_outbox_send_waits_behind_a_reply_to_the_same_chat(harness: Har
     assert harness.fake_bot.throttled == 0
 
 
-def test_chat_pace_gives_each_chat_one_turn_a_second() -> None:
+def test_chat_pace_puts_replies_behind_the_workers_sends_and_the_worker_behind_replies() -> None:
     now = [100.0]
     pace = ChatPace(lambda: now[0])
-    assert pace.reserve(1) == 0
-    assert pace.reserve(1) == pytest.approx(1.1)  # behind the first, with a margin
-    assert pace.reserve(2) == 0  # another chat is not held
+    assert pace.reserve(1) == 0  # nothing sent to the chat
+    assert pace.reserve(1) == 0  # a second reply is not spaced behind the first
+    pace.note(2)  # the worker sends to chat 2
+    assert pace.reserve(2) == pytest.approx(1.1)  # a reply waits a second, with a margin
+    assert pace.reserve(3) == 0  # another chat is not held
+    assert pace.last_sent[1] == 100.0 and pace.last_sent[2] == pytest.approx(101.1)
     now[0] = 100.4
-    assert pace.reserve(1) == pytest.approx(1.8)  # behind the reserved second turn
-    pace.note(3)
+    assert pace.reserve(2) == pytest.approx(0.7)  # the same turn, nearer now
     now[0] = 110.0
     pace.forget_before(now[0] - 1)
     assert pace.last_sent == {}
+    assert pace.reserve(2) == 0  # the worker's send is forgotten too
 
 
 def test_the_reply_kind_has_a_label() -> None:
