@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import func, select
+from sqlalchemy import event, func, select
 
 from bot.signals import service as signals
 from bot.signals.syntax import parse_signal
@@ -149,3 +151,19 @@ async def post_signal_update(harness: Harness, signal_id: int, how: str) -> None
         await signals.post_update(
             session, parse_update(f"{signal_id} {how}"), ADMIN_ID, datetime.now(UTC)
         )
+
+
+@contextmanager
+def statements(harness: Harness) -> Iterator[list[str]]:
+    """Every SQL statement the application sends while the block runs."""
+    seen: list[str] = []
+
+    def record(_conn: Any, _cursor: Any, statement: str, *_args: Any) -> None:
+        seen.append(statement)
+
+    engine = harness.parts.engine.sync_engine
+    event.listen(engine, "before_cursor_execute", record)
+    try:
+        yield seen
+    finally:
+        event.remove(engine, "before_cursor_execute", record)

@@ -5,12 +5,9 @@ process holds the write lock (a write unit would begin with BEGIN IMMEDIATE and 
 from __future__ import annotations
 
 import sqlite3
-from collections.abc import Iterator
-from contextlib import contextmanager
-from typing import Any
 
 import pytest
-from sqlalchemy import event, func, select
+from sqlalchemy import func, select
 from sqlalchemy.engine import make_url
 
 from bot.chat.middlewares.server_faults import ServerFaultMiddleware
@@ -18,7 +15,7 @@ from db import engine as db_engine
 from db.models import Broadcast, ProcessedUpdate
 from tests.api_client import call, login
 from tests.harness import ADMIN_ID, Harness
-from tests.helpers import count, give_access, post_signal_update, publish_signal
+from tests.helpers import count, give_access, post_signal_update, publish_signal, statements
 
 USER = 8_200_001
 NAME = "Ann"  # as Harness.send_text names the sender, so no update changes the profile
@@ -41,22 +38,6 @@ READ_ROUTES = [
     (True, "/api/v1/admin/subscribers?q=Ann"),
     (True, f"/api/v1/admin/subscribers/{USER}"),
 ]
-
-
-@contextmanager
-def statements(harness: Harness) -> Iterator[list[str]]:
-    """Every SQL statement the application sends while the block runs."""
-    seen: list[str] = []
-
-    def record(_conn: Any, _cursor: Any, statement: str, *_args: Any) -> None:
-        seen.append(statement)
-
-    engine = harness.parts.engine.sync_engine
-    event.listen(engine, "before_cursor_execute", record)
-    try:
-        yield seen
-    finally:
-        event.remove(engine, "before_cursor_execute", record)
 
 
 async def _prepared(harness: Harness) -> tuple[dict[bool, str], int]:

@@ -8,13 +8,10 @@ from __future__ import annotations
 import asyncio
 import json
 import sqlite3
-from collections.abc import Iterator
-from contextlib import contextmanager
 from datetime import UTC, datetime, timedelta
-from typing import Any
 
 import pytest
-from sqlalchemy import event, select
+from sqlalchemy import select
 from sqlalchemy.engine import make_url
 from sqlalchemy.ext.asyncio import async_sessionmaker
 
@@ -22,27 +19,11 @@ from bot.chat.middlewares import unit_of_work
 from bot.texts import CATALOGUE, plain
 from db.models import ProcessedUpdate, User
 from tests.harness import ADMIN_ID, Harness, MakeHarness
-from tests.helpers import count, give_access
+from tests.helpers import count, give_access, statements
 from tests.processes import command_update
 
 PAID = [8_100_001, 8_100_002]
 NEW = [8_100_010 + i for i in range(10)]
-
-
-@contextmanager
-def statements(harness: Harness) -> Iterator[list[str]]:
-    """Every SQL statement the application sends while the block runs."""
-    seen: list[str] = []
-
-    def record(_conn: Any, _cursor: Any, statement: str, *_args: Any) -> None:
-        seen.append(statement)
-
-    engine = harness.parts.engine.sync_engine
-    event.listen(engine, "before_cursor_execute", record)
-    try:
-        yield seen
-    finally:
-        event.remove(engine, "before_cursor_execute", record)
 
 
 def _count(seen: list[str], fragment: str) -> int:

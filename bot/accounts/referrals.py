@@ -91,12 +91,7 @@ async def reward(
     if referral is None or referral.rewarded_at is not None:
         return None
     referral.rewarded_at = now
-    row = await session.scalar(
-        select(Entitlement).where(
-            Entitlement.user_id == referral.referrer_id,
-            Entitlement.source == EntitlementSource.REFERRAL,
-        )
-    )
+    row = await _bonus_entitlement(session, referral.referrer_id)
     if row is None:
         row = Entitlement(
             user_id=referral.referrer_id, source=EntitlementSource.REFERRAL, expires_at=now
@@ -127,12 +122,7 @@ async def take_back(session: AsyncSession, referred_id: int, bonus_days: int) ->
     if stripe:
         return None
     referral.rewarded_at = None
-    row = await session.scalar(
-        select(Entitlement).where(
-            Entitlement.user_id == referral.referrer_id,
-            Entitlement.source == EntitlementSource.REFERRAL,
-        )
-    )
+    row = await _bonus_entitlement(session, referral.referrer_id)
     if row is not None and row.expires_at is not None:
         row.expires_at -= timedelta(days=bonus_days)
         await entitlement_writes.save(session, row)
@@ -165,3 +155,14 @@ async def counts(session: AsyncSession) -> tuple[int, int]:
         await session.scalar(select(func.count()).where(Referral.rewarded_at.is_not(None))) or 0
     )
     return int(total), int(rewarded)
+
+
+async def _bonus_entitlement(session: AsyncSession, referrer_id: int) -> Entitlement | None:
+    """The referrer's entitlement of referral days, if they have one."""
+    row: Entitlement | None = await session.scalar(
+        select(Entitlement).where(
+            Entitlement.user_id == referrer_id,
+            Entitlement.source == EntitlementSource.REFERRAL,
+        )
+    )
+    return row
