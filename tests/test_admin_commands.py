@@ -36,7 +36,7 @@ async def test_grant_gives_and_takes_access(harness: Harness) -> None:
     assert "has access until" in harness.last_reply(ADMIN_ID).text
     async with harness.session() as session:
         assert await has_access(session, USER, datetime.now(UTC))
-    await harness.deliver()
+    await harness.deliver(wait=2)  # a second after the reply to USER's /help
     assert "given access" in harness.last_reply(USER).text
     await harness.send_text(ADMIN_ID, f"/grant {USER} 0")
     async with harness.session() as session:
