@@ -21,7 +21,7 @@ from bot.billing.reconcile import Reconciler
 from bot.billing.stripe_client import StripeConnection, create_stripe_connection
 from bot.billing.stripe_events import StripeEventProcessor
 from bot.chat.dispatcher import create_dispatcher
-from bot.chat.progress import ProgressReporter
+from bot.chat.progress_reports import ProgressReporter
 from bot.chat.replies import ReplyGuard
 from bot.chat.sender import create_sender
 from bot.core.clock import Clock, SystemClock

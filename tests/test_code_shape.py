@@ -153,7 +153,7 @@ DOMAIN = next(packages for name, packages in FLOORS if name == "domain")
 # invoice's price, the Stars transactions read back.
 BOT_API_EDGES = (
     ROOT / "bot/delivery/worker.py",
-    ROOT / "bot/delivery/progress.py",
+    ROOT / "bot/delivery/broadcast_counts.py",
     ROOT / "bot/stars/service.py",
     ROOT / "bot/stars/reconcile.py",
 )

@@ -23,7 +23,7 @@ from bot.core.errors import (
     RailNotOfferedError,
     UnknownPlanError,
 )
-from bot.delivery.progress import counts_for
+from bot.delivery.broadcast_counts import counts_for
 from bot.signals import service as signals
 from bot.signals.syntax import SignalSyntaxError, parse_signal
 from bot.telegram.client import bot_username

@@ -10,7 +10,7 @@ from bot.accounts.access import entitlement_grants_access
 from bot.accounts.admin import Stats
 from bot.accounts.subscribers import Found, Timeline
 from bot.billing.plans import Plan
-from bot.delivery.progress import Counts
+from bot.delivery.broadcast_counts import Counts
 from bot.signals.service import Performance
 from bot.signals.syntax import SignalSpec, format_signal, plain_number
 from bot.texts import billing as billing_texts

@@ -13,7 +13,7 @@ from bot.chat.middlewares.language import LanguageMiddleware
 from bot.chat.middlewares.server_faults import ServerFaultMiddleware
 from bot.chat.middlewares.unit_of_work import UnitOfWorkMiddleware
 from bot.chat.middlewares.users import RegisterUserMiddleware
-from bot.chat.offers import Offers
+from bot.chat.rail_offers import Offers
 from bot.chat.replies import ReplyScope
 from bot.chat.routers import get_routers
 from bot.core.languages import ChosenLanguages

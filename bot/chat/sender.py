@@ -14,7 +14,7 @@ from typing import Literal
 from aiogram import Bot
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from bot.chat.progress import ProgressReporter
+from bot.chat.progress_reports import ProgressReporter
 from bot.core.clock import Clock
 from bot.core.settings import Settings
 from bot.delivery.outbox import OutboxWakeup

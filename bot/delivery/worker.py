@@ -58,7 +58,7 @@ Render = Callable[[OutboxMessage, str], tuple[str, InlineKeyboardMarkup | None]]
 
 
 class Progress(Protocol):
-    """Reports broadcasts' progress to their admins (bot.chat.progress)."""
+    """Reports broadcasts' progress to their admins (bot.chat.progress_reports)."""
 
     async def maybe_report(self) -> None: ...
 
@@ -136,7 +136,7 @@ class DeliveryWorker:
         # Each row reads in its recipient's language as of the send, not of the queueing.
         self._default_language = default_language
         # The admins' progress messages, edited between batches by the worker that has
-        # the sending turn (bot.chat.progress says why only one edits).
+        # the sending turn (bot.chat.progress_reports says why only one edits).
         self.progress = progress
         self._session_factory = session_factory
         self._paid = paid_broadcast

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-from bot.delivery.progress import Counts
+from bot.delivery.broadcast_counts import Counts
 from bot.texts import Html, money, t
 
 if TYPE_CHECKING:  # the delivery worker renders progress without the admin service

@@ -14,7 +14,7 @@ from bot.billing.checkout import BillingService
 from bot.billing.links import PleaseWaitError
 from bot.chat import keyboards
 from bot.chat.keyboards import BillingButton
-from bot.chat.offers import Offers
+from bot.chat.rail_offers import Offers
 from bot.core.errors import (
     BillingUnavailableError,
     NoCustomerError,

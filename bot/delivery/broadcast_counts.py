@@ -1,5 +1,5 @@
 """How far each broadcast has got: its rows counted by status (the admins' progress
-messages, bot.chat.progress, and the Mini App show it)."""
+messages, bot.chat.progress_reports, and the Mini App show it)."""
 
 from __future__ import annotations
 

@@ -18,7 +18,7 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from bot.core import languages
 from bot.core.languages import ENGLISH
-from bot.delivery.progress import counts_for
+from bot.delivery.broadcast_counts import counts_for
 from bot.texts import CATALOGUE
 from bot.texts import admin as texts
 from db.models import Broadcast
