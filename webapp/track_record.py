@@ -23,6 +23,7 @@ from sqlalchemy import func, select
 from bot.core.languages import bcp47
 from bot.signals.service import closed_signals, summarise
 from bot.signals.syntax import plain_number
+from bot.telegram.client import bot_username
 from bot.texts import babel_locale, plain, plain_n
 from db.models import Signal, SignalStatus, SignalUpdate
 from webapp import track_page
@@ -114,11 +115,11 @@ async def _subscribe_link(request: web.Request) -> str | None:
     """The bot's deep link for the Subscribe button; None while Telegram cannot say the
     bot's name (the page is served without the button rather than not at all)."""
     try:
-        me = await asyncio.wait_for(request.app[BOT].me(), BOT_NAME_WAIT)
+        username = await asyncio.wait_for(bot_username(request.app[BOT]), BOT_NAME_WAIT)
     except (AiogramError, TimeoutError) as error:
         log.info("track record without its Subscribe button: %s", type(error).__name__)
         return None
-    return f"https://t.me/{me.username}?start={DEEP_LINK}" if me.username else None
+    return f"https://t.me/{username}?start={DEEP_LINK}" if username else None
 
 
 def _origin(request: web.Request) -> str:
