@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-from bot.chat.keyboards import BillingButton
 from bot.texts import plain
+from bot.texts.keyboards import BillingButton
 from db.models import StripeCustomer
 from tests.harness import Harness, MakeHarness
 from tests.helpers import count, state

@@ -15,9 +15,9 @@ import pytest
 from sqlalchemy import select, update
 
 from bot.app import run_audit
-from bot.chat.keyboards import MassActionButton
 from bot.core.settings import SettingsError, load_settings
 from bot.lifecycle import brake
+from bot.texts.keyboards import MassActionButton
 from db.models import (
     Entitlement,
     EntitlementSource,

@@ -14,9 +14,9 @@ from bot.accounts.access import entitlement_grants_access, has_access
 from bot.billing import entitlements
 from bot.billing.entitlements import EntitlementState
 from bot.billing.stripe_shapes import Subscription
-from bot.chat.keyboards import BillingButton
 from bot.lifecycle.scheduler import Job, Scheduler
 from bot.lifecycle.sweeps import LifecycleSweeps
+from bot.texts.keyboards import BillingButton
 from bot.transactions.unit_of_work import UnitOfWork
 from db.models import Entitlement
 from tests.fakes.stripe_api import make_event, make_subscription

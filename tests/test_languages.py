@@ -16,10 +16,10 @@ from datetime import UTC, datetime
 import pytest
 from babel.dates import format_date
 
-from bot.chat.keyboards import LanguageButton
 from bot.core import languages
 from bot.core.settings import SettingsError, load_settings
 from bot.texts import CATALOGUE, plain
+from bot.texts.keyboards import LanguageButton
 from db.models import User
 from tests.harness import ADMIN_ID, BOT_TOKEN, Harness, MakeHarness
 from tests.helpers import (

@@ -13,12 +13,12 @@ import pytest
 from sqlalchemy import func, select
 
 from bot.accounts.access import STRIPE_GRACE, has_access
-from bot.chat.keyboards import BillingButton
 from bot.core.settings import SettingsError, load_settings
 from bot.lifecycle import rules
 from bot.lifecycle.rules import Ending
 from bot.lifecycle.scheduler import LEASE, Job, Scheduler
 from bot.lifecycle.sweeps import LifecycleSweeps
+from bot.texts.keyboards import BillingButton
 from bot.transactions.unit_of_work import UnitOfWork
 from db.models import (
     Entitlement,

@@ -9,7 +9,7 @@ from decimal import Decimal
 import pytest
 from sqlalchemy import func, select
 
-from bot.chat.keyboards import SignalButton
+from bot.texts.keyboards import SignalButton
 from db.models import OutboxMessage, Signal
 from tests.harness import ADMIN_ID, Harness
 from tests.helpers import give_access, outbox

@@ -10,8 +10,8 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from bot.chat.keyboards import BillingButton
 from bot.texts import plain
+from bot.texts.keyboards import BillingButton
 from db.models import Entitlement, User
 from tests.api_client import call, login
 from tests.harness import Harness, MakeHarness, load_fixture

@@ -9,8 +9,8 @@ from datetime import UTC, datetime
 import pytest
 from sqlalchemy import select
 
-from bot.chat.keyboards import PreferenceButton
 from bot.delivery.plan import plan_batch
+from bot.texts.keyboards import PreferenceButton
 from db.models import OutboxMessage, Signal, User
 from tests.api_client import call, login
 from tests.harness import ADMIN_ID, Harness

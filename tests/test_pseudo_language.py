@@ -18,9 +18,9 @@ from typing import Any
 
 import pytest
 
-from bot.chat.keyboards import LanguageButton, PreferenceButton, SignalButton
 from bot.core import languages
 from bot.texts import CATALOGUE
+from bot.texts.keyboards import LanguageButton, PreferenceButton, SignalButton
 from tests.harness import ADMIN_ID, Harness, MakeHarness
 from tests.helpers import (
     give_access,

@@ -11,10 +11,10 @@ from datetime import UTC, datetime, timedelta
 import pytest
 from sqlalchemy import select
 
-from bot.chat.keyboards import BillingButton
 from bot.core.settings import SettingsError, load_settings
 from bot.lifecycle import rules
 from bot.lifecycle.rules import Ending
+from bot.texts.keyboards import BillingButton
 from db.models import Entitlement, EntitlementSource, OutboxMessage, User
 from tests.harness import BOT_TOKEN, PRICE_MONTHLY, Harness, MakeHarness
 

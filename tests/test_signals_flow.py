@@ -7,7 +7,7 @@ import asyncio
 
 from sqlalchemy import func, select, update
 
-from bot.chat.keyboards import SignalButton
+from bot.texts.keyboards import SignalButton
 from db.models import Entitlement, OutboxMessage, Signal, SignalStatus
 from tests.harness import ADMIN_ID, Harness
 from tests.helpers import count, give_access

@@ -11,10 +11,10 @@ import pytest
 from sqlalchemy import func, select
 
 from bot.accounts.access import has_access
-from bot.chat.keyboards import RefundButton, StarsButton
 from bot.core.settings import SettingsError, load_settings
 from bot.stars import rules
 from bot.stars.payload import Offer, PayloadSigner
+from bot.texts.keyboards import RefundButton, StarsButton
 from db.models import Entitlement, EntitlementSource, OutboxMessage, StarCheckout, StarPayment
 from tests.api_client import call, login
 from tests.harness import ADMIN_ID, BOT_TOKEN, Harness, MakeHarness

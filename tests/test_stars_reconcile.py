@@ -11,9 +11,9 @@ from sqlalchemy import select
 
 from bot.accounts.access import STRIPE_GRACE, has_access
 from bot.app import run_reconcile
-from bot.chat.keyboards import StarsButton
 from bot.lifecycle.sweeps import LifecycleSweeps
 from bot.stars.reconcile import CURSOR
+from bot.texts.keyboards import StarsButton
 from bot.transactions.unit_of_work import UnitOfWork
 from db.models import (
     Entitlement,

@@ -10,8 +10,8 @@ import pytest
 from sqlalchemy import select, update
 
 from bot.accounts.access import has_access
-from bot.chat.keyboards import StarsButton
 from bot.stars import rules
+from bot.texts.keyboards import StarsButton
 from db.models import Entitlement, EntitlementSource, OutboxMessage, StarPayment
 from tests.harness import ADMIN_ID, Harness, MakeHarness
 from tests.stars_player import invoice_link, paid_update, pay, renew, user

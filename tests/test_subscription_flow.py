@@ -6,7 +6,7 @@ from __future__ import annotations
 import time
 from datetime import UTC, datetime
 
-from bot.chat.keyboards import BillingButton
+from bot.texts.keyboards import BillingButton
 from db.models import User
 from tests.api_client import call, login
 from tests.fakes.stripe_api import make_event

@@ -12,10 +12,10 @@ from datetime import UTC, datetime, timedelta
 import pytest
 from sqlalchemy import select
 
-from bot.chat.keyboards import BillingButton
 from bot.core.settings import SettingsError, load_settings
 from bot.lifecycle import rules
 from bot.lifecycle.sweeps import LifecycleSweeps
+from bot.texts.keyboards import BillingButton
 from bot.transactions.unit_of_work import UnitOfWork
 from db.models import Entitlement, EntitlementSource, OutboxMessage, User
 from tests.harness import BOT_TOKEN, Harness, MakeHarness

@@ -15,7 +15,6 @@ from aiogram.types import User as TelegramUser
 from bot.accounts import access
 from bot.billing.checkout import BillingService, CheckoutLink, CheckoutRequest
 from bot.billing.links import PaymentLinks, PleaseWaitError
-from bot.chat import keyboards
 from bot.core.errors import (
     AlreadySubscribedError,
     BillingNotConfiguredError,
@@ -24,7 +23,7 @@ from bot.core.errors import (
 from bot.lifecycle.offers import winback_offered
 from bot.stars.service import Invoice, StarsService
 from bot.telegram.client import bot_username
-from bot.texts import Html, language, plain, t
+from bot.texts import Html, keyboards, language, plain, t
 from bot.texts import billing as texts
 from bot.transactions.unit_of_work import UnitOfWork
 

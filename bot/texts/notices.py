@@ -18,10 +18,9 @@ from typing import Any
 
 from aiogram.types import InlineKeyboardMarkup
 
-from bot.chat import keyboards
 from bot.delivery.kinds import NoticeKind
 from bot.signals.syntax import SignalSpec
-from bot.texts import CATALOGUE, Html, format_date, money, plain, t, tn
+from bot.texts import CATALOGUE, Html, format_date, keyboards, money, plain, t, tn
 from bot.texts import billing as billing_texts
 from bot.texts import signals as signal_texts
 from db.models import OutboxMessage

@@ -13,7 +13,6 @@ from aiogram.types import CallbackQuery, Message
 from bot.accounts import admin
 from bot.billing.checkout import BillingService
 from bot.billing.plans import Plan
-from bot.chat.keyboards import MassActionButton
 from bot.chat.middlewares.admin_only import ADMIN_ONLY
 from bot.chat.user_changes import change_one_user
 from bot.core.errors import BillingNotConfiguredError, BillingUnavailableError
@@ -22,6 +21,7 @@ from bot.lifecycle import brake
 from bot.stars.service import StarsService
 from bot.texts import Html, format_date, plain, t, tn
 from bot.texts import admin as texts
+from bot.texts.keyboards import MassActionButton
 from bot.transactions.unit_of_work import UnitOfWork
 from db.models import Entitlement
 

@@ -12,8 +12,6 @@ from aiogram.types import User as TelegramUser
 from bot.accounts.access import PaidEntitlementsReader
 from bot.billing.checkout import BillingService
 from bot.billing.links import PleaseWaitError
-from bot.chat import keyboards
-from bot.chat.keyboards import BillingButton
 from bot.chat.rail_offers import Offers
 from bot.core.errors import (
     BillingUnavailableError,
@@ -23,8 +21,9 @@ from bot.core.errors import (
 from bot.core.settings import Settings
 from bot.stars.service import StarsService
 from bot.telegram.client import bot_username
-from bot.texts import Html, format_date, language, t
+from bot.texts import Html, format_date, keyboards, language, t
 from bot.texts import billing as texts
+from bot.texts.keyboards import BillingButton
 from bot.transactions.unit_of_work import UnitOfWork
 
 Reply = tuple[Html, InlineKeyboardMarkup | None]

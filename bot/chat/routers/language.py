@@ -11,10 +11,10 @@ from aiogram import Bot, Router
 from aiogram.filters import Command
 from aiogram.types import CallbackQuery, InlineKeyboardButton, InlineKeyboardMarkup, Message
 
-from bot.chat.keyboards import LanguageButton
 from bot.core import languages
 from bot.core.languages import LANGUAGES, NATIVE_NAMES, ChosenLanguages
 from bot.texts import CATALOGUE, Html, language, plain, t
+from bot.texts.keyboards import LanguageButton
 from bot.transactions.unit_of_work import UnitOfWork
 
 

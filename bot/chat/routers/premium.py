@@ -10,9 +10,8 @@ from aiogram.filters import Command
 from aiogram.types import ChatJoinRequest, ChatMemberRestricted, ChatMemberUpdated, Message
 
 from bot.accounts.access import with_access
-from bot.chat import keyboards
 from bot.premium.service import PremiumChats
-from bot.texts import t
+from bot.texts import keyboards, t
 from bot.transactions.unit_of_work import UnitOfWork
 
 

@@ -8,8 +8,8 @@ from aiogram.types import CallbackQuery, InlineKeyboardButton, InlineKeyboardMar
 
 from bot.accounts import preferences
 from bot.accounts.preferences import Preferences, UnknownChoiceError
-from bot.chat.keyboards import PreferenceButton
 from bot.texts import Html, plain, t
+from bot.texts.keyboards import PreferenceButton
 from bot.transactions.unit_of_work import UnitOfWork
 
 # The catalogue's ids, spelled out (tests/test_texts.py finds every id in the code).

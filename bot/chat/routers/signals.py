@@ -10,16 +10,15 @@ from aiogram.filters import Command, CommandObject
 from aiogram.types import CallbackQuery, Message
 
 from bot.accounts import access
-from bot.chat import keyboards
-from bot.chat.keyboards import SignalButton
 from bot.chat.middlewares.admin_only import ADMIN_ONLY
 from bot.core.errors import DomainError
 from bot.signals import service as signals
 from bot.signals.syntax import EXAMPLE, SYNTAX, SignalSyntaxError, parse_signal
 from bot.signals.updates import UPDATE_SYNTAX, parse_update
-from bot.texts import Html, plain, t, tn
+from bot.texts import Html, keyboards, plain, t, tn
 from bot.texts import admin as admin_texts
 from bot.texts import signals as texts
+from bot.texts.keyboards import SignalButton
 from bot.transactions.unit_of_work import UnitOfWork
 
 

@@ -13,13 +13,13 @@ from aiogram.exceptions import ClientDecodeError, TelegramAPIError, TelegramBadR
 from aiogram.filters import Command, CommandObject, Filter
 from aiogram.types import CallbackQuery, Message, PreCheckoutQuery
 
-from bot.chat.keyboards import RefundButton, StarsButton
 from bot.chat.middlewares.admin_only import ADMIN_ONLY
 from bot.core.ids import parse_user_id
 from bot.core.safe_input import first_unsafe_char
 from bot.stars import rules
 from bot.stars.service import NoStarsSubscriptionError, NothingToRefundError, StarsService
 from bot.texts import Html, format_date, plain, t
+from bot.texts.keyboards import RefundButton, StarsButton
 from bot.transactions.unit_of_work import UnitOfWork
 
 log = logging.getLogger(__name__)

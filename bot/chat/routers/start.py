@@ -11,11 +11,10 @@ from aiogram.types import Message
 from bot.accounts import referrals
 from bot.accounts.access import entitlement_grants_access, stripe_entitlement
 from bot.billing.checkout import BillingService
-from bot.chat import keyboards
 from bot.core.settings import Settings
 from bot.telegram.client import bot_username
 from bot.texts import billing as billing_texts
-from bot.texts import plain, t, tn
+from bot.texts import keyboards, plain, t, tn
 from bot.transactions.unit_of_work import UnitOfWork
 
 # The payloads Stripe Checkout returns to (bot/billing/checkout.py).

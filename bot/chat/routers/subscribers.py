@@ -10,11 +10,10 @@ from aiogram.types import Message
 
 from bot.accounts import subscribers
 from bot.accounts.access import entitlement_grants_access
-from bot.chat import keyboards
 from bot.chat.middlewares.admin_only import ADMIN_ONLY
 from bot.chat.user_changes import change_one_user
 from bot.core.ids import parse_user_id
-from bot.texts import Html, t
+from bot.texts import Html, keyboards, t
 from bot.texts import subscribers as texts
 from bot.transactions.unit_of_work import UnitOfWork
 from db.models import EntitlementSource

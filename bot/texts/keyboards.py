@@ -1,5 +1,9 @@
 """Every button the bot shows, and the callback data its buttons carry.
 
+On the texts floor, beside the words: a button is a label from the catalogue and where it
+leads. The outbox's notices (bot/texts/notices.py) and the chat adapter both build them,
+and the chat adapter's handlers filter on the same CallbackData factories.
+
 Callback data through aiogram's CallbackData factories: packed and parsed in one place,
 validated on the way in (a signal id that cannot be one of ours matches no handler, and
 the fallback router answers that the button is no longer valid).
