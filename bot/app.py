@@ -36,7 +36,6 @@ from bot.core.startup import (
     freeze_startup_objects,
     open_engine,
 )
-from bot.delivery.outbox import OutboxWakeup
 from bot.delivery.pacing import ChatPace
 from bot.delivery.turn import SendingTurn, sending_turn
 from bot.delivery.worker import DeliveryWorker
@@ -44,6 +43,7 @@ from bot.lifecycle import brake
 from bot.lifecycle.brake import MassBrake
 from bot.lifecycle.scheduler import Job, Scheduler
 from bot.lifecycle.sweeps import LifecycleSweeps
+from bot.notices.outbox import OutboxWakeup
 from bot.premium import jobs as premium_jobs
 from bot.premium.service import PremiumChats
 from bot.stars.reconcile import StarsReconciler

@@ -25,9 +25,9 @@ from aiogram import Bot
 from bot.chat.sender import SenderOverrides, create_sender
 from bot.core.settings import Settings
 from bot.core.startup import StartupError, check_schema, freeze_startup_objects, open_engine
-from bot.delivery.outbox import OutboxWakeup
 from bot.delivery.turn import sending_turn
 from bot.delivery.worker import DeliveryWorker
+from bot.notices.outbox import OutboxWakeup
 from bot.telegram.client import create_bot, warm_response_models
 from bot.texts import use_brand
 from bot.transactions import commit_events

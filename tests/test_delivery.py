@@ -11,10 +11,10 @@ from sqlalchemy import update
 
 from bot.delivery import outcomes as outbox_writes
 from bot.delivery import worker as delivery
-from bot.delivery.kinds import NoticeKind
-from bot.delivery.outbox import enqueue
 from bot.delivery.pacing import SendPacer
 from bot.delivery.worker import LEASE, MAX_ATTEMPTS
+from bot.notices.kinds import NoticeKind
+from bot.notices.outbox import enqueue
 from db.models import OutboxMessage, User
 from tests.fake_clock import SkippingClock
 from tests.harness import Harness

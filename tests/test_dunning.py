@@ -11,8 +11,8 @@ from datetime import UTC, datetime, timedelta
 from sqlalchemy import update
 
 from bot.accounts.access import entitlement_grants_access, has_access
+from bot.accounts.entitlement_writes import EntitlementState
 from bot.billing import entitlements
-from bot.billing.entitlements import EntitlementState
 from bot.billing.stripe_shapes import Subscription
 from bot.lifecycle.scheduler import Job, Scheduler
 from bot.lifecycle.sweeps import LifecycleSweeps

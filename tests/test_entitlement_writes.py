@@ -8,7 +8,7 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 from bot.accounts import entitlement_writes
-from bot.billing.entitlements import EntitlementState
+from bot.accounts.entitlement_writes import EntitlementState
 from bot.transactions import commit_events
 from db.models import Entitlement, EntitlementSource, User
 from tests.harness import Harness

@@ -13,8 +13,8 @@ import aiohttp
 import pytest
 from sqlalchemy import select
 
-from bot.delivery.kinds import NoticeKind
-from bot.delivery.outbox import enqueue
+from bot.notices.kinds import NoticeKind
+from bot.notices.outbox import enqueue
 from db.engine import create_session_factory
 from db.migrate import head_revision
 from db.models import OutboxMessage

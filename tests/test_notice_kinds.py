@@ -6,8 +6,8 @@ from __future__ import annotations
 import ast
 from pathlib import Path
 
-from bot.delivery.kinds import NoticeKind
 from bot.delivery.plan import PREMIUM_KINDS
+from bot.notices.kinds import NoticeKind
 from bot.texts import CATALOGUE, plain
 from bot.texts.labels import kind_label
 from bot.texts.notices import KINDS

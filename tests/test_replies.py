@@ -12,9 +12,9 @@ from aiogram.types import InlineKeyboardButton, InlineKeyboardMarkup, ReplyKeybo
 from sqlalchemy import select
 
 from bot.chat.replies import _outbox_params
-from bot.delivery import outbox
-from bot.delivery.kinds import NoticeKind
 from bot.delivery.pacing import ChatPace
+from bot.notices import outbox
+from bot.notices.kinds import NoticeKind
 from bot.texts import CATALOGUE, plain
 from bot.texts.labels import kind_label
 from db.models import OutboxMessage

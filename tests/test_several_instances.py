@@ -21,9 +21,9 @@ import pytest
 from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-from bot.delivery.kinds import NoticeKind
-from bot.delivery.outbox import enqueue_many
 from bot.delivery.worker import CONCURRENCY
+from bot.notices.kinds import NoticeKind
+from bot.notices.outbox import enqueue_many
 from db.engine import create_session_factory
 from db.models import Entitlement, OutboxMessage, ProcessedStripeEvent
 from tests.cluster import haproxy_binary, running_haproxy

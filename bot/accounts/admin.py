@@ -15,8 +15,8 @@ from bot.accounts.access import entitlement_grants_access
 from bot.billing.amounts import STARS
 from bot.billing.plans import Plan
 from bot.core.errors import DomainError
-from bot.delivery import outbox
-from bot.delivery.kinds import NoticeKind
+from bot.notices import outbox
+from bot.notices.kinds import NoticeKind
 from db.models import (
     Broadcast,
     Entitlement,

@@ -12,22 +12,36 @@ topic or writes the table.
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, cast
+from dataclasses import dataclass
+from datetime import datetime
+from typing import cast
 
 from sqlalchemy import ColumnElement, Table, bindparam, insert, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.transactions import commit_events
-from db.models import Entitlement
-
-if TYPE_CHECKING:
-    from bot.billing.entitlements import EntitlementState
+from db.models import Entitlement, EntitlementSource
 
 _ENTITLEMENTS = cast(Table, Entitlement.__table__)
 # Stripe's webhook path writes with Core statements built once (bot/billing/stripe_store.py
 # says why). SET takes the columns named in the parameters (and updated_at's onupdate).
 _INSERT = insert(_ENTITLEMENTS)
 _UPDATE = update(_ENTITLEMENTS).where(_ENTITLEMENTS.c.id == bindparam("entitlement_id"))
+
+
+@dataclass(frozen=True, slots=True)
+class EntitlementState:
+    """The columns of an entitlement that a source's state machine decides (an
+    EntitlementLike): Stripe's (bot/billing/entitlements.py) by default."""
+
+    source_ref: str | None
+    status: str
+    price_id: str | None
+    expires_at: datetime | None
+    cancel_at_period_end: bool
+    state_version: int
+    source: str = EntitlementSource.STRIPE
+    grace_until: datetime | None = None
 
 
 def _changed(session: AsyncSession) -> None:

@@ -13,8 +13,8 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.accounts import entitlement_writes
 from bot.core.ids import parse_user_id
-from bot.delivery import outbox
-from bot.delivery.kinds import NoticeKind
+from bot.notices import outbox
+from bot.notices.kinds import NoticeKind
 from db.models import Entitlement, EntitlementSource, Referral, User
 
 PREFIX = "ref_"

@@ -13,8 +13,8 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from bot.accounts import entitlement_writes
 from bot.accounts.access import entitlement_grants_access, with_access
 from bot.core.errors import DomainError
-from bot.delivery import outbox
-from bot.delivery.kinds import NoticeKind
+from bot.notices import outbox
+from bot.notices.kinds import NoticeKind
 from db.engine import unicode_lower
 from db.models import Entitlement, EntitlementSource, OutboxMessage, User
 

@@ -13,8 +13,8 @@ from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 
 from bot.accounts.access import entitlement_grants_access
+from bot.accounts.entitlement_writes import EntitlementState
 from bot.billing.stripe_shapes import Invoice, Subscription
-from db.models import EntitlementSource
 
 # A subscription in one of these states is over for good; a same-second event must not
 # bring it back.
@@ -24,20 +24,6 @@ LIVE_STATUSES = frozenset({"active", "trialing", "past_due"})
 RECOVERABLE_STATUSES = frozenset({"past_due", "unpaid", "incomplete"})
 # GRACE_DAYS' default: how long past_due keeps access after the first failed payment.
 DEFAULT_GRACE = timedelta(days=3)
-
-
-@dataclass(frozen=True, slots=True)
-class EntitlementState:
-    """The Stripe entitlement's columns that an event changes (an EntitlementLike)."""
-
-    source_ref: str | None
-    status: str
-    price_id: str | None
-    expires_at: datetime | None
-    cancel_at_period_end: bool
-    state_version: int
-    source: str = EntitlementSource.STRIPE
-    grace_until: datetime | None = None
 
 
 class Notice(enum.StrEnum):

@@ -20,8 +20,9 @@ from datetime import UTC, datetime, timedelta
 import stripe
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
+from bot.accounts.entitlement_writes import EntitlementState
 from bot.billing import entitlements, stripe_store
-from bot.billing.entitlements import DEFAULT_GRACE, EntitlementState
+from bot.billing.entitlements import DEFAULT_GRACE
 from bot.billing.stripe_events import StripeEventProcessor
 from bot.billing.stripe_shapes import Subscription, parse_subscription
 

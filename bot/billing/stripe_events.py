@@ -27,8 +27,8 @@ from bot.billing.stripe_shapes import (
 )
 from bot.core.errors import BillingUnavailableError
 from bot.core.safe_input import UnsafeInputError, loads_json
-from bot.delivery import outbox
-from bot.delivery.kinds import NoticeKind
+from bot.notices import outbox
+from bot.notices.kinds import NoticeKind
 from bot.transactions.group_commit import GroupCommit
 
 log = logging.getLogger(__name__)

@@ -17,7 +17,7 @@ from sqlalchemy.dialects import postgresql
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from bot.accounts import users
-from bot.billing.entitlements import EntitlementState
+from bot.accounts.entitlement_writes import EntitlementState
 from db.engine import insert_ignoring_conflicts
 from db.models import Entitlement, EntitlementSource, ProcessedStripeEvent, StripeCustomer, User
 

@@ -50,10 +50,10 @@ from aiogram.methods.base import Response
 from aiogram.types import InlineKeyboardMarkup, TelegramObject
 
 from bot.core.clock import Clock
-from bot.delivery import outbox
-from bot.delivery.kinds import NoticeKind
 from bot.delivery.pacing import ChatPace
 from bot.delivery.verdicts import Action, classify
+from bot.notices import outbox
+from bot.notices.kinds import NoticeKind
 from bot.transactions.unit_of_work import UnitOfWork
 from db.faults import DATABASE_FAULTS, describe_fault
 

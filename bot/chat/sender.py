@@ -17,10 +17,10 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from bot.chat.progress_reports import ProgressReporter
 from bot.core.clock import Clock
 from bot.core.settings import Settings
-from bot.delivery.outbox import OutboxWakeup
 from bot.delivery.pacing import ChatPace
 from bot.delivery.turn import SendingTurn
 from bot.delivery.worker import CONCURRENCY, DeliveryWorker
+from bot.notices.outbox import OutboxWakeup
 from bot.texts.notices import NoticeRenderer
 
 PROGRESS_EVERY = 2.0  # seconds between edits of an admin's broadcast progress message

@@ -9,7 +9,7 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
 
-from bot.delivery.kinds import NoticeKind
+from bot.notices.kinds import NoticeKind
 from db.models import OutboxMessage, OutboxStatus
 
 PER_CHAT_INTERVAL = 1.0  # Telegram: about one message per second to the same chat

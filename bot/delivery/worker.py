@@ -42,11 +42,11 @@ from bot.delivery import outcomes as writes
 from bot.delivery.adaptive import START as START_RATE
 from bot.delivery.adaptive import AdaptiveRate
 from bot.delivery.claims import Claim
-from bot.delivery.outbox import OutboxWakeup
 from bot.delivery.pacing import ChatPace, SendPacer, UnavailableBackoff, backoff
 from bot.delivery.plan import PER_CHAT_INTERVAL, PREMIUM_KINDS, Send, plan_batch
 from bot.delivery.turn import CHECK_EVERY, STANDBY_POLL, OnlySender, SendingTurn
 from bot.delivery.verdicts import Action, Verdict, classify
+from bot.notices.outbox import OutboxWakeup
 from db.faults import DATABASE_FAULTS, describe_fault
 from db.models import OutboxMessage, Priority
 

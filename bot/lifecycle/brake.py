@@ -24,8 +24,8 @@ from sqlalchemy import Table, delete, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.core.clock import CLOCK_SLACK
-from bot.delivery import outbox
-from bot.delivery.kinds import NoticeKind
+from bot.notices import outbox
+from bot.notices.kinds import NoticeKind
 from db.engine import insert_ignoring_conflicts
 from db.models import HeldAction
 

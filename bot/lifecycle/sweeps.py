@@ -18,11 +18,11 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import aliased
 
 from bot.accounts.access import ACCESS_STATUSES, STRIPE_GRACE, SUBSCRIPTION_SOURCES, with_access
-from bot.delivery import outbox
-from bot.delivery.kinds import NoticeKind
 from bot.lifecycle import rules
 from bot.lifecycle.brake import EXPIRY, MassBrake
 from bot.lifecycle.rules import Ending
+from bot.notices import outbox
+from bot.notices.kinds import NoticeKind
 from bot.transactions.unit_of_work import UnitOfWork
 from db.engine import insert_ignoring_conflicts
 from db.models import Entitlement, LifecycleNotice, StarPayment, User

@@ -6,9 +6,9 @@ from __future__ import annotations
 from collections.abc import Awaitable, Callable, Sequence
 from datetime import datetime
 
-from bot.delivery import outbox
-from bot.delivery.kinds import NoticeKind
 from bot.lifecycle.brake import MassBrake
+from bot.notices import outbox
+from bot.notices.kinds import NoticeKind
 from bot.premium.service import AuditReport, PremiumChats
 
 JobBody = Callable[[datetime], Awaitable[str]]

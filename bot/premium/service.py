@@ -17,10 +17,10 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from bot.accounts import users
 from bot.accounts.access import recipients, with_access
-from bot.delivery.kinds import NoticeKind
 from bot.delivery.pacing import SendPacer
 from bot.lifecycle.brake import REMOVALS, MassBrake
 from bot.lifecycle.sweeps import Message, queue_once
+from bot.notices.kinds import NoticeKind
 from bot.premium import rules
 from db.engine import upsert
 from db.models import LifecycleNotice, PremiumMember, PremiumPeriod

@@ -11,8 +11,8 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.accounts import access
 from bot.core.errors import DomainError
-from bot.delivery import outbox
-from bot.delivery.kinds import NoticeKind
+from bot.notices import outbox
+from bot.notices.kinds import NoticeKind
 from bot.signals.syntax import SignalSpec
 from bot.signals.updates import (
     Outcome,

@@ -21,8 +21,8 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from bot.accounts import access, entitlement_writes, referrals, users
 from bot.accounts.access import entitlement_grants_access
 from bot.core.errors import DomainError
-from bot.delivery import outbox
-from bot.delivery.kinds import NoticeKind
+from bot.notices import outbox
+from bot.notices.kinds import NoticeKind
 from bot.stars import rules
 from bot.stars.payload import Offer, PayloadSigner
 from bot.transactions.unit_of_work import UnitOfWork

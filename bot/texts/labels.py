@@ -3,7 +3,7 @@ the reader's words. A code the catalogue does not know shows as it is, never an 
 
 from __future__ import annotations
 
-from bot.delivery.kinds import NoticeKind
+from bot.notices.kinds import NoticeKind
 from bot.texts import plain
 from bot.texts.notices import KINDS
 

@@ -1,6 +1,6 @@
 """The words and buttons of every outbox row, rendered when the row is sent.
 
-The domain queues what to say (bot.delivery.outbox: a kind and its params); this turns it
+The domain queues what to say (bot.notices.outbox: a kind and its params); this turns it
 into the catalogue's words at send time, so a message always reads as the catalogue does
 and in the recipient's language as it is when the row goes out. The delivery worker is handed
 `NoticeRenderer.render` by the composition root. A broadcast's rows all say the same, so
@@ -18,7 +18,7 @@ from typing import Any
 
 from aiogram.types import InlineKeyboardMarkup
 
-from bot.delivery.kinds import NoticeKind
+from bot.notices.kinds import NoticeKind
 from bot.signals.syntax import SignalSpec
 from bot.texts import CATALOGUE, Html, format_date, keyboards, money, plain, t, tn
 from bot.texts import billing as billing_texts

@@ -1,7 +1,7 @@
 """What an outbox row says: its kind, one NoticeKind, stored as the same string it always
 was (a StrEnum, so the rows need no migration), and what delivery must know of each kind.
 
-Producers queue a NoticeKind, never a string literal (bot/delivery/outbox.py takes only
+Producers queue a NoticeKind, never a string literal (bot/notices/outbox.py takes only
 this type). The chat adapter gives each kind its words and its label in one registry
 (bot/texts/notices.py); tests/test_notice_kinds.py holds every kind to having both.
 """

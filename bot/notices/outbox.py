@@ -10,7 +10,7 @@ from typing import Any, cast
 from sqlalchemy import Table, insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from bot.delivery.kinds import NoticeKind
+from bot.notices.kinds import NoticeKind
 from bot.transactions import commit_events
 from db.models import OutboxMessage, Priority
 
