@@ -15,7 +15,6 @@ from aiohttp import web
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
 from bot.billing.checkout import BillingService
-from bot.billing.links import payment_links
 from bot.billing.plans import PlanCatalog
 from bot.billing.reconcile import Reconciler
 from bot.billing.stripe_client import StripeConnection, create_stripe_connection
@@ -44,6 +43,7 @@ from bot.lifecycle.brake import MassBrake
 from bot.lifecycle.scheduler import Job, Scheduler
 from bot.lifecycle.sweeps import LifecycleSweeps
 from bot.notices.outbox import OutboxWakeup
+from bot.payments.links import payment_links
 from bot.premium import jobs as premium_jobs
 from bot.premium.service import PremiumChats
 from bot.stars.reconcile import StarsReconciler

@@ -12,7 +12,7 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from bot.billing.links import CLAIM_SECONDS, REUSE_MARGIN, Stored, Verdict, busy_for, verdict
+from bot.payments.links import CLAIM_SECONDS, REUSE_MARGIN, Stored, Verdict, busy_for, verdict
 from tests.api_client import call, login
 from tests.harness import PRICE_MONTHLY, Harness, MakeHarness
 

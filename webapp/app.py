@@ -8,10 +8,10 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from bot.accounts.attempt_limits import Limiter, limiter_for
 from bot.billing.checkout import BillingService
-from bot.billing.links import PaymentLinks, payment_links
 from bot.billing.stripe_events import StripeEventProcessor
 from bot.core.languages import ChosenLanguages
 from bot.core.settings import Settings
+from bot.payments.links import PaymentLinks, payment_links
 from bot.premium.service import PremiumChats
 from bot.stars.service import StarsService
 from bot.telegram.health import TelegramHealth

@@ -9,10 +9,10 @@ from aiohttp import web
 
 from bot.accounts.attempt_limits import Limiter
 from bot.billing.checkout import BillingService
-from bot.billing.links import PaymentLinks
 from bot.billing.stripe_events import StripeEventProcessor
 from bot.core.languages import ChosenLanguages
 from bot.core.settings import Settings
+from bot.payments.links import PaymentLinks
 from bot.premium.service import PremiumChats
 from bot.stars.service import StarsService
 from bot.transactions.unit_of_work import UnitOfWork

@@ -13,7 +13,6 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.accounts import access, admin, users
 from bot.billing.checkout import CheckoutRequest
-from bot.billing.links import PleaseWaitError
 from bot.core import languages
 from bot.core.errors import (
     AlreadySubscribedError,
@@ -24,6 +23,7 @@ from bot.core.errors import (
     UnknownPlanError,
 )
 from bot.delivery.broadcast_counts import counts_for
+from bot.payments.links import PleaseWaitError
 from bot.signals import service as signals
 from bot.signals.syntax import SignalSyntaxError, parse_signal
 from bot.telegram.client import bot_username

@@ -10,7 +10,8 @@ from aiogram.exceptions import TelegramAPIError
 from aiohttp import web
 
 from bot.accounts import access
-from bot.billing.links import PleaseWaitError
+from bot.payments.links import PleaseWaitError
+from bot.stars import invoice_links
 from bot.stars.service import Invoice
 from bot.texts import plain
 from webapp.callers import caller_id
@@ -34,8 +35,8 @@ async def stars_invoice(request: web.Request) -> web.Response:
     links = request.app[PAYMENT_LINKS]
     try:
         await links.brake(user_id)
-        url = await links.stars_invoice(
-            request.app[STARS], request.app[BOT], user_id, invoice, datetime.now(UTC)
+        url = await invoice_links.invoice_link(
+            links, request.app[STARS], request.app[BOT], user_id, invoice, now=datetime.now(UTC)
         )
     except PleaseWaitError as error:
         raise please_wait(error.retry_after) from None

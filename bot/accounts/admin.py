@@ -12,11 +12,11 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.accounts import access, entitlement_writes, referrals, users
 from bot.accounts.access import entitlement_grants_access
-from bot.billing.amounts import STARS
 from bot.billing.plans import Plan
 from bot.core.errors import DomainError
 from bot.notices import outbox
 from bot.notices.kinds import NoticeKind
+from bot.payments.amounts import STARS
 from db.models import (
     Broadcast,
     Entitlement,

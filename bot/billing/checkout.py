@@ -11,7 +11,6 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.accounts import users
 from bot.accounts.access import entitlement_grants_access, stripe_entitlement, subscribed
-from bot.billing.links import Issued, PaymentLinks, Stored
 from bot.billing.plans import Plan, PlanCatalog
 from bot.billing.stripe_shapes import METADATA_USER_KEY
 from bot.core.errors import (
@@ -23,6 +22,7 @@ from bot.core.errors import (
     UnknownPlanError,
 )
 from bot.core.languages import ENGLISH, stripe_locale
+from bot.payments.links import Issued, PaymentLinks, Stored
 
 log = logging.getLogger(__name__)
 

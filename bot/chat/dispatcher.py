@@ -7,7 +7,6 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from bot.accounts.access import PaidEntitlementsReader
 from bot.billing.checkout import BillingService
-from bot.billing.links import PaymentLinks, payment_links
 from bot.chat.middlewares.admin_only import AdminOnlyMiddleware
 from bot.chat.middlewares.language import LanguageMiddleware
 from bot.chat.middlewares.server_faults import ServerFaultMiddleware
@@ -18,6 +17,7 @@ from bot.chat.replies import ReplyScope
 from bot.chat.routers import get_routers
 from bot.core.languages import ChosenLanguages
 from bot.core.settings import Settings
+from bot.payments.links import PaymentLinks, payment_links
 from bot.premium.service import PremiumChats
 from bot.stars.service import StarsService
 from bot.transactions.unit_of_work import UnitOfWork

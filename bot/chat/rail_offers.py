@@ -14,13 +14,14 @@ from aiogram.types import User as TelegramUser
 
 from bot.accounts import access
 from bot.billing.checkout import BillingService, CheckoutLink, CheckoutRequest
-from bot.billing.links import PaymentLinks, PleaseWaitError
 from bot.core.errors import (
     AlreadySubscribedError,
     BillingNotConfiguredError,
     BillingUnavailableError,
 )
 from bot.lifecycle.offers import winback_offered
+from bot.payments.links import PaymentLinks, PleaseWaitError
+from bot.stars import invoice_links
 from bot.stars.service import Invoice, StarsService
 from bot.telegram.client import bot_username
 from bot.texts import Html, keyboards, language, plain, t
@@ -102,8 +103,8 @@ class Offers:
     async def _stars_button(self, user: TelegramUser, bot: Bot) -> InlineKeyboardButton | None:
         invoice = Invoice(plain("stars.invoice.title"), plain("stars.invoice.description"))
         try:
-            url = await self.links.stars_invoice(
-                self._stars, bot, user.id, invoice, datetime.now(UTC)
+            url = await invoice_links.invoice_link(
+                self.links, self._stars, bot, user.id, invoice, now=datetime.now(UTC)
             )
         except TelegramAPIError as error:
             log.warning("createInvoiceLink failed: %s", type(error).__name__)

@@ -23,8 +23,8 @@ from babel.dates import format_date as babel_date
 from babel.dates import format_datetime as babel_datetime
 from babel.numbers import format_decimal
 
-from bot.billing.amounts import format_amount
 from bot.core.languages import LANGUAGES
+from bot.payments.amounts import format_amount
 
 log = logging.getLogger(__name__)
 

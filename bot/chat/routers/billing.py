@@ -11,7 +11,6 @@ from aiogram.types import User as TelegramUser
 
 from bot.accounts.access import PaidEntitlementsReader
 from bot.billing.checkout import BillingService
-from bot.billing.links import PleaseWaitError
 from bot.chat.rail_offers import Offers
 from bot.core.errors import (
     BillingUnavailableError,
@@ -19,6 +18,7 @@ from bot.core.errors import (
     RailNotOfferedError,
 )
 from bot.core.settings import Settings
+from bot.payments.links import PleaseWaitError
 from bot.stars.service import StarsService
 from bot.telegram.client import bot_username
 from bot.texts import Html, format_date, keyboards, language, t

@@ -21,7 +21,6 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any, cast
 
-from aiogram import Bot
 from sqlalchemy import Table, and_, delete, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -29,7 +28,6 @@ from bot.accounts import users
 from bot.accounts.attempt_limits import Limiter, limiter_for
 from bot.core.errors import DomainError
 from bot.core.settings import Settings
-from bot.stars.service import Invoice, StarsService
 from bot.transactions.unit_of_work import UnitOfWork
 from db.models import PaymentLink
 
@@ -38,9 +36,6 @@ from db.models import PaymentLink
 CLAIM_SECONDS = 30
 # A link this close to its end is not handed out: the user needs time to pay.
 REUSE_MARGIN = timedelta(minutes=10)
-# A Stars invoice link names its user and price and never expires; made again daily all the
-# same, so a link passed around stops being the one /subscribe shows.
-STARS_LINK_LIFETIME = timedelta(hours=24)
 
 _LINKS = cast(Table, PaymentLink.__table__)
 
@@ -123,18 +118,6 @@ class PaymentLinks:
         wait = await self._limiter.attempt(f"pay:{user_id}")
         if wait:
             raise PleaseWaitError(wait)
-
-    async def stars_invoice(
-        self, stars: StarsService, bot: Bot, user_id: int, invoice: Invoice, now: datetime
-    ) -> str:
-        """The user's Stars invoice link at today's price, made once a day at most."""
-        offer = f"stars:{stars.price}"
-
-        async def make(_offer: str) -> Issued:
-            url = await stars.invoice_link(bot, user_id, invoice)
-            return Issued(url, None, now + STARS_LINK_LIFETIME)
-
-        return (await self.get(user_id, [offer], make, now))[offer]
 
     async def get(
         self,
