@@ -11,7 +11,8 @@ from aiohttp import web
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from bot.accounts import access, admin, users
+from bot.accounts import access, users
+from bot.admin import service as admin
 from bot.billing.checkout import CheckoutRequest
 from bot.core import languages
 from bot.core.errors import (

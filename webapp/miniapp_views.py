@@ -7,8 +7,8 @@ from decimal import Decimal
 from typing import Any
 
 from bot.accounts.access import entitlement_grants_access
-from bot.accounts.admin import Stats
 from bot.accounts.subscribers import Found, Timeline
+from bot.admin.service import Stats
 from bot.billing.plans import Plan
 from bot.delivery.broadcast_counts import Counts
 from bot.signals.service import Performance

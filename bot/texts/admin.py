@@ -8,7 +8,7 @@ from bot.delivery.broadcast_counts import Counts
 from bot.texts import Html, money, t
 
 if TYPE_CHECKING:  # the delivery worker renders progress without the admin service
-    from bot.accounts.admin import Stats
+    from bot.admin.service import Stats
 
 GRANT_SYNTAX = "/grant USER_ID DAYS  (DAYS 0 takes a grant back)"
 TITLES = {"signal": "title.signal", "signal_update": "title.signal_update"}

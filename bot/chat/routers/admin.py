@@ -10,7 +10,7 @@ from aiogram import Router
 from aiogram.filters import Command, CommandObject
 from aiogram.types import CallbackQuery, Message
 
-from bot.accounts import admin
+from bot.admin import service as admin
 from bot.billing.checkout import BillingService
 from bot.billing.plans import Plan
 from bot.chat.middlewares.admin_only import ADMIN_ONLY
