@@ -49,6 +49,7 @@ from webapp.keys import (
 )
 from webapp.language import language_middleware
 from webapp.miniapp_auth import TokenSigner
+from webapp.readiness import Readiness
 from webapp.security import add_security_headers
 from webapp.telegram_webhook import TelegramWebhookHandler
 
@@ -97,7 +98,7 @@ def create_web_app(
     app[BILLING] = billing
     app[STARS] = stars
     app[PREMIUM] = premium
-    app[READINESS] = health.Readiness(app[UNIT_OF_WORK], telegram_health)
+    app[READINESS] = Readiness(app[UNIT_OF_WORK], telegram_health)
     app[TOKENS] = TokenSigner(settings.bot_token.get_secret_value())
     app[INITDATA_LIMITER] = _initdata_limiter(settings, app[UNIT_OF_WORK])
     app[FEED_CACHE] = FeedCache()

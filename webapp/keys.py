@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
-
 from aiogram import Bot
 from aiohttp import web
 
@@ -18,9 +16,7 @@ from bot.stars.service import StarsService
 from bot.transactions.unit_of_work import UnitOfWork
 from webapp.hot_cache import AccessCache, FeedCache
 from webapp.miniapp_auth import TokenSigner
-
-if TYPE_CHECKING:
-    from webapp.health import Readiness
+from webapp.readiness import Readiness
 
 SETTINGS = web.AppKey("settings", Settings)
 UNIT_OF_WORK = web.AppKey("unit_of_work", UnitOfWork)
@@ -37,4 +33,4 @@ FEED_CACHE = web.AppKey("feed_cache", FeedCache)
 ACCESS_CACHE = web.AppKey("access_cache", AccessCache)
 # What users chose with /language, shared with the chat's middleware (one process's view).
 CHOSEN_LANGUAGES = web.AppKey("chosen_languages", ChosenLanguages)
-READINESS: web.AppKey[Readiness] = web.AppKey("readiness")
+READINESS = web.AppKey("readiness", Readiness)
