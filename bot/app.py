@@ -55,9 +55,10 @@ from bot.texts import use_brand
 from bot.transactions import commit_events
 from bot.transactions.change_feed import ChangeFeed
 from bot.transactions.group_commit import GroupCommit
+from bot.transactions.sessions import app_session_factory
 from bot.transactions.unit_of_work import UnitOfWork
 from db import migrate
-from db.engine import create_session_factory, is_sqlite
+from db.engine import is_sqlite
 from webapp.app import create_runner, create_web_app
 
 log = logging.getLogger(__name__)
@@ -343,7 +344,7 @@ def build(settings: Settings, engine: AsyncEngine, *, clock: Clock | None = None
     ahead on theirs)."""
     install_redaction(settings.secret_values())
     use_brand(settings.brand_name)  # every text's {brand}, the Mini App's title
-    session_factory = create_session_factory(engine)
+    session_factory = app_session_factory(engine)
     telegram_health = TelegramHealth()
     bot = create_bot(settings, telegram_health)
     wakeup = OutboxWakeup()

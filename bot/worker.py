@@ -32,7 +32,8 @@ from bot.telegram.client import create_bot, warm_response_models
 from bot.texts import use_brand
 from bot.transactions import commit_events
 from bot.transactions.change_feed import ChangeFeed
-from db.engine import create_session_factory, is_sqlite
+from bot.transactions.sessions import app_session_factory
+from db.engine import is_sqlite
 
 log = logging.getLogger(__name__)
 
@@ -63,7 +64,7 @@ async def delivery_worker(
         _, worker = create_sender(
             settings,
             bot,
-            create_session_factory(engine),
+            app_session_factory(engine),
             wakeup=wakeup,
             turn=sending_turn(engine),
             overrides=SenderOverrides(rate=rate, concurrency=concurrency, lease=lease),

@@ -42,3 +42,25 @@ async def test_the_rule_followed_is_not_flagged(harness: Harness) -> None:
     await harness.send_text(USER, "/careful")
     assert harness.last_reply(USER).text == "replied after the commit"
     assert harness.guard.violations == []
+
+
+async def test_only_the_applications_sessions_count_their_commits(harness: Harness) -> None:
+    """The commit events sit on the composition root's own Session class: a plain session
+    on the same database (a script's, a test's) counts nothing, whatever was imported, and
+    a second application's factory does not count the first one's commits twice."""
+    from bot.transactions import commit_events
+    from bot.transactions.sessions import app_session_factory
+    from db.engine import create_session_factory
+
+    def feed() -> int:
+        return commit_events.version(commit_events.FEED)
+
+    engine = harness.parts.engine
+    before = feed()
+    async with create_session_factory(engine)() as session, session.begin():
+        commit_events.mark(session, commit_events.FEED)
+    assert feed() == before
+    app_session_factory(engine)  # another application in this process: its own listeners
+    async with harness.parts.session_factory() as session, session.begin():
+        commit_events.mark(session, commit_events.FEED)
+    assert feed() == before + 1

@@ -67,7 +67,6 @@ def changed(topics: set[str] | list[str]) -> None:
             listener.notify()
 
 
-@event.listens_for(Session, "before_commit")
 def _before_commit(session: Session) -> None:
     topics = session.info.get(_KEY)
     if topics and session.get_bind().dialect.name == "postgresql":
@@ -75,11 +74,18 @@ def _before_commit(session: Session) -> None:
         session.execute(select(func.pg_notify(CHANNEL, payload)))
 
 
-@event.listens_for(Session, "after_commit")
 def _after_commit(session: Session) -> None:
     changed(session.info.pop(_KEY, set()))
 
 
-@event.listens_for(Session, "after_rollback")
 def _after_rollback(session: Session) -> None:
     session.info.pop(_KEY, None)
+
+
+def attach(session_class: type[Session]) -> None:
+    """Count the commits of sessions of `session_class` (one the composition root made for
+    its own factory, bot.transactions.sessions): only the application's sessions, never
+    every Session in the process, whatever else imported this module."""
+    event.listen(session_class, "before_commit", _before_commit)
+    event.listen(session_class, "after_commit", _after_commit)
+    event.listen(session_class, "after_rollback", _after_rollback)

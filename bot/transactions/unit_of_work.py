@@ -30,8 +30,8 @@ class UnitOfWork:
     @asynccontextmanager
     async def __call__(self) -> AsyncIterator[AsyncSession]:
         async with self._session_factory() as session:
-            self._opened(session)
             async with session.begin():
+                await self._began(session)
                 yield session
             self._committed(session)
 
@@ -45,8 +45,9 @@ class UnitOfWork:
             await session.connection(execution_options={READ_ONLY: True})
             yield session
 
-    def _opened(self, session: AsyncSession) -> None:
-        """A hook for units that tag their sessions (bot.chat's update units)."""
+    async def _began(self, session: AsyncSession) -> None:
+        """A step before the block's own statements, in its transaction (bot.chat's update
+        units record their update here)."""
 
     def _committed(self, session: AsyncSession) -> None:
         """A hook called once the unit's transaction has committed."""

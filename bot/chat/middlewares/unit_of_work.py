@@ -28,10 +28,8 @@ from typing import Any, cast
 
 from aiogram import BaseMiddleware
 from aiogram.types import TelegramObject, Update
-from sqlalchemy import Delete, Table, delete, event, select
-from sqlalchemy.engine import Connection
+from sqlalchemy import Delete, Table, delete, select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
-from sqlalchemy.orm import Session, SessionTransaction
 
 from bot.core import metrics
 from bot.transactions.coalescing import Coalescer
@@ -51,8 +49,7 @@ _RECORD = {
 KEEP = timedelta(days=2)
 PRUNE_EVERY_SECONDS = 3600.0
 
-_TO_RECORD = "signaldesk.update_to_record"
-_PRUNE = "signaldesk.prune_updates"
+_RECORDED = "signaldesk.update_recorded"
 
 
 def _expired(now: datetime) -> Delete:
@@ -62,22 +59,6 @@ def _expired(now: datetime) -> Delete:
 
 class AlreadyHandledError(Exception):
     """This update's changes were committed by an earlier delivery of it."""
-
-
-@event.listens_for(Session, "after_begin")
-def _record_update(session: Session, _tx: SessionTransaction, connection: Connection) -> None:
-    """First statement of a unit's transaction: record the update (or find it recorded)."""
-    update_id = session.info.pop(_TO_RECORD, None)
-    if update_id is None:
-        return
-    now = datetime.now(UTC)
-    if session.info.pop(_PRUNE, False):
-        connection.execute(_expired(now))
-    result = connection.execute(
-        _RECORD[connection.dialect.name], {"update_id": update_id, "processed_at": now}
-    )
-    if result.scalar() is None:
-        raise AlreadyHandledError(update_id)
 
 
 class UpdateWork(UnitOfWork):
@@ -101,13 +82,24 @@ class UpdateWork(UnitOfWork):
         not record it, so its own changes still commit together with the record."""
         return self._untracked
 
-    def _opened(self, session: AsyncSession) -> None:
-        if self._update_id is not None:
-            session.info[_TO_RECORD] = self._update_id
-            session.info[_PRUNE] = self._prune
+    async def _began(self, session: AsyncSession) -> None:
+        """The unit's first statement: record the update (or find it recorded, and roll
+        the unit back). Its changes and the record commit together."""
+        if self._update_id is None:
+            return
+        now = datetime.now(UTC)
+        connection = await session.connection()
+        if self._prune:
+            await connection.execute(_expired(now))
+        result = await connection.execute(
+            _RECORD[connection.dialect.name], {"update_id": self._update_id, "processed_at": now}
+        )
+        if result.scalar() is None:
+            raise AlreadyHandledError(self._update_id)
+        session.info[_RECORDED] = True
 
     def _committed(self, session: AsyncSession) -> None:
-        if _TO_RECORD not in session.info:  # the transaction began, so it holds the record
+        if session.info.pop(_RECORDED, False):  # committed with the update's record
             self._update_id = None
 
     @property
