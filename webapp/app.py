@@ -6,6 +6,7 @@ from aiogram import Bot, Dispatcher
 from aiohttp import web
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
+from bot.accounts.access_cache import AccessCache
 from bot.accounts.attempt_limits import Limiter, limiter_for
 from bot.billing.checkout import BillingService
 from bot.billing.stripe_events import StripeEventProcessor
@@ -30,7 +31,7 @@ from webapp import (
     track_record,
 )
 from webapp.errors import error_middleware
-from webapp.hot_cache import AccessCache, FeedCache
+from webapp.feed_cache import FeedCache
 from webapp.keys import (
     ACCESS_CACHE,
     BILLING,

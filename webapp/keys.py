@@ -5,6 +5,7 @@ from __future__ import annotations
 from aiogram import Bot
 from aiohttp import web
 
+from bot.accounts.access_cache import AccessCache
 from bot.accounts.attempt_limits import Limiter
 from bot.billing.checkout import BillingService
 from bot.billing.stripe_events import StripeEventProcessor
@@ -14,7 +15,7 @@ from bot.payments.links import PaymentLinks
 from bot.premium.service import PremiumChats
 from bot.stars.service import StarsService
 from bot.transactions.unit_of_work import UnitOfWork
-from webapp.hot_cache import AccessCache, FeedCache
+from webapp.feed_cache import FeedCache
 from webapp.miniapp_auth import TokenSigner
 from webapp.readiness import Readiness
 

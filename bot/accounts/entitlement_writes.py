@@ -4,7 +4,7 @@ bonuses, Telegram Stars (payments, renewal switches, refunds) and Stripe's state
 Each source keeps its own rules (bot/billing/entitlements.py, bot/stars/rules.py, ...) and
 decides the new state; saving it happens here, together with what must go with every such
 write: the change mark (commit_events.ENTITLEMENTS), which makes the access caches of every
-process (webapp/hot_cache.py; others through the change feed) reload once the transaction
+process (bot/accounts/access_cache.py; others through the change feed) reload once the transaction
 commits. A write that skipped it left the Mini App answering from the old access for up to
 its cache's lifetime. tests/test_entitlement_writes.py holds that nothing else marks the
 topic or writes the table.
