@@ -267,3 +267,37 @@ def test_the_delivery_worker_process_loads_no_stripe_admin_or_migrations() -> No
         env={"PATH": "/usr/bin:/bin", "BOT_TOKEN": "1:x", "PYTHONPATH": str(ROOT)},
     )
     assert result.stdout.strip() == ""
+
+
+# The readiness probe is itself the one statement it runs: whether the database takes a write.
+ROUTES_WITHOUT_SQL_EXCEPT = {ROOT / "webapp/readiness.py"}
+
+
+def test_routes_call_services_and_run_no_sql() -> None:
+    """A route reads the request, calls the domain in a unit of work, renders; the queries
+    live with the feature that owns the table (issue 26: the track record, /metrics and
+    /api/v1/me ran their own)."""
+    allowed = {"sqlalchemy.ext.asyncio", "sqlalchemy.exc"}
+    session_calls = {"get", "execute", "scalar", "scalars", "add", "add_all", "delete", "merge"}
+    wrong = [
+        f"{path.relative_to(ROOT)}:{getattr(node, 'lineno', 0)} {label}"
+        for path in _sources("webapp")
+        if path not in ROUTES_WITHOUT_SQL_EXCEPT
+        for node in ast.walk(ast.parse(path.read_text()))
+        for label in _sql_use(node, allowed, session_calls)
+    ]
+    assert wrong == []
+
+
+def _sql_use(node: ast.AST, allowed: set[str], session_calls: set[str]) -> list[str]:
+    if isinstance(node, ast.ImportFrom) and (node.module or "").startswith("sqlalchemy"):
+        return [] if node.module in allowed else [f"imports {node.module}"]
+    if (
+        isinstance(node, ast.Call)
+        and isinstance(node.func, ast.Attribute)
+        and isinstance(node.func.value, ast.Name)
+        and node.func.value.id in {"session", "connection"}
+        and node.func.attr in session_calls
+    ):
+        return [f"{node.func.value.id}.{node.func.attr}()"]
+    return []

@@ -20,11 +20,10 @@ from datetime import UTC, datetime
 from aiohttp import web
 from prometheus_client import CONTENT_TYPE_LATEST, REGISTRY, CollectorRegistry, generate_latest
 from prometheus_client.multiprocess import MultiProcessCollector
-from sqlalchemy import func, select
 
 from bot.core import metrics
+from bot.notices import outbox
 from db.faults import DATABASE_FAULTS, describe_fault
-from db.models import OutboxMessage, OutboxStatus
 from webapp.errors import ApiError
 from webapp.keys import SETTINGS, UNIT_OF_WORK
 
@@ -46,14 +45,11 @@ def _authorised(request: web.Request) -> bool:
 async def _read_outbox(request: web.Request) -> None:
     """The outbox gauges from the database; NaN, and database_up 0, when it cannot be read."""
     try:
+        # A writing unit although it only reads: on SQLite it takes the write lock, so a
+        # database that reads but cannot write (a full disk, a read-only file) is down here,
+        # as it is for /readyz.
         async with asyncio.timeout(READ_TIMEOUT), request.app[UNIT_OF_WORK]() as session:
-            depth, oldest = (
-                await session.execute(
-                    select(func.count(), func.min(OutboxMessage.created_at)).where(
-                        OutboxMessage.status == OutboxStatus.PENDING
-                    )
-                )
-            ).one()
+            depth, oldest = await outbox.backlog(session)
     except _READ_FAULTS as error:
         log.warning("metrics: the database cannot be read (%s)", describe_fault(error))
         metrics.DATABASE_UP.set(0)

@@ -8,7 +8,6 @@ from datetime import UTC, datetime
 from typing import Any
 
 from aiohttp import web
-from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.accounts import access, users
@@ -31,7 +30,6 @@ from bot.telegram.client import bot_username
 from bot.texts import admin as admin_texts
 from bot.texts import language, plain
 from bot.transactions.unit_of_work import UnitOfWork
-from db.models import Broadcast, Entitlement, User
 from webapp import miniapp_views as views
 from webapp.callers import caller_id, client_address, require_admin
 from webapp.errors import ApiError, please_wait, rail_not_offered
@@ -119,12 +117,10 @@ async def me(request: web.Request) -> web.Response:
     user_id = caller_id(request)
     now = datetime.now(UTC)
     async with _uow(request).reading() as session:
-        user = await session.get(User, user_id)
+        user = await users.find(session, user_id)
         if user is None:
             raise ApiError(401, "unauthorized", "unknown user; reopen the app")
-        rows = list(
-            await session.scalars(select(Entitlement).where(Entitlement.user_id == user_id))
-        )
+        rows = await access.entitlements_of(session, user_id)
         has = await access.has_access(session, user_id, now)
         customer = await _portal_customer(request, session, user_id, now)
     billing = request.app[BILLING]
@@ -307,7 +303,7 @@ async def broadcast_progress(request: web.Request) -> web.Response:
     if not raw.isascii() or not raw.isdigit() or len(raw) > 9:
         raise ApiError(400, "bad_request", "broadcast id must be a number")
     async with _uow(request).reading() as session:
-        broadcast = await session.get(Broadcast, int(raw))
+        broadcast = await admin.find_broadcast(session, int(raw))
         if broadcast is None:
             raise ApiError(404, "not_found", "no such broadcast")
         counts = (await counts_for(session, [broadcast.id]))[broadcast.id]

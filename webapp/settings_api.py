@@ -6,9 +6,8 @@ from __future__ import annotations
 from aiohttp import web
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from bot.accounts import preferences
+from bot.accounts import preferences, users
 from bot.core import languages
-from db.models import User
 from webapp.callers import caller_id
 from webapp.errors import ApiError
 from webapp.keys import CHOSEN_LANGUAGES, SETTINGS, UNIT_OF_WORK
@@ -38,7 +37,7 @@ def _shown(chosen: preferences.Preferences, language: str) -> dict[str, object]:
 
 
 async def _current(request: web.Request, session: AsyncSession, user_id: int) -> dict[str, object]:
-    user = await session.get(User, user_id)
+    user = await users.find(session, user_id)
     language = languages.of_user(user, request.app[SETTINGS].default_language)
     return _shown(await preferences.of(session, user_id), language)
 

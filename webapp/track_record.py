@@ -12,20 +12,19 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections import defaultdict
 from datetime import UTC, datetime
 from decimal import Decimal
 
 from aiogram.exceptions import AiogramError
 from aiohttp import web
-from sqlalchemy import func, select
 
 from bot.core.languages import bcp47
+from bot.signals import record
 from bot.signals.service import closed_signals, summarise
 from bot.signals.syntax import plain_number
 from bot.telegram.client import bot_username
 from bot.texts import babel_locale, plain, plain_n
-from db.models import Signal, SignalStatus, SignalUpdate
+from db.models import SignalStatus
 from webapp import track_page
 from webapp.keys import BOT, SETTINGS, UNIT_OF_WORK
 from webapp.track_image import curve_png
@@ -42,35 +41,15 @@ DEEP_LINK = "track"  # /start's payload from the page's Subscribe button
 _images: dict[tuple[Decimal, ...], bytes] = {}  # the last curve drawn, by its points
 
 
-async def _load(request: web.Request) -> tuple[list[Signal], dict[int, list[SignalUpdate]], int]:
+async def _load(request: web.Request) -> record.Closed:
     async with request.app[UNIT_OF_WORK].reading() as session:
-        closed = list(
-            await session.scalars(
-                select(Signal)
-                .where(Signal.published_at.is_not(None), Signal.closed_at.is_not(None))
-                .order_by(Signal.closed_at, Signal.id)
-            )
-        )
-        open_count = await session.scalar(
-            select(func.count()).where(
-                Signal.published_at.is_not(None), Signal.closed_at.is_(None)
-            )
-        )
-        shown_ids = [row.id for row in closed[-SHOWN:]]
-        updates: dict[int, list[SignalUpdate]] = defaultdict(list)
-        if shown_ids:
-            for update in await session.scalars(
-                select(SignalUpdate)
-                .where(SignalUpdate.signal_id.in_(shown_ids))
-                .order_by(SignalUpdate.created_at, SignalUpdate.id)
-            ):
-                updates[update.signal_id].append(update)
-    return closed, updates, int(open_count or 0)
+        return await record.load(session, shown=SHOWN)
 
 
 @routes.get("/track-record")
 async def track_record(request: web.Request) -> web.Response:
-    closed, updates, open_count = await _load(request)
+    loaded = await _load(request)
+    closed, updates, open_count = loaded.signals, loaded.updates, loaded.open_count
     results = [
         row for row in closed if row.status != SignalStatus.CANCELLED and row.result_r is not None
     ]

@@ -161,3 +161,8 @@ async def with_access(session: AsyncSession, user_ids: Iterable[int], now: datet
         )
         granted.update(row.user_id for row in rows if entitlement_grants_access(row, now))
     return granted
+
+
+async def entitlements_of(session: AsyncSession, user_id: int) -> list[Entitlement]:
+    """Every entitlement row of the user, on any rail, ended ones too."""
+    return list(await session.scalars(select(Entitlement).where(Entitlement.user_id == user_id)))

@@ -104,3 +104,8 @@ async def customer_id_for(session: AsyncSession, user_id: int) -> str | None:
     return await session.scalar(
         select(StripeCustomer.customer_id).where(StripeCustomer.user_id == user_id)
     )
+
+
+async def find(session: AsyncSession, user_id: int) -> User | None:
+    """The user, if they have ever written to the bot or opened the Mini App."""
+    return await session.get(User, user_id)

@@ -106,6 +106,10 @@ class Stats:
     referrals: tuple[int, int] = (0, 0)  # referred users, of whom paid (bot/accounts/referrals.py)
 
 
+async def find_broadcast(session: AsyncSession, broadcast_id: int) -> Broadcast | None:
+    return await session.get(Broadcast, broadcast_id)
+
+
 def monthly_amount(plan: Plan) -> Decimal:
     """A plan's price per month in minor units (a yearly plan counts one twelfth)."""
     per = MONTHS_PER.get(plan.interval or "month", Decimal(1))

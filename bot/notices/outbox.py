@@ -7,12 +7,12 @@ from collections.abc import Iterable
 from datetime import datetime
 from typing import Any, cast
 
-from sqlalchemy import Table, insert
+from sqlalchemy import Table, func, insert, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.notices.kinds import NoticeKind
 from bot.transactions import commit_events
-from db.models import OutboxMessage, Priority
+from db.models import OutboxMessage, OutboxStatus, Priority
 
 _INSERT_ONE = insert(cast(Table, OutboxMessage.__table__))
 
@@ -101,3 +101,15 @@ async def enqueue_bulk(
     if rows:
         await session.execute(insert(OutboxMessage), rows)
         commit_events.mark(session, commit_events.OUTBOX)
+
+
+async def backlog(session: AsyncSession) -> tuple[int, datetime | None]:
+    """How many messages wait to be sent, and when the oldest of them was queued."""
+    depth, oldest = (
+        await session.execute(
+            select(func.count(), func.min(OutboxMessage.created_at)).where(
+                OutboxMessage.status == OutboxStatus.PENDING
+            )
+        )
+    ).one()
+    return int(depth), oldest
