@@ -90,18 +90,18 @@ def _run(args: argparse.Namespace, settings: Settings) -> int:
         print(outcome.line)  # noqa: T201
         return outcome.status
     if command == "migrate":
-        from bot.app import run_migrations  # noqa: PLC0415
+        from bot.cli.migrations import run_migrations  # noqa: PLC0415
 
         revision = asyncio.run(run_migrations(settings))
         logging.getLogger("bot").info("database is at revision %s", revision)
         return 0
     dry_run = bool(getattr(args, "dry_run", False))
     if command == "reconcile":
-        from bot.app import run_reconcile  # noqa: PLC0415
+        from bot.cli.reconcile import run_reconcile  # noqa: PLC0415
 
         return asyncio.run(run_reconcile(settings, dry_run=dry_run))
     if command == "audit-chats":
-        from bot.app import run_audit  # noqa: PLC0415
+        from bot.cli.reconcile import run_audit  # noqa: PLC0415
 
         return asyncio.run(run_audit(settings, dry_run=dry_run))
     if command == "worker":
@@ -111,7 +111,7 @@ def _run(args: argparse.Namespace, settings: Settings) -> int:
 
         asyncio.run(run_worker(settings))
         return 0
-    from bot.app import run  # noqa: PLC0415
+    from bot.cli.serve import run  # noqa: PLC0415
 
     asyncio.run(run(settings))
     return 0

@@ -1,14 +1,13 @@
-"""The composition root: builds every part, runs them on one event loop, shuts them down."""
+"""The composition root: builds every part and wires them together; nothing here does I/O.
+bot/cli/serve.py runs the parts (`python -m bot`), bot/cli/reconcile.py the commands that
+check the database against Stripe, Telegram Stars and the premium chats."""
 
 from __future__ import annotations
 
-import asyncio
-import contextlib
 import logging
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta
-from signal import SIGINT, SIGTERM
+from datetime import datetime, timedelta
 
 from aiogram import Bot, Dispatcher
 from aiohttp import web
@@ -28,17 +27,9 @@ from bot.core.errors import BillingNotConfiguredError, BillingUnavailableError
 from bot.core.languages import ChosenLanguages
 from bot.core.logs import install_redaction
 from bot.core.settings import Settings
-from bot.core.startup import (
-    StartupError,
-    check_schema,
-    config_warnings,
-    freeze_startup_objects,
-    open_engine,
-)
 from bot.delivery.pacing import ChatPace
 from bot.delivery.turn import SendingTurn, sending_turn
 from bot.delivery.worker import DeliveryWorker
-from bot.lifecycle import brake
 from bot.lifecycle.brake import MassBrake
 from bot.lifecycle.scheduler import Job, Scheduler
 from bot.lifecycle.sweeps import LifecycleSweeps
@@ -48,18 +39,15 @@ from bot.premium import jobs as premium_jobs
 from bot.premium.service import PremiumChats
 from bot.stars.reconcile import StarsReconciler
 from bot.stars.service import StarsService
-from bot.telegram import setup as telegram_setup
-from bot.telegram.client import create_bot, warm_response_models
+from bot.telegram.client import create_bot
 from bot.telegram.health import TelegramHealth
 from bot.texts import use_brand
 from bot.transactions import commit_events
-from bot.transactions.change_feed import ChangeFeed
 from bot.transactions.group_commit import GroupCommit
 from bot.transactions.sessions import app_session_factory
 from bot.transactions.unit_of_work import UnitOfWork
-from db import migrate
 from db.engine import is_sqlite
-from webapp.app import create_runner, create_web_app
+from webapp.app import create_web_app
 
 log = logging.getLogger(__name__)
 
@@ -399,198 +387,3 @@ def build(settings: Settings, engine: AsyncEngine, *, clock: Clock | None = None
         reconciler=reconciler,
         stars_reconciler=stars_reconciler,
     )
-
-
-async def run(settings: Settings) -> None:
-    """Run the bot, the embedded web server and the delivery worker until SIGINT or SIGTERM."""
-    engine = open_engine(settings)
-    try:
-        await check_schema(engine)
-    except BaseException:
-        await engine.dispose()
-        raise
-    parts = build(settings, engine)
-    warm_response_models()
-    freeze_startup_objects()
-    for warning in config_warnings(settings):
-        log.warning("%s", warning)
-    if parts.premium.enabled:
-        await parts.premium.check_rights()  # one line per chat the bot cannot guard
-    runner = create_runner(parts.web_app)
-    worker_task: asyncio.Task[None] | None = None
-    scheduler_task: asyncio.Task[None] | None = None
-    checking: asyncio.Task[None] | None = None
-    # Other processes' commits (PostgreSQL): their caches' changes and outbox rows, at once.
-    feed = None if is_sqlite(settings.database_url) else ChangeFeed(settings.database_url)
-    feed_task = asyncio.create_task(feed.run(), name="change-feed") if feed else None
-    try:
-        await runner.setup()
-        await _listen(runner, settings)
-        worker_task = asyncio.create_task(parts.worker.run(), name="delivery-worker")
-        checking = asyncio.create_task(_check_plans(parts.billing), name="stripe-plans")
-        scheduler_task = asyncio.create_task(parts.scheduler.run(), name="scheduler")
-        await receive_updates(parts, _stop_event())
-        parts.scheduler.stop()
-        parts.worker.stop()
-        await scheduler_task
-        await worker_task
-    finally:
-        if feed is not None:
-            feed.stop()
-        for task in (scheduler_task, worker_task, feed_task, checking):
-            if task is not None and not task.done():
-                task.cancel()
-                with contextlib.suppress(asyncio.CancelledError):
-                    await task
-        await runner.cleanup()
-        await parts.close()
-
-
-async def _check_plans(billing: BillingService) -> None:
-    """At start-up, Stripe's word on the key and each price (the catalog logs a refusal,
-    /readyz lists it). In the background: a slow or absent Stripe must not hold start-up,
-    and the catalog tries again when someone asks for the plans."""
-    with contextlib.suppress(BillingNotConfiguredError, BillingUnavailableError):
-        await billing.plans()
-
-
-async def _listen(runner: web.AppRunner, settings: Settings) -> None:
-    try:
-        await web.TCPSite(runner, settings.web_host, settings.port).start()
-    except OSError as error:
-        raise StartupError(
-            f"PORT: cannot listen on {settings.web_host}:{settings.port} "
-            f"({error.strerror or error}); is another process using it?"
-        ) from None
-    log.info("web server on %s:%s", settings.web_host, settings.port)
-
-
-def _stop_event() -> asyncio.Event:
-    """Set by SIGINT or SIGTERM."""
-    stop = asyncio.Event()
-    loop = asyncio.get_running_loop()
-    for number in (SIGINT, SIGTERM):
-        loop.add_signal_handler(number, stop.set)
-    return stop
-
-
-async def receive_updates(parts: Components, stop: asyncio.Event) -> None:
-    """Tell Telegram where updates go (waiting for it if need be), then take them until
-    `stop`: by webhook (the web server has the route) or by long polling."""
-    connecting = asyncio.create_task(
-        telegram_setup.connect(parts.bot, parts.dispatcher, parts.settings)
-    )
-    stopping = asyncio.create_task(stop.wait())
-    await asyncio.wait({connecting, stopping}, return_when=asyncio.FIRST_COMPLETED)
-    if not connecting.done():
-        connecting.cancel()
-        with contextlib.suppress(asyncio.CancelledError):
-            await connecting
-        return
-    stopping.cancel()
-    connecting.result()  # a rejected token ends start-up here
-    if parts.webhook_mode:
-        log.info("receiving updates by webhook at %s", parts.settings.public_url)
-        await stop.wait()
-        return
-    log.info("receiving updates by long polling")
-    await _poll_until(parts, stop)
-
-
-async def _poll_until(parts: Components, stop: asyncio.Event) -> None:
-    """Long polling until `stop`. stop_polling() refuses a polling that has not started
-    yet, so a SIGTERM in the instant between the task's creation and its first step must
-    wait for the start (the dispatcher's startup hook) before stopping it."""
-    started = asyncio.Event()
-
-    async def on_startup() -> None:
-        started.set()
-
-    parts.dispatcher.startup.register(on_startup)
-    polling = asyncio.create_task(
-        parts.dispatcher.start_polling(parts.bot, handle_signals=False, close_bot_session=False)
-    )
-    await stop.wait()
-    starting = asyncio.create_task(started.wait())
-    await asyncio.wait({starting, polling}, return_when=asyncio.FIRST_COMPLETED)
-    starting.cancel()
-    if not polling.done():
-        await parts.dispatcher.stop_polling()
-    await polling
-
-
-async def run_reconcile(settings: Settings, *, dry_run: bool) -> int:
-    """`python -m bot reconcile`: one line per difference and a summary, on stdout."""
-    engine = open_engine(settings)
-    await check_schema(engine)
-    parts = build(settings, engine)
-    try:
-        if parts.reconciler is None and parts.stars_reconciler is None:
-            raise StartupError(
-                "STRIPE_API_KEY: reconciliation needs the Stripe API (or STARS_PRICE for Stars)"
-            )
-        if parts.reconciler is not None:
-            report = await parts.reconciler.run(
-                dry_run=dry_run,
-                on_change=lambda change: print(change.line()),  # noqa: T201
-            )
-            print(report.summary(dry_run=dry_run))  # noqa: T201
-        if parts.stars_reconciler is not None:
-            stars = await parts.stars_reconciler.run(dry_run=dry_run, on_change=print)
-            print(stars.summary(dry_run=dry_run))  # noqa: T201
-    finally:
-        await parts.close()
-    return 0
-
-
-async def run_audit(settings: Settings, *, dry_run: bool) -> int:
-    """`python -m bot audit-chats`: one line per member without access, and a summary."""
-    if not settings.premium_chat_ids:
-        raise StartupError("PREMIUM_CHAT_IDS: there are no premium chats to audit; set it")
-    engine = open_engine(settings)
-    await check_schema(engine)
-    parts = build(settings, engine)
-    try:
-        # Telegram must answer first: offline, every chat was "unreachable" and the audit
-        # of the recorded members ended "0 failed", exit 0.
-        await parts.bot.get_me()
-        for chat_id, problem in (await parts.premium.check_rights()).items():
-            print(f"chat {chat_id}: {problem}")  # noqa: T201
-        report = await parts.premium.audit(datetime.now(UTC), dry_run=dry_run)
-        verb = "would remove" if dry_run else "removed"
-        for chat_id, user_id in report.removed:
-            print(f"chat {chat_id}: {verb} user {user_id} (no access)")  # noqa: T201
-        print(premium_jobs.summary(report, dry_run=dry_run))  # noqa: T201
-        for line in await _confirm_held(parts.session_factory, dry_run=dry_run):
-            print(line)  # noqa: T201
-    finally:
-        await parts.close()
-    return 0
-
-
-async def _confirm_held(
-    session_factory: async_sessionmaker[AsyncSession], *, dry_run: bool
-) -> list[str]:
-    """audit-chats confirms what the jobs held (bot/lifecycle/brake.py): it has just
-    carried out the removals itself, and the held expiry notices go at the next run. One
-    line each; --dry-run only names them."""
-    async with session_factory() as session, session.begin():
-        holds = await brake.held(session)
-        if not dry_run:
-            await brake.forget(session, brake.REMOVALS)
-            await brake.confirm(session, brake.EXPIRY, datetime.now(UTC))
-    done = "would be confirmed" if dry_run else "confirmed"
-    return [
-        f"held since {hold.held_at:%Y-%m-%d %H:%M} UTC: {hold.name}, {hold.affected} of "
-        f"{hold.population} at once; {done}"
-        for hold in holds
-    ]
-
-
-async def run_migrations(settings: Settings) -> str:
-    engine = open_engine(settings)
-    try:
-        await migrate.upgrade(engine)
-        return await migrate.current_revision(engine) or "nothing"
-    finally:
-        await engine.dispose()

@@ -14,7 +14,7 @@ from datetime import UTC, datetime, timedelta
 import pytest
 from sqlalchemy import select, update
 
-from bot.app import run_audit
+from bot.cli.reconcile import run_audit
 from bot.core.settings import SettingsError, load_settings
 from bot.lifecycle import brake
 from bot.texts.keyboards import MassActionButton

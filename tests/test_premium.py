@@ -12,7 +12,7 @@ from pathlib import Path
 import pytest
 from sqlalchemy import select
 
-from bot.app import run_audit
+from bot.cli.reconcile import run_audit
 from bot.core.settings import SettingsError, load_settings
 from bot.premium import rules
 from db.models import Entitlement, OutboxMessage, PremiumMember

@@ -10,7 +10,7 @@ import pytest
 from sqlalchemy import select
 
 from bot.accounts.access import STRIPE_GRACE, has_access
-from bot.app import run_reconcile
+from bot.cli.reconcile import run_reconcile
 from bot.lifecycle.sweeps import LifecycleSweeps
 from bot.stars.reconcile import CURSOR
 from bot.texts.keyboards import StarsButton

@@ -14,7 +14,7 @@ from typing import Literal
 import aiohttp
 import pytest
 
-from bot.app import receive_updates
+from bot.cli.serve import receive_updates
 from tests.fakes.bot_api import FakeBotAPI
 from tests.fakes.stripe_api import FakeStripe, make_event, make_subscription, sign_payload
 from tests.harness import Harness

@@ -37,6 +37,7 @@ import_untraced(APP_LIBRARIES)
 # What `python -m bot` imports on its way to running (not bot.__main__ itself: runpy
 # runs that fresh in each child, as `python -m` does); the rest is cheap.
 import bot.app  # noqa: E402, F401
+import bot.cli.serve  # noqa: E402, F401
 import bot.core.startup  # noqa: E402, F401
 import bot.worker  # noqa: E402, F401
 
