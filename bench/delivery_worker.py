@@ -27,6 +27,7 @@ from bench import BOT_TOKEN
 from bot.core.settings import load_settings
 from bot.core.startup import freeze_startup_objects
 from bot.delivery import worker as delivery
+from bot.delivery.config import LEASE
 from bot.worker import delivery_worker
 from db.models import OutboxMessage, OutboxStatus
 
@@ -70,7 +71,7 @@ async def worker_process(args: argparse.Namespace) -> int:
     """Build the worker as `python -m bot worker` does and drain the outbox."""
     # Bench only, this process only: (c) waits out the lease of the killed worker, and
     # 60 s of waiting per variant would add minutes without changing what it shows.
-    lease = delivery.LEASE if args.lease_seconds is None else timedelta(seconds=args.lease_seconds)
+    lease = LEASE if args.lease_seconds is None else timedelta(seconds=args.lease_seconds)
     logging.basicConfig(
         level=logging.WARNING, format="%(asctime)s %(levelname)s %(name)s: %(message)s"
     )

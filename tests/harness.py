@@ -34,6 +34,7 @@ from sqlalchemy.pool import NullPool
 from bot.app import Components, build
 from bot.core.logs import REDACTOR, install_redaction
 from bot.core.settings import Settings, load_settings
+from bot.delivery.config import WorkerConfig
 from bot.delivery.worker import DeliveryWorker
 from bot.texts.notices import NoticeRenderer
 from db import migrate
@@ -422,13 +423,19 @@ class Harness:
 
     def worker(self, **options: Any) -> DeliveryWorker:
         """Another delivery worker on this harness's bot and database, as the app builds
-        one (the chat's renderer), with `options` for the rest."""
+        one (the chat's renderer), with `options` for the rest: WorkerConfig's fields
+        (rate 100 unless given) and the worker's parts (clock, turn, ...)."""
+        fields = set(WorkerConfig.__dataclass_fields__)
+        config = WorkerConfig(
+            **{
+                "rate": 100.0,
+                "default_language": self.parts.settings.default_language,
+                **{name: value for name, value in options.items() if name in fields},
+            }
+        )
+        parts = {name: value for name, value in options.items() if name not in fields}
         return DeliveryWorker(
-            self.parts.bot,
-            self.parts.session_factory,
-            render=NoticeRenderer().render,
-            default_language=self.parts.settings.default_language,
-            **{"rate": 100.0, **options},
+            self.parts.bot, self.parts.session_factory, NoticeRenderer().render, config, **parts
         )
 
     def replies(self, chat_id: int) -> list[SentMessage]:

@@ -10,9 +10,9 @@ import pytest
 from sqlalchemy import update
 
 from bot.delivery import outcomes as outbox_writes
-from bot.delivery import worker as delivery
+from bot.delivery.config import BATCH, LEASE
+from bot.delivery.outcomes import MAX_ATTEMPTS
 from bot.delivery.pacing import SendPacer
-from bot.delivery.worker import LEASE, MAX_ATTEMPTS
 from bot.notices.kinds import NoticeKind
 from bot.notices.outbox import enqueue
 from db.models import OutboxMessage, User
@@ -200,7 +200,7 @@ def test_a_claim_holds_about_two_seconds_of_sends(harness: Harness) -> None:
 
     assert batch(0.2) == 1
     assert batch(25) == 50
-    assert batch(1000) == delivery.BATCH
+    assert batch(1000) == BATCH
     assert batch(25) * (1 / 25) < LEASE.total_seconds() / 10
 
 

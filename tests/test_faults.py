@@ -30,7 +30,8 @@ from prometheus_client.parser import text_string_to_metric_families
 from sqlalchemy import event, func, select, text
 from sqlalchemy.engine import make_url
 
-from bot.delivery.worker import CONCURRENCY, DeliveryWorker
+from bot.delivery.config import CONCURRENCY
+from bot.delivery.worker import DeliveryWorker
 from db.faults import DATABASE_FAULTS
 from db.models import Entitlement, OutboxMessage, ProcessedStripeEvent, StarPayment
 from tests.api_client import call, login

@@ -21,7 +21,7 @@ import pytest
 from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-from bot.delivery.worker import CONCURRENCY
+from bot.delivery.config import CONCURRENCY
 from bot.notices.kinds import NoticeKind
 from bot.notices.outbox import enqueue_many
 from db.engine import create_session_factory

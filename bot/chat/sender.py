@@ -17,9 +17,10 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from bot.chat.progress_reports import ProgressReporter
 from bot.core.clock import Clock
 from bot.core.settings import Settings
+from bot.delivery.config import CONCURRENCY, WorkerConfig
 from bot.delivery.pacing import ChatPace
 from bot.delivery.turn import SendingTurn
-from bot.delivery.worker import CONCURRENCY, DeliveryWorker
+from bot.delivery.worker import DeliveryWorker
 from bot.notices.outbox import OutboxWakeup
 from bot.texts.notices import NoticeRenderer
 
@@ -51,21 +52,24 @@ def create_sender(
     progress = ProgressReporter(
         bot, session_factory, interval=PROGRESS_EVERY, default_language=settings.default_language
     )
-    worker = DeliveryWorker(
-        bot,
-        session_factory,
+    config = WorkerConfig(
         rate=settings.delivery_rate if overrides.rate is None else overrides.rate,
-        render=NoticeRenderer().render,
         default_language=settings.default_language,
-        progress=progress,
         paid_broadcast=settings.paid_broadcast,
-        wakeup=wakeup,
         concurrency=CONCURRENCY if overrides.concurrency is None else overrides.concurrency,
         lease=(
             timedelta(seconds=settings.delivery_lease_seconds)
             if overrides.lease is None
             else overrides.lease
         ),
+    )
+    worker = DeliveryWorker(
+        bot,
+        session_factory,
+        NoticeRenderer().render,
+        config,
+        progress=progress,
+        wakeup=wakeup,
         clock=clock,
         turn=turn,
         chat_pace=chat_pace,

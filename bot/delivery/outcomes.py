@@ -14,13 +14,16 @@ webhooks' own (bot.transactions.group_commit), with a linger.
 from __future__ import annotations
 
 import itertools
+import logging
 from collections.abc import Callable
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any, cast
 
 from sqlalchemy import Executable, Table, and_, bindparam, or_, update
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncSession, async_sessionmaker
 
+from bot.delivery.pacing import backoff
+from bot.delivery.verdicts import Action, Verdict
 from bot.transactions import commit_events
 from bot.transactions.group_commit import GroupCommit, ShutDownError
 from db.faults import DATABASE_FAULTS
@@ -28,6 +31,9 @@ from db.models import OutboxMessage, OutboxStatus, User
 
 # How long a finished send waits for others to share its commit. One transaction per
 # mark cost about 0.5-1 ms of CPU on SQLite and capped delivery well under 1,000/s.
+log = logging.getLogger(__name__)
+
+MAX_ATTEMPTS = 8  # sends of one message that fail with a retryable error, then it fails
 ACK_LINGER = 0.005
 
 Write = tuple[Executable, dict[str, Any]]
@@ -146,6 +152,34 @@ def blocked(row_id: int, chat_id: int, at: datetime, error: str) -> list[Write]:
 def migrated(row_id: int, chat_id: int, new_chat_id: int) -> list[Write]:
     params = {"row_id": row_id, "chat": chat_id, "new_chat_id": new_chat_id}
     return [(MIGRATE_QUEUE, params)]
+
+
+def after_failure(
+    verdict: Verdict, row: OutboxMessage, lease: datetime, now: datetime, pause: float
+) -> list[Write]:
+    """What to record for a failed send: a 429 or an unreachable Telegram reschedules it
+    after the `pause` every send takes (not counted as an attempt: it says nothing about
+    this message); a blocked chat or a migrated group is recorded as such; a retryable
+    error waits its backoff, up to MAX_ATTEMPTS; the rest fail."""
+    if verdict.action in (Action.PAUSE, Action.UNAVAILABLE):
+        at = now + timedelta(seconds=pause)
+        return rescheduled(row.id, lease, attempts=row.attempts, at=at, error=verdict.reason)
+    if verdict.action is Action.BLOCKED:
+        log.info("chat %s blocked the bot", row.chat_id)
+        return blocked(row.id, row.chat_id, now, verdict.reason)
+    if verdict.action is Action.MIGRATE and verdict.migrate_to_chat_id is not None:
+        return migrated(row.id, row.chat_id, verdict.migrate_to_chat_id)
+    attempts = row.attempts + 1
+    if verdict.action is Action.RETRY and attempts < MAX_ATTEMPTS:
+        at = now + backoff(attempts)
+        return rescheduled(row.id, lease, attempts=attempts, at=at, error=verdict.reason)
+    reason = (
+        verdict.reason
+        if verdict.action is Action.FAIL
+        else f"gave up after {attempts} attempts: {verdict.reason}"
+    )
+    log.info("outbox row %s to chat %s failed: %s", row.id, row.chat_id, reason)
+    return failed(row.id, attempts=attempts, error=reason)
 
 
 class OutcomeWriter:

@@ -26,7 +26,7 @@ import time
 from collections.abc import Callable
 from dataclasses import replace
 from datetime import datetime, timedelta
-from typing import Literal, Protocol
+from typing import Protocol
 
 from aiogram import Bot
 from aiogram.exceptions import AiogramError
@@ -36,13 +36,11 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from bot.accounts import access, preferences
 from bot.core import languages, metrics
 from bot.core.clock import Clock, SystemClock
-from bot.core.languages import ENGLISH
 from bot.delivery import claims, learnt_rate
 from bot.delivery import outcomes as writes
-from bot.delivery.adaptive import START as START_RATE
-from bot.delivery.adaptive import AdaptiveRate
 from bot.delivery.claims import Claim
-from bot.delivery.pacing import ChatPace, SendPacer, UnavailableBackoff, backoff
+from bot.delivery.config import WorkerConfig
+from bot.delivery.pacing import ChatPace, SendPacer, UnavailableBackoff
 from bot.delivery.plan import PER_CHAT_INTERVAL, PREMIUM_KINDS, Send, plan_batch
 from bot.delivery.turn import CHECK_EVERY, STANDBY_POLL, OnlySender, SendingTurn
 from bot.delivery.verdicts import Action, Verdict, classify
@@ -63,16 +61,7 @@ class Progress(Protocol):
     async def maybe_report(self) -> None: ...
 
 
-MAX_ATTEMPTS = 8
-LEASE = timedelta(seconds=60)
-# A send may start only while the lease outlasts its timeout by this much.
-LEASE_MARGIN = timedelta(seconds=5)
-RECLAIM_QUIET = timedelta(seconds=10)
-BATCH = 500
-CONCURRENCY = 16  # sends in flight
-CLAIM_WINDOW_SECONDS = 2.0
 IDLE_POLL_SECONDS = 1.0
-PAID_BROADCAST_RATE = 1000.0
 DB_RETRY_FIRST = 0.5
 DB_RETRY_MAX = 10.0
 SETTLE_ON_STOP_SECONDS = 10.0
@@ -89,80 +78,53 @@ _SEND_OUTCOMES = {
 }
 
 
-def _pacer(rate: float | Literal["auto"], paid_broadcast: bool, clock: Clock) -> SendPacer:
-    """The rate budget: learnt from Telegram's answers (`auto`), or fixed; paid broadcasts
-    may go at Telegram's paid rate."""
-    if paid_broadcast:
-        fixed = START_RATE if rate == "auto" else rate
-        return SendPacer(max(fixed, PAID_BROADCAST_RATE), clock.monotonic, clock.sleep)
-    if rate == "auto":
-        return SendPacer(START_RATE, clock.monotonic, clock.sleep, adaptive=AdaptiveRate())
-    return SendPacer(rate, clock.monotonic, clock.sleep)
-
-
 class DeliveryWorker:
     """Claims due outbox rows under a lease, sends them, and records the outcome."""
-
-    _remembered: float | None  # the auto ceiling last kept in the database
 
     def __init__(
         self,
         bot: Bot,
         session_factory: async_sessionmaker[AsyncSession],
-        *,
-        rate: float | Literal["auto"],
         render: Render,
-        default_language: str = ENGLISH,
-        paid_broadcast: bool = False,
+        config: WorkerConfig,
+        *,
         wakeup: OutboxWakeup | None = None,
-        send_timeout: int = 15,
-        concurrency: int = CONCURRENCY,
-        batch: int = BATCH,
-        lease: timedelta = LEASE,
         clock: Clock | None = None,
         progress: Progress | None = None,
         turn: SendingTurn | None = None,
         chat_pace: ChatPace | None = None,
     ) -> None:
         self._bot = bot
+        self._session_factory = session_factory
+        self._render = render  # kind and params -> words and buttons (the chat's texts)
+        self._config = config
         # One process at a time sends for the bot (bot.delivery.turn says why); asked
         # again every CHECK_EVERY seconds while a batch is being sent.
         self._turn = turn or OnlySender()
         self._turn_asked: float | None = None  # when run() last heard it is ours
         self._turn_lost = False  # found gone mid-batch: no progress edit after it
-        # auto: begin from what was learnt before, keep what is learnt (_recall_rate).
-        self._recall_due, self._remembered = True, None
-        self._render = render  # kind and params -> words and buttons (the chat's texts)
-        # Each row reads in its recipient's language as of the send, not of the queueing.
-        self._default_language = default_language
         # The admins' progress messages, edited between batches by the worker that has
         # the sending turn (bot.chat.progress_reports says why only one edits).
         self.progress = progress
-        self._session_factory = session_factory
-        self._paid = paid_broadcast
         self._clock = clock or SystemClock()
         self._now = self._clock.now
-        self._pacer = _pacer(rate, paid_broadcast, self._clock)
+        self._pacer = config.pacer(self._clock)
+        # auto: begin from what was learnt before, keep what is learnt.
+        self._rate_memory = learnt_rate.Memory(session_factory, self._pacer, self._now)
         self._unavailable = UnavailableBackoff()
         self._wakeup = wakeup or OutboxWakeup()
-        # A send must fit in the lease with room to spare (see _why_not_send); a short
-        # lease (the benchmark's crash variant) gets a short timeout.
-        self._send_timeout = max(1, min(send_timeout, int(lease.total_seconds() / 2)))
-        self._lease_margin = min(LEASE_MARGIN, lease / 10).total_seconds()
-        self._slots = asyncio.Semaphore(concurrency)
-        # Claim about CLAIM_WINDOW's worth of sends at the rate. A claim is one transaction
-        # on the database's (on SQLite: the only) connection, which the webhooks wait for:
-        # 500 rows held it ~70 ms, the webhook bench's whole p99 tail.
-        self._batch = max(1, min(batch, int(self._pacer.rate * CLAIM_WINDOW_SECONDS)))
-        self._lease = lease
-        self._reclaim_quiet = min(RECLAIM_QUIET, lease / 2)
+        self._send_timeout = config.effective_send_timeout
+        self._slots = asyncio.Semaphore(config.concurrency)
+        self._batch = config.claim_size(self._pacer.rate)
         self._healthy_since: datetime | None = self._now()
         self._stopping = asyncio.Event()
         # When each chat was last sent to, by this worker or a handler's reply.
         self._chats = chat_pace or ChatPace(self._clock.monotonic)
         self._requests = 0  # sendMessage calls awaiting Telegram's answer
         self._writer = writes.OutcomeWriter(
-            session_factory, batch_full=concurrency, requests_in_flight=lambda: self._requests
+            session_factory,
+            batch_full=config.concurrency,
+            requests_in_flight=lambda: self._requests,
         )
 
     @property
@@ -215,7 +177,7 @@ class DeliveryWorker:
         """Another process sends: save what this one still owes (it may have lost the turn
         mid-batch), and ask for the turn again shortly."""
         await self._writer.settle()
-        self._recall_due = True
+        self._rate_memory.recall_again()  # another sender may have learnt meanwhile
         await self._sleep(STANDBY_POLL)
 
     async def pass_once(self) -> int:
@@ -265,8 +227,7 @@ class DeliveryWorker:
         """Save what is owed, claim one batch of due rows and try each; returns how many
         rows were claimed. A database fault propagates (run() waits and tries again)."""
         await self._writer.settle()
-        if self._recall_due:
-            await self._recall_rate()
+        await self._rate_memory.recall_if_due()
         claim = await self._claim()
         if self._healthy_since is None:
             self._healthy_since = self._now()
@@ -278,44 +239,21 @@ class DeliveryWorker:
             self._writer.owe(self._give_back_writes(claim, claim.rows, 0.0))
             raise
         await self._send_batch(claim, sends)
-        await self._remember_rate()
+        await self._rate_memory.remember()
         return len(claim.rows)
-
-    async def _recall_rate(self) -> None:
-        """Begin from the rate learnt before, by this process or another (auto only)."""
-        self._recall_due = False
-        if not self._pacer.learns:
-            return
-        ceiling = await learnt_rate.recall(self._session_factory, self._now())
-        if ceiling is not None and ceiling != self._pacer.learnt:
-            self._pacer.resume(ceiling)
-            log.info(
-                "delivery: Telegram allowed %.1f messages a second before; starting at %.1f",
-                ceiling,
-                self._pacer.rate,
-            )
-        self._remembered = self._pacer.learnt
-
-    async def _remember_rate(self) -> None:
-        """Keep a newly learnt ceiling for the next sender (one write per lesson)."""
-        learnt = self._pacer.learnt
-        if learnt is None or learnt == self._remembered:
-            return
-        await learnt_rate.remember(self._session_factory, learnt, self._now())
-        self._remembered = learnt
 
     async def _claim(self) -> Claim | None:
         now = self._now()
         # Rows another worker abandoned wait RECLAIM_QUIET after a recovery (the module's
         # docstring says why).
         reclaim = self._healthy_since is not None and (
-            now - self._healthy_since >= self._reclaim_quiet
+            now - self._healthy_since >= self._config.reclaim_quiet
         )
         async with self._session_factory() as session, session.begin():
             return await claims.claim_due(
                 session,
                 now=now,
-                lease=self._lease,
+                lease=self._config.lease,
                 limit=self._batch,
                 reclaim=reclaim,
                 monotonic=self._clock.monotonic(),
@@ -338,7 +276,7 @@ class DeliveryWorker:
                 prefs={chat: (p.signals, p.updates) for chat, p in chosen.items()},
             )
             spoken = await languages.of_many(
-                session, (send.row.chat_id for send in plan.sends), self._default_language
+                session, (send.row.chat_id for send in plan.sends), self._config.default_language
             )
             sends, unrenderable = self._rendered(plan.sends, spoken)
             recorded = [w for i, why in plan.skipped.items() for w in writes.skipped(i, why)]
@@ -359,7 +297,7 @@ class DeliveryWorker:
         ready: list[Send] = []
         failed: list[tuple[OutboxMessage, str]] = []
         for send in sends:
-            language = spoken.get(send.row.chat_id, self._default_language)
+            language = spoken.get(send.row.chat_id, self._config.default_language)
             try:
                 text, markup = self._render(send.row, language)
             except (KeyError, TypeError, ValueError) as error:
@@ -418,7 +356,10 @@ class DeliveryWorker:
         paused = self._pacer.paused_for()
         if paused > 0:
             return paused  # a 429 or Telegram unreachable: nobody sends them before then
-        if claim.deadline - self._clock.monotonic() < self._send_timeout + self._lease_margin:
+        if (
+            claim.deadline - self._clock.monotonic()
+            < self._send_timeout + self._config.lease_margin
+        ):
             return 0.0  # the lease might run out during the send
         return None
 
@@ -440,7 +381,9 @@ class DeliveryWorker:
                 log.exception("sending outbox row %s failed unexpectedly", row.id)
             verdict = classify(error)
             metrics.SENDS.labels(_SEND_OUTCOMES[verdict.action]).inc()
-            outcome = self._outcome_of(verdict, row, claim, started)
+            paused = verdict.action in (Action.PAUSE, Action.UNAVAILABLE)
+            pause = self._pause_all(verdict, started) if paused else 0.0
+            outcome = writes.after_failure(verdict, row, claim.lease_until, self._now(), pause)
         else:
             metrics.SENDS.labels("sent").inc()
             self._unavailable.reset()
@@ -463,7 +406,7 @@ class DeliveryWorker:
                     else None
                 ),
                 allow_paid_broadcast=True
-                if self._paid and row.priority == Priority.BULK
+                if self._config.paid_broadcast and row.priority == Priority.BULK
                 else None,
                 disable_notification=True if send.silent else None,
                 request_timeout=self._send_timeout,
@@ -471,40 +414,6 @@ class DeliveryWorker:
         finally:
             self._requests -= 1
             self._writer.commit_now_if_none_can_join()
-
-    def _outcome_of(
-        self, verdict: Verdict, row: OutboxMessage, claim: Claim, started: float
-    ) -> list[writes.Write]:
-        """What to record for a failed send (that set out at `started`); pauses every send
-        where the verdict says so."""
-        now = self._now()
-        if verdict.action in (Action.PAUSE, Action.UNAVAILABLE):
-            pause = self._pause_all(verdict, started)
-            return writes.rescheduled(
-                row.id,
-                claim.lease_until,
-                attempts=row.attempts,  # says nothing about this message: not counted
-                at=now + timedelta(seconds=pause),
-                error=verdict.reason,
-            )
-        if verdict.action is Action.BLOCKED:
-            log.info("chat %s blocked the bot", row.chat_id)
-            return writes.blocked(row.id, row.chat_id, now, verdict.reason)
-        if verdict.action is Action.MIGRATE and verdict.migrate_to_chat_id is not None:
-            return writes.migrated(row.id, row.chat_id, verdict.migrate_to_chat_id)
-        attempts = row.attempts + 1
-        if verdict.action is Action.RETRY and attempts < MAX_ATTEMPTS:
-            at = now + backoff(attempts)
-            return writes.rescheduled(
-                row.id, claim.lease_until, attempts=attempts, at=at, error=verdict.reason
-            )
-        reason = (
-            verdict.reason
-            if verdict.action is Action.FAIL
-            else f"gave up after {attempts} attempts: {verdict.reason}"
-        )
-        log.info("outbox row %s to chat %s failed: %s", row.id, row.chat_id, reason)
-        return writes.failed(row.id, attempts=attempts, error=reason)
 
     def _pause_all(self, verdict: Verdict, started: float) -> float:
         if verdict.action is Action.PAUSE:
