@@ -23,25 +23,23 @@ from __future__ import annotations
 import asyncio
 import logging
 import time
-from collections.abc import Callable
-from dataclasses import replace
 from datetime import datetime, timedelta
 from typing import Protocol
 
 from aiogram import Bot
 from aiogram.exceptions import AiogramError
-from aiogram.types import InlineKeyboardMarkup, Message, ReplyParameters
+from aiogram.types import Message, ReplyParameters
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from bot.accounts import access, preferences
-from bot.core import languages, metrics
+from bot.core import metrics
 from bot.core.clock import Clock, SystemClock
-from bot.delivery import claims, learnt_rate
+from bot.delivery import claims, learnt_rate, preparing
 from bot.delivery import outcomes as writes
 from bot.delivery.claims import Claim
 from bot.delivery.config import WorkerConfig
 from bot.delivery.pacing import ChatPace, SendPacer, UnavailableBackoff
-from bot.delivery.plan import PER_CHAT_INTERVAL, PREMIUM_KINDS, Send, plan_batch
+from bot.delivery.plan import PER_CHAT_INTERVAL, Send
+from bot.delivery.preparing import Render
 from bot.delivery.turn import CHECK_EVERY, STANDBY_POLL, OnlySender, SendingTurn
 from bot.delivery.verdicts import Action, Verdict, classify
 from bot.notices.outbox import OutboxWakeup
@@ -49,10 +47,6 @@ from db.faults import DATABASE_FAULTS, describe_fault
 from db.models import OutboxMessage, Priority
 
 log = logging.getLogger(__name__)
-
-# An outbox row's words and buttons in a language; the composition root passes the chat's
-# renderer.
-Render = Callable[[OutboxMessage, str], tuple[str, InlineKeyboardMarkup | None]]
 
 
 class Progress(Protocol):
@@ -261,51 +255,19 @@ class DeliveryWorker:
 
     async def _prepare(self, claim: Claim) -> list[Send]:
         """Decide what is sent now, what waits and what is skipped; record the last two."""
-        now, clock = self._now(), self._clock.monotonic()
-        premium = [row.chat_id for row in claim.rows if row.kind in PREMIUM_KINDS]
+        clock = self._clock.monotonic()
         async with self._session_factory() as session, session.begin():
-            allowed = await access.with_access(session, premium, now) if premium else set()
-            chosen = await preferences.of_many(session, allowed)
-            plan = plan_batch(
-                claim.rows,
-                allowed=allowed,
-                originals=await claims.originals(session, claim.rows),
+            sends = await preparing.prepare(
+                session,
+                claim,
+                render=self._render,
                 last_sent=self._chats.last_sent,
+                default_language=self._config.default_language,
+                now=self._now(),
                 clock=clock,
-                now=now,
-                prefs={chat: (p.signals, p.updates) for chat, p in chosen.items()},
             )
-            spoken = await languages.of_many(
-                session, (send.row.chat_id for send in plan.sends), self._config.default_language
-            )
-            sends, unrenderable = self._rendered(plan.sends, spoken)
-            recorded = [w for i, why in plan.skipped.items() for w in writes.skipped(i, why)]
-            for row_id, (when, why) in plan.later.items():
-                recorded += writes.deferred(row_id, claim.lease_until, when, why)
-            for row, why in unrenderable:
-                recorded += writes.failed(row.id, attempts=row.attempts + 1, error=why)
-            if recorded:
-                await writes.execute(await session.connection(), recorded)
         self._chats.forget_before(clock - PER_CHAT_INTERVAL)
         return sends
-
-    def _rendered(
-        self, sends: list[Send], spoken: dict[int, str]
-    ) -> tuple[list[Send], list[tuple[OutboxMessage, str]]]:
-        """Each send with its words in its recipient's language (`spoken`: those not on the
-        default); rows that cannot be rendered fail with the reason."""
-        ready: list[Send] = []
-        failed: list[tuple[OutboxMessage, str]] = []
-        for send in sends:
-            language = spoken.get(send.row.chat_id, self._config.default_language)
-            try:
-                text, markup = self._render(send.row, language)
-            except (KeyError, TypeError, ValueError) as error:
-                log.error("outbox row %s (%s) cannot be rendered", send.row.id, send.row.kind)
-                failed.append((send.row, f"cannot be rendered: {type(error).__name__}"))
-                continue
-            ready.append(replace(send, text=text, markup=markup))
-        return ready, failed
 
     async def _send_batch(self, claim: Claim, sends: list[Send]) -> None:
         """Send within the rate; stop at the first reason not to, and give the rest back."""
