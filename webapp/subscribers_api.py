@@ -16,8 +16,8 @@ from aiohttp import web
 from bot.accounts import subscribers
 from bot.core.ids import parse_user_id
 from bot.core.safe_input import UnsafeInputError, check_text
+from bot.stars.ledger import NoStarsSubscriptionError, NothingToRefundError
 from bot.stars.rules import MAX_CHARGE_ID
-from bot.stars.service import NoStarsSubscriptionError, NothingToRefundError
 from webapp import miniapp_views as views
 from webapp.callers import require_admin
 from webapp.errors import ApiError

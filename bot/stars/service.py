@@ -15,19 +15,20 @@ from typing import cast
 from aiogram import Bot
 from aiogram.exceptions import TelegramAPIError, TelegramBadRequest
 from aiogram.types import LabeledPrice
-from sqlalchemy import Table, delete, func, select
+from sqlalchemy import Table, delete, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from bot.accounts import access, entitlement_writes, referrals, users
+from bot.accounts import access, entitlement_writes, referrals
 from bot.accounts.access import entitlement_grants_access
 from bot.core.errors import DomainError
 from bot.notices import outbox
 from bot.notices.kinds import NoticeKind
-from bot.stars import rules
+from bot.stars import ledger, rules
+from bot.stars.ledger import NoStarsSubscriptionError
 from bot.stars.payload import Offer, PayloadSigner
 from bot.transactions.unit_of_work import UnitOfWork
 from db.engine import insert_ignoring_conflicts
-from db.models import Entitlement, EntitlementSource, StarCheckout, StarPayment, User
+from db.models import Entitlement, EntitlementSource, StarCheckout, StarPayment
 
 log = logging.getLogger(__name__)
 _PAYMENTS = cast(Table, StarPayment.__table__)
@@ -45,15 +46,6 @@ RENEWAL_AFTER_REFUND = "renewal of a refunded subscription"
 
 class StarsOffError(DomainError):
     """STARS_PRICE is not set: there is no Stars rail."""
-
-
-class NoStarsSubscriptionError(DomainError):
-    """The user has no Stars subscription running (nothing to stop, resume or refund)."""
-
-
-class NothingToRefundError(NoStarsSubscriptionError):
-    """No payment's period is running: the Stars access ended (`ended`), and an older
-    payment is refunded only when an admin names its charge id."""
 
 
 @dataclass(frozen=True)
@@ -122,7 +114,7 @@ class StarsService:
         if refusal is not None:
             return refusal
         user_id = checkout.payer_id
-        await _lock_user(session, user_id)  # two pre-checkouts of one user, one at a time
+        await ledger.lock_user(session, user_id)  # two pre-checkouts of one user, one at a time
         held = await session.get(StarCheckout, user_id)
         refusal = rules.refusal(
             checkout,
@@ -144,7 +136,7 @@ class StarsService:
         """Book a payment once per charge id, with its notice in the same transaction; a
         charge seen before changes nothing. A second subscription beside a running one is
         booked as owed back (`Recorded.duplicate`: the caller refunds it after commit)."""
-        await _lock_user(session, payment.user_id)
+        await ledger.lock_user(session, payment.user_id)
         row = await access.entitlement_of(
             session, payment.user_id, EntitlementSource.STARS, lock=True
         )
@@ -153,7 +145,7 @@ class StarsService:
                 row.source_ref or "",
                 row.expires_at,
                 row.cancel_at_period_end,
-                refunded=await _refunded(session, row.source_ref or ""),
+                refunded=await ledger.refunded(session, row.source_ref or ""),
             )
             if row is not None and row.expires_at is not None
             else None
@@ -167,7 +159,7 @@ class StarsService:
             )
         owed = booking in (rules.Booking.DUPLICATE, rules.Booking.REFUND)
         if not await self._insert(session, payment, booking, before, now):
-            return Recorded(new=False, duplicate=await _owed(session, payment.charge_id))
+            return Recorded(new=False, duplicate=await ledger.owed(session, payment.charge_id))
         if owed or booking == rules.Booking.PAST:
             # Over already, or to be refunded: it starts nothing and tells nobody yet.
             return Recorded(new=True, duplicate=owed)
@@ -275,7 +267,7 @@ class StarsService:
             if row is None or not row.source_ref:
                 raise NoStarsSubscriptionError("stars.no_subscription")
             charge_id = row.source_ref
-            others = [] if renew else await _renewable(session, user_id, now, but=charge_id)
+            others = [] if renew else await ledger.renewable(session, user_id, now, but=charge_id)
         await bot.edit_user_star_subscription(
             user_id=user_id, telegram_payment_charge_id=charge_id, is_canceled=not renew
         )
@@ -308,7 +300,7 @@ class StarsService:
         `charge_id` names, and book it (the user told; access ends when it was the running
         one). Telegram's "already refunded" counts as done."""
         async with uow() as session:
-            payment = await _refundable(session, user_id, now, charge_id)
+            payment = await ledger.refundable(session, user_id, now, charge_id)
             charge_id, amount = payment.charge_id, payment.amount
             subscription = payment.subscription_ref
         already = False
@@ -353,9 +345,9 @@ class StarsService:
         if payment is None:
             return False  # booked by someone else meanwhile (a second admin, reconciliation)
         payment.refunded_at, payment.refund_reason = now, reason or None
-        ended = payment.duplicate_of is None and await _end_access(session, payment, now)
+        ended = payment.duplicate_of is None and await ledger.end_access(session, payment, now)
         await session.flush()
-        if self._referral_bonus and not await _kept_payments(session, user_id):
+        if self._referral_bonus and not await ledger.kept_payments(session, user_id):
             await referrals.take_back(session, user_id, self._referral_bonus)
         params: dict[str, object] = {"amount": payment.amount, "reason": reason, "ended": ended}
         kind = NoticeKind.STARS_REFUNDED
@@ -366,131 +358,6 @@ class StarsService:
             kind, params = NoticeKind.STARS_DUPLICATE_REFUNDED, {"amount": payment.amount}
         await outbox.enqueue(session, chat_id=user_id, kind=kind, params=params)
         return ended
-
-
-async def _end_access(session: AsyncSession, payment: StarPayment, now: datetime) -> bool:
-    """End the Stars access now when the refunded payment is the latest of the subscription
-    giving it and its period is not over; an older payment's refund ends nothing."""
-    later = await session.scalar(  # a later period of the subscription is paid: still on
-        select(StarPayment.id)
-        .where(
-            StarPayment.subscription_ref == payment.subscription_ref,
-            StarPayment.refunded_at.is_(None),
-            StarPayment.duplicate_of.is_(None),
-            StarPayment.paid_until > payment.paid_until,
-        )
-        .limit(1)
-    )
-    if payment.paid_until <= now or later is not None:
-        return False
-    ended = await entitlement_writes.update_where(
-        session,
-        Entitlement.user_id == payment.user_id,
-        Entitlement.source == EntitlementSource.STARS,
-        Entitlement.source_ref == payment.subscription_ref,
-        Entitlement.expires_at > now,
-        status="canceled",
-        expires_at=now,
-        cancel_at_period_end=True,
-    )
-    return ended == 1
-
-
-async def _lock_user(session: AsyncSession, user_id: int) -> None:
-    """The user's row, there and locked (PostgreSQL) for the transaction: one payment or
-    pre-checkout of a user at a time. SQLite has one writer anyway."""
-    connection = await session.connection()
-    await users.ensure_user_id(connection, user_id)
-    if connection.dialect.name != "sqlite":
-        await session.execute(select(User.id).where(User.id == user_id).with_for_update())
-
-
-async def _refunded(session: AsyncSession, subscription_ref: str) -> bool:
-    """Whether the payment for the latest period of a subscription was refunded: then the
-    subscription is over for good (/refund stops its renewal), whatever Telegram does."""
-    latest = await session.scalar(
-        select(StarPayment.refunded_at)
-        .where(
-            StarPayment.subscription_ref == subscription_ref,
-            StarPayment.duplicate_of.is_(None),
-        )
-        .order_by(StarPayment.paid_until.desc(), StarPayment.id.desc())
-        .limit(1)
-    )
-    return latest is not None
-
-
-async def _owed(session: AsyncSession, charge_id: str) -> bool:
-    """Whether a charge is a second subscription still to refund (a replayed update, or
-    a refund that failed before, tries again)."""
-    found = await session.scalar(
-        select(StarPayment.id).where(
-            StarPayment.charge_id == charge_id,
-            StarPayment.duplicate_of.is_not(None),
-            StarPayment.refunded_at.is_(None),
-        )
-    )
-    return found is not None
-
-
-async def _renewable(session: AsyncSession, user_id: int, now: datetime, *, but: str) -> list[str]:
-    """The user's other subscriptions (first charge ids) whose period has not ended."""
-    refs = await session.scalars(
-        select(StarPayment.subscription_ref)
-        .where(
-            StarPayment.user_id == user_id,
-            StarPayment.paid_until > now,
-            StarPayment.subscription_ref != but,
-        )
-        .distinct()
-    )
-    return sorted(refs)
-
-
-async def _refundable(
-    session: AsyncSession, user_id: int, now: datetime, charge_id: str | None
-) -> StarPayment:
-    """The payment /refund acts on: the one named, or the latest of the subscription giving
-    access now. None running: NothingToRefundError with when the Stars access ended."""
-    query = select(StarPayment).where(
-        StarPayment.user_id == user_id, StarPayment.refunded_at.is_(None)
-    )
-    if charge_id is not None:
-        payment = await session.scalar(query.where(StarPayment.charge_id == charge_id))
-        if payment is None:
-            raise NoStarsSubscriptionError("refund.no_charge", user=user_id, charge=charge_id)
-        return payment
-    row = await access.stars_entitlement(session, user_id)
-    if row is None or row.expires_at is None:
-        raise NoStarsSubscriptionError("refund.nothing", user=user_id)
-    payment = (
-        await session.scalar(
-            query.where(
-                StarPayment.subscription_ref == row.source_ref,
-                StarPayment.duplicate_of.is_(None),
-                StarPayment.paid_until > now,
-            )
-            .order_by(StarPayment.paid_until.desc(), StarPayment.id.desc())
-            .limit(1)
-        )
-        if entitlement_grants_access(row, now)
-        else None
-    )
-    if payment is None:
-        raise NothingToRefundError("refund.ended", user=user_id, ended=row.expires_at)
-    return payment
-
-
-async def _kept_payments(session: AsyncSession, user_id: int) -> int:
-    """How many of the user's Stars payments were kept (not refunded, not a second one)."""
-    kept = await session.scalar(
-        select(func.count()).where(
-            StarPayment.user_id == user_id,
-            StarPayment.refunded_at.is_(None),
-            StarPayment.duplicate_of.is_(None),
-        )
-    )
-    return int(kept or 0)
 
 
 @dataclass(frozen=True)

@@ -17,7 +17,8 @@ from bot.chat.middlewares.admin_only import ADMIN_ONLY
 from bot.core.ids import parse_user_id
 from bot.core.safe_input import first_unsafe_char
 from bot.stars import rules
-from bot.stars.service import NoStarsSubscriptionError, NothingToRefundError, StarsService
+from bot.stars.ledger import NoStarsSubscriptionError, NothingToRefundError
+from bot.stars.service import StarsService
 from bot.texts import Html, format_date, plain, t
 from bot.texts.keyboards import RefundButton, StarsButton
 from bot.transactions.unit_of_work import UnitOfWork
@@ -144,7 +145,7 @@ async def _refund(bot: Bot, uow: UnitOfWork, stars: StarsService, args: RefundAr
         )
     except NothingToRefundError as error:
         ended = error.params["ended"]
-        assert isinstance(ended, datetime)  # noqa: S101 - what _refundable puts there
+        assert isinstance(ended, datetime)  # noqa: S101 - what ledger.refundable puts there
         return t("refund.ended", user=user_id, date=format_date(ended), syntax=REFUND_SYNTAX)
     except NoStarsSubscriptionError as error:
         return t(error.key, **error.params)
