@@ -8,8 +8,8 @@ import pytest
 
 from bot.accounts.access import STRIPE_GRACE, has_access, with_access
 from db.models import Entitlement, EntitlementSource, User
-from tests.harness import Harness
-from tests.helpers import give_access
+from tests.support.harness import Harness
+from tests.support.helpers import give_access
 
 NOW = datetime(2026, 11, 26, 12, 0, tzinfo=UTC)
 USER = 4004

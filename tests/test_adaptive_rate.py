@@ -22,8 +22,8 @@ from bot.delivery import adaptive, learnt_rate
 from bot.delivery.adaptive import AdaptiveRate
 from bot.delivery.pacing import SendPacer
 from db.models import LearntRate
-from tests.harness import Harness
-from tests.helpers import give_access, publish_signal
+from tests.support.harness import Harness
+from tests.support.helpers import give_access, publish_signal
 
 MESSAGES = 10_000
 

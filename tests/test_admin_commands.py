@@ -6,8 +6,8 @@ import pytest
 
 from bot.accounts.access import has_access
 from db.models import Entitlement, OutboxMessage
-from tests.harness import ADMIN_ID, Harness
-from tests.helpers import count, give_access, state
+from tests.support.harness import ADMIN_ID, Harness
+from tests.support.helpers import count, give_access, state
 
 USER = 8001
 

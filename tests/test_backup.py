@@ -17,9 +17,9 @@ from bot.cli import backup
 from bot.core.startup import StartupError
 from db import revision
 from db.models import Base, Entitlement, OutboxMessage, Signal, User
-from tests.harness import Harness
-from tests.helpers import give_access, publish_signal
-from tests.processes import TOKEN, assert_one_line, base_env, run_cli, sqlite_url
+from tests.support.harness import Harness
+from tests.support.helpers import give_access, publish_signal
+from tests.support.processes import TOKEN, assert_one_line, base_env, run_cli, sqlite_url
 
 SUBSCRIBERS = list(range(8001, 8031))
 SIGNAL = "BTCUSDT long entry 65000 sl 63500 tp 67000"

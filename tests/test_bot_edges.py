@@ -5,8 +5,8 @@ from __future__ import annotations
 from bot.chat.keyboards import BillingButton
 from bot.texts import plain
 from db.models import StripeCustomer
-from tests.harness import Harness, MakeHarness
-from tests.helpers import count, state
+from tests.support.harness import Harness, MakeHarness
+from tests.support.helpers import count, state
 
 CB_PLANS = BillingButton(action="plans").pack()
 CB_PORTAL = BillingButton(action="portal").pack()

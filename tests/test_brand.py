@@ -12,8 +12,8 @@ from babel.messages.pofile import read_po
 
 from bot.core.settings import SettingsError, load_settings
 from bot.texts import DEFAULT_BRAND, LOCALES, use_brand
-from tests.harness import Harness, MakeHarness
-from tests.processes import TOKEN
+from tests.support.harness import Harness, MakeHarness
+from tests.support.processes import TOKEN
 
 BRAND = 'Acme <Alpha> & "Co"'
 USER = 6006

@@ -13,9 +13,9 @@ import asyncpg
 import pytest
 
 from bot.transactions import change_feed, commit_events
-from tests.api_client import call, login
-from tests.harness import Harness
-from tests.helpers import give_access, publish_signal
+from tests.support.api_client import call, login
+from tests.support.harness import Harness
+from tests.support.helpers import give_access, publish_signal
 
 
 def test_a_notice_names_its_topics_and_this_process_skips_its_own() -> None:

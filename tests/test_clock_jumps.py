@@ -1,10 +1,10 @@
-"""A wall clock moved either way, on the injected clock (tests/fake_clock.py), on SQLite and
-PostgreSQL: the scheduler's jobs run again as soon as the clock is back, whatever the jump
-left in scheduler_jobs; a mass removal from the premium chats or a mass expiry is held and
-reported to the admins once, not carried out, until an admin's button or
+"""A wall clock moved either way, on the injected clock (tests/support/fake_clock.py), on
+SQLite and PostgreSQL: the scheduler's jobs run again as soon as the clock is back,
+whatever the jump left in scheduler_jobs; a mass removal from the premium chats or a mass
+expiry is held and reported to the admins once, not carried out, until an admin's button or
 `python -m bot audit-chats` confirms it; a process that saw its clock jump holds even one
-removal, and a chat_member update or a join request neither removes nor declines while
-it knows its clock is ahead; a jump ends no premium access period; MASS_ACTION_SHARE is
+removal, and a chat_member update or a join request neither removes nor declines while it
+knows its clock is ahead; a jump ends no premium access period; MASS_ACTION_SHARE is
 validated."""
 
 from __future__ import annotations
@@ -27,9 +27,9 @@ from db.models import (
     SchedulerJob,
     User,
 )
-from tests.fakes.chats import ADMIN_RIGHTS
-from tests.harness import ADMIN_ID, BOT_TOKEN, Harness, MakeHarness
-from tests.helpers import give_access
+from tests.support.fakes.chats import ADMIN_RIGHTS
+from tests.support.harness import ADMIN_ID, BOT_TOKEN, Harness, MakeHarness
+from tests.support.helpers import give_access
 
 CHAT = -1_001_234_567_891
 MEMBERS = [6_950_001, 6_950_002, 6_950_003, 6_950_004, 6_950_005]

@@ -15,7 +15,7 @@ from sqlalchemy.engine import make_url
 from bot.core.settings import SettingsError, load_settings
 from db import urls
 from db.engine import PoolOptions, create_engine
-from tests.processes import TOKEN, assert_one_line, base_env, run_cli
+from tests.support.processes import TOKEN, assert_one_line, base_env, run_cli
 
 POSTGRES = os.environ.get("TEST_DATABASE_URL") or None
 needs_postgres = pytest.mark.skipif(POSTGRES is None, reason="TEST_DATABASE_URL is not set")

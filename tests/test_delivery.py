@@ -16,9 +16,9 @@ from bot.delivery.outbox import enqueue
 from bot.delivery.pacing import SendPacer
 from bot.delivery.worker import LEASE, MAX_ATTEMPTS
 from db.models import OutboxMessage, User
-from tests.fake_clock import SkippingClock
-from tests.harness import Harness
-from tests.helpers import outbox
+from tests.support.fake_clock import SkippingClock
+from tests.support.harness import Harness
+from tests.support.helpers import outbox
 
 CHAT = 3003
 

@@ -15,7 +15,7 @@ from pathlib import Path
 import pytest
 
 from bot.__main__ import COMMANDS
-from tests.cluster import HAPROXY_CONFIG
+from tests.support.cluster import HAPROXY_CONFIG
 
 ROOT = Path(__file__).resolve().parents[1]
 ENTRYPOINT = ROOT / "deploy" / "docker-entrypoint.sh"
@@ -93,7 +93,7 @@ def test_dockerignore_admits_everything_the_dockerfile_copies() -> None:
 
 def _readme_haproxy_block() -> str:
     readme = (ROOT / "docs" / "operations.md").read_text()
-    start = readme.index("The balancer the tests use (`tests/cluster.py`)")
+    start = readme.index("The balancer the tests use (`tests/support/cluster.py`)")
     block_start = readme.index("```\n", start) + len("```\n")
     return readme[block_start : readme.index("```\n", block_start)]
 

@@ -11,7 +11,7 @@ from bot.accounts import entitlement_writes
 from bot.billing.entitlements import EntitlementState
 from bot.transactions import commit_events
 from db.models import Entitlement, EntitlementSource, User
-from tests.harness import Harness
+from tests.support.harness import Harness
 
 ROOT = Path(__file__).resolve().parents[1]
 WRITER = ROOT / "bot" / "accounts" / "entitlement_writes.py"

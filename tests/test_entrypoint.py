@@ -18,10 +18,10 @@ from bot.delivery.outbox import enqueue
 from db.engine import create_session_factory
 from db.migrate import head_revision
 from db.models import OutboxMessage
-from tests.fakes.bot_api import FakeBotAPI
-from tests.fakes.stripe_api import FakeStripe
-from tests.harness import empty_postgres
-from tests.processes import (
+from tests.support.fakes.bot_api import FakeBotAPI
+from tests.support.fakes.stripe_api import FakeStripe
+from tests.support.harness import empty_postgres
+from tests.support.processes import (
     CLI_TIMEOUT,
     HTTP_TIMEOUT,
     TABLES,
@@ -36,7 +36,8 @@ from tests.processes import (
     start_update,
 )
 
-# Long tests that mostly wait (processes, hand-overs, outages): started first (tests/harness.py).
+# Long tests that mostly wait (processes, hand-overs, outages): started first
+# (tests/support/harness.py).
 pytestmark = pytest.mark.waits
 
 

@@ -1,4 +1,4 @@
-"""Drive tests/fakes/bot_api.FakeBotAPI through a real aiogram Bot over HTTP."""
+"""Drive tests/support/fakes/bot_api.FakeBotAPI through a real aiogram Bot over HTTP."""
 
 from __future__ import annotations
 
@@ -20,7 +20,7 @@ from aiogram.exceptions import (
 from aiogram.types import InlineKeyboardButton, InlineKeyboardMarkup, Message
 
 from bot.telegram.client import BotSession
-from tests.fakes.bot_api import FakeBotAPI
+from tests.support.fakes.bot_api import FakeBotAPI
 
 TOKEN = "42:TEST"
 

@@ -1,4 +1,5 @@
-"""Drive tests/fakes/stripe_api.FakeStripe through the real stripe SDK async client."""
+"""Drive tests/support/fakes/stripe_api.FakeStripe through the real stripe SDK async
+client."""
 
 from __future__ import annotations
 
@@ -11,7 +12,7 @@ import pytest_asyncio
 import stripe
 from stripe.params.checkout import SessionCreateParams
 
-from tests.fakes.stripe_api import (
+from tests.support.fakes.stripe_api import (
     FakeStripe,
     decode_query,
     make_event,

@@ -33,15 +33,16 @@ from sqlalchemy.engine import make_url
 from bot.delivery.worker import CONCURRENCY, DeliveryWorker
 from db.faults import DATABASE_FAULTS
 from db.models import Entitlement, OutboxMessage, ProcessedStripeEvent, StarPayment
-from tests.api_client import call, login
-from tests.fakes.stripe_api import make_event
-from tests.fakes.tcp_proxy import TcpProxy
-from tests.harness import ADMIN_ID, Harness, MakeHarness
-from tests.helpers import give_access, outbox, subscription_for
-from tests.processes import command_update
-from tests.stars_player import invoice_link, pay
+from tests.support.api_client import call, login
+from tests.support.fakes.stripe_api import make_event
+from tests.support.fakes.tcp_proxy import TcpProxy
+from tests.support.harness import ADMIN_ID, Harness, MakeHarness
+from tests.support.helpers import give_access, outbox, subscription_for
+from tests.support.processes import command_update
+from tests.support.stars_player import invoice_link, pay
 
-# Long tests that mostly wait (processes, hand-overs, outages): started first (tests/harness.py).
+# Long tests that mostly wait (processes, hand-overs, outages): started first
+# (tests/support/harness.py).
 pytestmark = pytest.mark.waits
 
 TG_SECRET = "fault-suite-webhook-secret"

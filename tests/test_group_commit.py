@@ -12,7 +12,7 @@ from sqlalchemy.orm import Session
 
 from bot.transactions.group_commit import GroupCommit, ShutDownError
 from db.models import ProcessedStripeEvent
-from tests.harness import Harness
+from tests.support.harness import Harness
 
 
 def _unit(event_id: str, *, fail: bool = False) -> Callable[[AsyncSession], Awaitable[str]]:

@@ -10,7 +10,7 @@ import pytest
 from bot.telegram.setup import set_menus
 from bot.texts import plain
 from bot.texts.commands import Offered
-from tests.harness import ADMIN_ID, Harness, MakeHarness
+from tests.support.harness import ADMIN_ID, Harness, MakeHarness
 
 USER = 6106
 OPTIONAL = {"subscribe", "manage", "paysupport", "referral", "join"}

@@ -15,11 +15,11 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from db.models import Signal
-from tests import raw_http
-from tests.fakes.stripe_api import make_event, sign_payload
-from tests.harness import ADMIN_ID, BOT_TOKEN, WEBHOOK_SECRET, Harness, MakeHarness
-from tests.helpers import count, give_access, state, subscription_for
-from tests.initdata import sign_init_data
+from tests.support import raw_http
+from tests.support.fakes.stripe_api import make_event, sign_payload
+from tests.support.harness import ADMIN_ID, BOT_TOKEN, WEBHOOK_SECRET, Harness, MakeHarness
+from tests.support.helpers import count, give_access, state, subscription_for
+from tests.support.initdata import sign_init_data
 
 USER = {"id": 7301, "first_name": "Noor"}
 ADMIN = {"id": ADMIN_ID, "first_name": "Admin"}

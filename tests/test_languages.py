@@ -21,8 +21,8 @@ from bot.core import languages
 from bot.core.settings import SettingsError, load_settings
 from bot.texts import CATALOGUE, plain
 from db.models import User
-from tests.harness import ADMIN_ID, BOT_TOKEN, Harness, MakeHarness
-from tests.helpers import (
+from tests.support.harness import ADMIN_ID, BOT_TOKEN, Harness, MakeHarness
+from tests.support.helpers import (
     give_access,
     payment_failed_event,
     post_signal_update,

@@ -28,7 +28,7 @@ from db.models import (
     SchedulerJob,
     User,
 )
-from tests.harness import BOT_TOKEN, Harness
+from tests.support.harness import BOT_TOKEN, Harness
 
 ANN = 6_100_001
 BOB = 6_100_002

@@ -9,7 +9,7 @@ import pytest
 from aiogram.exceptions import ClientDecodeError
 
 from bot.core.logs import REDACTED, REDACTOR, Redactor
-from tests.harness import BOT_TOKEN, STRIPE_KEY, WEBHOOK_SECRET, leaked_secrets
+from tests.support.harness import BOT_TOKEN, STRIPE_KEY, WEBHOOK_SECRET, leaked_secrets
 
 log = logging.getLogger("tests.redaction")
 

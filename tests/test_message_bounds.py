@@ -11,8 +11,8 @@ from sqlalchemy import func, select
 
 from bot.chat.keyboards import SignalButton
 from db.models import OutboxMessage, Signal
-from tests.harness import ADMIN_ID, Harness
-from tests.helpers import give_access, outbox
+from tests.support.harness import ADMIN_ID, Harness
+from tests.support.helpers import give_access, outbox
 
 SUBSCRIBER = 7601
 TPS = " ".join(f"9999999999{n:02d}.1234567891" for n in range(1, 11))

@@ -9,9 +9,9 @@ from __future__ import annotations
 
 from prometheus_client.parser import text_string_to_metric_families
 
-from tests.fakes.stripe_api import make_event
-from tests.harness import ADMIN_ID, Harness, MakeHarness
-from tests.helpers import give_access, publish_signal, subscription_event, subscription_for
+from tests.support.fakes.stripe_api import make_event
+from tests.support.harness import ADMIN_ID, Harness, MakeHarness
+from tests.support.helpers import give_access, publish_signal, subscription_event, subscription_for
 
 TOKEN = "m" * 32
 

@@ -21,7 +21,7 @@ from bot.core.startup import StartupError, check_schema
 from db import migrate, revision
 from db.engine import create_engine, create_session_factory
 from db.models import Base, ProcessedStripeEvent
-from tests.harness import worker_suffix
+from tests.support.harness import worker_suffix
 
 SCRATCH_DATABASE = "signaldesk_migr_test" + worker_suffix()  # one per xdist worker
 MODEL_TABLES = set(Base.metadata.tables)
@@ -150,7 +150,7 @@ async def test_check_schema_refuses_an_unmigrated_database(fresh_engine: AsyncEn
 async def test_the_alembic_command_line_needs_only_database_url(tmp_path: Path) -> None:
     """`alembic upgrade head` and `alembic check` (what autogenerate compares) run with no
     BOT_TOKEN or any other setting: db/ reads nothing of the application's."""
-    from tests.processes import REPO_ROOT, base_env
+    from tests.support.processes import REPO_ROOT, base_env
 
     url = f"sqlite+aiosqlite:///{tmp_path / 'cli.db'}"
     env = base_env(DATABASE_URL=url)

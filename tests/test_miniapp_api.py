@@ -11,10 +11,10 @@ import pytest
 
 from bot.texts import keys
 from db.models import Signal, User
-from tests.api_client import call, login
-from tests.harness import ADMIN_ID, BOT_TOKEN, FIXTURES, Harness, MakeHarness
-from tests.helpers import count, give_access, post_signal_update, publish_signal, state
-from tests.initdata import sign_init_data
+from tests.support.api_client import call, login
+from tests.support.harness import ADMIN_ID, BOT_TOKEN, FIXTURES, Harness, MakeHarness
+from tests.support.helpers import count, give_access, post_signal_update, publish_signal, state
+from tests.support.initdata import sign_init_data
 from webapp.miniapp_static import STATIC_DIR
 
 USER: dict[str, Any] = {"id": 7101, "first_name": "Mia", "username": "mia"}
@@ -436,7 +436,7 @@ async def test_feed_cache_sees_a_new_signal_at_once(harness: Harness) -> None:
 
 
 async def test_access_cache_sees_a_cancellation_at_once(harness: Harness) -> None:
-    from tests.helpers import subscription_event, subscription_for
+    from tests.support.helpers import subscription_event, subscription_for
 
     now = int(time.time())
     sub = subscription_for(7102)

@@ -33,10 +33,10 @@ from playwright.async_api import (
 )
 
 from db.models import OutboxMessage, Signal, User
-from tests import stars_player
-from tests.fakes.bot_api import FakeBotAPI
-from tests.fakes.stripe_api import FakeStripe
-from tests.harness import (
+from tests.support import stars_player
+from tests.support.fakes.bot_api import FakeBotAPI
+from tests.support.fakes.stripe_api import FakeStripe
+from tests.support.harness import (
     ADMIN_ID,
     BOT_TOKEN,
     PRICE_MONTHLY,
@@ -46,8 +46,8 @@ from tests.harness import (
     running_fake_bot,
     running_fake_stripe,
 )
-from tests.helpers import count, give_access, post_signal_update, publish_signal
-from tests.initdata import sign_init_data
+from tests.support.helpers import count, give_access, post_signal_update, publish_signal
+from tests.support.initdata import sign_init_data
 
 CHROMIUM = Path("/usr/bin/chromium")
 if not CHROMIUM.exists():

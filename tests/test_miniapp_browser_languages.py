@@ -18,8 +18,8 @@ from playwright.async_api import Browser, expect
 
 from bot.texts import CATALOGUE, plain
 from db.models import User
-from tests.harness import ADMIN_ID, Harness
-from tests.helpers import give_access, post_signal_update, publish_signal
+from tests.support.harness import ADMIN_ID, Harness
+from tests.support.helpers import give_access, post_signal_update, publish_signal
 from tests.test_miniapp_browser import (  # noqa: F401 (fixtures, on the module's loop)
     browser,
     chromium,

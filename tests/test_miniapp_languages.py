@@ -13,9 +13,9 @@ import pytest
 
 from bot.texts import keys
 from db.models import User
-from tests.api_client import call, login
-from tests.harness import Harness, MakeHarness
-from tests.helpers import publish_signal, state
+from tests.support.api_client import call, login
+from tests.support.harness import Harness, MakeHarness
+from tests.support.helpers import publish_signal, state
 
 ANN_ID = 7_800_001
 ANN = {"id": ANN_ID, "first_name": "Ann", "language_code": "es"}
@@ -165,7 +165,7 @@ async def test_the_public_track_record_reads_in_the_readers_language(
 async def test_the_cached_feed_is_kept_per_language(harness: Harness) -> None:
     """The feed is rendered once and shared, but its statuses are words: a Russian reader
     must not get the English copy the first reader made (nor the other way round)."""
-    from tests.helpers import give_access
+    from tests.support.helpers import give_access
 
     await give_access(harness, ANN_ID)
     await publish_signal(harness, "BTCUSDT long entry 65000 sl 63500 tp 67000")

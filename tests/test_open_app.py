@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from bot.telegram.setup import announce
-from tests.harness import Harness, MakeHarness
+from tests.support.harness import Harness, MakeHarness
 
 USER = 7301
 APP_URL = "https://bot.example.test/app/"

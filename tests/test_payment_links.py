@@ -13,8 +13,8 @@ from datetime import UTC, datetime, timedelta
 import pytest
 
 from bot.billing.links import CLAIM_SECONDS, REUSE_MARGIN, Stored, Verdict, busy_for, verdict
-from tests.api_client import call, login
-from tests.harness import PRICE_MONTHLY, Harness, MakeHarness
+from tests.support.api_client import call, login
+from tests.support.harness import PRICE_MONTHLY, Harness, MakeHarness
 
 PRICE = 250
 ANN = 6_910_001

@@ -13,10 +13,10 @@ import pytest
 from bot.chat.keyboards import BillingButton
 from bot.texts import plain
 from db.models import Entitlement, User
-from tests.api_client import call, login
-from tests.harness import Harness, MakeHarness, load_fixture
-from tests.helpers import DAY, give_access, state, subscription_event, subscription_for
-from tests.stars_player import invoice_link, pay
+from tests.support.api_client import call, login
+from tests.support.harness import Harness, MakeHarness, load_fixture
+from tests.support.helpers import DAY, give_access, state, subscription_event, subscription_for
+from tests.support.stars_player import invoice_link, pay
 
 PRICE = 250
 ANN = 6_900_001

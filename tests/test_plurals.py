@@ -7,8 +7,8 @@ import pytest
 
 from bot.core.languages import LANGUAGES
 from bot.texts import CATALOGUE, tn
-from tests.harness import ADMIN_ID, Harness
-from tests.helpers import publish_signal
+from tests.support.harness import ADMIN_ID, Harness
+from tests.support.helpers import publish_signal
 
 COUNTED: dict[str, dict[str, object]] = {
     "signal.queued": {"title": "BTC"},

@@ -12,9 +12,9 @@ from sqlalchemy import select
 from bot.chat.keyboards import PreferenceButton
 from bot.delivery.plan import plan_batch
 from db.models import OutboxMessage, Signal, User
-from tests.api_client import call, login
-from tests.harness import ADMIN_ID, Harness
-from tests.helpers import give_access, state
+from tests.support.api_client import call, login
+from tests.support.harness import ADMIN_ID, Harness
+from tests.support.helpers import give_access, state
 
 ANN = 7_300_001
 BOB = 7_300_002

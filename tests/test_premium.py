@@ -16,12 +16,12 @@ from bot.app import run_audit
 from bot.core.settings import SettingsError, load_settings
 from bot.premium import rules
 from db.models import Entitlement, OutboxMessage, PremiumMember
-from tests.fakes.bot_api import FakeBotAPI
-from tests.fakes.chats import ADMIN_RIGHTS, NO_RIGHTS
-from tests.fakes.stripe_api import FakeStripe
-from tests.harness import ADMIN_ID, BOT_TOKEN, Harness, MakeHarness
-from tests.helpers import give_access
-from tests.processes import assert_no_token, assert_one_line, free_port, run_cli
+from tests.support.fakes.bot_api import FakeBotAPI
+from tests.support.fakes.chats import ADMIN_RIGHTS, NO_RIGHTS
+from tests.support.fakes.stripe_api import FakeStripe
+from tests.support.harness import ADMIN_ID, BOT_TOKEN, Harness, MakeHarness
+from tests.support.helpers import give_access
+from tests.support.processes import assert_no_token, assert_one_line, free_port, run_cli
 
 CHAT = -1_001_234_567_890
 ANN = 6_900_001  # a subscriber

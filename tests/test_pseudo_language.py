@@ -21,8 +21,8 @@ import pytest
 from bot.chat.keyboards import LanguageButton, PreferenceButton, SignalButton
 from bot.core import languages
 from bot.texts import CATALOGUE
-from tests.harness import ADMIN_ID, Harness, MakeHarness
-from tests.helpers import (
+from tests.support.harness import ADMIN_ID, Harness, MakeHarness
+from tests.support.helpers import (
     give_access,
     payment_failed_event,
     subscription_event,

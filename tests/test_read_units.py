@@ -13,9 +13,15 @@ from sqlalchemy.engine import make_url
 from bot.chat.middlewares.server_faults import ServerFaultMiddleware
 from db import engine as db_engine
 from db.models import Broadcast, ProcessedUpdate
-from tests.api_client import call, login
-from tests.harness import ADMIN_ID, Harness
-from tests.helpers import count, give_access, post_signal_update, publish_signal, statements
+from tests.support.api_client import call, login
+from tests.support.harness import ADMIN_ID, Harness
+from tests.support.helpers import (
+    count,
+    give_access,
+    post_signal_update,
+    publish_signal,
+    statements,
+)
 
 USER = 8_200_001
 NAME = "Ann"  # as Harness.send_text names the sender, so no update changes the profile

@@ -9,11 +9,11 @@ from pathlib import Path
 
 from bot.billing.reconcile import Report
 from db.models import User
-from tests.fakes.bot_api import FakeBotAPI
-from tests.fakes.stripe_api import FakeStripe, make_subscription
-from tests.harness import PRICE_MONTHLY, Harness
-from tests.helpers import entitlement, outbox, state, subscription_event
-from tests.processes import assert_no_token, assert_one_line, free_port, run_cli
+from tests.support.fakes.bot_api import FakeBotAPI
+from tests.support.fakes.stripe_api import FakeStripe, make_subscription
+from tests.support.harness import PRICE_MONTHLY, Harness
+from tests.support.helpers import entitlement, outbox, state, subscription_event
+from tests.support.processes import assert_no_token, assert_one_line, free_port, run_cli
 
 ANN = 6_300_001
 BOB = 6_300_002

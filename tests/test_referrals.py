@@ -15,9 +15,9 @@ from sqlalchemy import func, select, text
 from bot.accounts import referrals
 from bot.accounts.access import has_access
 from db.models import Entitlement, EntitlementSource, Referral, User
-from tests.harness import ADMIN_ID, Harness, MakeHarness
-from tests.helpers import give_access, subscription_event, subscription_for
-from tests.stars_player import invoice_link, pay
+from tests.support.harness import ADMIN_ID, Harness, MakeHarness
+from tests.support.helpers import give_access, subscription_event, subscription_for
+from tests.support.stars_player import invoice_link, pay
 
 RITA = 7_200_001  # the referrer
 FRED = 7_200_002  # her friend

@@ -16,7 +16,7 @@ from bot.core.settings import SettingsError, load_settings
 from bot.lifecycle import rules
 from bot.lifecycle.rules import Ending
 from db.models import Entitlement, EntitlementSource, OutboxMessage, User
-from tests.harness import BOT_TOKEN, PRICE_MONTHLY, Harness, MakeHarness
+from tests.support.harness import BOT_TOKEN, PRICE_MONTHLY, Harness, MakeHarness
 
 ANN = 6_600_001
 BOB = 6_600_002

@@ -18,7 +18,7 @@ from bot.delivery.pacing import ChatPace
 from bot.texts import CATALOGUE, plain
 from bot.texts.labels import kind_label
 from db.models import OutboxMessage
-from tests.harness import ADMIN_ID, Harness
+from tests.support.harness import ADMIN_ID, Harness
 
 USER = 7007
 BAD_STOP = "/signal BTCUSDT long entry 65000 sl 66000 tp 67000"

@@ -27,7 +27,7 @@ from aiohttp.client_reqrep import ConnectionKey
 
 from bot.delivery.verdicts import Action, classify
 from bot.delivery.worker import Claim
-from tests.harness import BOT_TOKEN, Harness
+from tests.support.harness import BOT_TOKEN, Harness
 
 METHOD = SendMessage(chat_id=1, text="x")
 

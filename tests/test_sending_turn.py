@@ -17,10 +17,11 @@ from sqlalchemy import func, select, text
 from bot.delivery.turn import HANDOVER_WAIT, LOCK_KEY, AdvisoryTurn, OnlySender, sending_turn
 from bot.delivery.worker import DeliveryWorker
 from db.models import OutboxMessage
-from tests.harness import ADMIN_ID, Harness
-from tests.helpers import give_access
+from tests.support.harness import ADMIN_ID, Harness
+from tests.support.helpers import give_access
 
-# Long tests that mostly wait (processes, hand-overs, outages): started first (tests/harness.py).
+# Long tests that mostly wait (processes, hand-overs, outages): started first
+# (tests/support/harness.py).
 pytestmark = pytest.mark.waits
 
 

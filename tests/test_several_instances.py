@@ -26,11 +26,11 @@ from bot.delivery.outbox import enqueue_many
 from bot.delivery.worker import CONCURRENCY
 from db.engine import create_session_factory
 from db.models import Entitlement, OutboxMessage, ProcessedStripeEvent
-from tests.cluster import haproxy_binary, running_haproxy
-from tests.fakes.bot_api import FakeBotAPI
-from tests.fakes.stripe_api import FakeStripe, make_event, make_subscription, sign_payload
-from tests.harness import empty_postgres
-from tests.processes import (
+from tests.support.cluster import haproxy_binary, running_haproxy
+from tests.support.fakes.bot_api import FakeBotAPI
+from tests.support.fakes.stripe_api import FakeStripe, make_event, make_subscription, sign_payload
+from tests.support.harness import empty_postgres
+from tests.support.processes import (
     HTTP_TIMEOUT,
     PRICE,
     TOKEN,
@@ -42,7 +42,8 @@ from tests.processes import (
     start_update,
 )
 
-# Long tests that mostly wait (processes, hand-overs, outages): started first (tests/harness.py).
+# Long tests that mostly wait (processes, hand-overs, outages): started first
+# (tests/support/harness.py).
 pytestmark = pytest.mark.waits
 
 WEBHOOK_SECRET = "whsec_instances"

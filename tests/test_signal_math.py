@@ -17,7 +17,7 @@ from tests.test_signal_syntax import valid_specs
 
 D = Decimal
 NOW = datetime(2026, 11, 26, 12, 0, tzinfo=UTC)
-PROPERTY = settings(deadline=None, database=None)  # examples: the profile's (tests/harness.py)
+PROPERTY = settings(deadline=None, database=None)  # examples: the profile's (support/harness.py)
 
 LONG = parse_signal("/signal TESTUSDT long entry 100 sl 90 tp 120 130")
 SHORT_RANGE = parse_signal("/signal ETHUSDT short entry 3400-3450 sl 3520 tp 3300 3200 3100")

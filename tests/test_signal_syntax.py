@@ -25,7 +25,7 @@ from bot.texts import plain
 D = Decimal
 
 # No example database: it would leave a .hypothesis/ directory in the working tree.
-PROPERTY = settings(deadline=None, database=None)  # examples: the profile's (tests/harness.py)
+PROPERTY = settings(deadline=None, database=None)  # examples: the profile's (support/harness.py)
 
 
 def shown(error: SignalSyntaxError) -> str:

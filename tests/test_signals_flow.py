@@ -9,8 +9,8 @@ from sqlalchemy import func, select, update
 
 from bot.chat.keyboards import SignalButton
 from db.models import Entitlement, OutboxMessage, Signal, SignalStatus
-from tests.harness import ADMIN_ID, Harness
-from tests.helpers import count, give_access
+from tests.support.harness import ADMIN_ID, Harness
+from tests.support.helpers import count, give_access
 
 SUBSCRIBERS = (7001, 7002)
 OUTSIDER = 7009

@@ -16,10 +16,10 @@ from bot.core.settings import SettingsError, load_settings
 from bot.stars import rules
 from bot.stars.payload import Offer, PayloadSigner
 from db.models import Entitlement, EntitlementSource, OutboxMessage, StarCheckout, StarPayment
-from tests.api_client import call, login
-from tests.harness import ADMIN_ID, BOT_TOKEN, Harness, MakeHarness
-from tests.helpers import give_access, state
-from tests.stars_player import ask, invoice_link, paid_update, pay, renew, user
+from tests.support.api_client import call, login
+from tests.support.harness import ADMIN_ID, BOT_TOKEN, Harness, MakeHarness
+from tests.support.helpers import give_access, state
+from tests.support.stars_player import ask, invoice_link, paid_update, pay, renew, user
 
 PRICE = 250
 USER_ANN = {"id": 6_700_001, "is_bot": False, "first_name": "Ann"}

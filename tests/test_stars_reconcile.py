@@ -23,8 +23,8 @@ from db.models import (
     StarPayment,
     SyncCursor,
 )
-from tests.harness import Harness, MakeHarness
-from tests.stars_player import invoice_link, pay, renew
+from tests.support.harness import Harness, MakeHarness
+from tests.support.stars_player import invoice_link, pay, renew
 
 PRICE = 250
 ANN = 6_800_001

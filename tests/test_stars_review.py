@@ -13,8 +13,8 @@ from bot.accounts.access import has_access
 from bot.chat.keyboards import StarsButton
 from bot.stars import rules
 from db.models import Entitlement, EntitlementSource, OutboxMessage, StarPayment
-from tests.harness import ADMIN_ID, Harness, MakeHarness
-from tests.stars_player import invoice_link, paid_update, pay, renew, user
+from tests.support.harness import ADMIN_ID, Harness, MakeHarness
+from tests.support.stars_player import invoice_link, paid_update, pay, renew, user
 
 PRICE = 250
 ANN = 6_990_001

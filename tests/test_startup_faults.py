@@ -15,10 +15,10 @@ import aiohttp
 import pytest
 
 from bot.app import receive_updates
-from tests.fakes.bot_api import FakeBotAPI
-from tests.fakes.stripe_api import FakeStripe, make_event, make_subscription, sign_payload
-from tests.harness import Harness
-from tests.processes import (
+from tests.support.fakes.bot_api import FakeBotAPI
+from tests.support.fakes.stripe_api import FakeStripe, make_event, make_subscription, sign_payload
+from tests.support.harness import Harness
+from tests.support.processes import (
     HTTP_TIMEOUT,
     PRICE,
     assert_no_token,
@@ -29,7 +29,8 @@ from tests.processes import (
     running_bot,
 )
 
-# Long tests that mostly wait (processes, hand-overs, outages): started first (tests/harness.py).
+# Long tests that mostly wait (processes, hand-overs, outages): started first
+# (tests/support/harness.py).
 pytestmark = pytest.mark.waits
 
 USER = 4242

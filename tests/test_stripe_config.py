@@ -12,11 +12,11 @@ import pytest
 import stripe
 
 from bot.billing.plans import KEY, sort_prices
-from tests.api_client import call, login
-from tests.fakes.bot_api import FakeBotAPI
-from tests.fakes.stripe_api import FakeStripe
-from tests.harness import PRICE_MONTHLY, STRIPE_KEY, Harness, MakeHarness
-from tests.processes import HTTP_TIMEOUT, PRICE, eventually, running_bot
+from tests.support.api_client import call, login
+from tests.support.fakes.bot_api import FakeBotAPI
+from tests.support.fakes.stripe_api import FakeStripe
+from tests.support.harness import PRICE_MONTHLY, STRIPE_KEY, Harness, MakeHarness
+from tests.support.processes import HTTP_TIMEOUT, PRICE, eventually, running_bot
 
 USER = 7401
 MISSING = "price_gone_since_yesterday"

@@ -9,7 +9,7 @@ from sqlalchemy import select, text
 
 from bot.billing import stripe_store
 from db.models import StripeCustomer, User
-from tests.harness import Harness
+from tests.support.harness import Harness
 
 X, Y = 7_100_001, 7_100_002
 

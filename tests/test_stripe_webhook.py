@@ -11,9 +11,9 @@ import pytest
 from sqlalchemy import text
 
 from db.models import StripeCustomer
-from tests.fakes.stripe_api import make_event, sign_payload
-from tests.harness import WEBHOOK_SECRET, Harness, MakeHarness, load_fixture
-from tests.helpers import (
+from tests.support.fakes.stripe_api import make_event, sign_payload
+from tests.support.harness import WEBHOOK_SECRET, Harness, MakeHarness, load_fixture
+from tests.support.helpers import (
     DAY,
     count,
     entitlement,

@@ -10,9 +10,9 @@ import pytest
 
 from bot.accounts.access import has_access
 from db.models import Entitlement, EntitlementSource, User
-from tests.api_client import call, login
-from tests.harness import ADMIN_ID, Harness
-from tests.helpers import give_access, state
+from tests.support.api_client import call, login
+from tests.support.harness import ADMIN_ID, Harness
+from tests.support.helpers import give_access, state
 
 ANN = 6_400_001
 

@@ -8,10 +8,10 @@ from datetime import UTC, datetime
 
 from bot.chat.keyboards import BillingButton
 from db.models import User
-from tests.api_client import call, login
-from tests.fakes.stripe_api import make_event
-from tests.harness import PRICE_MONTHLY, PRICE_YEARLY, Harness, load_fixture
-from tests.helpers import DAY, entitlement, outbox, subscription_event, subscription_for
+from tests.support.api_client import call, login
+from tests.support.fakes.stripe_api import make_event
+from tests.support.harness import PRICE_MONTHLY, PRICE_YEARLY, Harness, load_fixture
+from tests.support.helpers import DAY, entitlement, outbox, subscription_event, subscription_for
 
 CB_PLANS = BillingButton(action="plans").pack()
 CB_PORTAL = BillingButton(action="portal").pack()

@@ -11,9 +11,9 @@ import pytest
 from sqlalchemy import func, select
 
 from db.models import ProcessedUpdate, User
-from tests.harness import Harness, MakeHarness
-from tests.helpers import state
-from tests.processes import command_update
+from tests.support.harness import Harness, MakeHarness
+from tests.support.helpers import state
+from tests.support.processes import command_update
 
 SECRET = "s3cret-token_for-webhooks"
 HEADER = "X-Telegram-Bot-Api-Secret-Token"
@@ -101,8 +101,8 @@ async def test_webhook_mode_without_a_configured_secret_still_has_one(
     and the secret derived from the bot token is what setWebhook registers."""
     from bot.telegram.setup import announce
     from db.models import Entitlement
-    from tests.harness import ADMIN_ID
-    from tests.helpers import count
+    from tests.support.harness import ADMIN_ID
+    from tests.support.helpers import count
 
     hook = await make_harness(public_url="https://bot.example.test")
     forged = _command("/grant 777 3650", user=ADMIN_ID, name="Mallory", update_id=77)

@@ -6,9 +6,9 @@ from __future__ import annotations
 
 from html.parser import HTMLParser
 
-from tests.fakes.bot_api import BOT_USERNAME
-from tests.harness import Harness
-from tests.helpers import post_signal_update, publish_signal
+from tests.support.fakes.bot_api import BOT_USERNAME
+from tests.support.harness import Harness
+from tests.support.helpers import post_signal_update, publish_signal
 
 SUBSCRIBE = f'<a class="subscribe" href="https://t.me/{BOT_USERNAME}?start=track">'
 

@@ -9,7 +9,7 @@ from aiogram.types import Message
 from sqlalchemy import text
 
 from bot.transactions.unit_of_work import UnitOfWork
-from tests.harness import Harness
+from tests.support.harness import Harness
 
 USER = 8801
 

@@ -18,9 +18,9 @@ from sqlalchemy.ext.asyncio import async_sessionmaker
 from bot.chat.middlewares import unit_of_work
 from bot.texts import CATALOGUE, plain
 from db.models import ProcessedUpdate, User
-from tests.harness import ADMIN_ID, Harness, MakeHarness
-from tests.helpers import count, give_access, statements
-from tests.processes import command_update
+from tests.support.harness import ADMIN_ID, Harness, MakeHarness
+from tests.support.helpers import count, give_access, statements
+from tests.support.processes import command_update
 
 PAID = [8_100_001, 8_100_002]
 NEW = [8_100_010 + i for i in range(10)]

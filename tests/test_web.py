@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from tests.harness import Harness, MakeHarness
+from tests.support.harness import Harness, MakeHarness
 
 
 async def test_healthz_and_readyz(harness: Harness) -> None:

@@ -18,7 +18,7 @@ from bot.lifecycle import rules
 from bot.lifecycle.sweeps import LifecycleSweeps
 from bot.transactions.unit_of_work import UnitOfWork
 from db.models import Entitlement, EntitlementSource, OutboxMessage, User
-from tests.harness import BOT_TOKEN, Harness, MakeHarness
+from tests.support.harness import BOT_TOKEN, Harness, MakeHarness
 
 ANN = 6_500_001
 BOB = 6_500_002
@@ -164,7 +164,7 @@ async def test_no_offer_to_whom_an_admin_took_access_from(harness: Harness) -> N
 
 
 async def _grant_and_revoke(harness: Harness) -> None:
-    from tests.harness import ADMIN_ID
+    from tests.support.harness import ADMIN_ID
 
     await harness.send_text(ADMIN_ID, f"/grant {ANN} 30")
     await harness.send_text(ADMIN_ID, f"/revoke {ANN} shared the signals")
@@ -172,8 +172,8 @@ async def _grant_and_revoke(harness: Harness) -> None:
 
 
 async def test_no_offer_to_whom_an_admin_refunded(make_harness: MakeHarness) -> None:
-    from tests.harness import ADMIN_ID
-    from tests.stars_player import invoice_link, pay
+    from tests.support.harness import ADMIN_ID
+    from tests.support.stars_player import invoice_link, pay
 
     harness = await make_harness(stars_price=250)
     assert await pay(harness, ANN, await invoice_link(harness, ANN)) is not None

@@ -1,4 +1,4 @@
-"""Loaded by `make test` (`-p tests.libraries`) ahead of the other plugins: in each
+"""Loaded by `make test` (`-p tests.support.libraries`) ahead of the other plugins: in each
 pytest-xdist worker it imports the libraries the application and the suite use with the
 coverage the worker was started with (coverage's subprocess patch) paused. Traced, those
 imports cost a worker ~4.6 s more CPU before its first test (9.4 s against 4.8 s), for
@@ -11,7 +11,7 @@ import importlib
 import os
 
 # What `python -m bot` imports, aiogram's ~300 pydantic models first: ~95 % of its import
-# time. The bot launcher (tests/zygote.py) preloads these the same way.
+# time. The bot launcher (tests/support/zygote.py) preloads these the same way.
 APP_LIBRARIES = (
     "aiogram",
     "aiogram.client.session.aiohttp",

@@ -1,5 +1,6 @@
-"""The test side of tests/zygote.py: start `python -m bot` as a child of the preloaded
-launcher and drive it like an asyncio subprocess (pid, stderr, signals, exit status).
+"""The test side of tests/support/zygote.py: start `python -m bot` as a child of the
+preloaded launcher and drive it like an asyncio subprocess (pid, stderr, signals, exit
+status).
 
 One launcher per test process (per pytest-xdist worker), started on first use and stopped
 when the process exits. Set BOT_TEST_EXEC=1 to exec every bot for real instead.
@@ -29,7 +30,7 @@ class Zygote:
         self._dir = tempfile.TemporaryDirectory(prefix="bot-zygote-")
         self.path = os.path.join(self._dir.name, "socket")
         self._proc = subprocess.Popen(
-            [sys.executable, "-m", "tests.zygote", self.path],
+            [sys.executable, "-m", "tests.support.zygote", self.path],
             cwd=cwd,
             env=env,
             stdin=subprocess.DEVNULL,

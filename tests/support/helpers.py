@@ -14,8 +14,8 @@ from bot.signals import service as signals
 from bot.signals.syntax import parse_signal
 from bot.signals.updates import parse_update
 from db.models import Entitlement, EntitlementSource, OutboxMessage, ProcessedStripeEvent, User
-from tests.fakes.stripe_api import make_event, make_subscription
-from tests.harness import ADMIN_ID, PRICE_MONTHLY, Harness
+from tests.support.fakes.stripe_api import make_event, make_subscription
+from tests.support.harness import ADMIN_ID, PRICE_MONTHLY, Harness
 
 DAY = 86_400
 

@@ -39,13 +39,13 @@ from bot.texts.notices import NoticeRenderer
 from db import migrate
 from db.engine import create_engine
 from db.models import Base, OutboxMessage
-from tests.connection_guard import ConnectionGuard
-from tests.fake_clock import SkippingClock
-from tests.fakes.bot_api import FakeBotAPI, SentMessage
-from tests.fakes.stripe_api import FakeStripe, sign_payload
-from tests.processes import PRICE as PROCESS_PRICE
-from tests.processes import TOKEN as PROCESS_TOKEN
-from tests.processes import base_env, run_cli, sqlite_url
+from tests.support.connection_guard import ConnectionGuard
+from tests.support.fake_clock import SkippingClock
+from tests.support.fakes.bot_api import FakeBotAPI, SentMessage
+from tests.support.fakes.stripe_api import FakeStripe, sign_payload
+from tests.support.processes import PRICE as PROCESS_PRICE
+from tests.support.processes import TOKEN as PROCESS_TOKEN
+from tests.support.processes import base_env, run_cli, sqlite_url
 from webapp.app import HTTP_IDLE_TIMEOUT, create_runner
 
 FIXTURES = Path(__file__).parent / "fixtures"
@@ -513,7 +513,7 @@ async def harness(make_harness: MakeHarness) -> Harness:
     return await make_harness()
 
 
-# --- `python -m bot` as a process (tests/processes.py) ----------------------------------
+# --- `python -m bot` as a process (tests/support/processes.py) --------------------------
 
 
 @pytest.fixture

@@ -14,7 +14,7 @@ from pathlib import Path
 
 import aiohttp
 
-from tests.processes import START_TIMEOUT, free_port, stop_process
+from tests.support.processes import START_TIMEOUT, free_port, stop_process
 
 # The configuration docs/operations.md shows, with the ports filled in. Why each line is there:
 # - roundrobin over instances that answer /readyz (checked twice a second, out after two

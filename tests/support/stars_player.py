@@ -8,7 +8,7 @@ import itertools
 import time
 from typing import Any
 
-from tests.harness import Harness
+from tests.support.harness import Harness
 
 _ids = itertools.count(1)
 

@@ -5,8 +5,8 @@ from __future__ import annotations
 import json
 from typing import Any
 
-from tests.harness import BOT_TOKEN, Harness
-from tests.initdata import sign_init_data
+from tests.support.harness import BOT_TOKEN, Harness
+from tests.support.initdata import sign_init_data
 
 
 async def call(

@@ -20,8 +20,8 @@ from urllib.parse import urlsplit
 from aiohttp import web
 from multidict import MultiDictProxy
 
-from tests.fakes.chats import ChatsLedger
-from tests.fakes.stars import FakeBadRequest, StarsLedger
+from tests.support.fakes.chats import ChatsLedger
+from tests.support.fakes.stars import FakeBadRequest, StarsLedger
 
 __all__ = ["FAULT_KINDS", "BotCall", "FakeBotAPI", "SentMessage"]
 

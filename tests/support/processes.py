@@ -18,9 +18,9 @@ from typing import IO, Any
 
 import aiohttp
 
-from tests.preloaded import ForkedBot, fork_bot, zygote
+from tests.support.preloaded import ForkedBot, fork_bot, zygote
 
-REPO_ROOT = Path(__file__).resolve().parents[1]
+REPO_ROOT = Path(__file__).resolve().parents[2]
 TOKEN = "7654321:AAH-entrypoint-test-token-0123456789abcdef"
 PRICE = "price_entrypoint_monthly"
 KEPT_VARIABLES = ("PATH", "HOME", "LANG", "LC_ALL", "LC_CTYPE", "TMPDIR", "SYSTEMROOT")
@@ -65,7 +65,7 @@ async def start_bot(
 ) -> asyncio.subprocess.Process | ForkedBot:
     """`python -m bot *args` with stderr piped to the test and nothing on stdin.
 
-    Forked from the preloaded launcher (tests/zygote.py says why) unless `exec_` or
+    Forked from the preloaded launcher (tests/support/zygote.py says why) unless `exec_` or
     BOT_TEST_EXEC=1 asks for a real exec of the interpreter.
     """
     if not exec_ and os.environ.get("BOT_TEST_EXEC") != "1":

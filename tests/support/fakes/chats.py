@@ -8,7 +8,7 @@ import itertools
 from dataclasses import dataclass, field
 from typing import Any
 
-from tests.fakes.stars import FakeBadRequest
+from tests.support.fakes.stars import FakeBadRequest
 
 _ids = itertools.count(1)
 ADMIN_RIGHTS = {"can_invite_users": True, "can_restrict_members": True}

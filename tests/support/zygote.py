@@ -1,4 +1,4 @@
-"""A preloaded `python -m bot` launcher for the test suite: `python -m tests.zygote SOCKET`.
+"""A preloaded `python -m bot` launcher for the suite: `python -m tests.support.zygote SOCKET`.
 
 Importing aiogram (its ~300 pydantic models) and stripe takes ~3 s of CPU on the 2-core CI
 machine (2026-12-06; twice as long on its slow days), twice that under coverage, and the
@@ -28,7 +28,7 @@ import socket
 import sys
 import traceback
 
-from tests.libraries import APP_LIBRARIES, import_untraced
+from tests.support.libraries import APP_LIBRARIES, import_untraced
 
 # Untraced: under coverage they cost twice the CPU for lines nobody measures. Our own
 # modules are imported after, measured, so their module-level lines count.
