@@ -8,7 +8,7 @@ package as `__main__` (runpy, as `python -m bot` does) with the caller's argumen
 environment, working directory and stdio file descriptors. Each child is a separate OS
 process with its own pid: signals, exit status, stderr and sockets behave as for an exec'd
 `python -m bot`; only the import is shared. One test still execs `python -m bot` for real
-(tests/test_entrypoint.py), and bench/ always does.
+(tests/processes/test_entrypoint.py), and bench/ always does.
 
 Protocol, one connection per child: the client sends one JSON line {"args", "env", "cwd"}
 with three file descriptors (stdin, stdout, stderr) attached; the zygote answers

@@ -12,7 +12,7 @@ from bot.texts import CATALOGUE, plain
 from bot.texts.labels import kind_label
 from bot.texts.notices import KINDS
 
-ROOT = Path(__file__).resolve().parents[1]
+ROOT = Path(__file__).resolve().parents[2]
 # Where a kind is named when a row (or a broadcast, or a lifecycle message) is made.
 PRODUCERS = {"enqueue", "enqueue_many", "enqueue_bulk", "Message", "Broadcast"}
 

@@ -10,7 +10,7 @@ import pytest
 from bot.core.settings import Settings, SettingsError, load_settings
 from bot.core.startup import config_warnings
 
-REPO_ROOT = Path(__file__).resolve().parents[1]
+REPO_ROOT = Path(__file__).resolve().parents[2]
 TOKEN = "123456:AAH-settings-test-token-0123456789abcdef"
 SETTING_NAMES = [name.upper() for name in Settings.model_fields]
 

@@ -13,7 +13,7 @@ from bot.signals.results import result_at, risk
 from bot.signals.service import Performance, summarise
 from bot.signals.syntax import SignalSpec, parse_signal
 from db.models import Signal, SignalStatus
-from tests.test_signal_syntax import valid_specs
+from tests.unit.test_signal_syntax import valid_specs
 
 D = Decimal
 NOW = datetime(2026, 11, 26, 12, 0, tzinfo=UTC)

@@ -17,7 +17,7 @@ import pytest
 from bot.__main__ import COMMANDS
 from tests.support.cluster import HAPROXY_CONFIG
 
-ROOT = Path(__file__).resolve().parents[1]
+ROOT = Path(__file__).resolve().parents[2]
 ENTRYPOINT = ROOT / "deploy" / "docker-entrypoint.sh"
 
 

@@ -13,7 +13,7 @@ from bot.transactions import commit_events
 from db.models import Entitlement, EntitlementSource, User
 from tests.support.harness import Harness
 
-ROOT = Path(__file__).resolve().parents[1]
+ROOT = Path(__file__).resolve().parents[2]
 WRITER = ROOT / "bot" / "accounts" / "entitlement_writes.py"
 USER = 8_300_001
 

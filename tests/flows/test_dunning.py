@@ -19,10 +19,10 @@ from bot.lifecycle.scheduler import Job, Scheduler
 from bot.lifecycle.sweeps import LifecycleSweeps
 from bot.transactions.unit_of_work import UnitOfWork
 from db.models import Entitlement
+from tests.flows.test_lifecycle import FixedClock
 from tests.support.fakes.stripe_api import make_event, make_subscription
 from tests.support.harness import PRICE_MONTHLY, Harness
 from tests.support.helpers import entitlement, payment_failed_event, subscription_event
-from tests.test_lifecycle import FixedClock
 
 USER = 6_200_001
 NOW = datetime(2026, 12, 3, 12, 0, tzinfo=UTC)

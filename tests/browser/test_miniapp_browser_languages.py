@@ -18,9 +18,7 @@ from playwright.async_api import Browser, expect
 
 from bot.texts import CATALOGUE, plain
 from db.models import User
-from tests.support.harness import ADMIN_ID, Harness
-from tests.support.helpers import give_access, post_signal_update, publish_signal
-from tests.test_miniapp_browser import (  # noqa: F401 (fixtures, on the module's loop)
+from tests.browser.test_miniapp_browser import (  # noqa: F401 (fixtures, on the module's loop)
     browser,
     chromium,
     fake_bot,
@@ -30,7 +28,9 @@ from tests.test_miniapp_browser import (  # noqa: F401 (fixtures, on the module'
     open_app,
     pytestmark,
 )
-from tests.test_pseudo_language import PSEUDO, leaks, pseudo  # noqa: F401
+from tests.flows.test_pseudo_language import PSEUDO, leaks, pseudo  # noqa: F401
+from tests.support.harness import ADMIN_ID, Harness
+from tests.support.helpers import give_access, post_signal_update, publish_signal
 
 LINE = "BTCUSDT long entry 65000 sl 63500 tp 67000 69000"
 SUBSCRIBER = 7_900_001

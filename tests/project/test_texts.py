@@ -23,7 +23,7 @@ from bot.texts import CATALOGUE, LOCALES, keys, plain, t
 from bot.texts.billing import KNOWN_STATES
 from bot.texts.commands import USER_COMMANDS
 
-ROOT = Path(__file__).resolve().parents[1]
+ROOT = Path(__file__).resolve().parents[2]
 PO = LOCALES / "en" / "LC_MESSAGES" / "messages.po"
 MO = PO.with_suffix(".mo")
 STATIC = ROOT / "webapp" / "static"

@@ -71,7 +71,7 @@ CHROMIUM_ARGS = [
     "--disable-sync",
 ]
 TELEGRAM_JS = "https://telegram.org/js/telegram-web-app.js"
-SCREENSHOTS = Path(__file__).resolve().parents[1] / "test-artifacts" / "screenshots"
+SCREENSHOTS = Path(__file__).resolve().parents[2] / "test-artifacts" / "screenshots"
 VIEWPORT: ViewportSize = {"width": 360, "height": 740}
 Scheme = Literal["light", "dark"]
 WAIT_MS = 5_000
