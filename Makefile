@@ -42,7 +42,7 @@ migrate: install  ## apply database migrations only
 # itself (PYTHONDONTWRITEBYTECODE, or a fresh clone): ~1.5 s of CPU a process under coverage.
 test: install-dev chromium  ## the whole suite with coverage (PostgreSQL too when TEST_DATABASE_URL is set)
 	$(BIN)/python -m compileall -q -j 0 bot webapp db tests
-	REQUIRE_BROWSER=1 $(BIN)/python -m pytest -p tests.libraries -n $(TEST_WORKERS) --dist worksteal --cov --cov-report=term-missing:skip-covered
+	REQUIRE_BROWSER=1 $(BIN)/python -m pytest -p tests.support.libraries -n $(TEST_WORKERS) --dist worksteal --cov --cov-report=term-missing:skip-covered
 
 # The Mini App's tests drive Debian's Chromium: installed here when missing (as root, as
 # .ci/run does), otherwise one line says how; the browser tests are never skipped quietly.

@@ -58,9 +58,9 @@ from db.models import (
     Signal,
     User,
 )
-from tests.fakes.bot_api import FakeBotAPI
-from tests.fakes.stripe_api import FakeStripe
-from tests.initdata import sign_init_data
+from tests.support.fakes.bot_api import FakeBotAPI
+from tests.support.fakes.stripe_api import FakeStripe
+from tests.support.initdata import sign_init_data
 
 FIRST_USER_ID = 800_000_001
 ADMIN_ID = 900_001

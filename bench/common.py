@@ -2,7 +2,8 @@
 under test, repeated runs and their medians, and the measuring helpers.
 
 Process helpers the tests use too (free ports, starting `python -m bot`, stopping it,
-waiting for readiness) live in tests/processes.py; the fakes in tests/fakes/."""
+waiting for readiness) live in tests/support/processes.py; the fakes in
+tests/support/fakes/."""
 
 from __future__ import annotations
 
@@ -33,8 +34,14 @@ from sqlalchemy.ext.asyncio import create_async_engine
 from bench import BOT_TOKEN
 from db import migrate
 from db.engine import create_engine
-from tests.fakes.bot_api import FakeBotAPI
-from tests.processes import REPO_ROOT, free_port, start_bot_logged, stop_process, wait_http_ready
+from tests.support.fakes.bot_api import FakeBotAPI
+from tests.support.processes import (
+    REPO_ROOT,
+    free_port,
+    start_bot_logged,
+    stop_process,
+    wait_http_ready,
+)
 
 STRIPE_KEY = "sk_test_signaldesk_bench"
 WEBHOOK_SECRET = "whsec_bench_secret_for_signing_webhooks"

@@ -46,8 +46,8 @@ from bot.signals import service as signals
 from bot.signals.syntax import parse_signal
 from db.engine import create_engine, create_session_factory
 from db.models import Entitlement, EntitlementSource, OutboxMessage, OutboxStatus, User
-from tests.fakes.bot_api import FakeBotAPI
-from tests.processes import stop_process
+from tests.support.fakes.bot_api import FakeBotAPI
+from tests.support.processes import stop_process
 
 FIRST_USER_ID = 600_000_001
 _LANGUAGE = ("en", "ru", "es", "pt-br")  # what the subscribers' Telegram apps report

@@ -41,7 +41,7 @@ from bot.lifecycle.sweeps import LifecycleSweeps
 from bot.transactions.unit_of_work import UnitOfWork
 from db.engine import create_engine, create_session_factory
 from db.models import Entitlement, EntitlementSource, LifecycleNotice, OutboxMessage, User
-from tests.fakes.stripe_api import FakeStripe, make_subscription
+from tests.support.fakes.stripe_api import FakeStripe, make_subscription
 
 BATCH = 5_000
 BASE_ID = 700_000_000

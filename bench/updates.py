@@ -45,8 +45,8 @@ from bench.common import (
     serve_with_control,
     tail_of_log,
 )
-from tests.fakes.bot_api import FakeBotAPI
-from tests.processes import command_update, free_port, stop_process
+from tests.support.fakes.bot_api import FakeBotAPI
+from tests.support.processes import command_update, free_port, stop_process
 
 TARGET_RATE = 1000.0
 TARGET_SHARE = 0.75

@@ -48,16 +48,16 @@ from bench.common import (
     tail_of_log,
 )
 from db.models import Entitlement, EntitlementSource, ProcessedStripeEvent
-from tests.cluster import running_haproxy
-from tests.fakes.bot_api import FakeBotAPI
-from tests.fakes.stripe_api import (
+from tests.support.cluster import running_haproxy
+from tests.support.fakes.bot_api import FakeBotAPI
+from tests.support.fakes.stripe_api import (
     FakeStripe,
     make_customer,
     make_event,
     make_subscription,
     sign_payload,
 )
-from tests.processes import stop_process
+from tests.support.processes import stop_process
 
 PRICE_YEARLY = "price_bench_yearly"
 METADATA_KEY = "telegram_user_id"  # what BillingService puts on Checkout and subscriptions
@@ -800,8 +800,9 @@ def summarise(samples: list[Sample], warmup: int) -> tuple[float, list[float]]:
 async def serving(
     env: dict[str, str], workdir: Path, instances: int
 ) -> AsyncIterator[tuple[str, list[Server]]]:
-    """One server, or `instances` of them behind HAProxy (tests/cluster.py, the set-up
-    docs/operations.md's "Running several instances" describes); yields the URL to send to."""
+    """One server, or `instances` of them behind HAProxy (tests/support/cluster.py, the
+    set-up docs/operations.md's "Running several instances" describes); yields the URL to
+    send to."""
     async with running_servers(env, workdir, instances) as servers:
         if instances == 1:
             yield servers[0].base_url, servers

@@ -2,7 +2,7 @@
 
 Alembic (and Mako with it) costs ~9 MB of memory to import; the delivery-only process
 (`python -m bot worker`) needs none of it to check that the schema is current.
-tests/test_migrations.py holds HEAD equal to Alembic's head revision.
+tests/processes/test_migrations.py holds HEAD equal to Alembic's head revision.
 """
 
 from __future__ import annotations

@@ -24,7 +24,7 @@ from db.models import Signal, SignalStatus, SignalUpdate
 _W, _H = 640, 220  # the equity curve's viewBox
 _LEFT, _RIGHT, _TOP, _BOTTOM = 56, 8, 10, 28  # room for the axes' labels
 _CENT = Decimal("0.01")
-# The catalogue's ids, spelled out (tests/test_texts.py finds every id in the code).
+# The catalogue's ids, spelled out (tests/project/test_texts.py finds every id in the code).
 _UPDATES = {
     "sl": "track.update.sl",
     "close": "track.update.close",

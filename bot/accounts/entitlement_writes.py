@@ -6,8 +6,8 @@ decides the new state; saving it happens here, together with what must go with e
 write: the change mark (commit_events.ENTITLEMENTS), which makes the access caches of every
 process (bot/accounts/access_cache.py; others through the change feed) reload once the transaction
 commits. A write that skipped it left the Mini App answering from the old access for up to
-its cache's lifetime. tests/test_entitlement_writes.py holds that nothing else marks the
-topic or writes the table.
+its cache's lifetime. tests/flows/test_entitlement_writes.py holds that nothing else marks
+the topic or writes the table.
 """
 
 from __future__ import annotations

@@ -2,7 +2,7 @@
 way, for `python -m bot` (bot/app.py) and `python -m bot worker` (bot/worker.py).
 
 The worker process imports this module, so it stays light: no dispatcher, routers, Stripe or
-web server (tests/test_code_shape.py checks what the worker process loads).
+web server (tests/project/test_code_shape.py checks what the worker process loads).
 """
 
 from __future__ import annotations

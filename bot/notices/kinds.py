@@ -3,7 +3,7 @@ was (a StrEnum, so the rows need no migration), and what delivery must know of e
 
 Producers queue a NoticeKind, never a string literal (bot/notices/outbox.py takes only
 this type). The chat adapter gives each kind its words and its label in one registry
-(bot/texts/notices.py); tests/test_notice_kinds.py holds every kind to having both.
+(bot/texts/notices.py); tests/project/test_notice_kinds.py holds every kind to having both.
 """
 
 from __future__ import annotations

@@ -6,7 +6,7 @@ as one more .po file. Message ids are names (`start.welcome`), not English sente
 change of wording changes no key. Texts are HTML, Telegram's parse mode; placeholders are
 `{name}` (str.format, so `{count:,}` too), and text that fills them is escaped unless it is
 Html already (a rendered piece). The modules beside this one render the domain's data with
-it; tests/test_texts.py holds the catalogue and the code to each other.
+it; tests/project/test_texts.py holds the catalogue and the code to each other.
 """
 
 from __future__ import annotations

@@ -26,7 +26,7 @@ USER_COMMANDS = (
     "paysupport",
     "help",
 )
-# The catalogue's ids, spelled out (tests/test_texts.py finds every id in the code).
+# The catalogue's ids, spelled out (tests/project/test_texts.py finds every id in the code).
 _HELP = {
     "subscribe": "help.command.subscribe",
     "status": "help.command.status",

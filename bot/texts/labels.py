@@ -7,7 +7,7 @@ from bot.notices.kinds import NoticeKind
 from bot.texts import plain
 from bot.texts.notices import KINDS
 
-# The catalogue's ids, spelled out (tests/test_texts.py finds every id in the code).
+# The catalogue's ids, spelled out (tests/project/test_texts.py finds every id in the code).
 _SOURCES = {
     "stripe": "source.stripe",
     "stars": "source.stars",

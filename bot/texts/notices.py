@@ -238,7 +238,8 @@ class KindText:
     label: str  # the catalogue id naming the kind (/user's timeline, the Mini App's)
 
 
-# The one registry of what each NoticeKind says (tests/test_notice_kinds.py: every kind).
+# The one registry of what each NoticeKind says: every kind has its entry
+# (tests/project/test_notice_kinds.py).
 KINDS: dict[NoticeKind, KindText] = {
     NoticeKind.ACCESS_STARTED: KindText(_access_started, "kind.access_started"),
     NoticeKind.ACCESS_ENDED: KindText(_access_ended, "kind.access_ended"),

@@ -2,10 +2,10 @@
 
     .venv/bin/python docs/images/make_screenshots.py      (after `make install-dev`)
 
-The real app against the suite's fake Bot API and fake Stripe (tests/harness.py), on a
-fresh SQLite file, with a subscriber and a few signals in its feed; Debian's Chromium
+The real app against the suite's fake Bot API and fake Stripe (tests/support/harness.py),
+on a fresh SQLite file, with a subscriber and a few signals in its feed; Debian's Chromium
 (/usr/bin/chromium) driven by Playwright opens the page at phone width with validly signed
-initData, as tests/test_miniapp_browser.py does, and the feed is photographed.
+initData, as tests/browser/test_miniapp_browser.py does, and the feed is photographed.
 """
 
 from __future__ import annotations
@@ -22,19 +22,19 @@ from playwright.async_api import Route, async_playwright, expect  # noqa: E402
 
 from db import migrate  # noqa: E402
 from db.engine import create_engine  # noqa: E402
-from tests.harness import (  # noqa: E402
-    harness_factory,
-    running_fake_bot,
-    running_fake_stripe,
-)
-from tests.helpers import give_access, post_signal_update, publish_signal  # noqa: E402
-from tests.test_miniapp_browser import (  # noqa: E402
+from tests.browser.test_miniapp_browser import (  # noqa: E402
     CHROMIUM,
     CHROMIUM_ARGS,
     TELEGRAM_JS,
     VIEWPORT,
     telegram_stub,
 )
+from tests.support.harness import (  # noqa: E402
+    harness_factory,
+    running_fake_bot,
+    running_fake_stripe,
+)
+from tests.support.helpers import give_access, post_signal_update, publish_signal  # noqa: E402
 
 OUT = Path(__file__).resolve().parent / "miniapp.png"
 SUBSCRIBER_ID = 7301

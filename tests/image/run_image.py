@@ -32,9 +32,9 @@ from typing import Any
 import aiohttp
 import asyncpg
 
-from tests.fakes.bot_api import FakeBotAPI, SentMessage
-from tests.fakes.stripe_api import FakeStripe, make_event, make_subscription, sign_payload
-from tests.processes import command_update, free_port
+from tests.support.fakes.bot_api import FakeBotAPI, SentMessage
+from tests.support.fakes.stripe_api import FakeStripe, make_event, make_subscription, sign_payload
+from tests.support.processes import command_update, free_port
 
 TOKEN = "7654321:AAH-image-test-token-0123456789abcdef"
 PRICE = "price_image_monthly"

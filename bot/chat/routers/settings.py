@@ -12,7 +12,7 @@ from bot.texts import Html, plain, t
 from bot.texts.keyboards import PreferenceButton
 from bot.transactions.unit_of_work import UnitOfWork
 
-# The catalogue's ids, spelled out (tests/test_texts.py finds every id in the code).
+# The catalogue's ids, spelled out (tests/project/test_texts.py finds every id in the code).
 _CHOICE = {
     "on": "settings.choice.on",
     "silent": "settings.choice.silent",

@@ -20,7 +20,7 @@ import { setLocale } from "./format.js";
 // --- fallback: begin ---
 // The only English the front end carries, for the one case without a catalogue: the texts
 // themselves could not be fetched. Shown on the fatal screen only; the same words as the
-// catalogue's (tests/test_texts.py holds them to it).
+// catalogue's (tests/project/test_texts.py holds them to it).
 const FALLBACK = {
   "app.fatal.title": "Something went wrong",
   "app.error.network":

@@ -1,0 +1,549 @@
+"""The suite's fixtures: databases (SQLite, and PostgreSQL when TEST_DATABASE_URL is set),
+the fake Telegram and Stripe servers, and a harness running the real application against
+them. A pytest plugin, registered by tests/conftest.py in every process that runs tests."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import functools
+import itertools
+import json
+import logging
+import os
+import re
+import shutil
+import ssl
+import time
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import aiohttp
+import asyncpg
+import pytest
+from aiogram.types import Update
+from aiohttp import web
+from hypothesis import settings as hypothesis_settings
+from sqlalchemy import func, select, text
+from sqlalchemy.engine import make_url
+from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, create_async_engine
+from sqlalchemy.pool import NullPool
+
+from bot.app import Components, build
+from bot.core.logs import REDACTOR, install_redaction
+from bot.core.settings import Settings, load_settings
+from bot.delivery.config import WorkerConfig
+from bot.delivery.worker import DeliveryWorker
+from bot.texts.notices import NoticeRenderer
+from db import migrate
+from db.engine import create_engine
+from db.models import Base, OutboxMessage
+from tests.support.connection_guard import ConnectionGuard
+from tests.support.fake_clock import SkippingClock
+from tests.support.fakes.bot_api import FakeBotAPI, SentMessage
+from tests.support.fakes.stripe_api import FakeStripe, sign_payload
+from tests.support.processes import PRICE as PROCESS_PRICE
+from tests.support.processes import TOKEN as PROCESS_TOKEN
+from tests.support.processes import base_env, run_cli, sqlite_url
+from webapp.app import HTTP_IDLE_TIMEOUT, create_runner
+
+FIXTURES = Path(__file__).parent / "fixtures"
+
+# Every harness builds a Bot (aiogram's session) and a Stripe client, and each parses the CA
+# bundle into a new SSLContext: ~8 ms of CPU apiece, a third of building a harness and ~15 s
+# of the suite. Neither library changes the context it gets, so a test process shares one
+# per set of arguments (the tests speak plain HTTP to the fakes anyway).
+ssl.create_default_context = functools.cache(ssl.create_default_context)  # type: ignore[assignment]
+
+# Property tests: `make test` tries 100 examples each (hypothesis's default, seeded afresh
+# every run, so runs explore different inputs); HYPOTHESIS_PROFILE=thorough tries 2,000.
+hypothesis_settings.register_profile("default", max_examples=100)
+hypothesis_settings.register_profile("thorough", max_examples=2000)
+hypothesis_settings.load_profile(os.environ.get("HYPOTHESIS_PROFILE", "default"))
+
+BOT_TOKEN = "123456:TEST-token-for-the-fake-bot-api-000"
+WEBHOOK_SECRET = "whsec_test_secret_for_signing_webhooks"
+STRIPE_KEY = "sk_test_signaldesk"
+PRICE_MONTHLY = "price_monthly_test"
+PRICE_YEARLY = "price_yearly_test"
+ADMIN_ID = 900_001
+
+BACKENDS = ["sqlite"] + (["postgresql"] if os.environ.get("TEST_DATABASE_URL") else [])
+
+# Secrets the tests hold, and shapes of the ones they make (bearer tokens, initData): none
+# may appear in any log line of any test (the `no_secret_in_logs` fixture below).
+TEST_SECRETS = [
+    BOT_TOKEN,
+    BOT_TOKEN.partition(":")[2],
+    WEBHOOK_SECRET,
+    STRIPE_KEY,
+    load_settings(_env_file=None, bot_token=BOT_TOKEN).webhook_secret_token,
+]
+SECRET_SHAPES = [
+    re.compile(r"\beyJ[A-Za-z0-9_-]{6,}\.[A-Za-z0-9_-]{20,}"),  # Mini App bearer tokens
+    re.compile(r"hash=[0-9a-f]{64}"),  # initData
+    re.compile(r"\d{3,}:[A-Za-z0-9_-]{20,}"),  # any bot token
+]
+install_redaction(TEST_SECRETS)
+
+
+class _LogLines(logging.Handler):
+    def __init__(self) -> None:
+        super().__init__(logging.INFO)
+        self.setFormatter(logging.Formatter("%(levelname)s %(name)s: %(message)s"))
+        self.lines: list[str] = []
+
+    def emit(self, record: logging.LogRecord) -> None:
+        self.lines.append(self.format(record))
+
+
+def leaked_secrets(lines: list[str]) -> list[str]:
+    """The lines that carry a secret (all of them, for the assertion message)."""
+    return [
+        line
+        for line in lines
+        if any(secret in line for secret in [*TEST_SECRETS, *REDACTOR.known()])
+        or any(shape.search(line) for shape in SECRET_SHAPES)
+    ]
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """Tests marked `waits` first (stable otherwise; every xdist worker orders alike): their
+    waits then overlap the CPU-bound rest of the suite instead of ending it on idle cores."""
+    items.sort(key=lambda item: item.get_closest_marker("waits") is None)
+
+
+@pytest.fixture(autouse=True)
+def no_secret_in_logs() -> Iterator[_LogLines]:
+    """Every test: whatever was logged at INFO or above, secrets included nowhere."""
+    handler = _LogLines()
+    root = logging.getLogger()
+    previous = root.level
+    root.addHandler(handler)
+    root.setLevel(min(previous, logging.INFO) if previous else logging.INFO)
+    try:
+        yield handler
+    finally:
+        root.removeHandler(handler)
+        root.setLevel(previous)
+    assert leaked_secrets(handler.lines) == []
+
+
+def load_fixture(name: str) -> dict[str, Any]:
+    data: dict[str, Any] = json.loads((FIXTURES / name).read_text())
+    return data
+
+
+def _run(coro: Awaitable[None]) -> None:
+    asyncio.run(coro)  # type: ignore[arg-type]
+
+
+@pytest.fixture(scope="session")
+def sqlite_template(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """One migrated SQLite file; each test gets a copy (much faster than migrating)."""
+    path = tmp_path_factory.mktemp("template") / "template.db"
+
+    async def make() -> None:
+        engine = create_engine(f"sqlite+aiosqlite:///{path}")
+        await migrate.upgrade(engine)
+        await engine.dispose()
+
+    _run(make())
+    return path
+
+
+@pytest.fixture(scope="session")
+def postgres_url() -> Iterator[str]:
+    """TEST_DATABASE_URL, wiped and migrated once; tests truncate between them.
+
+    Under pytest-xdist each worker has a database of its own, named after it
+    (test_gw0, test_gw1, ...) and created when missing: workers run in parallel and every
+    test truncates the tables.
+    """
+    url = worker_database(os.environ["TEST_DATABASE_URL"])
+
+    async def reset() -> None:
+        await ensure_database(url)
+        engine = create_engine(url)
+        async with engine.begin() as conn:
+            await conn.execute(text("DROP SCHEMA public CASCADE"))
+            await conn.execute(text("CREATE SCHEMA public"))
+        await migrate.upgrade(engine)
+        await engine.dispose()
+
+    _run(reset())
+    yield url
+
+
+def worker_suffix() -> str:
+    """ "_gw0", "_gw1" ... under pytest-xdist; "" in a plain run."""
+    worker = os.environ.get("PYTEST_XDIST_WORKER")
+    return f"_{worker}" if worker else ""
+
+
+def worker_database(url: str) -> str:
+    """`url` with its database name suffixed by this xdist worker's id, if any."""
+    parsed = make_url(url)
+    database = (parsed.database or "test") + worker_suffix()
+    return parsed.set(database=database).render_as_string(hide_password=False)
+
+
+async def ensure_database(url: str) -> None:
+    """Create `url`'s PostgreSQL database if it does not exist (through `postgres`)."""
+    parsed = make_url(url)
+    admin = create_async_engine(
+        parsed.set(database="postgres"), isolation_level="AUTOCOMMIT", poolclass=NullPool
+    )
+    try:
+        async with admin.connect() as conn:
+            exists = await conn.scalar(
+                text("SELECT 1 FROM pg_database WHERE datname = :name"),
+                {"name": parsed.database},
+            )
+            if not exists:
+                await conn.execute(text(f'CREATE DATABASE "{parsed.database}"'))
+    finally:
+        await admin.dispose()
+
+
+# Every table emptied, children first, and every sequence back to 1: what TRUNCATE ..
+# RESTART IDENTITY does, in one round trip on a plain connection. TRUNCATE makes new files
+# for every table and an engine costs its own set-up: 45 ms a test against 12, paid by
+# each of the ~700 tests on PostgreSQL.
+_EMPTY_EVERY_TABLE = "; ".join(
+    [f"DELETE FROM {table.name}" for table in reversed(Base.metadata.sorted_tables)]
+    + [
+        "SELECT setval(c.oid, 1, false) FROM pg_class c JOIN pg_namespace n "
+        "ON n.oid = c.relnamespace WHERE c.relkind = 'S' AND n.nspname = 'public'"
+    ]
+)
+
+
+async def empty_every_table(url: str) -> None:
+    """Empty the PostgreSQL database at `url` (migrated) as a fresh one is."""
+    parsed = make_url(url)
+    connection = await asyncpg.connect(
+        host=parsed.host,
+        port=parsed.port,
+        user=parsed.username,
+        password=parsed.password,
+        database=parsed.database,
+    )
+    try:
+        await connection.execute(_EMPTY_EVERY_TABLE)
+    finally:
+        await connection.close()
+
+
+async def empty_postgres(url: str) -> AsyncEngine:
+    """This xdist worker's database on `url`'s PostgreSQL server, created if missing,
+    migrated and emptied: for tests whose processes share it. The caller disposes of it."""
+    url = worker_database(url)
+    await ensure_database(url)
+    engine = create_engine(url)
+    await migrate.upgrade(engine)
+    await empty_every_table(url)
+    return engine
+
+
+@pytest.fixture(params=BACKENDS)
+def database_url(
+    request: pytest.FixtureRequest, tmp_path: Path, sqlite_template: Path
+) -> Iterator[str]:
+    if request.param == "sqlite":
+        target = tmp_path / "signaldesk.db"
+        shutil.copy(sqlite_template, target)
+        yield f"sqlite+aiosqlite:///{target}"
+        return
+    url: str = request.getfixturevalue("postgres_url")
+    _run(empty_every_table(url))
+    yield url
+
+
+# The harness's fixtures are context managers too, so a suite whose tests share one event
+# loop (the browser suites: one Chromium per module) can declare the same fixtures on it.
+
+
+@contextlib.asynccontextmanager
+async def running_fake_bot() -> AsyncIterator[FakeBotAPI]:
+    async with FakeBotAPI(timeout_delay=2.0) as fake:
+        yield fake
+
+
+@contextlib.asynccontextmanager
+async def running_fake_stripe() -> AsyncIterator[FakeStripe]:
+    async with FakeStripe() as fake:
+        fake.add_price(PRICE_MONTHLY, product_name="Pro Signals", unit_amount=4900)
+        fake.add_price(
+            PRICE_YEARLY, product_name="Pro Signals Yearly", unit_amount=49000, interval="year"
+        )
+        yield fake
+
+
+@pytest.fixture
+async def fake_bot() -> AsyncIterator[FakeBotAPI]:
+    async with running_fake_bot() as fake:
+        yield fake
+
+
+@pytest.fixture
+async def fake_stripe() -> AsyncIterator[FakeStripe]:
+    async with running_fake_stripe() as fake:
+        yield fake
+
+
+_ids = itertools.count(1)
+
+
+@dataclass
+class Harness:
+    """The real application (dispatcher, services, web server) wired to the fakes."""
+
+    parts: Components
+    fake_bot: FakeBotAPI
+    fake_stripe: FakeStripe
+    base_url: str
+    http: aiohttp.ClientSession
+    _runner: web.AppRunner = field(repr=False)
+    guard: ConnectionGuard = field(repr=False, default_factory=ConnectionGuard)
+    clock: SkippingClock = field(repr=False, default_factory=SkippingClock)
+
+    @property
+    def settings(self) -> Settings:
+        return self.parts.settings
+
+    def session(self) -> AsyncSession:
+        return self.parts.session_factory()
+
+    async def feed(self, update: dict[str, Any]) -> None:
+        """Push one update through the real Dispatcher, routers and middlewares."""
+        update.setdefault("update_id", next(_ids))
+        await self.parts.dispatcher.feed_update(self.parts.bot, Update.model_validate(update))
+
+    async def send_text(
+        self,
+        user_id: int,
+        text: str,
+        *,
+        first_name: str = "Ann",
+        username: str | None = None,
+        language_code: str | None = None,
+    ) -> None:
+        """A private message; `language_code` is what the user's Telegram app is set to."""
+        user: dict[str, Any] = {"id": user_id, "is_bot": False, "first_name": first_name}
+        if username:
+            user["username"] = username
+        if language_code:
+            user["language_code"] = language_code
+        message = {
+            "message_id": next(_ids),
+            "date": int(time.time()),
+            "chat": {"id": user_id, "type": "private", "first_name": first_name},
+            "from": user,
+            "text": text,
+        }
+        if text.startswith("/"):
+            command = text.split(maxsplit=1)[0]
+            message["entities"] = [{"type": "bot_command", "offset": 0, "length": len(command)}]
+        await self.feed({"message": message})
+
+    async def press(self, user_id: int, data: str, *, language_code: str | None = None) -> None:
+        """A press on an inline button with callback data."""
+        sender: dict[str, Any] = {"id": user_id, "is_bot": False, "first_name": "Ann"}
+        if language_code:
+            sender["language_code"] = language_code
+        await self.feed(
+            {
+                "callback_query": {
+                    "id": str(next(_ids)),
+                    "from": sender,
+                    "chat_instance": "1",
+                    "data": data,
+                    "message": {
+                        "message_id": 1,
+                        "date": int(time.time()),
+                        "chat": {"id": user_id, "type": "private"},
+                        "text": "button",
+                    },
+                }
+            }
+        )
+
+    async def post_event(
+        self,
+        event: dict[str, Any] | bytes,
+        *,
+        secret: str = WEBHOOK_SECRET,
+        signature: str | None = None,
+        headers: dict[str, str] | None = None,
+    ) -> tuple[int, dict[str, Any]]:
+        """POST a Stripe event, signed with the real scheme unless a signature is given."""
+        body = event if isinstance(event, bytes) else json.dumps(event).encode()
+        sent_headers = {"Content-Type": "application/json"}
+        sent_headers["Stripe-Signature"] = signature or sign_payload(body, secret)
+        sent_headers.update(headers or {})
+        async with self.http.post(
+            f"{self.base_url}/stripe/webhook", data=body, headers=sent_headers
+        ) as response:
+            return response.status, await response.json()
+
+    async def deliver(self, *, wait: float = 0.0) -> int:
+        """Run the delivery worker until nothing is due; returns how many rows it claimed.
+
+        With `wait`, also let up to that many seconds pass for rows that become due later
+        (a second message to one chat held back by the per-chat limit, a retry's back-off):
+        on the harness's skipping clock, so nothing waits in real time.
+        """
+        total = 0
+        skipped = 0.0
+        while True:
+            claimed = await self.parts.worker.drain_once()
+            total += claimed
+            if claimed:
+                continue
+            due_in = await self._next_due_in()
+            if due_in is None or skipped + due_in > wait:
+                return total
+            self.clock.skip(due_in)
+            skipped += due_in
+
+    async def _next_due_in(self) -> float | None:
+        """Seconds on the harness clock until the next pending row is due (None: none)."""
+        async with self.session() as session:
+            due = await session.scalar(
+                select(func.min(OutboxMessage.next_attempt_at)).where(
+                    OutboxMessage.status == "pending"
+                )
+            )
+        if due is None:
+            return None
+        return max(0.0, (due - self.clock.now()).total_seconds()) + 0.001
+
+    def worker(self, **options: Any) -> DeliveryWorker:
+        """Another delivery worker on this harness's bot and database, as the app builds
+        one (the chat's renderer), with `options` for the rest: WorkerConfig's fields
+        (rate 100 unless given) and the worker's parts (clock, turn, ...)."""
+        fields = set(WorkerConfig.__dataclass_fields__)
+        config = WorkerConfig(
+            **{
+                "rate": 100.0,
+                "default_language": self.parts.settings.default_language,
+                **{name: value for name, value in options.items() if name in fields},
+            }
+        )
+        parts = {name: value for name, value in options.items() if name not in fields}
+        return DeliveryWorker(
+            self.parts.bot, self.parts.session_factory, NoticeRenderer().render, config, **parts
+        )
+
+    def replies(self, chat_id: int) -> list[SentMessage]:
+        return self.fake_bot.sent_messages(chat_id)
+
+    def last_reply(self, chat_id: int) -> SentMessage:
+        replies = self.replies(chat_id)
+        assert replies, f"the bot sent nothing to {chat_id}"
+        return replies[-1]
+
+
+MakeHarness = Callable[..., Awaitable[Harness]]
+
+
+@contextlib.asynccontextmanager
+async def harness_factory(
+    database_url: str, fake_bot: FakeBotAPI, fake_stripe: FakeStripe
+) -> AsyncIterator[MakeHarness]:
+    """Build harnesses with setting overrides; everything is closed at the end."""
+    opened: list[Harness] = []
+
+    async def factory(**overrides: Any) -> Harness:
+        values: dict[str, Any] = {
+            "_env_file": None,
+            "bot_token": BOT_TOKEN,
+            "telegram_api_base": fake_bot.base_url,
+            "database_url": database_url,
+            "web_host": "127.0.0.1",
+            "admin_ids": [ADMIN_ID],
+            "stripe_api_key": STRIPE_KEY,
+            "stripe_api_base": fake_stripe.base_url,
+            "stripe_webhook_secret": WEBHOOK_SECRET,
+            "stripe_price_ids": [PRICE_MONTHLY, PRICE_YEARLY],
+            "public_url": None,
+        }
+        idle_timeout = overrides.pop("http_idle_timeout", HTTP_IDLE_TIMEOUT)
+        values.update(overrides)
+        settings = load_settings(**values)
+        clock = SkippingClock()
+        parts = build(settings, create_engine(settings.database_url), clock=clock)
+        guard = ConnectionGuard()
+        guard.watch(parts.engine, parts.bot)
+        runner = create_runner(parts.web_app, idle_timeout=idle_timeout)
+        await runner.setup()
+        site = web.TCPSite(runner, "127.0.0.1", 0)
+        await site.start()
+        port = runner.addresses[0][1]
+        harness = Harness(
+            parts=parts,
+            fake_bot=fake_bot,
+            fake_stripe=fake_stripe,
+            base_url=f"http://127.0.0.1:{port}",
+            http=aiohttp.ClientSession(),
+            _runner=runner,
+            guard=guard,
+            clock=clock,
+        )
+        opened.append(harness)
+        return harness
+
+    yield factory
+    for harness in opened:
+        await harness.http.close()
+        await harness._runner.cleanup()
+        await harness.parts.close()
+    # The transaction rule (bot/transactions/unit_of_work.py), held for every test that used
+    # a harness.
+    assert [v for h in opened for v in h.guard.violations] == []
+
+
+@pytest.fixture
+async def make_harness(
+    database_url: str, fake_bot: FakeBotAPI, fake_stripe: FakeStripe
+) -> AsyncIterator[MakeHarness]:
+    """Build harnesses with setting overrides; everything is closed after the test."""
+    async with harness_factory(database_url, fake_bot, fake_stripe) as factory:
+        yield factory
+
+
+@pytest.fixture
+async def harness(make_harness: MakeHarness) -> Harness:
+    return await make_harness()
+
+
+# --- `python -m bot` as a process (tests/support/processes.py) --------------------------
+
+
+@pytest.fixture
+async def fakes() -> AsyncIterator[tuple[FakeBotAPI, FakeStripe]]:
+    async with FakeBotAPI() as fake_bot, FakeStripe() as fake_stripe:
+        fake_stripe.add_price(PROCESS_PRICE, product_name="Pro Signals", unit_amount=4900)
+        yield fake_bot, fake_stripe
+
+
+@pytest.fixture
+async def migrated_env(tmp_path: Path, fakes: tuple[FakeBotAPI, FakeStripe]) -> dict[str, str]:
+    """Settings for a full start against the fakes, on a database `migrate` has prepared."""
+    fake_bot, fake_stripe = fakes
+    env = base_env(
+        BOT_TOKEN=PROCESS_TOKEN,
+        DATABASE_URL=sqlite_url(tmp_path / "data" / "bot.db"),
+        TELEGRAM_API_BASE=fake_bot.base_url,
+        STRIPE_API_BASE=fake_stripe.base_url,
+        STRIPE_API_KEY="sk_test_entrypoint",
+        STRIPE_WEBHOOK_SECRET="whsec_entrypoint",
+        STRIPE_PRICE_IDS=PROCESS_PRICE,
+        LOG_LEVEL="DEBUG",  # the most verbose logs must still never show the token
+    )
+    status, stderr = await run_cli(["migrate"], env, tmp_path)
+    assert status == 0, stderr
+    return env
