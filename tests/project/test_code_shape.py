@@ -208,6 +208,7 @@ DOMAIN = tuple(p for name, packages in FLOORS if name in DOMAIN_FLOORS for p in 
 # invoice's price, the Stars transactions read back.
 BOT_API_EDGES = (
     ROOT / "bot/delivery/worker.py",
+    ROOT / "bot/delivery/preparing.py",  # the worker's batch, with each send's buttons
     ROOT / "bot/delivery/broadcast_counts.py",
     ROOT / "bot/stars/service.py",
     ROOT / "bot/stars/reconcile.py",
