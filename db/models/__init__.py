@@ -1,0 +1,57 @@
+"""ORM models, one module per part of the product; imported from here (`from db.models
+import User`), so every table is registered on Base.metadata for Alembic and the tests."""
+
+from __future__ import annotations
+
+from db.base import Base
+from db.models.accounts import Entitlement, EntitlementSource, Referral, User
+from db.models.delivery import Broadcast, LearntRate, OutboxMessage, OutboxStatus, Priority
+from db.models.jobs import (
+    AttemptBucket,
+    HealthProbe,
+    HeldAction,
+    LifecycleNotice,
+    PremiumMember,
+    PremiumPeriod,
+    ProcessedUpdate,
+    SchedulerJob,
+)
+from db.models.payments import (
+    PaymentLink,
+    ProcessedStripeEvent,
+    StarCheckout,
+    StarPayment,
+    StripeCustomer,
+    SyncCursor,
+)
+from db.models.signals import Signal, SignalStatus, SignalUpdate
+
+__all__ = [
+    "Base",
+    "AttemptBucket",
+    "Broadcast",
+    "Entitlement",
+    "EntitlementSource",
+    "HealthProbe",
+    "HeldAction",
+    "LearntRate",
+    "LifecycleNotice",
+    "OutboxMessage",
+    "OutboxStatus",
+    "PaymentLink",
+    "PremiumMember",
+    "PremiumPeriod",
+    "Priority",
+    "ProcessedStripeEvent",
+    "ProcessedUpdate",
+    "Referral",
+    "SchedulerJob",
+    "Signal",
+    "SignalStatus",
+    "SignalUpdate",
+    "StarCheckout",
+    "StarPayment",
+    "StripeCustomer",
+    "SyncCursor",
+    "User",
+]

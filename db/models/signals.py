@@ -1,0 +1,66 @@
+"""The provider's signals and their updates."""
+
+from __future__ import annotations
+
+import enum
+from datetime import datetime
+from decimal import Decimal
+
+from sqlalchemy import JSON, BigInteger, ForeignKey, Index, Integer, String, Text
+from sqlalchemy.orm import Mapped, mapped_column
+
+from db.base import Base, DecimalType, UTCDateTime, utcnow
+
+
+class SignalStatus(enum.StrEnum):
+    """Life of a signal. tpN hits are stored as "tp1", "tp2", ... in `status`."""
+
+    DRAFT = "draft"  # previewed, not sent
+    OPEN = "open"
+    STOPPED = "stopped"
+    CLOSED = "closed"
+    CANCELLED = "cancelled"
+
+
+class Signal(Base):
+    """A trading signal as the provider posted it, and how it ended."""
+
+    __tablename__ = "signals"
+    __table_args__ = (Index("ix_signals_closed_at", "closed_at"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    symbol: Mapped[str] = mapped_column(String(32))
+    side: Mapped[str] = mapped_column(String(8))
+    entry_low: Mapped[Decimal] = mapped_column(DecimalType())
+    entry_high: Mapped[Decimal] = mapped_column(DecimalType())
+    stop_loss: Mapped[Decimal] = mapped_column(DecimalType())
+    # Decimal strings, nearest first; JSON keeps the list portable across both databases.
+    take_profits: Mapped[list[str]] = mapped_column(JSON)
+    leverage: Mapped[Decimal | None] = mapped_column(DecimalType())
+    timeframe: Mapped[str | None] = mapped_column(String(8))
+    note: Mapped[str | None] = mapped_column(Text)
+    status: Mapped[str] = mapped_column(String(16), default=SignalStatus.DRAFT)
+    tp_hit: Mapped[int] = mapped_column(Integer, default=0)
+    exit_price: Mapped[Decimal | None] = mapped_column(DecimalType())
+    result_pct: Mapped[Decimal | None] = mapped_column(DecimalType())
+    result_r: Mapped[Decimal | None] = mapped_column(DecimalType())
+    author_id: Mapped[int] = mapped_column(BigInteger)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+    published_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    closed_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+
+
+class SignalUpdate(Base):
+    """A follow-up on a signal: tpN hit, stopped, closed or cancelled."""
+
+    __tablename__ = "signal_updates"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    signal_id: Mapped[int] = mapped_column(
+        Integer, ForeignKey("signals.id", ondelete="CASCADE"), index=True
+    )
+    kind: Mapped[str] = mapped_column(String(16))
+    price: Mapped[Decimal | None] = mapped_column(DecimalType())
+    note: Mapped[str | None] = mapped_column(Text)
+    author_id: Mapped[int] = mapped_column(BigInteger)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
