@@ -19,32 +19,19 @@ import aiohttp
 from sqlalchemy import func, insert, select, update
 from sqlalchemy.engine import make_url
 
-from bench.common import (
-    BOT_TOKEN,
-    JSON,
-    PRICE_MONTHLY,
-    REQUEST_TIMEOUT,
-    BenchError,
-    BenchParser,
-    FakeURLs,
-    Figures,
-    Target,
-    backend_of,
+from bench import BOT_TOKEN
+from bench.shared.args import BenchParser, print_quick_banner, run_bench
+from bench.shared.basics import JSON, PRICE_MONTHLY, REQUEST_TIMEOUT, BenchError
+from bench.shared.databases import backend_of, migrated_database, recreate_postgres, scratch_dir
+from bench.shared.figures import Figures, Target, median_lines, repeat_runs
+from bench.shared.measures import (
     count_warnings,
     cpu_seconds,
     load_average,
-    median_lines,
-    migrated_database,
     peak_rss_mb,
-    print_quick_banner,
-    recreate_postgres,
-    repeat_runs,
-    run_bench,
-    running_server,
-    scratch_dir,
-    server_env,
     tail_of_log,
 )
+from bench.shared.servers import FakeURLs, running_server, server_env
 from bot.signals import service as signals
 from bot.signals.syntax import parse_signal
 from bot.signals.updates import parse_update

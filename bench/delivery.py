@@ -24,30 +24,18 @@ from aiohttp import web
 from sqlalchemy import func, insert, select
 
 from bench import BOT_TOKEN
-from bench.common import (
-    JSON,
-    READY_TIMEOUT,
-    REPO_ROOT,
-    BenchError,
-    BenchParser,
-    backend_of,
-    child_env,
-    cpu_seconds,
-    load_average,
-    migrated_database,
-    print_quick_banner,
-    repeat_runs,
-    run_bench,
-    scratch_dir,
-    serve_with_control,
-    tail_of_log,
-)
+from bench.shared.args import BenchParser, print_quick_banner, run_bench
+from bench.shared.basics import JSON, READY_TIMEOUT, BenchError
+from bench.shared.databases import backend_of, migrated_database, scratch_dir
+from bench.shared.figures import repeat_runs
+from bench.shared.measures import cpu_seconds, load_average, tail_of_log
+from bench.shared.servers import child_env, serve_with_control
 from bot.signals import service as signals
 from bot.signals.syntax import parse_signal
 from db.engine import create_engine, create_session_factory
 from db.models import Entitlement, EntitlementSource, OutboxMessage, OutboxStatus, User
 from tests.fakes.bot_api import FakeBotAPI
-from tests.processes import stop_process
+from tests.processes import REPO_ROOT, stop_process
 
 FIRST_USER_ID = 600_000_001
 _LANGUAGE = ("en", "ru", "es", "pt-br")  # what the subscribers' Telegram apps report

@@ -20,33 +20,19 @@ import aiohttp
 from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import create_async_engine
 
-from bench.common import (
+from bench.shared.args import BenchParser, print_quick_banner, run_bench
+from bench.shared.basics import (
     JSON,
     PRICE_MONTHLY,
     READY_TIMEOUT,
-    REPO_ROOT,
     REQUEST_TIMEOUT,
     WEBHOOK_SECRET,
     BenchError,
-    BenchParser,
-    FakeURLs,
-    Figures,
-    Server,
-    Target,
-    backend_of,
-    count_warnings,
-    cpu_seconds,
-    median_lines,
-    migrated_database,
-    peak_rss_mb,
-    print_quick_banner,
-    repeat_runs,
-    run_bench,
-    running_servers,
-    scratch_dir,
-    server_env,
-    tail_of_log,
 )
+from bench.shared.databases import backend_of, migrated_database, scratch_dir
+from bench.shared.figures import Figures, Target, median_lines, repeat_runs
+from bench.shared.measures import count_warnings, cpu_seconds, peak_rss_mb, tail_of_log
+from bench.shared.servers import FakeURLs, Server, running_servers, server_env
 from db.models import Entitlement, EntitlementSource, ProcessedStripeEvent
 from tests.cluster import running_haproxy
 from tests.fakes.bot_api import FakeBotAPI
@@ -57,7 +43,7 @@ from tests.fakes.stripe_api import (
     make_subscription,
     sign_payload,
 )
-from tests.processes import stop_process
+from tests.processes import REPO_ROOT, stop_process
 
 PRICE_YEARLY = "price_bench_yearly"
 METADATA_KEY = "telegram_user_id"  # what BillingService puts on Checkout and subscriptions
