@@ -125,3 +125,13 @@ def percentile(sorted_values: Sequence[float], share: float) -> float:
         return math.nan
     rank = max(1, math.ceil(share * len(sorted_values)))
     return sorted_values[min(rank, len(sorted_values)) - 1]
+
+
+def median(values: Sequence[float]) -> float:
+    """The median, NaN for none."""
+    return statistics.median(values) if values else math.nan
+
+
+def met(ok: bool) -> str:
+    """A target's verdict as every summary prints it."""
+    return "met" if ok else "MISSED"

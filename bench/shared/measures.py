@@ -43,3 +43,8 @@ def cpu_seconds(pid: int) -> float | None:
 def load_average() -> str:
     one, five, fifteen = os.getloadavg()
     return f"{one:.2f} {five:.2f} {fifteen:.2f}"
+
+
+def load_since(start: float) -> str:
+    """The 1-minute load average at a run's start and now: others share these 2 cores."""
+    return f"load {start:.2f} -> {os.getloadavg()[0]:.2f}"
