@@ -12,13 +12,7 @@ from dataclasses import dataclass, field
 from random import Random
 
 from bench.shared.basics import JSON, PRICE_MONTHLY
-from bench.webhooks.stripe_objects import (
-    DAY,
-    PRICE_YEARLY,
-    Ids,
-    checkout_session,
-    price_object,
-)
+from bench.webhooks.stripe_objects import DAY, PRICE_YEARLY, Ids, checkout_session, price_object
 from bench.webhooks.stripe_objects import invoice as make_invoice
 from tests.fakes.stripe_api import make_event, make_subscription
 
