@@ -43,11 +43,6 @@ async def running_fakes() -> AsyncIterator[FakeURLs]:
         yield FakeURLs(stripe_fake.base_url, bot_fake.base_url)
 
 
-# ---------------------------------------------------------------------------
-# Runs and figures
-# ---------------------------------------------------------------------------
-
-
 @dataclass
 class RunResult:
     backend: str

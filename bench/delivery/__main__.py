@@ -92,7 +92,7 @@ def parse_args(argv: Sequence[str]) -> argparse.Namespace:
     parser.add_argument(
         "--concurrency", type=int, help="sends in flight per worker (default: the worker's)"
     )
-    # Hidden mode: this module is also the fake's process.
+    # Hidden mode: `python -m bench.delivery` is also the fake's process (fake.py).
     hidden = argparse.SUPPRESS
     parser.add_argument("--serve-fake", action="store_true", help=hidden)
     parser.add_argument("--fake-global-rate", type=float, help=hidden)
