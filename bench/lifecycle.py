@@ -24,17 +24,10 @@ from typing import Any
 
 from sqlalchemy import delete, func, insert, select
 
-from bench.common import (
-    BOT_TOKEN,
-    PRICE_MONTHLY,
-    BenchError,
-    BenchParser,
-    backend_of,
-    migrated_database,
-    print_quick_banner,
-    run_bench,
-    scratch_dir,
-)
+from bench import BOT_TOKEN
+from bench.shared.args import BenchParser, print_quick_banner, run_bench
+from bench.shared.basics import PRICE_MONTHLY, BenchError
+from bench.shared.databases import backend_of, migrated_database, scratch_dir
 from bot.app import build
 from bot.core.settings import load_settings
 from bot.lifecycle.sweeps import LifecycleSweeps

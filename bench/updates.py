@@ -29,24 +29,13 @@ import aiohttp
 from aiohttp import web
 
 from bench import BOT_TOKEN
-from bench.common import (
-    READY_TIMEOUT,
-    REPO_ROOT,
-    BenchError,
-    BenchParser,
-    backend_of,
-    child_env,
-    cpu_seconds,
-    load_average,
-    migrated_database,
-    print_quick_banner,
-    run_bench,
-    scratch_dir,
-    serve_with_control,
-    tail_of_log,
-)
+from bench.shared.args import BenchParser, print_quick_banner, run_bench
+from bench.shared.basics import READY_TIMEOUT, BenchError
+from bench.shared.databases import backend_of, migrated_database, scratch_dir
+from bench.shared.measures import cpu_seconds, load_average, tail_of_log
+from bench.shared.servers import child_env, serve_with_control
 from tests.support.fakes.bot_api import FakeBotAPI
-from tests.support.processes import command_update, free_port, stop_process
+from tests.support.processes import REPO_ROOT, command_update, free_port, stop_process
 
 TARGET_RATE = 1000.0
 TARGET_SHARE = 0.75

@@ -5,7 +5,7 @@ turn (bot.delivery.turn): it sends for the whole bot at DELIVERY_RATE, spaces ea
 messages and edits broadcasts' progress messages, while the others stand by to take over
 within two seconds of its stop or death. A worker process keeps that work, and its memory,
 off the web instances when it holds the turn. It imports only what sending needs: no
-handlers, web server, Stripe or Alembic (bench/delivery.py measures its memory). It hears
+handlers, web server, Stripe or Alembic (bench/delivery/ measures its memory). It hears
 of new rows through the change feed (LISTEN/NOTIFY), and by polling every
 IDLE_POLL_SECONDS should that connection drop.
 """

@@ -3,7 +3,7 @@
 Every event runs three to six of these in one transaction. Through the ORM (identity map,
 unit of work, a fresh statement and cache key each time) they cost about 2.5 times as much
 as here, and with 32 webhooks queued on SQLite's single writer that cost is the p99
-(bench/webhooks.py). The statements are module constants so SQLAlchemy computes each cache
+(bench/webhooks/). The statements are module constants so SQLAlchemy computes each cache
 key once; values travel as bound parameters.
 """
 

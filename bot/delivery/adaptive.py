@@ -18,7 +18,7 @@ broadcast goes at 98 % of a 30/s limit with no 429) and finds the real one:
 
 Against a limit between 20 and 40 a second with a jittery round trip this holds about
 96 % of it with well under one 429 per 1,000 messages (tests/flows/test_adaptive_rate.py
-simulates it; bench/delivery.py measures it against the fake Bot API).
+simulates it; bench/delivery/adaptive.py measures it against the fake Bot API).
 """
 
 from __future__ import annotations

@@ -1,5 +1,5 @@
-"""The worker process bench/delivery.py starts: `python -m bot worker`'s worker, made to
-stop when the outbox is empty and to report one JSON line.
+"""The worker process the delivery bench starts (worker.py): `python -m bot worker`'s
+worker, made to stop when the outbox is empty and to report one JSON line.
 
 It imports what `python -m bot worker` imports and little else (not the rest of the bench,
 the fakes or Alembic), so its memory is the shipped worker's: (d) reads it.
@@ -154,7 +154,7 @@ def _rate(value: str) -> float | str:
 
 
 def main(argv: Sequence[str]) -> int:
-    parser = argparse.ArgumentParser(prog="python -m bench.delivery_worker")
+    parser = argparse.ArgumentParser(prog="python -m bench.delivery.worker_process")
     parser.add_argument("--database-url", required=True)
     parser.add_argument("--api-base", required=True)
     parser.add_argument("--rate", type=_rate, required=True, help="messages/s, or auto")
