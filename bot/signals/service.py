@@ -13,7 +13,7 @@ from bot.accounts import access
 from bot.core.errors import DomainError
 from bot.delivery import outbox
 from bot.delivery.kinds import NoticeKind
-from bot.signals.syntax import SignalSpec
+from bot.signals.spec import SignalSpec, decimal_text, spec_of, spec_params
 from bot.signals.updates import (
     Outcome,
     SignalNotFoundError,
@@ -31,40 +31,6 @@ from db.models import (
     SignalStatus,
     SignalUpdate,
 )
-
-
-def spec_of(signal: Signal) -> SignalSpec:
-    """A stored signal's levels, as parsed."""
-    return SignalSpec(
-        symbol=signal.symbol,
-        side=signal.side,
-        entry_low=signal.entry_low,
-        entry_high=signal.entry_high,
-        stop_loss=signal.stop_loss,
-        take_profits=tuple(Decimal(tp) for tp in signal.take_profits),
-        leverage=signal.leverage,
-        timeframe=signal.timeframe,
-        note=signal.note,
-    )
-
-
-def _text(value: Decimal | None) -> str | None:
-    return format(value, "f") if value is not None else None
-
-
-def spec_params(spec: SignalSpec) -> dict[str, object]:
-    """A signal's levels as JSON: what its outbox rows carry to be rendered."""
-    return {
-        "symbol": spec.symbol,
-        "side": spec.side,
-        "entry_low": _text(spec.entry_low),
-        "entry_high": _text(spec.entry_high),
-        "stop_loss": _text(spec.stop_loss),
-        "take_profits": [format(tp, "f") for tp in spec.take_profits],
-        "leverage": _text(spec.leverage),
-        "timeframe": spec.timeframe,
-        "note": spec.note,
-    }
 
 
 async def create_draft(session: AsyncSession, spec: SignalSpec, author_id: int) -> Signal:
@@ -220,12 +186,12 @@ async def _follow_up(
         "symbol": signal.symbol,
         "side": signal.side,
         "kind": command.kind,
-        "price": _text(outcome.price),
+        "price": decimal_text(outcome.price),
         "note": command.note,
         "status": outcome.status,
         "closed": outcome.closed,
-        "result_pct": _text(outcome.result_pct),
-        "result_r": _text(outcome.result_r),
+        "result_pct": decimal_text(outcome.result_pct),
+        "result_r": decimal_text(outcome.result_r),
     }
     await outbox.enqueue_bulk(
         session,

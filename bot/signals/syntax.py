@@ -7,11 +7,11 @@ ETHUSDT short entry 3400-3450 sl 3520 tp 3300 3200 3100
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass, field
 from decimal import Decimal, InvalidOperation
 
 from bot.core.safe_input import first_unsafe_char
 from bot.signals.results import ResultOutOfRangeError, result_at
+from bot.signals.spec import SignalSpec
 
 SYNTAX = (
     "/signal SYMBOL long|short entry PRICE[-PRICE] sl PRICE tp PRICE [PRICE ...] "
@@ -37,29 +37,6 @@ class SignalSyntaxError(ValueError):
         self.token = token
         self.key = key
         self.params = params
-
-
-@dataclass(frozen=True)
-class SignalSpec:
-    """A parsed, validated signal, before it is stored."""
-
-    symbol: str
-    side: str  # "long" or "short"
-    entry_low: Decimal
-    entry_high: Decimal
-    stop_loss: Decimal
-    take_profits: tuple[Decimal, ...]
-    leverage: Decimal | None = None
-    timeframe: str | None = None
-    note: str | None = field(default=None)
-
-    @property
-    def entry_mid(self) -> Decimal:
-        return (self.entry_low + self.entry_high) / 2
-
-    @property
-    def is_range(self) -> bool:
-        return self.entry_low != self.entry_high
 
 
 def parse_price(token: str, what: str) -> Decimal:

@@ -14,7 +14,8 @@ from decimal import Decimal
 from bot.core.errors import DomainError
 from bot.core.ids import parse_row_id
 from bot.signals.results import ResultOutOfRangeError, result_at
-from bot.signals.syntax import SignalSpec, SignalSyntaxError, check_note, parse_price, plain_number
+from bot.signals.spec import SignalSpec
+from bot.signals.syntax import SignalSyntaxError, check_note, parse_price, plain_number
 from db.models import SignalStatus
 
 UPDATE_SYNTAX = (

@@ -9,7 +9,8 @@ from html import unescape
 from typing import TYPE_CHECKING, Protocol
 
 from bot.core.errors import DomainError
-from bot.signals.syntax import SignalSpec, SignalSyntaxError, plain_number
+from bot.signals.spec import SignalSpec
+from bot.signals.syntax import SignalSyntaxError, plain_number
 from bot.texts import Html, t, tn
 from db.models import SignalStatus
 

@@ -15,6 +15,7 @@ from bot.chat.keyboards import SignalButton
 from bot.chat.middlewares.admin_only import ADMIN_ONLY
 from bot.core.errors import DomainError
 from bot.signals import service as signals
+from bot.signals.spec import spec_of
 from bot.signals.syntax import EXAMPLE, SYNTAX, SignalSyntaxError, parse_signal
 from bot.signals.updates import UPDATE_SYNTAX, parse_update
 from bot.texts import Html, plain, t, tn
@@ -111,9 +112,7 @@ async def cmd_signals(message: Message, uow: UnitOfWork) -> None:
         return
     if allowed:
         head = Html(t("signals.latest") + "\n" + "\n".join(texts.list_line(s) for s in recent))
-        open_ones = [texts.body(signals.spec_of(s), s.id) for s in recent if s.closed_at is None][
-            :3
-        ]
+        open_ones = [texts.body(spec_of(s), s.id) for s in recent if s.closed_at is None][:3]
         await message.answer(texts.fit_within(head, "\n\n" + t("signals.open_now"), open_ones))
         return
     closed = [texts.list_line(s) for s in recent if s.closed_at is not None]
