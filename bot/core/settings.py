@@ -46,6 +46,7 @@ def _split_csv(value: object) -> object:
 
 
 MAX_BRAND = 64
+SIGNAL_STYLES = ("cornix", "classic")
 
 
 class Settings(BaseSettings):
@@ -96,6 +97,9 @@ class Settings(BaseSettings):
     # The provider's name wherever a person sees it (texts' {brand}, the Mini App's title,
     # the public track record).
     brand_name: str = "SignalDesk"
+    # How signals and their updates read: `cornix`, the published rules auto-trading bots
+    # (Cornix and its likes) read a forwarded chat by; `classic`, the look from before.
+    signal_style: Literal["cornix", "classic"] = "cornix"
     # Subscription lifecycle (bot/lifecycle): days before a non-renewing end to remind.
     reminder_days: Annotated[list[int], NoDecode] = Field(default_factory=lambda: [3, 1])
     # Days before an auto-renewing subscription renews to say so (empty: no such notice).
@@ -285,6 +289,14 @@ class Settings(BaseSettings):
             offered = ", ".join(languages.bcp47(code) for code in languages.LANGUAGES)
             raise ValueError(f"must be one of {offered}")
         return language
+
+    @field_validator("signal_style", mode="before")
+    @classmethod
+    def _signal_style(cls, value: object) -> object:
+        style = str(value).strip().lower()
+        if style not in SIGNAL_STYLES:
+            raise ValueError(f"must be one of {', '.join(SIGNAL_STYLES)}")
+        return style
 
     @field_validator("brand_name")
     @classmethod
