@@ -51,6 +51,7 @@ from bot.stars.service import StarsService
 from bot.telegram import setup as telegram_setup
 from bot.telegram.client import create_bot, warm_response_models
 from bot.telegram.health import TelegramHealth
+from bot.texts import signals as signal_texts
 from bot.texts import use_brand
 from bot.transactions import commit_events
 from bot.transactions.change_feed import ChangeFeed
@@ -338,11 +339,17 @@ def _chat_and_web(
     return dispatcher, web_app
 
 
+def _texts(settings: Settings) -> None:
+    """What the settings decide in every text."""
+    use_brand(settings.brand_name)  # every text's {brand}, the Mini App's title
+    signal_texts.use_style(settings.signal_style)  # how signals and their updates read
+
+
 def build(settings: Settings, engine: AsyncEngine, *, clock: Clock | None = None) -> Components:
     """Wire the parts; nothing here does I/O. `clock` is the delivery worker's (tests skip
     ahead on theirs)."""
     install_redaction(settings.secret_values())
-    use_brand(settings.brand_name)  # every text's {brand}, the Mini App's title
+    _texts(settings)
     session_factory = create_session_factory(engine)
     telegram_health = TelegramHealth()
     bot = create_bot(settings, telegram_health)
