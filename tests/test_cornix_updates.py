@@ -10,6 +10,7 @@ from decimal import Decimal
 import pytest
 
 from bot.core.languages import LANGUAGES
+from bot.core.settings import SettingsError, load_settings
 from bot.signals.syntax import SignalSyntaxError, parse_signal
 from bot.signals.updates import parse_update
 from bot.texts import CATALOGUE, Html
@@ -84,6 +85,15 @@ def test_classic_reads_as_before() -> None:
         "🎯 BTCUSDT #17: <b>TP2 hit</b> at <b>69000</b> (+6.15 %, +2.67 R) — all targets "
         "hit, trade closed\n📝 done"
     )
+
+
+def test_signal_style_is_cornix_unless_set_and_reads_any_case() -> None:
+    assert load_settings(_env_file=None, bot_token="1:x").signal_style == "cornix"
+    assert load_settings(
+        _env_file=None, bot_token="1:x", signal_style=" Classic "
+    ).signal_style == ("classic")
+    with pytest.raises(SettingsError, match="^SIGNAL_STYLE: must be one of cornix, classic$"):
+        load_settings(_env_file=None, bot_token="1:x", signal_style="fancy")
 
 
 def test_the_style_set_at_start_up_is_the_one_rendered() -> None:
