@@ -41,6 +41,7 @@ from bot.stars.reconcile import StarsReconciler
 from bot.stars.service import StarsService
 from bot.telegram.client import create_bot
 from bot.telegram.health import TelegramHealth
+from bot.texts import signals as signal_texts
 from bot.texts import use_brand
 from bot.transactions import commit_events
 from bot.transactions.group_commit import GroupCommit
@@ -327,11 +328,17 @@ def _chat_and_web(
     return dispatcher, web_app
 
 
+def _texts(settings: Settings) -> None:
+    """What the settings decide in every text."""
+    use_brand(settings.brand_name)  # every text's {brand}, the Mini App's title
+    signal_texts.use_style(settings.signal_style)  # how signals and their updates read
+
+
 def build(settings: Settings, engine: AsyncEngine, *, clock: Clock | None = None) -> Components:
     """Wire the parts; nothing here does I/O. `clock` is the delivery worker's (tests skip
     ahead on theirs)."""
     install_redaction(settings.secret_values())
-    use_brand(settings.brand_name)  # every text's {brand}, the Mini App's title
+    _texts(settings)
     session_factory = app_session_factory(engine)
     telegram_health = TelegramHealth()
     bot = create_bot(settings, telegram_health)

@@ -29,6 +29,7 @@ from bot.delivery.turn import sending_turn
 from bot.delivery.worker import DeliveryWorker
 from bot.notices.outbox import OutboxWakeup
 from bot.telegram.client import create_bot, warm_response_models
+from bot.texts import signals as signal_texts
 from bot.texts import use_brand
 from bot.transactions import commit_events
 from bot.transactions.change_feed import ChangeFeed
@@ -61,6 +62,7 @@ async def delivery_worker(
         # A commit of outbox rows wakes the worker: this process's, or (change feed) another's.
         commit_events.subscribe(commit_events.OUTBOX, wakeup)
         use_brand(settings.brand_name)  # the texts' {brand}
+        signal_texts.use_style(settings.signal_style)  # how signals and updates read
         _, worker = create_sender(
             settings,
             bot,

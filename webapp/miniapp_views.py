@@ -12,7 +12,8 @@ from bot.admin.service import Stats
 from bot.billing.plans import Plan
 from bot.delivery.broadcast_counts import Counts
 from bot.signals.service import Performance
-from bot.signals.syntax import SignalSpec, format_signal, plain_number
+from bot.signals.spec import SignalSpec
+from bot.signals.syntax import format_signal, plain_number
 from bot.texts import billing as billing_texts
 from bot.texts import money, plain
 from bot.texts.labels import delivery_label, kind_label, source_label

@@ -29,6 +29,7 @@ _PROMO_CODE = re.compile(r"[A-Za-z0-9_-]{1,64}")
 # (core.telegram.org/api/bots/ids); at most 13 allowed, as before.
 _CHAT_ID = re.compile(r"-100[0-9]{10,13}")
 MAX_BRAND = 64
+SIGNAL_STYLES = ("cornix", "classic")
 LOG_LEVELS = ("DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL")
 
 
@@ -174,6 +175,13 @@ def brand_name(value: str) -> str:
     return name
 
 
+def signal_style(value: object) -> object:
+    style = str(value).strip().lower()
+    if style not in SIGNAL_STYLES:
+        raise ValueError(f"must be one of {', '.join(SIGNAL_STYLES)}")
+    return style
+
+
 def log_level(value: str) -> str:
     level = value.upper()
     if level not in LOG_LEVELS:
@@ -240,6 +248,7 @@ TelegramApiBase = Annotated[str, BeforeValidator(telegram_default), AfterValidat
 Language = Annotated[str, AfterValidator(language)]
 BrandName = Annotated[str, AfterValidator(brand_name)]
 LogLevel = Annotated[str, AfterValidator(log_level)]
+SignalStyle = Annotated[Literal["cornix", "classic"], BeforeValidator(signal_style)]
 DatabaseUrl = Annotated[str, AfterValidator(urls.normalise)]
 BotToken = Annotated[SecretStr, AfterValidator(bot_token)]
 StripeKey = Annotated[SecretStr | None, AfterValidator(stripe_key)]

@@ -30,6 +30,7 @@ from bot.core.setting_types import (
     PromoCode,
     PublicUrl,
     Rails,
+    SignalStyle,
     StripeKey,
     TelegramApiBase,
     TelegramSecret,
@@ -89,6 +90,9 @@ class Settings(BaseSettings):
     # The provider's name wherever a person sees it (texts' {brand}, the Mini App's title,
     # the public track record).
     brand_name: BrandName = "SignalDesk"
+    # How signals and their updates read: `cornix`, the published rules auto-trading bots
+    # (Cornix and its likes) read a forwarded chat by; `classic`, the look from before.
+    signal_style: SignalStyle = "cornix"
     # Subscription lifecycle (bot/lifecycle): days before a non-renewing end to remind.
     reminder_days: Days = Field(default_factory=lambda: [3, 1])
     # Days before an auto-renewing subscription renews to say so (empty: no such notice).

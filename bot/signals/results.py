@@ -3,10 +3,8 @@
 from __future__ import annotations
 
 from decimal import ROUND_HALF_UP, Decimal
-from typing import TYPE_CHECKING
 
-if TYPE_CHECKING:
-    from bot.signals.syntax import SignalSpec
+from bot.signals.spec import SignalSpec
 
 PLACES = Decimal("0.0001")
 # What a result may be. Prices are at most 12 integer digits (signal_syntax), so a move

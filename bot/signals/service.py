@@ -2,18 +2,19 @@
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from decimal import Decimal
 
-from sqlalchemy import select, update
+from sqlalchemy import select, text, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.accounts import access
 from bot.core.errors import DomainError
 from bot.notices import outbox
 from bot.notices.kinds import NoticeKind
-from bot.signals.syntax import SignalSpec
+from bot.signals.spec import SignalSpec, decimal_text, spec_of, spec_params
 from bot.signals.updates import (
     Outcome,
     SignalNotFoundError,
@@ -31,40 +32,6 @@ from db.models import (
     SignalStatus,
     SignalUpdate,
 )
-
-
-def spec_of(signal: Signal) -> SignalSpec:
-    """A stored signal's levels, as parsed."""
-    return SignalSpec(
-        symbol=signal.symbol,
-        side=signal.side,
-        entry_low=signal.entry_low,
-        entry_high=signal.entry_high,
-        stop_loss=signal.stop_loss,
-        take_profits=tuple(Decimal(tp) for tp in signal.take_profits),
-        leverage=signal.leverage,
-        timeframe=signal.timeframe,
-        note=signal.note,
-    )
-
-
-def _text(value: Decimal | None) -> str | None:
-    return format(value, "f") if value is not None else None
-
-
-def spec_params(spec: SignalSpec) -> dict[str, object]:
-    """A signal's levels as JSON: what its outbox rows carry to be rendered."""
-    return {
-        "symbol": spec.symbol,
-        "side": spec.side,
-        "entry_low": _text(spec.entry_low),
-        "entry_high": _text(spec.entry_high),
-        "stop_loss": _text(spec.stop_loss),
-        "take_profits": [format(tp, "f") for tp in spec.take_profits],
-        "leverage": _text(spec.leverage),
-        "timeframe": spec.timeframe,
-        "note": spec.note,
-    }
 
 
 async def create_draft(session: AsyncSession, spec: SignalSpec, author_id: int) -> Signal:
@@ -103,6 +70,46 @@ async def _state_error(session: AsyncSession, signal_id: int) -> DomainError:
     return SignalStateError("signal.is", id=signal_id, status=signal.status)
 
 
+class PostingLimitError(DomainError):
+    """More signals in the last minute than auto-trading bots take (`signal.too_many`)."""
+
+
+# The window of `per_minute` (Cornix takes up to 7 signals in one minute).
+POSTING_WINDOW = timedelta(minutes=1)
+# PostgreSQL: the transaction-scoped advisory lock that takes publishes one at a time, so
+# two at once cannot both count six (any fixed 64-bit number no other lock in this
+# database uses; bot/delivery/turn.py and bot/accounts/referrals.py have their own).
+PUBLISH_LOCK_KEY = 0x5D_0DE3
+
+
+async def _one_publish_at_a_time(session: AsyncSession) -> None:
+    """Held to the commit, so two publishes at once cannot both count six. On SQLite the
+    one writer already takes them in turn."""
+    if session.get_bind().dialect.name == "postgresql":
+        await session.execute(
+            text("SELECT pg_advisory_xact_lock(:key)"), {"key": PUBLISH_LOCK_KEY}
+        )
+
+
+async def check_posting_rate(
+    session: AsyncSession, signal_id: int, now: datetime, limit: int
+) -> None:
+    """Refuse a signal when `limit` others went out in the last minute, across every
+    process; PostingLimitError says how long until one more may go."""
+    recent = list(
+        await session.scalars(
+            select(Signal.published_at)
+            .where(Signal.published_at > now - POSTING_WINDOW, Signal.id != signal_id)
+            .order_by(Signal.published_at)
+            .limit(limit)
+        )
+    )
+    if len(recent) >= limit and recent[0] is not None:
+        wait = recent[0] + POSTING_WINDOW - now
+        seconds = max(1, math.ceil(wait.total_seconds()))
+        raise PostingLimitError("signal.too_many", limit=limit, seconds=seconds)
+
+
 async def publish(
     session: AsyncSession,
     signal_id: int,
@@ -110,12 +117,18 @@ async def publish(
     *,
     admin_chat_id: int | None = None,
     progress_message_id: int | None = None,
+    per_minute: int | None = None,
 ) -> Broadcast:
     """Open the signal and write one outbox row per subscriber with access, atomically.
 
     The conditional UPDATE is the guard against a double-pressed Send: only the first
     transaction finds the draft; the second finds it open and raises SignalStateError.
+    With `per_minute` (SIGNAL_STYLE=cornix: cornix.POSTS_PER_MINUTE, what the bots take),
+    one more within a minute raises PostingLimitError; the unit of work rolls back, and it
+    stays a draft that Send publishes later.
     """
+    if per_minute is not None:
+        await _one_publish_at_a_time(session)
     claimed = await session.execute(
         update(Signal)
         .where(Signal.id == signal_id, Signal.status == SignalStatus.DRAFT)
@@ -123,6 +136,8 @@ async def publish(
     )
     if claimed.rowcount != 1:  # type: ignore[attr-defined]
         raise await _state_error(session, signal_id)
+    if per_minute is not None:
+        await check_posting_rate(session, signal_id, now, per_minute)
     commit_events.mark(session, commit_events.FEED)
     signal = await session.get(Signal, signal_id)
     assert signal is not None
@@ -220,12 +235,12 @@ async def _follow_up(
         "symbol": signal.symbol,
         "side": signal.side,
         "kind": command.kind,
-        "price": _text(outcome.price),
+        "price": decimal_text(outcome.price),
         "note": command.note,
         "status": outcome.status,
         "closed": outcome.closed,
-        "result_pct": _text(outcome.result_pct),
-        "result_r": _text(outcome.result_r),
+        "result_pct": decimal_text(outcome.result_pct),
+        "result_r": decimal_text(outcome.result_r),
     }
     await outbox.enqueue_bulk(
         session,

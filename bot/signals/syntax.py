@@ -7,11 +7,13 @@ ETHUSDT short entry 3400-3450 sl 3520 tp 3300 3200 3100
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from decimal import Decimal, InvalidOperation
 
 from bot.core.safe_input import first_unsafe_char
+from bot.signals import cornix
 from bot.signals.results import ResultOutOfRangeError, result_at
+from bot.signals.spec import SignalSpec
 
 SYNTAX = (
     "/signal SYMBOL long|short entry PRICE[-PRICE] sl PRICE tp PRICE [PRICE ...] "
@@ -39,29 +41,6 @@ class SignalSyntaxError(ValueError):
         self.params = params
 
 
-@dataclass(frozen=True)
-class SignalSpec:
-    """A parsed, validated signal, before it is stored."""
-
-    symbol: str
-    side: str  # "long" or "short"
-    entry_low: Decimal
-    entry_high: Decimal
-    stop_loss: Decimal
-    take_profits: tuple[Decimal, ...]
-    leverage: Decimal | None = None
-    timeframe: str | None = None
-    note: str | None = field(default=None)
-
-    @property
-    def entry_mid(self) -> Decimal:
-        return (self.entry_low + self.entry_high) / 2
-
-    @property
-    def is_range(self) -> bool:
-        return self.entry_low != self.entry_high
-
-
 def parse_price(token: str, what: str) -> Decimal:
     if not PRICE_PATTERN.match(token):
         raise SignalSyntaxError(token, "syntax.price_shape", what=what)
@@ -87,13 +66,19 @@ def _entry(token: str) -> tuple[Decimal, Decimal]:
     return value, value
 
 
+def check_symbol(token: str) -> str:
+    """The symbol as stored: upper case, letters and digits (a pair's separator allowed)."""
+    symbol = token.upper()
+    if not _SYMBOL.match(symbol):
+        raise SignalSyntaxError(token, "syntax.symbol")
+    return symbol
+
+
 def _head(tokens: list[str]) -> tuple[str, str]:
     """Symbol and side, the two words every signal starts with."""
     if not tokens:
         raise SignalSyntaxError("", "syntax.empty")
-    symbol = tokens[0].upper()
-    if not _SYMBOL.match(symbol):
-        raise SignalSyntaxError(tokens[0], "syntax.symbol")
+    symbol = check_symbol(tokens[0])
     if len(tokens) < 2 or tokens[1].lower() not in {"long", "short"}:
         token = tokens[1] if len(tokens) > 1 else symbol
         raise SignalSyntaxError(token, "syntax.side")
@@ -160,20 +145,38 @@ def _timeframe(values: dict[str, list[str]]) -> str | None:
     return timeframe
 
 
-def parse_signal(text: str) -> SignalSpec:
-    """Parse the arguments of /signal (the command itself may be included)."""
+@dataclass(frozen=True, slots=True)
+class SignalWords:
+    """A signal's words before they are checked, by keyword (`entry`, `sl`, `tp`, `lev`,
+    `tf`), each as the admin wrote it: an error points at the word that is wrong."""
+
+    symbol: str
+    side: str
+    values: dict[str, list[str]]
+    note: str | None = None
+
+
+def parse_signal(text: str, *, for_bots: bool = False) -> SignalSpec:
+    """Parse the arguments of /signal (the command itself may be included). `for_bots`:
+    also hold it to what auto-trading bots read (SIGNAL_STYLE=cornix)."""
     tokens = text.split()
     if tokens and tokens[0].lower().split("@")[0] == "/signal":
         tokens = tokens[1:]
     symbol, side = _head(tokens)
     values, note = _sections(tokens[2:])
+    return build_spec(SignalWords(symbol, side, values, note), for_bots=for_bots)
+
+
+def build_spec(words: SignalWords, *, for_bots: bool = False) -> SignalSpec:
+    """The checked spec, whichever way it was written (this line, or a pasted message)."""
+    values, note = words.values, words.note
     _check_counts(values)
     if note is not None:
         check_note(note)
     entry_low, entry_high = _entry(values["entry"][0])
     spec = SignalSpec(
-        symbol=symbol,
-        side=side,
+        symbol=words.symbol,
+        side=words.side,
         entry_low=entry_low,
         entry_high=entry_high,
         stop_loss=parse_price(values["sl"][0], "sl"),
@@ -184,7 +187,24 @@ def parse_signal(text: str) -> SignalSpec:
     )
     _check_levels(spec, values)
     _check_results(spec, values)
+    if for_bots:
+        _check_for_bots(spec, values)
     return spec
+
+
+def _check_for_bots(spec: SignalSpec, values: dict[str, list[str]]) -> None:
+    """What an auto-trading bot needs to take the signal (bot/signals/cornix.py): a pair
+    it can name, prices within 10x of each other, a note it will not read as orders."""
+    if cornix.pair(spec.symbol) is None:
+        raise SignalSyntaxError(spec.symbol, "syntax.pair", quotes=", ".join(cornix.QUOTES))
+    farthest = cornix.too_far(spec)
+    if farthest is not None:
+        worded = [*values["entry"][0].split("-"), values["sl"][0], *values["tp"]]
+        token = next(word for word in worded if Decimal(word) == farthest)
+        raise SignalSyntaxError(token, "syntax.price_spread", max=cornix.MAX_PRICE_RATIO)
+    word = cornix.bot_word(spec.note, spec.side) if spec.note else None
+    if word is not None:
+        raise SignalSyntaxError(word, "syntax.note_bot_word", word=word)
 
 
 def check_note(note: str) -> None:

@@ -13,8 +13,10 @@ from decimal import Decimal
 
 from bot.core.errors import DomainError
 from bot.core.ids import parse_row_id
+from bot.signals import cornix
 from bot.signals.results import ResultOutOfRangeError, result_at
-from bot.signals.syntax import SignalSpec, SignalSyntaxError, check_note, parse_price, plain_number
+from bot.signals.spec import SignalSpec
+from bot.signals.syntax import SignalSyntaxError, check_note, parse_price, plain_number
 from db.models import SignalStatus
 
 UPDATE_SYNTAX = (
@@ -68,8 +70,9 @@ class Outcome:
     result_r: Decimal | None
 
 
-def parse_update(text: str) -> UpdateCommand:
-    """Read `/update 17 tp1 [price] [note]` and its siblings."""
+def parse_update(text: str, *, for_bots: bool = False) -> UpdateCommand:
+    """Read `/update 17 tp1 [price] [note]` and its siblings. `for_bots`: a take-profit's
+    note may not hold a word that closes a followed trade (bot/signals/cornix.py)."""
     tokens = text.split()
     if tokens and tokens[0].lower().split("@")[0] == "/update":
         tokens = tokens[1:]
@@ -85,6 +88,12 @@ def parse_update(text: str) -> UpdateCommand:
     note = " ".join(rest).strip() or None
     if note is not None:
         check_note(note)
+        # A take-profit leaves the rest of the trade running; "close" in its reply would
+        # make a following bot sell it all. (The last take-profit ends the trade, and its
+        # follow-up says Close itself.)
+        word = cornix.exit_word(note) if for_bots and kind.startswith("tp") else None
+        if word is not None:
+            raise SignalSyntaxError(word, "syntax.update_exit_word", word=word)
     return UpdateCommand(signal_id, kind, price, note)
 
 

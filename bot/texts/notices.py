@@ -19,7 +19,7 @@ from typing import Any
 from aiogram.types import InlineKeyboardMarkup
 
 from bot.notices.kinds import NoticeKind
-from bot.signals.syntax import SignalSpec
+from bot.signals.spec import spec_from_params
 from bot.texts import CATALOGUE, Html, format_date, keyboards, money, plain, t, tn
 from bot.texts import billing as billing_texts
 from bot.texts import signals as signal_texts
@@ -270,20 +270,6 @@ KINDS: dict[NoticeKind, KindText] = {
     NoticeKind.SIGNAL: KindText(_signal, "kind.signal"),
     NoticeKind.SIGNAL_UPDATE: KindText(_signal_update, "kind.signal_update"),
 }
-
-
-def spec_from_params(p: dict[str, Any]) -> SignalSpec:
-    return SignalSpec(
-        symbol=p["symbol"],
-        side=p["side"],
-        entry_low=Decimal(p["entry_low"]),
-        entry_high=Decimal(p["entry_high"]),
-        stop_loss=Decimal(p["stop_loss"]),
-        take_profits=tuple(Decimal(tp) for tp in p["take_profits"]),
-        leverage=Decimal(p["leverage"]) if p.get("leverage") else None,
-        timeframe=p.get("timeframe"),
-        note=p.get("note"),
-    )
 
 
 def render_params(kind: str, params: dict[str, Any]) -> Rendered:

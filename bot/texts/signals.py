@@ -9,8 +9,9 @@ from html import unescape
 from typing import TYPE_CHECKING, Protocol
 
 from bot.core.errors import DomainError
-from bot.signals.syntax import SignalSpec, SignalSyntaxError, plain_number
-from bot.texts import Html, t, tn
+from bot.signals.spec import SignalSpec
+from bot.signals.syntax import SignalSyntaxError, plain_number
+from bot.texts import Html, cornix, t, tn
 from db.models import SignalStatus
 
 if TYPE_CHECKING:  # the delivery worker renders signals without the signal service
@@ -80,8 +81,31 @@ def result(pct: Decimal | None, r: Decimal | None) -> Html:
     )
 
 
-def body(spec: SignalSpec, signal_id: int | None = None) -> Html:
-    """The signal as subscribers see it."""
+# How signals read (SIGNAL_STYLE): set once by the composition root (bot.app.build and the
+# worker's process), as the brand is; a renderer may also be asked for a style by name.
+STYLES = ("cornix", "classic")
+_style = {"name": "cornix"}
+
+
+def use_style(style: str) -> None:
+    if style not in STYLES:
+        raise ValueError(f"unknown signal style {style!r}")
+    _style["name"] = style
+
+
+def current_style() -> str:
+    return _style["name"]
+
+
+def body(spec: SignalSpec, signal_id: int | None = None, *, style: str | None = None) -> Html:
+    """The signal as subscribers see it, in SIGNAL_STYLE (or `style`)."""
+    if (style or _style["name"]) == "cornix":
+        return cornix.body(spec, signal_id)
+    return classic_body(spec, signal_id)
+
+
+def classic_body(spec: SignalSpec, signal_id: int | None = None) -> Html:
+    """The signal as it read before SIGNAL_STYLE (`classic`): for people only."""
     number = t("signal.number", id=signal_id) if signal_id is not None else ""
     entry = (
         t(
@@ -159,9 +183,26 @@ def list_line(signal: SignalLike) -> Html:
     )
 
 
-def update_body(signal: SignalLike, kind: str, price: Decimal | None, note: str | None) -> Html:
+def update_body(
+    signal: SignalLike,
+    kind: str,
+    price: Decimal | None,
+    note: str | None,
+    *,
+    style: str | None = None,
+) -> Html:
     """A follow-up, sent as a reply to each subscriber's own copy of the signal."""
-    head = t("update.head", symbol=signal.symbol, id=signal.id)
+    if (style or _style["name"]) == "cornix":
+        described = _described(cornix.name(signal.symbol), signal, kind, price, note)
+        return cornix.update_body(signal.symbol, kind, bool(signal.closed_at), described)
+    return _described(signal.symbol, signal, kind, price, note)
+
+
+def _described(
+    symbol: str, signal: SignalLike, kind: str, price: Decimal | None, note: str | None
+) -> Html:
+    """What happened, in the reader's words."""
+    head = t("update.head", symbol=symbol, id=signal.id)
     at = t("update.at", price=plain_number(price)) if price is not None else Html("")
     outcome = result(signal.result_pct, signal.result_r)
     if kind.startswith("tp"):

@@ -579,7 +579,7 @@ async def test_admin_composes_previews_sends_and_sees_progress(
     await harness.deliver()
     for chat in SUBSCRIBERS:
         (message,) = harness.fake_bot.sent_messages(chat)
-        assert "BTCUSDT" in message.text and "65000" in message.text
+        assert "BTC/USDT" in message.text and "65000" in message.text
     await expect(progress).to_have_attribute("data-done", "true")
     await expect(page.locator("#progress-text")).to_contain_text("Done: delivered to 2 of 2")
     await expect(page.locator("#progress-bar")).to_have_attribute("value", "2")

@@ -32,7 +32,7 @@ from tests.support.helpers import (
     subscription_for,
 )
 
-LINE = "BTCUSDT long entry 65000.5 sl 63500 tp 67000 69000"
+LINE = "BTCUSDT long entry 65000.5 sl 63500 tp 67000 69000 tf 4h"
 
 # Each language as a Telegram app reports it, and words only a correct rendering has.
 CASES = {
@@ -143,9 +143,9 @@ async def test_the_main_flows_in_each_language(harness: Harness, language: str) 
     await post_signal_update(harness, signal_id, "tp1")
     await harness.deliver(wait=5)
     card, update = harness.replies(user)[-2:]
-    assert "65000.5" in card.text and "BTCUSDT" in card.text
-    with CATALOGUE.use_locale(language):
-        assert plain("signal.entry", entry="").split(":")[0] in card.text
+    assert "65000.5" in card.text and "BTC/USDT" in card.text  # the pair as bots read it
+    with CATALOGUE.use_locale(language):  # the levels' keywords stay English for the bots
+        assert plain("signal.cornix.timeframe", timeframe="").split(":")[0] in card.text
     assert update.params["reply_parameters"]["message_id"] == card.message_id
 
     # A billing notice: the amount and the retry date as the language writes them.
@@ -177,7 +177,7 @@ async def test_language_keeps_a_choice_and_the_outbox_follows_it(harness: Harnes
         assert (await session.get(User, user)).language == "es"  # type: ignore[union-attr]
     await harness.deliver(wait=5)
     with CATALOGUE.use_locale("es"):
-        head = plain("signal.entry", entry="").split(":")[0]
+        head = plain("signal.cornix.timeframe", timeframe="").split(":")[0]
     assert head in harness.last_reply(user).text  # rendered when sent: in Spanish
     assert signal_id
 

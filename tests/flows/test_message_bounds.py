@@ -11,10 +11,19 @@ from sqlalchemy import func, select
 
 from bot.texts.keyboards import SignalButton
 from db.models import OutboxMessage, Signal
-from tests.support.harness import ADMIN_ID, Harness
+from tests.support.harness import ADMIN_ID, Harness, MakeHarness
 from tests.support.helpers import give_access, outbox
 
 SUBSCRIBER = 7601
+
+
+@pytest.fixture
+async def harness(make_harness: MakeHarness) -> Harness:
+    """SIGNAL_STYLE=classic: the bounds of the syntax and the columns themselves, with
+    nothing a trading bot needs on top (tests/test_cornix_*.py hold those)."""
+    return await make_harness(signal_style="classic")
+
+
 TPS = " ".join(f"9999999999{n:02d}.1234567891" for n in range(1, 11))
 # Every field at its longest: ten 22-digit take-profits, leverage, timeframe, 500 characters
 # of note that HTML escaping makes five times as long.

@@ -329,7 +329,7 @@ async def test_admin_preview_send_and_progress(harness: Harness) -> None:
         harness, "GET", f"/api/v1/admin/broadcasts/{broadcast_id}", token=token
     )
     assert (progress["sent"], progress["done"]) == (2, True)
-    assert "SHORT ETHUSDT" in harness.last_reply(7102).text
+    assert "<b>ETH/USDT</b> Short" in harness.last_reply(7102).text
 
     for bad, expected in (("abc", 400), ("99999", 404), ("1" * 12, 400)):
         status, body, _ = await call(

@@ -84,8 +84,8 @@ async def test_delivery_honours_the_choices_at_send_time(harness: Harness) -> No
     await _press(harness, BOB, "signals", "silent")
     await _press(harness, BOB, "updates", "off")
     await harness.deliver(wait=3)
-    [ann_signal] = [m for m in harness.replies(ANN) if "BTCUSDT" in m.text]
-    [bob_signal] = [m for m in harness.replies(BOB) if "BTCUSDT" in m.text]
+    [ann_signal] = [m for m in harness.replies(ANN) if "BTC/USDT" in m.text]
+    [bob_signal] = [m for m in harness.replies(BOB) if "BTC/USDT" in m.text]
     assert ann_signal.params.get("disable_notification") is None
     assert bob_signal.params.get("disable_notification") is True
     async with harness.session() as session:

@@ -19,7 +19,7 @@ from typing import Any
 import pytest
 
 from bot.core import languages
-from bot.texts import CATALOGUE
+from bot.texts import CATALOGUE, cornix
 from bot.texts.keyboards import LanguageButton, PreferenceButton, SignalButton
 from tests.support.harness import ADMIN_ID, Harness, MakeHarness
 from tests.support.helpers import (
@@ -35,6 +35,8 @@ ANN, BOB = 7_700_001, 7_700_002
 LINE = "BTCUSDT long entry 65000 sl 63500 tp 67000 69000"
 # What users, the provider and Stripe wrote, and the languages' own names: not ours to say.
 THEIRS = ("BTCUSDT", "Pro Signals", "Pro Yearly", "Ann", "Hello everyone", "SignalDesk Test")
+# What trading bots read: English in every language on purpose (SIGNAL_STYLE=cornix).
+BOTS = (*cornix.KEYWORDS, "BTC/USDT")
 TAGS = re.compile(r"<[^>]+>|&[a-z]+;|https?://\S+|@\w+|/\w+")
 WRAPPED = re.compile(f"{OPEN}[^{OPEN}{CLOSE}]*{CLOSE}")
 
@@ -77,7 +79,7 @@ def outside(text: str) -> str:
     previous = None
     while previous != text:
         previous, text = text, WRAPPED.sub(" ", text)
-    for theirs in (*THEIRS, *languages.NATIVE_NAMES.values()):
+    for theirs in (*THEIRS, *BOTS, *languages.NATIVE_NAMES.values()):
         text = text.replace(theirs, " ")
     return TAGS.sub(" ", text)
 

@@ -48,7 +48,7 @@ async def test_preview_send_and_delivery_to_subscribers_only(harness: Harness) -
     await harness.send_text(OUTSIDER, "/start")
     await harness.send_text(ADMIN_ID, LINE)
     preview = harness.last_reply(ADMIN_ID)
-    assert "Preview" in preview.text and "BTCUSDT" in preview.text
+    assert "Preview" in preview.text and "BTC/USDT" in preview.text
     buttons = preview.params["reply_markup"]["inline_keyboard"][0]
     assert buttons[0]["text"] == "Send to 2 subscribers"
     assert await count(harness, OutboxMessage) == 0  # nothing queued before Send
@@ -58,8 +58,8 @@ async def test_preview_send_and_delivery_to_subscribers_only(harness: Harness) -
     await harness.deliver()
     for chat in SUBSCRIBERS:
         (message,) = harness.replies(chat)
-        assert "LONG BTCUSDT" in message.text and f"#{signal_id}" in message.text
-        assert "Entry: <b>65000</b>" in message.text and "breakout" in message.text
+        assert "<b>BTC/USDT</b> Long" in message.text and f"#{signal_id}" in message.text
+        assert "<b>Entry Targets:</b>\n1) 65000" in message.text and "breakout" in message.text
     assert len(harness.replies(OUTSIDER)) == 1  # only the /start welcome
     assert harness.replies(7003) == []
 
@@ -191,7 +191,7 @@ async def test_signals_list_for_subscribers_and_teaser_for_others(harness: Harne
     )
     await harness.send_text(SUBSCRIBERS[0], "/signals")
     full = harness.last_reply(SUBSCRIBERS[0]).text
-    assert f"#{open_id}" in full and "ETHUSDT" in full and "Entry: <b>3400 – 3450</b>" in full
+    assert f"#{open_id}" in full and "ETHUSDT" in full and "<b>Entry Zone:</b> 3400-3450" in full
     assert f"#{closed_id}" in full and "closed" in full
 
     await harness.send_text(OUTSIDER, "/signals")

@@ -194,8 +194,7 @@ def _circles(graph: dict[str, set[str]]) -> list[list[str]]:
 
 def test_no_module_imports_itself_round_a_circle() -> None:
     """A circle makes the import order matter and the two modules one unit in disguise."""
-    # results <-> syntax goes when the signal's spec gets its own module (issue 26, item 3).
-    assert _circles(_import_graph()) == [["bot.signals.results", "bot.signals.syntax"]]
+    assert _circles(_import_graph()) == []
 
 
 def test_the_circle_finder_finds_a_circle() -> None:

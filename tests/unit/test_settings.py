@@ -107,6 +107,7 @@ def test_values_are_read_and_parsed_from_the_environment() -> None:
         ("DEFAULT_LANGUAGE", "klingon"),
         ("METRICS_TOKEN", "short"),
         ("LOG_FORMAT", "xml"),
+        ("SIGNAL_STYLE", "cornx"),
         ("TRIAL_DAYS", "-1"),
         # An empty item is a typo, not nothing (issue 24).
         ("REMINDER_DAYS", "3,,1"),

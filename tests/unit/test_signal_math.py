@@ -11,7 +11,8 @@ from hypothesis import given, settings
 
 from bot.signals.results import result_at, risk
 from bot.signals.service import Performance, summarise
-from bot.signals.syntax import SignalSpec, parse_signal
+from bot.signals.spec import SignalSpec
+from bot.signals.syntax import parse_signal
 from db.models import Signal, SignalStatus
 from tests.unit.test_signal_syntax import valid_specs
 

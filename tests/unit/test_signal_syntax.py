@@ -10,10 +10,10 @@ from hypothesis import assume, given, settings
 from hypothesis import strategies as st
 
 from bot.signals.results import ResultOutOfRangeError, result_at
+from bot.signals.spec import SignalSpec
 from bot.signals.syntax import (
     EXAMPLE,
     MAX_TAKE_PROFITS,
-    SignalSpec,
     SignalSyntaxError,
     format_signal,
     parse_signal,

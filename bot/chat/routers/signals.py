@@ -6,14 +6,20 @@ import html
 from datetime import UTC, datetime
 
 from aiogram import Bot, F, Router
+from aiogram.enums import ChatType
 from aiogram.filters import Command, CommandObject
 from aiogram.types import CallbackQuery, Message
 
 from bot.accounts import access
 from bot.chat.middlewares.admin_only import ADMIN_ONLY
 from bot.core.errors import DomainError
+from bot.core.settings import Settings
+from bot.signals import cornix
 from bot.signals import service as signals
-from bot.signals.syntax import EXAMPLE, SYNTAX, SignalSyntaxError, parse_signal
+from bot.signals.paste import PASTE_SYNTAX, is_pasted, read_signal
+from bot.signals.service import PostingLimitError
+from bot.signals.spec import spec_of
+from bot.signals.syntax import EXAMPLE, SYNTAX, SignalSyntaxError
 from bot.signals.updates import UPDATE_SYNTAX, parse_update
 from bot.texts import Html, keyboards, plain, t, tn
 from bot.texts import admin as admin_texts
@@ -22,12 +28,26 @@ from bot.texts.keyboards import SignalButton
 from bot.transactions.unit_of_work import UnitOfWork
 
 
-async def cmd_signal(message: Message, command: CommandObject, uow: UnitOfWork) -> None:
+async def cmd_signal(
+    message: Message, command: CommandObject, uow: UnitOfWork, settings: Settings
+) -> None:
+    await _preview(message, command.args or "", uow, settings)
+
+
+async def msg_pasted(message: Message, uow: UnitOfWork, settings: Settings) -> None:
+    """A signal pasted as several lines, without /signal: the same preview."""
+    await _preview(message, message.text or "", uow, settings)
+
+
+async def _preview(message: Message, text: str, uow: UnitOfWork, settings: Settings) -> None:
     user = message.from_user
     assert user is not None  # admin-only: AdminOnlyMiddleware saw the user
     try:
-        spec = parse_signal(command.args or "")
+        spec = read_signal(text, for_bots=settings.signal_style == "cornix")
     except SignalSyntaxError as error:
+        if is_pasted(text):
+            await message.answer(texts.syntax_error(error, PASTE_SYNTAX))
+            return
         reply = texts.syntax_error(error, SYNTAX) + t("signal.example", example=EXAMPLE)
         await message.answer(reply)
         return
@@ -39,8 +59,18 @@ async def cmd_signal(message: Message, command: CommandObject, uow: UnitOfWork) 
     )
 
 
+def _from_admin(message: Message, settings: Settings) -> bool:
+    """Only an admin's pasted lines are a signal; anyone else's text goes on to the
+    fallback (not to a refusal, as a flagged handler's would)."""
+    return settings.is_admin(message.from_user.id if message.from_user else None)
+
+
 async def cb_send(
-    query: CallbackQuery, callback_data: SignalButton, bot: Bot, uow: UnitOfWork
+    query: CallbackQuery,
+    callback_data: SignalButton,
+    bot: Bot,
+    uow: UnitOfWork,
+    settings: Settings,
 ) -> None:
     if query.message is None:
         await query.answer(plain("common.button_expired"), show_alert=True)
@@ -53,10 +83,14 @@ async def cb_send(
                 datetime.now(UTC),
                 admin_chat_id=query.message.chat.id,
                 progress_message_id=query.message.message_id,
+                per_minute=cornix.posts_per_minute(settings.signal_style),
             )
     except DomainError as error:
+        # Too many just now: the draft is still there, and Send works again in a moment.
+        again = isinstance(error, PostingLimitError)
         reason = html.unescape(texts.state_problem(error))
-        await query.answer(plain("signal.not_sent_again", reason=reason), show_alert=True)
+        key = "signal.not_sent" if again else "signal.not_sent_again"
+        await query.answer(plain(key, reason=reason), show_alert=True)
         return
     await query.answer(plain("signal.sending", count=broadcast.total))
     title = admin_texts.broadcast_title(broadcast.kind, broadcast.title)
@@ -80,11 +114,13 @@ async def cb_discard(query: CallbackQuery, callback_data: SignalButton, uow: Uni
         await query.message.edit_text(t("signal.discarded_message"))
 
 
-async def cmd_update(message: Message, command: CommandObject, uow: UnitOfWork) -> None:
+async def cmd_update(
+    message: Message, command: CommandObject, uow: UnitOfWork, settings: Settings
+) -> None:
     user = message.from_user
     assert user is not None  # admin-only: AdminOnlyMiddleware saw the user
     try:
-        update = parse_update(command.args or "")
+        update = parse_update(command.args or "", for_bots=settings.signal_style == "cornix")
         async with uow() as session:
             signal, broadcast = await signals.post_update(
                 session, update, user.id, datetime.now(UTC), admin_chat_id=message.chat.id
@@ -110,9 +146,7 @@ async def cmd_signals(message: Message, uow: UnitOfWork) -> None:
         return
     if allowed:
         head = Html(t("signals.latest") + "\n" + "\n".join(texts.list_line(s) for s in recent))
-        open_ones = [texts.body(signals.spec_of(s), s.id) for s in recent if s.closed_at is None][
-            :3
-        ]
+        open_ones = [texts.body(spec_of(s), s.id) for s in recent if s.closed_at is None][:3]
         await message.answer(texts.fit_within(head, "\n\n" + t("signals.open_now"), open_ones))
         return
     closed = [texts.list_line(s) for s in recent if s.closed_at is not None]
@@ -141,6 +175,13 @@ def create_router() -> Router:
     )
     router.callback_query.register(
         cb_discard, SignalButton.filter(F.action == "discard"), flags=ADMIN_ONLY
+    )
+    router.message.register(
+        msg_pasted,
+        F.chat.type == ChatType.PRIVATE,
+        F.text.contains("\n"),
+        ~F.text.startswith("/"),
+        _from_admin,
     )
     router.message.register(cmd_signals, Command("signals"))
     router.message.register(cmd_performance, Command("performance"))
