@@ -2,8 +2,9 @@
 was (a StrEnum, so the rows need no migration), and what delivery must know of each kind.
 
 Producers queue a NoticeKind, never a string literal (bot/notices/outbox.py takes only
-this type). The chat adapter gives each kind its words and its label in one registry
-(bot/texts/notices.py); tests/project/test_notice_kinds.py holds every kind to having both.
+this type), with params of the kind's shape (bot/notices/params.py, checked as queued).
+The chat adapter gives each kind its words and its label in one registry
+(bot/texts/notices.py); tests/project/test_notice_kinds.py holds every kind to having all.
 """
 
 from __future__ import annotations

@@ -3,13 +3,14 @@
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from datetime import datetime
-from typing import Any, cast
+from typing import cast
 
 from sqlalchemy import Table, func, insert, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from bot.notices import params as params_shape
 from bot.notices.kinds import NoticeKind
 from bot.transactions import commit_events
 from db.models import OutboxMessage, OutboxStatus, Priority
@@ -40,7 +41,7 @@ class OutboxWakeup:
 
 
 async def enqueue(
-    session: AsyncSession, *, chat_id: int, kind: NoticeKind, params: dict[str, Any]
+    session: AsyncSession, *, chat_id: int, kind: NoticeKind, params: Mapping[str, object]
 ) -> None:
     """Add one message for one chat to the caller's transaction.
 
@@ -51,6 +52,7 @@ async def enqueue(
     A Core INSERT on the session's connection rather than session.add(): the webhook path
     writes notices this way and the ORM's flush machinery was a sixth of its cost.
     """
+    params_shape.check(kind, params)
     connection = await session.connection()
     await connection.execute(
         _INSERT_ONE, {"chat_id": chat_id, "kind": kind.value, "params": params}
@@ -59,12 +61,13 @@ async def enqueue(
 
 
 async def enqueue_many(
-    session: AsyncSession, messages: Iterable[tuple[int, NoticeKind, dict[str, Any]]]
+    session: AsyncSession, messages: Iterable[tuple[int, NoticeKind, Mapping[str, object]]]
 ) -> int:
     """Personal messages, each (chat id, kind, params), in one executemany; how many."""
-    rows = [
-        {"chat_id": chat, "kind": kind.value, "params": params} for chat, kind, params in messages
-    ]
+    rows = []
+    for chat, kind, params in messages:
+        params_shape.check(kind, params)
+        rows.append({"chat_id": chat, "kind": kind.value, "params": params})
     if rows:
         connection = await session.connection()
         await connection.execute(_INSERT_ONE, rows)
@@ -77,7 +80,7 @@ async def enqueue_bulk(
     chat_ids: Iterable[int],
     *,
     kind: NoticeKind,
-    params: dict[str, Any],
+    params: Mapping[str, object],
     broadcast_id: int,
     now: datetime,
     reply_to: dict[int, int] | None = None,
@@ -86,6 +89,7 @@ async def enqueue_bulk(
 
     `reply_to` maps a chat to the outbox row of its own copy of the message being followed up.
     """
+    params_shape.check(kind, params)
     rows = [
         {
             "chat_id": chat_id,

@@ -8,6 +8,7 @@ module and the syntax both stand on this one, so neither imports the other's typ
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from decimal import Decimal
 from typing import Any
@@ -73,7 +74,7 @@ def spec_params(spec: SignalSpec) -> dict[str, object]:
     }
 
 
-def spec_from_params(p: dict[str, Any]) -> SignalSpec:
+def spec_from_params(p: Mapping[str, Any]) -> SignalSpec:
     """The levels an outbox row carries (spec_params), as parsed."""
     return SignalSpec(
         symbol=p["symbol"],

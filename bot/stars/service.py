@@ -23,6 +23,7 @@ from bot.accounts.access import entitlement_grants_access
 from bot.core.errors import DomainError
 from bot.notices import outbox
 from bot.notices.kinds import NoticeKind
+from bot.notices.params import AccessStarted, Until
 from bot.stars import ledger, rules
 from bot.stars.ledger import NoStarsSubscriptionError
 from bot.stars.payload import Offer, PayloadSigner
@@ -174,9 +175,17 @@ class StarsService:
         # even one that restarts access after the bot missed the end of the period.
         if started and payment.recurring is not True and self._referral_bonus:
             await referrals.reward(session, payment.user_id, now, self._referral_bonus)
-        kind = NoticeKind.ACCESS_STARTED if started else NoticeKind.STARS_RENEWED
-        params = {"source": "stars", "until": after.expires_at.isoformat(), "trial": False}
-        await outbox.enqueue(session, chat_id=payment.user_id, kind=kind, params=params)
+        until = after.expires_at.isoformat()
+        if started:
+            began: AccessStarted = {"source": "stars", "until": until, "trial": False}
+            await outbox.enqueue(
+                session, chat_id=payment.user_id, kind=NoticeKind.ACCESS_STARTED, params=began
+            )
+        else:
+            renewed: Until = {"until": until}
+            await outbox.enqueue(
+                session, chat_id=payment.user_id, kind=NoticeKind.STARS_RENEWED, params=renewed
+            )
         return Recorded(new=True, paid_until=after.expires_at)
 
     async def _insert(

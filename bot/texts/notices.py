@@ -10,14 +10,15 @@ their rendering is kept per broadcast.
 from __future__ import annotations
 
 from collections import OrderedDict
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from datetime import datetime
 from decimal import Decimal
-from typing import Any
+from typing import Any, cast
 
 from aiogram.types import InlineKeyboardMarkup
 
+from bot.notices import params as shapes
 from bot.notices.kinds import NoticeKind
 from bot.signals.spec import spec_from_params
 from bot.texts import CATALOGUE, Html, format_date, keyboards, money, plain, t, tn
@@ -33,25 +34,25 @@ def _date(iso: str | None) -> str:
     return format_date(datetime.fromisoformat(iso)) if iso else ""
 
 
-def _plan(p: dict[str, Any]) -> str:
+def _plan(p: Mapping[str, Any]) -> str:
     if p.get("source") == "stars":
         return plain("plan.stars")
     return billing_texts.plan_name(p.get("plan"))
 
 
-def _access_started(p: dict[str, Any]) -> Rendered:
+def _access_started(p: shapes.AccessStarted) -> Rendered:
     what = t("notice.your_trial" if p.get("trial") else "notice.your_subscription")
     until = t("notice.until", date=_date(p.get("until"))) if p.get("until") else Html("")
     plan = _plan(p)
     return t("notice.access_started", what=what, plan=plan, until=until), None
 
 
-def _access_ended(p: dict[str, Any]) -> Rendered:
+def _access_ended(p: shapes.AccessEnded) -> Rendered:
     plan = billing_texts.plan_name(p.get("plan"))
     return t("notice.access_ended", plan=plan), keyboards.subscribe()
 
 
-def _payment_failed(p: dict[str, Any]) -> Rendered:
+def _payment_failed(p: shapes.PaymentFailed) -> Rendered:
     amount, currency = p.get("amount"), p.get("currency")
     what = (
         t("notice.your_payment_of", amount=money(int(amount), str(currency)))
@@ -67,12 +68,12 @@ def _payment_failed(p: dict[str, Any]) -> Rendered:
     return t("notice.payment_failed", what=what, retry=retry), keyboards.update_payment()
 
 
-def _suspended(p: dict[str, Any]) -> Rendered:
+def _suspended(p: shapes.Plan) -> Rendered:
     plan = billing_texts.plan_name(p.get("plan"))
     return t("notice.suspended", plan=plan), keyboards.update_payment()
 
 
-def _grant(p: dict[str, Any]) -> Rendered:
+def _grant(p: shapes.Until) -> Rendered:
     if p.get("until"):
         return t("notice.grant_given", date=_date(p["until"])), None
     return t("notice.grant_ended"), None
@@ -93,18 +94,18 @@ _ENDING = {
 }
 
 
-def _source(p: dict[str, Any]) -> str:
+def _source(p: Mapping[str, Any]) -> str:
     source = str(p.get("source"))
     return source if source in _EXPIRED else "stripe"
 
 
-def _access_expired(p: dict[str, Any]) -> Rendered:
+def _access_expired(p: shapes.AccessExpired) -> Rendered:
     plan = billing_texts.plan_name(p.get("plan"))
     text = t(_EXPIRED[_source(p)], plan=plan, date=_date(p.get("until")))
     return text, keyboards.subscribe()
 
 
-def _access_ending(p: dict[str, Any]) -> Rendered:
+def _access_ending(p: shapes.AccessEnding) -> Rendered:
     """A reminder; a cancelled Stripe subscription is renewed again in the portal."""
     source = _source(p)
     plan = billing_texts.plan_name(p.get("plan"))
@@ -116,7 +117,7 @@ def _access_ending(p: dict[str, Any]) -> Rendered:
     return text, keyboards.subscribe()
 
 
-def _renewal(p: dict[str, Any]) -> Rendered:
+def _renewal(p: shapes.RenewalNotice) -> Rendered:
     plan, date, days = (
         billing_texts.plan_name(p.get("plan")),
         _date(p.get("until")),
@@ -131,11 +132,11 @@ def _renewal(p: dict[str, Any]) -> Rendered:
     return text, keyboards.manage_billing()
 
 
-def _stars_renewed(p: dict[str, Any]) -> Rendered:
+def _stars_renewed(p: shapes.Until) -> Rendered:
     return t("notice.stars_renewed", date=_date(p.get("until"))), None
 
 
-def _stars_refunded(p: dict[str, Any]) -> Rendered:
+def _stars_refunded(p: shapes.StarsRefunded) -> Rendered:
     reason = str(p.get("reason") or "")
     why = t("notice.stars_refund_reason", reason=reason) if reason else Html("")
     if p.get("ended", True) is False:  # an earlier period's payment: access goes on
@@ -143,23 +144,23 @@ def _stars_refunded(p: dict[str, Any]) -> Rendered:
     return t("notice.stars_refunded", amount=int(p["amount"]), reason=why), keyboards.subscribe()
 
 
-def _stars_duplicate_refunded(p: dict[str, Any]) -> Rendered:
+def _stars_duplicate_refunded(p: shapes.StarsAmount) -> Rendered:
     return t("notice.stars_duplicate_refunded", amount=int(p["amount"])), None
 
 
-def _premium_invite(p: dict[str, Any]) -> Rendered:
+def _premium_invite(p: shapes.PremiumInvite) -> Rendered:
     return t("notice.premium_invite"), keyboards.join_links([str(url) for url in p["links"]])
 
 
-def _premium_removed(_p: dict[str, Any]) -> Rendered:
+def _premium_removed(_p: shapes.Nothing) -> Rendered:
     return t("notice.premium_removed"), keyboards.subscribe()
 
 
-def _premium_declined(_p: dict[str, Any]) -> Rendered:
+def _premium_declined(_p: shapes.Nothing) -> Rendered:
     return t("notice.premium_declined"), keyboards.subscribe()
 
 
-def _premium_audit(p: dict[str, Any]) -> Rendered:
+def _premium_audit(p: shapes.PremiumAudit) -> Rendered:
     verb = plain("audit.removed")
     params = {"checked": p["checked"], "removed": p["removed"], "failed": p["failed"]}
     return t("audit.summary", verb=verb, **params), None
@@ -169,7 +170,7 @@ _HELD = {"premium-removals": "mass.held.removals", "expiry": "mass.held.expiry"}
 _HELD_CLOCK = {"premium-removals": "mass.clock.removals", "expiry": "mass.clock.expiry"}
 
 
-def _mass_held(p: dict[str, Any]) -> Rendered:
+def _mass_held(p: shapes.MassHeld) -> Rendered:
     action = str(p["action"])
     params = {"affected": p["affected"], "population": p["population"]}
     if p.get("moved_hours") is not None:  # the process saw its wall clock jump ahead
@@ -180,15 +181,15 @@ def _mass_held(p: dict[str, Any]) -> Rendered:
     return text, keyboards.confirm_mass_action(action, int(p.get("held_at", 0)))
 
 
-def _referral_bonus(p: dict[str, Any]) -> Rendered:
+def _referral_bonus(p: shapes.ReferralBonus) -> Rendered:
     return tn("notice.referral_bonus", int(p["days"]), date=_date(p.get("until"))), None
 
 
-def _referral_bonus_taken_back(p: dict[str, Any]) -> Rendered:
+def _referral_bonus_taken_back(p: shapes.ReferralBonus) -> Rendered:
     return tn("notice.referral_bonus_taken_back", int(p["days"])), None
 
 
-def _winback(p: dict[str, Any]) -> Rendered:
+def _winback(p: shapes.WinbackOffer) -> Rendered:
     code, date = p.get("code"), _date(p.get("until"))
     text = (
         t("notice.winback_code", date=date, code=code) if code else t("notice.winback", date=date)
@@ -196,34 +197,36 @@ def _winback(p: dict[str, Any]) -> Rendered:
     return text, keyboards.winback()
 
 
-def _revoked(p: dict[str, Any]) -> Rendered:
+def _revoked(p: shapes.Revoked) -> Rendered:
     return t("notice.revoked", reason=str(p.get("reason", ""))), keyboards.subscribe()
 
 
-def _announcement(p: dict[str, Any]) -> Rendered:
+def _announcement(p: shapes.Broadcast) -> Rendered:
     return t("notice.announcement", text=p["text"]), None
 
 
-def _signal(p: dict[str, Any]) -> Rendered:
+def _signal(p: shapes.Signal) -> Rendered:
     return signal_texts.body(spec_from_params(p["spec"]), p["id"]), None
 
 
 class _UpdatedSignal:
     """The signal as an update left it, from the row's params (a SignalLike)."""
 
-    def __init__(self, p: dict[str, Any]) -> None:
+    def __init__(self, p: shapes.SignalUpdate) -> None:
         self.id, self.symbol, self.side = p["id"], p["symbol"], p["side"]
         self.status, self.closed_at = p["status"], p["closed"] or None
-        self.result_pct = Decimal(p["result_pct"]) if p.get("result_pct") else None
-        self.result_r = Decimal(p["result_r"]) if p.get("result_r") else None
+        pct, r = p.get("result_pct"), p.get("result_r")
+        self.result_pct = Decimal(pct) if pct else None
+        self.result_r = Decimal(r) if r else None
 
 
-def _signal_update(p: dict[str, Any]) -> Rendered:
-    price = Decimal(p["price"]) if p.get("price") else None
+def _signal_update(p: shapes.SignalUpdate) -> Rendered:
+    given = p.get("price")
+    price = Decimal(given) if given else None
     return signal_texts.update_body(_UpdatedSignal(p), p["kind"], price, p.get("note")), None
 
 
-def _reply(p: dict[str, Any]) -> Rendered:
+def _reply(p: shapes.Reply) -> Rendered:
     """A handler's reply that Telegram did not take in time (bot/chat/replies.py): its
     words were rendered when it was written, in the reader's language."""
     markup = p.get("markup")
@@ -234,7 +237,7 @@ def _reply(p: dict[str, Any]) -> Rendered:
 class KindText:
     """What the chat makes of one outbox kind: its words and buttons, and its name."""
 
-    render: Callable[[dict[str, Any]], Rendered]
+    render: Callable[[Any], Rendered]  # takes its kind's shape (bot/notices/params.py)
     label: str  # the catalogue id naming the kind (/user's timeline, the Mini App's)
 
 
@@ -275,7 +278,7 @@ KINDS: dict[NoticeKind, KindText] = {
 def render_params(kind: str, params: dict[str, Any]) -> Rendered:
     """The words and buttons for one queued message."""
     if "html" in params:  # a reply, or a row queued before rows carried params
-        return _reply(params)
+        return _reply(cast(shapes.Reply, params))
     return KINDS[NoticeKind(kind)].render(params)
 
 

@@ -62,3 +62,30 @@ def test_no_producer_names_a_kind_by_a_string() -> None:
                 if isinstance(arg, ast.Constant) and isinstance(arg.value, str)
             ]
     assert found == []
+
+
+def test_every_kind_has_one_params_shape_and_its_renderer_takes_it() -> None:
+    """The contract between producer and renderer is typed: one TypedDict per kind
+    (bot/notices/params.py), the renderer annotated with that same shape."""
+    import typing
+
+    from bot.notices.params import SHAPES
+
+    assert set(SHAPES) == set(NoticeKind)
+    for kind, entry in KINDS.items():
+        hints = typing.get_type_hints(entry.render)
+        [taken] = [value for name, value in hints.items() if name != "return"]
+        assert taken is SHAPES[kind], f"{kind}: the renderer takes {taken}, not {SHAPES[kind]}"
+
+
+def test_a_producer_that_drifts_from_its_kinds_shape_fails_when_it_queues() -> None:
+    import pytest
+
+    from bot.notices.params import ParamsShapeError, check
+
+    check(NoticeKind.GRANT, {"until": None})
+    check(NoticeKind.STARS_REFUNDED, {"amount": 5, "reason": ""})  # `ended` may be missing
+    with pytest.raises(ParamsShapeError, match="unknown keys \\['days'\\]"):
+        check(NoticeKind.GRANT, {"until": None, "days": 3})
+    with pytest.raises(ParamsShapeError, match="missing keys \\['amount'\\]"):
+        check(NoticeKind.STARS_DUPLICATE_REFUNDED, {})
