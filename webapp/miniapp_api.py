@@ -24,6 +24,7 @@ from bot.core.errors import (
 )
 from bot.delivery.broadcast_counts import counts_for
 from bot.payments.links import PleaseWaitError
+from bot.signals import channel as signal_channel
 from bot.signals import service as signals
 from bot.signals.syntax import SignalSyntaxError, parse_signal
 from bot.telegram.client import bot_username
@@ -289,7 +290,8 @@ async def post_signal(request: web.Request) -> web.Response:
     now = datetime.now(UTC)
     async with _uow(request)() as session:
         draft = await signals.create_draft(session, spec, admin_id)
-        broadcast = await signals.publish(session, draft.id, now)
+        rule = signal_channel.rule_of(request.app[SETTINGS])
+        broadcast = await signals.publish(session, draft.id, now, channel=rule)
     return web.json_response(
         {"signal_id": draft.id, "broadcast_id": broadcast.id, "total": broadcast.total},
         status=201,

@@ -13,6 +13,8 @@ from bot.accounts import access
 from bot.core.errors import DomainError
 from bot.notices import outbox
 from bot.notices.kinds import NoticeKind
+from bot.signals import channel as signal_channel
+from bot.signals.channel import ChannelRule
 from bot.signals.syntax import SignalSpec
 from bot.signals.updates import (
     Outcome,
@@ -110,8 +112,10 @@ async def publish(
     *,
     admin_chat_id: int | None = None,
     progress_message_id: int | None = None,
+    channel: ChannelRule | None = None,
 ) -> Broadcast:
-    """Open the signal and write one outbox row per subscriber with access, atomically.
+    """Open the signal and write one outbox row per subscriber with access, atomically
+    (and the signal channel's post, when there is one: bot/signals/channel.py).
 
     The conditional UPDATE is the guard against a double-pressed Send: only the first
     transaction finds the draft; the second finds it open and raises SignalStateError.
@@ -142,6 +146,7 @@ async def publish(
     await outbox.enqueue_bulk(
         session, chats, kind=NoticeKind.SIGNAL, params=params, broadcast_id=broadcast.id, now=now
     )
+    await signal_channel.queue_post(session, channel, signal, params, now)
     return broadcast
 
 
@@ -152,9 +157,10 @@ async def post_update(
     now: datetime,
     *,
     admin_chat_id: int | None = None,
+    channel: ChannelRule | None = None,
 ) -> tuple[Signal, Broadcast]:
     """Record the update, set status and result, and queue a threaded follow-up for everyone
-    who received (or is about to receive) the signal."""
+    who received (or is about to receive) the signal, the signal channel included."""
     signal = await session.scalar(
         select(Signal).where(Signal.id == command.signal_id).with_for_update()
     )
@@ -181,15 +187,34 @@ async def post_update(
             created_at=now,
         )
     )
-    broadcast = await _follow_up(session, signal, command, outcome, now=now, admin=admin_chat_id)
+    params = _update_params(signal, command, outcome)
+    broadcast = await _follow_up(session, signal, command, params, now=now, admin=admin_chat_id)
+    spec = spec_params(spec_of(signal))
+    await signal_channel.queue_follow_up(session, channel, signal.id, params, spec=spec, now=now)
     return signal, broadcast
+
+
+def _update_params(signal: Signal, command: UpdateCommand, outcome: Outcome) -> dict[str, object]:
+    """What a follow-up's rows carry to be rendered."""
+    return {
+        "id": signal.id,
+        "symbol": signal.symbol,
+        "side": signal.side,
+        "kind": command.kind,
+        "price": _text(outcome.price),
+        "note": command.note,
+        "status": outcome.status,
+        "closed": outcome.closed,
+        "result_pct": _text(outcome.result_pct),
+        "result_r": _text(outcome.result_r),
+    }
 
 
 async def _follow_up(
     session: AsyncSession,
     signal: Signal,
     command: UpdateCommand,
-    outcome: Outcome,
+    params: dict[str, object],
     *,
     now: datetime,
     admin: int | None,
@@ -215,18 +240,6 @@ async def _follow_up(
     )
     session.add(broadcast)
     await session.flush()
-    params = {
-        "id": signal.id,
-        "symbol": signal.symbol,
-        "side": signal.side,
-        "kind": command.kind,
-        "price": _text(outcome.price),
-        "note": command.note,
-        "status": outcome.status,
-        "closed": outcome.closed,
-        "result_pct": _text(outcome.result_pct),
-        "result_r": _text(outcome.result_r),
-    }
     await outbox.enqueue_bulk(
         session,
         [row.chat_id for row in originals],
