@@ -212,6 +212,9 @@ async def test_a_delayed_channel_gets_the_post_after_the_delay_then_its_updates(
     await harness.deliver(wait=10)
     ann_post, ann_tp1, ann_stop = harness.replies(ANN)  # the subscriber has had it all
     assert harness.replies(CHANNEL) == []
+    held = [(row.kind, row.next_attempt_at) for row in await outbox(harness, CHANNEL)]
+    assert [kind for kind, _ in held] == ["channel_signal", "channel_update", "channel_update"]
+    assert all(due >= held[0][1] for _, due in held)  # the updates wait for the post's time
     harness.clock.skip(29 * 60)
     await harness.deliver(wait=10)
     assert harness.replies(CHANNEL) == []  # a minute before the delay is up: nothing
@@ -288,21 +291,31 @@ async def test_missing_rights_are_a_line_a_readyz_entry_and_a_word_to_the_admins
     chats.bot_id = harness.settings.bot_id
     if rights != "absent":
         chats.add_chat(CHANNEL, bot_rights=rights if isinstance(rights, dict) else None)
-    assert await harness.parts.web_app[SIGNAL_CHAT].check_rights(datetime.now(UTC)) == {
-        CHANNEL: problem
-    }
+    signal_chat = harness.parts.web_app[SIGNAL_CHAT]
+    assert await signal_chat.check_rights(datetime.now(UTC)) == {CHANNEL: problem}
     lines = [r.getMessage() for r in caplog.records if "signal chat" in r.getMessage()]
     assert lines == [f"signal chat {CHANNEL}: the bot lacks {problem.removeprefix('missing: ')}"]
     async with harness.http.get(harness.base_url + "/readyz") as response:
         body = await response.json()
     assert response.status == 200 and body["status"] == "ready"
     assert body["signal_chat"] == {str(CHANNEL): problem}
-    await harness.parts.web_app[SIGNAL_CHAT].check_rights(
-        datetime.now(UTC)
-    )  # a restart: not again
-    await harness.deliver()
+    await signal_chat.check_rights(datetime.now(UTC))  # a restart: the admins not told again
+    await harness.deliver(wait=5)
     (told,) = [m for m in harness.replies(ADMIN_ID) if "SIGNAL_CHAT_ID" in m.text]
     assert str(CHANNEL) in told.text and problem in told.text
+
+
+async def test_telegram_down_at_start_up_is_no_word_to_the_admins(
+    make_harness: MakeHarness,
+) -> None:
+    """Telegram's trouble, not the channel's: shown, logged, nothing for the admins to fix."""
+    harness = await make_harness(signal_chat_id=CHANNEL)
+    harness.fake_bot.fail_next("getChatMember", "500")
+    problems = await harness.parts.web_app[SIGNAL_CHAT].check_rights(datetime.now(UTC))
+    assert problems == {
+        CHANNEL: "missing: rights unknown, Telegram unavailable (TelegramServerError)"
+    }
+    assert await outbox(harness) == []
 
 
 async def test_an_administrator_that_may_post_is_no_problem(make_harness: MakeHarness) -> None:
