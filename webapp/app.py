@@ -17,6 +17,7 @@ from bot.premium.service import PremiumChats
 from bot.stars.service import StarsService
 from bot.telegram.health import TelegramHealth
 from bot.telegram.setup import TELEGRAM_WEBHOOK_PATH
+from bot.telegram.signal_chat import SignalChat
 from bot.transactions.unit_of_work import UnitOfWork
 from webapp import (
     health,
@@ -43,6 +44,7 @@ from webapp.keys import (
     PREMIUM,
     READINESS,
     SETTINGS,
+    SIGNAL_CHAT,
     STARS,
     STRIPE_EVENTS,
     TOKENS,
@@ -99,6 +101,10 @@ def create_web_app(
     app[BILLING] = billing
     app[STARS] = stars
     app[PREMIUM] = premium
+    # The signal channel's rights: asked by `python -m bot` at start-up, shown by /readyz.
+    app[SIGNAL_CHAT] = SignalChat(
+        bot, session_factory, chat_id=settings.signal_chat_id, admin_ids=settings.admin_ids
+    )
     app[READINESS] = Readiness(app[UNIT_OF_WORK], telegram_health)
     app[TOKENS] = TokenSigner(settings.bot_token.get_secret_value())
     app[INITDATA_LIMITER] = _initdata_limiter(settings, app[UNIT_OF_WORK])

@@ -6,7 +6,7 @@ from __future__ import annotations
 from aiohttp import web
 
 from webapp.errors import json_error
-from webapp.keys import BILLING, PREMIUM, READINESS
+from webapp.keys import BILLING, PREMIUM, READINESS, SIGNAL_CHAT
 
 routes = web.RouteTableDef()
 
@@ -27,6 +27,10 @@ async def readyz(request: web.Request) -> web.Response:
     premium = request.app[PREMIUM].problems
     if premium:
         body["premium_chats"] = {str(chat): problem for chat, problem in premium.items()}
+    # So is a signal channel the bot cannot post in (SIGNAL_CHAT_ID).
+    channel = request.app[SIGNAL_CHAT].problems
+    if channel:
+        body["signal_chat"] = {str(chat): problem for chat, problem in channel.items()}
     # Likewise a price (or the key) Stripe refuses: the other plans are still offered.
     stripe = request.app[BILLING].plan_problems
     if stripe:

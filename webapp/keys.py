@@ -14,6 +14,7 @@ from bot.core.settings import Settings
 from bot.payments.links import PaymentLinks
 from bot.premium.service import PremiumChats
 from bot.stars.service import StarsService
+from bot.telegram.signal_chat import SignalChat
 from bot.transactions.unit_of_work import UnitOfWork
 from webapp.feed_cache import FeedCache
 from webapp.miniapp_auth import TokenSigner
@@ -26,6 +27,7 @@ BOT = web.AppKey("bot", Bot)
 BILLING = web.AppKey("billing", BillingService)
 STARS = web.AppKey("stars", StarsService)
 PREMIUM = web.AppKey("premium", PremiumChats)
+SIGNAL_CHAT = web.AppKey("signal_chat", SignalChat)
 TOKENS = web.AppKey("tokens", TokenSigner)
 INITDATA_LIMITER = web.AppKey("initdata_limiter", Limiter)
 # The users' payment links and the per-user brake, shared with the chat.

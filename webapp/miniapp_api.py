@@ -24,6 +24,7 @@ from bot.core.errors import (
 )
 from bot.delivery.broadcast_counts import counts_for
 from bot.payments.links import PleaseWaitError
+from bot.signals import channel as signal_channel
 from bot.signals import cornix
 from bot.signals import service as signals
 from bot.signals.paste import read_signal
@@ -294,7 +295,10 @@ async def post_signal(request: web.Request) -> web.Response:
         async with _uow(request)() as session:
             draft = await signals.create_draft(session, spec, admin_id)
             per_minute = cornix.posts_per_minute(request.app[SETTINGS].signal_style)
-            broadcast = await signals.publish(session, draft.id, now, per_minute=per_minute)
+            rule = signal_channel.rule_of(request.app[SETTINGS])
+            broadcast = await signals.publish(
+                session, draft.id, now, per_minute=per_minute, channel=rule
+            )
     except signals.PostingLimitError as error:  # nothing kept: the draft rolled back too
         raise ApiError(
             429,

@@ -7,6 +7,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+from datetime import UTC, datetime
 from signal import SIGINT, SIGTERM
 
 from aiohttp import web
@@ -27,6 +28,7 @@ from bot.telegram.client import warm_response_models
 from bot.transactions.change_feed import ChangeFeed
 from db.engine import is_sqlite
 from webapp.app import create_runner
+from webapp.keys import SIGNAL_CHAT
 
 log = logging.getLogger(__name__)
 
@@ -46,6 +48,9 @@ async def run(settings: Settings) -> None:
         log.warning("%s", warning)
     if parts.premium.enabled:
         await parts.premium.check_rights()  # one line per chat the bot cannot guard
+    signal_chat = parts.web_app[SIGNAL_CHAT]
+    if signal_chat.enabled:
+        await signal_chat.check_rights(datetime.now(UTC))  # a line, and the admins told
     runner = create_runner(parts.web_app)
     worker_task: asyncio.Task[None] | None = None
     scheduler_task: asyncio.Task[None] | None = None

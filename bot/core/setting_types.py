@@ -28,6 +28,7 @@ _PROMO_CODE = re.compile(r"[A-Za-z0-9_-]{1,64}")
 # channel (or supergroup) as -(10**12 + its MTProto id), so at least ten digits follow -100
 # (core.telegram.org/api/bots/ids); at most 13 allowed, as before.
 _CHAT_ID = re.compile(r"-100[0-9]{10,13}")
+SIGNAL_CHAT_MODES = ("signals", "results")
 MAX_BRAND = 64
 SIGNAL_STYLES = ("cornix", "classic")
 LOG_LEVELS = ("DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL")
@@ -77,6 +78,27 @@ def chat_ids(value: object) -> list[int]:
             )
         ids.append(int(text))
     return list(dict.fromkeys(ids))
+
+
+def chat_id(value: object) -> int | None:
+    """One channel or supergroup id (SIGNAL_CHAT_ID), by ChatIds' rule; empty: unset."""
+    text = "" if value is None else str(value).strip()
+    if not text:
+        return None
+    if "," in text:
+        raise ValueError("must be one channel or supergroup id, for example -1001234567890")
+    return chat_ids([text])[0]
+
+
+def signal_chat_mode(value: object) -> object:
+    """`signals` (every signal and its updates) or `results` (closed results only);
+    `all` is read as `signals`."""
+    mode = str(value).strip().lower()
+    if mode == "all":
+        return "signals"
+    if mode not in SIGNAL_CHAT_MODES:
+        raise ValueError("must be signals (every signal and update) or results")
+    return mode
 
 
 def days(value: object) -> list[int]:
@@ -237,6 +259,8 @@ def telegram_secret(value: SecretStr | None) -> SecretStr | None:
 # The types the Settings class declares its fields with.
 UserIds = Annotated[list[int], NoDecode, BeforeValidator(user_ids)]
 ChatIds = Annotated[list[int], NoDecode, BeforeValidator(chat_ids)]
+ChatId = Annotated[int | None, NoDecode, BeforeValidator(chat_id)]
+SignalChatMode = Annotated[Literal["signals", "results"], BeforeValidator(signal_chat_mode)]
 Days = Annotated[list[int], NoDecode, BeforeValidator(days)]
 Rails = Annotated[list[str], NoDecode, BeforeValidator(rails)]
 PriceIds = Annotated[list[str], NoDecode, BeforeValidator(split_csv), AfterValidator(price_ids)]

@@ -18,6 +18,7 @@ from bot.core.setting_types import (
     RAILS,
     BotToken,
     BrandName,
+    ChatId,
     ChatIds,
     DatabaseUrl,
     Days,
@@ -30,6 +31,7 @@ from bot.core.setting_types import (
     PromoCode,
     PublicUrl,
     Rails,
+    SignalChatMode,
     SignalStyle,
     StripeKey,
     TelegramApiBase,
@@ -103,6 +105,11 @@ class Settings(BaseSettings):
     # and users never removed from them.
     premium_chat_ids: ChatIds = Field(default_factory=list)
     premium_chat_allowlist: UserIds = Field(default_factory=list)
+    # The signal channel (bot/signals/channel.py): a channel or supergroup that gets each
+    # signal (`signals`, after the delay) or each closed result (`results`).
+    signal_chat_id: ChatId = None
+    signal_chat_delay_minutes: int = Field(default=0, ge=0, le=1440)
+    signal_chat_mode: SignalChatMode = "signals"
     # A job about to remove (premium chats) or tell of an expiry more than this share of
     # the members or subscribers at once holds and asks the admins (bot/lifecycle/brake.py):
     # a wall clock jump looks like everyone's access ending. 1: never held.

@@ -47,6 +47,11 @@ def config_warnings(settings: Settings) -> list[str]:
             "SUPPORT_CONTACT is not set: /paysupport and /support have no contact to give "
             "paying users; set it to an @username, a link or an e-mail address"
         )
+    if settings.signal_chat_mode == "results" and settings.signal_chat_delay_minutes:
+        warnings.append(
+            "SIGNAL_CHAT_DELAY_MINUTES has no effect with SIGNAL_CHAT_MODE=results: a closed "
+            "result goes to the channel when the signal closes"
+        )
     return warnings
 
 

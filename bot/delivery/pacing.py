@@ -10,7 +10,7 @@ from collections.abc import Awaitable, Callable
 from datetime import timedelta
 
 from bot.delivery.adaptive import AdaptiveRate
-from bot.delivery.plan import PER_CHAT_INTERVAL
+from bot.delivery.plan import chat_interval
 
 UNAVAILABLE_FIRST_PAUSE = 1.0
 UNAVAILABLE_MAX_PAUSE = 60.0
@@ -129,7 +129,7 @@ class ChatPace:
         send for the worker, which waits behind it."""
         now = self._monotonic()
         last = self._worker.get(chat_id)
-        turn = now if last is None else max(now, last + PER_CHAT_INTERVAL + TURN_MARGIN)
+        turn = now if last is None else max(now, last + chat_interval(chat_id) + TURN_MARGIN)
         self.last_sent[chat_id] = max(turn, self.last_sent.get(chat_id, turn))
         self.last_sent.move_to_end(chat_id)
         return turn - now

@@ -13,9 +13,18 @@ from bot.notices.kinds import NoticeKind
 from db.models import OutboxMessage, OutboxStatus
 
 PER_CHAT_INTERVAL = 1.0  # Telegram: about one message per second to the same chat
+# ... and at most 20 a minute to a group, supergroup or channel (the signal channel): one
+# every 3 s, and 0.1 s to spare, as Telegram counts arrivals and a sender departures.
+GROUP_INTERVAL = 3.1
 ORIGINAL_WAIT = timedelta(seconds=2)
 # Kinds only subscribers with access may receive; checked again at send time.
 PREMIUM_KINDS = frozenset(kind for kind in NoticeKind if kind.premium)
+
+
+def chat_interval(chat_id: int) -> float:
+    """Seconds between two messages to one chat: a group's or a channel's id is negative,
+    a person's positive."""
+    return GROUP_INTERVAL if chat_id < 0 else PER_CHAT_INTERVAL
 
 
 @dataclass(frozen=True, slots=True)
@@ -71,10 +80,10 @@ def plan_batch(
                 plan.skipped[row.id] = "the original message was not delivered"
                 continue
             reply_to = message_id
-        last = last_sent.get(row.chat_id)
-        if row.chat_id in batch_chats or (last is not None and clock - last < PER_CHAT_INTERVAL):
-            # One message per second per chat; the next one waits its turn.
-            plan.later[row.id] = (now + timedelta(seconds=PER_CHAT_INTERVAL), "per-chat limit")
+        last, interval = last_sent.get(row.chat_id), chat_interval(row.chat_id)
+        if row.chat_id in batch_chats or (last is not None and clock - last < interval):
+            # One message per second per chat (3 s to a group); the next one waits its turn.
+            plan.later[row.id] = (now + timedelta(seconds=interval), "per-chat limit")
             continue
         batch_chats.add(row.chat_id)
         plan.sends.append(Send(row, reply_to, silent=silent))

@@ -38,7 +38,7 @@ from bot.delivery import outcomes as writes
 from bot.delivery.claims import Claim
 from bot.delivery.config import WorkerConfig
 from bot.delivery.pacing import ChatPace, SendPacer, UnavailableBackoff
-from bot.delivery.plan import PER_CHAT_INTERVAL, Send
+from bot.delivery.plan import GROUP_INTERVAL, Send
 from bot.delivery.preparing import Render
 from bot.delivery.turn import CHECK_EVERY, STANDBY_POLL, OnlySender, SendingTurn
 from bot.delivery.verdicts import Action, Verdict, classify
@@ -266,7 +266,7 @@ class DeliveryWorker:
                 now=self._now(),
                 clock=clock,
             )
-        self._chats.forget_before(clock - PER_CHAT_INTERVAL)
+        self._chats.forget_before(clock - GROUP_INTERVAL)  # the longest a chat waits
         return sends
 
     async def _send_batch(self, claim: Claim, sends: list[Send]) -> None:

@@ -41,6 +41,13 @@ class NoticeKind(enum.StrEnum):
     SIGNAL = "signal"
     SIGNAL_UPDATE = "signal_update"
     REPLY = "reply"  # a chat reply Telegram did not take in time: its words already rendered
+    # The signal channel (SIGNAL_CHAT_ID): not premium, its copy needs nobody's access. Its
+    # post, the updates threaded under it, a closed result (results mode), and what the
+    # admins are told when the bot cannot post there.
+    CHANNEL_SIGNAL = "channel_signal"
+    CHANNEL_UPDATE = "channel_update"
+    CHANNEL_RESULT = "channel_result"
+    CHANNEL_PROBLEM = "channel_problem"
 
     @property
     def premium(self) -> bool:

@@ -75,6 +75,35 @@ async def enqueue_many(
     return len(rows)
 
 
+async def enqueue_due(
+    session: AsyncSession,
+    *,
+    chat_id: int,
+    kind: NoticeKind,
+    params: Mapping[str, object],
+    due: datetime,
+    broadcast_id: int | None = None,
+    reply_to_outbox_id: int | None = None,
+) -> None:
+    """One personal-priority message that goes out no sooner than `due` (the signal
+    channel's delayed post, and the replies held until it), maybe threaded under the
+    outbox row `reply_to_outbox_id`."""
+    params_shape.check(kind, params)
+    await session.execute(
+        _INSERT_ONE,
+        {
+            "chat_id": chat_id,
+            "kind": kind.value,
+            "params": params,
+            "priority": Priority.PERSONAL,
+            "broadcast_id": broadcast_id,
+            "reply_to_outbox_id": reply_to_outbox_id,
+            "next_attempt_at": due,
+        },
+    )
+    commit_events.mark(session, commit_events.OUTBOX)
+
+
 async def enqueue_bulk(
     session: AsyncSession,
     chat_ids: Iterable[int],

@@ -142,6 +142,16 @@ class SignalUpdate(TypedDict):
     result_r: str | None
 
 
+class ChannelResult(SignalUpdate):
+    spec: SignalSpecParams
+    bot: str | None  # the bot's @username for the Subscribe link (None: no link)
+
+
+class ChannelProblem(TypedDict):
+    chat_id: int
+    problem: str
+
+
 class Reply(TypedDict):
     html: str
     markup: NotRequired[dict[str, object]]
@@ -173,6 +183,10 @@ SHAPES: dict[NoticeKind, type] = {
     NoticeKind.SIGNAL: Signal,
     NoticeKind.SIGNAL_UPDATE: SignalUpdate,
     NoticeKind.REPLY: Reply,
+    NoticeKind.CHANNEL_SIGNAL: Signal,
+    NoticeKind.CHANNEL_UPDATE: SignalUpdate,
+    NoticeKind.CHANNEL_RESULT: ChannelResult,
+    NoticeKind.CHANNEL_PROBLEM: ChannelProblem,
 }
 
 

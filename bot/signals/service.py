@@ -14,6 +14,8 @@ from bot.accounts import access
 from bot.core.errors import DomainError
 from bot.notices import outbox
 from bot.notices.kinds import NoticeKind
+from bot.signals import channel as signal_channel
+from bot.signals.channel import ChannelRule
 from bot.signals.spec import SignalSpec, decimal_text, spec_of, spec_params
 from bot.signals.updates import (
     Outcome,
@@ -118,8 +120,10 @@ async def publish(
     admin_chat_id: int | None = None,
     progress_message_id: int | None = None,
     per_minute: int | None = None,
+    channel: ChannelRule | None = None,
 ) -> Broadcast:
-    """Open the signal and write one outbox row per subscriber with access, atomically.
+    """Open the signal and write one outbox row per subscriber with access, atomically
+    (and the signal channel's post, when there is one: bot/signals/channel.py).
 
     The conditional UPDATE is the guard against a double-pressed Send: only the first
     transaction finds the draft; the second finds it open and raises SignalStateError.
@@ -157,6 +161,7 @@ async def publish(
     await outbox.enqueue_bulk(
         session, chats, kind=NoticeKind.SIGNAL, params=params, broadcast_id=broadcast.id, now=now
     )
+    await signal_channel.queue_post(session, channel, signal, params, now)
     return broadcast
 
 
@@ -167,9 +172,10 @@ async def post_update(
     now: datetime,
     *,
     admin_chat_id: int | None = None,
+    channel: ChannelRule | None = None,
 ) -> tuple[Signal, Broadcast]:
     """Record the update, set status and result, and queue a threaded follow-up for everyone
-    who received (or is about to receive) the signal."""
+    who received (or is about to receive) the signal, the signal channel included."""
     signal = await session.scalar(
         select(Signal).where(Signal.id == command.signal_id).with_for_update()
     )
@@ -196,15 +202,34 @@ async def post_update(
             created_at=now,
         )
     )
-    broadcast = await _follow_up(session, signal, command, outcome, now=now, admin=admin_chat_id)
+    params = _update_params(signal, command, outcome)
+    broadcast = await _follow_up(session, signal, command, params, now=now, admin=admin_chat_id)
+    spec = spec_params(spec_of(signal))
+    await signal_channel.queue_follow_up(session, channel, signal.id, params, spec=spec, now=now)
     return signal, broadcast
+
+
+def _update_params(signal: Signal, command: UpdateCommand, outcome: Outcome) -> dict[str, object]:
+    """What a follow-up's rows carry to be rendered."""
+    return {
+        "id": signal.id,
+        "symbol": signal.symbol,
+        "side": signal.side,
+        "kind": command.kind,
+        "price": decimal_text(outcome.price),
+        "note": command.note,
+        "status": outcome.status,
+        "closed": outcome.closed,
+        "result_pct": decimal_text(outcome.result_pct),
+        "result_r": decimal_text(outcome.result_r),
+    }
 
 
 async def _follow_up(
     session: AsyncSession,
     signal: Signal,
     command: UpdateCommand,
-    outcome: Outcome,
+    params: dict[str, object],
     *,
     now: datetime,
     admin: int | None,
@@ -230,18 +255,6 @@ async def _follow_up(
     )
     session.add(broadcast)
     await session.flush()
-    params = {
-        "id": signal.id,
-        "symbol": signal.symbol,
-        "side": signal.side,
-        "kind": command.kind,
-        "price": decimal_text(outcome.price),
-        "note": command.note,
-        "status": outcome.status,
-        "closed": outcome.closed,
-        "result_pct": decimal_text(outcome.result_pct),
-        "result_r": decimal_text(outcome.result_r),
-    }
     await outbox.enqueue_bulk(
         session,
         [row.chat_id for row in originals],

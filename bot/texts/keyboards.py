@@ -189,3 +189,9 @@ def signal_preview(signal_id: int, recipients: int) -> InlineKeyboardMarkup:
             ]
         ]
     )
+
+
+def subscribe_link(url: str) -> InlineKeyboardMarkup:
+    """Subscribe as a link to the bot (t.me/<bot>?start=...): where a button's press would
+    reach no private chat, as under a post in the signal channel."""
+    return _one(InlineKeyboardButton(text=plain("button.subscribe"), url=url))

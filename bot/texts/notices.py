@@ -23,6 +23,7 @@ from bot.notices.kinds import NoticeKind
 from bot.signals.spec import spec_from_params
 from bot.texts import CATALOGUE, Html, format_date, keyboards, money, plain, t, tn
 from bot.texts import billing as billing_texts
+from bot.texts import channel as channel_texts
 from bot.texts import signals as signal_texts
 from db.models import OutboxMessage
 
@@ -272,6 +273,11 @@ KINDS: dict[NoticeKind, KindText] = {
     NoticeKind.REPLY: KindText(_reply, "kind.reply"),
     NoticeKind.SIGNAL: KindText(_signal, "kind.signal"),
     NoticeKind.SIGNAL_UPDATE: KindText(_signal_update, "kind.signal_update"),
+    # The signal channel reads as the subscribers do; a result is the channel's own.
+    NoticeKind.CHANNEL_SIGNAL: KindText(_signal, "kind.channel_signal"),
+    NoticeKind.CHANNEL_UPDATE: KindText(_signal_update, "kind.channel_update"),
+    NoticeKind.CHANNEL_RESULT: KindText(channel_texts.result, "kind.channel_result"),
+    NoticeKind.CHANNEL_PROBLEM: KindText(channel_texts.problem, "kind.channel_problem"),
 }
 
 

@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+import asyncio
 import html
+from dataclasses import replace
 from datetime import UTC, datetime
 
 from aiogram import Bot, F, Router
 from aiogram.enums import ChatType
+from aiogram.exceptions import AiogramError
 from aiogram.filters import Command, CommandObject
 from aiogram.types import CallbackQuery, Message
 
@@ -14,18 +17,21 @@ from bot.accounts import access
 from bot.chat.middlewares.admin_only import ADMIN_ONLY
 from bot.core.errors import DomainError
 from bot.core.settings import Settings
-from bot.signals import cornix
+from bot.signals import channel, cornix
 from bot.signals import service as signals
 from bot.signals.paste import PASTE_SYNTAX, is_pasted, read_signal
 from bot.signals.service import PostingLimitError
 from bot.signals.spec import spec_of
 from bot.signals.syntax import EXAMPLE, SYNTAX, SignalSyntaxError
 from bot.signals.updates import UPDATE_SYNTAX, parse_update
+from bot.telegram.client import bot_username
 from bot.texts import Html, keyboards, plain, t, tn
 from bot.texts import admin as admin_texts
 from bot.texts import signals as texts
 from bot.texts.keyboards import SignalButton
 from bot.transactions.unit_of_work import UnitOfWork
+
+BOT_NAME_WAIT = 5.0  # seconds to learn the bot's @username for a result's Subscribe link
 
 
 async def cmd_signal(
@@ -84,6 +90,7 @@ async def cb_send(
                 admin_chat_id=query.message.chat.id,
                 progress_message_id=query.message.message_id,
                 per_minute=cornix.posts_per_minute(settings.signal_style),
+                channel=channel.rule_of(settings),
             )
     except DomainError as error:
         # Too many just now: the draft is still there, and Send works again in a moment.
@@ -114,16 +121,35 @@ async def cb_discard(query: CallbackQuery, callback_data: SignalButton, uow: Uni
         await query.message.edit_text(t("signal.discarded_message"))
 
 
+async def _channel(settings: Settings, bot: Bot) -> channel.ChannelRule | None:
+    """The signal channel; in results mode with the bot's @username for the Subscribe link
+    (asked before the unit of work opens; none while Telegram cannot say it)."""
+    rule = channel.rule_of(settings)
+    if rule is None or not rule.results_only:
+        return rule
+    try:
+        username = await asyncio.wait_for(bot_username(bot), BOT_NAME_WAIT)
+    except (AiogramError, TimeoutError):
+        return rule
+    return replace(rule, bot_username=username or None)
+
+
 async def cmd_update(
-    message: Message, command: CommandObject, uow: UnitOfWork, settings: Settings
+    message: Message, command: CommandObject, uow: UnitOfWork, bot: Bot, settings: Settings
 ) -> None:
     user = message.from_user
     assert user is not None  # admin-only: AdminOnlyMiddleware saw the user
     try:
         update = parse_update(command.args or "", for_bots=settings.signal_style == "cornix")
+        rule = await _channel(settings, bot)
         async with uow() as session:
             signal, broadcast = await signals.post_update(
-                session, update, user.id, datetime.now(UTC), admin_chat_id=message.chat.id
+                session,
+                update,
+                user.id,
+                datetime.now(UTC),
+                admin_chat_id=message.chat.id,
+                channel=rule,
             )
     except SignalSyntaxError as error:
         await message.answer(texts.syntax_error(error, UPDATE_SYNTAX))

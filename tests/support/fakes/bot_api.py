@@ -6,6 +6,7 @@ import asyncio
 import contextlib
 import html
 import json
+import math
 import random
 import re
 import time
@@ -30,6 +31,8 @@ FAULT_KINDS: Final[frozenset[str]] = frozenset(
 )
 # Telegram: "1-4096 characters after entities parsing".
 MAX_TEXT_LENGTH: Final = 4096
+# Telegram's Bot FAQ: "no more than 20 messages per minute" to one group or channel.
+GROUP_PER_MINUTE: Final = 20
 
 BOT_FIRST_NAME: Final = "SignalDesk Test"
 BOT_USERNAME: Final = "signaldesk_test_bot"
@@ -235,6 +238,10 @@ class FakeBotAPI:
         self.calls: list[BotCall] = []
         self.throttled = 0
         self.webhook_url = ""
+        # Messages accepted per group or channel in the last minute, as Telegram limits
+        # them (None: no limit); on `monotonic`, like the other limits.
+        self.group_per_minute: int | None = GROUP_PER_MINUTE
+        self._group_windows: dict[int | str, deque[float]] = {}
         self._by_method: dict[str, list[dict[str, Any]]] = {}
         self._sent: list[SentMessage] = []
         self._sent_by_chat: dict[int | str, list[SentMessage]] = {}
@@ -402,10 +409,15 @@ class FakeBotAPI:
             fault = self._take_fault(method, params.get("chat_id"))
         if fault is not None and fault.kind != "timeout":
             return self._fail(token, method, params, now, fault)
-        if fault is None and method == "sendMessage" and self._is_throttled(params, now):
-            self.throttled += 1
-            self._record(BotCall(token, method, params, now, 429, "throttled"))
-            return self._error_response(429, "Too Many Requests: retry after 1", retry_after=1)
+        if fault is None and method == "sendMessage":
+            # A group's minute (its own retry_after), else the per-second limits (1 s).
+            wait = self._group_wait(params, now) or int(self._is_throttled(params, now))
+            if wait:
+                self.throttled += 1
+                self._record(BotCall(token, method, params, now, 429, "throttled"))
+                return self._error_response(
+                    429, f"Too Many Requests: retry after {wait}", retry_after=wait
+                )
 
         if method in _TEXT_METHODS:
             problem = _text_problem(params)
@@ -487,6 +499,19 @@ class FakeBotAPI:
         if self.global_rate is not None:
             window.append(now)
         return False
+
+    def _group_wait(self, params: dict[str, Any], now: float) -> int:
+        """Seconds until a group or channel that had its minute's messages may have one
+        more (Telegram's retry_after); 0 when it may now."""
+        chat_id: int | str = params.get("chat_id", 0)
+        if self.group_per_minute is None or _chat_type(chat_id) == "private":
+            return 0
+        window = self._group_windows.setdefault(chat_id, deque())
+        while window and window[0] <= now - 60.0:
+            window.popleft()
+        if len(window) < self.group_per_minute:
+            return 0
+        return max(1, math.ceil(window[0] + 60.0 - now))
 
     def _fail(
         self, token: str, method: str, params: dict[str, Any], now: float, fault: _Fault
@@ -646,6 +671,8 @@ class FakeBotAPI:
 
     def _send_message(self, token: str, params: dict[str, Any]) -> dict[str, Any]:
         chat_id: int | str = params.get("chat_id", 0)
+        if _chat_type(chat_id) != "private":  # a group's minute counts what it accepted
+            self._group_windows.setdefault(chat_id, deque()).append(self.monotonic())
         message_id = self._next_id(chat_id)
         sent = SentMessage(chat_id, str(params.get("text", "")), message_id, params)
         self._sent.append(sent)
