@@ -25,7 +25,7 @@ from bot.core.errors import (
 from bot.delivery.broadcast_counts import counts_for
 from bot.payments.links import PleaseWaitError
 from bot.signals import channel as signal_channel
-from bot.signals import cornix
+from bot.signals import cornix, statistics
 from bot.signals import service as signals
 from bot.signals.paste import read_signal
 from bot.signals.syntax import SignalSyntaxError
@@ -34,6 +34,7 @@ from bot.texts import admin as admin_texts
 from bot.texts import language, plain
 from bot.transactions.unit_of_work import UnitOfWork
 from webapp import miniapp_views as views
+from webapp import statistics_views
 from webapp.callers import caller_id, client_address, require_admin
 from webapp.errors import ApiError, please_wait, rail_not_offered
 from webapp.keys import (
@@ -257,7 +258,9 @@ async def performance(request: web.Request) -> web.Response:
     async with _uow(request).reading() as session:
         closed = await signals.closed_signals(session)
     windows = signals.summarise(closed, datetime.now(UTC))
-    return web.json_response(views.performance(windows, closed))
+    body = views.performance(windows, closed)
+    body["statistics"] = statistics_views.statistics_of(statistics.trades_of(closed))
+    return web.json_response(body)
 
 
 def _parse(request: web.Request, text: str) -> Any:

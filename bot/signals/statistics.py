@@ -29,6 +29,7 @@ from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from decimal import Decimal
+from typing import Protocol
 
 MONTHS_A_YEAR = 12
 TWO_PLACES = Decimal("0.01")
@@ -44,6 +45,30 @@ class Trade:
     symbol: str
     side: str
     timeframe: str | None = None
+
+
+class ClosedSignal(Protocol):
+    """What a closed signal gives the statistics (db.models.Signal is one)."""
+
+    @property
+    def closed_at(self) -> datetime | None: ...
+    @property
+    def result_r(self) -> Decimal | None: ...
+    @property
+    def symbol(self) -> str: ...
+    @property
+    def side(self) -> str: ...
+    @property
+    def timeframe(self) -> str | None: ...
+
+
+def trades_of(signals: Iterable[ClosedSignal]) -> list[Trade]:
+    """The closed signals with a result, as trades (the others say nothing here)."""
+    return [
+        Trade(s.closed_at, s.result_r, s.symbol, s.side, s.timeframe)
+        for s in signals
+        if s.closed_at is not None and s.result_r is not None
+    ]
 
 
 @dataclass(frozen=True, slots=True)

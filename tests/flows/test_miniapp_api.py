@@ -226,6 +226,11 @@ async def test_performance_is_open_to_every_user(harness: Harness) -> None:
     assert body["equity"] == [
         {"id": signal_id, "closed_at": body["signals"][0]["closed_at"], "cumulative_r": "2"}
     ]
+    stats = body["statistics"]  # bot/signals/statistics.py, one long signal at +2 R
+    assert stats["overall"]["trades"] == 1 and stats["overall"]["win_rate"] == "100.0"
+    assert stats["overall"]["profit_factor"] is None  # no loss to divide by
+    assert list(stats["by"]["symbol"]) == ["BTCUSDT"] and list(stats["by"]["side"]) == ["long"]
+    assert stats["portfolio"]["end"] == "10200.00" and stats["portfolio"]["risk"] == "0.01"
 
 
 async def test_plans_checkout_and_portal(harness: Harness) -> None:

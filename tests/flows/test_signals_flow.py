@@ -216,6 +216,13 @@ async def test_performance_counts_closed_signals_only(harness: Harness) -> None:
     text = harness.last_reply(OUTSIDER).text
     assert "<b>7 days</b>: 2 signals · win rate 50.0 % · avg +0.5 R · total +1 R" in text
     assert "<b>All time</b>: 2 signals" in text
+    # bot/signals/statistics.py's figures for +2 R then -1 R: wins 2 over losses 1, a
+    # drawdown of the one R lost, one month (no Sharpe yet), 1 % risked: x1.02 x0.99.
+    assert (
+        "Profit factor 2.00 · expectancy +0.5 R · max drawdown -1 R · longest losing streak 1"
+    ) in text
+    assert "Sharpe — · Sortino —" in text
+    assert "Risking 1 % of the balance on each signal: 10,000 → 10,098.00 (+0.98 %)" in text
 
 
 async def test_blocked_during_broadcast_is_counted(harness: Harness) -> None:

@@ -17,7 +17,7 @@ from bot.accounts import access
 from bot.chat.middlewares.admin_only import ADMIN_ONLY
 from bot.core.errors import DomainError
 from bot.core.settings import Settings
-from bot.signals import channel, cornix
+from bot.signals import channel, cornix, statistics
 from bot.signals import service as signals
 from bot.signals.paste import PASTE_SYNTAX, is_pasted, read_signal
 from bot.signals.service import PostingLimitError
@@ -28,6 +28,7 @@ from bot.telegram.client import bot_username
 from bot.texts import Html, keyboards, plain, t, tn
 from bot.texts import admin as admin_texts
 from bot.texts import signals as texts
+from bot.texts import statistics as statistics_texts
 from bot.texts.keyboards import SignalButton
 from bot.transactions.unit_of_work import UnitOfWork
 
@@ -188,7 +189,9 @@ async def cmd_performance(message: Message, uow: UnitOfWork) -> None:
     async with uow.reading() as session:
         closed = await signals.closed_signals(session)
     rows = signals.summarise(closed, datetime.now(UTC))
-    await message.answer(texts.performance(rows))
+    trades = statistics.trades_of(closed)
+    more = statistics_texts.lines(statistics.figures(trades), statistics.portfolio(trades))
+    await message.answer(Html("\n\n".join([texts.performance(rows), "\n".join(more)]).strip()))
 
 
 def create_router() -> Router:
