@@ -1,17 +1,20 @@
 """Fake Telegram Bot API HTTP server for driving a real aiogram Bot in tests.
 
-A package: `from tests.support.fakes.bot_api import FakeBotAPI, ...` imports its public
-names from the modules that hold them."""
+A package: server.py (FakeBotAPI: recording, the request pipeline), faults.py (injected
+faults and rate limits), messages.py (messages, getMe, command menus), updates.py
+(getUpdates and the webhook), wire.py (form decoding, answers, the call record); the Stars
+and chats ledgers are ../stars.py and ../chats.py.
+`from tests.support.fakes.bot_api import FakeBotAPI, ...` imports the public names from here."""
 
-from tests.support.fakes.bot_api.server import (
+from tests.support.fakes.bot_api.faults import FAULT_KINDS
+from tests.support.fakes.bot_api.messages import (
     BOT_FIRST_NAME,
     BOT_USERNAME,
-    FAULT_KINDS,
     MAX_TEXT_LENGTH,
-    BotCall,
-    FakeBotAPI,
     SentMessage,
 )
+from tests.support.fakes.bot_api.server import FakeBotAPI
+from tests.support.fakes.bot_api.wire import BotCall
 
 __all__ = [
     "BOT_FIRST_NAME",

@@ -1,99 +1,35 @@
-"""Fake Telegram Bot API HTTP server for driving a real aiogram Bot in tests."""
+"""The fake Bot API's server: FakeBotAPI on 127.0.0.1 records every call and answers it, in
+turn, with an injected fault (faults.py), a 429 from its rate limits, Telegram's refusal of
+a bad text, or the method's result (messages.py, updates.py, and the Stars and chats
+ledgers in ../stars.py and ../chats.py)."""
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
-import html
-import json
 import random
-import re
 import time
 from collections import deque
 from collections.abc import Callable
-from dataclasses import dataclass, field, replace
-from itertools import islice
+from dataclasses import replace
 from types import TracebackType
 from typing import Any, Final
-from urllib.parse import urlsplit
 
 from aiohttp import web
 from multidict import MultiDictProxy
 
+from tests.support.fakes.bot_api.faults import FaultInjection, _Fault
+from tests.support.fakes.bot_api.messages import (
+    _TEXT_METHODS,
+    Messages,
+    SentMessage,
+    _text_problem,
+)
+from tests.support.fakes.bot_api.updates import _MAX_POLL_SECONDS, Updates, _UpdateQueue
+from tests.support.fakes.bot_api.wire import BotCall, _decode, _dumps
 from tests.support.fakes.chats import ChatsLedger
 from tests.support.fakes.stars import FakeBadRequest, StarsLedger
 
-__all__ = ["FAULT_KINDS", "BotCall", "FakeBotAPI", "SentMessage"]
-
-FAULT_KINDS: Final[frozenset[str]] = frozenset(
-    {"429", "403", "400", "401", "404", "409", "413", "500", "html", "timeout", "migrate"}
-)
-# Telegram: "1-4096 characters after entities parsing".
-MAX_TEXT_LENGTH: Final = 4096
-
-BOT_FIRST_NAME: Final = "SignalDesk Test"
-BOT_USERNAME: Final = "signaldesk_test_bot"
-
-# Free-text / opaque-id fields aiogram sends verbatim (not JSON-encoded). They must never be
-# json-decoded, otherwise text "123" or callback_query_id "4711" would turn into ints.
-_RAW_STR_KEYS: Final[frozenset[str]] = frozenset(
-    {
-        "text",
-        "caption",
-        "parse_mode",
-        "callback_query_id",
-        "inline_message_id",
-        "business_connection_id",
-        "message_effect_id",
-        "url",
-        "secret_token",
-        "ip_address",
-        "language_code",
-        "scope_language_code",
-        "name",
-        "title",
-        "description",
-        "short_description",
-        "query",
-        "emoji",
-        "custom_title",
-        "question",
-        "explanation",
-        "payload",
-        "currency",
-        "provider_token",
-        "pre_checkout_query_id",
-        "telegram_payment_charge_id",
-        "error_message",
-        "game_short_name",
-        "file_id",
-        "sticker",
-        "photo",
-        "document",
-        "audio",
-        "video",
-        "animation",
-        "voice",
-        "video_note",
-        "thumbnail",
-    }
-)
-# aiogram json-dumps every non-str value (ints, bools, dicts, lists), so only values starting
-# like a JSON number/object/array/literal are worth a json.loads attempt.
-_JSON_START: Final[frozenset[str]] = frozenset("{[-0123456789tfn")
-
-_ERRORS: Final[dict[str, tuple[int, str]]] = {
-    "403": (403, "Forbidden: bot was blocked by the user"),
-    "400": (400, "Bad Request: chat not found"),
-    "401": (401, "Unauthorized"),
-    "404": (404, "Not Found"),
-    "409": (409, "Conflict: terminated by other getUpdates request"),
-    "413": (413, "Request Entity Too Large"),
-    "500": (500, "Internal Server Error"),
-    "migrate": (400, "Bad Request: group chat was upgraded to a supergroup chat"),
-}
-
-_MAX_POLL_SECONDS: Final = 1.0
 # send* methods whose result is a bool rather than a Message.
 _TRUE_SENDS: Final[frozenset[str]] = frozenset(
     {
@@ -106,106 +42,7 @@ _TRUE_SENDS: Final[frozenset[str]] = frozenset(
 )
 
 
-@dataclass(frozen=True, slots=True)
-class BotCall:
-    """One recorded Bot API request (successful or failed)."""
-
-    token: str
-    method: str
-    params: dict[str, Any]
-    at: float
-    error: int | None = None
-    # Injected fault kind ("429", "timeout", ...) or "throttled"; None for normal calls.
-    fault: str | None = None
-    # False while a "timeout" call is still sleeping or if the client hung up before the answer.
-    delivered: bool = True
-
-
-@dataclass(frozen=True, slots=True)
-class SentMessage:
-    """A sendMessage call that the fake accepted and assigned a message_id to."""
-
-    chat_id: int | str
-    text: str
-    message_id: int
-    params: dict[str, Any]
-
-
-@dataclass(slots=True)
-class _Fault:
-    """Pending injected failure; mutable so `times` can count down in place."""
-
-    kind: str
-    remaining: int
-    retry_after: int
-    migrate_to_chat_id: int | None
-
-
-_TEXT_METHODS: Final = frozenset({"sendMessage", "editMessageText"})
-_TAG = re.compile(r"<[^>]*>")
-
-
-def _text_problem(params: dict[str, Any]) -> str | None:
-    """Telegram's checks on a message text: not empty, and at most 4096 characters (UTF-16
-    code units) after HTML entities are parsed."""
-    text = str(params.get("text", ""))
-    if params.get("parse_mode") == "HTML":
-        text = html.unescape(_TAG.sub("", text))
-    length = len(text.encode("utf-16-le")) // 2
-    if not text.strip():
-        return "Bad Request: message text is empty"
-    if length > MAX_TEXT_LENGTH:
-        return "Bad Request: message is too long"
-    return None
-
-
-def _webhook_url_problem(url: str) -> str | None:
-    parts = urlsplit(url)
-    if parts.scheme != "https":
-        return "An HTTPS URL must be provided for webhook"
-    try:
-        port = parts.port or 443
-    except ValueError:
-        return "Failed to resolve host: Name or service not known"
-    if port not in (80, 88, 443, 8443):
-        return "Webhook can be set up only on ports 80, 88, 443 or 8443"
-    host = parts.hostname or ""
-    if not host or host == "invalid" or host.endswith(".invalid"):
-        return "Failed to resolve host: Name or service not known"
-    return None
-
-
-def _decode(key: str, value: str) -> Any:
-    """Undo aiogram's per-field JSON encoding of form values."""
-    if not value or key in _RAW_STR_KEYS or value[0] not in _JSON_START:
-        return value
-    try:
-        return json.loads(value)
-    except ValueError:
-        # e.g. chat_id="@channel" or free text in a field we do not know about
-        return value
-
-
-def _dumps(payload: dict[str, Any]) -> str:
-    return json.dumps(payload, separators=(",", ":"), ensure_ascii=False)
-
-
-def _chat_type(chat_id: int | str) -> str:
-    if isinstance(chat_id, str):
-        return "channel"
-    return "private" if chat_id > 0 else "supergroup"
-
-
-@dataclass
-class _UpdateQueue:
-    """Pending updates plus a wake-up event for long-polling getUpdates."""
-
-    items: deque[dict[str, Any]] = field(default_factory=deque)
-    next_id: int = 1
-    event: asyncio.Event = field(default_factory=asyncio.Event)
-
-
-class FakeBotAPI:
+class FakeBotAPI(FaultInjection, Messages, Updates):
     """In-process Telegram Bot API server on 127.0.0.1 with recording and fault injection."""
 
     def __init__(
@@ -336,45 +173,10 @@ class FakeBotAPI:
         self._sent_by_chat.clear()
         self.throttled = 0
 
-    def fail_next(
-        self,
-        method: str,
-        kind: str,
-        *,
-        times: int = 1,
-        chat_id: int | None = None,
-        retry_after: int = 1,
-        migrate_to_chat_id: int | None = None,
-    ) -> None:
-        """Make the next ``times`` calls of ``method`` (to ``chat_id`` if given) fail."""
-        if kind not in FAULT_KINDS:
-            raise ValueError(f"unknown fault kind {kind!r}; expected one of {sorted(FAULT_KINDS)}")
-        if times < 1:
-            raise ValueError("times must be >= 1")
-        fault = _Fault(kind, times, retry_after, migrate_to_chat_id)
-        self._faults.setdefault((method, chat_id), deque()).append(fault)
-
     def after_sends(self, count: int, callback: Callable[[], None]) -> None:
         """Call `callback` once, right after the `count`-th accepted sendMessage from now
         (a fault suite's trigger: cut the database mid-broadcast)."""
         self._on_send.append((len(self._sent) + count, callback))
-
-    def push_update(self, update: dict[str, Any]) -> int:
-        """Queue an update for getUpdates; assigns update_id if missing and returns it."""
-        q = self._updates
-        update_id = update.get("update_id")
-        if update_id is None:
-            update = {"update_id": q.next_id, **update}
-            update_id = q.next_id
-        q.next_id = max(q.next_id, int(update_id) + 1)
-        q.items.append(update)
-        q.event.set()
-        return int(update_id)
-
-    @property
-    def pending_updates(self) -> int:
-        """Number of updates not yet confirmed via offset."""
-        return len(self._updates.items)
 
     # -- request pipeline ------------------------------------------------------------------
 
@@ -444,82 +246,6 @@ class FakeBotAPI:
                 params[key] = value
         return params
 
-    def _take_fault(self, method: str, chat_id: Any) -> _Fault | None:
-        keys: tuple[tuple[str, Any], ...] = ((method, None),)
-        if chat_id is not None:
-            # Chat-scoped faults win over method-wide ones.
-            keys = ((method, chat_id), (method, None))
-        for key in keys:
-            pending = self._faults.get(key)
-            if not pending:
-                continue
-            fault = pending[0]
-            fault.remaining -= 1
-            if fault.remaining <= 0:
-                pending.popleft()
-                if not pending:
-                    del self._faults[key]
-            return fault
-        return None
-
-    def _is_throttled(self, params: dict[str, Any], now: float) -> bool:
-        """Sliding 1 s window check; only accepted sends consume quota."""
-        if self.global_rate is None and self.per_chat_rate is None:
-            return False
-        cutoff = now - 1.0
-        window = self._global_window
-        if self.global_rate is not None:
-            while window and window[0] <= cutoff:
-                window.popleft()
-            if len(window) >= self.global_rate:
-                return True
-        chat_window: deque[float] | None = None
-        if self.per_chat_rate is not None:
-            chat_key: int | str = params.get("chat_id", 0)
-            chat_window = self._chat_windows.get(chat_key)
-            if chat_window is None:
-                chat_window = self._chat_windows[chat_key] = deque()
-            while chat_window and chat_window[0] <= cutoff:
-                chat_window.popleft()
-            if len(chat_window) >= self.per_chat_rate:
-                return True
-            chat_window.append(now)
-        if self.global_rate is not None:
-            window.append(now)
-        return False
-
-    def _fail(
-        self, token: str, method: str, params: dict[str, Any], now: float, fault: _Fault
-    ) -> web.Response:
-        if fault.kind == "429":
-            code = 429
-            self._record(BotCall(token, method, params, now, code, fault.kind))
-            return self._error_response(
-                code,
-                f"Too Many Requests: retry after {fault.retry_after}",
-                retry_after=fault.retry_after,
-            )
-        if fault.kind == "html":
-            # A proxy's error page, as nginx or a load balancer serves it: not JSON, and it
-            # echoes the request path, which carries the bot token.
-            self._record(BotCall(token, method, params, now, 502, fault.kind))
-            page = (
-                "<html><head><title>502 Bad Gateway</title></head><body><center><h1>502 "
-                f"Bad Gateway</h1></center><p>/bot{token}/{method}</p><hr>nginx</body></html>"
-            )
-            return web.Response(text=page, status=502, content_type="text/html")
-        code, description = _ERRORS[fault.kind]
-        self._record(BotCall(token, method, params, now, code, fault.kind))
-        if fault.kind == "migrate":
-            target = fault.migrate_to_chat_id
-            if target is None:
-                chat_id = params.get("chat_id")
-                # Mimic Telegram's supergroup id scheme: -100 prefix on the old group id.
-                base = abs(chat_id) if isinstance(chat_id, int) else 1234567890
-                target = -1_000_000_000_000 - base
-            return self._error_response(code, description, migrate_to_chat_id=target)
-        return self._error_response(code, description)
-
     async def _answer_late(
         self, request: web.Request, token: str, method: str, params: dict[str, Any], now: float
     ) -> web.Response:
@@ -573,164 +299,3 @@ class FakeBotAPI:
             payload["parameters"] = parameters
         # Telegram uses the error_code as the HTTP status; aiogram's mapping relies on it.
         return web.Response(text=_dumps(payload), status=code, content_type="application/json")
-
-    # -- method implementations ------------------------------------------------------------
-
-    def _set_my_commands(self, _token: str, params: dict[str, Any]) -> bool:
-        """As Telegram checks them: at most 100 commands, names of 1-32 of a-z, 0-9 and _,
-        descriptions of 1-256 characters, and a two-letter ISO 639-1 language code."""
-        commands = params.get("commands")
-        if isinstance(commands, str):
-            commands = json.loads(commands)
-        language = params.get("language_code") or ""
-        if language and not re.fullmatch(r"[a-z]{2}", language):
-            raise FakeBadRequest("invalid language code specified")
-        if not isinstance(commands, list) or len(commands) > 100:
-            raise FakeBadRequest("too many commands specified")
-        for command in commands:
-            name, text = command.get("command", ""), command.get("description", "")
-            if not re.fullmatch(r"[a-z0-9_]{1,32}", name):
-                raise FakeBadRequest("BOT_COMMAND_INVALID")
-            if not 1 <= len(text) <= 256:
-                raise FakeBadRequest("BOT_COMMAND_DESCRIPTION_INVALID")
-        self.menus[language] = commands
-        return True
-
-    def _get_my_commands(self, _token: str, params: dict[str, Any]) -> list[dict[str, str]]:
-        return self.menus.get(params.get("language_code") or "", [])
-
-    def _bot_user(self, token: str) -> dict[str, Any]:
-        user = self._bot_users.get(token)
-        if user is None:
-            prefix = token.split(":", 1)[0]
-            user = {
-                "id": int(prefix) if prefix.isdigit() else 1,
-                "is_bot": True,
-                "first_name": BOT_FIRST_NAME,
-                "username": BOT_USERNAME,
-                "can_join_groups": True,
-                "can_read_all_group_messages": False,
-                "supports_inline_queries": False,
-                "can_connect_to_business": False,
-                "has_main_web_app": False,
-            }
-            self._bot_users[token] = user
-        return user
-
-    def _message(
-        self, token: str, chat_id: int | str, message_id: int, params: dict[str, Any]
-    ) -> dict[str, Any]:
-        chat: dict[str, Any] = {"id": chat_id, "type": _chat_type(chat_id)}
-        if isinstance(chat_id, str):
-            # Telegram answers with a numeric id; keep the username so tests can still match.
-            chat = {"id": -1_000_000_000_001, "type": "channel", "username": chat_id.lstrip("@")}
-        elif chat["type"] != "private":
-            chat["title"] = "SignalDesk Test Chat"
-        message: dict[str, Any] = {
-            "message_id": message_id,
-            "date": int(time.time()),
-            "chat": chat,
-            "from": self._bot_user(token),
-            "text": params.get("text", ""),
-        }
-        markup = params.get("reply_markup")
-        if isinstance(markup, dict) and "inline_keyboard" in markup:
-            # Telegram only echoes inline keyboards on the returned Message.
-            message["reply_markup"] = markup
-        return message
-
-    def _next_id(self, chat_id: int | str) -> int:
-        message_id = self._next_message_id.get(chat_id, 0) + 1
-        self._next_message_id[chat_id] = message_id
-        return message_id
-
-    def _send_message(self, token: str, params: dict[str, Any]) -> dict[str, Any]:
-        chat_id: int | str = params.get("chat_id", 0)
-        message_id = self._next_id(chat_id)
-        sent = SentMessage(chat_id, str(params.get("text", "")), message_id, params)
-        self._sent.append(sent)
-        per_chat = self._sent_by_chat.get(chat_id)
-        if per_chat is None:
-            per_chat = self._sent_by_chat[chat_id] = []
-        per_chat.append(sent)
-        for trigger in [t for t in self._on_send if t[0] == len(self._sent)]:
-            self._on_send.remove(trigger)
-            trigger[1]()
-        return self._message(token, chat_id, message_id, params)
-
-    def _send_other(
-        self, token: str, name: str, params: dict[str, Any]
-    ) -> dict[str, Any] | list[dict[str, Any]]:
-        """Media/other send*: consume a message_id but stay out of ``sent_messages``."""
-        chat_id: int | str = params.get("chat_id", 0)
-        message = self._message(token, chat_id, self._next_id(chat_id), params)
-        del message["text"]
-        if "caption" in params:
-            message["caption"] = params["caption"]
-        if name == "sendmediagroup":
-            return [message]
-        return message
-
-    def _edit_message_text(self, token: str, params: dict[str, Any]) -> dict[str, Any] | bool:
-        if "inline_message_id" in params:
-            return True  # Telegram returns True for inline messages
-        message = self._message(
-            token, params.get("chat_id", 0), int(params.get("message_id", 1)), params
-        )
-        message["edit_date"] = int(time.time())
-        return message
-
-    def _set_webhook(self, _token: str, params: dict[str, Any]) -> bool:
-        """Refuses what Telegram refuses, in its words: no https, a port it does not call,
-        a host it cannot resolve (here: any name under .invalid, RFC 2606)."""
-        url = str(params.get("url", ""))
-        if url:
-            problem = _webhook_url_problem(url)
-            if problem is not None:
-                raise FakeBadRequest(f"bad webhook: {problem}")
-        self.webhook_url = url
-        if params.get("drop_pending_updates"):
-            self._updates.items.clear()
-        return True
-
-    def _delete_webhook(self, _token: str, params: dict[str, Any]) -> bool:
-        self.webhook_url = ""
-        if params.get("drop_pending_updates"):
-            self._updates.items.clear()
-        return True
-
-    def _webhook_info(self, _token: str, _params: dict[str, Any]) -> dict[str, Any]:
-        return {
-            "url": self.webhook_url,
-            "has_custom_certificate": False,
-            "pending_update_count": len(self._updates.items),
-        }
-
-    async def _get_updates(self, params: dict[str, Any]) -> list[dict[str, Any]]:
-        q = self._updates
-        offset = params.get("offset")
-        if isinstance(offset, int):
-            if offset < 0:
-                # Telegram semantics: negative offset keeps only the last -offset updates.
-                while len(q.items) > -offset:
-                    q.items.popleft()
-            else:
-                # Confirmed updates are gone for good, as on the real server.
-                while q.items and q.items[0]["update_id"] < offset:
-                    q.items.popleft()
-        limit = params.get("limit")
-        limit = limit if isinstance(limit, int) and 0 < limit <= 100 else 100
-        timeout = params.get("timeout")
-        wait = min(float(timeout), self.poll_cap) if isinstance(timeout, int | float) else 0.0
-        deadline = time.monotonic() + wait
-        while not q.items and not self._closing.is_set():
-            remaining = deadline - time.monotonic()
-            if remaining <= 0:
-                break
-            # No await between the emptiness check and clear(), so a push can't be lost.
-            q.event.clear()
-            try:
-                await asyncio.wait_for(q.event.wait(), remaining)
-            except TimeoutError:
-                break
-        return list(islice(q.items, limit))
