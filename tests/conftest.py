@@ -9,7 +9,12 @@ from __future__ import annotations
 
 import pytest
 
-pytest.register_assert_rewrite("tests.support.harness", "tests.support.log_secrets")
+pytest.register_assert_rewrite(
+    "tests.support.harness",
+    "tests.support.log_secrets",
+    # The helpers beside the tests that share them, whose assertions were the tests' own.
+    "tests.flows.premium_helpers",
+)
 
 
 def pytest_configure(config: pytest.Config) -> None:
