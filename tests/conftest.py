@@ -13,6 +13,7 @@ pytest.register_assert_rewrite(
     "tests.support.harness",
     "tests.support.log_secrets",
     # The helpers beside the tests that share them, whose assertions were the tests' own.
+    "tests.flows.hostile_helpers",
     "tests.flows.premium_helpers",
 )
 
