@@ -15,6 +15,7 @@ pytest.register_assert_rewrite(
     # The helpers beside the tests that share them, whose assertions were the tests' own.
     "tests.flows.hostile_helpers",
     "tests.flows.premium_helpers",
+    "tests.processes.faults_helpers",
 )
 
 
