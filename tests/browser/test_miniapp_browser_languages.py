@@ -18,7 +18,7 @@ from playwright.async_api import Browser, expect
 
 from bot.texts import CATALOGUE, plain
 from db.models import User
-from tests.browser.test_miniapp_browser import (  # noqa: F401 (fixtures, on the module's loop)
+from tests.browser.test_miniapp_browser_subscriber import (  # noqa: F401 (fixtures, on the module's loop)
     browser,
     chromium,
     fake_bot,
