@@ -13,6 +13,7 @@ pytest.register_assert_rewrite(
     "tests.support.harness",
     "tests.support.log_secrets",
     # The helpers beside the tests that share them, whose assertions were the tests' own.
+    "tests.browser.miniapp_helpers",
     "tests.flows.hostile_helpers",
     "tests.flows.premium_helpers",
     "tests.processes.faults_helpers",
