@@ -5,7 +5,8 @@
 The real app against the suite's fake Bot API and fake Stripe (tests/support/harness.py),
 on a fresh SQLite file, with a subscriber and a few signals in its feed; Debian's Chromium
 (/usr/bin/chromium) driven by Playwright opens the page at phone width with validly signed
-initData, as tests/browser/test_miniapp_browser.py does, and the feed is photographed.
+initData, as the browser suites do (tests/browser/miniapp_helpers.py), and the feed is
+photographed.
 """
 
 from __future__ import annotations
@@ -22,7 +23,7 @@ from playwright.async_api import Route, async_playwright, expect  # noqa: E402
 
 from db import migrate  # noqa: E402
 from db.engine import create_engine  # noqa: E402
-from tests.browser.test_miniapp_browser import (  # noqa: E402
+from tests.browser.miniapp_helpers import (  # noqa: E402
     CHROMIUM,
     CHROMIUM_ARGS,
     TELEGRAM_JS,

@@ -1,4 +1,4 @@
-# ruff: noqa: F811 - `browser` and `pseudo` are fixtures imported from the suites that own them
+# ruff: noqa: F811 - `browser` and `pseudo` are fixtures imported from the modules that own them
 """The Mini App in Chromium in each language, and a pseudo-language run over its screens.
 
 A subscriber whose Telegram app is set to a language sees the page in it: the fixed words,
@@ -18,7 +18,7 @@ from playwright.async_api import Browser, expect
 
 from bot.texts import CATALOGUE, plain
 from db.models import User
-from tests.browser.test_miniapp_browser import (  # noqa: F401 (fixtures, on the module's loop)
+from tests.browser.miniapp_helpers import (  # noqa: F401 (fixtures, on the module's loop)
     browser,
     chromium,
     fake_bot,

@@ -19,7 +19,7 @@ from bot.lifecycle.sweeps import LifecycleSweeps
 from bot.texts.keyboards import BillingButton
 from bot.transactions.unit_of_work import UnitOfWork
 from db.models import Entitlement
-from tests.flows.test_lifecycle import FixedClock
+from tests.flows.lifecycle_helpers import FixedClock
 from tests.support.fakes.stripe_api import make_event, make_subscription
 from tests.support.harness import PRICE_MONTHLY, Harness
 from tests.support.helpers import entitlement, payment_failed_event, subscription_event

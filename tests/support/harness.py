@@ -1,55 +1,57 @@
-"""The suite's fixtures: databases (SQLite, and PostgreSQL when TEST_DATABASE_URL is set),
-the fake Telegram and Stripe servers, and a harness running the real application against
-them. A pytest plugin, registered by tests/conftest.py in every process that runs tests."""
+"""The suite's fixtures: the fake Telegram and Stripe servers, and a harness running the real
+application against them (and its databases: databases.py; no secret in any log:
+log_secrets.py). A pytest plugin, registered by tests/conftest.py in every process that runs
+tests, as are the two modules beside it that hold fixtures."""
 
 from __future__ import annotations
 
-import asyncio
 import contextlib
 import functools
 import itertools
 import json
-import logging
 import os
-import re
-import shutil
 import ssl
 import time
-from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
+from collections.abc import AsyncIterator, Awaitable, Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 import aiohttp
-import asyncpg
 import pytest
 from aiogram.types import Update
 from aiohttp import web
 from hypothesis import settings as hypothesis_settings
-from sqlalchemy import func, select, text
-from sqlalchemy.engine import make_url
-from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, create_async_engine
-from sqlalchemy.pool import NullPool
+from sqlalchemy import func, select
+from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.app import Components, build
-from bot.core.logs import REDACTOR, install_redaction
 from bot.core.settings import Settings, load_settings
 from bot.delivery.config import WorkerConfig
 from bot.delivery.worker import DeliveryWorker
 from bot.texts.notices import NoticeRenderer
-from db import migrate
 from db.engine import create_engine
-from db.models import Base, OutboxMessage
+from db.models import OutboxMessage
 from tests.support.connection_guard import ConnectionGuard
+from tests.support.constants import (  # noqa: F401 - FIXTURES, load_fixture: imported from here
+    ADMIN_ID,
+    BOT_TOKEN,
+    FIXTURES,
+    PRICE_MONTHLY,
+    PRICE_YEARLY,
+    STRIPE_KEY,
+    WEBHOOK_SECRET,
+    load_fixture,
+)
+from tests.support.databases import empty_postgres, worker_suffix  # noqa: F401 - imported from here
 from tests.support.fake_clock import SkippingClock
 from tests.support.fakes.bot_api import FakeBotAPI, SentMessage
 from tests.support.fakes.stripe_api import FakeStripe, sign_payload
+from tests.support.log_secrets import leaked_secrets  # noqa: F401 - imported from here
 from tests.support.processes import PRICE as PROCESS_PRICE
 from tests.support.processes import TOKEN as PROCESS_TOKEN
 from tests.support.processes import base_env, run_cli, sqlite_url
 from webapp.app import HTTP_IDLE_TIMEOUT, create_runner
-
-FIXTURES = Path(__file__).parent / "fixtures"
 
 # Every harness builds a Bot (aiogram's session) and a Stripe client, and each parses the CA
 # bundle into a new SSLContext: ~8 ms of CPU apiece, a third of building a harness and ~15 s
@@ -63,203 +65,11 @@ hypothesis_settings.register_profile("default", max_examples=100)
 hypothesis_settings.register_profile("thorough", max_examples=2000)
 hypothesis_settings.load_profile(os.environ.get("HYPOTHESIS_PROFILE", "default"))
 
-BOT_TOKEN = "123456:TEST-token-for-the-fake-bot-api-000"
-WEBHOOK_SECRET = "whsec_test_secret_for_signing_webhooks"
-STRIPE_KEY = "sk_test_signaldesk"
-PRICE_MONTHLY = "price_monthly_test"
-PRICE_YEARLY = "price_yearly_test"
-ADMIN_ID = 900_001
-
-BACKENDS = ["sqlite"] + (["postgresql"] if os.environ.get("TEST_DATABASE_URL") else [])
-
-# Secrets the tests hold, and shapes of the ones they make (bearer tokens, initData): none
-# may appear in any log line of any test (the `no_secret_in_logs` fixture below).
-TEST_SECRETS = [
-    BOT_TOKEN,
-    BOT_TOKEN.partition(":")[2],
-    WEBHOOK_SECRET,
-    STRIPE_KEY,
-    load_settings(_env_file=None, bot_token=BOT_TOKEN).webhook_secret_token,
-]
-SECRET_SHAPES = [
-    re.compile(r"\beyJ[A-Za-z0-9_-]{6,}\.[A-Za-z0-9_-]{20,}"),  # Mini App bearer tokens
-    re.compile(r"hash=[0-9a-f]{64}"),  # initData
-    re.compile(r"\d{3,}:[A-Za-z0-9_-]{20,}"),  # any bot token
-]
-install_redaction(TEST_SECRETS)
-
-
-class _LogLines(logging.Handler):
-    def __init__(self) -> None:
-        super().__init__(logging.INFO)
-        self.setFormatter(logging.Formatter("%(levelname)s %(name)s: %(message)s"))
-        self.lines: list[str] = []
-
-    def emit(self, record: logging.LogRecord) -> None:
-        self.lines.append(self.format(record))
-
-
-def leaked_secrets(lines: list[str]) -> list[str]:
-    """The lines that carry a secret (all of them, for the assertion message)."""
-    return [
-        line
-        for line in lines
-        if any(secret in line for secret in [*TEST_SECRETS, *REDACTOR.known()])
-        or any(shape.search(line) for shape in SECRET_SHAPES)
-    ]
-
 
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
     """Tests marked `waits` first (stable otherwise; every xdist worker orders alike): their
     waits then overlap the CPU-bound rest of the suite instead of ending it on idle cores."""
     items.sort(key=lambda item: item.get_closest_marker("waits") is None)
-
-
-@pytest.fixture(autouse=True)
-def no_secret_in_logs() -> Iterator[_LogLines]:
-    """Every test: whatever was logged at INFO or above, secrets included nowhere."""
-    handler = _LogLines()
-    root = logging.getLogger()
-    previous = root.level
-    root.addHandler(handler)
-    root.setLevel(min(previous, logging.INFO) if previous else logging.INFO)
-    try:
-        yield handler
-    finally:
-        root.removeHandler(handler)
-        root.setLevel(previous)
-    assert leaked_secrets(handler.lines) == []
-
-
-def load_fixture(name: str) -> dict[str, Any]:
-    data: dict[str, Any] = json.loads((FIXTURES / name).read_text())
-    return data
-
-
-def _run(coro: Awaitable[None]) -> None:
-    asyncio.run(coro)  # type: ignore[arg-type]
-
-
-@pytest.fixture(scope="session")
-def sqlite_template(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """One migrated SQLite file; each test gets a copy (much faster than migrating)."""
-    path = tmp_path_factory.mktemp("template") / "template.db"
-
-    async def make() -> None:
-        engine = create_engine(f"sqlite+aiosqlite:///{path}")
-        await migrate.upgrade(engine)
-        await engine.dispose()
-
-    _run(make())
-    return path
-
-
-@pytest.fixture(scope="session")
-def postgres_url() -> Iterator[str]:
-    """TEST_DATABASE_URL, wiped and migrated once; tests truncate between them.
-
-    Under pytest-xdist each worker has a database of its own, named after it
-    (test_gw0, test_gw1, ...) and created when missing: workers run in parallel and every
-    test truncates the tables.
-    """
-    url = worker_database(os.environ["TEST_DATABASE_URL"])
-
-    async def reset() -> None:
-        await ensure_database(url)
-        engine = create_engine(url)
-        async with engine.begin() as conn:
-            await conn.execute(text("DROP SCHEMA public CASCADE"))
-            await conn.execute(text("CREATE SCHEMA public"))
-        await migrate.upgrade(engine)
-        await engine.dispose()
-
-    _run(reset())
-    yield url
-
-
-def worker_suffix() -> str:
-    """ "_gw0", "_gw1" ... under pytest-xdist; "" in a plain run."""
-    worker = os.environ.get("PYTEST_XDIST_WORKER")
-    return f"_{worker}" if worker else ""
-
-
-def worker_database(url: str) -> str:
-    """`url` with its database name suffixed by this xdist worker's id, if any."""
-    parsed = make_url(url)
-    database = (parsed.database or "test") + worker_suffix()
-    return parsed.set(database=database).render_as_string(hide_password=False)
-
-
-async def ensure_database(url: str) -> None:
-    """Create `url`'s PostgreSQL database if it does not exist (through `postgres`)."""
-    parsed = make_url(url)
-    admin = create_async_engine(
-        parsed.set(database="postgres"), isolation_level="AUTOCOMMIT", poolclass=NullPool
-    )
-    try:
-        async with admin.connect() as conn:
-            exists = await conn.scalar(
-                text("SELECT 1 FROM pg_database WHERE datname = :name"),
-                {"name": parsed.database},
-            )
-            if not exists:
-                await conn.execute(text(f'CREATE DATABASE "{parsed.database}"'))
-    finally:
-        await admin.dispose()
-
-
-# Every table emptied, children first, and every sequence back to 1: what TRUNCATE ..
-# RESTART IDENTITY does, in one round trip on a plain connection. TRUNCATE makes new files
-# for every table and an engine costs its own set-up: 45 ms a test against 12, paid by
-# each of the ~700 tests on PostgreSQL.
-_EMPTY_EVERY_TABLE = "; ".join(
-    [f"DELETE FROM {table.name}" for table in reversed(Base.metadata.sorted_tables)]
-    + [
-        "SELECT setval(c.oid, 1, false) FROM pg_class c JOIN pg_namespace n "
-        "ON n.oid = c.relnamespace WHERE c.relkind = 'S' AND n.nspname = 'public'"
-    ]
-)
-
-
-async def empty_every_table(url: str) -> None:
-    """Empty the PostgreSQL database at `url` (migrated) as a fresh one is."""
-    parsed = make_url(url)
-    connection = await asyncpg.connect(
-        host=parsed.host,
-        port=parsed.port,
-        user=parsed.username,
-        password=parsed.password,
-        database=parsed.database,
-    )
-    try:
-        await connection.execute(_EMPTY_EVERY_TABLE)
-    finally:
-        await connection.close()
-
-
-async def empty_postgres(url: str) -> AsyncEngine:
-    """This xdist worker's database on `url`'s PostgreSQL server, created if missing,
-    migrated and emptied: for tests whose processes share it. The caller disposes of it."""
-    url = worker_database(url)
-    await ensure_database(url)
-    engine = create_engine(url)
-    await migrate.upgrade(engine)
-    await empty_every_table(url)
-    return engine
-
-
-@pytest.fixture(params=BACKENDS)
-def database_url(
-    request: pytest.FixtureRequest, tmp_path: Path, sqlite_template: Path
-) -> Iterator[str]:
-    if request.param == "sqlite":
-        target = tmp_path / "signaldesk.db"
-        shutil.copy(sqlite_template, target)
-        yield f"sqlite+aiosqlite:///{target}"
-        return
-    url: str = request.getfixturevalue("postgres_url")
-    _run(empty_every_table(url))
-    yield url
 
 
 # The harness's fixtures are context managers too, so a suite whose tests share one event

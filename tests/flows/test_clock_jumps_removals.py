@@ -1,11 +1,10 @@
-"""A wall clock moved either way, on the injected clock (tests/support/fake_clock.py), on
-SQLite and PostgreSQL: the scheduler's jobs run again as soon as the clock is back,
-whatever the jump left in scheduler_jobs; a mass removal from the premium chats or a mass
-expiry is held and reported to the admins once, not carried out, until an admin's button or
-`python -m bot audit-chats` confirms it; a process that saw its clock jump holds even one
-removal, and a chat_member update or a join request neither removes nor declines while it
-knows its clock is ahead; a jump ends no premium access period; MASS_ACTION_SHARE is
-validated."""
+# ruff: noqa: F811 - `premium` is a fixture imported from clock_jumps_helpers.py
+"""A wall clock moved ahead, and mass removals from the premium chats (on the injected
+clock, SQLite and PostgreSQL): a mass removal is held and reported to the admins once, not
+carried out, until an admin's button or `python -m bot audit-chats` confirms it; a process
+that saw its clock jump holds even one removal, and a chat_member update or a join request
+neither removes nor declines while it knows its clock is ahead; a jump ends no premium
+access period; MASS_ACTION_SHARE=1 turns the brake off."""
 
 from __future__ import annotations
 
@@ -15,33 +14,21 @@ import pytest
 from sqlalchemy import select, update
 
 from bot.cli.reconcile import run_audit
-from bot.core.settings import SettingsError, load_settings
 from bot.lifecycle import brake
 from bot.texts.keyboards import MassActionButton
-from db.models import (
-    Entitlement,
-    EntitlementSource,
-    HeldAction,
-    OutboxMessage,
-    PremiumMember,
-    SchedulerJob,
-    User,
+from db.models import Entitlement, HeldAction, OutboxMessage, PremiumMember
+from tests.flows.clock_jumps_helpers import (
+    CHAT,
+    DAY,
+    _holds,
+    _kinds,
+    premium,  # noqa: F401 - a fixture
 )
 from tests.support.fakes.chats import ADMIN_RIGHTS
-from tests.support.harness import ADMIN_ID, BOT_TOKEN, Harness, MakeHarness
+from tests.support.harness import ADMIN_ID, Harness, MakeHarness
 from tests.support.helpers import give_access
 
-CHAT = -1_001_234_567_891
 MEMBERS = [6_950_001, 6_950_002, 6_950_003, 6_950_004, 6_950_005]
-DAY = 86_400.0
-
-
-@pytest.fixture
-async def premium(make_harness: MakeHarness) -> Harness:
-    harness = await make_harness(premium_chat_ids=[CHAT])
-    harness.fake_bot.chats.bot_id = harness.settings.bot_id
-    harness.fake_bot.chats.add_chat(CHAT, bot_rights=ADMIN_RIGHTS)
-    return harness
 
 
 async def _members(harness: Harness, *user_ids: int) -> None:
@@ -51,101 +38,6 @@ async def _members(harness: Harness, *user_ids: int) -> None:
 
 def _bans(harness: Harness) -> int:
     return len(harness.fake_bot.calls_for("banChatMember"))
-
-
-async def _kinds(harness: Harness, chat_id: int) -> list[str]:
-    async with harness.session() as session:
-        rows = await session.scalars(
-            select(OutboxMessage.kind).where(OutboxMessage.chat_id == chat_id)
-        )
-        return list(rows)
-
-
-async def _holds(harness: Harness) -> dict[str, datetime | None]:
-    async with harness.session() as session:
-        rows = await session.execute(select(HeldAction.name, HeldAction.confirmed_at))
-        return {name: confirmed for name, confirmed in rows}
-
-
-# --- the rule and the setting ---------------------------------------------------------------
-
-
-def test_a_mass_action_is_more_than_the_share_and_more_than_one_person() -> None:
-    assert brake.is_mass(3, 10, 0.2)
-    assert not brake.is_mass(2, 10, 0.2)  # exactly the share is not more than it
-    assert not brake.is_mass(1, 1, 0.2)  # one person is not a mass (a clock jump aside)
-    assert brake.is_mass(2, 2, 0.2)
-    assert not brake.is_mass(0, 0, 0.2)
-    assert not brake.is_mass(10, 10, 1.0)  # 1: never held
-
-
-def test_mass_action_share_defaults_to_a_fifth_and_bad_values_stop_start_up() -> None:
-    assert load_settings(_env_file=None, bot_token=BOT_TOKEN).mass_action_share == 0.2
-    assert (
-        load_settings(_env_file=None, bot_token=BOT_TOKEN, mass_action_share="1").mass_action_share
-        == 1
-    )
-    for bad in ("0", "-0.1", "1.5", "nan", "inf", "20%", "a fifth"):
-        with pytest.raises(SettingsError, match="^MASS_ACTION_SHARE: ") as caught:
-            load_settings(_env_file=None, bot_token=BOT_TOKEN, mass_action_share=bad)
-        assert "\n" not in str(caught.value)
-
-
-# --- the scheduler ----------------------------------------------------------------------------
-
-
-async def test_jobs_run_again_at_once_when_a_clock_jump_forward_is_undone(
-    make_harness: MakeHarness, caplog: pytest.LogCaptureFixture
-) -> None:
-    harness = await make_harness()
-    scheduler = harness.parts.scheduler
-    assert "expiry" in await scheduler.run_due()
-    harness.clock.jump(40 * DAY)
-    ran = await scheduler.run_due()  # every job is due on the jumped clock: each runs once
-    assert {"expiry", "reminders", "suspensions"} <= set(ran)
-    [moved] = [r.getMessage() for r in caplog.records if "wall clock moved" in r.getMessage()]
-    assert moved.startswith("scheduler: the wall clock moved by +3456000 s")
-    harness.clock.jump(-40 * DAY)  # NTP puts it back
-    harness.clock.skip(1)
-    # next_run_at was written from the jumped time, 40 days ahead: due now, not in 40 days.
-    assert {"expiry", "reminders", "suspensions"} <= set(await scheduler.run_due())
-    harness.clock.skip(31)
-    assert "expiry" in await scheduler.run_due()  # and every 30 s again after that
-    assert "reminders" not in await scheduler.run_due()  # not before its own 5 minutes
-
-
-async def test_a_lease_written_by_a_jumped_clock_does_not_hold_a_job_for_the_jump(
-    make_harness: MakeHarness,
-) -> None:
-    """A process that claimed a job 40 days ahead and died left a lease 40 days long."""
-    harness = await make_harness()
-    scheduler = harness.parts.scheduler
-    await scheduler.run_due()
-    far = harness.clock.now() + timedelta(days=40)
-    async with harness.session() as session, session.begin():
-        await session.execute(
-            update(SchedulerJob)
-            .where(SchedulerJob.name == "expiry")
-            .values(lease_owner="gone:1", lease_until=far, next_run_at=far)
-        )
-    harness.clock.skip(31)
-    assert "expiry" in await scheduler.run_due()
-
-
-async def test_a_clock_moved_back_runs_long_jobs_at_once_and_a_small_step_changes_nothing(
-    make_harness: MakeHarness,
-) -> None:
-    harness = await make_harness()
-    scheduler = harness.parts.scheduler
-    await scheduler.run_due()
-    harness.clock.jump(-10)  # an NTP step: each job keeps its interval
-    assert await scheduler.run_due() == []
-    harness.clock.jump(-3600)  # an hour back: reminders (5 min) run now, not in an hour
-    assert {"expiry", "reminders", "suspensions"} <= set(await scheduler.run_due())
-    assert await scheduler.run_due() == []  # once
-
-
-# --- mass removals ------------------------------------------------------------------------------
 
 
 async def test_a_jump_forward_removes_no_paying_member_and_tells_the_admins_once(
@@ -376,118 +268,3 @@ async def test_one_members_ordinary_end_is_not_held(premium: Harness) -> None:
     await premium.parts.scheduler.run_due()
     assert _bans(premium) == 1 and await _holds(premium) == {}
     assert await _kinds(premium, ADMIN_ID) == []
-
-
-# --- mass expiry --------------------------------------------------------------------------------
-
-
-async def _grants(harness: Harness, user_ids: list[int], ends: datetime) -> None:
-    async with harness.session() as session, session.begin():
-        for user_id in user_ids:
-            session.add(User(id=user_id, first_name=f"U{user_id}"))
-            await session.flush()
-            session.add(
-                Entitlement(
-                    user_id=user_id,
-                    source=EntitlementSource.GRANT,
-                    source_ref="granted by admin",
-                    status="active",
-                    expires_at=ends,
-                )
-            )
-
-
-async def test_a_jump_forward_tells_no_one_their_access_ended_until_an_admin_confirms(
-    make_harness: MakeHarness,
-) -> None:
-    harness = await make_harness()
-    soon = [6_960_000 + n for n in range(4)]
-    later = [6_961_000 + n for n in range(6)]
-    await _grants(harness, soon, datetime.now(UTC) + timedelta(days=1))
-    await _grants(harness, later, datetime.now(UTC) + timedelta(days=30))
-    scheduler = harness.parts.scheduler
-    await scheduler.run_due()
-    harness.clock.jump(1.5 * DAY)  # 4 of 10 grants look over
-    await scheduler.run_due()
-    harness.clock.skip(31)
-    await scheduler.run_due()
-    for user_id in soon:
-        assert await _kinds(harness, user_id) == []
-    assert await _kinds(harness, ADMIN_ID) == ["mass_held"]
-    await harness.deliver()
-    assert harness.last_reply(ADMIN_ID).text.startswith(
-        "Subscriptions: the server clock jumped 36 hours ahead while the bot was running, "
-        "and 4 of 10 subscribers would now be told that their access ended."
-    )
-    await harness.press(ADMIN_ID, MassActionButton(action="expiry").pack())
-    harness.clock.skip(31)
-    await scheduler.run_due()
-    for user_id in soon:
-        assert await _kinds(harness, user_id) == ["access_expired"]
-    for user_id in later:
-        assert await _kinds(harness, user_id) == []
-    assert await _holds(harness) == {}
-
-
-async def test_a_held_expiry_is_forgotten_when_the_clock_comes_back(
-    make_harness: MakeHarness,
-) -> None:
-    harness = await make_harness()
-    soon = [6_962_000 + n for n in range(4)]
-    await _grants(harness, soon, datetime.now(UTC) + timedelta(days=1))
-    await _grants(
-        harness, [6_963_000 + n for n in range(6)], datetime.now(UTC) + timedelta(days=30)
-    )
-    scheduler = harness.parts.scheduler
-    await scheduler.run_due()
-    harness.clock.jump(1.5 * DAY)
-    await scheduler.run_due()
-    assert list(await _holds(harness)) == ["expiry"]
-    harness.clock.jump(-1.5 * DAY)
-    harness.clock.skip(31)
-    assert "expiry" in await scheduler.run_due()
-    assert await _holds(harness) == {}
-    for user_id in soon:
-        assert await _kinds(harness, user_id) == []
-
-
-async def test_audit_chats_confirms_a_held_expiry_for_the_next_run(
-    premium: Harness, capsys: pytest.CaptureFixture[str]
-) -> None:
-    soon = [6_964_000 + n for n in range(4)]
-    await _grants(premium, soon, datetime.now(UTC) + timedelta(days=1))
-    await _grants(
-        premium, [6_965_000 + n for n in range(6)], datetime.now(UTC) + timedelta(days=30)
-    )
-    scheduler = premium.parts.scheduler
-    premium.clock.jump(1.5 * DAY)  # the process starts with its clock ahead: the share rule
-    await scheduler.run_due()
-    assert list(await _holds(premium)) == ["expiry"]
-    capsys.readouterr()
-    assert await run_audit(premium.settings, dry_run=False) == 0
-    assert capsys.readouterr().out.splitlines()[-1].endswith("expiry, 4 of 10 at once; confirmed")
-    premium.clock.skip(31)
-    await scheduler.run_due()
-    for user_id in soon:
-        assert await _kinds(premium, user_id) == ["access_expired"]
-    assert await _holds(premium) == {}
-
-
-def test_the_system_clock_counts_a_suspension(monkeypatch: pytest.MonkeyPatch) -> None:
-    """A resumed VM must not look like a wall clock jumped ahead of time itself: the system
-    clock's intervals count a suspension (CLOCK_BOOTTIME on Linux), where CLOCK_MONOTONIC
-    stops. Simulated: an hour asleep shows on CLOCK_BOOTTIME only."""
-    import time as _time
-
-    from bot.core.clock import SystemClock
-
-    boottime = getattr(_time, "CLOCK_BOOTTIME", None)
-    if boottime is None:
-        pytest.skip("no CLOCK_BOOTTIME on this system")
-    real = _time.clock_gettime
-
-    def asleep_for_an_hour(clock: int) -> float:
-        return real(clock) + (3600.0 if clock == boottime else 0.0)
-
-    monkeypatch.setattr(_time, "clock_gettime", asleep_for_an_hour)
-    assert SystemClock().monotonic() - _time.monotonic() == pytest.approx(3600.0, abs=1.0)
