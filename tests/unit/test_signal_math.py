@@ -14,7 +14,7 @@ from bot.signals.service import Performance, summarise
 from bot.signals.spec import SignalSpec
 from bot.signals.syntax import parse_signal
 from db.models import Signal, SignalStatus
-from tests.unit.test_signal_syntax import valid_specs
+from tests.unit.test_signal_syntax_properties import valid_specs
 
 D = Decimal
 NOW = datetime(2026, 11, 26, 12, 0, tzinfo=UTC)
