@@ -28,8 +28,11 @@ COMMANDS = {
     "the pg_dump line)",
     "restore": "replace the SQLite database with the backup at PATH; refuses a database in "
     "use, and one holding data without --force (PostgreSQL: prints the pg_restore line)",
+    "export": "write subscribers, payments (Telegram Stars) or signals as CSV to --out FILE "
+    "or stdout (--since DATE: only those from that day on)",
     "help": "show this help",
 }
+EXPORTS = ("subscribers", "payments", "signals")
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -60,6 +63,10 @@ def _parser() -> argparse.ArgumentParser:
             command.add_argument(
                 "--force", action="store_true", help="replace a database that holds data"
             )
+        if name == "export":
+            command.add_argument("what", choices=EXPORTS, metavar="|".join(EXPORTS))
+            command.add_argument("--since", metavar="DATE", help="YYYY-MM-DD (UTC)")
+            command.add_argument("--out", metavar="FILE", type=Path, help="default: stdout")
     return parser
 
 
@@ -76,45 +83,73 @@ def _command(argv: list[str]) -> argparse.Namespace | int:
     return args
 
 
-def _run(args: argparse.Namespace, settings: Settings) -> int:
-    """Run one command; its exit status."""
-    command = str(args.command or "run")
-    if command in ("backup", "restore"):
-        from bot.cli import backup  # noqa: PLC0415
+def _backup(args: argparse.Namespace, settings: Settings) -> int:
+    from bot.cli import backup  # noqa: PLC0415
 
-        outcome = (
-            backup.backup(settings.database_url, args.path)
-            if command == "backup"
-            else backup.restore(settings.database_url, args.path, force=args.force)
-        )
-        print(outcome.line)  # noqa: T201
-        return outcome.status
-    if command == "migrate":
-        from bot.cli.migrations import run_migrations  # noqa: PLC0415
+    outcome = (
+        backup.backup(settings.database_url, args.path)
+        if args.command == "backup"
+        else backup.restore(settings.database_url, args.path, force=args.force)
+    )
+    print(outcome.line)  # noqa: T201
+    return outcome.status
 
-        revision = asyncio.run(run_migrations(settings))
-        logging.getLogger("bot").info("database is at revision %s", revision)
-        return 0
-    dry_run = bool(getattr(args, "dry_run", False))
-    if command == "reconcile":
-        from bot.cli.reconcile import run_reconcile  # noqa: PLC0415
 
-        return asyncio.run(run_reconcile(settings, dry_run=dry_run))
-    if command == "audit-chats":
-        from bot.cli.reconcile import run_audit  # noqa: PLC0415
+def _migrate(_args: argparse.Namespace, settings: Settings) -> int:
+    from bot.cli.migrations import run_migrations  # noqa: PLC0415
 
-        return asyncio.run(run_audit(settings, dry_run=dry_run))
-    if command == "worker":
-        # Not bot.app: this process sends and nothing else, and aiogram's models are most
-        # of its memory already.
-        from bot.worker import run_worker  # noqa: PLC0415
+    revision = asyncio.run(run_migrations(settings))
+    logging.getLogger("bot").info("database is at revision %s", revision)
+    return 0
 
-        asyncio.run(run_worker(settings))
-        return 0
+
+def _reconcile(args: argparse.Namespace, settings: Settings) -> int:
+    from bot.cli.reconcile import run_audit, run_reconcile  # noqa: PLC0415
+
+    run = run_reconcile if args.command == "reconcile" else run_audit
+    return asyncio.run(run(settings, dry_run=bool(args.dry_run)))
+
+
+def _worker(_args: argparse.Namespace, settings: Settings) -> int:
+    # Not bot.app: this process sends and nothing else, and aiogram's models are most
+    # of its memory already.
+    from bot.worker import run_worker  # noqa: PLC0415
+
+    asyncio.run(run_worker(settings))
+    return 0
+
+
+def _serve(_args: argparse.Namespace, settings: Settings) -> int:
     from bot.cli.serve import run  # noqa: PLC0415
 
     asyncio.run(run(settings))
     return 0
+
+
+def _run(args: argparse.Namespace, settings: Settings) -> int:
+    """Run one command; its exit status."""
+    handlers = {
+        "backup": _backup,
+        "restore": _backup,
+        "migrate": _migrate,
+        "reconcile": _reconcile,
+        "audit-chats": _reconcile,
+        "worker": _worker,
+        "export": _export,
+    }
+    return handlers.get(str(args.command or "run"), _serve)(args, settings)
+
+
+def _export(args: argparse.Namespace, settings: Settings) -> int:
+    from bot.admin.exports import Export, since_of  # noqa: PLC0415
+    from bot.cli.export import run_export  # noqa: PLC0415
+
+    try:
+        since = since_of(args.since)
+    except ValueError as error:
+        print(f"export: {error}", file=sys.stderr)  # noqa: T201
+        return EXIT_CONFIG
+    return asyncio.run(run_export(settings, Export(args.what), since, args.out))
 
 
 def main(argv: list[str]) -> int:

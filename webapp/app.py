@@ -20,6 +20,7 @@ from bot.telegram.setup import TELEGRAM_WEBHOOK_PATH
 from bot.telegram.signal_chat import SignalChat
 from bot.transactions.unit_of_work import UnitOfWork
 from webapp import (
+    exports_api,
     health,
     metrics_route,
     miniapp_api,
@@ -122,6 +123,7 @@ def create_web_app(
     app.add_routes(stars_api.routes)
     app.add_routes(track_record.routes)
     app.add_routes(settings_api.routes)
+    app.add_routes(exports_api.routes)
     miniapp_static.register(app)
     if dispatcher is not None:
         # The secret token is checked on every request (401 without it); there always is
