@@ -28,6 +28,8 @@ STARS = web.AppKey("stars", StarsService)
 PREMIUM = web.AppKey("premium", PremiumChats)
 TOKENS = web.AppKey("tokens", TokenSigner)
 INITDATA_LIMITER = web.AppKey("initdata_limiter", Limiter)
+# TradingView's alerts, per secret (webapp/tradingview.py).
+ALERT_LIMITER = web.AppKey("alert_limiter", Limiter)
 # The users' payment links and the per-user brake, shared with the chat.
 PAYMENT_LINKS = web.AppKey("payment_links", PaymentLinks)
 FEED_CACHE = web.AppKey("feed_cache", FeedCache)
