@@ -34,7 +34,7 @@ log = logging.getLogger(__name__)
 routes = web.RouteTableDef()
 
 PATH = "/alerts/tradingview/{secret}"
-MAX_ALERT_BODY = 8 * 1024  # an alert's message is a line or a few; TradingView's cap is 4 KB
+MAX_ALERT_BODY = 8 * 1024  # an alert's message is a line or a few
 # Alerts per secret: twenty at once (a watchlist's alerts firing on one bar close), then
 # one every three seconds; the posting limit of 7 signals a minute still holds.
 ALERT_BURST = 20
@@ -46,7 +46,7 @@ ALERT_BUCKET = "alerts:tradingview"  # the key of the bucket: never the secret i
 async def tradingview_alert(request: web.Request) -> web.Response:
     _check_secret(request)
     if request.method != "POST":
-        raise web.HTTPMethodNotAllowed(request.method, ["POST"])
+        raise ApiError(405, "method_not_allowed", "alerts are POSTed", headers={"Allow": "POST"})
     await _within_rate(request.app[ALERT_LIMITER])
     raw = await read_body(request, MAX_ALERT_BODY)
     settings = request.app[SETTINGS]

@@ -329,3 +329,10 @@ async def test_the_route_is_off_without_the_secret(harness: Harness) -> None:
         seen = (response.status, await response.read(), response.content_type)
     assert seen == await _not_found(harness)
     assert await count(harness, Signal) == 0
+
+
+async def test_another_method_with_the_right_secret_is_405(alerts: Harness) -> None:
+    async with alerts.http.get(f"{alerts.base_url}/alerts/tradingview/{SECRET}") as response:
+        assert response.status == 405
+        assert response.headers["Allow"] == "POST"
+        assert (await response.json())["error"]["code"] == "method_not_allowed"
