@@ -172,7 +172,7 @@ async def report_problem(
         return False
     params = {
         "key": problem.key,
-        "params": {name: _as_json(value) for name, value in problem.params.items()},
+        "params": {name: json_param(value) for name, value in problem.params.items()},
         "token": problem.token,
         "state": problem.state,
         "excerpt": problem.excerpt,
@@ -183,7 +183,7 @@ async def report_problem(
     return True
 
 
-def _as_json(value: object) -> object:
+def json_param(value: object) -> object:
     """A problem's param as JSON holds it, still formatting as it did (`{max}`, `{r:,.0f}`)."""
     if isinstance(value, Decimal):
         return int(value) if value == value.to_integral_value() else float(value)
