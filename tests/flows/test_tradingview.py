@@ -6,6 +6,7 @@ alerts named and told to the admins once, the JSON form, and the route off when 
 
 from __future__ import annotations
 
+import asyncio
 import json
 import logging
 from datetime import UTC, datetime, timedelta
@@ -207,6 +208,13 @@ async def test_the_same_alert_twice_within_the_window_makes_one_signal(alerts: H
     later = await post_alert(alerts, LINE)
     assert (later[0], later[1]["status"]) == (200, "preview")
     assert len(await _signals(alerts)) == 2
+
+
+async def test_the_same_alert_at_the_same_moment_makes_one_signal(alerts: Harness) -> None:
+    """Two instances (or two requests) taking it at once: one statement decides."""
+    answers = await asyncio.gather(*(post_alert(alerts, LINE) for _ in range(4)))
+    assert sorted(a[1]["status"] for a in answers) == ["duplicate"] * 3 + ["preview"]
+    assert len(await _signals(alerts)) == 1
 
 
 # --- the secret, the body, the rate --------------------------------------------------------
