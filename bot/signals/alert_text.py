@@ -5,7 +5,7 @@ placeholders ({{ticker}}, {{close}}, {{interval}}, ...) filled in when it fires:
 
     {{ticker}} long entry {{close}} sl {{plot_0}} tp {{plot_1}} {{plot_2}} tf {{interval}}
     {"signal": "{{ticker}} short entry {{close}} sl ... tp ..."}
-    BTCUSDT tp1            BTC/USDT close 67000 note trailing stop hit
+    BTCUSDT tp1            BTC/USDT close 67000 trailing stop hit
 
 Plain text is the `/signal` syntax without the command (bot/signals/syntax.py), or a
 signal over several lines (bot/signals/paste.py); a JSON object carries that text in its
