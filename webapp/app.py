@@ -31,11 +31,13 @@ from webapp import (
     subscribers_api,
     texts_api,
     track_record,
+    tradingview,
 )
 from webapp.errors import error_middleware
 from webapp.feed_cache import FeedCache
 from webapp.keys import (
     ACCESS_CACHE,
+    ALERT_LIMITER,
     BILLING,
     BOT,
     CHOSEN_LANGUAGES,
@@ -75,6 +77,20 @@ def _initdata_limiter(settings: Settings, uow: UnitOfWork) -> Limiter:
     return limiter_for(
         settings.database_url, uow, burst=INITDATA_BURST, per_second=INITDATA_PER_SECOND
     )
+
+
+def _alerts(app: web.Application, settings: Settings) -> None:
+    """TradingView's alerts, when TRADINGVIEW_SECRET is set (without it there is no such
+    route: 404); their rate shared by every instance on PostgreSQL."""
+    if settings.tradingview_secret is None:
+        return
+    app[ALERT_LIMITER] = limiter_for(
+        settings.database_url,
+        app[UNIT_OF_WORK],
+        burst=tradingview.ALERT_BURST,
+        per_second=tradingview.ALERTS_PER_SECOND,
+    )
+    app.add_routes(tradingview.routes)
 
 
 def create_web_app(
@@ -125,6 +141,7 @@ def create_web_app(
     app.add_routes(settings_api.routes)
     app.add_routes(exports_api.routes)
     miniapp_static.register(app)
+    _alerts(app, settings)
     if dispatcher is not None:
         # The secret token is checked on every request (401 without it); there always is
         # one, configured or derived from the bot token.

@@ -30,6 +30,8 @@ PREMIUM = web.AppKey("premium", PremiumChats)
 SIGNAL_CHAT = web.AppKey("signal_chat", SignalChat)
 TOKENS = web.AppKey("tokens", TokenSigner)
 INITDATA_LIMITER = web.AppKey("initdata_limiter", Limiter)
+# TradingView's alerts, per secret (webapp/tradingview.py).
+ALERT_LIMITER = web.AppKey("alert_limiter", Limiter)
 # The users' payment links and the per-user brake, shared with the chat.
 PAYMENT_LINKS = web.AppKey("payment_links", PaymentLinks)
 FEED_CACHE = web.AppKey("feed_cache", FeedCache)

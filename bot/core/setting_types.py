@@ -256,6 +256,17 @@ def telegram_secret(value: SecretStr | None) -> SecretStr | None:
     return value if secret is not None else None
 
 
+def alert_secret(value: SecretStr | None) -> SecretStr | None:
+    # A path segment of the alert URL (TradingView cannot send headers): long enough not
+    # to be guessed, and only characters a URL carries as they are.
+    secret = _given(value)
+    if secret is not None and (
+        not 16 <= len(secret) <= 128 or not re.fullmatch(r"[A-Za-z0-9_-]+", secret)  # noqa: PLR2004
+    ):
+        raise ValueError("must be 16-128 characters of A-Z, a-z, 0-9, _ and -")
+    return value if secret is not None else None
+
+
 # The types the Settings class declares its fields with.
 UserIds = Annotated[list[int], NoDecode, BeforeValidator(user_ids)]
 ChatIds = Annotated[list[int], NoDecode, BeforeValidator(chat_ids)]
@@ -279,4 +290,5 @@ StripeKey = Annotated[SecretStr | None, AfterValidator(stripe_key)]
 MetricsToken = Annotated[SecretStr | None, AfterValidator(metrics_token)]
 WebhookSecret = Annotated[SecretStr | None, AfterValidator(webhook_secret)]
 TelegramSecret = Annotated[SecretStr | None, AfterValidator(telegram_secret)]
+AlertSecret = Annotated[SecretStr | None, AfterValidator(alert_secret)]
 DeliveryRate = Annotated[Literal["auto"] | float, BeforeValidator(delivery_rate)]

@@ -16,6 +16,7 @@ from pydantic_settings import BaseSettings, SettingsConfigDict
 from bot.core.setting_types import (
     MAX_REMINDER_DAYS,
     RAILS,
+    AlertSecret,
     BotToken,
     BrandName,
     ChatId,
@@ -121,6 +122,10 @@ class Settings(BaseSettings):
     winback_promo_code: PromoCode = None
     # For users whose Telegram language is not offered (and who chose none with /language).
     default_language: Language = "en"
+    # TradingView's alerts (webapp/tradingview.py): the secret in the alert URL, unset: the
+    # route is off; publish an alert's signal at once instead of previewing it to admins.
+    tradingview_secret: AlertSecret = None
+    alerts_autopublish: bool = False
 
     @model_validator(mode="after")
     def _rails_configured(self) -> Settings:
@@ -183,7 +188,12 @@ class Settings(BaseSettings):
         """Every secret this process holds, for the log redaction (bot.core.logs)."""
         token = self.bot_token.get_secret_value()
         values = [token, token.partition(":")[2], self.webhook_secret_token]
-        for secret in (self.stripe_api_key, self.stripe_webhook_secret, self.metrics_token):
+        for secret in (
+            self.stripe_api_key,
+            self.stripe_webhook_secret,
+            self.metrics_token,
+            self.tradingview_secret,
+        ):
             if secret is not None:
                 values.append(secret.get_secret_value())
         password = urlsplit(self.database_url).password

@@ -36,6 +36,8 @@ class NoticeKind(enum.StrEnum):
     # To admins
     PREMIUM_AUDIT = "premium_audit"
     MASS_HELD = "mass_held"
+    ALERT_PREVIEW = "alert_preview"  # a TradingView alert's signal, with Send (or held)
+    ALERT_PROBLEM = "alert_problem"  # a TradingView alert refused, and why
     # Broadcasts (a Broadcast's kind is one of these three too) and handed-over replies
     BROADCAST = "broadcast"
     SIGNAL = "signal"

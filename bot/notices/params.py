@@ -152,6 +152,26 @@ class ChannelProblem(TypedDict):
     problem: str
 
 
+class AlertHeld(TypedDict):
+    limit: int
+    seconds: int
+
+
+class AlertPreview(TypedDict):
+    id: int  # the draft
+    spec: SignalSpecParams
+    recipients: int
+    held: AlertHeld | None  # the posting limit said no to publishing it at once
+
+
+class AlertProblem(TypedDict):
+    key: str  # the catalogue's words for what is wrong
+    params: dict[str, object]
+    token: str  # the word at fault
+    state: bool  # the signal's state (not the alert's words) refused it
+    excerpt: str  # the start of what the alert said
+
+
 class Reply(TypedDict):
     html: str
     markup: NotRequired[dict[str, object]]
@@ -187,6 +207,8 @@ SHAPES: dict[NoticeKind, type] = {
     NoticeKind.CHANNEL_UPDATE: SignalUpdate,
     NoticeKind.CHANNEL_RESULT: ChannelResult,
     NoticeKind.CHANNEL_PROBLEM: ChannelProblem,
+    NoticeKind.ALERT_PREVIEW: AlertPreview,
+    NoticeKind.ALERT_PROBLEM: AlertProblem,
 }
 
 

@@ -24,10 +24,11 @@ from db.models.payments import (
     StripeCustomer,
     SyncCursor,
 )
-from db.models.signals import Signal, SignalStatus, SignalUpdate
+from db.models.signals import AlertReceipt, Signal, SignalStatus, SignalUpdate
 
 __all__ = [
     "Base",
+    "AlertReceipt",
     "AttemptBucket",
     "Broadcast",
     "Entitlement",

@@ -64,3 +64,15 @@ class SignalUpdate(Base):
     note: Mapped[str | None] = mapped_column(Text)
     author_id: Mapped[int] = mapped_column(BigInteger)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+
+
+class AlertReceipt(Base):
+    """A TradingView alert taken (bot/signals/alerts.py), by the digest of what it said, so
+    the same alert sent again within minutes, to this instance or another, makes nothing
+    twice; and a problem the admins were told of, so a broken alert firing every minute
+    tells them once. Rows older than the longest window are pruned."""
+
+    __tablename__ = "alert_receipts"
+
+    digest: Mapped[str] = mapped_column(String(64), primary_key=True)
+    received_at: Mapped[datetime] = mapped_column(UTCDateTime(), index=True)
