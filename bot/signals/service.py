@@ -14,6 +14,7 @@ from bot.accounts import access
 from bot.core.errors import DomainError
 from bot.notices import outbox
 from bot.notices.kinds import NoticeKind
+from bot.signals import record_store
 from bot.signals.spec import SignalSpec, decimal_text, spec_of, spec_params
 from bot.signals.updates import (
     Outcome,
@@ -157,6 +158,7 @@ async def publish(
     await outbox.enqueue_bulk(
         session, chats, kind=NoticeKind.SIGNAL, params=params, broadcast_id=broadcast.id, now=now
     )
+    await record_store.signal_published(session, signal, now)  # the verifiable record
     return broadcast
 
 
@@ -197,6 +199,7 @@ async def post_update(
         )
     )
     broadcast = await _follow_up(session, signal, command, outcome, now=now, admin=admin_chat_id)
+    await record_store.update_posted(session, command, outcome, now)  # the verifiable record
     return signal, broadcast
 
 

@@ -24,7 +24,7 @@ from db.models.payments import (
     StripeCustomer,
     SyncCursor,
 )
-from db.models.signals import Signal, SignalStatus, SignalUpdate
+from db.models.signals import RecordEntry, RecordHead, Signal, SignalStatus, SignalUpdate
 
 __all__ = [
     "Base",
@@ -44,6 +44,8 @@ __all__ = [
     "Priority",
     "ProcessedStripeEvent",
     "ProcessedUpdate",
+    "RecordEntry",
+    "RecordHead",
     "Referral",
     "SchedulerJob",
     "Signal",
