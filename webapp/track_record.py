@@ -19,7 +19,7 @@ from aiogram.exceptions import AiogramError
 from aiohttp import web
 
 from bot.core.languages import bcp47
-from bot.signals import record
+from bot.signals import record, record_store
 from bot.signals.service import closed_signals, summarise
 from bot.signals.syntax import plain_number
 from bot.telegram.client import bot_username
@@ -41,14 +41,14 @@ DEEP_LINK = "track"  # /start's payload from the page's Subscribe button
 _images: dict[tuple[Decimal, ...], bytes] = {}  # the last curve drawn, by its points
 
 
-async def _load(request: web.Request) -> record.Closed:
+async def _load(request: web.Request) -> tuple[record.Closed, record_store.Recent]:
     async with request.app[UNIT_OF_WORK].reading() as session:
-        return await record.load(session, shown=SHOWN)
+        return await record.load(session, shown=SHOWN), await record_store.recent(session, SHOWN)
 
 
 @routes.get("/track-record")
 async def track_record(request: web.Request) -> web.Response:
-    loaded = await _load(request)
+    loaded, chain = await _load(request)
     closed, updates, open_count = loaded.signals, loaded.updates, loaded.open_count
     results = [
         row for row in closed if row.status != SignalStatus.CANCELLED and row.result_r is not None
@@ -65,6 +65,7 @@ async def track_record(request: web.Request) -> web.Response:
         updates=updates,
         subscribe=await _subscribe_link(request),
         image=f"{_origin(request)}/track-record.png" if results else None,
+        chain=chain,
     )
     # In the reader's language (webapp/language.py): a cache keeps one copy per language.
     headers = {
