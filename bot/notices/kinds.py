@@ -36,6 +36,8 @@ class NoticeKind(enum.StrEnum):
     # To admins
     PREMIUM_AUDIT = "premium_audit"
     MASS_HELD = "mass_held"
+    # To a chat of the provider's (the signal channel): the verifiable record's daily head
+    RECORD_HEAD = "record_head"
     # Broadcasts (a Broadcast's kind is one of these three too) and handed-over replies
     BROADCAST = "broadcast"
     SIGNAL = "signal"
