@@ -28,6 +28,9 @@ COMMANDS = {
     "the pg_dump line)",
     "restore": "replace the SQLite database with the backup at PATH; refuses a database in "
     "use, and one holding data without --force (PostgreSQL: prints the pg_restore line)",
+    "verify-record": "check a verifiable track record (a URL of /track-record.json, a file "
+    "saved from one, or - for standard input); needs no settings. --head SEQ:HASH: a head "
+    "published earlier (the daily post) that the record must still hold",
     "help": "show this help",
 }
 
@@ -44,7 +47,8 @@ def _parser() -> argparse.ArgumentParser:
         epilog=(
             "Settings come from the environment and from .env; .env.example lists them. "
             "Exit status: 0 done, 2 a setting to fix, 3 (reconcile, audit-chats) Stripe or "
-            "Telegram could not be reached."
+            "Telegram could not be reached. verify-record: 0 valid, 1 invalid (each problem "
+            "printed), 2 not a readable record, 3 the URL could not be fetched."
         ),
     )
     commands = parser.add_subparsers(dest="command", metavar="[command]", title="commands")
@@ -60,7 +64,14 @@ def _parser() -> argparse.ArgumentParser:
             command.add_argument(
                 "--force", action="store_true", help="replace a database that holds data"
             )
+        if name == "verify-record":
+            _verify_record_arguments(command)
     return parser
+
+
+def _verify_record_arguments(command: argparse.ArgumentParser) -> None:
+    command.add_argument("source", metavar="URL|FILE")
+    command.add_argument("--head", metavar="SEQ:HASH", help="an entry the chain must hold")
 
 
 def _command(argv: list[str]) -> argparse.Namespace | int:
@@ -121,6 +132,10 @@ def main(argv: list[str]) -> int:
     command = _command(argv)
     if isinstance(command, int):
         return command
+    if command.command == "verify-record":  # anyone's record: no settings of ours needed
+        from bot.cli.verify_record import run as verify_record  # noqa: PLC0415
+
+        return verify_record(command.source, head=command.head)
     try:
         settings = load_settings()
     except SettingsError as error:
