@@ -14,6 +14,7 @@ import pytest
 from bot.signals.record_chain import (
     FORMAT,
     GENESIS,
+    Json,
     Sealed,
     canonical,
     commitment,
@@ -27,7 +28,7 @@ START = datetime(2026, 12, 6, 10, 15, 30, tzinfo=UTC)
 SALT = "5a" * 32
 
 # docs/track-record.md's worked example: signal 17 and its first update, each with SALT.
-EXAMPLE_SIGNAL = {
+EXAMPLE_SIGNAL: dict[str, Json] = {
     "symbol": "BTCUSDT",
     "side": "long",
     "entry_low": "65000",
@@ -38,7 +39,7 @@ EXAMPLE_SIGNAL = {
     "timeframe": "4h",
     "note": None,
 }
-EXAMPLE_UPDATE = {
+EXAMPLE_UPDATE: dict[str, Json] = {
     "kind": "tp1",
     "price": "67000",
     "note": None,
@@ -83,7 +84,7 @@ def _chain(*kinds: tuple[str, int]) -> list[dict[str, Any]]:
     """Entries of (type, signal), one a minute, each revealed."""
     entries, prev = [], GENESIS
     for seq, (kind, signal) in enumerate(kinds, 1):
-        fields = {"symbol": "BTCUSDT"} if kind == "signal" else {"kind": "tp1"}
+        fields: dict[str, Json] = {"symbol": "BTCUSDT"} if kind == "signal" else {"kind": "tp1"}
         at = START + timedelta(minutes=seq)
         sealed = seal(
             seq=seq, kind=kind, signal=signal, at=at, fields=fields, prev=prev, salt=SALT
@@ -110,7 +111,7 @@ def _problems(document: dict[str, Any], **options: Any) -> list[str]:
 
 
 def test_the_canonical_encoding() -> None:
-    value = {"b": [1, "é", None, True], "a": {"z": "\n", "y": "€"}}
+    value: Json = {"b": [1, "é", None, True], "a": {"z": "\n", "y": "€"}}
     assert canonical(value) == '{"a":{"y":"€","z":"\\n"},"b":[1,"é",null,true]}'.encode()
     assert plain_decimal(Decimal("65000.0000000000")) == "65000"
     assert plain_decimal(Decimal("0.50")) == "0.5"
@@ -121,7 +122,7 @@ def test_the_canonical_encoding() -> None:
     moment = datetime(2026, 1, 2, 3, 4, 5, 6, tzinfo=UTC)
     assert time_text(moment) == "2026-01-02T03:04:05.000006Z"
     with pytest.raises(ValueError, match="Out of range float"):
-        canonical({"price": float("nan")})
+        canonical({"price": float("nan")})  # type: ignore[dict-item]
 
 
 def test_the_worked_example_of_the_docs() -> None:
