@@ -2,10 +2,12 @@
 
 Closed signals with the time each was posted and each update, the win rate, R per signal
 and the equity curve (inline SVG, and /track-record.png for link previews); open signals
-only as a count, so nothing a subscriber pays for leaks. Signals cannot be edited or
-deleted once published (only cancelled, which shows here), so the record is what
-subscribers saw. The words are the catalogue's, in the reader's language (`?lang=ru`, else
-the browser's Accept-Language), rendered by webapp/track_page.py; no script.
+only as a count, so nothing a subscriber pays for leaks (the verifiable record's entries,
+webapp/track_chain.py, show each one's number, time and commitment, never its levels
+before it closes). Signals cannot be edited or deleted once published (only cancelled,
+which shows here), so the record is what subscribers saw. The words are the catalogue's,
+in the reader's language (`?lang=ru`, else the browser's Accept-Language), rendered by
+webapp/track_page.py; no script.
 """
 
 from __future__ import annotations

@@ -4,9 +4,11 @@ docs/track-record.md to the digit, and every way of tampering with a chain named
 
 from __future__ import annotations
 
+import hashlib
 import json
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -44,7 +46,7 @@ EXAMPLE_UPDATE: dict[str, Json] = {
     "price": "67000",
     "note": None,
     "status": "tp1",
-    "result_pct": "2.68",
+    "result_pct": "2.682",
     "result_r": "1",
 }
 
@@ -140,11 +142,40 @@ def test_the_worked_example_of_the_docs() -> None:
     assert _problems(_document([_public(first), _public(second)])) == []
 
 
+def test_the_docs_hold_the_example_and_a_verifier_that_works() -> None:
+    """docs/track-record.md: each shell line hashes to the digest quoted under it, and its
+    Python verifier passes the example and names a tampered copy."""
+    text = DOCS.read_text(encoding="utf-8")
+    lines = text.splitlines()
+    quoted = 0
+    for number, line in enumerate(lines):
+        if line.startswith(PRINTF):
+            hashed = line[len(PRINTF) : line.rindex("' | sha256sum")].replace("'$S'", SALT)
+            assert lines[number + 1] == f"# {hashlib.sha256(hashed.encode()).hexdigest()}"
+            quoted += 1
+    assert quoted == 4 and all(digest in text for digest in EXAMPLE_DIGESTS)
+    first, second = _example()
+    assert first.content in text
+    namespace: dict[str, Any] = {"__name__": "docs"}
+    exec(text.split("```python\n")[1].split("```")[0], namespace)  # noqa: S102
+    record = _document([_public(first), _public(second, revealed=False)])
+    assert namespace["check"](record) == []
+    record["entries"][0]["reveal"]["content"]["stop_loss"] = "60000"
+    record["entries"][1]["at"] = first.at.replace("10:", "09:")
+    assert namespace["check"](record) == [
+        "entry 1: reveal does not match its commitment",
+        "entry 2: hash does not match its fields",
+        "entry 2: earlier than the entry before it",
+    ]
+
+
+DOCS = Path(__file__).resolve().parents[2] / "docs" / "track-record.md"
+PRINTF = "printf '%s' '"
 EXAMPLE_DIGESTS = (
     "43a63a95a6508b98f9f51c38968c912e7ba6b86e17fd94f8d617c68bbee133ed",
     "74392a08a7d63a8ce2b96e6e828fa765294bb3660f427fb4dde12ead21abe362",
-    "c0a887a38d113e23b8e79d11d5cbae8c769c87d69cf69a8e4a4dd312788d41e2",
-    "9715e410bf76028eec0e43fbd58f0bd81d9a8462fbc6afe3fd369ff025eaca9e",
+    "8abb7ed6bde477bd3f65f5eda54f77e22edb96701b77f5100fca5da7c05adeff",
+    "676e23ece38ed8197757f6c252edbde34103a2f07e45308a31d4043df4f79cc9",
 )
 
 
