@@ -30,6 +30,9 @@ COMMANDS = {
     "use, and one holding data without --force (PostgreSQL: prints the pg_restore line)",
     "export": "write subscribers, payments (Telegram Stars) or signals as CSV to --out FILE "
     "or stdout (--since DATE: only those from that day on)",
+    "verify-record": "check a verifiable track record (a URL of /track-record.json, a file "
+    "saved from one, or - for standard input); needs no settings. --head SEQ:HASH: a head "
+    "published earlier (the daily post) that the record must still hold",
     "help": "show this help",
 }
 EXPORTS = ("subscribers", "payments", "signals")
@@ -47,7 +50,8 @@ def _parser() -> argparse.ArgumentParser:
         epilog=(
             "Settings come from the environment and from .env; .env.example lists them. "
             "Exit status: 0 done, 2 a setting to fix, 3 (reconcile, audit-chats) Stripe or "
-            "Telegram could not be reached."
+            "Telegram could not be reached. verify-record: 0 valid, 1 invalid (each problem "
+            "printed), 2 not a readable record, 3 the URL could not be fetched."
         ),
     )
     commands = parser.add_subparsers(dest="command", metavar="[command]", title="commands")
@@ -67,7 +71,14 @@ def _parser() -> argparse.ArgumentParser:
             command.add_argument("what", choices=EXPORTS, metavar="|".join(EXPORTS))
             command.add_argument("--since", metavar="DATE", help="YYYY-MM-DD (UTC)")
             command.add_argument("--out", metavar="FILE", type=Path, help="default: stdout")
+        if name == "verify-record":
+            _verify_record_arguments(command)
     return parser
+
+
+def _verify_record_arguments(command: argparse.ArgumentParser) -> None:
+    command.add_argument("source", metavar="URL|FILE")
+    command.add_argument("--head", metavar="SEQ:HASH", help="an entry the chain must hold")
 
 
 def _command(argv: list[str]) -> argparse.Namespace | int:
@@ -156,6 +167,10 @@ def main(argv: list[str]) -> int:
     command = _command(argv)
     if isinstance(command, int):
         return command
+    if command.command == "verify-record":  # anyone's record: no settings of ours needed
+        from bot.cli.verify_record import run as verify_record  # noqa: PLC0415
+
+        return verify_record(command.source, head=command.head)
     try:
         settings = load_settings()
     except SettingsError as error:

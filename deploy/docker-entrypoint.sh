@@ -13,7 +13,7 @@ case "${1:-}" in
         esac
         exec python -m bot
         ;;
-    -* | migrate | worker | reconcile | audit-chats | backup | restore | export | help)
+    -* | migrate | worker | reconcile | audit-chats | backup | restore | export | verify-record | help)
         exec python -m bot "$@"
         ;;
     *)

@@ -25,6 +25,7 @@ from webapp import (
     metrics_route,
     miniapp_api,
     miniapp_static,
+    record_json,
     settings_api,
     stars_api,
     stripe_webhook,
@@ -138,6 +139,7 @@ def create_web_app(
     app.add_routes(subscribers_api.routes)
     app.add_routes(stars_api.routes)
     app.add_routes(track_record.routes)
+    app.add_routes(record_json.routes)
     app.add_routes(settings_api.routes)
     app.add_routes(exports_api.routes)
     miniapp_static.register(app)

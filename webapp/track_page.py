@@ -17,9 +17,11 @@ from decimal import Decimal
 from babel.numbers import format_decimal
 
 from bot.core.languages import bcp47
+from bot.signals.record_store import Recent
 from bot.texts import babel_locale, format_date, format_moment, plain
 from bot.texts.signals import status_label
 from db.models import Signal, SignalStatus, SignalUpdate
+from webapp import track_chain
 
 _W, _H = 640, 220  # the equity curve's viewBox
 _LEFT, _RIGHT, _TOP, _BOTTOM = 56, 8, 10, 28  # room for the axes' labels
@@ -44,6 +46,7 @@ class Page:
     updates: dict[int, list[SignalUpdate]]
     subscribe: str | None
     image: str | None  # the absolute URL of the curve as a PNG, for link previews
+    chain: Recent | None = None  # the verifiable record's newest entries (track_chain.py)
 
 
 def r_text(value: Decimal | None) -> str:
@@ -88,6 +91,11 @@ def render(page: Page) -> str:
 
 
 def _body(page: Page) -> str:
+    chain = track_chain.section(page.chain) if page.chain else ""
+    return f"{_results(page)}\n{chain}"
+
+
+def _results(page: Page) -> str:
     button = _subscribe(page.subscribe)
     open_line = html.escape(plain("track.open", count=page.open_count))
     if not page.closed:

@@ -2,10 +2,12 @@
 
 Closed signals with the time each was posted and each update, the win rate, R per signal
 and the equity curve (inline SVG, and /track-record.png for link previews); open signals
-only as a count, so nothing a subscriber pays for leaks. Signals cannot be edited or
-deleted once published (only cancelled, which shows here), so the record is what
-subscribers saw. The words are the catalogue's, in the reader's language (`?lang=ru`, else
-the browser's Accept-Language), rendered by webapp/track_page.py; no script.
+only as a count, so nothing a subscriber pays for leaks (the verifiable record's entries,
+webapp/track_chain.py, show each one's number, time and commitment, never its levels
+before it closes). Signals cannot be edited or deleted once published (only cancelled,
+which shows here), so the record is what subscribers saw. The words are the catalogue's,
+in the reader's language (`?lang=ru`, else the browser's Accept-Language), rendered by
+webapp/track_page.py; no script.
 """
 
 from __future__ import annotations
@@ -19,7 +21,7 @@ from aiogram.exceptions import AiogramError
 from aiohttp import web
 
 from bot.core.languages import bcp47
-from bot.signals import record
+from bot.signals import record, record_store
 from bot.signals.service import closed_signals, summarise
 from bot.signals.syntax import plain_number
 from bot.telegram.client import bot_username
@@ -41,14 +43,14 @@ DEEP_LINK = "track"  # /start's payload from the page's Subscribe button
 _images: dict[tuple[Decimal, ...], bytes] = {}  # the last curve drawn, by its points
 
 
-async def _load(request: web.Request) -> record.Closed:
+async def _load(request: web.Request) -> tuple[record.Closed, record_store.Recent]:
     async with request.app[UNIT_OF_WORK].reading() as session:
-        return await record.load(session, shown=SHOWN)
+        return await record.load(session, shown=SHOWN), await record_store.recent(session, SHOWN)
 
 
 @routes.get("/track-record")
 async def track_record(request: web.Request) -> web.Response:
-    loaded = await _load(request)
+    loaded, chain = await _load(request)
     closed, updates, open_count = loaded.signals, loaded.updates, loaded.open_count
     results = [
         row for row in closed if row.status != SignalStatus.CANCELLED and row.result_r is not None
@@ -65,6 +67,7 @@ async def track_record(request: web.Request) -> web.Response:
         updates=updates,
         subscribe=await _subscribe_link(request),
         image=f"{_origin(request)}/track-record.png" if results else None,
+        chain=chain,
     )
     # In the reader's language (webapp/language.py): a cache keeps one copy per language.
     headers = {

@@ -1,5 +1,5 @@
 """The delivery worker the chat sends through, with its progress reporter: built here, one
-way, for `python -m bot` (bot/app.py) and `python -m bot worker` (bot/worker.py).
+way, for `python -m bot` (bot/app/) and `python -m bot worker` (bot/worker.py).
 
 The worker process imports this module, so it stays light: no dispatcher, routers, Stripe or
 web server (tests/project/test_code_shape.py checks what the worker process loads).

@@ -38,6 +38,8 @@ class NoticeKind(enum.StrEnum):
     MASS_HELD = "mass_held"
     ALERT_PREVIEW = "alert_preview"  # a TradingView alert's signal, with Send (or held)
     ALERT_PROBLEM = "alert_problem"  # a TradingView alert refused, and why
+    # To a chat of the provider's (the signal channel): the verifiable record's daily head
+    RECORD_HEAD = "record_head"
     # Broadcasts (a Broadcast's kind is one of these three too) and handed-over replies
     BROADCAST = "broadcast"
     SIGNAL = "signal"

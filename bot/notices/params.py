@@ -108,6 +108,14 @@ class MassHeld(TypedDict):
     held_at: int  # the hold's time (seconds): the button confirms this one
 
 
+class RecordHead(TypedDict):
+    seq: int  # the chain's newest entry
+    hash: str
+    count: int  # entries in the chain
+    day: str  # the day posted (ISO date, UTC)
+    url: str | None  # where the record can be read and checked (PUBLIC_URL's), if known
+
+
 class Broadcast(TypedDict):
     text: str
 
@@ -199,6 +207,7 @@ SHAPES: dict[NoticeKind, type] = {
     NoticeKind.PREMIUM_DECLINED: Nothing,
     NoticeKind.PREMIUM_AUDIT: PremiumAudit,
     NoticeKind.MASS_HELD: MassHeld,
+    NoticeKind.RECORD_HEAD: RecordHead,
     NoticeKind.BROADCAST: Broadcast,
     NoticeKind.SIGNAL: Signal,
     NoticeKind.SIGNAL_UPDATE: SignalUpdate,

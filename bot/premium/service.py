@@ -54,7 +54,7 @@ class PremiumChats:
         self.chat_ids = list(chat_ids)
         self._allowlist = frozenset(allowlist)
         self._pacer = pacer
-        # The scheduler's brake, attached by the composition root (bot/app.py): while it
+        # The scheduler's brake, attached by the composition root (bot/app/): while it
         # knows the wall clock is ahead, everyone's access looks over, so nobody is removed
         # or declined here (the braked audit decides later).
         self.brake: MassBrake | None = None

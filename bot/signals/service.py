@@ -15,6 +15,7 @@ from bot.core.errors import DomainError
 from bot.notices import outbox
 from bot.notices.kinds import NoticeKind
 from bot.signals import channel as signal_channel
+from bot.signals import record_store
 from bot.signals.channel import ChannelRule
 from bot.signals.spec import SignalSpec, decimal_text, spec_of, spec_params
 from bot.signals.updates import (
@@ -162,6 +163,7 @@ async def publish(
         session, chats, kind=NoticeKind.SIGNAL, params=params, broadcast_id=broadcast.id, now=now
     )
     await signal_channel.queue_post(session, channel, signal, params, now)
+    await record_store.signal_published(session, signal, now)  # the verifiable record
     return broadcast
 
 
@@ -206,6 +208,7 @@ async def post_update(
     broadcast = await _follow_up(session, signal, command, params, now=now, admin=admin_chat_id)
     spec = spec_params(spec_of(signal))
     await signal_channel.queue_follow_up(session, channel, signal.id, params, spec=spec, now=now)
+    await record_store.update_posted(session, command, outcome, now)  # the verifiable record
     return signal, broadcast
 
 

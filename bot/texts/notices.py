@@ -12,7 +12,7 @@ from __future__ import annotations
 from collections import OrderedDict
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import UTC, datetime
 from decimal import Decimal
 from typing import Any, cast
 
@@ -183,6 +183,14 @@ def _mass_held(p: shapes.MassHeld) -> Rendered:
     return text, keyboards.confirm_mass_action(action, int(p.get("held_at", 0)))
 
 
+def _record_head(p: shapes.RecordHead) -> Rendered:
+    """The verifiable record's head, posted daily (bot/signals/record_head.py)."""
+    link = t("notice.record_head_link", url=p["url"]) if p.get("url") else Html("")
+    day = format_date(datetime.fromisoformat(p["day"]).replace(tzinfo=UTC))
+    params = {"seq": p["seq"], "hash": p["hash"], "count": p["count"]}
+    return t("notice.record_head", date=day, link=link, **params), None
+
+
 def _referral_bonus(p: shapes.ReferralBonus) -> Rendered:
     return tn("notice.referral_bonus", int(p["days"]), date=_date(p.get("until"))), None
 
@@ -266,6 +274,7 @@ KINDS: dict[NoticeKind, KindText] = {
     NoticeKind.MASS_HELD: KindText(_mass_held, "kind.mass_held"),
     NoticeKind.ALERT_PREVIEW: KindText(alert_texts.preview, "kind.alert_preview"),
     NoticeKind.ALERT_PROBLEM: KindText(alert_texts.problem, "kind.alert_problem"),
+    NoticeKind.RECORD_HEAD: KindText(_record_head, "kind.record_head"),
     NoticeKind.RENEWAL_NOTICE: KindText(_renewal, "kind.renewal_notice"),
     NoticeKind.STARS_RENEWED: KindText(_stars_renewed, "kind.stars_renewed"),
     NoticeKind.STARS_REFUNDED: KindText(_stars_refunded, "kind.stars_refunded"),

@@ -1,4 +1,4 @@
-"""The application's session factory, built by each composition root (bot/app.py,
+"""The application's session factory, built by each composition root (bot/app/,
 bot/worker.py): sessions of a Session class of its own, with the commit events attached
 (bot.transactions.commit_events). Listeners sit on that class, not on SQLAlchemy's Session,
 so what a transaction triggers does not depend on which modules happened to be imported,

@@ -24,7 +24,14 @@ from db.models.payments import (
     StripeCustomer,
     SyncCursor,
 )
-from db.models.signals import AlertReceipt, Signal, SignalStatus, SignalUpdate
+from db.models.signals import (
+    AlertReceipt,
+    RecordEntry,
+    RecordHead,
+    Signal,
+    SignalStatus,
+    SignalUpdate,
+)
 
 __all__ = [
     "Base",
@@ -45,6 +52,8 @@ __all__ = [
     "Priority",
     "ProcessedStripeEvent",
     "ProcessedUpdate",
+    "RecordEntry",
+    "RecordHead",
     "Referral",
     "SchedulerJob",
     "Signal",

@@ -76,3 +76,36 @@ class AlertReceipt(Base):
 
     digest: Mapped[str] = mapped_column(String(64), primary_key=True)
     received_at: Mapped[datetime] = mapped_column(UTCDateTime(), index=True)
+
+
+class RecordEntry(Base):
+    """One entry of the verifiable record's hash chain (bot/signals/record_store.py): a
+    published signal or an update, committed to without its levels. `content` (the
+    canonical JSON committed to) and `salt` stay private until `revealed_at`, when the
+    signal closes; the rest is public at once. `seq` is the chain's order, unique."""
+
+    __tablename__ = "record_entries"
+
+    seq: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=False)
+    type: Mapped[str] = mapped_column(String(8))  # "signal" or "update"
+    signal_id: Mapped[int] = mapped_column(Integer, ForeignKey("signals.id"), index=True)
+    at: Mapped[datetime] = mapped_column(UTCDateTime())
+    commitment: Mapped[str] = mapped_column(String(64))
+    prev: Mapped[str] = mapped_column(String(64))
+    hash: Mapped[str] = mapped_column(String(64), unique=True)
+    content: Mapped[str] = mapped_column(Text)
+    salt: Mapped[str] = mapped_column(String(64))
+    revealed_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+
+
+class RecordHead(Base):
+    """The chain's head as posted to a chat on a day (UTC): one post a day, however often
+    the job runs or in however many processes (the day is the key)."""
+
+    __tablename__ = "record_heads"
+
+    day: Mapped[str] = mapped_column(String(10), primary_key=True)  # 2026-12-06
+    seq: Mapped[int] = mapped_column(Integer)
+    hash: Mapped[str] = mapped_column(String(64))
+    chat_id: Mapped[int] = mapped_column(BigInteger)
+    posted_at: Mapped[datetime] = mapped_column(UTCDateTime())

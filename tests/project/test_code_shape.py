@@ -142,7 +142,7 @@ SIDE_BY_SIDE = [(name, packages) for name, packages in FLOORS[:-1] if len(packag
 def test_packages_on_one_floor_do_not_know_each_other(
     floor: str, packages: tuple[str, ...]
 ) -> None:
-    """Chat and web meet only below them (texts, telegram, the domain) or in bot/app.py;
+    """Chat and web meet only below them (texts, telegram, the domain) or in bot/app/;
     Stripe's rail and Stars' only in what they share (bot/payments); signals, delivery and
     the lifecycle only through the outbox. (The entry points call one another.)"""
     wrong = [

@@ -5,14 +5,14 @@ check the database against Stripe, Telegram Stars and the premium chats."""
 from __future__ import annotations
 
 import logging
-from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import timedelta
 
 from aiogram import Bot, Dispatcher
 from aiohttp import web
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
+from bot.app import jobs
 from bot.billing.checkout import BillingService
 from bot.billing.plans import PlanCatalog
 from bot.billing.reconcile import Reconciler
@@ -23,19 +23,15 @@ from bot.chat.progress_reports import ProgressReporter
 from bot.chat.replies import ReplyGuard
 from bot.chat.sender import create_sender
 from bot.core.clock import Clock, SystemClock
-from bot.core.errors import BillingNotConfiguredError, BillingUnavailableError
 from bot.core.languages import ChosenLanguages
 from bot.core.logs import install_redaction
 from bot.core.settings import Settings
 from bot.delivery.pacing import ChatPace
 from bot.delivery.turn import SendingTurn, sending_turn
 from bot.delivery.worker import DeliveryWorker
-from bot.lifecycle.brake import MassBrake
-from bot.lifecycle.scheduler import Job, Scheduler
-from bot.lifecycle.sweeps import LifecycleSweeps
+from bot.lifecycle.scheduler import Scheduler
 from bot.notices.outbox import OutboxWakeup
 from bot.payments.links import payment_links
-from bot.premium import jobs as premium_jobs
 from bot.premium.service import PremiumChats
 from bot.stars.reconcile import StarsReconciler
 from bot.stars.service import StarsService
@@ -57,7 +53,6 @@ log = logging.getLogger(__name__)
 BATCH_LOCK_TIMEOUT_MS = 20
 WEBHOOK_LANES = 2  # PostgreSQL: webhook batches in flight at once in one process
 # A daily reconciliation pages through every Stripe subscription: minutes, not seconds.
-RECONCILE_LEASE = timedelta(minutes=30)
 
 
 @dataclass
@@ -126,21 +121,6 @@ def _billing(
     return stripe_conn, billing, stripe_events
 
 
-def _daily_reconcile(
-    reconciler: Reconciler | StarsReconciler,
-) -> Callable[[datetime], Awaitable[str]]:
-    """The scheduler's daily run of a reconciliation: one log line per repair, the
-    summary as the job's outcome."""
-
-    async def reconcile(_now: datetime) -> str:
-        report = await reconciler.run(dry_run=False)
-        for change in report.changed:
-            log.info("reconcile: %s", change if isinstance(change, str) else change.line())
-        return report.summary(dry_run=False)
-
-    return reconcile
-
-
 def _reconciler(
     settings: Settings,
     session_factory: async_sessionmaker[AsyncSession],
@@ -152,77 +132,6 @@ def _reconciler(
         return None
     grace = timedelta(days=settings.grace_days)
     return Reconciler(stripe_events, stripe_conn.client, session_factory, grace=grace)
-
-
-def _plan_prices(billing: BillingService) -> Callable[[], Awaitable[dict[str, tuple[int, str]]]]:
-    """Each plan's price for the renewal notices; none while Stripe is away (the notice
-    then gives the date only)."""
-
-    async def prices() -> dict[str, tuple[int, str]]:
-        try:
-            plans = await billing.plans()
-        except (BillingNotConfiguredError, BillingUnavailableError):
-            return {}
-        return {plan.price_id: (plan.unit_amount, plan.currency) for plan in plans}
-
-    return prices
-
-
-def _scheduler(
-    settings: Settings,
-    session_factory: async_sessionmaker[AsyncSession],
-    *,
-    stripe_events: StripeEventProcessor,
-    billing: BillingService,
-    reconciler: Reconciler | None,
-    stars_reconciler: StarsReconciler | None,
-    premium: PremiumChats,
-    clock: Clock | None,
-) -> Scheduler:
-    """The lifecycle jobs and how often each runs: expiry and the end of a grace often
-    enough to tell a user within a minute, reminders, renewal notices and win-back offers
-    (days ahead or behind) every few minutes. Mass removals and expiries are held
-    (MASS_ACTION_SHARE, bot/lifecycle/brake.py)."""
-    mass_brake = MassBrake(share=settings.mass_action_share, admin_ids=settings.admin_ids)
-    premium.brake = mass_brake  # a chat_member update's removal waits while the clock is ahead
-    sweeps = LifecycleSweeps(
-        UnitOfWork(session_factory),
-        reminder_days=settings.reminder_days,
-        plan_name=stripe_events.plan_name,
-        winback_days=settings.winback_days,
-        # The code is Stripe's: not named in the offer when Stripe is not a rail.
-        winback_code=settings.winback_promo_code if "stripe" in settings.rails else None,
-        renewal_days=settings.renewal_notice_days,
-        prices=_plan_prices(billing),
-        brake=mass_brake,
-    )
-    jobs = [
-        Job("expiry", timedelta(seconds=30), sweeps.expiry),
-        Job("reminders", timedelta(minutes=5), sweeps.reminders),
-        Job("suspensions", timedelta(seconds=30), sweeps.suspensions),
-    ]
-    if settings.renewal_notice_days:
-        jobs.append(Job("renewals", timedelta(minutes=5), sweeps.renewals))
-    if settings.winback_days is not None:
-        jobs.append(Job("winback", timedelta(minutes=5), sweeps.winback))
-    if premium.enabled:
-        every, daily = timedelta(seconds=30), timedelta(days=1)
-        jobs.append(Job("premium-invites", every, premium_jobs.invites(premium, mass_brake)))
-        minute = timedelta(minutes=1)
-        jobs.append(Job("premium-removals", minute, premium_jobs.removals(premium, mass_brake)))
-        audit = premium_jobs.audit(premium, settings.admin_ids, mass_brake)
-        jobs.append(Job("premium-audit", daily, audit, first_after=timedelta(hours=1)))
-    reconcilers: list[tuple[str, Reconciler | StarsReconciler | None]] = [
-        ("reconcile", reconciler),
-        ("reconcile-stars", stars_reconciler),
-    ]
-    for name, each in reconcilers:
-        if each is not None:
-            body, first = _daily_reconcile(each), timedelta(hours=1)
-            jobs.append(
-                Job(name, timedelta(days=1), body, lease=RECONCILE_LEASE, first_after=first)
-            )
-    return Scheduler(session_factory, jobs, clock=clock, on_clock_move=mass_brake.clock_moved)
 
 
 def _delivery(
@@ -381,7 +290,7 @@ def build(settings: Settings, engine: AsyncEngine, *, clock: Clock | None = None
         web_app=web_app,
         telegram_health=telegram_health,
         progress=progress,
-        scheduler=_scheduler(
+        scheduler=jobs.scheduler(
             settings,
             session_factory,
             stripe_events=stripe_events,
