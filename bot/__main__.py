@@ -28,14 +28,15 @@ COMMANDS = {
     "the pg_dump line)",
     "restore": "replace the SQLite database with the backup at PATH; refuses a database in "
     "use, and one holding data without --force (PostgreSQL: prints the pg_restore line)",
-    "export": "write subscribers, payments (Telegram Stars) or signals as CSV to --out FILE "
+    "export": "write subscribers, payments (Telegram Stars), signals or the audit log as CSV "
+    "to --out FILE "
     "or stdout (--since DATE: only those from that day on)",
     "verify-record": "check a verifiable track record (a URL of /track-record.json, a file "
     "saved from one, or - for standard input); needs no settings. --head SEQ:HASH: a head "
     "published earlier (the daily post) that the record must still hold",
     "help": "show this help",
 }
-EXPORTS = ("subscribers", "payments", "signals")
+EXPORTS = ("subscribers", "payments", "signals", "audit")
 
 
 def _parser() -> argparse.ArgumentParser:

@@ -10,6 +10,8 @@ from aiohttp import web
 
 from bot.admin.csv_rows import lines
 from bot.admin.exports import HEADERS, Export, rows, since_of
+from bot.audit import log as audit
+from bot.audit.log import Actor
 from webapp.callers import require_admin
 from webapp.errors import ApiError
 from webapp.keys import UNIT_OF_WORK
@@ -27,7 +29,7 @@ def _kind(request: web.Request) -> Export:
 
 @routes.get("/api/v1/admin/exports/{kind}.csv")
 async def export_csv(request: web.Request) -> web.StreamResponse:
-    require_admin(request)
+    admin_id = require_admin(request)
     kind = _kind(request)
     try:
         since = since_of(request.query.get("since"))
@@ -46,4 +48,10 @@ async def export_csv(request: web.Request) -> web.StreamResponse:
         async for chunk in lines(HEADERS[kind], rows(session, kind, since)):
             await response.write(chunk.encode())
     await response.write_eof()
+    async with request.app[UNIT_OF_WORK]() as session:
+        after = {"since": since}
+        await audit.record(
+            session, Actor.admin(admin_id), audit.Action.EXPORT, datetime.now(UTC),
+            target=str(kind), after=after,
+        )  # fmt: skip
     return response

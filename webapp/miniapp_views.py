@@ -18,7 +18,7 @@ from bot.texts import billing as billing_texts
 from bot.texts import money, plain
 from bot.texts.labels import delivery_label, kind_label, source_label
 from bot.texts.signals import status_label, window_label
-from db.models import Entitlement, Signal, User
+from db.models import AuditEntry, Entitlement, Signal, User
 
 
 def iso(moment: datetime | None) -> str | None:
@@ -231,4 +231,20 @@ def timeline(row: Timeline, now: datetime) -> dict[str, Any]:
             }
             for event in row.events
         ],
+        "actions": [audit_entry(entry) for entry in row.actions],
+    }
+
+
+def audit_entry(entry: AuditEntry) -> dict[str, Any]:
+    """One admin action (bot/audit/log.py), as the console lists it."""
+    return {
+        "id": entry.id,
+        "at": iso(entry.at),
+        "actor": entry.actor,
+        "actor_id": entry.actor_id,
+        "action": entry.action,
+        "user_id": entry.subject_id,
+        "target": entry.target,
+        "before": entry.before,
+        "after": entry.after,
     }

@@ -14,6 +14,7 @@ from aiogram.exceptions import (
 from aiohttp import web
 
 from bot.accounts import subscribers
+from bot.audit.log import Actor
 from bot.core.ids import parse_user_id
 from bot.core.safe_input import UnsafeInputError, check_text
 from bot.stars.ledger import NoStarsSubscriptionError, NothingToRefundError
@@ -73,7 +74,7 @@ async def timeline(request: web.Request) -> web.Response:
 async def refund(request: web.Request) -> web.Response:
     """Refund the Telegram Stars payment whose period is running, as /refund does in chat,
     or an older one named by `charge_id`. A second tap finds nothing running: 409."""
-    require_admin(request)
+    admin_id = require_admin(request)
     user_id = _user_id(request)
     body = await json_object(request, MAX_BODY)
     reason, charge_id = body.get("reason", ""), body.get("charge_id")
@@ -98,6 +99,7 @@ async def refund(request: web.Request) -> web.Response:
             " ".join(reason.split()),
             datetime.now(UTC),
             charge_id=charge_id,
+            actor=Actor.admin(admin_id),
         )
     except NothingToRefundError as error:
         ended = error.params["ended"]

@@ -4,7 +4,7 @@ went (payments started and failed, reminders, expiries, signals not delivered)."
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime
 
 from sqlalchemy import ColumnElement, or_, select
@@ -12,11 +12,13 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.accounts import entitlement_writes
 from bot.accounts.access import entitlement_grants_access, with_access
+from bot.audit import log as audit
+from bot.audit.log import Actor
 from bot.core.errors import DomainError
 from bot.notices import outbox
 from bot.notices.kinds import NoticeKind
 from db.engine import unicode_lower
-from db.models import Entitlement, EntitlementSource, OutboxMessage, User
+from db.models import AuditEntry, Entitlement, EntitlementSource, OutboxMessage, User
 
 # Free access an admin can take back; a Stripe subscription ends in Stripe (its webhook
 # then ends the access), where the refund is also made.
@@ -49,6 +51,7 @@ async def revoke(
         raise NothingToRevokeError(
             "revoke.stripe_only" if stripe_active else "revoke.nothing", user=user_id
         )
+    before = {row.source: row.expires_at for row in revocable}
     for row in revocable:
         row.status = "canceled"
         row.expires_at = now
@@ -56,6 +59,15 @@ async def revoke(
     await entitlement_writes.save(session, *revocable)
     await outbox.enqueue(
         session, chat_id=user_id, kind=NoticeKind.ACCESS_REVOKED, params={"reason": reason}
+    )
+    await audit.record(
+        session,
+        Actor.admin(admin_id),
+        audit.Action.REVOKE,
+        now,
+        subject_id=user_id,
+        before=before,
+        after={"reason": reason, "ended": now},
     )
     return Revoked(sorted(row.source for row in revocable), stripe_active)
 
@@ -74,6 +86,7 @@ class Timeline:
     entitlements: list[Entitlement]
     events: list[TimelineEvent]
     has_access: bool
+    actions: list[AuditEntry] = field(default_factory=list)  # admin actions about them
 
 
 async def timeline(session: AsyncSession, user_id: int, now: datetime) -> Timeline | None:
@@ -99,7 +112,8 @@ async def timeline(session: AsyncSession, user_id: int, now: datetime) -> Timeli
     )
     events = [TimelineEvent(m.created_at, m.kind, m.status, m.last_error) for m in messages]
     granted = any(entitlement_grants_access(row, now) for row in rows)
-    return Timeline(user, rows, events, granted)
+    actions = await audit.latest(session, subject_id=user_id, limit=TIMELINE_EVENTS)
+    return Timeline(user, rows, events, granted, actions)
 
 
 @dataclass(frozen=True)

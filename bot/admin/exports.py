@@ -10,6 +10,7 @@ Billing, Invoices, Export), each subscriber's Stripe state is in `subscribers`.
 from __future__ import annotations
 
 import enum
+import json
 from collections.abc import AsyncIterator, Sequence
 from datetime import UTC, date, datetime
 from typing import Any
@@ -17,7 +18,7 @@ from typing import Any
 from sqlalchemy import Executable, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from db.models import Entitlement, Signal, SignalStatus, StarPayment, User
+from db.models import AuditEntry, Entitlement, Signal, SignalStatus, StarPayment, User
 
 BATCH = 1_000  # rows fetched at a time
 
@@ -26,9 +27,21 @@ class Export(enum.StrEnum):
     SUBSCRIBERS = "subscribers"
     PAYMENTS = "payments"
     SIGNALS = "signals"
+    AUDIT = "audit"
 
 
 HEADERS: dict[Export, tuple[str, ...]] = {
+    Export.AUDIT: (
+        "id",
+        "at",
+        "actor",
+        "actor_id",
+        "action",
+        "user_id",
+        "target",
+        "before",
+        "after",
+    ),
     Export.SUBSCRIBERS: (
         "user_id",
         "username",
@@ -100,7 +113,17 @@ def _signals(since: datetime | None) -> Executable:
     return query.where(Signal.published_at >= since) if since else query
 
 
-QUERIES = {Export.SUBSCRIBERS: _subscribers, Export.PAYMENTS: _payments, Export.SIGNALS: _signals}
+def _audit(since: datetime | None) -> Executable:
+    query = select(AuditEntry).order_by(AuditEntry.id)
+    return query.where(AuditEntry.at >= since) if since else query
+
+
+QUERIES = {
+    Export.SUBSCRIBERS: _subscribers,
+    Export.PAYMENTS: _payments,
+    Export.SIGNALS: _signals,
+    Export.AUDIT: _audit,
+}
 
 
 def _row(kind: Export, found: Sequence[Any]) -> tuple[object, ...]:
@@ -111,6 +134,10 @@ def _row(kind: Export, found: Sequence[Any]) -> tuple[object, ...]:
             *(user.created_at, user.blocked_at, row.source, row.status, row.price_id),
             *(row.expires_at, row.cancel_at_period_end, row.updated_at),
         )
+    if kind is Export.AUDIT:
+        (a,) = found
+        before, after = (json.dumps(v, sort_keys=True) if v else None for v in (a.before, a.after))
+        return (a.id, a.at, a.actor, a.actor_id, a.action, a.subject_id, a.target, before, after)
     if kind is Export.PAYMENTS:
         (p,) = found
         return (

@@ -12,6 +12,8 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.accounts import access, entitlement_writes, referrals, users
 from bot.accounts.access import entitlement_grants_access
+from bot.audit import log as audit
+from bot.audit.log import Actor
 from bot.billing.plans import Plan
 from bot.core.errors import DomainError
 from bot.notices import outbox
@@ -55,6 +57,7 @@ async def grant(
     if days == 0 and (row is None or not entitlement_grants_access(row, now)):
         raise NoGrantError("grant.no_grant", user=user_id)
     await users.ensure_user_id(await session.connection(), user_id)
+    before = _grant_state(row)
     if row is None:
         row = Entitlement(user_id=user_id, source=EntitlementSource.GRANT, status="active")
     row.source_ref = f"admin:{admin_id}"
@@ -63,7 +66,16 @@ async def grant(
     await entitlement_writes.save(session, row)
     until = row.expires_at.isoformat() if days > 0 else None
     await outbox.enqueue(session, chat_id=user_id, kind=NoticeKind.GRANT, params={"until": until})
+    action = audit.Action.GRANT if days > 0 else audit.Action.REVOKE
+    after = _grant_state(row)
+    await audit.record(
+        session, Actor.admin(admin_id), action, now, subject_id=user_id, before=before, after=after
+    )
     return row
+
+
+def _grant_state(row: Entitlement | None) -> dict[str, object] | None:
+    return None if row is None else {"status": row.status, "expires_at": row.expires_at}
 
 
 async def broadcast(
@@ -86,6 +98,11 @@ async def broadcast(
         params={"text": text},
         broadcast_id=job.id,
         now=now,
+    )
+    actor = Actor.admin(admin_chat_id) if admin_chat_id is not None else Actor.tool("cli")
+    after = {"recipients": len(chats), "text": text[:200]}
+    await audit.record(
+        session, actor, audit.Action.BROADCAST, now, target=f"broadcast:{job.id}", after=after
     )
     return job
 

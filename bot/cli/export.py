@@ -5,12 +5,14 @@ the memory of a batch."""
 from __future__ import annotations
 
 import sys
-from datetime import datetime
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import TextIO
 
 from bot.admin.csv_rows import lines
 from bot.admin.exports import HEADERS, Export, rows
+from bot.audit import log as audit
+from bot.audit.log import Actor
 from bot.core.settings import Settings
 from bot.core.startup import check_schema, open_engine
 from bot.transactions.sessions import app_session_factory
@@ -42,6 +44,15 @@ async def run_export(
         finally:
             if out is not None:
                 target.close()
+        async with sessions() as session, session.begin():
+            await audit.record(
+                session,
+                Actor.tool("cli"),
+                audit.Action.EXPORT,
+                datetime.now(UTC),
+                target=str(kind),
+                after={"rows": count, "since": since},
+            )
         print(f"export {kind}: {count} rows", file=sys.stderr)  # noqa: T201
         return 0
     finally:

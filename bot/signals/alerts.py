@@ -18,6 +18,7 @@ from sqlalchemy import delete, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.accounts import access
+from bot.audit.log import Actor
 from bot.core.errors import DomainError
 from bot.notices import outbox
 from bot.notices.kinds import NoticeKind
@@ -37,6 +38,9 @@ PROBLEM_WINDOW = timedelta(hours=1)
 
 class NoOpenSignalError(DomainError):
     """An update alert for a pair with no open signal (`alert.no_open_signal`)."""
+
+
+ALERT_ACTOR = Actor.tool("tradingview")  # the audit log's name for an alert's doings
 
 
 @dataclass(frozen=True, slots=True)
@@ -109,6 +113,7 @@ async def _signal(
                 admin_chat_id=options.progress_chat,
                 per_minute=options.per_minute,
                 channel=options.channel,
+                actor=ALERT_ACTOR,
             )
     except service.PostingLimitError as error:
         seconds = int(str(error.params["seconds"]))
@@ -150,6 +155,7 @@ async def _update(
         now,
         admin_chat_id=options.progress_chat,
         channel=options.channel,
+        actor=ALERT_ACTOR,
     )
     return AlertOutcome("updated", signal_id, broadcast.id, broadcast.total)
 

@@ -11,6 +11,8 @@ from sqlalchemy import select, text, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.accounts import access
+from bot.audit import log as audit
+from bot.audit.log import Actor
 from bot.core.errors import DomainError
 from bot.notices import outbox
 from bot.notices.kinds import NoticeKind
@@ -56,7 +58,9 @@ async def create_draft(session: AsyncSession, spec: SignalSpec, author_id: int) 
     return signal
 
 
-async def discard_draft(session: AsyncSession, signal_id: int) -> None:
+async def discard_draft(
+    session: AsyncSession, signal_id: int, actor: Actor, now: datetime
+) -> None:
     result = await session.execute(
         update(Signal)
         .where(Signal.id == signal_id, Signal.status == SignalStatus.DRAFT)
@@ -64,6 +68,8 @@ async def discard_draft(session: AsyncSession, signal_id: int) -> None:
     )
     if result.rowcount != 1:  # type: ignore[attr-defined]
         raise await _state_error(session, signal_id)
+    target = f"signal:{signal_id}"
+    await audit.record(session, actor, audit.Action.SIGNAL_DISCARD, now, target=target)
 
 
 async def _state_error(session: AsyncSession, signal_id: int) -> DomainError:
@@ -122,6 +128,7 @@ async def publish(
     progress_message_id: int | None = None,
     per_minute: int | None = None,
     channel: ChannelRule | None = None,
+    actor: Actor | None = None,
 ) -> Broadcast:
     """Open the signal and write one outbox row per subscriber with access, atomically
     (and the signal channel's post, when there is one: bot/signals/channel.py).
@@ -164,6 +171,10 @@ async def publish(
     )
     await signal_channel.queue_post(session, channel, signal, params, now)
     await record_store.signal_published(session, signal, now)  # the verifiable record
+    who = actor or (Actor.admin(admin_chat_id) if admin_chat_id else Actor(signal.author_id))
+    after = {"symbol": signal.symbol, "side": signal.side, "recipients": len(chats)}
+    target = f"signal:{signal.id}"
+    await audit.record(session, who, audit.Action.SIGNAL_PUBLISH, now, target=target, after=after)
     return broadcast
 
 
@@ -175,6 +186,7 @@ async def post_update(
     *,
     admin_chat_id: int | None = None,
     channel: ChannelRule | None = None,
+    actor: Actor | None = None,
 ) -> tuple[Signal, Broadcast]:
     """Record the update, set status and result, and queue a threaded follow-up for everyone
     who received (or is about to receive) the signal, the signal channel included."""
@@ -209,6 +221,15 @@ async def post_update(
     spec = spec_params(spec_of(signal))
     await signal_channel.queue_follow_up(session, channel, signal.id, params, spec=spec, now=now)
     await record_store.update_posted(session, command, outcome, now)  # the verifiable record
+    after = {"kind": command.kind, "price": outcome.price, "status": outcome.status}
+    await audit.record(
+        session,
+        actor or Actor(author_id),
+        audit.Action.SIGNAL_UPDATE,
+        now,
+        target=f"signal:{signal.id}",
+        after=after,
+    )
     return signal, broadcast
 
 

@@ -20,6 +20,8 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.accounts import access, entitlement_writes, referrals
 from bot.accounts.access import entitlement_grants_access
+from bot.audit import log as audit
+from bot.audit.log import Actor
 from bot.core.errors import DomainError
 from bot.notices import outbox
 from bot.notices.kinds import NoticeKind
@@ -304,6 +306,7 @@ class StarsService:
         now: datetime,
         *,
         charge_id: str | None = None,
+        actor: Actor | None = None,
     ) -> Refunded:
         """Refund the payment whose period is running (refundStarPayment), or the one
         `charge_id` names, and book it (the user told; access ends when it was the running
@@ -321,6 +324,11 @@ class StarsService:
             already = True
         async with uow() as session:
             ended = await self.book_refund(session, user_id, charge_id, reason=reason, now=now)
+            if actor is not None:
+                after = {"charge_id": charge_id, "amount": amount, "already": already}
+                await audit.record(
+                    session, actor, audit.Action.REFUND, now, subject_id=user_id, after=after
+                )
         if ended:
             # The money for the running period is back: the subscription must not charge
             # again in 30 days. Should this stop not land, the renewal is given back when it

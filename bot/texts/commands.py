@@ -93,4 +93,5 @@ def help_text(offered: Offered, *, is_admin: bool) -> Html:
     text = t("help.intro") + "\n\n" + "\n".join(lines)
     if is_admin:
         text += t("help.admin", signal_syntax=SYNTAX, update_syntax=UPDATE_SYNTAX)
+        text += "\n" + t("help.admin_audit")
     return Html(text)

@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 
 from bot.texts import Html, format_date, format_moment, t
+from bot.texts import audit as audit_texts
 from bot.texts.billing import state_label
 from bot.texts.labels import delivery_label, kind_label, source_label
 
@@ -63,4 +64,7 @@ def timeline(found: Timeline) -> Html:
         )
     if not found.events:
         lines.append(t("user.none"))
+    if found.actions:
+        lines.append(t("user.actions"))
+        lines.extend(audit_texts.line(entry) for entry in found.actions)
     return Html("\n".join(lines))

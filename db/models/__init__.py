@@ -8,6 +8,7 @@ from db.models.accounts import Entitlement, EntitlementSource, Referral, User
 from db.models.delivery import Broadcast, LearntRate, OutboxMessage, OutboxStatus, Priority
 from db.models.jobs import (
     AttemptBucket,
+    AuditEntry,
     HealthProbe,
     HeldAction,
     LifecycleNotice,
@@ -34,6 +35,7 @@ from db.models.signals import (
 )
 
 __all__ = [
+    "AuditEntry",
     "Base",
     "AlertReceipt",
     "AttemptBucket",

@@ -1,12 +1,13 @@
 """The running house: Telegram updates applied, the readiness probe, per-key attempt budgets,
 the scheduler's jobs and the notices they queued, premium chat members and periods, and the
-actions held for an admin."""
+actions held for an admin, and the audit log of admin actions."""
 
 from __future__ import annotations
 
 from datetime import datetime
+from typing import Any
 
-from sqlalchemy import BigInteger, Boolean, Float, ForeignKey, Integer, String
+from sqlalchemy import JSON, BigInteger, Boolean, Float, ForeignKey, Index, Integer, String
 from sqlalchemy.orm import Mapped, mapped_column
 
 from db.base import Base, UTCDateTime, utcnow
@@ -120,3 +121,22 @@ class HeldAction(Base):
     affected: Mapped[int] = mapped_column(Integer)
     population: Mapped[int] = mapped_column(Integer)
     confirmed_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+
+
+class AuditEntry(Base):
+    """One admin action, append-only (bot/audit/log.py is its one writer and never updates
+    or deletes): who (a Telegram id, or the tool: cli, tradingview, prices), when, what,
+    whom it concerns, and the state before and after where there is one."""
+
+    __tablename__ = "audit_log"
+    __table_args__ = (Index("ix_audit_log_subject", "subject_id"),)
+
+    id: Mapped[int] = mapped_column(BigInteger().with_variant(Integer, "sqlite"), primary_key=True)
+    at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow, index=True)
+    actor_id: Mapped[int | None] = mapped_column(BigInteger)
+    actor: Mapped[str] = mapped_column(String(16))  # admin, cli, tradingview, prices
+    action: Mapped[str] = mapped_column(String(32), index=True)
+    subject_id: Mapped[int | None] = mapped_column(BigInteger)  # the user it concerns
+    target: Mapped[str | None] = mapped_column(String(64))  # signal:17, broadcast:5, ...
+    before: Mapped[dict[str, Any] | None] = mapped_column(JSON)
+    after: Mapped[dict[str, Any] | None] = mapped_column(JSON)

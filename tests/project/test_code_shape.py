@@ -68,7 +68,8 @@ FLOORS: tuple[tuple[str, tuple[str, ...]], ...] = (
     ("transactions", ("bot.transactions",)),  # unit of work, group commit, change feed...
     # The domain, itself in floors: each feature stands on those it needs. Features return
     # data, never words or buttons.
-    ("notices", ("bot.notices",)),  # the kinds of notice and the outbox they are queued in
+    # the kinds of notice and the outbox they are queued in; the audit log of admin actions
+    ("notices", ("bot.notices", "bot.audit")),
     ("accounts", ("bot.accounts",)),  # users, preferences, access, every entitlement write
     ("payments", ("bot.payments",)),  # what both rails share: amounts, payment links
     ("rails", ("bot.billing", "bot.stars")),  # Stripe's rail and Telegram Stars', apart

@@ -11,6 +11,7 @@ from aiogram.filters import Command, CommandObject
 from aiogram.types import CallbackQuery, Message
 
 from bot.admin import service as admin
+from bot.audit import log as audit
 from bot.billing.checkout import BillingService
 from bot.billing.plans import Plan
 from bot.chat.middlewares.admin_only import ADMIN_ONLY
@@ -21,6 +22,7 @@ from bot.lifecycle import brake
 from bot.stars.service import StarsService
 from bot.texts import Html, format_date, plain, t, tn
 from bot.texts import admin as texts
+from bot.texts import audit as audit_texts
 from bot.texts.keyboards import MassActionButton
 from bot.transactions.unit_of_work import UnitOfWork
 from db.models import Entitlement
@@ -68,6 +70,13 @@ async def cmd_broadcast(message: Message, command: CommandObject, uow: UnitOfWor
     await message.answer(tn("broadcast.queued", job.total))
 
 
+async def cmd_audit(message: Message, uow: UnitOfWork) -> None:
+    """The latest admin actions: who did what, when, to whom (bot/audit/log.py)."""
+    async with uow.reading() as session:
+        entries = await audit.latest(session)
+    await message.answer(audit_texts.latest(entries))
+
+
 async def cmd_stats(
     message: Message, uow: UnitOfWork, billing: BillingService, stars: StarsService
 ) -> None:
@@ -101,5 +110,6 @@ def create_router() -> Router:
     router.message.register(cmd_grant, Command("grant"), flags=ADMIN_ONLY)
     router.message.register(cmd_broadcast, Command("broadcast"), flags=ADMIN_ONLY)
     router.message.register(cmd_stats, Command("stats"), flags=ADMIN_ONLY)
+    router.message.register(cmd_audit, Command("audit"), flags=ADMIN_ONLY)
     router.callback_query.register(cb_confirm_mass, MassActionButton.filter(), flags=ADMIN_ONLY)
     return router

@@ -14,6 +14,7 @@ from aiogram.filters import Command, CommandObject
 from aiogram.types import CallbackQuery, Message
 
 from bot.accounts import access
+from bot.audit.log import Actor
 from bot.chat.middlewares.admin_only import ADMIN_ONLY
 from bot.core.errors import DomainError
 from bot.core.settings import Settings
@@ -112,7 +113,12 @@ async def cb_send(
 async def cb_discard(query: CallbackQuery, callback_data: SignalButton, uow: UnitOfWork) -> None:
     try:
         async with uow() as session:
-            await signals.discard_draft(session, callback_data.signal_id)
+            await signals.discard_draft(
+                session,
+                callback_data.signal_id,
+                Actor.admin(query.from_user.id),
+                datetime.now(UTC),
+            )
     except DomainError as error:
         reason = html.unescape(texts.state_problem(error))
         await query.answer(plain("signal.nothing_discarded", reason=reason), show_alert=True)

@@ -13,6 +13,7 @@ from aiogram.exceptions import ClientDecodeError, TelegramAPIError, TelegramBadR
 from aiogram.filters import Command, CommandObject, Filter
 from aiogram.types import CallbackQuery, Message, PreCheckoutQuery
 
+from bot.audit.log import Actor
 from bot.chat.middlewares.admin_only import ADMIN_ONLY
 from bot.core.ids import parse_user_id
 from bot.core.safe_input import first_unsafe_char
@@ -137,11 +138,19 @@ def _refund_args(args: str | None) -> RefundArgs | Html:
     return RefundArgs(user_id, reason, charge_id)
 
 
-async def _refund(bot: Bot, uow: UnitOfWork, stars: StarsService, args: RefundArgs) -> Html:
+async def _refund(
+    bot: Bot, uow: UnitOfWork, stars: StarsService, args: RefundArgs, admin_id: int
+) -> Html:
     user_id = args.user_id
     try:
         done = await stars.refund(
-            bot, uow, user_id, args.reason, datetime.now(UTC), charge_id=args.charge_id
+            bot,
+            uow,
+            user_id,
+            args.reason,
+            datetime.now(UTC),
+            charge_id=args.charge_id,
+            actor=Actor.admin(admin_id),
         )
     except NothingToRefundError as error:
         ended = error.params["ended"]
@@ -163,7 +172,8 @@ async def cmd_refund(
     if isinstance(parsed, Html):
         await message.answer(parsed)
         return
-    await message.answer(await _refund(bot, uow, stars, parsed))
+    admin_id = message.from_user.id if message.from_user else 0
+    await message.answer(await _refund(bot, uow, stars, parsed, admin_id))
 
 
 async def cb_refund(
@@ -173,7 +183,8 @@ async def cb_refund(
     uow: UnitOfWork,
     stars: StarsService,
 ) -> None:
-    reply = await _refund(bot, uow, stars, RefundArgs(callback_data.user_id, ""))
+    args = RefundArgs(callback_data.user_id, "")
+    reply = await _refund(bot, uow, stars, args, query.from_user.id)
     await query.answer()
     await bot.send_message(query.from_user.id, reply)
 
