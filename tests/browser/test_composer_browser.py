@@ -489,30 +489,35 @@ async def test_a_subscriber_never_sees_the_composer(harness: Harness, browser: B
 
 # --- the page's R is the track record's ------------------------------------------------------
 
+Case = tuple[str, list[str], str, str]  # side, entries, stop, target
 prices = st.decimals(min_value=Decimal("0.0001"), max_value=Decimal(10**7), places=4)
-CASES: list[tuple[str, list[str], str, str]] = []
-
-
-@settings(database=None, derandomize=True, max_examples=300, deadline=None)
-@given(
-    side=st.sampled_from(["long", "short"]),
-    low=prices,
-    width=st.one_of(st.just(Decimal(0)), prices),
-    stop=prices,
-    target=prices,
-)
-def _collect(side: str, low: Decimal, width: Decimal, stop: Decimal, target: Decimal) -> None:
-    entries = [f"{low:f}"] if not width else [f"{low:f}", f"{low + width:f}"]
-    CASES.append((side, entries, f"{stop:f}", f"{target:f}"))
-
-
-_collect()
-CASES += [  # ties at the fourth and second places, a zone's odd midpoint
+# Ties at the fourth and at the second place, a zone's odd midpoint, a huge R.
+EDGES: list[Case] = [
     ("long", ["100"], "99.99995", "100.0001"),
     ("long", ["1"], "0.5", "1.00250"),
     ("short", ["3400", "3450"], "3520", "3300"),
     ("long", ["0.00000001"], "0.000000005", "999999999999"),
 ]
+
+
+def _cases() -> list[Case]:
+    """Signals of every shape (hypothesis, the same every run), and the edges above."""
+    found: list[Case] = []
+
+    @settings(database=None, derandomize=True, max_examples=300, deadline=None)
+    @given(
+        side=st.sampled_from(["long", "short"]),
+        low=prices,
+        width=st.one_of(st.just(Decimal(0)), prices),
+        stop=prices,
+        target=prices,
+    )
+    def collect(side: str, low: Decimal, width: Decimal, stop: Decimal, target: Decimal) -> None:
+        entries = [f"{low:f}"] if not width else [f"{low:f}", f"{low + width:f}"]
+        found.append((side, entries, f"{stop:f}", f"{target:f}"))
+
+    collect()
+    return found + EDGES
 
 
 def _expected(side: str, entries: list[str], stop: str, target: str) -> str | None:
@@ -532,16 +537,17 @@ async def test_the_pages_risk_reward_is_the_track_records(
     harness: Harness, browser: Browser
 ) -> None:
     app = await open_composer(browser, harness.base_url)
+    cases = _cases()
     found = await app.page.evaluate(
         """async (cases) => {
           const { rewardToRisk } = await import("/app/js/risk.js");
           return cases.map(([side, entries, stop, target]) =>
             rewardToRisk(side, entries, stop, target));
         }""",
-        CASES,
+        cases,
     )
-    expected = [_expected(*case) for case in CASES]
-    wrong = [(c, f, e) for c, f, e in zip(CASES, found, expected, strict=True) if f != e]
+    expected = [_expected(*case) for case in cases]
+    wrong = [(c, f, e) for c, f, e in zip(cases, found, expected, strict=True) if f != e]
     assert wrong == [], wrong[:5]
-    assert len(CASES) > 300
+    assert len(cases) > 300
     await app.assert_clean()
