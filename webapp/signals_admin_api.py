@@ -19,6 +19,7 @@ from bot.accounts import access
 from bot.admin import signal_reports
 from bot.core.errors import DomainError
 from bot.core.ids import parse_row_id
+from bot.delivery.broadcast_counts import Counts
 from bot.signals import cornix
 from bot.signals import service as signals
 from bot.signals.form import FormError, read_form
@@ -135,7 +136,6 @@ async def post_signal(request: web.Request) -> web.Response:
         async with request.app[UNIT_OF_WORK]() as session:
             draft = await signals.create_draft(session, spec, admin_id)
             broadcast = await signals.publish(session, draft.id, now, per_minute=per_minute)
-            report = await signal_reports.one(session, draft.id)
     except signals.PostingLimitError as error:  # nothing kept: the draft rolled back too
         raise ApiError(
             429,
@@ -144,7 +144,9 @@ async def post_signal(request: web.Request) -> web.Response:
             headers={"Retry-After": str(error.params["seconds"])},
             extra={"retry_after": error.params["seconds"]},
         ) from None
-    assert report is not None
+    # Its card as it stands at the commit: every message still to go.
+    counts = Counts(total=broadcast.total, pending=broadcast.total)
+    report = signal_reports.SignalReport(draft, broadcast.id, counts)
     return web.json_response(
         {
             "signal_id": draft.id,
@@ -187,14 +189,17 @@ async def post_update(request: web.Request) -> web.Response:
         )
         async with request.app[UNIT_OF_WORK]() as session:
             _, broadcast = await signals.post_update(session, command, admin_id, datetime.now(UTC))
-            report = await signal_reports.one(session, signal_id)
     except SignalSyntaxError as error:
         raise _update_error(error) from None
     except SignalNotFoundError as error:
         raise ApiError(404, "not_found", _problem(error)) from None
     except DomainError as error:  # a state it cannot take: over, or that TP reported
         raise ApiError(409, "signal_state", _problem(error)) from None
-    assert report is not None
+    # The card read after the commit: counting the whole broadcast is no work to hold the
+    # write transaction for.
+    async with request.app[UNIT_OF_WORK].reading() as session:
+        report = await signal_reports.one(session, signal_id)
+    assert report is not None  # it took an update, so it is published
     return web.json_response(
         {"signal": card(report), "broadcast_id": broadcast.id, "total": broadcast.total},
         status=201,
