@@ -28,6 +28,7 @@ from webapp import (
     miniapp_static,
     record_json,
     settings_api,
+    signals_admin_api,
     stars_api,
     stripe_webhook,
     subscribers_api,
@@ -136,6 +137,7 @@ def create_web_app(
     app.add_routes(metrics_route.routes)
     app.add_routes(stripe_webhook.routes)
     app.add_routes(miniapp_api.routes)
+    app.add_routes(signals_admin_api.routes)
     app.add_routes(texts_api.routes)
     app.add_routes(subscribers_api.routes)
     app.add_routes(stars_api.routes)

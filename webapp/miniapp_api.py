@@ -24,11 +24,8 @@ from bot.core.errors import (
 )
 from bot.delivery.broadcast_counts import counts_for
 from bot.payments.links import PleaseWaitError
-from bot.signals import channel as signal_channel
-from bot.signals import cornix, statistics
 from bot.signals import service as signals
-from bot.signals.paste import read_signal
-from bot.signals.syntax import SignalSyntaxError
+from bot.signals import statistics
 from bot.telegram.client import bot_username
 from bot.texts import admin as admin_texts
 from bot.texts import language, plain
@@ -261,58 +258,6 @@ async def performance(request: web.Request) -> web.Response:
     body = views.performance(windows, closed)
     body["statistics"] = statistics_views.statistics_of(statistics.trades_of(closed))
     return web.json_response(body)
-
-
-def _parse(request: web.Request, text: str) -> Any:
-    """A signal in one line or pasted over several, held to SIGNAL_STYLE's rules."""
-    try:
-        return read_signal(text, for_bots=request.app[SETTINGS].signal_style == "cornix")
-    except SignalSyntaxError as error:
-        problem = plain(error.key, **error.params)
-        raise ApiError(
-            400,
-            "invalid_signal",
-            f"{error.token!r}: {problem}" if error.token else problem,
-            extra={"token": error.token},
-        ) from None
-
-
-@routes.post("/api/v1/admin/signals/preview")
-async def preview_signal(request: web.Request) -> web.Response:
-    require_admin(request)
-    spec = _parse(request, _string(await _json_body(request), "text"))
-    async with _uow(request).reading() as session:
-        count = len(await access.recipients(session, datetime.now(UTC)))
-    shown = views.spec(spec)
-    return web.json_response(
-        {"signal": shown, "recipients": count, "canonical": shown["canonical"]}
-    )
-
-
-@routes.post("/api/v1/admin/signals")
-async def post_signal(request: web.Request) -> web.Response:
-    admin_id = require_admin(request)
-    spec = _parse(request, _string(await _json_body(request), "text"))
-    now = datetime.now(UTC)
-    try:
-        async with _uow(request)() as session:
-            draft = await signals.create_draft(session, spec, admin_id)
-            per_minute = cornix.posts_per_minute(request.app[SETTINGS].signal_style)
-            rule = signal_channel.rule_of(request.app[SETTINGS])
-            broadcast = await signals.publish(
-                session, draft.id, now, per_minute=per_minute, channel=rule
-            )
-    except signals.PostingLimitError as error:  # nothing kept: the draft rolled back too
-        raise ApiError(
-            429,
-            "too_many_signals",
-            plain(error.key, **error.params),
-            headers={"Retry-After": str(error.params["seconds"])},
-        ) from None
-    return web.json_response(
-        {"signal_id": draft.id, "broadcast_id": broadcast.id, "total": broadcast.total},
-        status=201,
-    )
 
 
 @routes.get("/api/v1/admin/broadcasts/{broadcast_id}")

@@ -85,16 +85,39 @@ def parse_update(text: str, *, for_bots: bool = False) -> UpdateCommand:
     if len(tokens) < 2:
         raise SignalSyntaxError(tokens[0], "syntax.update_what")
     kind, price, rest = _kind_and_price(tokens[1], tokens[2:])
-    note = " ".join(rest).strip() or None
-    if note is not None:
-        check_note(note)
-        # A take-profit leaves the rest of the trade running; "close" in its reply would
-        # make a following bot sell it all. (The last take-profit ends the trade, and its
-        # follow-up says Close itself.)
-        word = cornix.exit_word(note) if for_bots and kind.startswith("tp") else None
-        if word is not None:
-            raise SignalSyntaxError(word, "syntax.update_exit_word", word=word)
+    note = _checked_note(kind, " ".join(rest), for_bots=for_bots)
     return UpdateCommand(signal_id, kind, price, note)
+
+
+def build_update(
+    signal_id: int, kind: str, price: str | None, note: str | None, *, for_bots: bool = False
+) -> UpdateCommand:
+    """An update given by its parts (the Mini App's buttons), held to parse_update's rules:
+    the same kinds, the price read as /update reads it (required to close), the same note."""
+    word = kind.lower()
+    if not (word in {"sl", "close", "cancel"} or _TP.match(word)):
+        raise SignalSyntaxError(kind, "syntax.update_kind")
+    if word == "close" and not price:
+        raise SignalSyntaxError(kind, "syntax.update_close")
+    what = "close price" if word == "close" else f"{word} price"
+    value = parse_price(price, what) if price and word != "cancel" else None
+    checked = _checked_note(word, note or "", for_bots=for_bots)
+    return UpdateCommand(signal_id, word, value, checked)
+
+
+def _checked_note(kind: str, text: str, *, for_bots: bool) -> str | None:
+    """An update's note (None when blank), as the chat and the Mini App both take it."""
+    note = " ".join(text.split()) or None
+    if note is None:
+        return None
+    check_note(note)
+    # A take-profit leaves the rest of the trade running; "close" in its reply would make a
+    # following bot sell it all. (The last take-profit ends the trade, and its follow-up
+    # says Close itself.)
+    word = cornix.exit_word(note) if for_bots and kind.startswith("tp") else None
+    if word is not None:
+        raise SignalSyntaxError(word, "syntax.update_exit_word", word=word)
+    return note
 
 
 def _kind_and_price(word: str, rest: list[str]) -> tuple[str, Decimal | None, list[str]]:
@@ -134,6 +157,20 @@ def apply_update(signal: SignalState, command: UpdateCommand) -> Outcome:
         status = SignalStatus.CANCELLED
     pct, r = _results(spec, price)
     return Outcome(status, tp_hit, closed, price, pct, r)
+
+
+def possible_updates(signal: SignalState) -> list[str]:
+    """The updates `apply_update` takes for the signal as it stands, in the order a card
+    offers them: the take-profits not yet reported, the stop, a close, and a cancel before
+    any take-profit. Nothing once it is over."""
+    if signal.status in FINAL or signal.closed:
+        return []
+    count = len(signal.spec.take_profits)
+    kinds = [f"tp{n}" for n in range(signal.tp_hit + 1, count + 1)]
+    kinds += ["sl", "close"]
+    if not signal.tp_hit:
+        kinds.append("cancel")
+    return kinds
 
 
 def _take_profit(signal: SignalState, number: int) -> int:

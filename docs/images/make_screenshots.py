@@ -1,19 +1,23 @@
-"""Make docs/images/miniapp.png, the README's picture of the Mini App, run by hand:
+"""Make the documentation's pictures of the Mini App, run by hand:
 
     .venv/bin/python docs/images/make_screenshots.py      (after `make install-dev`)
 
 The real app against the suite's fake Bot API and fake Stripe (tests/support/harness.py),
 on a fresh SQLite file, with a subscriber and a few signals in its feed; Debian's Chromium
 (/usr/bin/chromium) driven by Playwright opens the page at phone width with validly signed
-initData, as the browser suites do (tests/browser/miniapp_helpers.py), and the feed is
-photographed.
+initData, as the browser suites do (tests/browser/miniapp_helpers.py). docs/images/miniapp.png
+is the README's, the feed; composer-light.png and composer-dark.png are docs/miniapp.md's,
+the admins' composer as tests/browser/test_composer_browser.py drives it (390 px wide): the
+form with its message, and a posted signal's card with its delivery report and TP1 asked.
 """
 
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import sys
 import tempfile
+from collections.abc import AsyncIterator
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -30,7 +34,11 @@ from tests.browser.miniapp_helpers import (  # noqa: E402
     VIEWPORT,
     telegram_stub,
 )
+from tests.browser.test_composer_browser import fill_signal, open_composer  # noqa: E402
+from tests.support.fakes.bot_api import FakeBotAPI  # noqa: E402
+from tests.support.fakes.stripe_api import FakeStripe  # noqa: E402
 from tests.support.harness import (  # noqa: E402
+    Harness,
     harness_factory,
     running_fake_bot,
     running_fake_stripe,
@@ -38,6 +46,7 @@ from tests.support.harness import (  # noqa: E402
 from tests.support.helpers import give_access, post_signal_update, publish_signal  # noqa: E402
 
 OUT = Path(__file__).resolve().parent / "miniapp.png"
+COMPOSER = Path(__file__).resolve().parent / "composer-{scheme}.png"
 SUBSCRIBER_ID = 7301
 SUBSCRIBER = {"id": SUBSCRIBER_ID, "first_name": "Sam", "username": "sam_trades"}
 # Oldest first: the feed shows the newest at the top.
@@ -53,23 +62,33 @@ SIGNALS = [
 
 async def main() -> None:
     with tempfile.TemporaryDirectory() as folder:
-        url = f"sqlite+aiosqlite:///{folder}/screenshots.db"
-        engine = create_engine(url)
-        await migrate.upgrade(engine)
-        await engine.dispose()
-        async with (
-            running_fake_bot() as fake_bot,
-            running_fake_stripe() as fake_stripe,
-            harness_factory(url, fake_bot, fake_stripe) as make_harness,
-        ):
-            harness = await make_harness()
-            await give_access(harness, SUBSCRIBER_ID)
-            for line, updates in SIGNALS:
-                signal_id = await publish_signal(harness, line)
-                for how in updates:
-                    await post_signal_update(harness, signal_id, how)
-            await photograph(harness.base_url)
-    print(f"{OUT.relative_to(ROOT)}: {OUT.stat().st_size:,} bytes")  # noqa: T201
+        async with running_fake_bot() as fake_bot, running_fake_stripe() as fake_stripe:
+            async with app_on(folder, "feed", fake_bot, fake_stripe) as harness:
+                await give_access(harness, SUBSCRIBER_ID)
+                for line, updates in SIGNALS:
+                    signal_id = await publish_signal(harness, line)
+                    for how in updates:
+                        await post_signal_update(harness, signal_id, how)
+                await photograph(harness.base_url)
+            # The composer on a bot of its own: two subscribers, nothing waiting to go out.
+            async with app_on(folder, "composer", fake_bot, fake_stripe) as harness:
+                await give_access(harness, SUBSCRIBER_ID, SUBSCRIBER_ID + 1)
+                await photograph_composer(harness)
+    for path in (OUT, *(Path(str(COMPOSER).format(scheme=s)) for s in ("light", "dark"))):
+        print(f"{path.relative_to(ROOT)}: {path.stat().st_size:,} bytes")  # noqa: T201
+
+
+@contextlib.asynccontextmanager
+async def app_on(
+    folder: str, name: str, fake_bot: FakeBotAPI, fake_stripe: FakeStripe
+) -> AsyncIterator[Harness]:
+    """The app on a fresh SQLite file of its own."""
+    url = f"sqlite+aiosqlite:///{folder}/{name}.db"
+    engine = create_engine(url)
+    await migrate.upgrade(engine)
+    await engine.dispose()
+    async with harness_factory(url, fake_bot, fake_stripe) as make_harness:
+        yield await make_harness()
 
 
 async def photograph(base_url: str) -> None:
@@ -101,6 +120,44 @@ async def photograph(base_url: str) -> None:
         await expect(page.locator("#feed li")).to_have_count(len(SIGNALS))
         await page.wait_for_timeout(300)  # fonts and layout settle
         await page.screenshot(path=OUT)
+        await browser.close()
+
+
+async def photograph_composer(harness: Harness) -> None:
+    """Light: the form filled in and the message it makes. Dark: the signal posted from it,
+    delivered, its card with the report and TP1 being asked."""
+    async with async_playwright() as playwright:
+        browser = await playwright.chromium.launch(
+            executable_path=str(CHROMIUM), args=CHROMIUM_ARGS, headless=True
+        )
+        light = await open_composer(browser, harness.base_url, scale=1.5)
+        await fill_signal(light)
+        await expect(light.page.locator("#composer-post")).to_be_visible()
+        await light.page.evaluate("document.activeElement.blur()")  # no focus ring
+        # From the form's top to the message's card's bottom, in the page's coordinates.
+        clip = await light.page.evaluate(
+            """(() => {
+              const top = document.getElementById("composer").getBoundingClientRect();
+              const end = document.getElementById("composer-preview").getBoundingClientRect();
+              const y = top.top + window.scrollY - 8;
+              return {x: 0, y: y, width: 390, height: end.bottom + window.scrollY + 8 - y};
+            })()"""
+        )
+        await light.page.screenshot(
+            path=str(COMPOSER).format(scheme="light"), clip=clip, full_page=True
+        )
+        await light.page.locator("#composer-post").click()
+        await light.page.get_by_role("button", name="Post now").click()
+        await expect(light.page.locator("#composer-status")).to_contain_text("is out")
+        await harness.deliver()
+        dark = await open_composer(browser, harness.base_url, scheme="dark", scale=1.5)
+        card = dark.page.locator("#desk .desk-card").first
+        await expect(card.locator(".delivery")).to_have_attribute("data-done", "true")
+        await card.get_by_role("button", name="TP1 hit").click()
+        await expect(card.locator(".confirm")).to_be_visible()
+        await dark.page.locator("#desk-title").scroll_into_view_if_needed()
+        await dark.page.wait_for_timeout(300)  # fonts and layout settle
+        await dark.page.screenshot(path=str(COMPOSER).format(scheme="dark"))
         await browser.close()
 
 

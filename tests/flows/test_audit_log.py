@@ -40,7 +40,7 @@ async def test_chat_actions_are_recorded_and_shown_by_audit(harness: Harness) ->
     assert grant.before is None and grant.after is not None
     assert grant.after["status"] == "active"
     assert take_back.action == "revoke" and take_back.before == grant.after
-    assert broadcast.action == "broadcast" and broadcast.target.startswith("broadcast:")
+    assert broadcast.action == "broadcast" and (broadcast.target or "").startswith("broadcast:")
     await harness.send_text(ADMIN_ID, "/audit")
     text = harness.last_reply(ADMIN_ID).text
     assert text.startswith("<b>Admin actions</b>")

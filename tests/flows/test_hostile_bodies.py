@@ -14,7 +14,8 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from db.models import Signal
+from bot.signals.form import FIELDS
+from db.models import Signal, SignalUpdate
 from tests.flows.hostile_helpers import (
     TG_HEADER,
     TG_SECRET,
@@ -25,8 +26,9 @@ from tests.flows.hostile_helpers import (
 from tests.support import raw_http
 from tests.support.fakes.stripe_api import sign_payload
 from tests.support.harness import ADMIN_ID, BOT_TOKEN, WEBHOOK_SECRET, Harness, MakeHarness
-from tests.support.helpers import count, state
+from tests.support.helpers import count, publish_signal, state
 from tests.support.initdata import sign_init_data
+from webapp.signal_forms import UPDATE_FIELDS
 
 ADMIN = {"id": ADMIN_ID, "first_name": "Admin"}
 NESTED = b"[" * 5000 + b"]" * 5000
@@ -63,6 +65,7 @@ async def test_deeply_nested_json_is_400_everywhere(
         ("/api/v1/miniapp/exchange-initdata", {}),
         ("/api/v1/admin/signals/preview", {"Authorization": f"Bearer {admin}"}),
         ("/api/v1/admin/signals", {"Authorization": f"Bearer {admin}"}),
+        ("/api/v1/admin/signals/1/updates", {"Authorization": f"Bearer {admin}"}),
         ("/stripe/webhook", _signed(nested)),
         ("/telegram/webhook", {TG_HEADER: TG_SECRET}),
     ]
@@ -81,14 +84,51 @@ async def test_unstorable_text_in_a_signal_note_is_400(
 ) -> None:
     admin = await _token(harness, ADMIN)
     before = await count(harness, Signal)
+    signal_id = await publish_signal(harness, "BTCUSDT long entry 2 sl 1 tp 3")
+    updates = await count(harness, SignalUpdate)
     # Written as JSON escapes, which json.loads turns into the characters themselves.
-    body = ('{"text": "BTCUSDT long entry 2 sl 1 tp 3 note ' + note + '"}').encode()
-    for path in ("/api/v1/admin/signals", "/api/v1/admin/signals/preview"):
+    line = ('{"text": "BTCUSDT long entry 2 sl 1 tp 3 note ' + note + '"}').encode()
+    form = (
+        '{"signal": {"symbol": "BTCUSDT", "side": "long", "entry": ["2"], "stop_loss": "1",'
+        ' "take_profits": ["3"], "note": "' + note + '"}}'
+    ).encode()
+    requests = [
+        ("/api/v1/admin/signals", line),
+        ("/api/v1/admin/signals/preview", line),
+        ("/api/v1/admin/signals", form),
+        ("/api/v1/admin/signals/preview", form),
+        (
+            f"/api/v1/admin/signals/{signal_id}/updates",
+            b'{"kind": "sl", "note": "' + note.encode() + b'"}',
+        ),
+    ]
+    for path, body in requests:
         answer = await raw_http.request(
             harness.base_url, "POST", path, headers={"Authorization": f"Bearer {admin}"}, body=body
         )
         assert answer.status == 400, answer.body
-    assert await count(harness, Signal) == before
+    assert await count(harness, Signal) == before + 1
+    assert await count(harness, SignalUpdate) == updates
+    assert_no_error_logs(caplog)
+
+
+@pytest.mark.parametrize(
+    "signal_id", ["%00", "9" * 300, "%C3%A9", "-1", "0", "1.5", "%EF%BC%91", "2147483648"]
+)
+async def test_strange_signal_ids_are_400_or_404(
+    harness: Harness, caplog: pytest.LogCaptureFixture, signal_id: str
+) -> None:
+    admin = await _token(harness, ADMIN)
+    await publish_signal(harness, "BTCUSDT long entry 2 sl 1 tp 3")
+    before = (await state(harness), await count(harness, SignalUpdate))
+    headers = {"Authorization": f"Bearer {admin}"}
+    for method, path, body in (
+        ("GET", f"/api/v1/admin/signals/{signal_id}", b""),
+        ("POST", f"/api/v1/admin/signals/{signal_id}/updates", b'{"kind": "sl"}'),
+    ):
+        answer = await raw_http.request(harness.base_url, method, path, headers=headers, body=body)
+        assert answer.status in (400, 404), (path, answer.status, answer.body)
+    assert (await state(harness), await count(harness, SignalUpdate)) == before
     assert_no_error_logs(caplog)
 
 
@@ -161,14 +201,18 @@ async def test_half_sent_headers_are_cut_off(make_harness: MakeHarness) -> None:
 
 def _bodies() -> list[bytes]:
     found: list[bytes] = []
+    keys = ["text", "price_id", "init_data", "signal", *UPDATE_FIELDS]
+    # A composer's signal with arbitrary fields (of its own and others).
+    fields = st.dictionaries(st.sampled_from([*FIELDS, "size"]), _json_values, max_size=9)
 
     @settings(database=None, derandomize=True, suppress_health_check=list(HealthCheck))
     @given(
         st.one_of(
             _json_values.map(lambda v: json.dumps(v).encode()),
-            st.dictionaries(st.sampled_from(["text", "price_id", "init_data"]), _json_values).map(
+            st.dictionaries(st.sampled_from(keys), _json_values).map(
                 lambda v: json.dumps(v).encode()
             ),
+            fields.map(lambda v: json.dumps({"signal": v}).encode()),
             st.binary(max_size=64),
         )
     )
@@ -183,11 +227,13 @@ async def test_arbitrary_bodies_on_json_routes_never_give_500(
     harness: Harness, caplog: pytest.LogCaptureFixture
 ) -> None:
     admin = await _token(harness, ADMIN)
+    signal_id = await publish_signal(harness, "BTCUSDT long entry 2 sl 1 tp 3 4 5 6 7 8 9")
     routes = [
         "/api/v1/miniapp/exchange-initdata",
         "/api/v1/billing/checkout",
         "/api/v1/admin/signals/preview",
         "/api/v1/admin/signals",
+        f"/api/v1/admin/signals/{signal_id}/updates",
     ]
     for body in _bodies():
         for path in routes:

@@ -8,13 +8,20 @@ import { currentLanguage, t } from "./texts.js";
 const API = "/api/v1";
 
 export class ApiError extends Error {
-  constructor(status, code, message, detail) {
+  constructor(status, code, message, detail, retryAfter) {
     super(message);
     this.name = "ApiError";
     this.status = status;
     this.code = code;
     this.detail = detail || {};
+    // Seconds, from a 429's Retry-After (null without one).
+    this.retryAfter = retryAfter || null;
   }
+}
+
+function retryAfter(response) {
+  const seconds = parseInt(response.headers.get("Retry-After") || "", 10);
+  return seconds > 0 ? seconds : null;
 }
 
 /** Call the API; the bearer token goes along unless `options.anonymous`. A 401 exchanges
@@ -63,6 +70,7 @@ export async function call(method, path, body, options) {
     err.code || "http_" + response.status,
     err.message || response.statusText || "",
     err,
+    retryAfter(response),
   );
 }
 

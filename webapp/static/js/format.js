@@ -11,7 +11,8 @@ export function setLocale(tag) {
   numberFormats.clear();
 }
 
-function fixed(n, digits) {
+/** `n` with exactly `digits` decimals, in the page's language (1 234,50). */
+export function fixed(n, digits) {
   let format = numberFormats.get(digits);
   if (!format) {
     format = new Intl.NumberFormat(locale, {

@@ -15,6 +15,8 @@ import { $, show, showScreen } from "./dom.js";
 import { switchLanguage } from "./language.js";
 import { hideNotice } from "./notice.js";
 import { onComposeInput, onSend, previewSignal, updateMainButton } from "./screens/compose.js";
+import { focusComposer, retextComposer, wireComposer } from "./screens/composer.js";
+import { loadDesk } from "./screens/desk.js";
 import { loadPerformance } from "./screens/performance.js";
 import { closeDetail, loadSignals } from "./screens/signals.js";
 import { wireSettings } from "./screens/settings.js";
@@ -100,6 +102,7 @@ async function start() {
   if (state.me.language && state.me.language !== currentLanguage()) {
     // They chose another language in the chat (/language): the page follows.
     await switchLanguage(state.me.language);
+    retextComposer();
   }
   if (typeof state.me.is_admin === "boolean") state.isAdmin = state.me.is_admin;
   const user = state.me.user || state.user;
@@ -120,6 +123,7 @@ async function start() {
 
 function wireUp() {
   wireSettings();
+  wireComposer();
   TABS.forEach((name) => {
     $("tab-" + name).addEventListener("click", () => selectTab(name, false));
   });
@@ -147,7 +151,14 @@ function wireUp() {
     $("compose-text").focus();
   });
   // A language chosen on the settings screen: the open tab shows its data in it.
-  document.addEventListener("languagechange", () => selectTab(state.tab, false));
+  document.addEventListener("languagechange", () => {
+    retextComposer();
+    selectTab(state.tab, false);
+  });
+  // A signal sent from the pasted line: its card joins the list.
+  document.addEventListener("signalposted", () => {
+    if (state.tab === "compose") loadDesk();
+  });
   document.addEventListener("visibilitychange", () => {
     // Back from Stripe Checkout or the portal: show the new state.
     if (document.visibilityState === "visible" && state.tab === "subscription" && state.token) {
@@ -197,7 +208,10 @@ function selectTab(name, focus) {
   if (name === "signals") return loadSignals();
   if (name === "performance") return loadPerformance();
   if (name === "stats") return loadStats();
-  if (name === "compose") $("compose-text").focus();
+  if (name === "compose") {
+    focusComposer();
+    return loadDesk();
+  }
   if (name === "subscribers") $("people-query").focus();
   return Promise.resolve();
 }

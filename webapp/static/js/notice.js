@@ -29,6 +29,8 @@ export function expire() {
   state.token = null;
   if (state.pollTimer) clearTimeout(state.pollTimer); // no more delivery polls
   state.pollTimer = null;
+  if (state.deskTimer) clearTimeout(state.deskTimer);
+  state.deskTimer = null;
   hideMainButton();
   const back = backButton();
   if (back) back.hide();

@@ -17,5 +17,7 @@ export const state = {
   sending: false,
   broadcastId: null,
   pollTimer: null,
+  deskWatch: new Set(), // the signal cards whose delivery is still followed
+  deskTimer: null,
   expired: false,
 };

@@ -133,6 +133,7 @@ export async function onSend() {
   show($("preview"), false);
   updateMainButton();
   startProgress(data);
+  document.dispatchEvent(new CustomEvent("signalposted", { detail: data }));
 }
 
 function startProgress(data) {

@@ -30,11 +30,11 @@ export async function loadSignals() {
 }
 
 /** The server's words for the status (the bot's signal.status.* texts). */
-function signalStatus(signal) {
+export function signalStatus(signal) {
   return humanize(signal.status_label || signal.status || "");
 }
 
-function statusTone(signal) {
+export function statusTone(signal) {
   if (signal.status === "stopped") return "badge-bad";
   if (signal.status === "cancelled") return "";
   if (signal.closed_at) return num(signal.result_r) > 0 ? "badge-good" : "badge-bad";
@@ -45,7 +45,7 @@ function hasResult(signal) {
   return num(signal.result_r) !== null || num(signal.result_pct) !== null;
 }
 
-function sideBadge(signal) {
+export function sideBadge(signal) {
   return h("span", { class: "side side-" + signal.side, text: sideLabel(signal.side) });
 }
 
