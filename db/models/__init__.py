@@ -16,6 +16,7 @@ from db.models.jobs import (
     ProcessedUpdate,
     SchedulerJob,
 )
+from db.models.outcomes import PriceEvent, PriceSymbol
 from db.models.payments import (
     PaymentLink,
     ProcessedStripeEvent,
@@ -24,7 +25,7 @@ from db.models.payments import (
     StripeCustomer,
     SyncCursor,
 )
-from db.models.signals import Signal, SignalStatus, SignalUpdate
+from db.models.signals import Signal, SignalStatus, SignalUpdate, UpdateSource
 
 __all__ = [
     "Base",
@@ -41,6 +42,8 @@ __all__ = [
     "PaymentLink",
     "PremiumMember",
     "PremiumPeriod",
+    "PriceEvent",
+    "PriceSymbol",
     "Priority",
     "ProcessedStripeEvent",
     "ProcessedUpdate",
@@ -53,5 +56,6 @@ __all__ = [
     "StarPayment",
     "StripeCustomer",
     "SyncCursor",
+    "UpdateSource",
     "User",
 ]
