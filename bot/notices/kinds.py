@@ -36,6 +36,8 @@ class NoticeKind(enum.StrEnum):
     # To admins
     PREMIUM_AUDIT = "premium_audit"
     MASS_HELD = "mass_held"
+    OUTCOME_PROPOSED = "outcome_proposed"  # the exchange's prices show one; Confirm records it
+    SYMBOL_UNLISTED = "symbol_unlisted"  # the exchange does not list a signal's symbol
     # Broadcasts (a Broadcast's kind is one of these three too) and handed-over replies
     BROADCAST = "broadcast"
     SIGNAL = "signal"

@@ -24,6 +24,7 @@ from bot.signals.spec import spec_from_params
 from bot.texts import CATALOGUE, Html, format_date, keyboards, money, plain, t, tn
 from bot.texts import billing as billing_texts
 from bot.texts import channel as channel_texts
+from bot.texts import outcomes as outcome_texts
 from bot.texts import signals as signal_texts
 from db.models import OutboxMessage
 
@@ -263,6 +264,8 @@ KINDS: dict[NoticeKind, KindText] = {
     NoticeKind.PREMIUM_DECLINED: KindText(_premium_declined, "kind.premium_declined"),
     NoticeKind.PREMIUM_AUDIT: KindText(_premium_audit, "kind.premium_audit"),
     NoticeKind.MASS_HELD: KindText(_mass_held, "kind.mass_held"),
+    NoticeKind.OUTCOME_PROPOSED: KindText(outcome_texts.proposed, "kind.outcome_proposed"),
+    NoticeKind.SYMBOL_UNLISTED: KindText(outcome_texts.unlisted, "kind.symbol_unlisted"),
     NoticeKind.RENEWAL_NOTICE: KindText(_renewal, "kind.renewal_notice"),
     NoticeKind.STARS_RENEWED: KindText(_stars_renewed, "kind.stars_renewed"),
     NoticeKind.STARS_REFUNDED: KindText(_stars_refunded, "kind.stars_refunded"),

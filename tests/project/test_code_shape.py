@@ -279,7 +279,7 @@ def test_the_delivery_worker_process_loads_no_stripe_admin_or_migrations() -> No
         "print(' '.join(m for m in ('stripe', 'requests', 'bot.admin.service',"
         " 'bot.signals.service',"
         " 'bot.app', 'alembic', 'bot.lifecycle.sweeps', 'sqlalchemy.dialects.postgresql',"
-        " 'bot.chat.dispatcher', 'bot.chat.routers', 'webapp', 'aiohttp.web')"
+        " 'bot.chat.dispatcher', 'bot.chat.routers', 'webapp', 'aiohttp.web', 'ccxt')"
         " if m in sys.modules))"
     )
     result = subprocess.run(
