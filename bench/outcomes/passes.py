@@ -40,6 +40,7 @@ from db.engine import create_engine
 from db.models import PriceEvent, Signal
 
 REPLAY_MINUTES = 10
+CCXT_SEEN_MB = 20  # what importing ccxt adds at least (about 65 MB)
 MINUTE = timedelta(minutes=1)
 
 
@@ -65,12 +66,19 @@ class PassFigures:
             f"{statistics.median(reading):.0f} ms, max {max(reading):.0f} ms; wall median "
             f"{statistics.median(self.reading_wall_ms):.0f} ms ({len(reading)} passes)",
             f"  idle pass: CPU median {statistics.median(idle):.1f} ms",
-            f"  requests: {self.klines} for candles ({self.klines / (len(reading) + 1):.0f} "
-            f"a reading pass); events recorded: {self.recorded}",
+            f"  requests for candles: {self.klines} in {len(reading) + 1} reading passes (one a "
+            f"symbol with open signals, none in an idle pass); events recorded: {self.recorded}",
+            self._memory(),
+        ]
+
+    def _memory(self) -> str:
+        if self.rss_after_mb - self.rss_before_mb < CCXT_SEEN_MB:  # ccxt in from a run before
+            return f"  memory: peak {self.peak_mb:.0f} MB (ccxt imported by an earlier run)"
+        return (
             f"  memory: {self.rss_before_mb:.0f} MB before ccxt, {self.rss_after_mb:.0f} MB "
             f"after the first pass (+{self.rss_after_mb - self.rss_before_mb:.0f} MB), "
-            f"peak {self.peak_mb:.0f} MB",
-        ]
+            f"peak {self.peak_mb:.0f} MB"
+        )
 
 
 def _status_mb(field: str) -> float:
