@@ -105,6 +105,7 @@ class PriceWatcher:
         self._author_id = author_id  # the updates' author in auto mode: the bot itself
         self._channel = channel
         self._gone: set[str] = set()  # delisted since the markets were loaded
+        self._cut: set[str] = set()  # symbols whose replay was cut to REPLAY (said once)
         self._away_since: datetime | None = None
 
     async def run(self, now: datetime) -> str:
@@ -125,7 +126,7 @@ class PriceWatcher:
         this = _Pass(now, rule, report)
         for watch, _market in listed:
             await self._read(watch, fetched.get(watch.symbol), this)
-        if report.down is None and self._away_since is not None:
+        if report.down is None and report.read and self._away_since is not None:
             log.info("prices: %s answers again; the candles missed were read", self.feed.name)
             self._away_since = None
         return report.line()
@@ -172,12 +173,14 @@ class PriceWatcher:
         earliest = min(signal.since for signal in watch.signals)
         since = max(earliest, watch.checked_until or earliest)
         if since < until - REPLAY:
-            log.warning(
-                "prices: %s unread since %s; reading its last %s only",
-                watch.symbol,
-                since.isoformat(),
-                REPLAY,
-            )
+            if watch.symbol not in self._cut:
+                self._cut.add(watch.symbol)
+                log.warning(
+                    "prices: %s unread since %s; reading its last %s only",
+                    watch.symbol,
+                    since.isoformat(),
+                    REPLAY,
+                )
             since = until - REPLAY
         return since
 

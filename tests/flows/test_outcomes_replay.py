@@ -119,3 +119,26 @@ async def test_a_symbol_delisted_while_watched_is_reported_once(
         assert exchange.klines_asked("ETHUSDT") == asked  # left alone until a restart
         assert len(await admin_notices(harness, "symbol_unlisted")) == 1
         assert await updates(harness, signal_id) == []
+
+
+async def test_a_gap_longer_than_the_replay_window_is_read_from_its_end(
+    make_harness: MakeHarness, exchange: FakeExchange, caplog: pytest.LogCaptureFixture
+) -> None:
+    """Away for four days: the last three are read (the log says so, once); a touch
+    before them is not seen, one within them is."""
+    caplog.set_level(logging.WARNING, logger="bot.outcomes")
+    async with watching(make_harness, exchange) as (harness, watcher):
+        signal_id = await post(harness, LONG)
+        exchange.candle("BTCUSDT", at(1), (65500, 65600, 64900, 65200))  # filled: not seen
+        day = 24 * 60
+        exchange.candle("BTCUSDT", at(day + 10), (65300, 65400, 64950, 65100))  # filled
+        exchange.candle("BTCUSDT", at(day + 11), (65100, 67100, 65000, 66900))  # tp1
+        await watcher.run(at(4 * day))
+        await watcher.run(at(4 * day + 1))
+    assert await updates(harness, signal_id) == [("tp1", "67000", "prices")]
+    assert [e[:2] for e in await price_events(harness, signal_id)] == [
+        ("entry", at(day + 10)),
+        ("tp1", at(day + 11)),
+    ]
+    cut = [r for r in caplog.records if "reading its last" in r.getMessage()]
+    assert len(cut) == 1
