@@ -77,12 +77,13 @@ format: install-dev
 	$(BIN)/ruff format .
 	$(BIN)/ruff check --fix .
 
-bench: install-dev  ## the five benchmarks on SQLite; they print figures (PostgreSQL instead: BENCH_ARGS=--postgres)
+bench: install-dev  ## the six benchmarks on SQLite; they print figures (PostgreSQL instead: BENCH_ARGS=--postgres)
 	$(BIN)/python -m bench.webhooks $(BENCH_ARGS)
 	$(BIN)/python -m bench.delivery $(BENCH_ARGS)
 	$(BIN)/python -m bench.api $(BENCH_ARGS)
 	$(BIN)/python -m bench.lifecycle $(BENCH_ARGS)
 	$(BIN)/python -m bench.updates $(BENCH_ARGS)
+	$(BIN)/python -m bench.outcomes $(BENCH_ARGS)
 
 bench-quick: install-dev  ## the same, smaller and once: indicative figures in under two minutes
 	$(BIN)/python -m bench.webhooks --quick $(BENCH_ARGS)
@@ -90,6 +91,7 @@ bench-quick: install-dev  ## the same, smaller and once: indicative figures in u
 	$(BIN)/python -m bench.api --quick $(BENCH_ARGS)
 	$(BIN)/python -m bench.lifecycle --quick $(BENCH_ARGS)
 	$(BIN)/python -m bench.updates --quick $(BENCH_ARGS)
+	$(BIN)/python -m bench.outcomes --quick --part passes $(BENCH_ARGS)
 
 lock:  ## re-resolve both locks (in scratch venvs): requirements.txt, requirements-dev.txt
 	rm -rf .lock-venv && $(PYTHON) -m venv .lock-venv

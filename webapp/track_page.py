@@ -19,6 +19,7 @@ from babel.numbers import format_decimal
 from bot.core.languages import bcp47
 from bot.signals.record_store import Recent
 from bot.texts import babel_locale, format_date, format_moment, plain
+from bot.texts.outcomes import declared_by
 from bot.texts.signals import status_label
 from db.models import Signal, SignalStatus, SignalUpdate
 from webapp import track_chain
@@ -127,6 +128,7 @@ def _signal_item(row: Signal, updates: list[SignalUpdate]) -> str:
         f'<li class="signal"><p class="head"><b>{head}</b> · {status_label(row)} · '
         f"{html.escape(result)}</p>",
         f'<p class="when">{html.escape(posted)}</p>',
+        _declared(row, updates),
         '<ul class="updates">',
     ]
     for update in updates:
@@ -134,6 +136,14 @@ def _signal_item(row: Signal, updates: list[SignalUpdate]) -> str:
         lines.append(f"<li>{html.escape(what)}</li>")
     lines.append("</ul></li>")
     return "".join(lines)
+
+
+def _declared(row: Signal, updates: list[SignalUpdate]) -> str:
+    """Who said how the signal ended: the exchange's prices, or the provider by hand
+    (a cancelled signal had no outcome)."""
+    if row.status == SignalStatus.CANCELLED:
+        return ""
+    return f'<p class="source">{html.escape(declared_by(updates))}</p>'
 
 
 def _moment(moment: datetime | None) -> str:

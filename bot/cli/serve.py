@@ -23,8 +23,9 @@ from bot.core.startup import (
     freeze_startup_objects,
     open_engine,
 )
+from bot.outcomes.jobs import PriceWatch, price_watch
 from bot.telegram import setup as telegram_setup
-from bot.telegram.client import warm_response_models
+from bot.telegram.client import bot_username, warm_response_models
 from bot.transactions.change_feed import ChangeFeed
 from db.engine import is_sqlite
 from webapp.app import create_runner
@@ -42,6 +43,7 @@ async def run(settings: Settings) -> None:
         await engine.dispose()
         raise
     parts = build(settings, engine)
+    watch = await _price_watch(parts)
     warm_response_models()
     freeze_startup_objects()
     for warning in config_warnings(settings):
@@ -54,6 +56,7 @@ async def run(settings: Settings) -> None:
     runner = create_runner(parts.web_app)
     worker_task: asyncio.Task[None] | None = None
     scheduler_task: asyncio.Task[None] | None = None
+    prices_task: asyncio.Task[None] | None = None
     checking: asyncio.Task[None] | None = None
     # Other processes' commits (PostgreSQL): their caches' changes and outbox rows, at once.
     feed = None if is_sqlite(settings.database_url) else ChangeFeed(settings.database_url)
@@ -64,21 +67,41 @@ async def run(settings: Settings) -> None:
         worker_task = asyncio.create_task(parts.worker.run(), name="delivery-worker")
         checking = asyncio.create_task(_check_plans(parts.billing), name="stripe-plans")
         scheduler_task = asyncio.create_task(parts.scheduler.run(), name="scheduler")
+        if watch is not None:
+            prices_task = asyncio.create_task(watch.scheduler.run(), name="prices")
         await receive_updates(parts, _stop_event())
-        parts.scheduler.stop()
+        for scheduler in (parts.scheduler, watch.scheduler if watch else None):
+            if scheduler is not None:
+                scheduler.stop()
         parts.worker.stop()
         await scheduler_task
         await worker_task
     finally:
         if feed is not None:
             feed.stop()
-        for task in (scheduler_task, worker_task, feed_task, checking):
+        for task in (prices_task, scheduler_task, worker_task, feed_task, checking):
             if task is not None and not task.done():
                 task.cancel()
                 with contextlib.suppress(asyncio.CancelledError):
                     await task
         await runner.cleanup()
+        if watch is not None:
+            await watch.close()
         await parts.close()
+
+
+async def _price_watch(parts: Components) -> PriceWatch | None:
+    """The price watcher PRICE_SOURCE asks for (ccxt imported only then); a start-up error
+    (no such exchange) closes what was built."""
+
+    async def username() -> str | None:
+        return await bot_username(parts.bot)
+
+    try:
+        return price_watch(parts.settings, parts.session_factory, username=username)
+    except BaseException:
+        await parts.close()
+        raise
 
 
 async def _check_plans(billing: BillingService) -> None:

@@ -32,6 +32,10 @@ SIGNAL_CHAT_MODES = ("signals", "results")
 MAX_BRAND = 64
 SIGNAL_STYLES = ("cornix", "classic")
 LOG_LEVELS = ("DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL")
+# An exchange's id as ccxt spells it (binance, bybit, okx, kucoin, gateio ...); whether
+# ccxt has it is checked when the watcher is built (bot/outcomes/exchange.py).
+_EXCHANGE = re.compile(r"[a-z][a-z0-9]{1,31}")
+OUTCOMES = ("auto", "confirm", "manual")
 
 
 def split_csv(value: object) -> object:
@@ -204,6 +208,22 @@ def signal_style(value: object) -> object:
     return style
 
 
+def price_source(value: object) -> object:
+    name = "" if value is None else str(value).strip().lower()
+    if not name:
+        return None
+    if not _EXCHANGE.fullmatch(name):
+        raise ValueError("must be an exchange's name as ccxt spells it, e.g. binance, bybit, okx")
+    return name
+
+
+def outcomes(value: object) -> object:
+    mode = str(value).strip().lower()
+    if mode not in OUTCOMES:
+        raise ValueError("must be auto, confirm or manual")
+    return mode
+
+
 def log_level(value: str) -> str:
     level = value.upper()
     if level not in LOG_LEVELS:
@@ -284,6 +304,8 @@ Language = Annotated[str, AfterValidator(language)]
 BrandName = Annotated[str, AfterValidator(brand_name)]
 LogLevel = Annotated[str, AfterValidator(log_level)]
 SignalStyle = Annotated[Literal["cornix", "classic"], BeforeValidator(signal_style)]
+PriceSource = Annotated[str | None, BeforeValidator(price_source)]
+Outcomes = Annotated[Literal["auto", "confirm", "manual"], BeforeValidator(outcomes)]
 DatabaseUrl = Annotated[str, AfterValidator(urls.normalise)]
 BotToken = Annotated[SecretStr, AfterValidator(bot_token)]
 StripeKey = Annotated[SecretStr | None, AfterValidator(stripe_key)]

@@ -28,7 +28,9 @@ from bot.core.setting_types import (
     LogLevel,
     MetricsToken,
     OneLine,
+    Outcomes,
     PriceIds,
+    PriceSource,
     PromoCode,
     PublicUrl,
     Rails,
@@ -126,6 +128,14 @@ class Settings(BaseSettings):
     # route is off; publish an alert's signal at once instead of previewing it to admins.
     tradingview_secret: AlertSecret = None
     alerts_autopublish: bool = False
+    # Outcomes from market prices (bot/outcomes): an exchange read through ccxt (binance,
+    # bybit, okx ...; unset: off); what its candles do: `auto` records each take-profit
+    # and stop as /update does, `confirm` asks the admins first, `manual` leaves it to
+    # /update; seconds between checks; the exchange's API at another address (a fake).
+    price_source: PriceSource = None
+    outcomes: Outcomes = "confirm"
+    price_check_seconds: int = Field(default=10, ge=5, le=300)
+    price_api_base: Url = None
 
     @model_validator(mode="after")
     def _rails_configured(self) -> Settings:
@@ -144,6 +154,17 @@ class Settings(BaseSettings):
         if self.winback_promo_code is not None and self.stripe_api_key is None:
             raise ValueError("WINBACK_PROMO_CODE needs STRIPE_API_KEY (a Stripe promotion code)")
         return self
+
+    @model_validator(mode="after")
+    def _price_api_needs_a_source(self) -> Settings:
+        if self.price_api_base is not None and self.price_source is None:
+            raise ValueError("PRICE_API_BASE is set but PRICE_SOURCE is not (no exchange)")
+        return self
+
+    @property
+    def watches_prices(self) -> bool:
+        """Whether the price watcher runs: an exchange named, and outcomes not manual."""
+        return self.price_source is not None and self.outcomes != "manual"
 
     @property
     def stripe_enabled(self) -> bool:

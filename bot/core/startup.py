@@ -52,6 +52,15 @@ def config_warnings(settings: Settings) -> list[str]:
             "SIGNAL_CHAT_DELAY_MINUTES has no effect with SIGNAL_CHAT_MODE=results: a closed "
             "result goes to the channel when the signal closes"
         )
+    if settings.price_source is not None and settings.outcomes == "manual":
+        warnings.append(
+            "PRICE_SOURCE has no effect with OUTCOMES=manual: outcomes are left to /update"
+        )
+    elif settings.watches_prices and settings.outcomes == "confirm" and not settings.admin_ids:
+        warnings.append(
+            "OUTCOMES=confirm with no ADMIN_IDS: nobody is asked to confirm what the "
+            "exchange's prices show, so nothing is recorded"
+        )
     return warnings
 
 

@@ -40,6 +40,8 @@ class NoticeKind(enum.StrEnum):
     ALERT_PROBLEM = "alert_problem"  # a TradingView alert refused, and why
     # To a chat of the provider's (the signal channel): the verifiable record's daily head
     RECORD_HEAD = "record_head"
+    OUTCOME_PROPOSED = "outcome_proposed"  # the exchange's prices show one; Confirm records it
+    SYMBOL_UNLISTED = "symbol_unlisted"  # the exchange does not list a signal's symbol
     # Broadcasts (a Broadcast's kind is one of these three too) and handed-over replies
     BROADCAST = "broadcast"
     SIGNAL = "signal"

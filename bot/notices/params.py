@@ -116,6 +116,23 @@ class RecordHead(TypedDict):
     url: str | None  # where the record can be read and checked (PUBLIC_URL's), if known
 
 
+class OutcomeProposed(TypedDict):
+    event: int  # the price event the Confirm button records (bot/outcomes)
+    id: int  # the signal
+    symbol: str
+    side: str
+    kind: str  # tp1.., sl
+    price: str
+    at: str  # the start of the candle that showed it, ISO
+    source: str  # the exchange (PRICE_SOURCE)
+
+
+class SymbolUnlisted(TypedDict):
+    symbol: str
+    source: str
+    signals: list[int]
+
+
 class Broadcast(TypedDict):
     text: str
 
@@ -208,6 +225,8 @@ SHAPES: dict[NoticeKind, type] = {
     NoticeKind.PREMIUM_AUDIT: PremiumAudit,
     NoticeKind.MASS_HELD: MassHeld,
     NoticeKind.RECORD_HEAD: RecordHead,
+    NoticeKind.OUTCOME_PROPOSED: OutcomeProposed,
+    NoticeKind.SYMBOL_UNLISTED: SymbolUnlisted,
     NoticeKind.BROADCAST: Broadcast,
     NoticeKind.SIGNAL: Signal,
     NoticeKind.SIGNAL_UPDATE: SignalUpdate,

@@ -36,6 +36,7 @@ from db.models import (
     Signal,
     SignalStatus,
     SignalUpdate,
+    UpdateSource,
 )
 
 
@@ -187,9 +188,11 @@ async def post_update(
     admin_chat_id: int | None = None,
     channel: ChannelRule | None = None,
     actor: Actor | None = None,
+    source: UpdateSource = UpdateSource.ADMIN,
 ) -> tuple[Signal, Broadcast]:
     """Record the update, set status and result, and queue a threaded follow-up for everyone
-    who received (or is about to receive) the signal, the signal channel included."""
+    who received (or is about to receive) the signal, the signal channel included.
+    `source`: the exchange's prices (bot/outcomes) or an admin, as the track record says."""
     signal = await session.scalar(
         select(Signal).where(Signal.id == command.signal_id).with_for_update()
     )
@@ -214,6 +217,7 @@ async def post_update(
             note=command.note,
             author_id=author_id,
             created_at=now,
+            source=source,
         )
     )
     params = _update_params(signal, command, outcome)

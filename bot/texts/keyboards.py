@@ -67,6 +67,13 @@ class MassActionButton(CallbackData, prefix="mass"):
     held: int = 0  # the hold's time in whole seconds (0: a report from before it said)
 
 
+class OutcomeButton(CallbackData, prefix="outcome"):
+    """`outcome:42`: an admin confirms price event 42, an outcome the exchange's prices
+    showed (bot/outcomes/decisions.py records it, once)."""
+
+    event_id: Annotated[int, Field(ge=1, le=MAX_ROW_ID)]
+
+
 def _one(button: InlineKeyboardButton) -> InlineKeyboardMarkup:
     return InlineKeyboardMarkup(inline_keyboard=[[button]])
 
@@ -85,6 +92,12 @@ def confirm_mass_action(action: str, held_at: int = 0) -> InlineKeyboardMarkup |
         return None
     data = MassActionButton(action=action, held=held_at)
     return _one(InlineKeyboardButton(text=plain("button.mass_confirm"), callback_data=data.pack()))
+
+
+def confirm_outcome(event_id: int) -> InlineKeyboardMarkup:
+    """The Confirm button under an outcome the exchange's prices showed."""
+    data = OutcomeButton(event_id=event_id).pack()
+    return _one(InlineKeyboardButton(text=plain("button.outcome_confirm"), callback_data=data))
 
 
 def winback() -> InlineKeyboardMarkup:

@@ -25,6 +25,7 @@ from bot.texts import CATALOGUE, Html, format_date, keyboards, money, plain, t, 
 from bot.texts import alerts as alert_texts
 from bot.texts import billing as billing_texts
 from bot.texts import channel as channel_texts
+from bot.texts import outcomes as outcome_texts
 from bot.texts import signals as signal_texts
 from db.models import OutboxMessage
 
@@ -275,6 +276,8 @@ KINDS: dict[NoticeKind, KindText] = {
     NoticeKind.ALERT_PREVIEW: KindText(alert_texts.preview, "kind.alert_preview"),
     NoticeKind.ALERT_PROBLEM: KindText(alert_texts.problem, "kind.alert_problem"),
     NoticeKind.RECORD_HEAD: KindText(_record_head, "kind.record_head"),
+    NoticeKind.OUTCOME_PROPOSED: KindText(outcome_texts.proposed, "kind.outcome_proposed"),
+    NoticeKind.SYMBOL_UNLISTED: KindText(outcome_texts.unlisted, "kind.symbol_unlisted"),
     NoticeKind.RENEWAL_NOTICE: KindText(_renewal, "kind.renewal_notice"),
     NoticeKind.STARS_RENEWED: KindText(_stars_renewed, "kind.stars_renewed"),
     NoticeKind.STARS_REFUNDED: KindText(_stars_refunded, "kind.stars_refunded"),

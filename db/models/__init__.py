@@ -17,6 +17,7 @@ from db.models.jobs import (
     ProcessedUpdate,
     SchedulerJob,
 )
+from db.models.outcomes import PriceEvent, PriceSymbol
 from db.models.payments import (
     PaymentLink,
     ProcessedStripeEvent,
@@ -32,6 +33,7 @@ from db.models.signals import (
     Signal,
     SignalStatus,
     SignalUpdate,
+    UpdateSource,
 )
 
 __all__ = [
@@ -51,6 +53,8 @@ __all__ = [
     "PaymentLink",
     "PremiumMember",
     "PremiumPeriod",
+    "PriceEvent",
+    "PriceSymbol",
     "Priority",
     "ProcessedStripeEvent",
     "ProcessedUpdate",
@@ -65,5 +69,6 @@ __all__ = [
     "StarPayment",
     "StripeCustomer",
     "SyncCursor",
+    "UpdateSource",
     "User",
 ]

@@ -22,6 +22,14 @@ class SignalStatus(enum.StrEnum):
     CANCELLED = "cancelled"
 
 
+class UpdateSource(enum.StrEnum):
+    """Who said what a signal update says: an admin (/update, the Mini App), or the
+    exchange's prices (bot/outcomes), recorded at once or confirmed by an admin."""
+
+    ADMIN = "admin"
+    PRICES = "prices"
+
+
 class Signal(Base):
     """A trading signal as the provider posted it, and how it ended."""
 
@@ -64,6 +72,10 @@ class SignalUpdate(Base):
     note: Mapped[str | None] = mapped_column(Text)
     author_id: Mapped[int] = mapped_column(BigInteger)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+    # UpdateSource: the public track record marks each outcome by it.
+    source: Mapped[str] = mapped_column(
+        String(8), default=UpdateSource.ADMIN, server_default=UpdateSource.ADMIN.value
+    )
 
 
 class AlertReceipt(Base):

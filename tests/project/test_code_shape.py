@@ -74,6 +74,8 @@ FLOORS: tuple[tuple[str, tuple[str, ...]], ...] = (
     ("payments", ("bot.payments",)),  # what both rails share: amounts, payment links
     ("rails", ("bot.billing", "bot.stars")),  # Stripe's rail and Telegram Stars', apart
     ("features", ("bot.signals", "bot.delivery", "bot.lifecycle")),
+    # Outcomes from market prices: a watcher on the scheduler that records signals' updates.
+    ("outcomes", ("bot.outcomes",)),
     ("premium", ("bot.premium",)),  # premium chats follow access and the lifecycle's jobs
     ("admin", ("bot.admin",)),  # grants, broadcasts, /stats: reads every rail
     ("texts", ("bot.texts",)),  # the catalogue and its renderers, below every adapter
@@ -214,7 +216,16 @@ def test_the_known_upward_imports_are_still_there() -> None:
     assert gone == []
 
 
-DOMAIN_FLOORS = ("notices", "accounts", "payments", "rails", "features", "premium", "admin")
+DOMAIN_FLOORS = (
+    "notices",
+    "accounts",
+    "payments",
+    "rails",
+    "features",
+    "outcomes",
+    "premium",
+    "admin",
+)
 DOMAIN = tuple(p for name, packages in FLOORS if name in DOMAIN_FLOORS for p in packages)
 
 # Where the domain meets the Bot API itself: sending and editing messages, a Stars
@@ -269,7 +280,7 @@ def test_the_delivery_worker_process_loads_no_stripe_admin_or_migrations() -> No
         "print(' '.join(m for m in ('stripe', 'requests', 'bot.admin.service',"
         " 'bot.signals.service',"
         " 'bot.app', 'alembic', 'bot.lifecycle.sweeps', 'sqlalchemy.dialects.postgresql',"
-        " 'bot.chat.dispatcher', 'bot.chat.routers', 'webapp', 'aiohttp.web')"
+        " 'bot.chat.dispatcher', 'bot.chat.routers', 'webapp', 'aiohttp.web', 'ccxt')"
         " if m in sys.modules))"
     )
     result = subprocess.run(

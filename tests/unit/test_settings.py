@@ -283,3 +283,37 @@ def test_payments_without_a_support_contact_are_a_start_up_warning(
     warnings = config_warnings(load(BOT_TOKEN=TOKEN, **env))
     assert any(w.startswith("SUPPORT_CONTACT is not set") for w in warnings) is warned
     assert all("\n" not in w for w in warnings)
+
+
+def test_outcomes_from_prices_are_off_until_an_exchange_is_named() -> None:
+    settings = load(BOT_TOKEN=TOKEN)
+    assert (settings.price_source, settings.outcomes) == (None, "confirm")
+    assert not settings.watches_prices
+    settings = load(BOT_TOKEN=TOKEN, PRICE_SOURCE=" Binance ", OUTCOMES="AUTO")
+    assert (settings.price_source, settings.outcomes) == ("binance", "auto")
+    assert settings.watches_prices and settings.price_check_seconds == 10
+    assert not load(BOT_TOKEN=TOKEN, PRICE_SOURCE="okx", OUTCOMES="manual").watches_prices
+
+
+@pytest.mark.parametrize(
+    ("env", "message"),
+    [
+        ({"PRICE_SOURCE": "binance.com"}, "PRICE_SOURCE: must be an exchange's name"),
+        ({"OUTCOMES": "sometimes"}, "OUTCOMES: must be auto, confirm or manual"),
+        ({"PRICE_CHECK_SECONDS": "1"}, "PRICE_CHECK_SECONDS: input should be greater"),
+        ({"PRICE_API_BASE": "http://127.0.0.1:1"}, "PRICE_API_BASE is set but PRICE_SOURCE"),
+    ],
+)
+def test_outcome_settings_are_checked(env: dict[str, str], message: str) -> None:
+    with pytest.raises(SettingsError) as error:
+        load(BOT_TOKEN=TOKEN, **env)
+    assert str(error.value).startswith(message)
+
+
+def test_outcome_settings_that_would_do_nothing_are_warned_about() -> None:
+    manual = config_warnings(load(BOT_TOKEN=TOKEN, PRICE_SOURCE="bybit", OUTCOMES="manual"))
+    assert any("PRICE_SOURCE has no effect with OUTCOMES=manual" in w for w in manual)
+    nobody = config_warnings(load(BOT_TOKEN=TOKEN, PRICE_SOURCE="bybit"))
+    assert any("OUTCOMES=confirm with no ADMIN_IDS" in w for w in nobody)
+    asked = config_warnings(load(BOT_TOKEN=TOKEN, PRICE_SOURCE="bybit", ADMIN_IDS="1"))
+    assert not any("OUTCOMES" in w for w in asked)

@@ -8,6 +8,7 @@ from bot.chat.routers import (
     fallback,
     help,
     language,
+    outcomes,
     premium,
     settings,
     signals,
@@ -37,6 +38,7 @@ def get_routers() -> list[Router]:
         language.create_router(),
         signals.create_router(),
         admin.create_router(),
+        outcomes.create_router(),
         subscribers.create_router(),
         fallback.create_router(),
     ]
