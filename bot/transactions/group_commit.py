@@ -11,6 +11,10 @@ still means "stored".
 A batch goes at the next turn of the event loop, or, with `linger`, up to that long later
 for company, unless `ready(queued)` says to go now (see nudge()).
 
+A unit may also say how to run a whole batch of its kind in one call (`together`, see
+SetWork): Stripe webhooks then apply a batch set by set, one statement per table for the
+whole batch, instead of each event's own statements one after the other.
+
 If anything in a batch fails, nothing of it was committed, and each unit is run again in a
 transaction of its own: one bad unit fails alone and the others are not held back by it.
 
@@ -27,8 +31,8 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-from collections.abc import Awaitable, Callable
-from typing import Any, Generic, TypeVar
+from collections.abc import Awaitable, Callable, Sequence
+from typing import Any, Generic, Protocol, TypeVar
 
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
@@ -39,6 +43,7 @@ log = logging.getLogger(__name__)
 
 T = TypeVar("T")
 Work = Callable[[AsyncSession], Awaitable[T]]
+Together = Callable[[AsyncSession, Sequence[Any]], Awaitable[Sequence[Any]]]
 
 MAX_BATCH = 32
 RERUNS_AT_ONCE = 8  # a failed batch's units re-run concurrently (PostgreSQL), this many
@@ -46,6 +51,26 @@ RERUNS_AT_ONCE = 8  # a failed batch's units re-run concurrently (PostgreSQL), t
 
 class ShutDownError(Exception):
     """The process stopped before this unit ran; nothing of it was stored."""
+
+
+class SetWork(Protocol):
+    """A unit of work (called with a session, alone) that can also run with the others of
+    its batch in one call: `together(session, works)` answers each work's result, in
+    order. A batch goes together when all its works name the same `together`."""
+
+    def __call__(self, session: AsyncSession) -> Awaitable[Any]: ...
+
+    @property
+    def together(self) -> Together: ...
+
+
+def _together(batch: Sequence[_Pending[Any]]) -> Together | None:
+    """The `together` every work of the batch names, if they all name one."""
+    first = getattr(batch[0].work, "together", None)
+    if first is None or any(getattr(p.work, "together", None) != first for p in batch):
+        return None
+    together: Together = first
+    return together
 
 
 class _Pending(Generic[T]):
@@ -152,8 +177,12 @@ class GroupCommit:
             async with self._session_factory() as session, session.begin():
                 if self._lock_timeout is not None and len(batch) > 1:
                     await session.execute(self._lock_timeout)
-                for pending in batch:
-                    results.append(await pending.work(session))
+                together = _together(batch) if len(batch) > 1 else None
+                if together is not None:
+                    results = list(await together(session, [p.work for p in batch]))
+                else:
+                    for pending in batch:
+                        results.append(await pending.work(session))
         except Exception as error:
             if len(batch) == 1:
                 batch[0].fail(error)
