@@ -95,6 +95,11 @@ class StripeEventProcessor:
         self._grace = grace
         self._together = self._apply_together  # one object: what GroupCommit compares
 
+    async def close(self) -> None:
+        """Give back what the group commit keeps (a connection, on PostgreSQL)."""
+        if self._group_commit is not None:
+            await self._group_commit.close()
+
     @property
     def enabled(self) -> bool:
         return self._secret is not None
