@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import importlib
 import sqlite3
+from collections.abc import Sequence
 from dataclasses import dataclass
 from functools import partial
 from pathlib import Path
@@ -198,20 +199,26 @@ def insert_ignoring_conflicts(table: Table, key: Column[Any]) -> dict[str, Inser
     }
 
 
-def upsert(table: Table, key: Column[Any], *, update: list[str]) -> dict[str, Insert]:
+def upsert(
+    table: Table, key: Column[Any] | Sequence[Column[Any]], *, update: list[str]
+) -> dict[str, Insert]:
     """INSERT .. ON CONFLICT (key) DO UPDATE SET each of `update` to the inserted value,
-    built for each dialect like insert_ignoring_conflicts."""
+    built for each dialect like insert_ignoring_conflicts; `key` one column or several (a
+    unique constraint's)."""
     return {name: upsert_on(name, table, key, update=update) for name in ("sqlite", "postgresql")}
 
 
-def upsert_on(dialect: str, table: Table, key: Column[Any], *, update: list[str]) -> Insert:
+def upsert_on(
+    dialect: str, table: Table, key: Column[Any] | Sequence[Column[Any]], *, update: list[str]
+) -> Insert:
     """upsert() for one dialect only: for a module the delivery worker imports, built at
     its first use, so a SQLite worker never loads PostgreSQL's dialect (~2 MB, and the
     worker's whole budget is 200 MB)."""
     module = importlib.import_module(f"sqlalchemy.dialects.{dialect}")
     statement: Insert = module.insert(table)
+    keys = [key] if isinstance(key, Column) else list(key)
     return statement.on_conflict_do_update(
-        index_elements=[key], set_={column: statement.excluded[column] for column in update}
+        index_elements=keys, set_={column: statement.excluded[column] for column in update}
     )
 
 

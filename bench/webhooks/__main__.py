@@ -13,6 +13,7 @@ from pathlib import Path
 from bench.shared.args import BenchParser, print_quick_banner, run_bench
 from bench.shared.databases import backend_of, scratch_dir
 from bench.shared.figures import Target, median_lines, repeat_runs
+from bench.webhooks.cpu import median_cpu_line
 from bench.webhooks.fakes import running_fakes, serve_fakes
 from bench.webhooks.plan import build_plan
 from bench.webhooks.run import format_run, one_run
@@ -55,6 +56,8 @@ async def bench(args: argparse.Namespace) -> int:
         quick=args.quick,
     ):
         print(line)
+    if (cpu_line := median_cpu_line([r.cpu for r in results])) is not None:
+        print(cpu_line)
     return 1 if any(r.failed for r in results) else 0
 
 

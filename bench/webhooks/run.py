@@ -6,7 +6,6 @@ from __future__ import annotations
 import argparse
 import asyncio
 import contextlib
-import time
 from collections import Counter
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
@@ -15,8 +14,9 @@ from pathlib import Path
 from bench.shared.basics import PRICE_MONTHLY
 from bench.shared.databases import backend_of, migrated_database, scratch_dir
 from bench.shared.figures import Figures
-from bench.shared.measures import count_warnings, cpu_seconds, peak_rss_mb, tail_of_log
+from bench.shared.measures import count_warnings, peak_rss_mb, tail_of_log
 from bench.shared.servers import FakeURLs, Server, running_servers, server_env
+from bench.webhooks.cpu import CpuPerEvent, cpu_meter
 from bench.webhooks.load import Sample, send_all, summarise
 from bench.webhooks.plan import Plan
 from bench.webhooks.stripe_objects import PRICE_YEARLY
@@ -32,8 +32,7 @@ class RunResult:
     duplicates_seen: int
     duplicates_sent: int
     rss_mb: float | None
-    server_cpu: float | None
-    client_cpu: float
+    cpu: CpuPerEvent | None
     server_warnings: int
     verification: Verification | None
     failure: str | None = None
@@ -65,9 +64,20 @@ async def serving(
             yield balancer, servers
 
 
-def _cpu(servers: list[Server]) -> float | None:
-    readings = [cpu_seconds(server.proc.pid) for server in servers]
-    return None if None in readings else sum(r for r in readings if r is not None)
+async def _load(
+    args: argparse.Namespace, plan: Plan, url: str, servers: list[Server], database_url: str
+) -> tuple[list[Sample], CpuPerEvent | None, str | None]:
+    """The plan sent, timed, and the CPU it took; or why it failed."""
+    meter = cpu_meter(servers, database_url)
+    meter.start()
+    failure = None
+    samples: list[Sample] = []
+    try:
+        samples = await asyncio.wait_for(send_all(url, plan.sends, args.concurrency), args.timeout)
+    except TimeoutError:
+        failure = f"the run took over {args.timeout:.0f} s (--timeout)"
+    used = await meter.stop()
+    return samples, CpuPerEvent.of(meter, used, len(samples)) if samples else None, failure
 
 
 async def one_run(args: argparse.Namespace, plan: Plan, fakes: FakeURLs) -> RunResult:
@@ -75,28 +85,8 @@ async def one_run(args: argparse.Namespace, plan: Plan, fakes: FakeURLs) -> RunR
         database_url = await migrated_database(args.database_url, workdir)
         env = server_env(database_url, fakes, f"{PRICE_MONTHLY},{PRICE_YEARLY}")
         warmup = min(args.warmup, len(plan.sends) // 10)
-        failure: str | None = None
-        samples: list[Sample] = []
-        rss: float | None = None
-        server_cpu: float | None = None
-        client_cpu = 0.0
-        warnings = 0
-        log_tail = ""
         async with serving(env, workdir, args.instances) as (url, servers):
-            cpu_before = _cpu(servers)
-            client_before = time.process_time()
-            load_started = time.perf_counter()
-            try:
-                samples = await asyncio.wait_for(
-                    send_all(url, plan.sends, args.concurrency), args.timeout
-                )
-            except TimeoutError:
-                failure = f"the run took over {args.timeout:.0f} s (--timeout)"
-            load_seconds = time.perf_counter() - load_started
-            client_cpu = (time.process_time() - client_before) / load_seconds
-            cpu_after = _cpu(servers)
-            if cpu_before is not None and cpu_after is not None:
-                server_cpu = (cpu_after - cpu_before) / load_seconds
+            samples, cpu, failure = await _load(args, plan, url, servers, database_url)
             rss = max((peak_rss_mb(s.proc.pid) or 0.0 for s in servers), default=None)
             # Counted before SIGTERM, whose own "Received SIGTERM" warning is not news.
             warnings = sum(count_warnings(server.log) for server in servers)
@@ -115,8 +105,7 @@ async def one_run(args: argparse.Namespace, plan: Plan, fakes: FakeURLs) -> RunR
         duplicates_seen=sum(1 for s in samples if s.outcome == "duplicate"),
         duplicates_sent=plan.duplicates,
         rss_mb=rss,
-        server_cpu=server_cpu,
-        client_cpu=client_cpu if samples else 0.0,
+        cpu=cpu,
         server_warnings=warnings,
         verification=verification,
         failure=failure,
@@ -129,12 +118,11 @@ def format_run(result: RunResult, label: str, args: argparse.Namespace) -> str:
     head += f"concurrency={args.concurrency}  instances={args.instances}  "
     body = str(result.figures)
     rss = f"{result.rss_mb:.0f} MB" if result.rss_mb is not None else "n/a"
-    cpu = f"{result.server_cpu * 100:.0f}%" if result.server_cpu is not None else "n/a"
     verdict = result.verification.describe() if result.verification else "not run"
     tail = (
         f"\n{'':10}duplicates={result.duplicates_seen}/{result.duplicates_sent}  peak_rss={rss}  "
-        f"server_cpu={cpu}  client_cpu={result.client_cpu * 100:.0f}%  "
         f"server_warnings={result.server_warnings}  verify={verdict}"
+        f"\n{'':10}{result.cpu or 'cpu/event=n/a'}"
     )
     if result.error_kinds:
         tail += "  error_kinds=" + ", ".join(f"{k}:{n}" for k, n in result.error_kinds.items())

@@ -12,14 +12,16 @@ the topic or writes the table.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import datetime
 from typing import cast
 
-from sqlalchemy import ColumnElement, Table, bindparam, insert, update
+from sqlalchemy import ColumnElement, Insert, Table, bindparam, insert, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.transactions import commit_events
+from db.engine import upsert_on
 from db.models import Entitlement, EntitlementSource
 
 _ENTITLEMENTS = cast(Table, Entitlement.__table__)
@@ -27,6 +29,18 @@ _ENTITLEMENTS = cast(Table, Entitlement.__table__)
 # says why). SET takes the columns named in the parameters (and updated_at's onupdate).
 _INSERT = insert(_ENTITLEMENTS)
 _UPDATE = update(_ENTITLEMENTS).where(_ENTITLEMENTS.c.id == bindparam("entitlement_id"))
+# save_states' upsert on (user_id, source), built per dialect at its first use (db.engine
+# says why: the SQLite delivery worker imports this module).
+_STATE_COLUMNS = [
+    "source_ref",
+    "status",
+    "price_id",
+    "expires_at",
+    "cancel_at_period_end",
+    "state_version",
+    "grace_until",
+]
+_UPSERTS: dict[str, Insert] = {}
 
 
 @dataclass(frozen=True, slots=True)
@@ -56,12 +70,8 @@ async def save(session: AsyncSession, *rows: Entitlement) -> None:
     await session.flush()
 
 
-async def save_state(
-    session: AsyncSession, user_id: int, stored_id: int | None, state: EntitlementState
-) -> None:
-    """Write a state machine's `state` over the stored row (its id), or as the user's new
-    row from `state.source`."""
-    values = {
+def _values(state: EntitlementState) -> dict[str, object]:
+    return {
         "source_ref": state.source_ref,
         "status": state.status,
         "price_id": state.price_id,
@@ -70,11 +80,41 @@ async def save_state(
         "state_version": state.state_version,
         "grace_until": state.grace_until,
     }
+
+
+async def save_state(
+    session: AsyncSession, user_id: int, stored_id: int | None, state: EntitlementState
+) -> None:
+    """Write a state machine's `state` over the stored row (its id), or as the user's new
+    row from `state.source`."""
+    values = _values(state)
     connection = await session.connection()
     if stored_id is None:
         await connection.execute(_INSERT, {**values, "user_id": user_id, "source": state.source})
     else:
         await connection.execute(_UPDATE, {**values, "entitlement_id": stored_id})
+    _changed(session)
+
+
+async def save_states(session: AsyncSession, states: Mapping[int, EntitlementState]) -> None:
+    """Write each user's `state` as their row from `state.source` (over the row there is,
+    or a new one), all in one executemany: a batch of Stripe events' entitlements."""
+    if not states:
+        return
+    connection = await session.connection()
+    dialect = connection.dialect.name
+    if dialect not in _UPSERTS:
+        _UPSERTS[dialect] = upsert_on(
+            dialect,
+            _ENTITLEMENTS,
+            [_ENTITLEMENTS.c.user_id, _ENTITLEMENTS.c.source],
+            update=[*_STATE_COLUMNS, "updated_at"],  # updated_at: its default, now
+        )
+    rows = [
+        {**_values(state), "user_id": user_id, "source": state.source}
+        for user_id, state in states.items()
+    ]
+    await connection.execute(_UPSERTS[dialect], rows)
     _changed(session)
 
 

@@ -100,6 +100,13 @@ async def ensure_user_id(conn: AsyncConnection, user_id: int) -> None:
     await conn.execute(_ENSURE_USER[conn.dialect.name], {"id": user_id, "first_name": ""})
 
 
+async def ensure_user_ids(conn: AsyncConnection, user_ids: Iterable[int]) -> None:
+    """ensure_user_id for several ids, in one executemany."""
+    rows = [{"id": user_id, "first_name": ""} for user_id in user_ids]
+    if rows:
+        await conn.execute(_ENSURE_USER[conn.dialect.name], rows)
+
+
 async def customer_id_for(session: AsyncSession, user_id: int) -> str | None:
     return await session.scalar(
         select(StripeCustomer.customer_id).where(StripeCustomer.user_id == user_id)

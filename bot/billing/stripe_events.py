@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import contextlib
 import logging
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from urllib.parse import quote
@@ -13,12 +13,10 @@ import stripe
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncSession, async_sessionmaker
 
 from bot.accounts import entitlement_writes, referrals
-from bot.billing import entitlements, stripe_store
+from bot.billing import entitlements, event_sets, stripe_store
 from bot.billing.plans import PlanCatalog
 from bot.billing.stripe_shapes import (
-    INVOICE_FAILED_TYPE,
     CheckoutSession,
-    Invoice,
     MalformedEventError,
     StripeEvent,
     Subscription,
@@ -50,6 +48,23 @@ class Outcome:
 Now = Callable[[], datetime]
 
 
+def _event_id(event: StripeEvent) -> str:
+    return event.id
+
+
+@dataclass(frozen=True, slots=True)
+class _Queued:
+    """One event waiting in the group commit (a SetWork): applied alone when called, or
+    with the rest of its batch through `together`."""
+
+    unit: event_sets.Unit
+    together: Callable[[AsyncSession, Sequence[_Queued]], Awaitable[list[Outcome]]]
+
+    async def __call__(self, session: AsyncSession) -> Outcome:
+        (outcome,) = await self.together(session, [self])
+        return outcome
+
+
 class StripeEventProcessor:
     """Verifies a webhook body and applies the event in one transaction.
 
@@ -78,6 +93,12 @@ class StripeEventProcessor:
         self._catalog = catalog
         self._now = now
         self._grace = grace
+        self._together = self._apply_together  # one object: what GroupCommit compares
+
+    async def close(self) -> None:
+        """Give back what the group commit keeps (a connection, on PostgreSQL)."""
+        if self._group_commit is not None:
+            await self._group_commit.close()
 
     @property
     def enabled(self) -> bool:
@@ -116,27 +137,79 @@ class StripeEventProcessor:
         # Network calls happen before the transaction so no lock is held while Stripe answers.
         fetched = await self._prefetch(event)
         await self._warm_catalog()
-
-        async def work(session: AsyncSession) -> Outcome:
-            return await self._apply_in(session, event, fetched)
-
+        work = _Queued(event_sets.Unit(event, fetched), self._together)
         if self._group_commit is not None:
-            outcome = await self._group_commit.run(work)
+            outcome: Outcome = await self._group_commit.run(work)
         else:
             async with self._session_factory() as session, session.begin():
                 outcome = await work(session)
         log.info("stripe event %s (%s) %s", outcome.event_id, outcome.event_type, outcome.status)
         return outcome
 
-    async def _apply_in(
-        self, session: AsyncSession, event: StripeEvent, fetched: Subscription | None
-    ) -> Outcome:
-        """Record and apply one event in the caller's transaction."""
+    async def _apply_together(
+        self, session: AsyncSession, works: Sequence[_Queued]
+    ) -> list[Outcome]:
+        """A group commit's batch of events, in one call (GroupCommit's SetWork)."""
+        return await self.apply_units(session, [work.unit for work in works])
+
+    async def apply_units(
+        self, session: AsyncSession, units: Sequence[event_sets.Unit]
+    ) -> list[Outcome]:
+        """Record and apply these events, in order, in the caller's transaction, as if each
+        were applied alone after the one before it: the batch's reads and writes are one
+        statement per table (bot/billing/event_sets.py decides what each event does)."""
         conn = await session.connection()
-        if not await stripe_store.record_event(conn, event.id, event.type, event.created):
-            return Outcome(event.id, event.type, "duplicate")
-        applied = await self._route(session, conn, event, fetched)
-        return Outcome(event.id, event.type, "applied" if applied else "ignored")
+        firsts: dict[str, int] = {}
+        for index, unit in enumerate(units):
+            firsts.setdefault(unit.event.id, index)  # a second copy is a duplicate
+        # In the order of their ids: two batches sharing two events (replays in flight)
+        # wait for each other's in one order, never in opposite orders.
+        recorded = await stripe_store.record_events(
+            conn, sorted((units[index].event for index in firsts.values()), key=_event_id)
+        )
+        statuses = ["duplicate"] * len(units)
+        todo = [index for index in firsts.values() if units[index].event.id in recorded]
+        now = self._now()
+        while todo:
+            pending = [units[index] for index in todo]
+            loaded = await self._read(conn, pending)
+            decided = event_sets.decide(pending, loaded, now, self._grace, self.plan_name)
+            if not decided.outcomes:  # the reads are made for the first: never happens
+                raise RuntimeError("a batch's reads did not cover its first event")
+            await self._write(session, conn, decided, now)
+            for index, status in zip(todo, decided.outcomes, strict=False):
+                statuses[index] = status
+            todo = todo[len(decided.outcomes) :]
+        return [Outcome(u.event.id, u.event.type, s) for u, s in zip(units, statuses, strict=True)]
+
+    async def _read(
+        self, conn: AsyncConnection, units: Sequence[event_sets.Unit]
+    ) -> event_sets.Loaded:
+        """What the units need, in the order one event alone reads it: the lookups, then
+        the users locked, their customer links, their entitlements (locked)."""
+        found = await stripe_store.look_up(conn, event_sets.lookups(units))
+        reads = event_sets.reads(units, found)
+        await stripe_store.lock_users(conn, reads.users)
+        links = await stripe_store.links_of(conn, reads.users, reads.customers)
+        stored = await stripe_store.entitlements_for_update(conn, reads.users, reads.subscriptions)
+        held = [event_sets.Held(row.id, row.user_id, row.state) for row in stored]
+        return event_sets.Loaded(found, reads, links, held)
+
+    async def _write(
+        self,
+        session: AsyncSession,
+        conn: AsyncConnection,
+        decided: event_sets.Decided,
+        now: datetime,
+    ) -> None:
+        """A statement per table: customer links, entitlements, notices; then the
+        referrers' bonuses (rare: a referred user's first payment)."""
+        await stripe_store.write_links(conn, decided.link_writes)
+        await entitlement_writes.save_states(session, decided.entitlements)
+        await outbox.enqueue_many(session, decided.notices)
+        if self._referral_bonus:
+            for user_id in decided.first_payments:
+                await referrals.reward(session, user_id, now, self._referral_bonus)
 
     async def _prefetch(self, event: StripeEvent) -> Subscription | None:
         """checkout.session.completed names the subscription but not its state: fetch it."""
@@ -168,26 +241,6 @@ class StripeEventProcessor:
             with contextlib.suppress(BillingUnavailableError):
                 await self._catalog.plans()
 
-    async def _route(
-        self,
-        session: AsyncSession,
-        conn: AsyncConnection,
-        event: StripeEvent,
-        fetched: Subscription | None,
-    ) -> bool:
-        """Apply one event in the caller's transaction; False when it concerns nobody we
-        know (or is of a type we do not handle): the answer then says "ignored"."""
-        obj, version = event.object, event.created
-        if isinstance(obj, CheckoutSession):
-            return await self._checkout_completed(session, conn, obj, fetched, version)
-        if isinstance(obj, Subscription):
-            return await self._subscription_changed(session, conn, obj, version)
-        if isinstance(obj, Invoice) and event.type == INVOICE_FAILED_TYPE:
-            return await self._invoice_failed(session, conn, obj)
-        if isinstance(obj, Invoice):
-            return await self._invoice_paid(session, conn, obj, version)
-        return False  # recorded above all the same, so a replay is a duplicate
-
     async def resolve_user(
         self, conn: AsyncConnection, user_id: int | None, customer_id: str | None
     ) -> int | None:
@@ -199,77 +252,6 @@ class StripeEventProcessor:
             return None
         await stripe_store.claim_user(conn, user_id, customer_id)
         return user_id
-
-    async def _checkout_completed(
-        self,
-        session: AsyncSession,
-        conn: AsyncConnection,
-        checkout: CheckoutSession,
-        fetched: Subscription | None,
-        version: int,
-    ) -> bool:
-        if checkout.mode != "subscription":
-            return False
-        user_id = checkout.telegram_user_id
-        if user_id is None:
-            log.warning("checkout session %s has no Telegram user id; ignored", checkout.id)
-            return False
-        await self.resolve_user(conn, user_id, checkout.customer)
-        if fetched is not None:
-            await self._apply_subscription(session, conn, user_id, fetched, version)
-        return True
-
-    async def _subscription_changed(
-        self,
-        session: AsyncSession,
-        conn: AsyncConnection,
-        subscription: Subscription,
-        version: int,
-    ) -> bool:
-        user_id = await self.resolve_user(
-            conn, subscription.telegram_user_id, subscription.customer
-        )
-        if user_id is None:
-            log.warning("subscription %s belongs to no known user; ignored", subscription.id)
-            return False
-        await self._apply_subscription(session, conn, user_id, subscription, version)
-        return True
-
-    async def _apply_subscription(
-        self,
-        session: AsyncSession,
-        conn: AsyncConnection,
-        user_id: int,
-        subscription: Subscription,
-        version: int,
-    ) -> None:
-        stored = await stripe_store.entitlement_of_user(conn, user_id)
-        before = stored.state if stored is not None else None
-        change = entitlements.on_subscription(
-            before, subscription, version, self._now(), self._grace
-        )
-        if change is None:
-            log.info("stale event for %s (version %s)", subscription.id, version)
-            return
-        await self.save_change(session, conn, user_id, stored, change)
-
-    async def _invoice_paid(
-        self,
-        session: AsyncSession,
-        conn: AsyncConnection,
-        invoice: Invoice,
-        version: int,
-    ) -> bool:
-        sub_id = invoice.subscription_id
-        if sub_id is None:
-            return False
-        stored = await stripe_store.entitlement_of_subscription(conn, sub_id)
-        if stored is None:
-            return False
-        change = entitlements.on_invoice_paid(stored.state, invoice, version, self._now())
-        if change is not None:
-            await self.save_change(session, conn, stored.user_id, stored, change)
-        return True
 
     async def save_change(
         self,
@@ -288,36 +270,10 @@ class StripeEventProcessor:
             await referrals.reward(session, user_id, self._now(), self._referral_bonus)
         if change.notice is None:
             return
-        params: dict[str, object] = {"plan": self.plan_name(change.after.price_id)}
-        if change.notice is entitlements.Notice.ACCESS_STARTED:
-            expires = change.after.expires_at
-            params["until"] = expires.isoformat() if expires else None
-            params["trial"] = change.after.status == "trialing"
+        params = event_sets.notice_params(change, self.plan_name)
         await outbox.enqueue(
             session, chat_id=user_id, kind=NoticeKind(change.notice), params=params
         )
-
-    async def _invoice_failed(
-        self, session: AsyncSession, conn: AsyncConnection, invoice: Invoice
-    ) -> bool:
-        user_id = None
-        if invoice.subscription_id is not None:
-            user_id = await stripe_store.user_of_subscription(conn, invoice.subscription_id)
-        if user_id is None:
-            user_id = await self.resolve_user(conn, invoice.telegram_user_id, invoice.customer)
-        if user_id is None:
-            log.warning("failed invoice %s belongs to no known user", invoice.id)
-            return False
-        retry = invoice.next_payment_attempt
-        params = {
-            "amount": invoice.amount_due,
-            "currency": invoice.currency,
-            "next_attempt": datetime.fromtimestamp(retry, UTC).isoformat() if retry else None,
-        }
-        await outbox.enqueue(
-            session, chat_id=user_id, kind=NoticeKind.PAYMENT_FAILED, params=params
-        )
-        return True
 
     def plan_name(self, price_id: str | None) -> str | None:
         """The plan's Stripe name (data, not words: the renderer words a missing one)."""

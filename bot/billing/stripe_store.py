@@ -1,24 +1,49 @@
 """The Stripe webhook path's reads and writes, as Core statements built once.
 
-Every event runs three to six of these in one transaction. Through the ORM (identity map,
-unit of work, a fresh statement and cache key each time) they cost about 2.5 times as much
-as here, and with 32 webhooks queued on SQLite's single writer that cost is the p99
-(bench/webhooks/). The statements are module constants so SQLAlchemy computes each cache
-key once; values travel as bound parameters.
+A batch of events runs a handful of these in one transaction, each for the whole batch
+(record the events, look up customers, lock the users, read their links and entitlements,
+write links, entitlements and notices); reconciliation uses the single-user ones. Through
+the ORM (identity map, unit of work, a fresh statement and cache key each time) they cost
+about 2.5 times as much as here, and with 32 webhooks queued on SQLite's single writer that
+cost is the p99 (bench/webhooks/). The statements are module constants so SQLAlchemy
+computes each cache key once; values travel as bound parameters.
 """
 
 from __future__ import annotations
 
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
+from datetime import UTC, datetime
 from typing import Any, NamedTuple, cast
 
-from sqlalchemy import Row, Table, bindparam, delete, false, insert, or_, select, update
+from sqlalchemy import (
+    BigInteger,
+    Column,
+    ColumnElement,
+    Executable,
+    Row,
+    String,
+    Table,
+    any_,
+    bindparam,
+    delete,
+    false,
+    func,
+    insert,
+    literal_column,
+    or_,
+    select,
+    union_all,
+    update,
+)
 from sqlalchemy.dialects import postgresql
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from bot.accounts import users
 from bot.accounts.entitlement_writes import EntitlementState
-from db.engine import insert_ignoring_conflicts
+from bot.billing.event_sets import Found, LinkWrite, Lookups
+from bot.billing.stripe_shapes import StripeEvent
+from db.engine import insert_ignoring_conflicts, upsert
 from db.models import Entitlement, EntitlementSource, ProcessedStripeEvent, StripeCustomer, User
 
 # The declarative base types __table__ as a FromClause; these are Tables.
@@ -35,10 +60,6 @@ class StoredEntitlement:
     state: EntitlementState
 
 
-_RECORD_EVENT = {
-    name: statement.returning(_EVENTS.c.event_id)
-    for name, statement in insert_ignoring_conflicts(_EVENTS, _EVENTS.c.event_id).items()
-}
 _USER_OF_CUSTOMER = select(_CUSTOMERS.c.user_id).where(
     _CUSTOMERS.c.customer_id == bindparam("customer_id")
 )
@@ -67,29 +88,6 @@ _ENTITLEMENT_OF_USER = (
     .where(_ENTITLEMENTS.c.user_id == bindparam("user_id"), _STRIPE_ROW)
     .with_for_update()
 )
-_ENTITLEMENT_OF_SUBSCRIPTION = (
-    select(_ENTITLEMENTS)
-    .where(_ENTITLEMENTS.c.source_ref == bindparam("subscription_id"), _STRIPE_ROW)
-    .with_for_update()
-)
-_USER_OF_SUBSCRIPTION = select(_ENTITLEMENTS.c.user_id).where(
-    _ENTITLEMENTS.c.source_ref == bindparam("subscription_id"), _STRIPE_ROW
-)
-
-
-async def record_event(
-    conn: AsyncConnection, event_id: str, event_type: str, created: int
-) -> bool:
-    """Insert the event id; False when it was recorded before (a replay).
-
-    One statement: a concurrent delivery of the same event waits for ours to commit, then
-    inserts nothing.
-    """
-    result = await conn.execute(
-        _RECORD_EVENT[conn.dialect.name],
-        {"event_id": event_id, "type": event_type, "created": created},
-    )
-    return result.scalar() is not None
 
 
 async def user_of_customer(conn: AsyncConnection, customer_id: str) -> int | None:
@@ -171,19 +169,6 @@ async def entitlement_of_user(conn: AsyncConnection, user_id: int) -> StoredEnti
     return _stored(result.first())
 
 
-async def entitlement_of_subscription(
-    conn: AsyncConnection, subscription_id: str
-) -> StoredEntitlement | None:
-    result = await conn.execute(_ENTITLEMENT_OF_SUBSCRIPTION, {"subscription_id": subscription_id})
-    return _stored(result.first())
-
-
-async def user_of_subscription(conn: AsyncConnection, subscription_id: str) -> int | None:
-    result = await conn.execute(_USER_OF_SUBSCRIPTION, {"subscription_id": subscription_id})
-    user_id: int | None = result.scalar()
-    return user_id
-
-
 # --- whole pages at once, without locks (reconciliation's first look) ----------------------
 
 
@@ -206,3 +191,168 @@ async def entitlements_of_users(
     query = select(_ENTITLEMENTS).where(_ENTITLEMENTS.c.user_id.in_(user_ids), _STRIPE_ROW)
     found = (_stored(row) for row in await conn.execute(query))
     return {stored.user_id: stored for stored in found if stored is not None}
+
+
+# --- a whole batch of events at once (bot/billing/event_sets.py decides it) -----------------
+#
+# One statement per table for the batch. On PostgreSQL a list travels as one array
+# parameter (= ANY, unnest), so each statement's text, and the prepared statement asyncpg
+# keeps for it, is the same whatever the batch's size; an IN list or a multi-row VALUES
+# would be a new statement to prepare for each size.
+
+
+def _member(column: Column[Any], name: str, dialect: str) -> ColumnElement[bool]:
+    """`column` is one of the list parameter `name`."""
+    if dialect == "postgresql":
+        return column == any_(bindparam(name, type_=postgresql.ARRAY(column.type)))
+    return column.in_(bindparam(name, expanding=True))
+
+
+def _for_each_dialect(build: Callable[[str], Executable]) -> dict[str, Executable]:
+    return {dialect: build(dialect) for dialect in ("sqlite", "postgresql")}
+
+
+def _array(name: str, kind: Any) -> Any:
+    return func.unnest(bindparam(name, type_=postgresql.ARRAY(kind)))
+
+
+_RECORD_EVENTS = {
+    # SQLite: an executemany, which SQLAlchemy sends as one INSERT of many rows.
+    "sqlite": insert_ignoring_conflicts(_EVENTS, _EVENTS.c.event_id)["sqlite"].returning(
+        _EVENTS.c.event_id
+    ),
+    "postgresql": postgresql.insert(_EVENTS)
+    .from_select(
+        ["event_id", "type", "created", "processed_at"],
+        select(
+            _array("event_ids", String),
+            _array("types", String),
+            _array("createds", BigInteger),
+            bindparam("processed_at", type_=_EVENTS.c.processed_at.type),
+        ),
+    )
+    .on_conflict_do_nothing(index_elements=[_EVENTS.c.event_id])
+    .returning(_EVENTS.c.event_id),
+}
+_LOOK_UP = _for_each_dialect(
+    lambda dialect: union_all(
+        select(literal_column("'customer'"), _CUSTOMERS.c.customer_id, _CUSTOMERS.c.user_id).where(
+            _member(_CUSTOMERS.c.customer_id, "customers", dialect)
+        ),
+        select(
+            literal_column("'subscription'"), _ENTITLEMENTS.c.source_ref, _ENTITLEMENTS.c.user_id
+        ).where(_STRIPE_ROW, _member(_ENTITLEMENTS.c.source_ref, "subscriptions", dialect)),
+    )
+)
+_LINKS_OF = _for_each_dialect(
+    lambda dialect: select(_CUSTOMERS.c.user_id, _CUSTOMERS.c.customer_id).where(
+        or_(
+            _member(_CUSTOMERS.c.user_id, "users", dialect),
+            _member(_CUSTOMERS.c.customer_id, "customers", dialect),
+        )
+    )
+)
+_ENTITLEMENTS_FOR_UPDATE = _for_each_dialect(
+    lambda dialect: (
+        select(_ENTITLEMENTS)
+        .where(
+            _STRIPE_ROW,
+            or_(
+                _member(_ENTITLEMENTS.c.user_id, "users", dialect),
+                _member(_ENTITLEMENTS.c.source_ref, "subscriptions", dialect),
+            ),
+        )
+        .order_by(_ENTITLEMENTS.c.id)  # locked in this order: the same in every batch
+        .with_for_update()
+    )
+)
+_SET_LINK = upsert(_CUSTOMERS, _CUSTOMERS.c.user_id, update=["customer_id"])
+
+
+async def record_events(conn: AsyncConnection, events: Sequence[StripeEvent]) -> set[str]:
+    """Insert the events' ids (distinct) in one statement; the ids recorded now, the
+    others being replays. A concurrent delivery of one of them waits for ours to commit."""
+    if not events:
+        return set()
+    if conn.dialect.name == "postgresql":
+        params: Any = {
+            "event_ids": [event.id for event in events],
+            "types": [event.type for event in events],
+            "createds": [event.created for event in events],
+            "processed_at": datetime.now(UTC),
+        }
+    else:
+        params = [{"event_id": e.id, "type": e.type, "created": e.created} for e in events]
+    result = await conn.execute(_RECORD_EVENTS[conn.dialect.name], params)
+    return set(result.scalars())
+
+
+async def look_up(conn: AsyncConnection, lookups: Lookups) -> Found:
+    """Who each customer pays for, and whose entitlement each subscription is: read before
+    any lock, as one event alone reads them."""
+    customers: dict[str, int] = {}
+    subscriptions: dict[str, int] = {}
+    if lookups.customers or lookups.subscriptions:
+        result = await conn.execute(
+            _LOOK_UP[conn.dialect.name],
+            {"customers": list(lookups.customers), "subscriptions": list(lookups.subscriptions)},
+        )
+        for kind, key, user_id in result:
+            (customers if kind == "customer" else subscriptions).setdefault(key, user_id)
+    return Found(lookups, customers, subscriptions)
+
+
+async def lock_users(conn: AsyncConnection, user_ids: Sequence[int]) -> None:
+    """claim_user's first step for many users: each row created if need be and, on
+    PostgreSQL, locked, in the order given (one executemany, one round trip)."""
+    if not user_ids:
+        return
+    if conn.dialect.name == "sqlite":
+        await users.ensure_user_ids(conn, user_ids)
+    else:
+        await conn.execute(_LOCK_OR_CREATE_USER, [{"user_id": user_id} for user_id in user_ids])
+
+
+async def links_of(
+    conn: AsyncConnection, user_ids: Sequence[int], customer_ids: Iterable[str]
+) -> dict[str, int]:
+    """Customer -> user, for the rows of these users or these customers (read after the
+    users are locked, so a link their lock's previous holder made is seen)."""
+    customers = list(customer_ids)
+    if not user_ids and not customers:
+        return {}
+    result = await conn.execute(
+        _LINKS_OF[conn.dialect.name], {"users": list(user_ids), "customers": customers}
+    )
+    return {row.customer_id: row.user_id for row in result}
+
+
+async def entitlements_for_update(
+    conn: AsyncConnection, user_ids: Sequence[int], subscription_ids: Iterable[str]
+) -> list[StoredEntitlement]:
+    """The Stripe entitlements of these users or of these subscriptions, locked."""
+    subscriptions = list(subscription_ids)
+    if not user_ids and not subscriptions:
+        return []
+    result = await conn.execute(
+        _ENTITLEMENTS_FOR_UPDATE[conn.dialect.name],
+        {"users": list(user_ids), "subscriptions": subscriptions},
+    )
+    return [stored for row in result if (stored := _stored(row)) is not None]
+
+
+async def write_links(conn: AsyncConnection, writes: Sequence[LinkWrite]) -> None:
+    """The batch's customer links in the order decided; a run of writes of one kind in one
+    executemany (a link moved from one user to another: its old row goes first)."""
+    start = 0
+    while start < len(writes):
+        dropping = writes[start].user_id is None
+        end = start
+        while end < len(writes) and (writes[end].user_id is None) == dropping:
+            end += 1
+        run = [{"user_id": w.user_id, "customer_id": w.customer_id} for w in writes[start:end]]
+        if dropping:
+            await conn.execute(_UNLINK_CUSTOMER, [{"customer_id": w["customer_id"]} for w in run])
+        else:
+            await conn.execute(_SET_LINK[conn.dialect.name], run)
+        start = end

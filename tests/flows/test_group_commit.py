@@ -6,10 +6,11 @@ import asyncio
 from collections.abc import Awaitable, Callable
 
 import pytest
-from sqlalchemy import event, insert, select, update
+from sqlalchemy import event, insert, select, text, update
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import Session
 
+from bot.transactions import group_commit
 from bot.transactions.group_commit import GroupCommit, ShutDownError
 from db.models import ProcessedStripeEvent
 from tests.support.harness import Harness
@@ -277,3 +278,73 @@ async def test_shutting_down_while_rerunning_at_once_answers_everyone(harness: H
     assert results[0] == "evt_a" and results[3] == "evt_b"
     assert isinstance(results[1], RuntimeError) and isinstance(results[2], ShutDownError)
     assert await _stored(harness) == {"evt_a", "evt_b"}
+
+
+# --- PostgreSQL: a lane keeps its connection while it has work -----------------------------
+
+
+async def _backend(session: AsyncSession) -> int:
+    pid = await session.scalar(text("SELECT pg_backend_pid()"))
+    assert isinstance(pid, int)
+    return pid
+
+
+def _postgres_only(harness: Harness) -> None:
+    if harness.parts.engine.dialect.name != "postgresql":
+        pytest.skip("PostgreSQL's lanes keep a connection; SQLite's pool has one anyway")
+
+
+async def test_a_lane_keeps_its_connection_between_batches(
+    harness: Harness, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """No checkout (and its liveness ping) for each batch: batch after batch on one
+    connection, given back to the pool when the group closes."""
+    _postgres_only(harness)
+    monkeypatch.setattr(group_commit, "KEEP_CONNECTION_IDLE", 60.0)  # close() must not wait
+    pool = harness.parts.engine.sync_engine.pool
+    idle_before = pool.checkedout()  # type: ignore[attr-defined]
+    group = GroupCommit(harness.parts.session_factory, lock_timeout_ms=20)
+    first = await group.run(_backend)
+    assert await group.run(_backend) == first
+    assert pool.checkedout() == idle_before + 1  # type: ignore[attr-defined]
+    async with asyncio.timeout(10):
+        await group.close()
+    assert pool.checkedout() == idle_before  # type: ignore[attr-defined]
+
+
+async def test_a_lane_drops_its_connection_after_a_failure(harness: Harness) -> None:
+    _postgres_only(harness)
+    group = GroupCommit(harness.parts.session_factory, lock_timeout_ms=20)
+    first = await group.run(_backend)
+    with pytest.raises(RuntimeError):
+        await group.run(_unit("evt_broken", fail=True))
+    assert await group.run(_backend) != first  # the failure may have been the connection's
+    await group.close()
+
+
+async def test_a_unit_queued_while_a_lane_gives_its_connection_back_is_run(
+    harness: Harness, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The lane has ended its batches and is giving its connection back: a unit queued
+    then sees it running and starts no lane of its own, so that lane must take it."""
+    _postgres_only(harness)
+    monkeypatch.setattr(group_commit, "KEEP_CONNECTION_IDLE", 0.0)
+    give_back = group_commit._HeldConnection.release
+    releasing, proceed = asyncio.Event(), asyncio.Event()
+
+    async def slowly(held: group_commit._HeldConnection) -> None:
+        releasing.set()
+        await proceed.wait()
+        await give_back(held)
+
+    monkeypatch.setattr(group_commit._HeldConnection, "release", slowly)
+    group = GroupCommit(harness.parts.session_factory, lock_timeout_ms=20)
+    assert await group.run(_unit("evt_first")) == "evt_first"
+    await releasing.wait()
+    second = asyncio.create_task(group.run(_unit("evt_second")))
+    await asyncio.sleep(0)  # queued while the lane gives its connection back
+    proceed.set()
+    async with asyncio.timeout(5):
+        assert await second == "evt_second"
+    await group.close()
+    assert await _stored(harness) == {"evt_first", "evt_second"}
