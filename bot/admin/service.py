@@ -23,6 +23,7 @@ from db.models import (
     EntitlementSource,
     OutboxMessage,
     OutboxStatus,
+    PaidDay,
     Signal,
     User,
 )
@@ -67,15 +68,22 @@ async def grant(
 
 
 async def broadcast(
-    session: AsyncSession, text: str, now: datetime, *, admin_chat_id: int | None
+    session: AsyncSession,
+    text: str,
+    now: datetime,
+    *,
+    admin_chat_id: int | None,
+    paid: bool = False,
 ) -> Broadcast:
-    """Queue an announcement to every subscriber with access."""
+    """Queue an announcement to every subscriber with access (on the paid lane with
+    `paid`: PAID_BROADCAST=all)."""
     chats = await access.recipients(session, now)
     job = Broadcast(
         kind=NoticeKind.BROADCAST,
         title="",  # worded by bot/texts/admin.py
         admin_chat_id=admin_chat_id,
         total=len(chats),
+        paid=paid,
     )
     session.add(job)
     await session.flush()
@@ -86,6 +94,7 @@ async def broadcast(
         params={"text": text},
         broadcast_id=job.id,
         now=now,
+        paid=paid,
     )
     return job
 
@@ -104,6 +113,9 @@ class Stats:
     outbox_pending: int = 0
     outbox_failed: int = 0
     referrals: tuple[int, int] = (0, 0)  # referred users, of whom paid (bot/accounts/referrals.py)
+    # Sends on Telegram's paid lane and their cost in tenths of a Star: today (UTC), 30 days.
+    paid_today: tuple[int, int] = (0, 0)
+    paid_30d: tuple[int, int] = (0, 0)
 
 
 async def find_broadcast(session: AsyncSession, broadcast_id: int) -> Broadcast | None:
@@ -179,4 +191,20 @@ async def stats(
         outbox_pending=outbox_counts.get(OutboxStatus.PENDING, 0),
         outbox_failed=outbox_counts.get(OutboxStatus.FAILED, 0),
         referrals=await referrals.counts(session),
+        **await _paid_sends(session, now),
     )
+
+
+async def _paid_sends(session: AsyncSession, now: datetime) -> dict[str, tuple[int, int]]:
+    """The paid lane's book (bot/delivery/lanes.py): today's, and the last 30 days'."""
+    today = now.date()
+    days = (
+        await session.execute(
+            select(PaidDay.day, PaidDay.sends, PaidDay.tenths).where(
+                PaidDay.day > today - timedelta(days=30)
+            )
+        )
+    ).all()
+    month = (sum(d.sends for d in days), sum(d.tenths for d in days))
+    on_day = [(d.sends, d.tenths) for d in days if d.day == today]
+    return {"paid_today": on_day[0] if on_day else (0, 0), "paid_30d": month}

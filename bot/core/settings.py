@@ -27,6 +27,7 @@ from bot.core.setting_types import (
     LogLevel,
     MetricsToken,
     OneLine,
+    PaidBroadcast,
     PriceIds,
     PromoCode,
     PublicUrl,
@@ -83,7 +84,11 @@ class Settings(BaseSettings):
     # Messages a second across all chats: `auto` learns Telegram's limit (bot/delivery/
     # adaptive.py), a number fixes it.
     delivery_rate: DeliveryRate = "auto"
-    paid_broadcast: bool = False
+    # Which bulk messages go out on Telegram's paid lane (allow_paid_broadcast, up to 1,000
+    # a second, 0.1 Star each): `off`, `signals` (signals and their updates) or `all`.
+    paid_broadcast: PaidBroadcast = "off"
+    # Stars a UTC day the paid lane may spend (unset: no budget but the bot's balance).
+    paid_broadcast_daily_stars: int | None = Field(default=None, ge=1, le=10_000_000)
     # How long a sender's claim on outbox rows lasts: after a crash they go out again this
     # long after they were claimed (shorter: faster recovery; each send must fit in it).
     delivery_lease_seconds: int = Field(default=60, ge=10, le=3600)
@@ -138,6 +143,14 @@ class Settings(BaseSettings):
             raise ValueError("WINBACK_PROMO_CODE is set but WINBACK_DAYS is not (no offer)")
         if self.winback_promo_code is not None and self.stripe_api_key is None:
             raise ValueError("WINBACK_PROMO_CODE needs STRIPE_API_KEY (a Stripe promotion code)")
+        return self
+
+    @model_validator(mode="after")
+    def _budget_needs_the_paid_lane(self) -> Settings:
+        if self.paid_broadcast_daily_stars is not None and self.paid_broadcast == "off":
+            raise ValueError(
+                "PAID_BROADCAST_DAILY_STARS is set but PAID_BROADCAST is off (nothing spends it)"
+            )
         return self
 
     @property

@@ -13,10 +13,12 @@ webhooks' own (bot.transactions.group_commit), with a linger.
 
 from __future__ import annotations
 
+import asyncio
 import itertools
 import logging
+import time
 from collections.abc import Callable
-from datetime import datetime, timedelta
+from datetime import date, datetime, timedelta
 from typing import Any, cast
 
 from sqlalchemy import Executable, Table, and_, bindparam, or_, update
@@ -24,10 +26,11 @@ from sqlalchemy.ext.asyncio import AsyncConnection, AsyncSession, async_sessionm
 
 from bot.delivery.pacing import backoff
 from bot.delivery.verdicts import Action, Verdict
+from bot.notices.paid import TENTHS_PER_MESSAGE
 from bot.transactions import commit_events
 from bot.transactions.group_commit import GroupCommit, ShutDownError
 from db.faults import DATABASE_FAULTS
-from db.models import OutboxMessage, OutboxStatus, User
+from db.models import OutboxMessage, OutboxStatus, PaidDay, User
 
 # How long a finished send waits for others to share its commit. One transaction per
 # mark cost about 0.5-1 ms of CPU on SQLite and capped delivery well under 1,000/s.
@@ -35,6 +38,7 @@ log = logging.getLogger(__name__)
 
 MAX_ATTEMPTS = 8  # sends of one message that fail with a retryable error, then it fails
 ACK_LINGER = 0.005
+SETTLE_ON_STOP_SECONDS = 10.0
 
 Write = tuple[Executable, dict[str, Any]]
 # What leaves outcomes owed: the database failed, or the process stopped under the commit.
@@ -42,6 +46,7 @@ _SAVE_FAULTS: tuple[type[BaseException], ...] = (*DATABASE_FAULTS, ShutDownError
 
 _OUTBOX = cast(Table, OutboxMessage.__table__)
 _USERS = cast(Table, User.__table__)
+_DAYS = cast(Table, PaidDay.__table__)
 _ROW = _OUTBOX.c.id == bindparam("row_id")
 # Rows still ours: pending, under the lease this worker's claim wrote. A worker that lost
 # its lease (it was paused longer than the lease) must not undo the new owner's claim.
@@ -77,6 +82,14 @@ RESCHEDULE = (
         lease_until=None,
         last_error=bindparam("error"),
     )
+)
+# Sent on the paid lane (allow_paid_broadcast): marked so, and booked in its day's book
+# (bot.delivery.lanes made the day's row before the claim) in the same transaction.
+MARK_SENT_PAID = MARK_SENT.values(paid=True)
+BOOK = (
+    update(_DAYS)
+    .where(_DAYS.c.day == bindparam("on_day"))
+    .values(sends=_DAYS.c.sends + 1, tenths=_DAYS.c.tenths + bindparam("add"))
 )
 # Given back unsent (a stop, a pause, a database fault): claimable again from `at`.
 RELEASE = update(_OUTBOX).where(_OURS).values(next_attempt_at=bindparam("at"), lease_until=None)
@@ -115,8 +128,14 @@ MIGRATE_QUEUE = (
 )
 
 
-def sent(row_id: int, message_id: int, at: datetime) -> list[Write]:
-    return [(MARK_SENT, {"row_id": row_id, "message_id": message_id, "at": at})]
+def sent(
+    row_id: int, message_id: int, at: datetime, *, paid_on: date | None = None
+) -> list[Write]:
+    """Sent; with `paid_on`, on the paid lane, and booked in that day's book."""
+    params = {"row_id": row_id, "message_id": message_id, "at": at}
+    if paid_on is None:
+        return [(MARK_SENT, params)]
+    return [(MARK_SENT_PAID, params), (BOOK, {"on_day": paid_on, "add": TENTHS_PER_MESSAGE})]
 
 
 def rescheduled(
@@ -234,6 +253,21 @@ class OutcomeWriter:
         except BaseException:
             self._owed = batch + self._owed
             raise
+
+    async def settle_before_exit(self) -> None:
+        """A graceful stop during an outage: the owed records still get their chance."""
+        deadline = time.monotonic() + SETTLE_ON_STOP_SECONDS
+        while self.owed and time.monotonic() < deadline:
+            try:
+                await self.settle()
+            except DATABASE_FAULTS:
+                await asyncio.sleep(0.5)
+        if self.owed:
+            log.error(
+                "stopped with %d delivery outcomes unsaved (the database is down); those "
+                "rows will be sent again after their lease",
+                self.owed,
+            )
 
     def commit_now_if_none_can_join(self) -> None:
         self._commit.nudge()

@@ -36,6 +36,7 @@ class NoticeKind(enum.StrEnum):
     # To admins
     PREMIUM_AUDIT = "premium_audit"
     MASS_HELD = "mass_held"
+    PAID_LANE_CLOSED = "paid_lane_closed"  # the paid lane's budget or balance ran out
     # Broadcasts (a Broadcast's kind is one of these three too) and handed-over replies
     BROADCAST = "broadcast"
     SIGNAL = "signal"

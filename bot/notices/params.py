@@ -108,6 +108,13 @@ class MassHeld(TypedDict):
     held_at: int  # the hold's time (seconds): the button confirms this one
 
 
+class PaidLaneClosed(TypedDict):
+    reason: str  # budget, balance or refused (bot/delivery/lanes.py)
+    sends: int  # paid sends booked today
+    tenths: int  # their cost, tenths of a Star
+    budget: int | None  # PAID_BROADCAST_DAILY_STARS
+
+
 class Broadcast(TypedDict):
     text: str
 
@@ -179,6 +186,7 @@ SHAPES: dict[NoticeKind, type] = {
     NoticeKind.PREMIUM_DECLINED: Nothing,
     NoticeKind.PREMIUM_AUDIT: PremiumAudit,
     NoticeKind.MASS_HELD: MassHeld,
+    NoticeKind.PAID_LANE_CLOSED: PaidLaneClosed,
     NoticeKind.BROADCAST: Broadcast,
     NoticeKind.SIGNAL: Signal,
     NoticeKind.SIGNAL_UPDATE: SignalUpdate,

@@ -121,9 +121,11 @@ async def publish(
     progress_message_id: int | None = None,
     per_minute: int | None = None,
     channel: ChannelRule | None = None,
+    paid: bool = False,
 ) -> Broadcast:
     """Open the signal and write one outbox row per subscriber with access, atomically
-    (and the signal channel's post, when there is one: bot/signals/channel.py).
+    (and the signal channel's post, when there is one: bot/signals/channel.py). With
+    `paid` its rows, and later its updates', may take the paid lane (PAID_BROADCAST).
 
     The conditional UPDATE is the guard against a double-pressed Send: only the first
     transaction finds the draft; the second finds it open and raises SignalStateError.
@@ -154,12 +156,19 @@ async def publish(
         admin_chat_id=admin_chat_id,
         progress_message_id=progress_message_id,
         total=len(chats),
+        paid=paid,
     )
     session.add(broadcast)
     await session.flush()
     params = {"id": signal.id, "spec": spec_params(spec_of(signal))}
     await outbox.enqueue_bulk(
-        session, chats, kind=NoticeKind.SIGNAL, params=params, broadcast_id=broadcast.id, now=now
+        session,
+        chats,
+        kind=NoticeKind.SIGNAL,
+        params=params,
+        broadcast_id=broadcast.id,
+        now=now,
+        paid=paid,
     )
     await signal_channel.queue_post(session, channel, signal, params, now)
     return broadcast
@@ -234,7 +243,15 @@ async def _follow_up(
     now: datetime,
     admin: int | None,
 ) -> Broadcast:
-    """A reply to every subscriber's own copy of the signal, sent or still queued."""
+    """A reply to every subscriber's own copy of the signal, sent or still queued; on the
+    paid lane when the signal went on it."""
+    paid = bool(
+        await session.scalar(
+            select(Broadcast.paid).where(
+                Broadcast.signal_id == signal.id, Broadcast.kind == NoticeKind.SIGNAL
+            )
+        )
+    )
     originals = (
         await session.execute(
             select(OutboxMessage.id, OutboxMessage.chat_id).where(
@@ -252,6 +269,7 @@ async def _follow_up(
         title=f"#{signal.id} {signal.symbol}: {command.kind}",
         admin_chat_id=admin,
         total=len(originals),
+        paid=paid,
     )
     session.add(broadcast)
     await session.flush()
@@ -263,6 +281,7 @@ async def _follow_up(
         broadcast_id=broadcast.id,
         now=now,
         reply_to={row.chat_id: row.id for row in originals},
+        paid=paid,
     )
     return broadcast
 

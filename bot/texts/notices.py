@@ -24,6 +24,7 @@ from bot.signals.spec import spec_from_params
 from bot.texts import CATALOGUE, Html, format_date, keyboards, money, plain, t, tn
 from bot.texts import billing as billing_texts
 from bot.texts import channel as channel_texts
+from bot.texts import paid as paid_texts
 from bot.texts import signals as signal_texts
 from db.models import OutboxMessage
 
@@ -263,6 +264,7 @@ KINDS: dict[NoticeKind, KindText] = {
     NoticeKind.PREMIUM_DECLINED: KindText(_premium_declined, "kind.premium_declined"),
     NoticeKind.PREMIUM_AUDIT: KindText(_premium_audit, "kind.premium_audit"),
     NoticeKind.MASS_HELD: KindText(_mass_held, "kind.mass_held"),
+    NoticeKind.PAID_LANE_CLOSED: KindText(paid_texts.lane_closed, "kind.paid_lane_closed"),
     NoticeKind.RENEWAL_NOTICE: KindText(_renewal, "kind.renewal_notice"),
     NoticeKind.STARS_RENEWED: KindText(_stars_renewed, "kind.stars_renewed"),
     NoticeKind.STARS_REFUNDED: KindText(_stars_refunded, "kind.stars_refunded"),
