@@ -23,6 +23,8 @@ from bot.core.errors import (
     UnknownPlanError,
 )
 from bot.delivery.broadcast_counts import counts_for
+from bot.notices import paid
+from bot.notices.kinds import NoticeKind
 from bot.payments.links import PleaseWaitError
 from bot.signals import channel as signal_channel
 from bot.signals import cornix, statistics
@@ -284,15 +286,21 @@ async def preview_signal(request: web.Request) -> web.Response:
     async with _uow(request).reading() as session:
         count = len(await access.recipients(session, datetime.now(UTC)))
     shown = views.spec(spec)
+    lanes = views.lanes(count, request.app[SETTINGS].paid_broadcast)
     return web.json_response(
-        {"signal": shown, "recipients": count, "canonical": shown["canonical"]}
+        {"signal": shown, "recipients": count, "canonical": shown["canonical"], "lanes": lanes}
     )
 
 
 @routes.post("/api/v1/admin/signals")
 async def post_signal(request: web.Request) -> web.Response:
     admin_id = require_admin(request)
-    spec = _parse(request, _string(await _json_body(request), "text"))
+    body = await _json_body(request)
+    spec = _parse(request, _string(body, "text"))
+    choice = body.get("paid", True)  # false: the free rate, though PAID_BROADCAST allows it
+    if not isinstance(choice, bool):
+        raise ApiError(400, "bad_request", "paid must be true or false")
+    fast = choice and paid.covers(request.app[SETTINGS].paid_broadcast, NoticeKind.SIGNAL)
     now = datetime.now(UTC)
     try:
         async with _uow(request)() as session:
@@ -300,7 +308,7 @@ async def post_signal(request: web.Request) -> web.Response:
             per_minute = cornix.posts_per_minute(request.app[SETTINGS].signal_style)
             rule = signal_channel.rule_of(request.app[SETTINGS])
             broadcast = await signals.publish(
-                session, draft.id, now, per_minute=per_minute, channel=rule
+                session, draft.id, now, per_minute=per_minute, channel=rule, paid=fast
             )
     except signals.PostingLimitError as error:  # nothing kept: the draft rolled back too
         raise ApiError(
@@ -327,7 +335,7 @@ async def broadcast_progress(request: web.Request) -> web.Response:
             raise ApiError(404, "not_found", "no such broadcast")
         counts = (await counts_for(session, [broadcast.id]))[broadcast.id]
     title = admin_texts.broadcast_title(broadcast.kind, broadcast.title)
-    return web.json_response(views.progress(broadcast.id, title, counts))
+    return web.json_response(views.progress(broadcast.id, title, counts, broadcast.created_at))
 
 
 @routes.get("/api/v1/admin/stats")
