@@ -15,6 +15,8 @@ from sqlalchemy import func, select
 from bot.admin import service as admin
 from bot.notices.kinds import NoticeKind
 from db.models import OutboxMessage, PaidDay, Signal
+from tests.flows.miniapp_helpers import _login
+from tests.support.api_client import call
 from tests.support.harness import ADMIN_ID, Harness, MakeHarness
 from tests.support.helpers import give_access, post_signal_update
 
@@ -204,3 +206,39 @@ async def test_a_refused_paid_send_goes_again_free_exactly_once(
             select(OutboxMessage.attempts).where(OutboxMessage.chat_id.in_(chats))
         )
         assert set(attempts) == {1}  # a refusal is not an attempt: one send each
+
+
+async def test_the_mini_app_shows_the_cost_and_sends_at_the_free_rate(
+    make_harness: MakeHarness,
+) -> None:
+    harness = await make_harness(paid_broadcast="signals")
+    chats = _chats(4)
+    await give_access(harness, *chats)
+    token = await _login(harness, {"id": ADMIN_ID, "first_name": "Boss"})
+    line = {"text": LINE.removeprefix("/signal ")}
+    status, body, _ = await call(
+        harness, "POST", "/api/v1/admin/signals/preview", token=token, body=line
+    )
+    assert status == 200 and body["lanes"] == {
+        "fast": {"stars": "0.4", "seconds": 1},
+        "free": {"stars": "0", "seconds": 1},
+    }
+    bad = {**line, "paid": "no"}
+    status, body, _ = await call(harness, "POST", "/api/v1/admin/signals", token=token, body=bad)
+    assert (status, body["error"]["code"]) == (400, "bad_request")
+    assert await _book(harness) == (0, 0, None)
+
+    free = {**line, "paid": False}
+    status, body, _ = await call(harness, "POST", "/api/v1/admin/signals", token=token, body=free)
+    assert status == 201
+    await harness.deliver(wait=3)
+    assert await _each_once(harness, chats) == (0, 4)
+    status, body, _ = await call(harness, "POST", "/api/v1/admin/signals", token=token, body=line)
+    await harness.deliver(wait=3)
+    status, progress, _ = await call(
+        harness, "GET", f"/api/v1/admin/broadcasts/{body['broadcast_id']}", token=token
+    )
+    assert (progress["paid"], progress["paid_stars"], progress["done"]) == (4, "0.4", True)
+    assert progress["seconds_to_last"] is not None and progress["seconds_to_last"] >= 0
+    status, stats, _ = await call(harness, "GET", "/api/v1/admin/stats", token=token)
+    assert stats["paid_lane"]["today"] == {"sends": 4, "stars": "0.4"}
