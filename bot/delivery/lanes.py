@@ -48,6 +48,9 @@ from db.models import OutboxMessage, PaidDay, Priority
 log = logging.getLogger(__name__)
 
 BALANCE_EVERY = 60.0  # seconds between balance checks while the paid lane is in use
+# The paid lane's pace: 98 % of Telegram's 1,000 a second, as the free rate starts at 98 %
+# of its 30: sends set out evenly but arrive jittered, and a full second draws a 429.
+PACE = 0.98 * PAID_RATE
 CLAIM = 500  # paid rows claimed at most at once: half a second at 1,000 a second
 # Telegram's words when it refuses a paid send for want of Stars (module docstring).
 _REFUSAL = re.compile(r"balance|\bstars?\b|\bpaid\b", re.IGNORECASE)
@@ -85,7 +88,7 @@ class PaidLane:
         self._sessions = sessions
         self._config = config
         self._clock = clock
-        self.pacer = SendPacer(PAID_RATE, clock.monotonic, clock.sleep)
+        self.pacer = SendPacer(PACE, clock.monotonic, clock.sleep)
         self._day: date | None = None
         self._booked = 0  # paid sends booked today, as read, plus those made since
         self._reserved = 0  # paid sends of the batch under way, not yet answered

@@ -99,6 +99,7 @@ class DeliveryWorker:
         self._wakeup = wakeup or OutboxWakeup()
         self._send_timeout = config.effective_send_timeout
         self._slots = asyncio.Semaphore(config.concurrency)
+        self._paid_slots = asyncio.Semaphore(config.paid_concurrency)
         self._batch = config.claim_size(self._pacer.rate)
         self._healthy_since: datetime | None = self._now()
         self._stopping = asyncio.Event()
@@ -271,23 +272,24 @@ class DeliveryWorker:
     ) -> tuple[list[OutboxMessage], float]:
         """One lane's sends; returns the rows not sent and when they are due again."""
         tasks: list[asyncio.Task[None]] = []
+        slots = self._paid_slots if paid else self._slots
         for index, send in enumerate(sends):
             why = self._why_not_send(claim, pacer, paid)
             if why is None:
-                await self._slots.acquire()
+                await slots.acquire()
                 await pacer.acquire()
                 why = self._why_not_send(claim, pacer, paid)  # the wait may have been long
                 if why is None and not await self._still_our_turn():
                     why = 0.0  # another process sends now: it may take these at once
                 if why is not None:
-                    self._slots.release()
+                    slots.release()
             if why is not None:
                 if paid:
                     self._lane.unsent(len(sends) - index)
                 await asyncio.gather(*tasks)
                 return [s.row for s in sends[index:]], why
             task = asyncio.create_task(self._deliver(send, claim, paid))
-            task.add_done_callback(lambda _t: self._slots.release())
+            task.add_done_callback(lambda _t: slots.release())
             tasks.append(task)
         await asyncio.gather(*tasks)
         return [], 0.0
