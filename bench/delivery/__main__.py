@@ -97,6 +97,12 @@ def parse_args(argv: Sequence[str]) -> argparse.Namespace:
     parser.add_argument(
         "--concurrency", type=int, help="sends in flight per worker (default: the worker's)"
     )
+    parser.add_argument(
+        "--lane-rate",
+        type=lambda v: v if v == "auto" else float(v),
+        default=29.5,
+        help="(f) the worker's DELIVERY_RATE: 29.5 (told the limit, as (b)) or auto",
+    )
     parser.bounded(
         "--round-trip",
         full=0.03,

@@ -1,7 +1,10 @@
 """(f) the two lanes: one signal to N subscribers, sent fast (PAID_BROADCAST=signals, the
 admin's Send fast) and at the free rate, against a fake enforcing both of Telegram's
 lanes: 1,000 a second for paid sends, 30 a second and one a second per chat for the rest.
-The figure is the time from the first message to the last subscriber's, and the 429s."""
+The figure is the time from the first message to the last subscriber's, and the 429s.
+
+The free rate is told the limit (--lane-rate 29.5, as (b)): (e) measures what `auto`
+does against a limit it must find, 429s included; `--lane-rate auto` runs that here."""
 
 from __future__ import annotations
 
@@ -38,6 +41,7 @@ class RunF:
     paid: int  # messages the fake took on the paid lane
     throttled: int
     round_trip: float
+    rate: str  # the worker's DELIVERY_RATE
     cpu_ms: float  # the worker's CPU per message: what the machine's load moves least
     check: Check
     load: str
@@ -63,7 +67,7 @@ class RunF:
             f"(f) {self.backend:<10} {label}  {self.lane} lane, {self.subscribers:,} "
             f"subscribers: the last had it {self.seconds:.1f} s after the first{scaled}, "
             f"{pace:,.1f} msg/s\n"
-            f"{'':4}{self.paid:,} paid, 429s: {self.throttled}; worker "
+            f"{'':4}{self.paid:,} paid, 429s: {self.throttled}; DELIVERY_RATE {self.rate}, worker "
             f"{self.cpu_ms:.2f} ms CPU/msg; fake at {FREE_LIMIT:.0f}/s and "
             f"1/s per chat free, {PAID_LIMIT:,.0f}/s paid, round trip "
             f"{self.round_trip * 1000:.0f} ms; {self.load}\n"
@@ -72,7 +76,11 @@ class RunF:
 
 
 async def scenario_f(
-    database: str | None, lane: str, subscribers: int, round_trip: float, options: WorkerOptions
+    database: str | None,
+    lane: str,
+    subscribers: int,
+    args: argparse.Namespace,
+    options: WorkerOptions,
 ) -> RunF:
     with scratch_dir("signaldesk-bench-delivery-") as workdir:
         load_start = os.getloadavg()[0]
@@ -82,14 +90,14 @@ async def scenario_f(
             workdir,
             global_rate=FREE_LIMIT,
             per_chat_rate=1,
-            round_trip=round_trip,
-            jitter=round_trip / 3,
+            round_trip=args.round_trip,
+            jitter=args.round_trip / 3,
         ) as fake:
             report = await run_worker(
                 url,
                 fake.api,
                 workdir / "worker.log",
-                rate="auto",
+                rate=args.lane_rate,
                 lease=None,
                 limit=120.0 + subscribers / 20,
                 options=options,
@@ -105,7 +113,8 @@ async def scenario_f(
         seconds=arrivals[-1] - arrivals[0] if arrivals else float("nan"),
         paid=records.paid,
         throttled=len(records.throttled),
-        round_trip=round_trip,
+        round_trip=args.round_trip,
+        rate=str(args.lane_rate),
         cpu_ms=report.cpu_seconds * 1000 / max(1, subscribers),
         check=check,
         load=load_since(load_start),
@@ -116,7 +125,7 @@ async def run_f(args: argparse.Namespace, results: Results) -> None:
     options = WorkerOptions.of(args)
     sizes = {"paid": args.lane_subscribers, "free": args.free_lane_subscribers}
     for lane, subscribers in sizes.items():
-        run = await scenario_f(args.database_url, lane, subscribers, args.round_trip, options)
+        run = await scenario_f(args.database_url, lane, subscribers, args, options)
         results.f.append(run)
         results.failures += [f"(f) {lane}: {p}" for p in run.check.problems()]
         if lane == "paid" and run.paid != subscribers:

@@ -14,7 +14,7 @@ from bot.accounts import access, entitlement_writes, referrals, users
 from bot.accounts.access import entitlement_grants_access
 from bot.billing.plans import Plan
 from bot.core.errors import DomainError
-from bot.notices import outbox
+from bot.notices import outbox, paid
 from bot.notices.kinds import NoticeKind
 from bot.payments.amounts import STARS
 from db.models import (
@@ -23,7 +23,6 @@ from db.models import (
     EntitlementSource,
     OutboxMessage,
     OutboxStatus,
-    PaidDay,
     Signal,
     User,
 )
@@ -196,15 +195,10 @@ async def stats(
 
 
 async def _paid_sends(session: AsyncSession, now: datetime) -> dict[str, tuple[int, int]]:
-    """The paid lane's book (bot/delivery/lanes.py): today's, and the last 30 days'."""
-    today = now.date()
-    days = (
-        await session.execute(
-            select(PaidDay.day, PaidDay.sends, PaidDay.tenths).where(
-                PaidDay.day > today - timedelta(days=30)
-            )
-        )
-    ).all()
-    month = (sum(d.sends for d in days), sum(d.tenths for d in days))
-    on_day = [(d.sends, d.tenths) for d in days if d.day == today]
-    return {"paid_today": on_day[0] if on_day else (0, 0), "paid_30d": month}
+    """The paid lane's book (bot/notices/paid.py): today's (UTC), and the last 30 days'."""
+    today = await paid.sends_on(session, now.date())
+    month = await paid.sends_between(session, now - timedelta(days=30), now + timedelta(1))
+    return {
+        "paid_today": (today, today * paid.TENTHS_PER_MESSAGE),
+        "paid_30d": (month, month * paid.TENTHS_PER_MESSAGE),
+    }

@@ -5,8 +5,9 @@ A bulk row of a broadcast that may go paid (Priority.FAST: PAID_BROADCAST covers
 and the admin did not choose the free rate) is sent with allow_paid_broadcast, at up to
 1,000 a second on a pacer of its own, while everything else keeps the free rate
 (DELIVERY_RATE) and each chat its one message a second. Each paid send is booked in the
-transaction that records it (paid_days: sends and tenths of a Star for the UTC day), so
-the book and the messages agree after any crash.
+transaction that records it (its row marked paid: bot.notices.paid counts them), so the
+book and the messages agree after any crash; the sender counts its own as it goes, and
+counts again from the rows when it starts, on a new UTC day and after standing by.
 
 The lane closes for the rest of the UTC day, and the admins are told once (a
 PAID_LANE_CLOSED notice, queued with the closure's record), when:
@@ -29,11 +30,10 @@ import re
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import date
-from typing import cast
 
 from aiogram import Bot
 from aiogram.exceptions import AiogramError, TelegramBadRequest
-from sqlalchemy import Table, select, update
+from sqlalchemy import select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
@@ -42,7 +42,7 @@ from bot.delivery.pacing import SendPacer
 from bot.delivery.plan import Send
 from bot.notices import outbox
 from bot.notices.kinds import NoticeKind
-from bot.notices.paid import PAID_RATE, TENTHS_PER_MESSAGE, covers
+from bot.notices.paid import PAID_RATE, TENTHS_PER_MESSAGE, covers, sends_on
 from db.models import OutboxMessage, PaidDay, Priority
 
 log = logging.getLogger(__name__)
@@ -55,8 +55,6 @@ CLAIM = 500  # paid rows claimed at most at once: half a second at 1,000 a secon
 # Telegram's words when it refuses a paid send for want of Stars (module docstring).
 _REFUSAL = re.compile(r"balance|\bstars?\b|\bpaid\b", re.IGNORECASE)
 _NANOS = 100_000_000  # nanostars in a tenth of a Star
-
-_DAYS = cast(Table, PaidDay.__table__)
 
 
 @dataclass(frozen=True, slots=True)
@@ -90,7 +88,8 @@ class PaidLane:
         self._clock = clock
         self.pacer = SendPacer(PACE, clock.monotonic, clock.sleep)
         self._day: date | None = None
-        self._booked = 0  # paid sends booked today, as read, plus those made since
+        self._booked = 0  # paid sends booked today, as counted, plus those made since
+        self._counted = False  # whether _booked was counted from the rows today
         self._reserved = 0  # paid sends of the batch under way, not yet answered
         self.closed: str | None = None  # why the lane is closed today (None: open)
         self._told: str | None = None  # a closure not yet recorded (nor the admins told)
@@ -132,24 +131,23 @@ class PaidLane:
     # -- between batches -------------------------------------------------------------------
 
     async def refresh(self) -> None:
-        """Before a claim: today's book as the database has it (a new UTC day opens the
-        lane again), and a closure not yet recorded recorded."""
+        """Before a claim: whether the lane is closed today (a new UTC day opens it again;
+        a closure not yet recorded is recorded first), and today's paid sends counted from
+        the rows when this sender may not have made them all."""
         if not self.on:
             return
         await self.record_closure()
         today = self._clock.now().date()
-        async with self._sessions() as session:
-            row = (
-                await session.execute(
-                    select(_DAYS.c.sends, _DAYS.c.closed).where(_DAYS.c.day == today)
-                )
-            ).first()
         if today != self._day:
-            self._day, self._broadcasts = today, set()
-        if row is None:
-            await self._ensure_day()
-        self._booked = row.sends if row is not None else 0
-        self.closed = row.closed if row is not None else None
+            self._day, self._broadcasts, self._counted = today, set(), False
+        async with self._sessions() as session:
+            self.closed = await session.scalar(select(PaidDay.closed).where(PaidDay.day == today))
+            if not self._counted:
+                self._booked, self._counted = await sends_on(session, today), True
+
+    def forget(self) -> None:
+        """Another process sent for a while: count today's paid sends again."""
+        self._counted = False
 
     async def check_balance(self, rows: Sequence[OutboxMessage]) -> None:
         """Ask Telegram for the bot's Stars when a paid broadcast starts in `rows`, or the
@@ -171,11 +169,11 @@ class PaidLane:
         self._balance_at = now
 
     async def _ensure_day(self) -> None:
-        """The lane's day has its book before a send is booked in it."""
+        """The lane's day has its row before its closure is recorded."""
         try:
             async with self._sessions() as session, session.begin():
                 if await session.get(PaidDay, self.day) is None:
-                    session.add(PaidDay(day=self.day, sends=0, tenths=0))
+                    session.add(PaidDay(day=self.day))
         except IntegrityError:
             return  # another sender made it a moment ago
 
@@ -230,8 +228,8 @@ class PaidLane:
 
     @property
     def day(self) -> date:
-        """The UTC day paid sends are booked in: the one read before the claim (a batch
-        that runs past midnight is booked in the day it was claimed)."""
+        """The UTC day the lane's budget and closure are of: the one read before the claim
+        (a batch that runs past midnight counts against the day it was claimed in)."""
         return self._day or self._clock.now().date()
 
     # -- the closure's record --------------------------------------------------------------
@@ -250,8 +248,7 @@ class PaidLane:
                 .values(closed=reason, closed_at=now)
             )
             if closed.rowcount == 1:  # type: ignore[attr-defined]
-                book = await session.get(PaidDay, self.day)
-                params = self._closure_params(reason, book)
+                params = self._closure_params(reason)
                 await outbox.enqueue_many(
                     session,
                     ((admin, NoticeKind.PAID_LANE_CLOSED, params) for admin in self._admins()),
@@ -261,10 +258,10 @@ class PaidLane:
     def _admins(self) -> tuple[int, ...]:
         return self._config.admin_ids
 
-    def _closure_params(self, reason: str, book: PaidDay | None) -> dict[str, object]:
+    def _closure_params(self, reason: str) -> dict[str, object]:
         return {
             "reason": reason,
-            "sends": book.sends if book is not None else 0,
-            "tenths": book.tenths if book is not None else 0,
+            "sends": self._booked,
+            "tenths": self._booked * TENTHS_PER_MESSAGE,
             "budget": self._config.daily_stars,
         }

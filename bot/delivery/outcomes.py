@@ -18,7 +18,7 @@ import itertools
 import logging
 import time
 from collections.abc import Callable
-from datetime import date, datetime, timedelta
+from datetime import datetime, timedelta
 from typing import Any, cast
 
 from sqlalchemy import Executable, Table, and_, bindparam, or_, update
@@ -26,11 +26,10 @@ from sqlalchemy.ext.asyncio import AsyncConnection, AsyncSession, async_sessionm
 
 from bot.delivery.pacing import backoff
 from bot.delivery.verdicts import Action, Verdict
-from bot.notices.paid import TENTHS_PER_MESSAGE
 from bot.transactions import commit_events
 from bot.transactions.group_commit import GroupCommit, ShutDownError
 from db.faults import DATABASE_FAULTS
-from db.models import OutboxMessage, OutboxStatus, PaidDay, User
+from db.models import OutboxMessage, OutboxStatus, User
 
 # How long a finished send waits for others to share its commit. One transaction per
 # mark cost about 0.5-1 ms of CPU on SQLite and capped delivery well under 1,000/s.
@@ -46,7 +45,6 @@ _SAVE_FAULTS: tuple[type[BaseException], ...] = (*DATABASE_FAULTS, ShutDownError
 
 _OUTBOX = cast(Table, OutboxMessage.__table__)
 _USERS = cast(Table, User.__table__)
-_DAYS = cast(Table, PaidDay.__table__)
 _ROW = _OUTBOX.c.id == bindparam("row_id")
 # Rows still ours: pending, under the lease this worker's claim wrote. A worker that lost
 # its lease (it was paused longer than the lease) must not undo the new owner's claim.
@@ -83,14 +81,9 @@ RESCHEDULE = (
         last_error=bindparam("error"),
     )
 )
-# Sent on the paid lane (allow_paid_broadcast): marked so, and booked in its day's book
-# (bot.delivery.lanes made the day's row before the claim) in the same transaction.
+# Sent on the paid lane (allow_paid_broadcast): marked so, which books it (bot.notices.paid
+# counts these rows).
 MARK_SENT_PAID = MARK_SENT.values(paid=True)
-BOOK = (
-    update(_DAYS)
-    .where(_DAYS.c.day == bindparam("on_day"))
-    .values(sends=_DAYS.c.sends + 1, tenths=_DAYS.c.tenths + bindparam("add"))
-)
 # Given back unsent (a stop, a pause, a database fault): claimable again from `at`.
 RELEASE = update(_OUTBOX).where(_OURS).values(next_attempt_at=bindparam("at"), lease_until=None)
 FAIL = (
@@ -128,14 +121,10 @@ MIGRATE_QUEUE = (
 )
 
 
-def sent(
-    row_id: int, message_id: int, at: datetime, *, paid_on: date | None = None
-) -> list[Write]:
-    """Sent; with `paid_on`, on the paid lane, and booked in that day's book."""
+def sent(row_id: int, message_id: int, at: datetime, *, paid: bool = False) -> list[Write]:
+    """Sent; `paid`: on the paid lane (allow_paid_broadcast), which books it."""
     params = {"row_id": row_id, "message_id": message_id, "at": at}
-    if paid_on is None:
-        return [(MARK_SENT, params)]
-    return [(MARK_SENT_PAID, params), (BOOK, {"on_day": paid_on, "add": TENTHS_PER_MESSAGE})]
+    return [(MARK_SENT_PAID if paid else MARK_SENT, params)]
 
 
 def rescheduled(

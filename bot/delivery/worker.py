@@ -163,6 +163,7 @@ class DeliveryWorker:
         mid-batch), and ask for the turn again shortly."""
         await self._writer.settle()
         self._rate_memory.recall_again()  # another sender may have learnt meanwhile
+        self._lane.forget()  # ... and sent on the paid lane
         await self._sleep(STANDBY_POLL)
 
     async def pass_once(self) -> int:
@@ -346,8 +347,7 @@ class DeliveryWorker:
             else:
                 self._pacer.sent(started)
             metrics.DELIVERY_RATE.set(self._pacer.rate)
-            day = self._lane.day if paid else None
-            outcome = writes.sent(row.id, message.message_id, self._now(), paid_on=day)
+            outcome = writes.sent(row.id, message.message_id, self._now(), paid=paid)
         if not await self._writer.record(outcome):
             self._healthy_since = None  # owed now; the batch stops at the next send
 

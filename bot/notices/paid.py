@@ -7,16 +7,25 @@ of 0.1 Telegram Stars per message. The relevant Stars will be withdrawn from the
 balance." Without it a bot sends "about 30" a second in bulk (the Bot FAQ,
 core.telegram.org/bots/faq#my-bot-is-hitting-limits-how-do-i-avoid-this). Costs are kept
 in tenths of a Star, as integers.
+
+The book of what the lane spent is the outbox itself: a row sent on it is marked `paid`
+in the transaction that records its send (bot.delivery.outcomes), so counting those rows
+by their sent_at gives a day's, or 30 days', paid sends after any crash.
 """
 
 from __future__ import annotations
 
 import math
 from dataclasses import dataclass
+from datetime import UTC, date, datetime, time, timedelta
 from decimal import Decimal
 from typing import Literal
 
+from sqlalchemy import func, select
+from sqlalchemy.ext.asyncio import AsyncSession
+
 from bot.notices.kinds import NoticeKind
+from db.models import OutboxMessage
 
 PaidMode = Literal["off", "signals", "all"]
 
@@ -68,3 +77,27 @@ class Estimate:
 def estimate(messages: int) -> Estimate:
     """Every message on the paid lane costs 0.1 Star: `messages` x 0.1."""
     return Estimate(messages, messages * TENTHS_PER_MESSAGE)
+
+
+def day_start(day: date) -> datetime:
+    return datetime.combine(day, time(), tzinfo=UTC)
+
+
+async def sends_between(session: AsyncSession, start: datetime, end: datetime) -> int:
+    """Messages sent on the paid lane from `start` to before `end` (the book)."""
+    found = await session.scalar(
+        select(func.count())
+        .select_from(OutboxMessage)
+        .where(
+            OutboxMessage.paid.is_(True),
+            OutboxMessage.sent_at >= start,
+            OutboxMessage.sent_at < end,
+        )
+    )
+    return int(found or 0)
+
+
+async def sends_on(session: AsyncSession, day: date) -> int:
+    """Messages sent on the paid lane on one UTC day."""
+    start = day_start(day)
+    return await sends_between(session, start, start + timedelta(days=1))

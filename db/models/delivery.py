@@ -71,7 +71,7 @@ class OutboxMessage(Base):
     last_error: Mapped[str | None] = mapped_column(Text)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
     sent_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
-    # True when it went out on the paid lane (allow_paid_broadcast), booked in paid_days.
+    # True when it went out on the paid lane (allow_paid_broadcast): the lane's book.
     paid: Mapped[bool | None] = mapped_column(Boolean)
 
 
@@ -95,15 +95,12 @@ class Broadcast(Base):
 
 
 class PaidDay(Base):
-    """The paid lane's book for one UTC day: sends made with allow_paid_broadcast and their
-    cost, each added in the transaction that records its send; and why the lane closed
-    for the rest of the day, if it did (the admins are told once: bot/delivery/lanes.py)."""
+    """A UTC day on which the paid lane closed, and why (the admins are told once:
+    bot/delivery/lanes.py). What it spent is its rows marked paid (bot/notices/paid.py)."""
 
     __tablename__ = "paid_days"
 
     day: Mapped[date] = mapped_column(Date, primary_key=True)
-    sends: Mapped[int] = mapped_column(Integer, default=0)
-    tenths: Mapped[int] = mapped_column(Integer, default=0)  # tenths of a Star
     closed: Mapped[str | None] = mapped_column(String(16))  # budget, balance or refused
     closed_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
 

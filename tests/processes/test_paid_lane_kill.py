@@ -19,6 +19,7 @@ import pytest
 from sqlalchemy import func, select
 
 from bot.delivery.config import CONCURRENCY, PAID_CONCURRENCY
+from bot.notices.paid import sends_on as paid_sends_on
 from bot.signals import service as signals
 from bot.signals.syntax import parse_signal
 from db.models import OutboxMessage, PaidDay
@@ -101,8 +102,9 @@ async def test_a_kill_as_the_lane_changes_loses_nothing(
     in_flight = CONCURRENCY + PAID_CONCURRENCY  # at most, free and paid
     assert twice <= in_flight, f"{twice} sent twice; at most the sends in flight"
     async with harness.session() as session:
-        book = await session.get(PaidDay, datetime.now(UTC).date())
-    assert book is not None and (book.sends, book.tenths, book.closed) == (100, 100, "budget")
+        day = await session.get(PaidDay, datetime.now(UTC).date())
+        booked = await paid_sends_on(session, datetime.now(UTC).date())
+    assert day is not None and (booked, day.closed) == (100, "budget")
     assert 100 <= paid <= 100 + PAID_CONCURRENCY  # beyond the book: paid sends in flight
     if kill_at > 100:
         assert paid == 100  # the kill came after every paid send was recorded

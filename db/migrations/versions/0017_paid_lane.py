@@ -1,4 +1,4 @@
-"""the paid lane: a broadcast's choice, the sends made on it, each day's book; bulk rows
+"""the paid lane: a broadcast's choice, the sends made on it, the days it closed; bulk rows
 that may take it are claimed before those that may not
 
 Revision ID: 0017
@@ -32,8 +32,6 @@ def upgrade() -> None:
     op.create_table(
         "paid_days",
         sa.Column("day", sa.Date(), nullable=False),
-        sa.Column("sends", sa.Integer(), nullable=False),
-        sa.Column("tenths", sa.Integer(), nullable=False),
         sa.Column("closed", sa.String(length=16), nullable=True),
         sa.Column("closed_at", db.base.UTCDateTime(timezone=True), nullable=True),
         sa.PrimaryKeyConstraint("day", name=op.f("pk_paid_days")),
