@@ -272,7 +272,7 @@ async def broadcast_progress(request: web.Request) -> web.Response:
             raise ApiError(404, "not_found", "no such broadcast")
         counts = (await counts_for(session, [broadcast.id]))[broadcast.id]
     title = admin_texts.broadcast_title(broadcast.kind, broadcast.title)
-    return web.json_response(views.progress(broadcast.id, title, counts))
+    return web.json_response(views.progress(broadcast.id, title, counts, broadcast.created_at))
 
 
 @routes.get("/api/v1/admin/stats")

@@ -11,6 +11,8 @@ from bot.accounts.subscribers import Found, Timeline
 from bot.admin.service import Stats
 from bot.billing.plans import Plan
 from bot.delivery.broadcast_counts import Counts
+from bot.notices import paid
+from bot.notices.kinds import NoticeKind
 from bot.signals.service import Performance
 from bot.signals.spec import SignalSpec
 from bot.signals.syntax import format_signal, plain_number
@@ -154,7 +156,8 @@ def performance(windows: list[Performance], closed: list[Signal]) -> dict[str, A
     }
 
 
-def progress(broadcast_id: int, title: str, counts: Counts) -> dict[str, Any]:
+def progress(broadcast_id: int, title: str, counts: Counts, started: datetime) -> dict[str, Any]:
+    seconds = counts.seconds_to_last(started)
     return {
         "id": broadcast_id,
         "title": title,
@@ -165,6 +168,21 @@ def progress(broadcast_id: int, title: str, counts: Counts) -> dict[str, Any]:
         "blocked": counts.blocked,
         "skipped": counts.skipped,
         "done": counts.done,
+        "paid": counts.paid,
+        "paid_stars": str(paid.stars(counts.paid * paid.TENTHS_PER_MESSAGE)),
+        "last_sent_at": iso(counts.last_sent_at),
+        "seconds_to_last": round(seconds, 1) if seconds is not None else None,
+    }
+
+
+def lanes(recipients: int, mode: str) -> dict[str, Any]:
+    """A signal's cost on the paid lane and its time in each lane (the preview's `lanes`):
+    `fast` null when PAID_BROADCAST does not cover signals."""
+    cost = paid.estimate(recipients)
+    fast = {"stars": str(cost.stars), "seconds": cost.paid_seconds}
+    return {
+        "fast": fast if paid.covers(mode, NoticeKind.SIGNAL) else None,
+        "free": {"stars": "0", "seconds": cost.free_seconds},
     }
 
 
@@ -181,6 +199,10 @@ def stats(row: Stats) -> dict[str, Any]:
             {"currency": cur, "amount": amount, "label": money(amount, cur)}
             for cur, amount in sorted(row.mrr.items())
         ],
+        "paid_lane": {
+            "today": {"sends": row.paid_today[0], "stars": str(paid.stars(row.paid_today[1]))},
+            "30d": {"sends": row.paid_30d[0], "stars": str(paid.stars(row.paid_30d[1]))},
+        },
     }
 
 

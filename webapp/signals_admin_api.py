@@ -20,11 +20,14 @@ from bot.admin import signal_reports
 from bot.core.errors import DomainError
 from bot.core.ids import parse_row_id
 from bot.delivery.broadcast_counts import Counts
+from bot.notices import paid
+from bot.notices.kinds import NoticeKind
 from bot.signals import channel as signal_channel
 from bot.signals import cornix
 from bot.signals import service as signals
 from bot.signals.form import FormError, read_form
 from bot.signals.paste import read_signal
+from bot.signals.posting_limit import PostingLimitError
 from bot.signals.spec import SignalSpec
 from bot.signals.syntax import SignalSyntaxError
 from bot.signals.updates import SignalNotFoundError, build_update
@@ -92,7 +95,15 @@ def _from_form(request: web.Request, value: object) -> SignalSpec:
 
 
 async def _spec(request: web.Request) -> SignalSpec:
+    return (await _spec_and_body(request))[0]
+
+
+async def _spec_and_body(request: web.Request) -> tuple[SignalSpec, dict[str, Any]]:
     body = await json_object(request, MAX_JSON_BODY)
+    return await _spec_of(request, body), body
+
+
+async def _spec_of(request: web.Request, body: dict[str, Any]) -> SignalSpec:
     if "signal" not in body:
         return _from_text(request, body.get("text"))
     if "text" in body:
@@ -123,6 +134,8 @@ async def preview_signal(request: web.Request) -> web.Response:
             "style": style,
             # What subscribers will read (in their own language; this in the caller's).
             "message": runs(signal_texts.body(spec, style=style)),
+            # The cost on the paid lane and the time in each (PAID_BROADCAST).
+            "lanes": views.lanes(count, request.app[SETTINGS].paid_broadcast),
         }
     )
 
@@ -130,7 +143,11 @@ async def preview_signal(request: web.Request) -> web.Response:
 @routes.post("/api/v1/admin/signals")
 async def post_signal(request: web.Request) -> web.Response:
     admin_id = require_admin(request)
-    spec = await _spec(request)
+    spec, body = await _spec_and_body(request)
+    choice = body.get("paid", True)  # false: the free rate, though PAID_BROADCAST allows it
+    if not isinstance(choice, bool):
+        raise ApiError(400, "bad_request", "paid must be true or false")
+    fast = choice and paid.covers(request.app[SETTINGS].paid_broadcast, NoticeKind.SIGNAL)
     now = datetime.now(UTC)
     per_minute = cornix.posts_per_minute(request.app[SETTINGS].signal_style)
     try:
@@ -142,8 +159,9 @@ async def post_signal(request: web.Request) -> web.Response:
                 now,
                 per_minute=per_minute,
                 channel=signal_channel.rule_of(request.app[SETTINGS]),
+                paid=fast,
             )
-    except signals.PostingLimitError as error:  # nothing kept: the draft rolled back too
+    except PostingLimitError as error:  # nothing kept: the draft rolled back too
         raise ApiError(
             429,
             "too_many_signals",

@@ -13,6 +13,7 @@ from collections.abc import Sequence
 from bench.delivery.adaptive import run_e
 from bench.delivery.crash import CRASH_LEASE_SECONDS, run_c
 from bench.delivery.fake import serve_fake
+from bench.delivery.lanes import run_f
 from bench.delivery.rate_limit import run_b
 from bench.delivery.report import Results, load, summary
 from bench.delivery.throughput import run_a
@@ -46,6 +47,8 @@ async def bench(args: argparse.Namespace) -> int:
             await run_c(args, random.Random(args.seed), results)
         if "e" in only:
             await run_e(args, results)
+        if "f" in only:
+            await run_f(args, results)
     except BenchError as error:
         results.failures.append(str(error))
         print(f"bench failed: {error}", file=sys.stderr, flush=True)
@@ -56,8 +59,8 @@ async def bench(args: argparse.Namespace) -> int:
 
 def parse_only(value: str) -> set[str]:
     chosen = {part.strip() for part in value.split(",") if part.strip()}
-    if not chosen or not chosen <= {"a", "b", "c", "d", "e"}:
-        raise argparse.ArgumentTypeError("a comma-separated subset of a,b,c,d,e")
+    if not chosen or not chosen <= {"a", "b", "c", "d", "e", "f"}:
+        raise argparse.ArgumentTypeError("a comma-separated subset of a,b,c,d,e,f")
     return chosen
 
 
@@ -68,7 +71,9 @@ def parse_args(argv: Sequence[str]) -> argparse.Namespace:
             "The real delivery worker in its own process against a fake Bot API in another: "
             "(a) no limit, (b) a fake enforcing 30/s, (c) the worker killed mid-broadcast, "
             "(d) the worker's peak RSS during (a), (e) DELIVERY_RATE=auto against a limit it "
-            "is not told (20-40/s, drawn by the seed) beside the common aiogram loop."
+            "is not told (20-40/s, drawn by the seed) beside the common aiogram loop, (f) one "
+            "signal sent fast (allow_paid_broadcast) and at the free rate against a fake "
+            "enforcing both lanes (1,000/s paid; 30/s and 1/s per chat free)."
         ),
         database="signaldesk_bench_delivery",
         seed=(None, "(c) RNG seed for the kill points, (e) for the unknown limit"),
@@ -78,7 +83,7 @@ def parse_args(argv: Sequence[str]) -> argparse.Namespace:
     parser.add_argument(
         "--only",
         type=parse_only,
-        default={"a", "b", "c", "d", "e"},
+        default={"a", "b", "c", "d", "e", "f"},
         help="e.g. a,d (default all)",
     )
     parser.bounded(
@@ -91,6 +96,20 @@ def parse_args(argv: Sequence[str]) -> argparse.Namespace:
     )
     parser.add_argument(
         "--concurrency", type=int, help="sends in flight per worker (default: the worker's)"
+    )
+    parser.add_argument(
+        "--lane-rate",
+        type=lambda v: v if v == "auto" else float(v),
+        default=29.5,
+        help="(f) the worker's DELIVERY_RATE: 29.5 (told the limit, as (b)) or auto",
+    )
+    parser.bounded(
+        "--round-trip",
+        full=0.03,
+        low=0.0,
+        high=1.0,
+        kind=float,
+        help="(f) the fake's round trip in seconds (a third of it as jitter)",
     )
     # Hidden mode: `python -m bench.delivery` is also the fake's process (fake.py).
     hidden = argparse.SUPPRESS
@@ -138,6 +157,22 @@ def _add_sizes(parser: BenchParser) -> None:
         low=10,
         high=10_000,
         help="(e) messages the aiogram loop sends",
+    )
+    parser.bounded(
+        "--lane-subscribers",
+        full=10_000,
+        quick=1000,
+        low=100,
+        high=MAX_SUBSCRIBERS,
+        help="(f) subscribers of the signal sent fast",
+    )
+    parser.bounded(
+        "--free-lane-subscribers",
+        full=10_000,
+        quick=300,
+        low=100,
+        high=MAX_SUBSCRIBERS,
+        help="(f) subscribers of the signal sent at the free rate (fewer: extrapolated)",
     )
     parser.bounded(
         "--crash-subscribers",

@@ -70,7 +70,13 @@ def fake_records(fake: FakeBotAPI) -> JSON:
             throttled.append(call.at)
         else:
             errors[str(call.error)] += 1
-    return {"sends": sends, "throttled": throttled, "methods": methods, "errors": errors}
+    return {
+        "sends": sends,
+        "throttled": throttled,
+        "methods": methods,
+        "errors": errors,
+        "paid": fake.paid_sent,
+    }
 
 
 async def serve_fake(
@@ -105,6 +111,7 @@ class Records:
     throttled: list[float]
     methods: dict[str, int]
     errors: dict[str, int]
+    paid: int = 0  # sendMessage calls accepted on the paid lane
 
 
 @dataclass
@@ -140,6 +147,7 @@ class Fake:
             throttled=[float(t) for t in data["throttled"]],
             methods={str(k): int(v) for k, v in data["methods"].items()},
             errors={str(k): int(v) for k, v in data["errors"].items()},
+            paid=int(data.get("paid", 0)),
         )
 
     def cpu(self) -> float | None:

@@ -34,8 +34,11 @@ SEED_CHUNK = 5000
 # ---------------------------------------------------------------------------
 
 
-async def seed_and_publish(url: str, subscribers: int) -> tuple[list[int], float]:
-    """N paying subscribers (bulk-inserted), then one signal published as the app does it.
+async def seed_and_publish(
+    url: str, subscribers: int, *, paid: bool = False
+) -> tuple[list[int], float]:
+    """N paying subscribers (bulk-inserted), then one signal published as the app does it
+    (with `paid`, as Send fast does: its rows may take the paid lane).
 
     Returns the subscribers' chat ids and how long publish() took (it writes the outbox).
     """
@@ -47,7 +50,7 @@ async def seed_and_publish(url: str, subscribers: int) -> tuple[list[int], float
         async with session_factory() as session, session.begin():
             for start in range(0, subscribers, SEED_CHUNK):
                 await _insert_subscribers(session, chats[start : start + SEED_CHUNK], expires)
-        addressed, took = await _publish(session_factory)
+        addressed, took = await _publish(session_factory, paid=paid)
     finally:
         await engine.dispose()
     if addressed != subscribers:
@@ -85,7 +88,9 @@ async def _insert_subscribers(session: AsyncSession, chunk: list[int], expires: 
     )
 
 
-async def _publish(session_factory: async_sessionmaker[AsyncSession]) -> tuple[int, float]:
+async def _publish(
+    session_factory: async_sessionmaker[AsyncSession], *, paid: bool = False
+) -> tuple[int, float]:
     """The two transactions of the chat flow: /signal makes the draft, Send publishes it.
     Returns how many subscribers the broadcast addressed and how long publish() took."""
     async with session_factory() as session, session.begin():
@@ -98,6 +103,7 @@ async def _publish(session_factory: async_sessionmaker[AsyncSession]) -> tuple[i
             datetime.now(UTC),
             admin_chat_id=ADMIN_ID,
             progress_message_id=PROGRESS_MESSAGE_ID,
+            paid=paid,
         )
     return broadcast.total, time.perf_counter() - started
 

@@ -8,6 +8,7 @@ from dataclasses import dataclass, field
 
 from bench.delivery.adaptive import RunE, rows_e
 from bench.delivery.crash import RunC, rows_c
+from bench.delivery.lanes import RunF, rows_f
 from bench.delivery.rate_limit import RunB, rows_b
 from bench.delivery.throughput import RunA, rows_a, rows_d
 from bench.shared.measures import load_average
@@ -19,6 +20,7 @@ class Results:
     b: list[RunB] = field(default_factory=list)
     c: list[RunC] = field(default_factory=list)
     e: list[RunE] = field(default_factory=list)
+    f: list[RunF] = field(default_factory=list)
     failures: list[str] = field(default_factory=list)
 
 
@@ -34,6 +36,7 @@ def summary(results: Results, args: argparse.Namespace) -> list[str]:
         *rows_c(results.c),
         *rows_d(results.a),
         *rows_e(results.e),
+        *rows_f(results.f),
     ]
     runs_note = f"medians of {args.runs} run(s) for (a) and (b)"
     if args.quick:

@@ -61,6 +61,7 @@ async def start_worker(
     lease: float | None,
     deadline: float,
     options: WorkerOptions,
+    paid_broadcast: str = "off",
 ) -> asyncio.subprocess.Process:
     argv = [
         sys.executable,
@@ -74,6 +75,8 @@ async def start_worker(
         str(rate),
         "--deadline",
         repr(deadline),
+        "--paid-broadcast",
+        paid_broadcast,
     ]
     if lease is not None:
         argv += ["--lease-seconds", repr(lease)]
@@ -134,6 +137,7 @@ async def run_worker(
     lease: float | None,
     limit: float,
     options: WorkerOptions,
+    paid_broadcast: str = "off",
 ) -> WorkerReport:
     proc = await start_worker(
         database_url,
@@ -143,6 +147,7 @@ async def run_worker(
         lease=lease,
         deadline=max(limit - 10, 1),
         options=options,
+        paid_broadcast=paid_broadcast,
     )
     try:
         return await collect_worker(proc, log, limit)

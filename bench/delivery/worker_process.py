@@ -81,6 +81,7 @@ async def worker_process(args: argparse.Namespace) -> int:
         telegram_api_base=args.api_base,
         database_url=args.database_url,
         log_level="WARNING",
+        paid_broadcast=args.paid_broadcast,  # (f): the paid lane beside the free rate
     )
     async with delivery_worker(
         settings, rate=args.rate, concurrency=args.concurrency, lease=lease
@@ -161,6 +162,7 @@ def main(argv: Sequence[str]) -> int:
     parser.add_argument("--concurrency", type=int)
     parser.add_argument("--lease-seconds", type=float)
     parser.add_argument("--deadline", type=float, default=600.0)
+    parser.add_argument("--paid-broadcast", default="off", help="PAID_BROADCAST")
     return asyncio.run(worker_process(parser.parse_args(argv)))
 
 

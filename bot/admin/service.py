@@ -16,7 +16,7 @@ from bot.audit import log as audit
 from bot.audit.log import Actor
 from bot.billing.plans import Plan
 from bot.core.errors import DomainError
-from bot.notices import outbox
+from bot.notices import outbox, paid
 from bot.notices.kinds import NoticeKind
 from bot.payments.amounts import STARS
 from db.models import (
@@ -79,15 +79,22 @@ def _grant_state(row: Entitlement | None) -> dict[str, object] | None:
 
 
 async def broadcast(
-    session: AsyncSession, text: str, now: datetime, *, admin_chat_id: int | None
+    session: AsyncSession,
+    text: str,
+    now: datetime,
+    *,
+    admin_chat_id: int | None,
+    paid: bool = False,
 ) -> Broadcast:
-    """Queue an announcement to every subscriber with access."""
+    """Queue an announcement to every subscriber with access (on the paid lane with
+    `paid`: PAID_BROADCAST=all)."""
     chats = await access.recipients(session, now)
     job = Broadcast(
         kind=NoticeKind.BROADCAST,
         title="",  # worded by bot/texts/admin.py
         admin_chat_id=admin_chat_id,
         total=len(chats),
+        paid=paid,
     )
     session.add(job)
     await session.flush()
@@ -98,6 +105,7 @@ async def broadcast(
         params={"text": text},
         broadcast_id=job.id,
         now=now,
+        paid=paid,
     )
     actor = Actor.admin(admin_chat_id) if admin_chat_id is not None else Actor.tool("cli")
     after = {"recipients": len(chats), "text": text[:200]}
@@ -121,6 +129,9 @@ class Stats:
     outbox_pending: int = 0
     outbox_failed: int = 0
     referrals: tuple[int, int] = (0, 0)  # referred users, of whom paid (bot/accounts/referrals.py)
+    # Sends on Telegram's paid lane and their cost in tenths of a Star: today (UTC), 30 days.
+    paid_today: tuple[int, int] = (0, 0)
+    paid_30d: tuple[int, int] = (0, 0)
 
 
 async def find_broadcast(session: AsyncSession, broadcast_id: int) -> Broadcast | None:
@@ -196,4 +207,15 @@ async def stats(
         outbox_pending=outbox_counts.get(OutboxStatus.PENDING, 0),
         outbox_failed=outbox_counts.get(OutboxStatus.FAILED, 0),
         referrals=await referrals.counts(session),
+        **await _paid_sends(session, now),
     )
+
+
+async def _paid_sends(session: AsyncSession, now: datetime) -> dict[str, tuple[int, int]]:
+    """The paid lane's book (bot/notices/paid.py): today's (UTC), and the last 30 days'."""
+    today = await paid.sends_on(session, now.date())
+    month = await paid.sends_between(session, now - timedelta(days=30), now + timedelta(1))
+    return {
+        "paid_today": (today, today * paid.TENTHS_PER_MESSAGE),
+        "paid_30d": (month, month * paid.TENTHS_PER_MESSAGE),
+    }

@@ -69,7 +69,7 @@ class ProgressReporter:
                     broadcast.finished_at = now
                 if broadcast.admin_chat_id is None:
                     continue
-                elapsed = (now - broadcast.created_at).total_seconds() if tally.done else None
+                elapsed = tally.seconds_to_last(broadcast.created_at)  # Send to the last one
                 language = spoken.get(broadcast.admin_chat_id, self._default_language)
                 with CATALOGUE.use_locale(language):  # the admin's, as the chat speaks to them
                     title = texts.broadcast_title(broadcast.kind, broadcast.title)

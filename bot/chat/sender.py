@@ -18,6 +18,7 @@ from bot.chat.progress_reports import ProgressReporter
 from bot.core.clock import Clock
 from bot.core.settings import Settings
 from bot.delivery.config import CONCURRENCY, WorkerConfig
+from bot.delivery.lanes import LaneConfig
 from bot.delivery.pacing import ChatPace
 from bot.delivery.turn import SendingTurn
 from bot.delivery.worker import DeliveryWorker
@@ -55,7 +56,11 @@ def create_sender(
     config = WorkerConfig(
         rate=settings.delivery_rate if overrides.rate is None else overrides.rate,
         default_language=settings.default_language,
-        paid_broadcast=settings.paid_broadcast,
+        lanes=LaneConfig(
+            mode=settings.paid_broadcast,
+            daily_stars=settings.paid_broadcast_daily_stars,
+            admin_ids=tuple(settings.admin_ids),
+        ),
         concurrency=CONCURRENCY if overrides.concurrency is None else overrides.concurrency,
         lease=(
             timedelta(seconds=settings.delivery_lease_seconds)

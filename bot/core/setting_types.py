@@ -31,6 +31,11 @@ _CHAT_ID = re.compile(r"-100[0-9]{10,13}")
 SIGNAL_CHAT_MODES = ("signals", "results")
 MAX_BRAND = 64
 SIGNAL_STYLES = ("cornix", "classic")
+# PAID_BROADCAST: which bulk messages go out with allow_paid_broadcast (bot/notices/paid.py).
+PAID_MODES = ("off", "signals", "all")
+# The true/false it was before: true paid for every bulk message, false for none.
+_PAID_TRUE = frozenset({"true", "1", "yes", "on", "t", "y"})
+_PAID_FALSE = frozenset({"false", "0", "no", "f", "n"})
 LOG_LEVELS = ("DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL")
 # An exchange's id as ccxt spells it (binance, bybit, okx, kucoin, gateio ...); whether
 # ccxt has it is checked when the watcher is built (bot/outcomes/exchange.py).
@@ -184,6 +189,20 @@ def delivery_rate(value: object) -> object:
     return rate
 
 
+def paid_broadcast(value: object) -> object:
+    """`off`, `signals` or `all`; true and false as before (`all` and `off`)."""
+    if isinstance(value, bool):
+        return "all" if value else "off"
+    mode = str(value).strip().lower()
+    if mode in _PAID_TRUE:
+        return "all"
+    if mode in _PAID_FALSE:
+        return "off"
+    if mode not in PAID_MODES:
+        raise ValueError("must be off, signals or all (true and false as before: all, off)")
+    return mode
+
+
 def language(value: str) -> str:
     found = languages.normalized(value)
     if found is None or languages.bcp47(found).lower() != value.replace("_", "-").lower():
@@ -314,3 +333,4 @@ WebhookSecret = Annotated[SecretStr | None, AfterValidator(webhook_secret)]
 TelegramSecret = Annotated[SecretStr | None, AfterValidator(telegram_secret)]
 AlertSecret = Annotated[SecretStr | None, AfterValidator(alert_secret)]
 DeliveryRate = Annotated[Literal["auto"] | float, BeforeValidator(delivery_rate)]
+PaidBroadcast = Annotated[Literal["off", "signals", "all"], BeforeValidator(paid_broadcast)]

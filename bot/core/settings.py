@@ -29,6 +29,7 @@ from bot.core.setting_types import (
     MetricsToken,
     OneLine,
     Outcomes,
+    PaidBroadcast,
     PriceIds,
     PriceSource,
     PromoCode,
@@ -86,7 +87,11 @@ class Settings(BaseSettings):
     # Messages a second across all chats: `auto` learns Telegram's limit (bot/delivery/
     # adaptive.py), a number fixes it.
     delivery_rate: DeliveryRate = "auto"
-    paid_broadcast: bool = False
+    # Which bulk messages go out on Telegram's paid lane (allow_paid_broadcast, up to 1,000
+    # a second, 0.1 Star each): `off`, `signals` (signals and their updates) or `all`.
+    paid_broadcast: PaidBroadcast = "off"
+    # Stars a UTC day the paid lane may spend (unset: no budget but the bot's balance).
+    paid_broadcast_daily_stars: int | None = Field(default=None, ge=1, le=10_000_000)
     # How long a sender's claim on outbox rows lasts: after a crash they go out again this
     # long after they were claimed (shorter: faster recovery; each send must fit in it).
     delivery_lease_seconds: int = Field(default=60, ge=10, le=3600)
@@ -165,6 +170,14 @@ class Settings(BaseSettings):
     def watches_prices(self) -> bool:
         """Whether the price watcher runs: an exchange named, and outcomes not manual."""
         return self.price_source is not None and self.outcomes != "manual"
+
+    @model_validator(mode="after")
+    def _budget_needs_the_paid_lane(self) -> Settings:
+        if self.paid_broadcast_daily_stars is not None and self.paid_broadcast == "off":
+            raise ValueError(
+                "PAID_BROADCAST_DAILY_STARS is set but PAID_BROADCAST is off (nothing spends it)"
+            )
+        return self
 
     @property
     def stripe_enabled(self) -> bool:

@@ -14,7 +14,11 @@ from sqlalchemy import ColumnElement, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.delivery import outcomes
-from db.models import OutboxMessage, OutboxStatus
+from db.models import OutboxMessage, OutboxStatus, Priority
+
+# A claim with paid-lane rows (half a second of them at 1,000 a second) keeps only this
+# many others: half a second at the free rate, so neither lane waits for the other's batch.
+FREE_BESIDE_PAID = 15
 
 
 @dataclass(frozen=True, slots=True)
@@ -32,25 +36,27 @@ async def claim_due(
     limit: int,
     reclaim: bool,
     monotonic: float,
+    fast: int = 0,
 ) -> Claim | None:
     """Up to `limit` due rows, leased until now + `lease`; with `reclaim`, also rows whose
-    lease ran out (a worker died holding them). `monotonic` is the claimer's clock now."""
+    lease ran out (a worker died holding them). `monotonic` is the claimer's clock now.
+    With `fast`, up to that many rows that may take the paid lane too (Priority.FAST,
+    claimed first): then only as many others as go out at the free rate while they do."""
     free: ColumnElement[bool] = OutboxMessage.lease_until.is_(None)
     if reclaim:
         free = or_(free, OutboxMessage.lease_until < now)
-    ids = list(
-        await session.scalars(
-            select(OutboxMessage.id)
-            .where(
-                OutboxMessage.status == OutboxStatus.PENDING,
-                OutboxMessage.next_attempt_at <= now,
-                free,
-            )
-            .order_by(OutboxMessage.priority, OutboxMessage.id)
-            .limit(limit)
-            .with_for_update(skip_locked=True)
+    due = await session.execute(
+        select(OutboxMessage.id, OutboxMessage.priority)
+        .where(
+            OutboxMessage.status == OutboxStatus.PENDING,
+            OutboxMessage.next_attempt_at <= now,
+            free,
         )
+        .order_by(OutboxMessage.priority, OutboxMessage.id)
+        .limit(limit + fast)
+        .with_for_update(skip_locked=True)
     )
+    ids = kept([(row_id, priority) for row_id, priority in due], limit, fast)
     if not ids:
         return None
     lease_until = now + lease
@@ -63,6 +69,16 @@ async def claim_due(
         .order_by(OutboxMessage.priority, OutboxMessage.id)
     )
     return Claim(list(rows), lease_until, monotonic + lease.total_seconds())
+
+
+def kept(due: list[tuple[int, int]], limit: int, fast: int) -> list[int]:
+    """The ids a claim keeps of the due (id, priority) pairs: up to `fast` paid-lane rows,
+    and beside any of them only FREE_BESIDE_PAID others (what the free rate sends while
+    the paid lane sends a full claim), else up to `limit`."""
+    paid = [row_id for row_id, priority in due if priority == Priority.FAST][:fast]
+    others_limit = min(limit, FREE_BESIDE_PAID) if paid else limit
+    others = [row_id for row_id, priority in due if priority != Priority.FAST or not fast]
+    return paid + others[:others_limit]
 
 
 async def originals(

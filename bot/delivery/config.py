@@ -11,6 +11,7 @@ from bot.core.clock import Clock
 from bot.core.languages import ENGLISH
 from bot.delivery.adaptive import START as START_RATE
 from bot.delivery.adaptive import AdaptiveRate
+from bot.delivery.lanes import LaneConfig
 from bot.delivery.pacing import SendPacer
 
 LEASE = timedelta(seconds=60)
@@ -19,20 +20,24 @@ LEASE_MARGIN = timedelta(seconds=5)
 RECLAIM_QUIET = timedelta(seconds=10)
 BATCH = 500
 CONCURRENCY = 16  # sends in flight
+# Paid sends in flight, beside those: 1,000 a second over a 50 ms round trip (and each
+# send's wait for its record) needs about fifty; at most this many can go twice at a kill.
+PAID_CONCURRENCY = 64
 CLAIM_WINDOW_SECONDS = 2.0
-PAID_BROADCAST_RATE = 1000.0
 
 
 @dataclass(frozen=True, slots=True)
 class WorkerConfig:
     """How one delivery worker sends: its rate (`auto` learns Telegram's), the language of
-    recipients who chose none, whether bulk sends use the paid lane, and its limits."""
+    recipients who chose none, Telegram's paid lane beside it (PAID_BROADCAST and its
+    budget: bot.delivery.lanes), and its limits."""
 
     rate: float | Literal["auto"]
     default_language: str = ENGLISH
-    paid_broadcast: bool = False
+    lanes: LaneConfig = LaneConfig()
     send_timeout: int = 15  # seconds a sendMessage may take
     concurrency: int = CONCURRENCY  # sends in flight at once
+    paid_concurrency: int = PAID_CONCURRENCY  # paid sends in flight at once, beside them
     batch: int = BATCH  # rows claimed at most per pass (fewer at a low rate: claim_size)
     lease: timedelta = LEASE  # how long claimed rows are this worker's
 
@@ -57,12 +62,9 @@ class WorkerConfig:
         return max(1, min(self.batch, int(rate * CLAIM_WINDOW_SECONDS)))
 
     def pacer(self, clock: Clock) -> SendPacer:
-        """The rate budget: learnt from Telegram's answers (`auto`), or fixed; paid
-        broadcasts may go at Telegram's paid rate."""
+        """The free rate's budget: learnt from Telegram's answers (`auto`), or fixed (the
+        paid lane has a pacer of its own: bot.delivery.lanes)."""
         rate = self.rate
-        if self.paid_broadcast:
-            fixed = START_RATE if rate == "auto" else rate
-            return SendPacer(max(fixed, PAID_BROADCAST_RATE), clock.monotonic, clock.sleep)
         if rate == "auto":
             return SendPacer(START_RATE, clock.monotonic, clock.sleep, adaptive=AdaptiveRate())
         return SendPacer(rate, clock.monotonic, clock.sleep)

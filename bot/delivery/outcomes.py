@@ -13,8 +13,10 @@ webhooks' own (bot.transactions.group_commit), with a linger.
 
 from __future__ import annotations
 
+import asyncio
 import itertools
 import logging
+import time
 from collections.abc import Callable
 from datetime import datetime, timedelta
 from typing import Any, cast
@@ -35,6 +37,7 @@ log = logging.getLogger(__name__)
 
 MAX_ATTEMPTS = 8  # sends of one message that fail with a retryable error, then it fails
 ACK_LINGER = 0.005
+SETTLE_ON_STOP_SECONDS = 10.0
 
 Write = tuple[Executable, dict[str, Any]]
 # What leaves outcomes owed: the database failed, or the process stopped under the commit.
@@ -78,6 +81,9 @@ RESCHEDULE = (
         last_error=bindparam("error"),
     )
 )
+# Sent on the paid lane (allow_paid_broadcast): marked so, which books it (bot.notices.paid
+# counts these rows).
+MARK_SENT_PAID = MARK_SENT.values(paid=True)
 # Given back unsent (a stop, a pause, a database fault): claimable again from `at`.
 RELEASE = update(_OUTBOX).where(_OURS).values(next_attempt_at=bindparam("at"), lease_until=None)
 FAIL = (
@@ -115,8 +121,10 @@ MIGRATE_QUEUE = (
 )
 
 
-def sent(row_id: int, message_id: int, at: datetime) -> list[Write]:
-    return [(MARK_SENT, {"row_id": row_id, "message_id": message_id, "at": at})]
+def sent(row_id: int, message_id: int, at: datetime, *, paid: bool = False) -> list[Write]:
+    """Sent; `paid`: on the paid lane (allow_paid_broadcast), which books it."""
+    params = {"row_id": row_id, "message_id": message_id, "at": at}
+    return [(MARK_SENT_PAID if paid else MARK_SENT, params)]
 
 
 def rescheduled(
@@ -234,6 +242,21 @@ class OutcomeWriter:
         except BaseException:
             self._owed = batch + self._owed
             raise
+
+    async def settle_before_exit(self) -> None:
+        """A graceful stop during an outage: the owed records still get their chance."""
+        deadline = time.monotonic() + SETTLE_ON_STOP_SECONDS
+        while self.owed and time.monotonic() < deadline:
+            try:
+                await self.settle()
+            except DATABASE_FAULTS:
+                await asyncio.sleep(0.5)
+        if self.owed:
+            log.error(
+                "stopped with %d delivery outcomes unsaved (the database is down); those "
+                "rows will be sent again after their lease",
+                self.owed,
+            )
 
     def commit_now_if_none_can_join(self) -> None:
         self._commit.nudge()

@@ -4,6 +4,7 @@ while Telegram cannot be used at all."""
 from __future__ import annotations
 
 import asyncio
+import logging
 import time
 from collections import OrderedDict
 from collections.abc import Awaitable, Callable
@@ -11,6 +12,9 @@ from datetime import timedelta
 
 from bot.delivery.adaptive import AdaptiveRate
 from bot.delivery.plan import chat_interval
+from bot.delivery.verdicts import Action, Verdict
+
+log = logging.getLogger(__name__)
 
 UNAVAILABLE_FIRST_PAUSE = 1.0
 UNAVAILABLE_MAX_PAUSE = 60.0
@@ -155,3 +159,35 @@ class UnavailableBackoff:
     def reset(self) -> None:
         self._next = UNAVAILABLE_FIRST_PAUSE
         self.streak = 0
+
+
+class Pauses:
+    """What a failed send pauses: a 429 its own lane (the free rate, or Telegram's paid lane,
+    which has a limit of its own), Telegram unreachable every lane, 1, 2, 4 ... 60 s."""
+
+    def __init__(self, free: SendPacer, paid: SendPacer) -> None:
+        self._free = free
+        self._paid = paid
+        self.unavailable = UnavailableBackoff()
+
+    def after(self, verdict: Verdict, started: float, *, paid: bool) -> float:
+        """Pause for a 429 or an unusable Telegram; returns the pause in seconds."""
+        if verdict.action is Action.PAUSE:
+            lane = "paid" if paid else "all"
+            log.warning("429 from Telegram: pausing %s sends for %ss", lane, verdict.retry_after)
+            (self._paid if paid else self._free).throttled(verdict.retry_after, started)
+            return verdict.retry_after
+        current = self._free.paused_for()
+        if current > 0:
+            return current  # the other sends in flight when it went: one step, not sixteen
+        pause = self.unavailable.next_pause()
+        self._free.pause(pause)
+        self._paid.pause(pause)
+        level = logging.ERROR if verdict.reason.startswith("401") else logging.WARNING
+        log.log(
+            level,
+            "Telegram cannot be used (%s): pausing all sends for %.0f s",
+            verdict.reason,
+            pause,
+        )
+        return pause

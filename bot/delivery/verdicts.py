@@ -46,6 +46,17 @@ class Action(enum.Enum):
     UNAVAILABLE = "unavailable"  # Telegram cannot be used now: every send waits
 
 
+# What /metrics calls a failed send, by what the worker does about it.
+OUTCOME_LABELS = {
+    Action.PAUSE: "throttled",
+    Action.UNAVAILABLE: "unavailable",
+    Action.RETRY: "retry",
+    Action.BLOCKED: "blocked",
+    Action.FAIL: "failed",
+    Action.MIGRATE: "migrated",
+}
+
+
 @dataclass(frozen=True, slots=True)
 class Verdict:
     action: Action

@@ -22,7 +22,6 @@ from __future__ import annotations
 
 import asyncio
 import logging
-import time
 from datetime import datetime, timedelta
 from typing import Protocol
 
@@ -37,14 +36,15 @@ from bot.delivery import claims, learnt_rate, preparing
 from bot.delivery import outcomes as writes
 from bot.delivery.claims import Claim
 from bot.delivery.config import WorkerConfig
-from bot.delivery.pacing import ChatPace, SendPacer, UnavailableBackoff
+from bot.delivery.lanes import PaidLane
+from bot.delivery.pacing import ChatPace, Pauses, SendPacer
 from bot.delivery.plan import GROUP_INTERVAL, Send
 from bot.delivery.preparing import Render
 from bot.delivery.turn import CHECK_EVERY, STANDBY_POLL, OnlySender, SendingTurn
-from bot.delivery.verdicts import Action, Verdict, classify
+from bot.delivery.verdicts import OUTCOME_LABELS, Action, Verdict, classify
 from bot.notices.outbox import OutboxWakeup
 from db.faults import DATABASE_FAULTS, describe_fault
-from db.models import OutboxMessage, Priority
+from db.models import OutboxMessage
 
 log = logging.getLogger(__name__)
 
@@ -58,18 +58,6 @@ class Progress(Protocol):
 IDLE_POLL_SECONDS = 1.0
 DB_RETRY_FIRST = 0.5
 DB_RETRY_MAX = 10.0
-SETTLE_ON_STOP_SECONDS = 10.0
-
-
-# What /metrics calls a failed send, by what the worker does about it.
-_SEND_OUTCOMES = {
-    Action.PAUSE: "throttled",
-    Action.UNAVAILABLE: "unavailable",
-    Action.RETRY: "retry",
-    Action.BLOCKED: "blocked",
-    Action.FAIL: "failed",
-    Action.MIGRATE: "migrated",
-}
 
 
 class DeliveryWorker:
@@ -102,13 +90,16 @@ class DeliveryWorker:
         self.progress = progress
         self._clock = clock or SystemClock()
         self._now = self._clock.now
-        self._pacer = config.pacer(self._clock)
+        self._pacer = config.pacer(self._clock)  # the free rate (DELIVERY_RATE)
+        # Telegram's paid lane beside it (PAID_BROADCAST): bot.delivery.lanes.
+        self._lane = PaidLane(bot, session_factory, config.lanes, self._clock)
         # auto: begin from what was learnt before, keep what is learnt.
         self._rate_memory = learnt_rate.Memory(session_factory, self._pacer, self._now)
-        self._unavailable = UnavailableBackoff()
+        self._pauses = Pauses(self._pacer, self._lane.pacer)  # 429s and Telegram away
         self._wakeup = wakeup or OutboxWakeup()
         self._send_timeout = config.effective_send_timeout
         self._slots = asyncio.Semaphore(config.concurrency)
+        self._paid_slots = asyncio.Semaphore(config.paid_concurrency)
         self._batch = config.claim_size(self._pacer.rate)
         self._healthy_since: datetime | None = self._now()
         self._stopping = asyncio.Event()
@@ -163,7 +154,7 @@ class DeliveryWorker:
                 attempted = 0
             if attempted == 0:
                 await self._wakeup.wait(IDLE_POLL_SECONDS)
-        await self._settle_before_exit()
+        await self._writer.settle_before_exit()
         await self._turn.give_up()
         log.info("delivery worker stopped")
 
@@ -172,6 +163,7 @@ class DeliveryWorker:
         mid-batch), and ask for the turn again shortly."""
         await self._writer.settle()
         self._rate_memory.recall_again()  # another sender may have learnt meanwhile
+        self._lane.forget()  # ... and sent on the paid lane
         await self._sleep(STANDBY_POLL)
 
     async def pass_once(self) -> int:
@@ -200,21 +192,6 @@ class DeliveryWorker:
         except TimeoutError:
             return
 
-    async def _settle_before_exit(self) -> None:
-        """A graceful stop during an outage: the owed records still get their chance."""
-        deadline = time.monotonic() + SETTLE_ON_STOP_SECONDS
-        while self.owed and time.monotonic() < deadline:
-            try:
-                await self._writer.settle()
-            except DATABASE_FAULTS:
-                await asyncio.sleep(DB_RETRY_FIRST)
-        if self.owed:
-            log.error(
-                "stopped with %d delivery outcomes unsaved (the database is down); those "
-                "rows will be sent again after their lease",
-                self.owed,
-            )
-
     # -- one batch --------------------------------------------------------------------------
 
     async def drain_once(self) -> int:
@@ -222,17 +199,20 @@ class DeliveryWorker:
         rows were claimed. A database fault propagates (run() waits and tries again)."""
         await self._writer.settle()
         await self._rate_memory.recall_if_due()
+        await self._lane.refresh()  # the day's book; a closure recorded, the admins told
         claim = await self._claim()
         if self._healthy_since is None:
             self._healthy_since = self._now()
         if claim is None:
             return 0
         try:
+            await self._lane.check_balance(claim.rows)
             sends = await self._prepare(claim)
         except BaseException:
-            self._writer.owe(self._give_back_writes(claim, claim.rows, 0.0))
+            self._writer.owe(claims.give_back(claim, claim.rows, self._now()))
             raise
         await self._send_batch(claim, sends)
+        await self._lane.record_closure()
         await self._rate_memory.remember()
         return len(claim.rows)
 
@@ -251,6 +231,7 @@ class DeliveryWorker:
                 limit=self._batch,
                 reclaim=reclaim,
                 monotonic=self._clock.monotonic(),
+                fast=self._lane.claimable(),
             )
 
     async def _prepare(self, claim: Claim) -> list[Send]:
@@ -270,33 +251,49 @@ class DeliveryWorker:
         return sends
 
     async def _send_batch(self, claim: Claim, sends: list[Send]) -> None:
-        """Send within the rate; stop at the first reason not to, and give the rest back."""
+        """Each lane's sends within its rate, both lanes at once; a lane stops at the first
+        reason not to go on, and the rest is given back."""
+        paid, free = self._lane.split(sends)
+        lanes = await asyncio.gather(
+            self._send_lane(claim, paid, self._lane.pacer, paid=True),
+            self._send_lane(claim, free, self._pacer, paid=False),
+        )
+        now = self._now()
+        back = [
+            w
+            for rows, s in lanes
+            for w in claims.give_back(claim, rows, now + timedelta(seconds=s))
+        ]
+        if back:
+            self._writer.owe(back)
+            await self._writer.settle()
+
+    async def _send_lane(
+        self, claim: Claim, sends: list[Send], pacer: SendPacer, *, paid: bool
+    ) -> tuple[list[OutboxMessage], float]:
+        """One lane's sends; returns the rows not sent and when they are due again."""
         tasks: list[asyncio.Task[None]] = []
-        unsent: list[Send] = []
-        give_back_after = 0.0
+        slots = self._paid_slots if paid else self._slots
         for index, send in enumerate(sends):
-            why = self._why_not_send(claim)
+            why = self._why_not_send(claim, pacer, paid)
             if why is None:
-                await self._slots.acquire()
-                await self._pacer.acquire()
-                why = self._why_not_send(claim)  # the wait may have been long
+                await slots.acquire()
+                await pacer.acquire()
+                why = self._why_not_send(claim, pacer, paid)  # the wait may have been long
                 if why is None and not await self._still_our_turn():
                     why = 0.0  # another process sends now: it may take these at once
                 if why is not None:
-                    self._slots.release()
+                    slots.release()
             if why is not None:
-                unsent, give_back_after = sends[index:], why
-                break
-            task = asyncio.create_task(self._deliver(send, claim))
-            task.add_done_callback(lambda _t: self._slots.release())
+                if paid:
+                    self._lane.unsent(len(sends) - index)
+                await asyncio.gather(*tasks)
+                return [s.row for s in sends[index:]], why
+            task = asyncio.create_task(self._deliver(send, claim, paid))
+            task.add_done_callback(lambda _t: slots.release())
             tasks.append(task)
-        if tasks:
-            await asyncio.gather(*tasks)
-        if unsent:
-            self._writer.owe(
-                self._give_back_writes(claim, [s.row for s in unsent], give_back_after)
-            )
-            await self._writer.settle()
+        await asyncio.gather(*tasks)
+        return [], 0.0
 
     async def _still_our_turn(self) -> bool:
         """Whether this process still has the sending turn (asked at most every
@@ -311,11 +308,11 @@ class DeliveryWorker:
         self._turn_lost = True
         return False
 
-    def _why_not_send(self, claim: Claim) -> float | None:
+    def _why_not_send(self, claim: Claim, pacer: SendPacer, paid: bool) -> float | None:
         """None to go on; else stop, giving the rest back to be due in that many seconds."""
-        if self._stopping.is_set() or self.owed:
-            return 0.0  # stopping, or the database failed: others may take them at once
-        paused = self._pacer.paused_for()
+        if self._stopping.is_set() or self.owed or (paid and self._lane.refusing):
+            return 0.0  # stopping, the database failed, or Telegram refused a paid send
+        paused = pacer.paused_for()
         if paused > 0:
             return paused  # a 429 or Telegram unreachable: nobody sends them before then
         if (
@@ -325,37 +322,44 @@ class DeliveryWorker:
             return 0.0  # the lease might run out during the send
         return None
 
-    def _give_back_writes(
-        self, claim: Claim, rows: list[OutboxMessage], after: float
-    ) -> list[writes.Write]:
-        return claims.give_back(claim, rows, self._now() + timedelta(seconds=after))
-
     # -- one send ---------------------------------------------------------------------------
 
-    async def _deliver(self, send: Send, claim: Claim) -> None:
+    async def _deliver(self, send: Send, claim: Claim, paid: bool) -> None:
         row = send.row
         started = self._chats.note(row.chat_id)
         self._requests += 1
         try:
-            message = await self._send(send)
+            message = await self._send(send, paid)
         except Exception as error:
             if not isinstance(error, AiogramError):
                 log.exception("sending outbox row %s failed unexpectedly", row.id)
-            verdict = classify(error)
-            metrics.SENDS.labels(_SEND_OUTCOMES[verdict.action]).inc()
-            paused = verdict.action in (Action.PAUSE, Action.UNAVAILABLE)
-            pause = self._pause_all(verdict, started) if paused else 0.0
-            outcome = writes.after_failure(verdict, row, claim.lease_until, self._now(), pause)
+            if paid:
+                self._lane.answered(sent=False)
+            if paid and self._lane.refused(error):  # not delivered: it goes free, at once
+                outcome = writes.released(row.id, claim.lease_until, self._now())
+            else:
+                outcome = self._after_failure(classify(error), send, claim, started, paid)
         else:
             metrics.SENDS.labels("sent").inc()
-            self._unavailable.reset()
-            self._pacer.sent(started)
+            self._pauses.unavailable.reset()
+            if paid:
+                self._lane.answered(sent=True)
+            else:
+                self._pacer.sent(started)
             metrics.DELIVERY_RATE.set(self._pacer.rate)
-            outcome = writes.sent(row.id, message.message_id, self._now())
+            outcome = writes.sent(row.id, message.message_id, self._now(), paid=paid)
         if not await self._writer.record(outcome):
             self._healthy_since = None  # owed now; the batch stops at the next send
 
-    async def _send(self, send: Send) -> Message:
+    def _after_failure(
+        self, verdict: Verdict, send: Send, claim: Claim, started: float, paid: bool
+    ) -> list[writes.Write]:
+        metrics.SENDS.labels(OUTCOME_LABELS[verdict.action]).inc()
+        paused = verdict.action in (Action.PAUSE, Action.UNAVAILABLE)
+        pause = self._pauses.after(verdict, started, paid=paid) if paused else 0.0
+        return writes.after_failure(verdict, send.row, claim.lease_until, self._now(), pause)
+
+    async def _send(self, send: Send, paid: bool) -> Message:
         row = send.row
         try:
             return await self._bot.send_message(
@@ -367,31 +371,10 @@ class DeliveryWorker:
                     if send.reply_to is not None
                     else None
                 ),
-                allow_paid_broadcast=True
-                if self._config.paid_broadcast and row.priority == Priority.BULK
-                else None,
+                allow_paid_broadcast=True if paid else None,
                 disable_notification=True if send.silent else None,
                 request_timeout=self._send_timeout,
             )
         finally:
             self._requests -= 1
             self._writer.commit_now_if_none_can_join()
-
-    def _pause_all(self, verdict: Verdict, started: float) -> float:
-        if verdict.action is Action.PAUSE:
-            log.warning("429 from Telegram: pausing all sends for %ss", verdict.retry_after)
-            self._pacer.throttled(verdict.retry_after, started)
-            return verdict.retry_after
-        current = self._pacer.paused_for()
-        if current > 0:
-            return current  # the other sends in flight when it went: one step, not sixteen
-        pause = self._unavailable.next_pause()
-        self._pacer.pause(pause)
-        level = logging.ERROR if verdict.reason.startswith("401") else logging.WARNING
-        log.log(
-            level,
-            "Telegram cannot be used (%s): pausing all sends for %.0f s",
-            verdict.reason,
-            pause,
-        )
-        return pause

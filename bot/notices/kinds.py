@@ -42,6 +42,7 @@ class NoticeKind(enum.StrEnum):
     RECORD_HEAD = "record_head"
     OUTCOME_PROPOSED = "outcome_proposed"  # the exchange's prices show one; Confirm records it
     SYMBOL_UNLISTED = "symbol_unlisted"  # the exchange does not list a signal's symbol
+    PAID_LANE_CLOSED = "paid_lane_closed"  # the paid lane's budget or balance ran out
     # Broadcasts (a Broadcast's kind is one of these three too) and handed-over replies
     BROADCAST = "broadcast"
     SIGNAL = "signal"

@@ -113,18 +113,21 @@ async def enqueue_bulk(
     broadcast_id: int,
     now: datetime,
     reply_to: dict[int, int] | None = None,
+    paid: bool = False,
 ) -> None:
     """One bulk-priority row per chat in a single multi-row INSERT (20,000 chats: one call).
 
     `reply_to` maps a chat to the outbox row of its own copy of the message being followed up.
+    `paid`: the broadcast may take the paid lane; its rows are claimed before other bulk.
     """
     params_shape.check(kind, params)
+    priority = Priority.FAST if paid else Priority.BULK
     rows = [
         {
             "chat_id": chat_id,
             "kind": kind.value,
             "params": params,
-            "priority": Priority.BULK,
+            "priority": priority,
             "broadcast_id": broadcast_id,
             "reply_to_outbox_id": reply_to.get(chat_id) if reply_to else None,
             "next_attempt_at": now,

@@ -133,6 +133,13 @@ class SymbolUnlisted(TypedDict):
     signals: list[int]
 
 
+class PaidLaneClosed(TypedDict):
+    reason: str  # budget, balance or refused (bot/delivery/lanes.py)
+    sends: int  # paid sends booked today
+    tenths: int  # their cost, tenths of a Star
+    budget: int | None  # PAID_BROADCAST_DAILY_STARS
+
+
 class Broadcast(TypedDict):
     text: str
 
@@ -227,6 +234,7 @@ SHAPES: dict[NoticeKind, type] = {
     NoticeKind.RECORD_HEAD: RecordHead,
     NoticeKind.OUTCOME_PROPOSED: OutcomeProposed,
     NoticeKind.SYMBOL_UNLISTED: SymbolUnlisted,
+    NoticeKind.PAID_LANE_CLOSED: PaidLaneClosed,
     NoticeKind.BROADCAST: Broadcast,
     NoticeKind.SIGNAL: Signal,
     NoticeKind.SIGNAL_UPDATE: SignalUpdate,

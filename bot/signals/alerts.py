@@ -25,6 +25,7 @@ from bot.notices.kinds import NoticeKind
 from bot.signals import service
 from bot.signals.alert_text import SignalAlert, UpdateAlert, digest, symbol_key
 from bot.signals.channel import ChannelRule
+from bot.signals.posting_limit import PostingLimitError
 from bot.signals.spec import SignalSpec, spec_params
 from bot.signals.updates import FINAL
 from db.models import AlertReceipt, Signal, SignalStatus
@@ -115,7 +116,7 @@ async def _signal(
                 channel=options.channel,
                 actor=ALERT_ACTOR,
             )
-    except service.PostingLimitError as error:
+    except PostingLimitError as error:
         seconds = int(str(error.params["seconds"]))
         held = {"limit": error.params["limit"], "seconds": seconds}
         await _preview(session, draft_id, spec, now, options.admin_ids, held=held)

@@ -2,12 +2,11 @@
 
 from __future__ import annotations
 
-import math
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from decimal import Decimal
 
-from sqlalchemy import select, text, update
+from sqlalchemy import select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.accounts import access
@@ -17,7 +16,7 @@ from bot.core.errors import DomainError
 from bot.notices import outbox
 from bot.notices.kinds import NoticeKind
 from bot.signals import channel as signal_channel
-from bot.signals import record_store
+from bot.signals import posting_limit, record_store
 from bot.signals.channel import ChannelRule
 from bot.signals.spec import SignalSpec, decimal_text, spec_of, spec_params
 from bot.signals.updates import (
@@ -80,46 +79,6 @@ async def _state_error(session: AsyncSession, signal_id: int) -> DomainError:
     return SignalStateError("signal.is", id=signal_id, status=signal.status)
 
 
-class PostingLimitError(DomainError):
-    """More signals in the last minute than auto-trading bots take (`signal.too_many`)."""
-
-
-# The window of `per_minute` (Cornix takes up to 7 signals in one minute).
-POSTING_WINDOW = timedelta(minutes=1)
-# PostgreSQL: the transaction-scoped advisory lock that takes publishes one at a time, so
-# two at once cannot both count six (any fixed 64-bit number no other lock in this
-# database uses; bot/delivery/turn.py and bot/accounts/referrals.py have their own).
-PUBLISH_LOCK_KEY = 0x5D_0DE3
-
-
-async def _one_publish_at_a_time(session: AsyncSession) -> None:
-    """Held to the commit, so two publishes at once cannot both count six. On SQLite the
-    one writer already takes them in turn."""
-    if session.get_bind().dialect.name == "postgresql":
-        await session.execute(
-            text("SELECT pg_advisory_xact_lock(:key)"), {"key": PUBLISH_LOCK_KEY}
-        )
-
-
-async def check_posting_rate(
-    session: AsyncSession, signal_id: int, now: datetime, limit: int
-) -> None:
-    """Refuse a signal when `limit` others went out in the last minute, across every
-    process; PostingLimitError says how long until one more may go."""
-    recent = list(
-        await session.scalars(
-            select(Signal.published_at)
-            .where(Signal.published_at > now - POSTING_WINDOW, Signal.id != signal_id)
-            .order_by(Signal.published_at)
-            .limit(limit)
-        )
-    )
-    if len(recent) >= limit and recent[0] is not None:
-        wait = recent[0] + POSTING_WINDOW - now
-        seconds = max(1, math.ceil(wait.total_seconds()))
-        raise PostingLimitError("signal.too_many", limit=limit, seconds=seconds)
-
-
 async def publish(
     session: AsyncSession,
     signal_id: int,
@@ -130,9 +89,11 @@ async def publish(
     per_minute: int | None = None,
     channel: ChannelRule | None = None,
     actor: Actor | None = None,
+    paid: bool = False,
 ) -> Broadcast:
     """Open the signal and write one outbox row per subscriber with access, atomically
-    (and the signal channel's post, when there is one: bot/signals/channel.py).
+    (and the signal channel's post, when there is one: bot/signals/channel.py). With
+    `paid` its rows, and later its updates', may take the paid lane (PAID_BROADCAST).
 
     The conditional UPDATE is the guard against a double-pressed Send: only the first
     transaction finds the draft; the second finds it open and raises SignalStateError.
@@ -140,21 +101,7 @@ async def publish(
     one more within a minute raises PostingLimitError; the unit of work rolls back, and it
     stays a draft that Send publishes later.
     """
-    if per_minute is not None:
-        await _one_publish_at_a_time(session)
-    claimed = await session.execute(
-        update(Signal)
-        .where(Signal.id == signal_id, Signal.status == SignalStatus.DRAFT)
-        .values(status=SignalStatus.OPEN, published_at=now)
-    )
-    if claimed.rowcount != 1:  # type: ignore[attr-defined]
-        raise await _state_error(session, signal_id)
-    if per_minute is not None:
-        await check_posting_rate(session, signal_id, now, per_minute)
-    commit_events.mark(session, commit_events.FEED)
-    signal = await session.get(Signal, signal_id)
-    assert signal is not None
-    await session.refresh(signal)
+    signal = await _open(session, signal_id, now, per_minute)
     chats = await access.recipients(session, now)
     broadcast = Broadcast(
         kind=NoticeKind.SIGNAL,
@@ -163,20 +110,57 @@ async def publish(
         admin_chat_id=admin_chat_id,
         progress_message_id=progress_message_id,
         total=len(chats),
+        paid=paid,
     )
     session.add(broadcast)
     await session.flush()
     params = {"id": signal.id, "spec": spec_params(spec_of(signal))}
     await outbox.enqueue_bulk(
-        session, chats, kind=NoticeKind.SIGNAL, params=params, broadcast_id=broadcast.id, now=now
+        session,
+        chats,
+        kind=NoticeKind.SIGNAL,
+        params=params,
+        broadcast_id=broadcast.id,
+        now=now,
+        paid=paid,
     )
     await signal_channel.queue_post(session, channel, signal, params, now)
     await record_store.signal_published(session, signal, now)  # the verifiable record
     who = actor or (Actor.admin(admin_chat_id) if admin_chat_id else Actor(signal.author_id))
-    after = {"symbol": signal.symbol, "side": signal.side, "recipients": len(chats)}
-    target = f"signal:{signal.id}"
-    await audit.record(session, who, audit.Action.SIGNAL_PUBLISH, now, target=target, after=after)
+    await _audit_publish(session, signal, who, len(chats), now)
     return broadcast
+
+
+async def _open(
+    session: AsyncSession, signal_id: int, now: datetime, per_minute: int | None
+) -> Signal:
+    """The draft opened (once: a second Send finds it open), within the posting limit."""
+    if per_minute is not None:
+        await posting_limit.one_at_a_time(session)
+    claimed = await session.execute(
+        update(Signal)
+        .where(Signal.id == signal_id, Signal.status == SignalStatus.DRAFT)
+        .values(status=SignalStatus.OPEN, published_at=now)
+    )
+    if claimed.rowcount != 1:  # type: ignore[attr-defined]
+        raise await _state_error(session, signal_id)
+    if per_minute is not None:
+        await posting_limit.check(session, signal_id, now, per_minute)
+    commit_events.mark(session, commit_events.FEED)
+    signal = await session.get(Signal, signal_id)
+    assert signal is not None
+    await session.refresh(signal)
+    return signal
+
+
+async def _audit_publish(
+    session: AsyncSession, signal: Signal, actor: Actor, recipients: int, now: datetime
+) -> None:
+    after = {"symbol": signal.symbol, "side": signal.side, "recipients": recipients}
+    target = f"signal:{signal.id}"
+    await audit.record(
+        session, actor, audit.Action.SIGNAL_PUBLISH, now, target=target, after=after
+    )
 
 
 async def post_update(
@@ -262,7 +246,15 @@ async def _follow_up(
     now: datetime,
     admin: int | None,
 ) -> Broadcast:
-    """A reply to every subscriber's own copy of the signal, sent or still queued."""
+    """A reply to every subscriber's own copy of the signal, sent or still queued; on the
+    paid lane when the signal went on it."""
+    paid = bool(
+        await session.scalar(
+            select(Broadcast.paid).where(
+                Broadcast.signal_id == signal.id, Broadcast.kind == NoticeKind.SIGNAL
+            )
+        )
+    )
     originals = (
         await session.execute(
             select(OutboxMessage.id, OutboxMessage.chat_id).where(
@@ -280,6 +272,7 @@ async def _follow_up(
         title=f"#{signal.id} {signal.symbol}: {command.kind}",
         admin_chat_id=admin,
         total=len(originals),
+        paid=paid,
     )
     session.add(broadcast)
     await session.flush()
@@ -291,6 +284,7 @@ async def _follow_up(
         broadcast_id=broadcast.id,
         now=now,
         reply_to={row.chat_id: row.id for row in originals},
+        paid=paid,
     )
     return broadcast
 

@@ -6,6 +6,7 @@ from typing import TYPE_CHECKING
 
 from bot.delivery.broadcast_counts import Counts
 from bot.texts import Html, money, t
+from bot.texts import paid as paid_texts
 
 if TYPE_CHECKING:  # the delivery worker renders progress without the admin service
     from bot.admin.service import Stats
@@ -36,7 +37,10 @@ def stats(figures: Stats) -> Html:
         pending=figures.outbox_pending,
         failed=figures.outbox_failed,
     )
-    return Html(text + "\n" + t("stats.referrals", total=total, rewarded=rewarded))
+    text = Html(text + "\n" + t("stats.referrals", total=total, rewarded=rewarded))
+    if figures.paid_30d[0]:
+        text = Html(text + paid_texts.in_stats(figures.paid_today, figures.paid_30d))
+    return text
 
 
 def broadcast_title(kind: str, about: str) -> Html:
@@ -55,6 +59,7 @@ def progress(title: Html, counts: Counts, elapsed: float | None = None) -> Html:
         blocked=counts.blocked,
         skipped=counts.skipped,
     )
+    figures = Html(figures + paid_texts.in_report(counts.paid))
     if not counts.done:
         return t("progress.delivering", title=title, figures=figures)
     took = t("progress.took", seconds=elapsed) if elapsed is not None else Html("")

@@ -11,6 +11,7 @@ the fallback router answers that the button is no longer valid).
 
 from __future__ import annotations
 
+from decimal import Decimal
 from typing import Annotated, Literal
 
 from aiogram.filters.callback_data import CallbackData
@@ -22,9 +23,10 @@ from bot.texts import plain, plain_n
 
 
 class SignalButton(CallbackData, prefix="sig"):
-    """Send or Cancel under a signal's preview: `sig:send:17`."""
+    """Send, Send at the free rate, or Cancel under a signal's preview: `sig:send:17`
+    (fast, when PAID_BROADCAST covers signals), `sig:free:17`, `sig:discard:17`."""
 
-    action: Literal["send", "discard"]
+    action: Literal["send", "free", "discard"]
     signal_id: Annotated[int, Field(ge=1, le=MAX_ROW_ID)]
 
 
@@ -189,17 +191,25 @@ def open_app(public_url: str | None) -> InlineKeyboardMarkup | None:
     )
 
 
-def signal_preview(signal_id: int, recipients: int) -> InlineKeyboardMarkup:
+def signal_preview(
+    signal_id: int, recipients: int, fast_stars: Decimal | None = None
+) -> InlineKeyboardMarkup:
+    """Send and Cancel; with `fast_stars` (the paid lane's price), Send fast and Send at
+    the free rate."""
     send = SignalButton(action="send", signal_id=signal_id).pack()
     discard = SignalButton(action="discard", signal_id=signal_id).pack()
+    cancel = InlineKeyboardButton(text=plain("button.cancel"), callback_data=discard)
+    if fast_stars is None:
+        label = plain_n("button.send_signal", recipients)
+        return InlineKeyboardMarkup(
+            inline_keyboard=[[InlineKeyboardButton(text=label, callback_data=send), cancel]]
+        )
+    free = SignalButton(action="free", signal_id=signal_id).pack()
+    fast = plain("button.send_fast", stars=fast_stars)
     return InlineKeyboardMarkup(
         inline_keyboard=[
-            [
-                InlineKeyboardButton(
-                    text=plain_n("button.send_signal", recipients), callback_data=send
-                ),
-                InlineKeyboardButton(text=plain("button.cancel"), callback_data=discard),
-            ]
+            [InlineKeyboardButton(text=fast, callback_data=send)],
+            [InlineKeyboardButton(text=plain("button.send_free"), callback_data=free), cancel],
         ]
     )
 

@@ -26,6 +26,7 @@ from bot.texts import alerts as alert_texts
 from bot.texts import billing as billing_texts
 from bot.texts import channel as channel_texts
 from bot.texts import outcomes as outcome_texts
+from bot.texts import paid as paid_texts
 from bot.texts import signals as signal_texts
 from db.models import OutboxMessage
 
@@ -278,6 +279,7 @@ KINDS: dict[NoticeKind, KindText] = {
     NoticeKind.RECORD_HEAD: KindText(_record_head, "kind.record_head"),
     NoticeKind.OUTCOME_PROPOSED: KindText(outcome_texts.proposed, "kind.outcome_proposed"),
     NoticeKind.SYMBOL_UNLISTED: KindText(outcome_texts.unlisted, "kind.symbol_unlisted"),
+    NoticeKind.PAID_LANE_CLOSED: KindText(paid_texts.lane_closed, "kind.paid_lane_closed"),
     NoticeKind.RENEWAL_NOTICE: KindText(_renewal, "kind.renewal_notice"),
     NoticeKind.STARS_RENEWED: KindText(_stars_renewed, "kind.stars_renewed"),
     NoticeKind.STARS_REFUNDED: KindText(_stars_refunded, "kind.stars_refunded"),

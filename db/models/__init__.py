@@ -5,7 +5,14 @@ from __future__ import annotations
 
 from db.base import Base
 from db.models.accounts import Entitlement, EntitlementSource, Referral, User
-from db.models.delivery import Broadcast, LearntRate, OutboxMessage, OutboxStatus, Priority
+from db.models.delivery import (
+    Broadcast,
+    LearntRate,
+    OutboxMessage,
+    OutboxStatus,
+    PaidDay,
+    Priority,
+)
 from db.models.jobs import (
     AttemptBucket,
     AuditEntry,
@@ -50,6 +57,7 @@ __all__ = [
     "LifecycleNotice",
     "OutboxMessage",
     "OutboxStatus",
+    "PaidDay",
     "PaymentLink",
     "PremiumMember",
     "PremiumPeriod",

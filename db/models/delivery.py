@@ -4,10 +4,22 @@ Telegram."""
 from __future__ import annotations
 
 import enum
-from datetime import datetime
+from datetime import date, datetime
 from typing import Any
 
-from sqlalchemy import JSON, BigInteger, Float, ForeignKey, Index, Integer, String, Text
+from sqlalchemy import (
+    JSON,
+    BigInteger,
+    Boolean,
+    Date,
+    Float,
+    ForeignKey,
+    Index,
+    Integer,
+    String,
+    Text,
+    false,
+)
 from sqlalchemy.orm import Mapped, mapped_column
 
 from db.base import Base, UTCDateTime, utcnow
@@ -22,10 +34,12 @@ class OutboxStatus(enum.StrEnum):
 
 
 class Priority(enum.IntEnum):
-    """Lower goes first: a payment notice must not wait behind a 20,000-chat broadcast."""
+    """Lower goes first: a payment notice must not wait behind a 20,000-chat broadcast, and
+    a broadcast that may take the paid lane (PAID_BROADCAST) not behind one that may not."""
 
     PERSONAL = 0
-    BULK = 1
+    FAST = 1  # bulk, and its broadcast may go on the paid lane (bot/delivery/lanes.py)
+    BULK = 2
 
 
 class OutboxMessage(Base):
@@ -57,6 +71,8 @@ class OutboxMessage(Base):
     last_error: Mapped[str | None] = mapped_column(Text)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
     sent_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    # True when it went out on the paid lane (allow_paid_broadcast): the lane's book.
+    paid: Mapped[bool | None] = mapped_column(Boolean)
 
 
 class Broadcast(Base):
@@ -71,8 +87,22 @@ class Broadcast(Base):
     admin_chat_id: Mapped[int | None] = mapped_column(BigInteger)
     progress_message_id: Mapped[int | None] = mapped_column(BigInteger)
     total: Mapped[int] = mapped_column(Integer, default=0)
+    # Its rows may take the paid lane (PAID_BROADCAST covers its kind and the admin did not
+    # choose the free rate); the budget and the balance decide each send.
+    paid: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
     created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
     finished_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+
+
+class PaidDay(Base):
+    """A UTC day on which the paid lane closed, and why (the admins are told once:
+    bot/delivery/lanes.py). What it spent is its rows marked paid (bot/notices/paid.py)."""
+
+    __tablename__ = "paid_days"
+
+    day: Mapped[date] = mapped_column(Date, primary_key=True)
+    closed: Mapped[str | None] = mapped_column(String(16))  # budget, balance or refused
+    closed_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
 
 
 class LearntRate(Base):

@@ -13,6 +13,7 @@ import pytest
 from sqlalchemy import func, select
 
 from bot.signals import service as signals
+from bot.signals.posting_limit import PostingLimitError
 from bot.signals.syntax import parse_signal
 from bot.texts.keyboards import SignalButton
 from db.models import OutboxMessage, Signal, SignalStatus
@@ -172,7 +173,7 @@ async def test_two_publishes_at_once_cannot_both_be_the_seventh(harness: Harness
         await signals.publish(first, drafts[0], datetime.now(UTC), per_minute=7)  # uncommitted
         second = asyncio.create_task(publish(drafts[1]))
         await asyncio.wait({second}, timeout=1)  # the time to race; it waits on the lock
-    with pytest.raises(signals.PostingLimitError):
+    with pytest.raises(PostingLimitError):
         await second
 
 

@@ -18,6 +18,7 @@ from sqlalchemy import select, text
 from bot.cli import verify_record
 from bot.lifecycle.scheduler import Job, Scheduler
 from bot.signals import record_head, service
+from bot.signals.posting_limit import PostingLimitError
 from bot.signals.record_chain import GENESIS, commitment, plain_decimal, time_text
 from bot.signals.syntax import parse_signal
 from bot.transactions.unit_of_work import UnitOfWork
@@ -147,7 +148,7 @@ async def test_a_refused_publish_leaves_no_entry(harness: Harness) -> None:
         ]
     async with harness.session() as session, session.begin():
         await service.publish(session, drafts[0].id, now, per_minute=1)
-    with pytest.raises(service.PostingLimitError):
+    with pytest.raises(PostingLimitError):
         async with harness.session() as session, session.begin():
             await service.publish(session, drafts[1].id, now, per_minute=1)
     document, _, _ = await record(harness)

@@ -100,13 +100,13 @@ async def test_a_send_starts_only_while_the_lease_outlasts_it(harness: Harness) 
     worker = harness.worker(rate=10, lease=timedelta(seconds=60))
     lease_until = datetime.now(UTC) + timedelta(seconds=60)
     fresh = Claim([], lease_until, time.monotonic() + 60)
-    assert worker._why_not_send(fresh) is None
+    assert worker._why_not_send(fresh, worker.pacer, False) is None
     # 15 s timeout + 5 s margin: with 19 s of lease left the send might outlive it.
     late = Claim([], lease_until, time.monotonic() + 19)
-    assert worker._why_not_send(late) == 0.0
+    assert worker._why_not_send(late, worker.pacer, False) == 0.0
     worker._pacer.pause(30)  # a 429: nothing goes out for 30 s, by anyone
-    paused = worker._why_not_send(fresh)
+    paused = worker._why_not_send(fresh, worker.pacer, False)
     assert paused is not None and 29 < paused <= 30
     worker.stop()
-    assert worker._why_not_send(fresh) == 0.0
+    assert worker._why_not_send(fresh, worker.pacer, False) == 0.0
     await asyncio.sleep(0)

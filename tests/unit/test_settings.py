@@ -49,7 +49,8 @@ def test_defaults_need_only_the_bot_token() -> None:
     assert settings.initdata_max_age_seconds == 86400
     assert settings.delivery_rate == "auto"
     assert load(BOT_TOKEN=TOKEN, DELIVERY_RATE=" AUTO ").delivery_rate == "auto"
-    assert settings.paid_broadcast is False
+    assert settings.paid_broadcast == "off"
+    assert settings.paid_broadcast_daily_stars is None
     assert settings.log_level == "INFO"
     assert settings.stripe_enabled is False
 
@@ -71,7 +72,7 @@ def test_values_are_read_and_parsed_from_the_environment() -> None:
     assert settings.admin_ids == [1, 22, 333]
     assert settings.stripe_price_ids == ["price_monthly", "price_yearly"]
     assert settings.port == 9000
-    assert settings.paid_broadcast is True
+    assert settings.paid_broadcast == "all"  # true, as before: every broadcast
     assert settings.delivery_rate == 12.5
     assert settings.trial_days == 7
     assert settings.log_level == "DEBUG"

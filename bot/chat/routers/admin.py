@@ -18,7 +18,10 @@ from bot.chat.middlewares.admin_only import ADMIN_ONLY
 from bot.chat.user_changes import change_one_user
 from bot.core.errors import BillingNotConfiguredError, BillingUnavailableError
 from bot.core.ids import parse_user_id
+from bot.core.settings import Settings
 from bot.lifecycle import brake
+from bot.notices import paid
+from bot.notices.kinds import NoticeKind
 from bot.stars.service import StarsService
 from bot.texts import Html, format_date, plain, t, tn
 from bot.texts import admin as texts
@@ -58,14 +61,17 @@ async def cmd_grant(message: Message, command: CommandObject, uow: UnitOfWork) -
     )
 
 
-async def cmd_broadcast(message: Message, command: CommandObject, uow: UnitOfWork) -> None:
+async def cmd_broadcast(
+    message: Message, command: CommandObject, uow: UnitOfWork, settings: Settings
+) -> None:
     text = (command.args or "").strip()
     if not text:
         await message.answer(t("broadcast.usage"))
         return
+    fast = paid.covers(settings.paid_broadcast, NoticeKind.BROADCAST)  # PAID_BROADCAST=all
     async with uow() as session:
         job = await admin.broadcast(
-            session, text, datetime.now(UTC), admin_chat_id=message.chat.id
+            session, text, datetime.now(UTC), admin_chat_id=message.chat.id, paid=fast
         )
     await message.answer(tn("broadcast.queued", job.total))
 

@@ -18,16 +18,19 @@ from bot.audit.log import Actor
 from bot.chat.middlewares.admin_only import ADMIN_ONLY
 from bot.core.errors import DomainError
 from bot.core.settings import Settings
+from bot.notices import paid
+from bot.notices.kinds import NoticeKind
 from bot.signals import channel, cornix, statistics
 from bot.signals import service as signals
 from bot.signals.paste import PASTE_SYNTAX, is_pasted, read_signal
-from bot.signals.service import PostingLimitError
+from bot.signals.posting_limit import PostingLimitError
 from bot.signals.spec import spec_of
 from bot.signals.syntax import EXAMPLE, SYNTAX, SignalSyntaxError
 from bot.signals.updates import UPDATE_SYNTAX, parse_update
 from bot.telegram.client import bot_username
 from bot.texts import Html, keyboards, plain, t, tn
 from bot.texts import admin as admin_texts
+from bot.texts import paid as paid_texts
 from bot.texts import signals as texts
 from bot.texts import statistics as statistics_texts
 from bot.texts.keyboards import SignalButton
@@ -62,9 +65,14 @@ async def _preview(message: Message, text: str, uow: UnitOfWork, settings: Setti
     async with uow() as session:
         draft = await signals.create_draft(session, spec, user.id)
         count = len(await access.recipients(session, datetime.now(UTC)))
-    await message.answer(
-        texts.preview(spec, count), reply_markup=keyboards.signal_preview(draft.id, count)
-    )
+    if not paid.covers(settings.paid_broadcast, NoticeKind.SIGNAL):
+        markup = keyboards.signal_preview(draft.id, count)
+        await message.answer(texts.preview(spec, count), reply_markup=markup)
+        return
+    cost = paid.estimate(count)  # the paid lane: its price, and the time in each lane
+    markup = keyboards.signal_preview(draft.id, count, fast_stars=cost.stars)
+    text = Html(texts.preview(spec, count) + paid_texts.preview_cost(cost))
+    await message.answer(text, reply_markup=markup)
 
 
 def _from_admin(message: Message, settings: Settings) -> bool:
@@ -93,6 +101,8 @@ async def cb_send(
                 progress_message_id=query.message.message_id,
                 per_minute=cornix.posts_per_minute(settings.signal_style),
                 channel=channel.rule_of(settings),
+                paid=callback_data.action == "send"
+                and paid.covers(settings.paid_broadcast, NoticeKind.SIGNAL),
             )
     except DomainError as error:
         # Too many just now: the draft is still there, and Send works again in a moment.
@@ -206,7 +216,7 @@ def create_router() -> Router:
     router.message.register(cmd_signal, Command("signal"), flags=ADMIN_ONLY)
     router.message.register(cmd_update, Command("update"), flags=ADMIN_ONLY)
     router.callback_query.register(
-        cb_send, SignalButton.filter(F.action == "send"), flags=ADMIN_ONLY
+        cb_send, SignalButton.filter(F.action.in_({"send", "free"})), flags=ADMIN_ONLY
     )
     router.callback_query.register(
         cb_discard, SignalButton.filter(F.action == "discard"), flags=ADMIN_ONLY

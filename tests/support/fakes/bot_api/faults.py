@@ -12,6 +12,7 @@ from typing import TYPE_CHECKING, Any, Final
 from aiohttp import web
 
 from tests.support.fakes.bot_api.messages import _chat_type
+from tests.support.fakes.bot_api.paid import is_paid
 from tests.support.fakes.bot_api.wire import BotCall
 
 FAULT_KINDS: Final[frozenset[str]] = frozenset(
@@ -60,6 +61,8 @@ class FaultInjection:
     if TYPE_CHECKING:  # the server's own (server.py)
 
         def _record(self, call: BotCall) -> None: ...
+
+        def _paid_throttled(self, now: float) -> bool: ...
 
         @staticmethod
         def _error_response(code: int, description: str, **parameters: int) -> web.Response: ...
@@ -114,7 +117,10 @@ class FaultInjection:
         return max(1, math.ceil(window[0] + 60.0 - now))
 
     def _is_throttled(self, params: dict[str, Any], now: float) -> bool:
-        """Sliding 1 s window check; only accepted sends consume quota."""
+        """Sliding 1 s window check; only accepted sends consume quota. A paid send
+        (allow_paid_broadcast) counts on the paid lane only (paid.py)."""
+        if is_paid(params):
+            return self._paid_throttled(now)
         if self.global_rate is None and self.per_chat_rate is None:
             return False
         cutoff = now - 1.0

@@ -25,6 +25,7 @@ from tests.support.fakes.bot_api.messages import (
     SentMessage,
     _text_problem,
 )
+from tests.support.fakes.bot_api.paid import PAID_RATE, REFUSAL, PaidLane, is_paid
 from tests.support.fakes.bot_api.updates import _MAX_POLL_SECONDS, Updates, _UpdateQueue
 from tests.support.fakes.bot_api.wire import BotCall, _decode, _dumps
 from tests.support.fakes.chats import ChatsLedger
@@ -42,7 +43,7 @@ _TRUE_SENDS: Final[frozenset[str]] = frozenset(
 )
 
 
-class FakeBotAPI(FaultInjection, Messages, Updates):
+class FakeBotAPI(FaultInjection, PaidLane, Messages, Updates):
     """In-process Telegram Bot API server on 127.0.0.1 with recording and fault injection."""
 
     def __init__(
@@ -56,9 +57,15 @@ class FakeBotAPI(FaultInjection, Messages, Updates):
         round_trip: float = 0.0,
         jitter: float = 0.0,
         seed: int = 0,
+        paid_rate: float | None = PAID_RATE,
     ) -> None:
         self.global_rate = global_rate
         self.per_chat_rate = per_chat_rate
+        # The paid lane (paid.py): its own limit, and each bot's Stars (unset: unlimited).
+        self.paid_rate = paid_rate
+        self.paid_sent = 0
+        self._paid_window: deque[float] = deque()
+        self._star_tenths: dict[str, int] = {}
         # The clock the limits count on; a test may put it on the app's skipping clock so
         # that the app's waits count here as they would at Telegram.
         self.monotonic: Callable[[], float] = time.monotonic
@@ -99,6 +106,7 @@ class FakeBotAPI(FaultInjection, Messages, Updates):
             "getwebhookinfo": self._webhook_info,
             "setmycommands": self._set_my_commands,
             "getmycommands": self._get_my_commands,
+            "getmystarbalance": self._get_my_star_balance,
         }
         # The command menus set, by language_code ("" for the default one).
         self.menus: dict[str, list[dict[str, str]]] = {}
@@ -216,11 +224,9 @@ class FakeBotAPI(FaultInjection, Messages, Updates):
                     429, f"Too Many Requests: retry after {wait}", retry_after=wait
                 )
 
-        if method in _TEXT_METHODS:
-            problem = _text_problem(params)
-            if problem is not None:
-                self._record(BotCall(token, method, params, now, 400, "text"))
-                return self._error_response(400, problem)
+        refusal = self._refusal(token, method, params, now)
+        if refusal is not None:
+            return refusal
         if fault is None:
             self._record(BotCall(token, method, params, now))
             try:
@@ -229,6 +235,20 @@ class FakeBotAPI(FaultInjection, Messages, Updates):
                 return self._error_response(400, f"Bad Request: {error}")
             return self._ok(result)
         return await self._answer_late(request, token, method, params, now)
+
+    def _refusal(
+        self, token: str, method: str, params: dict[str, Any], now: float
+    ) -> web.Response | None:
+        """Telegram's 400 for a text it will not take, or a paid send the bot cannot pay."""
+        if method in _TEXT_METHODS:
+            problem = _text_problem(params)
+            if problem is not None:
+                self._record(BotCall(token, method, params, now, 400, "text"))
+                return self._error_response(400, problem)
+        if method == "sendMessage" and is_paid(params) and self._paid_refused(token):
+            self._record(BotCall(token, method, params, now, 400, "balance"))
+            return self._error_response(400, REFUSAL)
+        return None
 
     async def _read_params(self, request: web.Request) -> dict[str, Any]:
         params: dict[str, Any] = {}
