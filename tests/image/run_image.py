@@ -263,7 +263,7 @@ async def step_signal(run: Run) -> str:
     )
 
     def delivered() -> bool:
-        return any("BTCUSDT" in m.text for m in run.fake_bot.sent_messages(SUBSCRIBER))
+        return any("BTC/USDT" in m.text for m in run.fake_bot.sent_messages(SUBSCRIBER))
 
     await until(delivered, "the signal in the subscriber's chat", STEP_WITHIN)
     return f"/signal preview, Send ({data}) -> the subscriber got it"
