@@ -1,3 +1,4 @@
+# ruff: noqa: F811 - the fixtures are imported from miniapp_helpers.py, on the module's loop
 """The admins' composer in real headless Chromium at phone width (390x844), light and dark:
 a signal filled in field by field with its risk/reward worked out as it is typed (exactly
 as bot/signals/results.py counts it), the message subscribers will get, Post behind a
@@ -15,14 +16,12 @@ from __future__ import annotations
 
 import html
 import re
-from collections.abc import AsyncIterator
 from dataclasses import dataclass, field
 from decimal import ROUND_HALF_UP, Decimal
 from pathlib import Path
 from typing import Any, Literal
 
 import pytest
-import pytest_asyncio
 from hypothesis import given, settings
 from hypothesis import strategies as st
 from playwright.async_api import (
@@ -32,7 +31,6 @@ from playwright.async_api import (
     Page,
     Route,
     ViewportSize,
-    async_playwright,
     expect,
 )
 
@@ -41,23 +39,22 @@ from bot.signals.spec import SignalSpec
 from bot.signals.syntax import MAX_TAKE_PROFITS
 from bot.texts import cornix
 from db.models import Signal, SignalUpdate
-from tests.browser.miniapp_helpers import (
-    CHROMIUM,
-    CHROMIUM_ARGS,
+from tests.browser.miniapp_helpers import (  # the module's fixtures, on its loop
     TELEGRAM_JS,
     WATCH_CSP,
+    browser,  # noqa: F401 - a fixture
+    chromium,  # noqa: F401 - a fixture
+    fake_bot,  # noqa: F401 - a fixture
+    fake_stripe,  # noqa: F401 - a fixture
+    harness,  # noqa: F401 - a fixture
+    make_harness,  # noqa: F401 - a fixture
+    pytestmark,  # noqa: F401 - the tests run on the module's loop
     telegram_stub,
 )
 from tests.support.api_client import call, login
-from tests.support.fakes.bot_api import FakeBotAPI
-from tests.support.fakes.stripe_api import FakeStripe
 from tests.support.harness import (
     ADMIN_ID,
     Harness,
-    MakeHarness,
-    harness_factory,
-    running_fake_bot,
-    running_fake_stripe,
 )
 from tests.support.helpers import count, give_access, publish_signal
 
@@ -154,53 +151,6 @@ async def open_composer(
 
 # One Chromium for the module, and the harness's fixtures on its event loop (as in
 # tests/browser/miniapp_helpers.py); every test gets a fresh database and app.
-pytestmark = pytest.mark.asyncio(loop_scope="module")
-
-
-@pytest_asyncio.fixture(loop_scope="module")
-async def fake_bot() -> AsyncIterator[FakeBotAPI]:
-    async with running_fake_bot() as fake:
-        yield fake
-
-
-@pytest_asyncio.fixture(loop_scope="module")
-async def fake_stripe() -> AsyncIterator[FakeStripe]:
-    async with running_fake_stripe() as fake:
-        yield fake
-
-
-@pytest_asyncio.fixture(loop_scope="module")
-async def make_harness(
-    database_url: str, fake_bot: FakeBotAPI, fake_stripe: FakeStripe
-) -> AsyncIterator[MakeHarness]:
-    async with harness_factory(database_url, fake_bot, fake_stripe) as factory:
-        yield factory
-
-
-@pytest_asyncio.fixture(loop_scope="module")
-async def harness(make_harness: MakeHarness) -> Harness:
-    return await make_harness()
-
-
-@pytest_asyncio.fixture(loop_scope="module", scope="module")
-async def chromium() -> AsyncIterator[Browser]:
-    async with async_playwright() as playwright:
-        launched = await playwright.chromium.launch(
-            executable_path=str(CHROMIUM), args=CHROMIUM_ARGS, headless=True, timeout=30_000
-        )
-        try:
-            yield launched
-        finally:
-            await launched.close()
-
-
-@pytest_asyncio.fixture(loop_scope="module")
-async def browser(chromium: Browser) -> AsyncIterator[Browser]:
-    yield chromium
-    for context in chromium.contexts:
-        await context.close()
-
-
 # --- the form, as an admin fills it ----------------------------------------------------------
 
 
