@@ -12,6 +12,7 @@ from bot.texts import disclaimer
 from db.models import Consent
 from tests.browser.miniapp_helpers import (
     OUTSIDER,
+    SUBSCRIBERS,
     VIEWPORT,
     WAIT_MS,
     browser,  # noqa: F401 - a fixture
@@ -23,7 +24,9 @@ from tests.browser.miniapp_helpers import (
     person,
     pytestmark,  # noqa: F401 - the tests run on the module's loop
 )
-from tests.support.harness import Harness, MakeHarness
+from tests.support.harness import ADMIN_ID, Harness, MakeHarness
+
+SUBSCRIBER = SUBSCRIBERS[0]
 
 
 async def _accepted(harness: Harness) -> list[tuple[int, str]]:
@@ -80,4 +83,24 @@ async def test_accept_before_stars(make_harness: MakeHarness, browser: Browser) 
     await page.wait_for_function("() => window.__invoices.length > 0", timeout=WAIT_MS)
     assert len(harness.fake_bot.calls_for("createInvoiceLink")) == 1
     assert await _accepted(harness) == [(OUTSIDER, disclaimer.version())]
+    await app.assert_clean()
+
+
+async def test_the_admin_sees_the_acceptance(make_harness: MakeHarness, browser: Browser) -> None:
+    harness = await make_harness(auto_consent=False)
+    await harness.send_text(OUTSIDER, "/start", first_name="Olga")
+    await harness.send_text(SUBSCRIBER, "/start", first_name="Sam")
+    await harness.accept_disclaimer(OUTSIDER)
+    app = await open_app(browser, harness, person(ADMIN_ID, "Ada"))
+    page = app.page
+    for user_id, expected in (
+        (OUTSIDER, f"version {disclaimer.version()}"),
+        (SUBSCRIBER, "not accepted"),
+    ):
+        await page.get_by_role("tab", name="Subscribers").click()
+        await page.get_by_label("Find a subscriber").fill(str(user_id))
+        await page.get_by_role("button", name="Search").click()
+        await page.locator("#people-results .person-button").first.click()
+        await expect(page.locator("#person-consent")).to_contain_text(expected)
+        await page.evaluate("Telegram.WebApp.BackButton.click()")
     await app.assert_clean()

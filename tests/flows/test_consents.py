@@ -14,7 +14,7 @@ from bot.texts import disclaimer
 from bot.texts.keyboards import BillingButton, ConsentButton
 from db.models import Consent
 from tests.support.api_client import call, login
-from tests.support.harness import PRICE_MONTHLY, Harness, MakeHarness
+from tests.support.harness import ADMIN_ID, PRICE_MONTHLY, Harness, MakeHarness
 from tests.support.helpers import give_access
 
 ANN = 7_300_001
@@ -234,3 +234,17 @@ async def test_the_track_record_shows_the_disclaimer(make_harness: MakeHarness) 
     assert response.status == 200
     assert 'class="disclaimer"' in page
     assert "<p>Line one.</p><p>Line &lt;two&gt; &amp; more.</p>" in page
+
+
+async def test_user_shows_the_acceptance_in_chat_and_the_mini_app(harness: Harness) -> None:
+    await harness.send_text(ANN, "/start")
+    await harness.send_text(ADMIN_ID, f"/user {ANN}")
+    assert "Risk disclaimer: not accepted" in harness.last_reply(ADMIN_ID).text
+    await harness.accept_disclaimer(ANN)
+    await harness.send_text(ADMIN_ID, f"/user {ANN}")
+    assert f"accepted (version {disclaimer.version()}," in harness.last_reply(ADMIN_ID).text
+    token = await login(harness, {"id": ADMIN_ID, "first_name": "Ada"})
+    status, shown, _ = await call(harness, "GET", f"/api/v1/admin/subscribers/{ANN}", token=token)
+    assert status == 200
+    [consent] = shown["consents"]
+    assert (consent["kind"], consent["version"]) == ("disclaimer", disclaimer.version())
