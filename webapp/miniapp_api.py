@@ -10,7 +10,7 @@ from typing import Any
 from aiohttp import web
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from bot.accounts import access, users
+from bot.accounts import access, consents, users
 from bot.admin import service as admin
 from bot.billing.checkout import CheckoutRequest
 from bot.core import languages
@@ -18,6 +18,7 @@ from bot.core.errors import (
     AlreadySubscribedError,
     BillingNotConfiguredError,
     BillingUnavailableError,
+    ConsentRequiredError,
     NoCustomerError,
     RailNotOfferedError,
     UnknownPlanError,
@@ -28,11 +29,12 @@ from bot.signals import service as signals
 from bot.signals import statistics
 from bot.telegram.client import bot_username
 from bot.texts import admin as admin_texts
-from bot.texts import language, plain
+from bot.texts import disclaimer, language, plain
 from bot.transactions.unit_of_work import UnitOfWork
 from webapp import miniapp_views as views
 from webapp import statistics_views
 from webapp.callers import caller_id, client_address, require_admin
+from webapp.consents_api import consent_required
 from webapp.errors import ApiError, please_wait, rail_not_offered
 from webapp.keys import (
     ACCESS_CACHE,
@@ -185,6 +187,7 @@ async def checkout(request: web.Request) -> web.Response:
     try:
         async with _uow(request).reading() as session:
             customer_id = await billing.prepare_checkout(session, user_id, datetime.now(UTC))
+            await consents.require(session, user_id, disclaimer.version())
         await links.brake(user_id)
         username = await bot_username(request.app[BOT])
         checkout_for = CheckoutRequest(user_id, customer_id, username, language())
@@ -199,6 +202,8 @@ async def checkout(request: web.Request) -> web.Response:
         ) from None
     except RailNotOfferedError:
         raise rail_not_offered("stripe") from None
+    except ConsentRequiredError as error:
+        raise consent_required(error.version) from None
     except UnknownPlanError:
         raise ApiError(400, "unknown_plan", "that plan is not on offer") from None
     except BillingUnavailableError:

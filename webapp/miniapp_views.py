@@ -226,6 +226,10 @@ def timeline(row: Timeline, now: datetime) -> dict[str, Any]:
             "blocked_at": iso(row.user.blocked_at),
         },
         "has_access": row.has_access,
+        "consents": [
+            {"kind": c.kind, "version": c.version, "accepted_at": iso(c.accepted_at)}
+            for c in row.consents
+        ],
         # A running Stars subscription can be refunded (POST .../refund).
         "refundable": any(
             e.source == "stars" and entitlement_grants_access(e, now) for e in row.entitlements

@@ -9,12 +9,14 @@ from datetime import UTC, datetime
 from aiogram.exceptions import TelegramAPIError
 from aiohttp import web
 
-from bot.accounts import access
+from bot.accounts import access, consents
+from bot.core.errors import ConsentRequiredError
 from bot.payments.links import PleaseWaitError
 from bot.stars import invoice_links
 from bot.stars.service import Invoice
-from bot.texts import plain
+from bot.texts import disclaimer, plain
 from webapp.callers import caller_id
+from webapp.consents_api import consent_required
 from webapp.errors import ApiError, please_wait, rail_not_offered
 from webapp.keys import BOT, PAYMENT_LINKS, SETTINGS, STARS, UNIT_OF_WORK
 
@@ -27,10 +29,15 @@ async def stars_invoice(request: web.Request) -> web.Response:
     user_id = caller_id(request)
     if "stars" not in request.app[SETTINGS].rails:
         raise rail_not_offered("stars")
-    async with request.app[UNIT_OF_WORK].reading() as session:
-        subscribed = await access.subscribed(session, user_id, datetime.now(UTC))
-    if subscribed:
-        raise ApiError(409, "already_subscribed", "you already have an active subscription")
+    try:
+        async with request.app[UNIT_OF_WORK].reading() as session:
+            if await access.subscribed(session, user_id, datetime.now(UTC)):
+                raise ApiError(
+                    409, "already_subscribed", "you already have an active subscription"
+                )
+            await consents.require(session, user_id, disclaimer.version())
+    except ConsentRequiredError as error:
+        raise consent_required(error.version) from None
     invoice = Invoice(plain("stars.invoice.title"), plain("stars.invoice.description"))
     links = request.app[PAYMENT_LINKS]
     try:

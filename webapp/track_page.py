@@ -18,7 +18,7 @@ from babel.numbers import format_decimal
 
 from bot.core.languages import bcp47
 from bot.signals.record_store import Recent
-from bot.texts import babel_locale, format_date, format_moment, plain
+from bot.texts import babel_locale, disclaimer, format_date, format_moment, plain
 from bot.texts.outcomes import declared_by
 from bot.texts.signals import status_label
 from db.models import Signal, SignalStatus, SignalUpdate
@@ -93,7 +93,16 @@ def render(page: Page) -> str:
 
 def _body(page: Page) -> str:
     chain = track_chain.section(page.chain) if page.chain else ""
-    return f"{_results(page)}\n{chain}"
+    return f"{_results(page)}\n{chain}\n{_disclaimer()}"
+
+
+def _disclaimer() -> str:
+    """The risk disclaimer subscribers accept before paying, for every reader to see."""
+    paragraphs = "".join(
+        f"<p>{html.escape(line)}</p>" for line in disclaimer.text().split("\n") if line.strip()
+    )
+    title = html.escape(plain("track.disclaimer"))
+    return f'<aside class="disclaimer" id="disclaimer"><h2>{title}</h2>{paragraphs}</aside>'
 
 
 def _results(page: Page) -> str:

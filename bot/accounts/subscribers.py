@@ -10,7 +10,7 @@ from datetime import datetime
 from sqlalchemy import ColumnElement, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from bot.accounts import entitlement_writes
+from bot.accounts import consents, entitlement_writes
 from bot.accounts.access import entitlement_grants_access, with_access
 from bot.audit import log as audit
 from bot.audit.log import Actor
@@ -87,6 +87,7 @@ class Timeline:
     events: list[TimelineEvent]
     has_access: bool
     actions: list[AuditEntry] = field(default_factory=list)  # admin actions about them
+    consents: list[consents.Acceptance] = field(default_factory=list)  # the disclaimer's
 
 
 async def timeline(session: AsyncSession, user_id: int, now: datetime) -> Timeline | None:
@@ -113,7 +114,8 @@ async def timeline(session: AsyncSession, user_id: int, now: datetime) -> Timeli
     events = [TimelineEvent(m.created_at, m.kind, m.status, m.last_error) for m in messages]
     granted = any(entitlement_grants_access(row, now) for row in rows)
     actions = await audit.latest(session, subject_id=user_id, limit=TIMELINE_EVENTS)
-    return Timeline(user, rows, events, granted, actions)
+    accepted = await consents.of_user(session, user_id)
+    return Timeline(user, rows, events, granted, actions, accepted)
 
 
 @dataclass(frozen=True)

@@ -14,6 +14,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
 from bot.app import jobs
 from bot.billing.checkout import BillingService
+from bot.billing.checkout_options import CheckoutOptions
 from bot.billing.plans import PlanCatalog
 from bot.billing.reconcile import Reconciler
 from bot.billing.stripe_client import StripeConnection, create_stripe_connection
@@ -37,8 +38,8 @@ from bot.stars.reconcile import StarsReconciler
 from bot.stars.service import StarsService
 from bot.telegram.client import create_bot
 from bot.telegram.health import TelegramHealth
+from bot.texts import disclaimer, use_brand
 from bot.texts import signals as signal_texts
-from bot.texts import use_brand
 from bot.transactions import commit_events
 from bot.transactions.group_commit import GroupCommit
 from bot.transactions.sessions import app_session_factory
@@ -111,6 +112,11 @@ def _billing(
         trial_days=settings.trial_days,
         winback_code=settings.winback_promo_code if offered else None,
         offered=offered,
+        options=CheckoutOptions(
+            automatic_tax=settings.stripe_automatic_tax,
+            terms_url=settings.terms_url,
+            terms_message=disclaimer.terms_message,
+        ),
     )
     secret = settings.stripe_webhook_secret
     stripe_events = StripeEventProcessor(
@@ -247,6 +253,7 @@ def _chat_and_web(
 def _texts(settings: Settings) -> None:
     """What the settings decide in every text."""
     use_brand(settings.brand_name)  # every text's {brand}, the Mini App's title
+    disclaimer.use_text(settings.disclaimer_text)  # the risk disclaimer and its version
     signal_texts.use_style(settings.signal_style)  # how signals and their updates read
 
 

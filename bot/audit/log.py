@@ -32,6 +32,9 @@ class Action(enum.StrEnum):
     SIGNAL_UPDATE = "signal_update"
     SIGNAL_DISCARD = "signal_discard"
     EXPORT = "export"
+    # A user's own rights over their data (/mydata, /deletedata): bot/admin/data_rights.py.
+    DATA_EXPORT = "data_export"
+    DATA_ERASE = "data_erase"
 
 
 @dataclass(frozen=True, slots=True)
@@ -44,6 +47,11 @@ class Actor:
     @classmethod
     def admin(cls, telegram_id: int) -> Actor:
         return cls(telegram_id)
+
+    @classmethod
+    def user(cls, telegram_id: int) -> Actor:
+        """A user acting on their own data."""
+        return cls(telegram_id, "user")
 
     @classmethod
     def tool(cls, name: str) -> Actor:

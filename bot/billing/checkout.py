@@ -11,6 +11,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.accounts import users
 from bot.accounts.access import entitlement_grants_access, stripe_entitlement, subscribed
+from bot.billing.checkout_options import CheckoutOptions
 from bot.billing.plans import Plan, PlanCatalog
 from bot.billing.stripe_shapes import METADATA_USER_KEY
 from bot.core.errors import (
@@ -55,6 +56,7 @@ class BillingService:
         trial_days: int = 0,
         winback_code: str | None = None,
         offered: bool = True,
+        options: CheckoutOptions | None = None,
     ) -> None:
         # offered: Stripe is one of PAYMENT_RAILS. A key may be set without it (to keep
         # serving the subscriptions of before); then no Checkout is made, for anyone.
@@ -64,6 +66,7 @@ class BillingService:
         self._trial_days = trial_days
         self._winback_code = winback_code
         self._winback_promotion: str | None = None  # the code's promo_... id, once found
+        self._options = options or CheckoutOptions()
 
     @property
     def trial_days(self) -> int:
@@ -165,7 +168,7 @@ class BillingService:
     ) -> list[CheckoutLink]:
         # A session is made for a customer (or none) and with a code (or none): one made
         # otherwise is not the same offer.
-        suffix = f"|{request.customer_id or '-'}|{promotion or '-'}"
+        suffix = f"|{request.customer_id or '-'}|{promotion or '-'}{self._options.marker}"
         by_offer = {plan.price_id + suffix: plan for plan in plans}
 
         async def make(offer: str) -> Issued:
@@ -225,6 +228,7 @@ class BillingService:
             params["allow_promotion_codes"] = True
         if request.customer_id:
             params["customer"] = request.customer_id
+        params |= self._options.params(customer=request.customer_id, language=request.language)
         try:
             checkout = await client.v1.checkout.sessions.create_async(
                 params=params  # type: ignore[arg-type]

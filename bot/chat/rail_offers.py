@@ -12,19 +12,20 @@ from aiogram.exceptions import TelegramAPIError
 from aiogram.types import InlineKeyboardButton, InlineKeyboardMarkup
 from aiogram.types import User as TelegramUser
 
-from bot.accounts import access
+from bot.accounts import access, consents
 from bot.billing.checkout import BillingService, CheckoutLink, CheckoutRequest
 from bot.core.errors import (
     AlreadySubscribedError,
     BillingNotConfiguredError,
     BillingUnavailableError,
+    ConsentRequiredError,
 )
 from bot.lifecycle.offers import winback_offered
 from bot.payments.links import PaymentLinks, PleaseWaitError
 from bot.stars import invoice_links
 from bot.stars.service import Invoice, StarsService
 from bot.telegram.client import bot_username
-from bot.texts import Html, keyboards, language, plain, t
+from bot.texts import Html, disclaimer, keyboards, language, plain, t
 from bot.texts import billing as texts
 from bot.transactions.unit_of_work import UnitOfWork
 
@@ -59,6 +60,8 @@ class Offers:
             async with uow.reading() as session:
                 if await access.subscribed(session, user.id, datetime.now(UTC)):
                     raise AlreadySubscribedError
+                # The risk disclaimer before any link: no rail starts a payment without it.
+                await consents.require(session, user.id, disclaimer.version())
                 customer = (
                     await self._billing.prepare_checkout(session, user.id, datetime.now(UTC))
                     if stripe
@@ -67,6 +70,9 @@ class Offers:
                 offered = winback and await winback_offered(session, user.id)
         except AlreadySubscribedError:
             return t("billing.already_subscribed"), None
+        except ConsentRequiredError as error:
+            then = "winback" if winback else "plans"
+            return disclaimer.ask(), keyboards.accept_disclaimer(error.version, then)
         except BillingNotConfiguredError:
             return t("billing.off"), None
         try:

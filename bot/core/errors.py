@@ -38,3 +38,17 @@ class AlreadySubscribedError(DomainError):
 
 class RailNotOfferedError(DomainError):
     """A payment rail that PAYMENT_RAILS does not offer (a Stripe key may still be set)."""
+
+
+class ConsentRequiredError(DomainError):
+    """The user has not accepted the current risk disclaimer (`version`): no payment starts
+    until they do."""
+
+    def __init__(self, version: str) -> None:
+        super().__init__("consent.required", version=version)
+        self.version = version
+
+
+class DisclaimerChangedError(DomainError):
+    """An acceptance of a disclaimer version that is not the current one (an old button, or
+    forged callback data): nothing is recorded."""

@@ -9,6 +9,7 @@ from __future__ import annotations
 import re
 import unicodedata
 from typing import Annotated, Literal
+from urllib.parse import urlsplit
 
 from pydantic import AfterValidator, BeforeValidator, SecretStr
 from pydantic_settings import NoDecode
@@ -30,6 +31,8 @@ _PROMO_CODE = re.compile(r"[A-Za-z0-9_-]{1,64}")
 _CHAT_ID = re.compile(r"-100[0-9]{10,13}")
 SIGNAL_CHAT_MODES = ("signals", "results")
 MAX_BRAND = 64
+MAX_DISCLAIMER = 2000  # well within a Telegram message (4096) with its buttons' words
+MAX_TERMS_URL = 500
 SIGNAL_STYLES = ("cornix", "classic")
 # PAID_BROADCAST: which bulk messages go out with allow_paid_broadcast (bot/notices/paid.py).
 PAID_MODES = ("off", "signals", "all")
@@ -169,6 +172,39 @@ def public_https(value: str | None) -> str | None:
     # Telegram only opens Mini Apps and delivers webhooks over https.
     if value is not None and not value.startswith("https://"):
         raise ValueError("must be an https:// URL (Telegram requires https)")
+    return value
+
+
+def disclaimer_text(value: str | None) -> str | None:
+    # Shown in chat (HTML escaped) and in the Mini App; paragraphs allowed, nothing that
+    # garbles or hides what the user accepts. Its sha256 names the version accepted.
+    if value is None:
+        return None
+    text = "\n".join(line.rstrip() for line in value.replace("\r\n", "\n").split("\n")).strip()
+    if not text:
+        raise ValueError("must not be empty (unset it for the catalogue's text)")
+    if len(text) > MAX_DISCLAIMER:
+        raise ValueError(f"must be at most {MAX_DISCLAIMER} characters")
+    if any(c != "\n" and unicodedata.category(c) in ("Cc", "Cf", "Cs") for c in text):
+        raise ValueError("must not contain control or invisible characters")
+    return text
+
+
+def terms_url(value: str | None) -> str | None:
+    # Checkout links it from the terms checkbox (custom_text, 1200 characters at most).
+    if not value:
+        return None
+    parts = urlsplit(value)
+    if (
+        parts.scheme != "https"
+        or not parts.hostname
+        or len(value) > MAX_TERMS_URL
+        or any(c.isspace() or not c.isprintable() or c in '()[]<>"' for c in value)
+    ):
+        raise ValueError(
+            f"must be an https:// URL of at most {MAX_TERMS_URL} characters, "
+            "without spaces, brackets or quotes"
+        )
     return value
 
 
@@ -321,6 +357,8 @@ PublicUrl = Annotated[str | None, AfterValidator(url), AfterValidator(public_htt
 TelegramApiBase = Annotated[str, BeforeValidator(telegram_default), AfterValidator(url)]
 Language = Annotated[str, AfterValidator(language)]
 BrandName = Annotated[str, AfterValidator(brand_name)]
+DisclaimerText = Annotated[str | None, AfterValidator(disclaimer_text)]
+TermsUrl = Annotated[str | None, AfterValidator(terms_url)]
 LogLevel = Annotated[str, AfterValidator(log_level)]
 SignalStyle = Annotated[Literal["cornix", "classic"], BeforeValidator(signal_style)]
 PriceSource = Annotated[str | None, BeforeValidator(price_source)]

@@ -24,6 +24,7 @@ from bot.core.setting_types import (
     DatabaseUrl,
     Days,
     DeliveryRate,
+    DisclaimerText,
     Language,
     LogLevel,
     MetricsToken,
@@ -40,6 +41,7 @@ from bot.core.setting_types import (
     StripeKey,
     TelegramApiBase,
     TelegramSecret,
+    TermsUrl,
     Url,
     UserIds,
     WebhookSecret,
@@ -141,6 +143,12 @@ class Settings(BaseSettings):
     outcomes: Outcomes = "confirm"
     price_check_seconds: int = Field(default=10, ge=5, le=300)
     price_api_base: Url = None
+    # Consents (docs/consents.md): the risk disclaimer a user accepts before a first
+    # payment (unset: the catalogue's, in each language); Checkout's terms checkbox linking
+    # this page; Stripe Tax on Checkout (with the address and tax ids it needs).
+    disclaimer_text: DisclaimerText = None
+    terms_url: TermsUrl = None
+    stripe_automatic_tax: bool = False
 
     @model_validator(mode="after")
     def _rails_configured(self) -> Settings:
@@ -164,6 +172,15 @@ class Settings(BaseSettings):
     def _price_api_needs_a_source(self) -> Settings:
         if self.price_api_base is not None and self.price_source is None:
             raise ValueError("PRICE_API_BASE is set but PRICE_SOURCE is not (no exchange)")
+        return self
+
+    @model_validator(mode="after")
+    def _checkout_options_need_stripe(self) -> Settings:
+        options = {"TERMS_URL": self.terms_url is not None,
+                   "STRIPE_AUTOMATIC_TAX": self.stripe_automatic_tax}  # fmt: skip
+        for name, given in options.items():
+            if given and self.stripe_api_key is None:
+                raise ValueError(f"{name} is set but STRIPE_API_KEY is not (no Checkout)")
         return self
 
     @property

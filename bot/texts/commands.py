@@ -24,6 +24,8 @@ USER_COMMANDS = (
     "join",
     "support",
     "paysupport",
+    "mydata",
+    "deletedata",
     "help",
 )
 # The catalogue's ids, spelled out (tests/project/test_texts.py finds every id in the code).
@@ -39,6 +41,8 @@ _HELP = {
     "join": "help.command.join",
     "support": "help.command.support",
     "paysupport": "help.command.paysupport",
+    "mydata": "help.command.mydata",
+    "deletedata": "help.command.deletedata",
     "help": "help.command.help",
 }
 # Commands that exist only with what they need set up (the rest always answer).

@@ -76,6 +76,39 @@ class OutcomeButton(CallbackData, prefix="outcome"):
     event_id: Annotated[int, Field(ge=1, le=MAX_ROW_ID)]
 
 
+class ConsentButton(CallbackData, prefix="consent"):
+    """`consent:0123456789ab:plans`: the user accepts that version of the risk disclaimer,
+    then sees the plans (`winback`: with the win-back code). A version that is not the
+    current one records nothing (bot/accounts/consents.py)."""
+
+    version: Annotated[str, Field(pattern=r"^[0-9a-f]{12}$")]
+    then: Literal["plans", "winback"] = "plans"
+
+
+class DataButton(CallbackData, prefix="data"):
+    """`data:erase:42` and `data:keep:42`: /deletedata's Erase and Cancel, for user 42 only
+    (another user's tap on them is refused)."""
+
+    action: Literal["erase", "keep"]
+    user_id: Annotated[int, Field(ge=1, le=MAX_TELEGRAM_USER_ID)]
+
+
+def accept_disclaimer(version: str, then: str = "plans") -> InlineKeyboardMarkup:
+    data = ConsentButton(version=version, then="winback" if then == "winback" else "plans")
+    return _one(InlineKeyboardButton(text=plain("consent.accept"), callback_data=data.pack()))
+
+
+def confirm_erase(user_id: int) -> InlineKeyboardMarkup:
+    erase = DataButton(action="erase", user_id=user_id).pack()
+    keep = DataButton(action="keep", user_id=user_id).pack()
+    return InlineKeyboardMarkup(
+        inline_keyboard=[
+            [InlineKeyboardButton(text=plain("data.erase.confirm"), callback_data=erase)],
+            [InlineKeyboardButton(text=plain("data.erase.cancel"), callback_data=keep)],
+        ]
+    )
+
+
 def _one(button: InlineKeyboardButton) -> InlineKeyboardMarkup:
     return InlineKeyboardMarkup(inline_keyboard=[[button]])
 

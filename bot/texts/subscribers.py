@@ -64,6 +64,12 @@ def timeline(found: Timeline) -> Html:
         )
     if not found.events:
         lines.append(t("user.none"))
+    latest = found.consents[-1] if found.consents else None
+    lines.append(
+        t("user.consent", version=latest.version, date=format_moment(latest.accepted_at))
+        if latest is not None
+        else t("user.no_consent")
+    )
     if found.actions:
         lines.append(t("user.actions"))
         lines.extend(audit_texts.line(entry) for entry in found.actions)

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from db.base import Base
 from db.models.accounts import Entitlement, EntitlementSource, Referral, User
+from db.models.consents import Consent
 from db.models.delivery import (
     Broadcast,
     LearntRate,
@@ -49,6 +50,7 @@ __all__ = [
     "AlertReceipt",
     "AttemptBucket",
     "Broadcast",
+    "Consent",
     "Entitlement",
     "EntitlementSource",
     "HealthProbe",

@@ -302,7 +302,10 @@ async def open_app(
     expect_screen: str = "#app",
     texts: Callable[[Route], Awaitable[None]] | None = None,
 ) -> MiniApp:
-    """A page of the app; `texts`, if given, answers GET /api/v1/texts instead of the app."""
+    """A page of the app; `texts`, if given, answers GET /api/v1/texts instead of the app.
+    The user has accepted the risk disclaimer unless the harness has auto_consent off."""
+    if user is not None:
+        await harness.consented(int(user["id"]))
     context = await browser.new_context(
         viewport=VIEWPORT,
         color_scheme=scheme,

@@ -25,7 +25,8 @@ OPTIONAL = {"subscribe", "manage", "paysupport", "referral", "join"}
     ],
 )  # fmt: skip
 def test_only_the_commands_set_up_are_offered(offered: Offered, hidden: set[str]) -> None:
-    always = {"start", "status", "signals", "performance", "settings", "language", "support"}
+    always = {"start", "status", "signals", "performance", "settings", "language", "support",
+              "mydata", "deletedata"}  # fmt: skip
     commands = set(offered.user_commands())
     assert always | {"help"} <= commands
     assert not commands & hidden

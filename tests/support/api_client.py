@@ -8,6 +8,8 @@ from typing import Any
 from tests.support.harness import BOT_TOKEN, Harness
 from tests.support.initdata import sign_init_data
 
+PAYMENT_ROUTES = frozenset({"/api/v1/billing/checkout", "/api/v1/billing/stars-invoice"})
+
 
 async def call(
     harness: Harness,
@@ -20,7 +22,10 @@ async def call(
     language: str | None = None,
 ) -> tuple[int, Any, dict[str, str]]:
     """(status, JSON body or None, headers) of one request to the running server;
-    `language` goes as Accept-Language, as the Mini App sends the one it shows."""
+    `language` goes as Accept-Language, as the Mini App sends the one it shows. A payment
+    route's caller has accepted the risk disclaimer (Harness.auto_consent)."""
+    if path in PAYMENT_ROUTES and token in harness.logins:
+        await harness.consented(harness.logins[token])
     headers = {"Authorization": f"Bearer {token}"} if token else {}
     if language is not None:
         headers["Accept-Language"] = language
@@ -42,4 +47,5 @@ async def login(harness: Harness, user: dict[str, Any]) -> str:
     )
     assert status == 200, body
     token: str = body["token"]
+    harness.logins[token] = int(user["id"])
     return token

@@ -14,6 +14,7 @@ import ssl
 import time
 from collections.abc import AsyncIterator, Awaitable, Callable
 from dataclasses import dataclass, field
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -25,10 +26,12 @@ from hypothesis import settings as hypothesis_settings
 from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from bot.accounts import consents
 from bot.app import Components, build
 from bot.core.settings import Settings, load_settings
 from bot.delivery.config import WorkerConfig
 from bot.delivery.worker import DeliveryWorker
+from bot.texts import disclaimer
 from bot.texts.notices import NoticeRenderer
 from db.engine import create_engine
 from db.models import OutboxMessage
@@ -105,6 +108,8 @@ async def fake_stripe() -> AsyncIterator[FakeStripe]:
 
 
 _ids = itertools.count(1)
+# The buttons that start a payment (bot/chat/rail_offers.py asks for the disclaimer first).
+PAYMENT_BUTTONS = frozenset({"billing:plans", "billing:winback"})
 
 
 @dataclass
@@ -119,6 +124,13 @@ class Harness:
     _runner: web.AppRunner = field(repr=False)
     guard: ConnectionGuard = field(repr=False, default_factory=ConnectionGuard)
     clock: SkippingClock = field(repr=False, default_factory=SkippingClock)
+    # A user the harness starts a payment for (/subscribe, the plans' buttons, the Mini
+    # App's payment routes) has accepted the risk disclaimer first, as they would; tests of
+    # the consent itself build with auto_consent=False (tests/flows/test_consents.py).
+    auto_consent: bool = True
+    _consented: set[int] = field(repr=False, default_factory=set)
+    # Mini App bearer tokens and whose they are (tests/support/api_client.py).
+    logins: dict[str, int] = field(repr=False, default_factory=dict)
 
     @property
     def settings(self) -> Settings:
@@ -126,6 +138,17 @@ class Harness:
 
     def session(self) -> AsyncSession:
         return self.parts.session_factory()
+
+    async def accept_disclaimer(self, user_id: int) -> None:
+        """The user taps Accept under the current disclaimer (the real service records it)."""
+        version = disclaimer.version()
+        async with self.session() as session, session.begin():
+            await consents.accept(session, user_id, version, version, datetime.now(UTC))
+        self._consented.add(user_id)
+
+    async def consented(self, user_id: int) -> None:
+        if self.auto_consent and user_id not in self._consented:
+            await self.accept_disclaimer(user_id)
 
     async def feed(self, update: dict[str, Any]) -> None:
         """Push one update through the real Dispatcher, routers and middlewares."""
@@ -142,6 +165,8 @@ class Harness:
         language_code: str | None = None,
     ) -> None:
         """A private message; `language_code` is what the user's Telegram app is set to."""
+        if text.startswith("/subscribe"):
+            await self.consented(user_id)
         user: dict[str, Any] = {"id": user_id, "is_bot": False, "first_name": first_name}
         if username:
             user["username"] = username
@@ -161,6 +186,8 @@ class Harness:
 
     async def press(self, user_id: int, data: str, *, language_code: str | None = None) -> None:
         """A press on an inline button with callback data."""
+        if data in PAYMENT_BUTTONS:
+            await self.consented(user_id)
         sender: dict[str, Any] = {"id": user_id, "is_bot": False, "first_name": "Ann"}
         if language_code:
             sender["language_code"] = language_code
@@ -282,6 +309,7 @@ async def harness_factory(
             "public_url": None,
         }
         idle_timeout = overrides.pop("http_idle_timeout", HTTP_IDLE_TIMEOUT)
+        auto_consent = overrides.pop("auto_consent", True)
         values.update(overrides)
         settings = load_settings(**values)
         clock = SkippingClock()
@@ -302,6 +330,7 @@ async def harness_factory(
             _runner=runner,
             guard=guard,
             clock=clock,
+            auto_consent=auto_consent,
         )
         opened.append(harness)
         return harness

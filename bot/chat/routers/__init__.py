@@ -5,6 +5,8 @@ from aiogram import Router
 from bot.chat.routers import (
     admin,
     billing,
+    consents,
+    data_rights,
     fallback,
     help,
     language,
@@ -40,5 +42,7 @@ def get_routers() -> list[Router]:
         admin.create_router(),
         outcomes.create_router(),
         subscribers.create_router(),
+        consents.create_router(),
+        data_rights.create_router(),
         fallback.create_router(),
     ]

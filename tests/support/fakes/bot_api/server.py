@@ -267,8 +267,12 @@ class FakeBotAPI(FaultInjection, PaidLane, Messages, Updates):
             if isinstance(value, str):
                 params[key] = _decode(key, value)
             elif isinstance(value, web.FileField):
-                # Uploaded InputFile: keep metadata only; tests rarely need the bytes.
-                params[key] = {"filename": value.filename, "content_type": value.content_type}
+                # Uploaded InputFile: its name, type and bytes (a /mydata test reads them).
+                params[key] = {
+                    "filename": value.filename,
+                    "content_type": value.content_type,
+                    "content": value.file.read(),
+                }
             else:
                 params[key] = value
         return params

@@ -7,6 +7,7 @@ from __future__ import annotations
 import time
 from typing import Any
 
+from tests.support.fakes.stripe_api import checkout_options
 from tests.support.fakes.stripe_api.customers import CustomerRoutes
 from tests.support.fakes.stripe_api.errors import StripeFakeError, _invalid, _missing, _no_such
 from tests.support.fakes.stripe_api.params import (
@@ -32,6 +33,9 @@ class CheckoutRoutes(CustomerRoutes):
     prices: dict[str, JSONDict]
     checkout_sessions: dict[str, JSONDict]
     promotion_codes: dict[str, JSONDict]
+    # What the Dashboard would say (checkout_options.py): a public terms URL, Stripe Tax on.
+    account_terms_url: bool = True
+    tax_registered: bool = True
 
     def add_promotion_code(self, code: str, *, active: bool = True) -> JSONDict:
         """Register a customer-facing promotion code (on a 20 % off coupon)."""
@@ -118,6 +122,7 @@ class CheckoutRoutes(CustomerRoutes):
         return items, subtotal, currencies.pop()
 
     async def _create_checkout_session(self, ids: tuple[str, ...], params: JSONDict) -> JSONDict:
+        checkout_options.check_known(params)
         mode = params.get("mode")
         if mode is None or mode == "":
             raise _missing("mode")
@@ -153,6 +158,9 @@ class CheckoutRoutes(CustomerRoutes):
         if customer is not None:
             self._check_customer(customer)
         line_items, subtotal, currency = self._line_items(params, mode)
+        options = checkout_options.options(
+            params, customer, terms_url=self.account_terms_url, tax_registered=self.tax_registered
+        )
         allow_promotion_codes = _parse_bool(params, "allow_promotion_codes")
         discounts = self._discounts(params)
         if discounts and allow_promotion_codes is not None:
@@ -169,8 +177,7 @@ class CheckoutRoutes(CustomerRoutes):
             "allow_promotion_codes": allow_promotion_codes,
             "amount_subtotal": subtotal if mode != "setup" else None,
             "amount_total": subtotal if mode != "setup" else None,
-            "automatic_tax": {"enabled": False, "liability": None, "status": None},
-            "billing_address_collection": params.get("billing_address_collection"),
+            **options,
             "cancel_url": cancel_url,
             "client_reference_id": params.get("client_reference_id") or None,
             "client_secret": (

@@ -134,6 +134,12 @@ function renderPerson(data) {
     const blocked = t("app.people.blocked_on", { date: fmtDate(user.blocked_at) });
     append(body, h("p", { class: "hint", text: blocked }));
   }
+  // The risk disclaimer: the latest version accepted before paying (docs/consents.md).
+  const accepted = (data.consents || []).slice(-1)[0];
+  const consent = accepted
+    ? t("app.people.consent", { version: accepted.version, date: fmtDate(accepted.accepted_at) })
+    : t("app.people.no_consent");
+  append(body, h("p", { class: "hint", id: "person-consent", text: consent }));
   append(body, section("app.people.entitlements", data.entitlements.map(entitlementItem)));
   if (data.refundable) append(body, refundButton(user.id));
   append(body, section("app.people.events", data.events.map(eventItem)));

@@ -2,6 +2,7 @@
  * the billing portal. */
 
 import { ApiError, call, checkedLink, describe } from "../api.js";
+import { withConsent } from "../consent.js";
 import { $, append, clear, h, show } from "../dom.js";
 import { DASH, fmtDate, humanize } from "../format.js";
 import { report } from "../notice.js";
@@ -161,7 +162,11 @@ async function payStars(button) {
   button.disabled = true;
   let url;
   try {
-    const data = await call("POST", "/billing/stars-invoice");
+    const data = await withConsent(() => call("POST", "/billing/stars-invoice"));
+    if (!data) {
+      button.disabled = false;
+      return;
+    }
     url = checkedLink(data.url);
   } catch (error) {
     button.disabled = false;
@@ -192,8 +197,9 @@ async function checkout(plan, button) {
   const errorBox = $("sub-error");
   show(errorBox, false);
   try {
-    const data = await call("POST", "/billing/checkout", { price_id: plan.price_id });
-    openLink(checkedLink(data.url));
+    const pay = () => call("POST", "/billing/checkout", { price_id: plan.price_id });
+    const data = await withConsent(pay);
+    if (data) openLink(checkedLink(data.url));
   } catch (error) {
     if (error instanceof ApiError && error.code === "already_subscribed") {
       errorBox.textContent = t("app.error.already_subscribed");
