@@ -26,11 +26,13 @@ from db.models.jobs import (
 )
 from db.models.outcomes import PriceEvent, PriceSymbol
 from db.models.payments import (
+    HistoryKind,
     PaymentLink,
     ProcessedStripeEvent,
     StarCheckout,
     StarPayment,
     StripeCustomer,
+    SubscriptionEvent,
     SyncCursor,
 )
 from db.models.signals import (
@@ -53,6 +55,7 @@ __all__ = [
     "EntitlementSource",
     "HealthProbe",
     "HeldAction",
+    "HistoryKind",
     "LearntRate",
     "LifecycleNotice",
     "OutboxMessage",
@@ -76,6 +79,7 @@ __all__ = [
     "StarCheckout",
     "StarPayment",
     "StripeCustomer",
+    "SubscriptionEvent",
     "SyncCursor",
     "UpdateSource",
     "User",
