@@ -12,7 +12,7 @@ from sqlalchemy import select
 from bot.billing.event_sets import Unit
 from bot.billing.stripe_shapes import parse_event
 from db.models import Entitlement, SubscriptionEvent
-from tests.flows.analytics_helpers import ANA, BEN, EVA, changed, paid, post, stripe_story
+from tests.flows.analytics_helpers import ANA, BEN, EVA, changed, paid, post, stripe_story, sub
 from tests.support.api_client import call, login
 from tests.support.harness import ADMIN_ID, Harness, MakeHarness
 from tests.support.stars_player import invoice_link, pay
@@ -122,3 +122,18 @@ async def test_analytics_needs_an_admin(shop: Harness) -> None:
     await shop.send_text(FAY, "/stats")
     assert "Analytics" not in shop.last_reply(FAY).text
     assert await _history(shop) == before
+
+
+async def test_a_repair_by_reconciliation_is_history_and_a_dry_run_is_not(shop: Harness) -> None:
+    """A cancellation whose webhook never came, found by `reconcile`: its history row is
+    written with the repair, and --dry-run (rolled back) leaves none."""
+    await post(shop, changed(BEN, "active", 9))
+    shop.fake_stripe.add_subscription(sub(BEN, "canceled"))
+    assert shop.parts.reconciler is not None
+    await shop.parts.reconciler.run(dry_run=True)
+    assert await _history(shop) == [(BEN, "state", "active", None)]
+    await shop.parts.reconciler.run(dry_run=False)
+    assert await _history(shop) == [
+        (BEN, "state", "active", None),
+        (BEN, "state", "canceled", None),
+    ]
