@@ -121,6 +121,12 @@ async def test_analytics_needs_an_admin(shop: Harness) -> None:
     assert status == 401
     await shop.send_text(FAY, "/stats")
     assert "Analytics" not in shop.last_reply(FAY).text
+    admin = await login(shop, {"id": ADMIN_ID, "first_name": "Boss"})
+    status, plain, _ = await call(shop, "GET", "/api/v1/admin/analytics", token=admin)
+    odd = "/api/v1/admin/analytics?now=-1&unit=%3Cscript%3E&since=%F0%9F%92%A5"
+    status_odd, with_junk, _ = await call(shop, "GET", odd, token=admin)
+    assert (status, status_odd) == (200, 200)  # what it does not read, it ignores
+    assert {**with_junk, "now": None} == {**plain, "now": None}
     assert await _history(shop) == before
 
 
