@@ -10,7 +10,7 @@ from __future__ import annotations
 from sqlalchemy import inspect, text
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-HEAD = "0022"
+HEAD = "0023"
 
 
 async def current(engine: AsyncEngine) -> str | None:

@@ -20,6 +20,7 @@ from bot.telegram.setup import TELEGRAM_WEBHOOK_PATH
 from bot.telegram.signal_chat import SignalChat
 from bot.transactions.unit_of_work import UnitOfWork
 from webapp import (
+    analytics_api,
     audit_api,
     consents_api,
     exports_api,
@@ -148,6 +149,7 @@ def create_web_app(
     app.add_routes(exports_api.routes)
     app.add_routes(audit_api.routes)
     app.add_routes(consents_api.routes)
+    app.add_routes(analytics_api.routes)
     miniapp_static.register(app)
     _alerts(app, settings)
     if dispatcher is not None:

@@ -20,7 +20,7 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from bot.accounts.entitlement_writes import EntitlementState
-from bot.billing import entitlements
+from bot.billing import entitlements, history
 from bot.billing.stripe_shapes import (
     INVOICE_FAILED_TYPE,
     CheckoutSession,
@@ -112,6 +112,7 @@ class Decided:
     notices: list[Notice] = field(default_factory=list)
     # Users whose subscription is paid for the first time, in order: a referrer's bonus.
     first_payments: list[int] = field(default_factory=list)
+    history: list[history.Entry] = field(default_factory=list)  # what was applied, in order
 
 
 def _failed_invoice(unit: Unit) -> Invoice | None:
@@ -237,7 +238,7 @@ class _Batch:
         if isinstance(obj, Subscription):
             return self._subscription_changed(obj, version)
         if isinstance(obj, Invoice) and unit.event.type == INVOICE_FAILED_TYPE:
-            return self._invoice_failed(obj)
+            return self._invoice_failed(obj, version)
         if isinstance(obj, Invoice):
             return self._invoice_paid(obj, version)
         return False  # recorded all the same, so a replay is a duplicate
@@ -305,7 +306,11 @@ class _Batch:
         self._customer_of[user_id] = customer_id
         self._moved.add(customer_id)
 
-    def _save(self, user_id: int, held: Held | None, change: entitlements.Change) -> None:
+    def _save(
+        self, user_id: int, held: Held | None, change: entitlements.Change, version: int
+    ) -> None:
+        before = held.state if held is not None else None
+        self._history(history.state_entry(user_id, before, change.after, version))
         if held is not None and held.state.source_ref:
             self._moved_subscriptions.add(held.state.source_ref)
         if change.after.source_ref:
@@ -352,7 +357,7 @@ class _Batch:
         if change is None:
             log.info("stale event for %s (version %s)", subscription.id, version)
             return
-        self._save(user_id, held, change)
+        self._save(user_id, held, change, version)
 
     def _invoice_paid(self, invoice: Invoice, version: int) -> bool:
         if invoice.subscription_id is None:
@@ -361,11 +366,12 @@ class _Batch:
         if held is None:
             return False
         change = entitlements.on_invoice_paid(held.state, invoice, version, self._now)
+        self._history(history.paid_entry(held.user_id, held.state, invoice, version))
         if change is not None:
-            self._save(held.user_id, held, change)
+            self._save(held.user_id, held, change, version)
         return True
 
-    def _invoice_failed(self, invoice: Invoice) -> bool:
+    def _invoice_failed(self, invoice: Invoice, version: int) -> bool:
         user_id = None
         if invoice.subscription_id is not None:
             user_id = self._user_of_subscription(invoice.subscription_id)
@@ -376,4 +382,9 @@ class _Batch:
             return False
         params = failed_payment_params(invoice)
         self.decided.notices.append((user_id, NoticeKind.PAYMENT_FAILED, params))
+        self._history(history.failed_entry(user_id, invoice, version))
         return True
+
+    def _history(self, entry: history.Entry | None) -> None:
+        if entry is not None:
+            self.decided.history.append(entry)

@@ -13,7 +13,7 @@ import stripe
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncSession, async_sessionmaker
 
 from bot.accounts import entitlement_writes, referrals
-from bot.billing import entitlements, event_sets, stripe_store
+from bot.billing import entitlements, event_sets, history, stripe_store
 from bot.billing.plans import PlanCatalog
 from bot.billing.stripe_shapes import (
     CheckoutSession,
@@ -206,6 +206,7 @@ class StripeEventProcessor:
         referrers' bonuses (rare: a referred user's first payment)."""
         await stripe_store.write_links(conn, decided.link_writes)
         await entitlement_writes.save_states(session, decided.entitlements)
+        await history.append(conn, decided.history)
         await outbox.enqueue_many(session, decided.notices)
         if self._referral_bonus:
             for user_id in decided.first_payments:
@@ -264,6 +265,10 @@ class StripeEventProcessor:
         """Write the new state, and tell the user when their access started or ended."""
         stored_id = stored.id if stored is not None else None
         await entitlement_writes.save_state(session, user_id, stored_id, change.after)
+        before = stored.state if stored is not None else None
+        version = change.after.state_version
+        entry = history.state_entry(user_id, before, change.after, version)
+        await history.append(conn, [entry] if entry is not None else [])
         # The first time a subscription is paid for (active, not a trial): a referrer's bonus.
         became_active = stored is None or stored.state.status != "active"
         if change.after.status == "active" and became_active and self._referral_bonus:

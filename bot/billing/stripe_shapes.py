@@ -136,6 +136,7 @@ class Invoice(_Shape):
     parent: _InvoiceParent | None = None  # since then
     lines: _List[_InvoiceLine] | None = None
     amount_due: Amount | None = None
+    amount_paid: Amount | None = None
     currency: Currency | None = None
     # When Stripe will try the card again (null once it has given up).
     next_payment_attempt: Timestamp | None = None

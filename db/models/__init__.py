@@ -27,11 +27,13 @@ from db.models.jobs import (
 )
 from db.models.outcomes import PriceEvent, PriceSymbol
 from db.models.payments import (
+    HistoryKind,
     PaymentLink,
     ProcessedStripeEvent,
     StarCheckout,
     StarPayment,
     StripeCustomer,
+    SubscriptionEvent,
     SyncCursor,
 )
 from db.models.signals import (
@@ -55,6 +57,7 @@ __all__ = [
     "EntitlementSource",
     "HealthProbe",
     "HeldAction",
+    "HistoryKind",
     "LearntRate",
     "LifecycleNotice",
     "OutboxMessage",
@@ -78,6 +81,7 @@ __all__ = [
     "StarCheckout",
     "StarPayment",
     "StripeCustomer",
+    "SubscriptionEvent",
     "SyncCursor",
     "UpdateSource",
     "User",

@@ -1,11 +1,13 @@
-"""Both payment rails' records: Stripe customers and the events applied, Telegram Stars
-payments and pre-checkouts, the reconciliation cursor, and each user's payment links."""
+"""Both payment rails' records: Stripe customers and the events applied, the Stripe
+subscriptions' history, Telegram Stars payments and pre-checkouts, the reconciliation
+cursor, and each user's payment links."""
 
 from __future__ import annotations
 
+import enum
 from datetime import datetime
 
-from sqlalchemy import BigInteger, Boolean, ForeignKey, Integer, String, Text
+from sqlalchemy import BigInteger, Boolean, ForeignKey, Index, Integer, String, Text
 from sqlalchemy.orm import Mapped, mapped_column
 
 from db.base import Base, UTCDateTime, utcnow
@@ -32,6 +34,39 @@ class ProcessedStripeEvent(Base):
     type: Mapped[str] = mapped_column(String(128))
     created: Mapped[int] = mapped_column(BigInteger)
     processed_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+
+
+class HistoryKind(enum.StrEnum):
+    """What a subscription_events row records."""
+
+    STATE = "state"  # the status (and price) an applied event left
+    PAID = "paid"  # an invoice paid, with its amount
+    FAILED = "failed"  # an attempt to charge an invoice failed
+
+
+class SubscriptionEvent(Base):
+    """Append-only history of Stripe subscriptions, written with the change it records in
+    the same transaction (bot/billing/history.py): what the analytics need and the
+    entitlement row forgets (bot/admin/analytics.py). No foreign key on the user: a
+    payment's record outlives the person's data. Stars payments are their own history
+    (star_payments)."""
+
+    __tablename__ = "subscription_events"
+    __table_args__ = (Index("ix_subscription_events_at", "at"),)
+
+    id: Mapped[int] = mapped_column(BigInteger().with_variant(Integer, "sqlite"), primary_key=True)
+    user_id: Mapped[int] = mapped_column(BigInteger, index=True)
+    ref: Mapped[str] = mapped_column(String(255))  # the Stripe subscription
+    kind: Mapped[str] = mapped_column(String(16))
+    status: Mapped[str | None] = mapped_column(String(32))  # kind state
+    price_id: Mapped[str | None] = mapped_column(String(255))
+    amount: Mapped[int | None] = mapped_column(BigInteger)  # minor units (paid, failed)
+    currency: Mapped[str | None] = mapped_column(String(8))
+    period_end: Mapped[datetime | None] = mapped_column(UTCDateTime())  # paid: until when
+    # When it happened: the Stripe event's `created` (the migration's backfill: the
+    # entitlement's created_at and updated_at).
+    at: Mapped[datetime] = mapped_column(UTCDateTime())
+    recorded_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
 
 
 class StarPayment(Base):

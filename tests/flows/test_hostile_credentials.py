@@ -36,6 +36,7 @@ BEARER_ROUTES: list[tuple[str, str, bytes]] = [
     ("POST", "/api/v1/admin/signals", b'{"text": "BTC long entry 2 sl 1 tp 3"}'),
     ("GET", "/api/v1/admin/broadcasts/1", b""),
     ("GET", "/api/v1/admin/stats", b""),
+    ("GET", "/api/v1/admin/analytics", b""),
     ("GET", "/api/v1/admin/signals", b""),
     ("GET", "/api/v1/admin/signals/1", b""),
     ("POST", "/api/v1/admin/signals/1/updates", b'{"kind": "tp1"}'),

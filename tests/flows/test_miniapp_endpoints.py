@@ -121,6 +121,7 @@ async def test_admin_endpoints_are_403_for_subscribers(harness: Harness) -> None
         ("POST", "/api/v1/admin/signals", {"text": "x"}),
         ("GET", "/api/v1/admin/broadcasts/1", None),
         ("GET", "/api/v1/admin/stats", None),
+        ("GET", "/api/v1/admin/analytics", None),
     ):
         status, payload, _ = await call(harness, method, path, token=token, body=body)
         assert (status, payload["error"]["code"]) == (403, "not_admin")

@@ -40,6 +40,7 @@ READ_ROUTES = [
     (False, "/api/v1/performance"),
     (False, "/api/v1/settings"),
     (True, "/api/v1/admin/stats"),
+    (True, "/api/v1/admin/analytics"),
     (True, "/api/v1/admin/broadcasts/{broadcast}"),
     (True, "/api/v1/admin/subscribers?q=Ann"),
     (True, f"/api/v1/admin/subscribers/{USER}"),

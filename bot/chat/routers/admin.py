@@ -10,6 +10,7 @@ from aiogram import Router
 from aiogram.filters import Command, CommandObject
 from aiogram.types import CallbackQuery, Message
 
+from bot.admin import analytics_reader
 from bot.admin import service as admin
 from bot.audit import log as audit
 from bot.billing.checkout import BillingService
@@ -25,6 +26,7 @@ from bot.notices.kinds import NoticeKind
 from bot.stars.service import StarsService
 from bot.texts import Html, format_date, plain, t, tn
 from bot.texts import admin as texts
+from bot.texts import analytics as analytics_texts
 from bot.texts import audit as audit_texts
 from bot.texts.keyboards import MassActionButton
 from bot.transactions.unit_of_work import UnitOfWork
@@ -91,9 +93,11 @@ async def cmd_stats(
         plans = await billing.plans()
     except (BillingNotConfiguredError, BillingUnavailableError):
         plans = []
+    now = datetime.now(UTC)
     async with uow.reading() as session:
-        figures = await admin.stats(session, datetime.now(UTC), plans, stars.price)
-    await message.answer(texts.stats(figures))
+        figures = await admin.stats(session, now, plans, stars.price)
+        report = await analytics_reader.report(session, now, plans)
+    await message.answer(Html(texts.stats(figures) + analytics_texts.summary(report)))
 
 
 async def cb_confirm_mass(

@@ -9,7 +9,7 @@ const W = 320;
 const H = 170;
 
 /** Round-number ticks covering [lo, hi]. */
-function ticks(lo, hi, count) {
+export function ticks(lo, hi, count) {
   const span = hi - lo || 1;
   const raw = span / count;
   const power = Math.pow(10, Math.floor(Math.log10(raw)));
@@ -21,7 +21,7 @@ function ticks(lo, hi, count) {
   return out;
 }
 
-function chartFrame(id, title, description) {
+export function chartFrame(id, title, description) {
   return svg(
     "svg",
     {
@@ -37,7 +37,7 @@ function chartFrame(id, title, description) {
   );
 }
 
-function scaleY(lo, hi, top, bottom) {
+export function scaleY(lo, hi, top, bottom) {
   if (hi === lo) hi = lo + 1;
   return (v) => bottom - ((v - lo) / (hi - lo)) * (bottom - top);
 }

@@ -96,4 +96,21 @@ export function humanize(text) {
   return words.charAt(0).toUpperCase() + words.slice(1);
 }
 
+/** A fraction (0.125) as the page's language writes a share: 12.5 %. */
+export function fmtShare(fraction) {
+  if (fraction === null || fraction === undefined) return DASH;
+  return new Intl.NumberFormat(locale, { style: "percent", maximumFractionDigits: 1 }).format(
+    fraction,
+  );
+}
+
+/** A day ("2026-11-02") or a month ("2026-11") as the language writes it, short (UTC). */
+export function fmtPeriod(iso) {
+  const month = iso.length === 7;
+  const date = new Date((month ? iso + "-01" : iso) + "T00:00:00Z");
+  if (isNaN(date.getTime())) return iso;
+  const options = month ? { month: "short", year: "2-digit" } : { day: "numeric", month: "short" };
+  return date.toLocaleDateString(locale, { timeZone: "UTC", ...options });
+}
+
 export { DASH };

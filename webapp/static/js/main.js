@@ -20,6 +20,7 @@ import { loadDesk } from "./screens/desk.js";
 import { loadPerformance } from "./screens/performance.js";
 import { closeDetail, loadSignals } from "./screens/signals.js";
 import { wireSettings } from "./screens/settings.js";
+import { loadAnalytics } from "./screens/analytics.js";
 import { loadStats } from "./screens/stats.js";
 import { closePerson, searchPeople } from "./screens/subscribers.js";
 import { loadSubscription, manageBilling } from "./screens/subscription.js";
@@ -207,7 +208,7 @@ function selectTab(name, focus) {
   if (name === "subscription") return loadSubscription();
   if (name === "signals") return loadSignals();
   if (name === "performance") return loadPerformance();
-  if (name === "stats") return loadStats();
+  if (name === "stats") return Promise.all([loadStats(), loadAnalytics()]);
   if (name === "compose") {
     focusComposer();
     return loadDesk();
