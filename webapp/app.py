@@ -98,6 +98,26 @@ def _alerts(app: web.Application, settings: Settings) -> None:
     app.add_routes(tradingview.routes)
 
 
+# Every module whose `routes` the app serves; the order is the order of registration.
+_ROUTE_MODULES = (
+    health,
+    metrics_route,
+    stripe_webhook,
+    miniapp_api,
+    signals_admin_api,
+    texts_api,
+    subscribers_api,
+    stars_api,
+    track_record,
+    record_json,
+    settings_api,
+    exports_api,
+    audit_api,
+    consents_api,
+    analytics_api,
+)
+
+
 def create_web_app(
     settings: Settings,
     session_factory: async_sessionmaker[AsyncSession],
@@ -135,21 +155,8 @@ def create_web_app(
     app[CHOSEN_LANGUAGES] = chosen_languages if chosen_languages is not None else ChosenLanguages()
     app[PAYMENT_LINKS] = links if links is not None else payment_links(settings, app[UNIT_OF_WORK])
     app.on_response_prepare.append(add_security_headers)
-    app.add_routes(health.routes)
-    app.add_routes(metrics_route.routes)
-    app.add_routes(stripe_webhook.routes)
-    app.add_routes(miniapp_api.routes)
-    app.add_routes(signals_admin_api.routes)
-    app.add_routes(texts_api.routes)
-    app.add_routes(subscribers_api.routes)
-    app.add_routes(stars_api.routes)
-    app.add_routes(track_record.routes)
-    app.add_routes(record_json.routes)
-    app.add_routes(settings_api.routes)
-    app.add_routes(exports_api.routes)
-    app.add_routes(audit_api.routes)
-    app.add_routes(consents_api.routes)
-    app.add_routes(analytics_api.routes)
+    for module in _ROUTE_MODULES:
+        app.add_routes(module.routes)
     miniapp_static.register(app)
     _alerts(app, settings)
     if dispatcher is not None:
