@@ -10,12 +10,13 @@ from typing import Any
 
 from aiohttp import web
 
+from bot.accounts.roles import Permission
 from bot.admin import analytics_reader
 from bot.admin.analytics_rows import Bucket, Report
 from bot.billing.plans import Plan
 from bot.core.errors import BillingNotConfiguredError, BillingUnavailableError
 from bot.texts import money
-from webapp.callers import require_admin
+from webapp.callers import require
 from webapp.keys import BILLING, UNIT_OF_WORK
 
 routes = web.RouteTableDef()
@@ -92,7 +93,7 @@ async def _plans(request: web.Request) -> list[Plan]:
 
 @routes.get("/api/v1/admin/analytics")
 async def admin_analytics(request: web.Request) -> web.Response:
-    require_admin(request)
+    require(request, Permission.READ_STATS)
     plans = await _plans(request)
     async with request.app[UNIT_OF_WORK].reading() as session:
         report = await analytics_reader.report(session, datetime.now(UTC), plans)

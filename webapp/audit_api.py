@@ -5,10 +5,11 @@ from __future__ import annotations
 
 from aiohttp import web
 
+from bot.accounts.roles import Permission
 from bot.audit import log as audit
 from bot.core.ids import parse_user_id
 from webapp import miniapp_views as views
-from webapp.callers import require_admin
+from webapp.callers import require
 from webapp.errors import ApiError
 from webapp.keys import UNIT_OF_WORK
 
@@ -38,7 +39,7 @@ def _filters(request: web.Request) -> tuple[str | None, int | None, int | None, 
 
 @routes.get("/api/v1/admin/audit")
 async def audit_log(request: web.Request) -> web.Response:
-    require_admin(request)
+    require(request, Permission.READ_AUDIT)
     action, user, actor, limit = _filters(request)
     async with request.app[UNIT_OF_WORK].reading() as session:
         entries = await audit.latest(

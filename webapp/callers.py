@@ -1,9 +1,12 @@
-"""Who is calling the Mini App API: the bearer token's user, an admin, the client address."""
+"""Who is calling the Mini App API: the bearer token's user, what their role allows, the
+client address."""
 
 from __future__ import annotations
 
 from aiohttp import web
 
+from bot.accounts import roles
+from bot.accounts.roles import Permission
 from webapp.errors import ApiError
 from webapp.keys import SETTINGS, TOKENS
 
@@ -20,11 +23,12 @@ def caller_id(request: web.Request) -> int:
     return claims.user_id
 
 
-def require_admin(request: web.Request) -> int:
-    """The caller's id when they are one of the provider's admins, or 401/403."""
+def require(request: web.Request, *needed: Permission) -> int:
+    """The caller's id when their role holds any one of `needed` (bot/accounts/roles.py),
+    or 401 (no valid token) / 403 not_allowed, before anything is read or changed."""
     user_id = caller_id(request)
-    if not request.app[SETTINGS].is_admin(user_id):
-        raise ApiError(403, "not_admin", "only the provider's admins can do this")
+    if not roles.may(user_id, request.app[SETTINGS], *needed):
+        raise ApiError(403, "not_allowed", "your role does not allow this")
     return user_id
 
 

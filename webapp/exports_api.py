@@ -8,11 +8,12 @@ from datetime import UTC, datetime
 
 from aiohttp import web
 
+from bot.accounts.roles import Permission
 from bot.admin.csv_rows import lines
 from bot.admin.exports import HEADERS, Export, rows, since_of
 from bot.audit import log as audit
 from bot.audit.log import Actor
-from webapp.callers import require_admin
+from webapp.callers import require
 from webapp.errors import ApiError
 from webapp.keys import UNIT_OF_WORK
 
@@ -29,8 +30,10 @@ def _kind(request: web.Request) -> Export:
 
 @routes.get("/api/v1/admin/exports/{kind}.csv")
 async def export_csv(request: web.Request) -> web.StreamResponse:
-    admin_id = require_admin(request)
+    admin_id = require(request, Permission.EXPORT, Permission.READ_AUDIT)
     kind = _kind(request)
+    # The audit log watches the staff: its CSV is for those who read it (owners).
+    require(request, Permission.READ_AUDIT if kind is Export.AUDIT else Permission.EXPORT)
     try:
         since = since_of(request.query.get("since"))
     except ValueError as error:

@@ -10,7 +10,8 @@ from typing import Any
 from aiohttp import web
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from bot.accounts import access, consents, users
+from bot.accounts import access, consents, roles, users
+from bot.accounts.roles import Permission
 from bot.admin import service as admin
 from bot.billing.checkout import CheckoutRequest
 from bot.core import languages
@@ -33,7 +34,7 @@ from bot.texts import disclaimer, language, plain
 from bot.transactions.unit_of_work import UnitOfWork
 from webapp import miniapp_views as views
 from webapp import statistics_views
-from webapp.callers import caller_id, client_address, require_admin
+from webapp.callers import caller_id, client_address, require
 from webapp.consents_api import consent_required
 from webapp.errors import ApiError, please_wait, rail_not_offered
 from webapp.keys import (
@@ -75,6 +76,13 @@ def _uow(request: web.Request) -> UnitOfWork:
     return request.app[UNIT_OF_WORK]
 
 
+def _role(request: web.Request, user_id: int) -> dict[str, object]:
+    """What the caller may do (bot/accounts/roles.py): the page shows those sections only;
+    the routes check again. is_admin: in any role list (the admin console opens)."""
+    held = roles.permissions_of(user_id, request.app[SETTINGS])
+    return {"is_admin": bool(held), "permissions": sorted(held)}
+
+
 @routes.post("/api/v1/miniapp/exchange-initdata")
 async def exchange_initdata(request: web.Request) -> web.Response:
     wait = await request.app[INITDATA_LIMITER].attempt(client_address(request))
@@ -110,7 +118,7 @@ async def exchange_initdata(request: web.Request) -> web.Response:
             "token_type": "Bearer",
             "expires_in": tokens.ttl,
             "user": views.user(user),
-            "is_admin": request.app[SETTINGS].is_admin(tg_user.id),
+            **_role(request, tg_user.id),
         }
     )
 
@@ -136,7 +144,7 @@ async def me(request: web.Request) -> web.Response:
     return web.json_response(
         {
             "user": views.user(user),
-            "is_admin": request.app[SETTINGS].is_admin(user_id),
+            **_role(request, user_id),
             "billing_enabled": bool(request.app[SETTINGS].rails),
             "rails": list(request.app[SETTINGS].rails),
             "has_access": has,
@@ -267,7 +275,7 @@ async def performance(request: web.Request) -> web.Response:
 
 @routes.get("/api/v1/admin/broadcasts/{broadcast_id}")
 async def broadcast_progress(request: web.Request) -> web.Response:
-    require_admin(request)
+    require(request, Permission.POST_SIGNALS, Permission.BROADCAST)
     raw = request.match_info["broadcast_id"]
     if not raw.isascii() or not raw.isdigit() or len(raw) > 9:
         raise ApiError(400, "bad_request", "broadcast id must be a number")
@@ -282,7 +290,7 @@ async def broadcast_progress(request: web.Request) -> web.Response:
 
 @routes.get("/api/v1/admin/stats")
 async def admin_stats(request: web.Request) -> web.Response:
-    require_admin(request)
+    require(request, Permission.READ_STATS)
     try:
         offered = await request.app[BILLING].plans()
     except (BillingNotConfiguredError, BillingUnavailableError):

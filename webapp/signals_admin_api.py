@@ -16,6 +16,7 @@ from typing import Any
 from aiohttp import web
 
 from bot.accounts import access
+from bot.accounts.roles import Permission
 from bot.admin import signal_reports
 from bot.core.errors import DomainError
 from bot.core.ids import parse_row_id
@@ -35,7 +36,7 @@ from bot.texts import plain
 from bot.texts import signals as signal_texts
 from webapp import miniapp_views as views
 from webapp import signal_forms
-from webapp.callers import require_admin
+from webapp.callers import require
 from webapp.errors import ApiError
 from webapp.keys import SETTINGS, UNIT_OF_WORK
 from webapp.message_runs import runs
@@ -120,7 +121,7 @@ def _signal_id(request: web.Request) -> int:
 
 @routes.post("/api/v1/admin/signals/preview")
 async def preview_signal(request: web.Request) -> web.Response:
-    require_admin(request)
+    require(request, Permission.POST_SIGNALS)
     spec = await _spec(request)
     async with request.app[UNIT_OF_WORK].reading() as session:
         count = len(await access.recipients(session, datetime.now(UTC)))
@@ -142,7 +143,7 @@ async def preview_signal(request: web.Request) -> web.Response:
 
 @routes.post("/api/v1/admin/signals")
 async def post_signal(request: web.Request) -> web.Response:
-    admin_id = require_admin(request)
+    admin_id = require(request, Permission.POST_SIGNALS)
     spec, body = await _spec_and_body(request)
     choice = body.get("paid", True)  # false: the free rate, though PAID_BROADCAST allows it
     if not isinstance(choice, bool):
@@ -185,7 +186,7 @@ async def post_signal(request: web.Request) -> web.Response:
 
 @routes.get("/api/v1/admin/signals")
 async def signal_cards(request: web.Request) -> web.Response:
-    require_admin(request)
+    require(request, Permission.POST_SIGNALS)
     async with request.app[UNIT_OF_WORK].reading() as session:
         reports = await signal_reports.recent(session)
     return web.json_response({"signals": [card(report) for report in reports]})
@@ -193,7 +194,7 @@ async def signal_cards(request: web.Request) -> web.Response:
 
 @routes.get("/api/v1/admin/signals/{signal_id}")
 async def signal_card(request: web.Request) -> web.Response:
-    require_admin(request)
+    require(request, Permission.POST_SIGNALS)
     signal_id = _signal_id(request)
     async with request.app[UNIT_OF_WORK].reading() as session:
         report = await signal_reports.one(session, signal_id)
@@ -205,7 +206,7 @@ async def signal_card(request: web.Request) -> web.Response:
 @routes.post("/api/v1/admin/signals/{signal_id}/updates")
 async def post_update(request: web.Request) -> web.Response:
     """TP n hit, stopped, closed at a price, cancelled: as `/update`, by the same service."""
-    admin_id = require_admin(request)
+    admin_id = require(request, Permission.POST_SIGNALS)
     signal_id = _signal_id(request)
     parts = signal_forms.update_parts(await json_object(request, MAX_JSON_BODY))
     try:

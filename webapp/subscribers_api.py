@@ -13,16 +13,17 @@ from aiogram.exceptions import (
 )
 from aiohttp import web
 
-from bot.accounts import subscribers
+from bot.accounts import roles, subscribers
+from bot.accounts.roles import Permission
 from bot.audit.log import Actor
 from bot.core.ids import parse_user_id
 from bot.core.safe_input import UnsafeInputError, check_text
 from bot.stars.ledger import NoStarsSubscriptionError, NothingToRefundError
 from bot.stars.rules import MAX_CHARGE_ID
 from webapp import miniapp_views as views
-from webapp.callers import require_admin
+from webapp.callers import require
 from webapp.errors import ApiError
-from webapp.keys import BOT, STARS, UNIT_OF_WORK
+from webapp.keys import BOT, SETTINGS, STARS, UNIT_OF_WORK
 from webapp.request_body import json_object
 
 log = logging.getLogger(__name__)
@@ -35,7 +36,7 @@ TELEGRAM_RETRY_AFTER = 10
 
 @routes.get("/api/v1/admin/subscribers")
 async def search(request: web.Request) -> web.Response:
-    require_admin(request)
+    require(request, Permission.LOOK_UP)
     query = request.query.get("q", "").strip()
     if not query:
         raise ApiError(400, "bad_request", "q is required: an id, an @username or a name")
@@ -59,7 +60,7 @@ def _user_id(request: web.Request) -> int:
 
 @routes.get("/api/v1/admin/subscribers/{user_id}")
 async def timeline(request: web.Request) -> web.Response:
-    require_admin(request)
+    caller = require(request, Permission.LOOK_UP)
     user_id = _user_id(request)
     async with request.app[UNIT_OF_WORK].reading() as session:
         now = datetime.now(UTC)
@@ -67,6 +68,8 @@ async def timeline(request: web.Request) -> web.Response:
         shown = views.timeline(found, now) if found is not None else None
     if shown is None:
         raise ApiError(404, "not_found", "no such user: they have not started the bot")
+    if not roles.may(caller, request.app[SETTINGS], Permission.REFUND):
+        shown["refundable"] = False  # support looks up; owners refund
     return web.json_response(shown)
 
 
@@ -74,7 +77,7 @@ async def timeline(request: web.Request) -> web.Response:
 async def refund(request: web.Request) -> web.Response:
     """Refund the Telegram Stars payment whose period is running, as /refund does in chat,
     or an older one named by `charge_id`. A second tap finds nothing running: 409."""
-    admin_id = require_admin(request)
+    admin_id = require(request, Permission.REFUND)
     user_id = _user_id(request)
     body = await json_object(request, MAX_BODY)
     reason, charge_id = body.get("reason", ""), body.get("charge_id")

@@ -17,7 +17,9 @@ from datetime import UTC, datetime
 
 from aiohttp import web
 
+from bot.accounts import roles
 from bot.accounts.attempt_limits import Limiter
+from bot.accounts.roles import Permission
 from bot.core.credentials import same_secret
 from bot.core.errors import DomainError
 from bot.signals import alerts, cornix
@@ -53,7 +55,8 @@ async def tradingview_alert(request: web.Request) -> web.Response:
     settings = request.app[SETTINGS]
     now = datetime.now(UTC)
     options = AlertOptions(
-        admin_ids=tuple(settings.admin_ids),
+        # Everyone who may send a preview gets it: owners and posters (docs/roles.md).
+        admin_ids=roles.holders(settings, Permission.POST_SIGNALS),
         author_id=settings.bot_id,
         autopublish=settings.alerts_autopublish,
         per_minute=cornix.posts_per_minute(settings.signal_style),
@@ -138,8 +141,8 @@ def _problem(error: SignalSyntaxError | DomainError, raw: bytes, *, state: bool)
 
 
 async def _tell_admins(request: web.Request, problem: AlertProblem, now: datetime) -> None:
-    """The admins hear of a refused alert (each kind of problem once an hour)."""
-    admins = tuple(request.app[SETTINGS].admin_ids)
+    """Owners and posters hear of a refused alert (each kind of problem once an hour)."""
+    admins = roles.holders(request.app[SETTINGS], Permission.POST_SIGNALS)
     async with request.app[UNIT_OF_WORK]() as session:
         told = await alerts.report_problem(session, problem, now, admins)
     log.info("TradingView alert refused: %s (admins told: %s)", problem.key, told)

@@ -74,6 +74,23 @@ async def grant(
     return row
 
 
+async def extend_only(
+    session: AsyncSession, user_id: int, days: int, admin_id: int, now: datetime
+) -> Entitlement:
+    """`grant`, refused (NoGrantError) when a running grant already ends later: a support
+    member's few days never cut short a longer grant an owner gave."""
+    row = await session.scalar(
+        select(Entitlement).where(
+            Entitlement.user_id == user_id, Entitlement.source == EntitlementSource.GRANT
+        )
+    )
+    if row is not None and entitlement_grants_access(row, now):
+        ends = row.expires_at  # None: open-ended, longer than any
+        if ends is None or ends > now + timedelta(days=days):
+            raise NoGrantError("grant.would_shorten", user=user_id)
+    return await grant(session, user_id, days, admin_id, now)
+
+
 def _grant_state(row: Entitlement | None) -> dict[str, object] | None:
     return None if row is None else {"status": row.status, "expires_at": row.expires_at}
 

@@ -12,6 +12,7 @@ from aiogram import Bot, Dispatcher
 from aiohttp import web
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
+from bot.accounts import roles
 from bot.app import jobs
 from bot.billing.checkout import BillingService
 from bot.billing.checkout_options import CheckoutOptions
@@ -198,13 +199,13 @@ def _premium(
     session_factory: async_sessionmaker[AsyncSession],
     worker: DeliveryWorker,
 ) -> PremiumChats:
-    """The premium chats; removals share the delivery worker's rate budget, and admins are
-    never removed (nor anyone on PREMIUM_CHAT_ALLOWLIST)."""
+    """The premium chats; removals share the delivery worker's rate budget, and staff (every
+    role, bot/accounts/roles.py) are never removed (nor anyone on PREMIUM_CHAT_ALLOWLIST)."""
     return PremiumChats(
         bot,
         session_factory,
         chat_ids=settings.premium_chat_ids,
-        allowlist=[*settings.premium_chat_allowlist, *settings.admin_ids],
+        allowlist=[*settings.premium_chat_allowlist, *roles.staff_ids(settings)],
         pacer=worker.pacer,
     )
 

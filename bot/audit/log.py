@@ -4,7 +4,8 @@ row, and tests/flows/test_audit_log.py holds that no other module writes the tab
 An action is recorded in the same transaction as the change it describes, so an entry means
 the change happened and a change cannot happen without its entry. The actor is a Telegram
 id (an admin, in chat or the Mini App) or a tool: `cli` (python -m bot), `tradingview` (an
-alert), `prices` (outcomes read from an exchange).
+alert), `prices` (outcomes read from an exchange), `settings` (the role lists as a process
+started with them, bot/accounts/role_changes.py).
 """
 
 from __future__ import annotations
@@ -35,6 +36,7 @@ class Action(enum.StrEnum):
     # A user's own rights over their data (/mydata, /deletedata): bot/admin/data_rights.py.
     DATA_EXPORT = "data_export"
     DATA_ERASE = "data_erase"
+    ROLE_CHANGE = "role_change"  # by `settings`: the role lists differ from the last seen
 
 
 @dataclass(frozen=True, slots=True)

@@ -7,8 +7,8 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from bot.accounts.access import PaidEntitlementsReader
 from bot.billing.checkout import BillingService
-from bot.chat.middlewares.admin_only import AdminOnlyMiddleware
 from bot.chat.middlewares.language import LanguageMiddleware
+from bot.chat.middlewares.permissions import PermissionMiddleware
 from bot.chat.middlewares.server_faults import ServerFaultMiddleware
 from bot.chat.middlewares.unit_of_work import UnitOfWorkMiddleware
 from bot.chat.middlewares.users import RegisterUserMiddleware
@@ -61,9 +61,10 @@ def create_dispatcher(
     dispatcher.update.outer_middleware(RegisterUserMiddleware(chosen, session_factory))
     dispatcher.update.outer_middleware(LanguageMiddleware(chosen, settings.default_language))
     dispatcher.update.outer_middleware(ReplyScope())
-    # Handlers registered with flags=ADMIN_ONLY run for ADMIN_IDS only, in every router.
-    admin_only = AdminOnlyMiddleware(settings)
-    dispatcher.message.middleware(admin_only)
-    dispatcher.callback_query.middleware(admin_only)
+    # Handlers registered with flags=needs(Permission.X) run only for those whose role
+    # holds it (bot/accounts/roles.py), in every router.
+    permissions = PermissionMiddleware(settings)
+    dispatcher.message.middleware(permissions)
+    dispatcher.callback_query.middleware(permissions)
     dispatcher.include_routers(*get_routers())
     return dispatcher

@@ -31,7 +31,7 @@ async def change_one_user(
 ) -> None:
     """`parsed` is (user id, value), or the reply naming what is wrong with the arguments;
     `refused` is the service's error a user can be told about (its catalogue key)."""
-    assert message.from_user is not None  # admin-only: AdminOnlyMiddleware saw the user
+    assert message.from_user is not None  # staff only: PermissionMiddleware saw the user
     if isinstance(parsed, Html):
         await message.answer(parsed)
         return

@@ -11,7 +11,9 @@ from datetime import UTC, datetime
 from signal import SIGINT, SIGTERM
 
 from aiohttp import web
+from sqlalchemy.ext.asyncio import AsyncEngine
 
+from bot.accounts import role_changes
 from bot.app import Components, build
 from bot.billing.checkout import BillingService
 from bot.core.errors import BillingNotConfiguredError, BillingUnavailableError
@@ -36,12 +38,7 @@ log = logging.getLogger(__name__)
 
 async def run(settings: Settings) -> None:
     """Run the bot, the embedded web server and the delivery worker until SIGINT or SIGTERM."""
-    engine = open_engine(settings)
-    try:
-        await check_schema(engine)
-    except BaseException:
-        await engine.dispose()
-        raise
+    engine = await _checked_engine(settings)
     parts = build(settings, engine)
     watch = await _price_watch(parts)
     warm_response_models()
@@ -88,6 +85,20 @@ async def run(settings: Settings) -> None:
         if watch is not None:
             await watch.close()
         await parts.close()
+
+
+async def _checked_engine(settings: Settings) -> AsyncEngine:
+    """The engine, once the schema is this release's; a change of the role lists since
+    the last start goes to the audit log (bot/accounts/role_changes.py)."""
+    engine = open_engine(settings)
+    try:
+        await check_schema(engine)
+        if await role_changes.record_at_start(engine, settings, datetime.now(UTC)):
+            log.info("the role lists changed: recorded in the audit log")
+    except BaseException:
+        await engine.dispose()
+        raise
+    return engine
 
 
 async def _price_watch(parts: Components) -> PriceWatch | None:

@@ -77,6 +77,11 @@ class Settings(BaseSettings):
     # usually are; keep it off the public internet then).
     metrics_token: MetricsToken = None
     admin_ids: UserIds = Field(default_factory=list)
+    # Roles below the owners (ADMIN_IDS), bot/accounts/roles.py: post signals; look people
+    # up and grant a few days; read statistics and export. An id in two lists has both.
+    poster_ids: UserIds = Field(default_factory=list)
+    support_ids: UserIds = Field(default_factory=list)
+    analyst_ids: UserIds = Field(default_factory=list)
     stripe_api_key: StripeKey = None
     stripe_webhook_secret: WebhookSecret = None
     stripe_api_base: Url = None
@@ -212,10 +217,6 @@ class Settings(BaseSettings):
     @property
     def stars_enabled(self) -> bool:
         return "stars" in self.rails
-
-    def is_admin(self, user_id: int | None) -> bool:
-        """ADMIN_IDS decides who may post and administer, in chat and in the Mini App."""
-        return user_id is not None and user_id in self.admin_ids
 
     @property
     def bot_id(self) -> int:

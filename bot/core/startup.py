@@ -56,10 +56,16 @@ def config_warnings(settings: Settings) -> list[str]:
         warnings.append(
             "PRICE_SOURCE has no effect with OUTCOMES=manual: outcomes are left to /update"
         )
-    elif settings.watches_prices and settings.outcomes == "confirm" and not settings.admin_ids:
+    elif (
+        settings.watches_prices
+        and settings.outcomes == "confirm"
+        and not (
+            settings.admin_ids or settings.poster_ids  # who may confirm (bot/accounts/roles.py)
+        )
+    ):
         warnings.append(
-            "OUTCOMES=confirm with no ADMIN_IDS: nobody is asked to confirm what the "
-            "exchange's prices show, so nothing is recorded"
+            "OUTCOMES=confirm with no ADMIN_IDS or POSTER_IDS: nobody is asked to confirm "
+            "what the exchange's prices show, so nothing is recorded"
         )
     return warnings
 

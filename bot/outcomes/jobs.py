@@ -11,6 +11,8 @@ from datetime import timedelta
 
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
+from bot.accounts import roles
+from bot.accounts.roles import Permission
 from bot.core.clock import Clock
 from bot.core.settings import Settings
 from bot.lifecycle.scheduler import Job, Scheduler
@@ -59,7 +61,8 @@ def price_watch(
         feed,
         UnitOfWork(session_factory),
         auto=settings.outcomes == "auto",
-        admin_ids=settings.admin_ids,
+        # Who may confirm an outcome (owners and posters) is asked to.
+        admin_ids=roles.holders(settings, Permission.POST_SIGNALS),
         author_id=settings.bot_id,
         channel=rule,
     )

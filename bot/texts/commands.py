@@ -6,6 +6,7 @@ from dataclasses import dataclass
 
 from aiogram.types import BotCommand
 
+from bot.accounts.roles import SUPPORT_GRANT_DAYS, Permission
 from bot.core.settings import Settings
 from bot.signals.syntax import SYNTAX
 from bot.signals.updates import UPDATE_SYNTAX
@@ -85,7 +86,34 @@ def menu(offered: Offered) -> list[BotCommand]:
     ]
 
 
-def help_text(offered: Offered, *, is_admin: bool) -> Html:
+# Each staff command's line in /help, and who sees it (bot/accounts/roles.py): a role
+# reads only what it may do. The catalogue's ids spelled out, as _HELP's.
+_STAFF_HELP: tuple[tuple[str, frozenset[Permission]], ...] = (
+    ("help.staff.signal", frozenset({Permission.POST_SIGNALS})),
+    ("help.staff.update", frozenset({Permission.POST_SIGNALS})),
+    ("help.staff.stats", frozenset({Permission.READ_STATS})),
+    ("help.staff.grant", frozenset({Permission.GRANT})),
+    ("help.staff.revoke", frozenset({Permission.REVOKE})),
+    ("help.staff.refund", frozenset({Permission.REFUND})),
+    ("help.staff.user", frozenset({Permission.LOOK_UP})),
+    ("help.staff.broadcast", frozenset({Permission.BROADCAST})),
+    ("help.admin_audit", frozenset({Permission.READ_AUDIT})),
+)
+
+
+def _staff_lines(permissions: frozenset[Permission]) -> list[Html]:
+    lines = [
+        t(key, signal_syntax=SYNTAX, update_syntax=UPDATE_SYNTAX)
+        for key, needed in _STAFF_HELP
+        if not needed.isdisjoint(permissions)
+    ]
+    if Permission.GRANT_SHORT in permissions and Permission.GRANT not in permissions:
+        lines.insert(0, t("help.staff.grant_short", max=SUPPORT_GRANT_DAYS))
+    return lines
+
+
+def help_text(offered: Offered, permissions: frozenset[Permission] = frozenset()) -> Html:
+    """The user commands offered, then the staff commands `permissions` allow."""
     rails = ", ".join(_RAIL_NAMES[rail] for rail in offered.rails)
     lines = [
         t(f"help.command.{name}", rails=rails)
@@ -95,7 +123,7 @@ def help_text(offered: Offered, *, is_admin: bool) -> Html:
         if name != "start"
     ]
     text = t("help.intro") + "\n\n" + "\n".join(lines)
-    if is_admin:
-        text += t("help.admin", signal_syntax=SYNTAX, update_syntax=UPDATE_SYNTAX)
-        text += "\n" + t("help.admin_audit")
+    staff = _staff_lines(permissions)
+    if staff:
+        text += "\n\n" + "\n".join([t("help.staff.title"), *staff])
     return Html(text)

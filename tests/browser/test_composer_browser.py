@@ -432,7 +432,7 @@ async def test_a_subscriber_never_sees_the_composer(harness: Harness, browser: B
         ("POST", f"/api/v1/admin/signals/{signal_id}/updates", {"kind": "tp1"}),
     ):
         status, payload, _ = await call(harness, method, path, token=token, body=body)
-        assert (status, payload["error"]["code"]) == (403, "not_admin")
+        assert (status, payload["error"]["code"]) == (403, "not_allowed")
     assert await count(harness, SignalUpdate) == 0
     await app.assert_clean()
 

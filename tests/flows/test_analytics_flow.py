@@ -116,7 +116,7 @@ async def test_analytics_needs_an_admin(shop: Harness) -> None:
     )
     token = await login(shop, {"id": FAY, "first_name": "Fay"})
     status, body, _ = await call(shop, "GET", "/api/v1/admin/analytics?now=1&x=%00", token=token)
-    assert (status, body["error"]["code"]) == (403, "not_admin")
+    assert (status, body["error"]["code"]) == (403, "not_allowed")
     status, body, _ = await call(shop, "GET", "/api/v1/admin/analytics", token="nonsense")
     assert status == 401
     await shop.send_text(FAY, "/stats")

@@ -379,7 +379,7 @@ async def test_everyone_but_the_admins_gets_403_and_changes_nothing(harness: Har
         ("POST", f"/api/v1/admin/signals/{signal_id}/updates", {"kind": "tp1"}),
     ):
         status, payload, _ = await call(harness, method, path, token=subscriber, body=body)
-        assert (status, payload["error"]["code"]) == (403, "not_admin"), path
+        assert (status, payload["error"]["code"]) == (403, "not_allowed"), path
         status, payload, _ = await call(harness, method, path, body=body)
         assert (status, payload["error"]["code"]) == (401, "unauthorized"), path
     assert (await state(harness), await count(harness, Signal)) == before

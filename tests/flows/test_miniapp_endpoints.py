@@ -124,7 +124,7 @@ async def test_admin_endpoints_are_403_for_subscribers(harness: Harness) -> None
         ("GET", "/api/v1/admin/analytics", None),
     ):
         status, payload, _ = await call(harness, method, path, token=token, body=body)
-        assert (status, payload["error"]["code"]) == (403, "not_admin")
+        assert (status, payload["error"]["code"]) == (403, "not_allowed")
     assert await count(harness, Signal) == 0
 
 

@@ -241,6 +241,6 @@ async def test_subscriber_search_is_for_admins_only(harness: Harness) -> None:
     token = await login(harness, {"id": ANN, "first_name": "Ann"})
     for path in ("/api/v1/admin/subscribers?q=ann", f"/api/v1/admin/subscribers/{ANN}"):
         status, body, _ = await call(harness, "GET", path, token=token)
-        assert (status, body["error"]["code"]) == (403, "not_admin")
+        assert (status, body["error"]["code"]) == (403, "not_allowed")
         status, body, _ = await call(harness, "GET", path)
         assert status == 401

@@ -1,5 +1,5 @@
-"""Admin commands: /stats, /grant, /broadcast, and the button confirming a held mass
-action (ADMIN_IDS only)."""
+"""Admin commands: /stats, /grant, /broadcast, /audit, and the button confirming a held
+mass action (each for the roles whose permission it names, bot/accounts/roles.py)."""
 
 from __future__ import annotations
 
@@ -10,12 +10,14 @@ from aiogram import Router
 from aiogram.filters import Command, CommandObject
 from aiogram.types import CallbackQuery, Message
 
+from bot.accounts import roles
+from bot.accounts.roles import Permission
 from bot.admin import analytics_reader
 from bot.admin import service as admin
 from bot.audit import log as audit
 from bot.billing.checkout import BillingService
 from bot.billing.plans import Plan
-from bot.chat.middlewares.admin_only import ADMIN_ONLY
+from bot.chat.middlewares.permissions import needs
 from bot.chat.user_changes import change_one_user
 from bot.core.errors import BillingNotConfiguredError, BillingUnavailableError
 from bot.core.ids import parse_user_id
@@ -56,10 +58,20 @@ def _granted(user_id: int, days: int, row: Entitlement) -> Html:
     return t("grant.taken_back", user=user_id)
 
 
-async def cmd_grant(message: Message, command: CommandObject, uow: UnitOfWork) -> None:
+async def cmd_grant(
+    message: Message,
+    command: CommandObject,
+    uow: UnitOfWork,
+    permissions: frozenset[Permission],
+) -> None:
     parsed = _grant_args(command.args)
+    if not isinstance(parsed, Html) and not roles.grant_allowed(permissions, parsed[1]):
+        # Support's grants: 1 to SUPPORT_GRANT_DAYS days, nothing taken back.
+        parsed = t("grant.over_limit", max=roles.SUPPORT_GRANT_DAYS)
+    # Support never shortens a longer grant someone else gave (a grant sets the end).
+    change = admin.grant if Permission.GRANT in permissions else admin.extend_only
     await change_one_user(
-        message, uow, parsed, change=admin.grant, refused=admin.NoGrantError, reply=_granted
+        message, uow, parsed, change=change, refused=admin.NoGrantError, reply=_granted
     )
 
 
@@ -117,9 +129,13 @@ async def cb_confirm_mass(
 def create_router() -> Router:
     """A fresh router (a Router can belong to one Dispatcher only)."""
     router = Router(name=__name__)
-    router.message.register(cmd_grant, Command("grant"), flags=ADMIN_ONLY)
-    router.message.register(cmd_broadcast, Command("broadcast"), flags=ADMIN_ONLY)
-    router.message.register(cmd_stats, Command("stats"), flags=ADMIN_ONLY)
-    router.message.register(cmd_audit, Command("audit"), flags=ADMIN_ONLY)
-    router.callback_query.register(cb_confirm_mass, MassActionButton.filter(), flags=ADMIN_ONLY)
+    router.message.register(
+        cmd_grant, Command("grant"), flags=needs(Permission.GRANT, Permission.GRANT_SHORT)
+    )
+    router.message.register(cmd_broadcast, Command("broadcast"), flags=needs(Permission.BROADCAST))
+    router.message.register(cmd_stats, Command("stats"), flags=needs(Permission.READ_STATS))
+    router.message.register(cmd_audit, Command("audit"), flags=needs(Permission.READ_AUDIT))
+    router.callback_query.register(
+        cb_confirm_mass, MassActionButton.filter(), flags=needs(Permission.CONFIRM_MASS)
+    )
     return router

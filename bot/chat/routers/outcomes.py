@@ -9,7 +9,8 @@ from datetime import UTC, datetime
 from aiogram import Bot, Router
 from aiogram.types import CallbackQuery
 
-from bot.chat.middlewares.admin_only import ADMIN_ONLY
+from bot.accounts.roles import Permission
+from bot.chat.middlewares.permissions import needs
 from bot.core.settings import Settings
 from bot.outcomes import decisions
 from bot.telegram.client import bot_username
@@ -49,5 +50,7 @@ async def cb_confirm_outcome(
 def create_router() -> Router:
     """A fresh router (a Router can belong to one Dispatcher only)."""
     router = Router(name=__name__)
-    router.callback_query.register(cb_confirm_outcome, OutcomeButton.filter(), flags=ADMIN_ONLY)
+    router.callback_query.register(
+        cb_confirm_outcome, OutcomeButton.filter(), flags=needs(Permission.POST_SIGNALS)
+    )
     return router

@@ -13,9 +13,10 @@ from aiogram.exceptions import AiogramError
 from aiogram.filters import Command, CommandObject
 from aiogram.types import CallbackQuery, Message
 
-from bot.accounts import access
+from bot.accounts import access, roles
+from bot.accounts.roles import Permission
 from bot.audit.log import Actor
-from bot.chat.middlewares.admin_only import ADMIN_ONLY
+from bot.chat.middlewares.permissions import needs
 from bot.core.errors import DomainError
 from bot.core.settings import Settings
 from bot.notices import paid
@@ -52,7 +53,7 @@ async def msg_pasted(message: Message, uow: UnitOfWork, settings: Settings) -> N
 
 async def _preview(message: Message, text: str, uow: UnitOfWork, settings: Settings) -> None:
     user = message.from_user
-    assert user is not None  # admin-only: AdminOnlyMiddleware saw the user
+    assert user is not None  # posters only: PermissionMiddleware saw the user
     try:
         spec = read_signal(text, for_bots=settings.signal_style == "cornix")
     except SignalSyntaxError as error:
@@ -75,10 +76,11 @@ async def _preview(message: Message, text: str, uow: UnitOfWork, settings: Setti
     await message.answer(text, reply_markup=markup)
 
 
-def _from_admin(message: Message, settings: Settings) -> bool:
-    """Only an admin's pasted lines are a signal; anyone else's text goes on to the
-    fallback (not to a refusal, as a flagged handler's would)."""
-    return settings.is_admin(message.from_user.id if message.from_user else None)
+def _from_poster(message: Message, settings: Settings) -> bool:
+    """Only the pasted lines of someone who may post are a signal; anyone else's text goes
+    on to the fallback (not to a refusal, as a flagged handler's would)."""
+    user_id = message.from_user.id if message.from_user else None
+    return roles.may(user_id, settings, Permission.POST_SIGNALS)
 
 
 async def cb_send(
@@ -155,7 +157,7 @@ async def cmd_update(
     message: Message, command: CommandObject, uow: UnitOfWork, bot: Bot, settings: Settings
 ) -> None:
     user = message.from_user
-    assert user is not None  # admin-only: AdminOnlyMiddleware saw the user
+    assert user is not None  # posters only: PermissionMiddleware saw the user
     try:
         update = parse_update(command.args or "", for_bots=settings.signal_style == "cornix")
         rule = await _channel(settings, bot)
@@ -210,23 +212,26 @@ async def cmd_performance(message: Message, uow: UnitOfWork) -> None:
     await message.answer(Html("\n\n".join([texts.performance(rows), "\n".join(more)]).strip()))
 
 
+POSTING = needs(Permission.POST_SIGNALS)
+
+
 def create_router() -> Router:
     """A fresh router (a Router can belong to one Dispatcher only)."""
     router = Router(name=__name__)
-    router.message.register(cmd_signal, Command("signal"), flags=ADMIN_ONLY)
-    router.message.register(cmd_update, Command("update"), flags=ADMIN_ONLY)
+    router.message.register(cmd_signal, Command("signal"), flags=POSTING)
+    router.message.register(cmd_update, Command("update"), flags=POSTING)
     router.callback_query.register(
-        cb_send, SignalButton.filter(F.action.in_({"send", "free"})), flags=ADMIN_ONLY
+        cb_send, SignalButton.filter(F.action.in_({"send", "free"})), flags=POSTING
     )
     router.callback_query.register(
-        cb_discard, SignalButton.filter(F.action == "discard"), flags=ADMIN_ONLY
+        cb_discard, SignalButton.filter(F.action == "discard"), flags=POSTING
     )
     router.message.register(
         msg_pasted,
         F.chat.type == ChatType.PRIVATE,
         F.text.contains("\n"),
         ~F.text.startswith("/"),
-        _from_admin,
+        _from_poster,
     )
     router.message.register(cmd_signals, Command("signals"))
     router.message.register(cmd_performance, Command("performance"))

@@ -13,8 +13,9 @@ from aiogram.exceptions import ClientDecodeError, TelegramAPIError, TelegramBadR
 from aiogram.filters import Command, CommandObject, Filter
 from aiogram.types import CallbackQuery, Message, PreCheckoutQuery
 
+from bot.accounts.roles import Permission
 from bot.audit.log import Actor
-from bot.chat.middlewares.admin_only import ADMIN_ONLY
+from bot.chat.middlewares.permissions import needs
 from bot.core.ids import parse_user_id
 from bot.core.safe_input import first_unsafe_char
 from bot.stars import rules
@@ -204,6 +205,8 @@ def create_router() -> Router:
     router.pre_checkout_query.register(on_pre_checkout)
     router.message.register(on_stars_paid, _SuccessfulPayment())
     router.callback_query.register(cb_renewal, StarsButton.filter())
-    router.message.register(cmd_refund, Command("refund"), flags=ADMIN_ONLY)
-    router.callback_query.register(cb_refund, RefundButton.filter(), flags=ADMIN_ONLY)
+    router.message.register(cmd_refund, Command("refund"), flags=needs(Permission.REFUND))
+    router.callback_query.register(
+        cb_refund, RefundButton.filter(), flags=needs(Permission.REFUND)
+    )
     return router

@@ -1,4 +1,5 @@
-"""Admin commands about one subscriber: /revoke USER_ID REASON, /user USER_ID."""
+"""Staff commands about one subscriber: /revoke USER_ID REASON (owners), /user USER_ID
+(owners and support)."""
 
 from __future__ import annotations
 
@@ -10,7 +11,8 @@ from aiogram.types import Message
 
 from bot.accounts import subscribers
 from bot.accounts.access import entitlement_grants_access
-from bot.chat.middlewares.admin_only import ADMIN_ONLY
+from bot.accounts.roles import Permission
+from bot.chat.middlewares.permissions import needs
 from bot.chat.user_changes import change_one_user
 from bot.core.ids import parse_user_id
 from bot.texts import Html, keyboards, t
@@ -48,7 +50,12 @@ async def cmd_revoke(message: Message, command: CommandObject, uow: UnitOfWork) 
     )
 
 
-async def cmd_user(message: Message, command: CommandObject, uow: UnitOfWork) -> None:
+async def cmd_user(
+    message: Message,
+    command: CommandObject,
+    uow: UnitOfWork,
+    permissions: frozenset[Permission],
+) -> None:
     parts = (command.args or "").split()
     if len(parts) != 1:
         await message.answer(t("user.usage", syntax=USER_SYNTAX))
@@ -63,8 +70,9 @@ async def cmd_user(message: Message, command: CommandObject, uow: UnitOfWork) ->
     if found is None:
         await message.answer(t("user.unknown", user=user_id))
         return
-    # A running Stars subscription can be refunded from here (RefundButton, admins only).
-    refundable = any(
+    # A running Stars subscription can be refunded from here (RefundButton), by whoever
+    # may refund: support looks people up but sees no such button.
+    refundable = Permission.REFUND in permissions and any(
         row.source == EntitlementSource.STARS and entitlement_grants_access(row, now)
         for row in found.entitlements
     )
@@ -75,6 +83,6 @@ async def cmd_user(message: Message, command: CommandObject, uow: UnitOfWork) ->
 def create_router() -> Router:
     """A fresh router (a Router can belong to one Dispatcher only)."""
     router = Router(name=__name__)
-    router.message.register(cmd_revoke, Command("revoke"), flags=ADMIN_ONLY)
-    router.message.register(cmd_user, Command("user"), flags=ADMIN_ONLY)
+    router.message.register(cmd_revoke, Command("revoke"), flags=needs(Permission.REVOKE))
+    router.message.register(cmd_user, Command("user"), flags=needs(Permission.LOOK_UP))
     return router

@@ -91,6 +91,7 @@ export async function exchange() {
   state.token = data.token;
   state.user = data.user || null;
   state.isAdmin = !!data.is_admin;
+  state.permissions = Array.isArray(data.permissions) ? data.permissions : [];
   return data;
 }
 

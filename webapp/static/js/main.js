@@ -21,10 +21,10 @@ import { loadPerformance } from "./screens/performance.js";
 import { closeDetail, loadSignals } from "./screens/signals.js";
 import { wireSettings } from "./screens/settings.js";
 import { loadAnalytics } from "./screens/analytics.js";
-import { loadStats } from "./screens/stats.js";
+import { loadStats, showExports } from "./screens/stats.js";
 import { closePerson, searchPeople } from "./screens/subscribers.js";
 import { loadSubscription, manageBilling } from "./screens/subscription.js";
-import { ADMIN_TABS, TABS, state } from "./state.js";
+import { ADMIN_TABS, TABS, mayOpen, state } from "./state.js";
 import { applyTheme, backButton, mainButton, tg, updateBackButton } from "./telegram.js";
 import { applyTexts, currentLanguage, t, useFallback, useTexts } from "./texts.js";
 
@@ -106,13 +106,17 @@ async function start() {
     retextComposer();
   }
   if (typeof state.me.is_admin === "boolean") state.isAdmin = state.me.is_admin;
+  if (Array.isArray(state.me.permissions)) state.permissions = state.me.permissions;
   const user = state.me.user || state.user;
   if (user) {
     const name = user.first_name || (user.username ? "@" + user.username : "");
     $("user-line").textContent = name;
     show($("user-line"), !!name);
   }
-  ADMIN_TABS.forEach((name) => show($("tab-" + name), state.isAdmin));
+  // Only the admin tabs the caller's role reaches (a poster: the composer; an analyst:
+  // the statistics and exports; support: the people search).
+  ADMIN_TABS.forEach((name) => show($("tab-" + name), mayOpen(name)));
+  showExports();
   showScreen("app");
   // Subscribers land on the feed; admins without a subscription on the track record
   // (the feed would be locked for them); everyone else on the plans.
@@ -154,6 +158,7 @@ function wireUp() {
   // A language chosen on the settings screen: the open tab shows its data in it.
   document.addEventListener("languagechange", () => {
     retextComposer();
+    showExports();
     selectTab(state.tab, false);
   });
   // A signal sent from the pasted line: its card joins the list.
@@ -189,7 +194,7 @@ function onTabKey(event) {
 }
 
 function selectTab(name, focus) {
-  if (ADMIN_TABS.indexOf(name) >= 0 && !state.isAdmin) name = "signals";
+  if (!mayOpen(name)) name = "signals";
   if (ADMIN_TABS.indexOf(name) < 0) state.lastSubscriberTab = name;
   state.tab = name;
   state.detail = null;

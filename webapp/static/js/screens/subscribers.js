@@ -5,6 +5,7 @@ import { call } from "../api.js";
 import { $, append, clear, h, show } from "../dom.js";
 import { fmtDate, fmtDateTime, humanize } from "../format.js";
 import { report } from "../notice.js";
+import { may } from "../state.js";
 import { t } from "../texts.js";
 
 function nameOf(user) {
@@ -141,7 +142,7 @@ function renderPerson(data) {
     : t("app.people.no_consent");
   append(body, h("p", { class: "hint", id: "person-consent", text: consent }));
   append(body, section("app.people.entitlements", data.entitlements.map(entitlementItem)));
-  if (data.refundable) append(body, refundButton(user.id));
+  if (data.refundable && may("refund")) append(body, refundButton(user.id));
   append(body, section("app.people.events", data.events.map(eventItem)));
 }
 
