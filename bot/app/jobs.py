@@ -1,6 +1,6 @@
 """The composition root's periodic jobs (bot/lifecycle/scheduler.py runs them, one runner
 across processes): the lifecycle sweeps, the premium chats' invites, removals and audit,
-the daily reconciliations, and the verifiable record's daily head."""
+the daily reconciliations, and the verifiable record's daily head and delayed reveals."""
 
 from __future__ import annotations
 
@@ -21,7 +21,7 @@ from bot.lifecycle.scheduler import Job, Scheduler
 from bot.lifecycle.sweeps import LifecycleSweeps
 from bot.premium import jobs as premium_jobs
 from bot.premium.service import PremiumChats
-from bot.signals import record_head
+from bot.signals import record_head, record_reveal
 from bot.stars.reconcile import StarsReconciler
 from bot.transactions.unit_of_work import UnitOfWork
 
@@ -117,4 +117,7 @@ def scheduler(
         url = f"{settings.public_url}/track-record" if settings.public_url else None
         head = record_head.daily(UnitOfWork(session_factory), settings.signal_chat_id, url=url)
         jobs.append(Job(record_head.JOB, record_head.EVERY, head))
+    if settings.record_reveal_hours is not None:  # reveal after a delay, not at close only
+        reveal = record_reveal.due(UnitOfWork(session_factory), settings.record_reveal_hours)
+        jobs.append(Job(record_reveal.JOB, record_reveal.EVERY, reveal))
     return Scheduler(session_factory, jobs, clock=clock, on_clock_move=mass_brake.clock_moved)
