@@ -59,6 +59,20 @@ def _plan_prices(billing: BillingService) -> Callable[[], Awaitable[dict[str, tu
     return prices
 
 
+def _record_jobs(settings: Settings, uow: UnitOfWork) -> list[Job]:
+    """The verifiable record's: its head posted to the signal channel daily, and the
+    reveal after RECORD_REVEAL_HOURS (each when its setting is set)."""
+    jobs = []
+    if settings.signal_chat_id is not None:
+        url = f"{settings.public_url}/track-record" if settings.public_url else None
+        head = record_head.daily(uow, settings.signal_chat_id, url=url)
+        jobs.append(Job(record_head.JOB, record_head.EVERY, head))
+    if settings.record_reveal_hours is not None:
+        reveal = record_reveal.due(uow, settings.record_reveal_hours)
+        jobs.append(Job(record_reveal.JOB, record_reveal.EVERY, reveal))
+    return jobs
+
+
 def scheduler(
     settings: Settings,
     session_factory: async_sessionmaker[AsyncSession],
@@ -113,11 +127,5 @@ def scheduler(
             jobs.append(
                 Job(name, timedelta(days=1), body, lease=RECONCILE_LEASE, first_after=first)
             )
-    if settings.signal_chat_id is not None:  # the record's head, posted to the channel daily
-        url = f"{settings.public_url}/track-record" if settings.public_url else None
-        head = record_head.daily(UnitOfWork(session_factory), settings.signal_chat_id, url=url)
-        jobs.append(Job(record_head.JOB, record_head.EVERY, head))
-    if settings.record_reveal_hours is not None:  # reveal after a delay, not at close only
-        reveal = record_reveal.due(UnitOfWork(session_factory), settings.record_reveal_hours)
-        jobs.append(Job(record_reveal.JOB, record_reveal.EVERY, reveal))
+    jobs.extend(_record_jobs(settings, UnitOfWork(session_factory)))
     return Scheduler(session_factory, jobs, clock=clock, on_clock_move=mass_brake.clock_moved)
