@@ -16,7 +16,7 @@ from bot.outcomes import benchmark
 from bot.outcomes.benchmark import Holdings
 from bot.outcomes.exchange import open_feed
 from bot.signals import service, statistics
-from bot.signals.statistics import Trade
+from bot.signals.statistics import Holding, Trade
 from bot.signals.syntax import parse_signal
 from tests.flows.outcomes_helpers import exchange
 from tests.support.fakes.exchange import FakeExchange
@@ -164,32 +164,33 @@ async def test_the_cache_keeps_an_answer_and_a_failure_as_long_as_it_says(
     exchange.day("BTCUSDT", before, 20_000)
     exchange.day("BTCUSDT", today, 30_000)
     holdings = Holdings(lambda: open_feed("binance", exchange.base_url), now=clock)
+
+    async def held(last: datetime) -> Holding | None:
+        found = await holdings.compare(_trades(before, last))
+        assert found is not None
+        return found.holding
+
     try:
-        found = await holdings.compare(_trades(before, today))
-        assert found is not None and found.holding is not None
-        assert (found.holding.end, found.holding.return_pct) == (Decimal("15000.00"), 50)
-        assert holdings.reads == 1
+        first = await held(today)
+        assert first is not None and holdings.reads == 1
+        assert (first.end, first.return_pct) == (Decimal("15000.00"), Decimal("50.00"))
         clock.at += benchmark.FRESH - timedelta(seconds=1)
-        await holdings.compare(_trades(before, today))
-        assert holdings.reads == 1  # kept
+        assert await held(today) == first and holdings.reads == 1  # kept
         clock.at += timedelta(seconds=2)
         await exchange.down("503")
-        found = await holdings.compare(_trades(before, today))
-        assert holdings.reads == 2 and found is not None and found.holding is None
+        assert await held(today) is None and holdings.reads == 2  # read again: away
         await exchange.up()
         clock.at += benchmark.RETRY - timedelta(seconds=1)
-        assert (await holdings.compare(_trades(before, today))).holding is None  # type: ignore[union-attr]
+        assert await held(today) is None and holdings.reads == 2  # the failure kept
         clock.at += timedelta(seconds=2)
-        found = await holdings.compare(_trades(before, today))
-        assert holdings.reads == 3 and found is not None and found.holding is not None
+        assert await held(today) == first and holdings.reads == 3
         # A period that ended before today: its closes never change.
         yesterday = today - timedelta(days=1)
         exchange.day("BTCUSDT", yesterday, 25_000)
-        await holdings.compare(_trades(before, yesterday))
+        past = await held(yesterday)
+        assert past is not None and past.return_pct == Decimal("25.00")
         clock.at += timedelta(days=30)
-        found = await holdings.compare(_trades(before, yesterday))
-        assert holdings.reads == 4 and found is not None and found.holding is not None
-        assert found.holding.return_pct == 25
+        assert await held(yesterday) == past and holdings.reads == 4
         assert await holdings.compare([]) is None
     finally:
         await holdings.close()
