@@ -105,8 +105,9 @@ async def test_holding_btc_beside_the_portfolio_from_the_exchange(
         price_source="binance", price_api_base=exchange.base_url, outcomes="manual"
     )
     now = datetime.now(UTC)
-    exchange.day("BTCUSDT", now - timedelta(days=DAYS_AGO), 40_000)
-    exchange.day("BTCUSDT", now, 50_000)
+    for late in (timedelta(0), timedelta(days=1)):  # the same if midnight passes meanwhile
+        exchange.day("BTCUSDT", now - timedelta(days=DAYS_AGO) + late, 40_000)
+        exchange.day("BTCUSDT", now + late, 50_000)
     await _three_closed(harness)
     body = await _page(harness)
     # 10,000 in BTC at 40,000 is 0.25 BTC; at 50,000, 12,500: +25 %.
