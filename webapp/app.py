@@ -12,6 +12,8 @@ from bot.billing.checkout import BillingService
 from bot.billing.stripe_events import StripeEventProcessor
 from bot.core.languages import ChosenLanguages
 from bot.core.settings import Settings
+from bot.outcomes.benchmark import Holdings
+from bot.outcomes.exchange import open_feed
 from bot.payments.links import PaymentLinks, payment_links
 from bot.premium.service import PremiumChats
 from bot.stars.service import StarsService
@@ -47,6 +49,7 @@ from webapp.keys import (
     BOT,
     CHOSEN_LANGUAGES,
     FEED_CACHE,
+    HOLDINGS,
     INITDATA_LIMITER,
     PAYMENT_LINKS,
     PREMIUM,
@@ -96,6 +99,21 @@ def _alerts(app: web.Application, settings: Settings) -> None:
         per_second=tradingview.ALERTS_PER_SECOND,
     )
     app.add_routes(tradingview.routes)
+
+
+def _holdings(app: web.Application, settings: Settings) -> None:
+    """Holding BTC beside the track record's portfolio, when PRICE_SOURCE names an
+    exchange: read through it at the first view that needs it, cached, closed with the app."""
+    source, base = settings.price_source, settings.price_api_base
+    if source is None:
+        return
+    holdings = Holdings(lambda: open_feed(source, base))
+    app[HOLDINGS] = holdings
+
+    async def close(_app: web.Application) -> None:
+        await holdings.close()
+
+    app.on_cleanup.append(close)
 
 
 # Every module whose `routes` the app serves; the order is the order of registration.
@@ -159,6 +177,7 @@ def create_web_app(
         app.add_routes(module.routes)
     miniapp_static.register(app)
     _alerts(app, settings)
+    _holdings(app, settings)
     if dispatcher is not None:
         # The secret token is checked on every request (401 without it); there always is
         # one, configured or derived from the bot token.

@@ -11,6 +11,7 @@ from bot.billing.checkout import BillingService
 from bot.billing.stripe_events import StripeEventProcessor
 from bot.core.languages import ChosenLanguages
 from bot.core.settings import Settings
+from bot.outcomes.benchmark import Holdings
 from bot.payments.links import PaymentLinks
 from bot.premium.service import PremiumChats
 from bot.stars.service import StarsService
@@ -39,3 +40,5 @@ ACCESS_CACHE = web.AppKey("access_cache", AccessCache)
 # What users chose with /language, shared with the chat's middleware (one process's view).
 CHOSEN_LANGUAGES = web.AppKey("chosen_languages", ChosenLanguages)
 READINESS = web.AppKey("readiness", Readiness)
+# Holding BTC beside the track record's portfolio: set only when PRICE_SOURCE is.
+HOLDINGS = web.AppKey("holdings", Holdings)

@@ -13,6 +13,7 @@ from bot.billing.plans import Plan
 from bot.delivery.broadcast_counts import Counts
 from bot.notices import paid
 from bot.notices.kinds import NoticeKind
+from bot.signals import statistics
 from bot.signals.service import Performance
 from bot.signals.spec import SignalSpec
 from bot.signals.syntax import format_signal, plain_number
@@ -123,11 +124,12 @@ def signal(row: Signal) -> dict[str, Any]:
 
 
 def performance(windows: list[Performance], closed: list[Signal]) -> dict[str, Any]:
-    equity: list[dict[str, Any]] = []
-    total = Decimal(0)
-    for row in closed:
-        total += row.result_r or Decimal(0)
-        equity.append({"id": row.id, "closed_at": iso(row.closed_at), "cumulative_r": dec(total)})
+    """`closed`: the signals with a result, in closing order (service.closed_signals)."""
+    curve = statistics.equity_r(statistics.trades_of(closed))[1:]
+    equity = [
+        {"id": row.id, "closed_at": iso(row.closed_at), "cumulative_r": dec(total)}
+        for row, total in zip(closed, curve, strict=True)
+    ]
     return {
         "windows": [
             {

@@ -1,7 +1,7 @@
 """The track record page's chain section: each signal's number, time and commitment from
 the moment it is posted (its levels are not on the page until it closes), whether each
 entry is revealed yet, the chain's head, and a link to the whole record as JSON
-(/track-record.json, docs/track-record.md) for anyone to check. Pure rendering over the
+(/track-record.json, docs/track-record.md) for anyone to check, and as CSV. Pure rendering over the
 entries webapp/track_record.py loads."""
 
 from __future__ import annotations
@@ -14,20 +14,26 @@ from bot.texts import Html, format_moment, plain, t, tn
 from db.models import RecordEntry
 
 JSON_PATH = "/track-record.json"
+CSV_PATH = "/track-record.csv"
 
 
-def section(recent: Recent) -> str:
-    """The section, or nothing before the first signal."""
+def section(recent: Recent, reveal_hours: int | None = None) -> str:
+    """The section, or nothing before the first signal; `reveal_hours`: RECORD_REVEAL_HOURS
+    (an open signal is revealed that long after it was posted)."""
     head = recent.head
     if head is None:
         return ""
+    delay = ""
+    if reveal_hours:
+        delay = f'\n<p class="honest">{tn("track.chain.reveal_after", reveal_hours)}</p>'
     code = Html(f"<code>{html.escape(head.hash)}</code>")
     items = "".join(_item(row) for row in recent.entries)
     return f"""<section class="chain" id="chain">
 <h2>{html.escape(plain("track.chain.title"))}</h2>
-<p class="honest">{t("track.chain.intro")}</p>
+<p class="honest">{t("track.chain.intro")}</p>{delay}
 <p class="head">{tn("track.chain.head", recent.count, seq=head.seq, hash=code)}</p>
-<p><a href="{JSON_PATH}">{t("track.chain.json")}</a></p>
+<p><a href="{JSON_PATH}">{t("track.chain.json")}</a> ·
+<a href="{CSV_PATH}" download>{t("track.chain.csv")}</a></p>
 <ul class="entries">{items}</ul>
 </section>"""
 

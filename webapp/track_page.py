@@ -17,12 +17,14 @@ from decimal import Decimal
 from babel.numbers import format_decimal
 
 from bot.core.languages import bcp47
+from bot.signals import statistics
 from bot.signals.record_store import Recent
 from bot.texts import babel_locale, disclaimer, format_date, format_moment, plain
 from bot.texts.outcomes import declared_by
 from bot.texts.signals import status_label
 from db.models import Signal, SignalStatus, SignalUpdate
-from webapp import track_chain
+from webapp import track_chain, track_statistics
+from webapp.track_statistics import Benchmark
 
 _W, _H = 640, 220  # the equity curve's viewBox
 _LEFT, _RIGHT, _TOP, _BOTTOM = 56, 8, 10, 28  # room for the axes' labels
@@ -48,6 +50,8 @@ class Page:
     subscribe: str | None
     image: str | None  # the absolute URL of the curve as a PNG, for link previews
     chain: Recent | None = None  # the verifiable record's newest entries (track_chain.py)
+    benchmark: Benchmark = Benchmark(enabled=False)  # holding BTC beside the portfolio
+    reveal_hours: int | None = None  # RECORD_REVEAL_HOURS, said in the chain's section
 
 
 def r_text(value: Decimal | None) -> str:
@@ -92,7 +96,7 @@ def render(page: Page) -> str:
 
 
 def _body(page: Page) -> str:
-    chain = track_chain.section(page.chain) if page.chain else ""
+    chain = track_chain.section(page.chain, page.reveal_hours) if page.chain else ""
     return f"{_results(page)}\n{chain}\n{_disclaimer()}"
 
 
@@ -117,6 +121,7 @@ def _results(page: Page) -> str:
 {button}
 {curve_svg(page.results)}
 <p class="honest">{html.escape(plain("track.honest"))}</p>
+{track_statistics.section(statistics.trades_of(page.results), page.benchmark)}
 <h2>{html.escape(plain("track.closed"))}</h2>
 <ul class="signals">{items}</ul>"""
 
@@ -160,12 +165,8 @@ def _moment(moment: datetime | None) -> str:
 
 
 def curve_points(results: Sequence[Signal]) -> list[Decimal]:
-    """Cumulative R after each closed signal, from 0."""
-    points, total = [Decimal(0)], Decimal(0)
-    for row in results:
-        total += row.result_r or Decimal(0)
-        points.append(total)
-    return points
+    """Cumulative R after each closed signal, from 0 (the statistics' equity curve)."""
+    return statistics.equity_r(statistics.trades_of(results))
 
 
 def curve_svg(results: Sequence[Signal]) -> str:

@@ -1,7 +1,8 @@
 """The public track record at /track-record: no login, cacheable, readable outside Telegram.
 
 Closed signals with the time each was posted and each update, the win rate, R per signal
-and the equity curve (inline SVG, and /track-record.png for link previews); open signals
+and the equity curve (inline SVG, and /track-record.png for link previews), the statistics
+(webapp/track_statistics.py; holding BTC beside them with PRICE_SOURCE); open signals
 only as a count, so nothing a subscriber pays for leaks (the verifiable record's entries,
 webapp/track_chain.py, show each one's number, time and commitment, never its levels
 before it closes). Signals cannot be edited or deleted once published (only cancelled,
@@ -21,15 +22,17 @@ from aiogram.exceptions import AiogramError
 from aiohttp import web
 
 from bot.core.languages import bcp47
-from bot.signals import record, record_store
+from bot.signals import record, record_store, statistics
 from bot.signals.service import closed_signals, summarise
+from bot.signals.statistics import Trade
 from bot.signals.syntax import plain_number
 from bot.telegram.client import bot_username
 from bot.texts import babel_locale, plain, plain_n
 from db.models import SignalStatus
 from webapp import track_page
-from webapp.keys import BOT, SETTINGS, UNIT_OF_WORK
+from webapp.keys import BOT, HOLDINGS, SETTINGS, UNIT_OF_WORK
 from webapp.track_image import curve_png
+from webapp.track_statistics import Benchmark
 
 log = logging.getLogger(__name__)
 routes = web.RouteTableDef()
@@ -68,6 +71,8 @@ async def track_record(request: web.Request) -> web.Response:
         subscribe=await _subscribe_link(request),
         image=f"{_origin(request)}/track-record.png" if results else None,
         chain=chain,
+        benchmark=await _benchmark(request, statistics.trades_of(results)),
+        reveal_hours=request.app[SETTINGS].record_reveal_hours,
     )
     # In the reader's language (webapp/language.py): a cache keeps one copy per language.
     headers = {
@@ -91,6 +96,15 @@ async def track_record_image(request: web.Request) -> web.Response:
         _images.clear()
         _images[points] = image
     return web.Response(body=image, content_type="image/png", headers={"Cache-Control": CACHE})
+
+
+async def _benchmark(request: web.Request, trades: list[Trade]) -> Benchmark:
+    """Holding BTC over the record's period, when PRICE_SOURCE names an exchange (read
+    through bot/outcomes/benchmark.py's cache, not per view)."""
+    holdings = request.app.get(HOLDINGS)
+    if holdings is None:
+        return Benchmark(enabled=False)
+    return Benchmark(enabled=True, comparison=await holdings.compare(trades))
 
 
 async def _subscribe_link(request: web.Request) -> str | None:

@@ -1,6 +1,6 @@
 """The composition root's periodic jobs (bot/lifecycle/scheduler.py runs them, one runner
 across processes): the lifecycle sweeps, the premium chats' invites, removals and audit,
-the daily reconciliations, and the verifiable record's daily head."""
+the daily reconciliations, and the verifiable record's daily head and delayed reveals."""
 
 from __future__ import annotations
 
@@ -21,7 +21,7 @@ from bot.lifecycle.scheduler import Job, Scheduler
 from bot.lifecycle.sweeps import LifecycleSweeps
 from bot.premium import jobs as premium_jobs
 from bot.premium.service import PremiumChats
-from bot.signals import record_head
+from bot.signals import record_head, record_reveal
 from bot.stars.reconcile import StarsReconciler
 from bot.transactions.unit_of_work import UnitOfWork
 
@@ -57,6 +57,20 @@ def _plan_prices(billing: BillingService) -> Callable[[], Awaitable[dict[str, tu
         return {plan.price_id: (plan.unit_amount, plan.currency) for plan in plans}
 
     return prices
+
+
+def _record_jobs(settings: Settings, uow: UnitOfWork) -> list[Job]:
+    """The verifiable record's: its head posted to the signal channel daily, and the
+    reveal after RECORD_REVEAL_HOURS (each when its setting is set)."""
+    jobs = []
+    if settings.signal_chat_id is not None:
+        url = f"{settings.public_url}/track-record" if settings.public_url else None
+        head = record_head.daily(uow, settings.signal_chat_id, url=url)
+        jobs.append(Job(record_head.JOB, record_head.EVERY, head))
+    if settings.record_reveal_hours is not None:
+        reveal = record_reveal.due(uow, settings.record_reveal_hours)
+        jobs.append(Job(record_reveal.JOB, record_reveal.EVERY, reveal))
+    return jobs
 
 
 def scheduler(
@@ -113,8 +127,5 @@ def scheduler(
             jobs.append(
                 Job(name, timedelta(days=1), body, lease=RECONCILE_LEASE, first_after=first)
             )
-    if settings.signal_chat_id is not None:  # the record's head, posted to the channel daily
-        url = f"{settings.public_url}/track-record" if settings.public_url else None
-        head = record_head.daily(UnitOfWork(session_factory), settings.signal_chat_id, url=url)
-        jobs.append(Job(record_head.JOB, record_head.EVERY, head))
+    jobs.extend(_record_jobs(settings, UnitOfWork(session_factory)))
     return Scheduler(session_factory, jobs, clock=clock, on_clock_move=mass_brake.clock_moved)

@@ -154,6 +154,10 @@ class Settings(BaseSettings):
     disclaimer_text: DisclaimerText = None
     terms_url: TermsUrl = None
     stripe_automatic_tax: bool = False
+    # The verifiable record (bot/signals/record_reveal.py): a signal's levels and its
+    # updates are revealed this many hours after it was published if it has not closed by
+    # then (unset: at its close only).
+    record_reveal_hours: int | None = Field(default=None, ge=1, le=8760)
 
     @model_validator(mode="after")
     def _rails_configured(self) -> Settings:

@@ -24,6 +24,7 @@ from bot.core.startup import StartupError
 from bot.outcomes.rules import Candle
 
 TIMEFRAME = "1m"
+DAILY = "1d"  # the statistics' benchmark reads daily closes (bot/outcomes/benchmark.py)
 MINUTE = timedelta(minutes=1)
 PAGE = 1000  # candles a request asks for (binance's most; an exchange giving fewer is paged)
 TIMEOUT_MS = 10_000  # one request's bound: a hung exchange must not hold the watcher
@@ -46,6 +47,8 @@ class PriceFeed(Protocol):
     async def markets(self) -> Mapping[str, Mapping[str, Any]]: ...
 
     async def candles(self, market: str, since: datetime, until: datetime) -> list[Candle]: ...
+
+    async def daily_close(self, market: str, day: datetime) -> Decimal | None: ...
 
     async def close(self) -> None: ...
 
@@ -94,6 +97,16 @@ class CcxtFeed:
             if _ms(parsed[-1].start) >= end:  # it went past `until`: nothing more before it
                 break
         return found
+
+    async def daily_close(self, market: str, day: datetime) -> Decimal | None:
+        """The close of `market`'s daily candle (UTC) of the day `day` falls in (today's:
+        the latest price); None when the exchange has no candle for that day."""
+        start = day.astimezone(UTC).replace(hour=0, minute=0, second=0, microsecond=0)
+        rows = await self._call(self._exchange.fetch_ohlcv, market, DAILY, _ms(start), 2)
+        for candle in map(_candle, rows):
+            if candle is not None and candle.start == start:
+                return candle.close
+        return None
 
     async def _call(self, method: Callable[..., Awaitable[Any]], *args: Any) -> Any:
         errors = self._ccxt

@@ -98,15 +98,28 @@ async def signal_published(session: AsyncSession, signal: Signal, now: datetime)
 async def update_posted(
     session: AsyncSession, command: UpdateCommand, outcome: Outcome, now: datetime
 ) -> None:
-    """An update's entry; an update that ends the signal reveals it and all its updates."""
+    """An update's entry; an update that ends the signal reveals it and all its updates,
+    and one to a signal revealed already (RECORD_REVEAL_HOURS passed) is revealed at once."""
     fields = update_fields(command, outcome)
     await append(session, kind=UPDATE, signal_id=command.signal_id, at=now, fields=fields)
-    if outcome.closed:
+    if outcome.closed or await _revealed(session, command.signal_id):
         await reveal(session, command.signal_id, now)
 
 
+async def _revealed(session: AsyncSession, signal_id: int) -> bool:
+    """Whether the signal's own entry is revealed (it closed, or its delay passed)."""
+    found = await session.scalar(
+        select(RecordEntry.seq).where(
+            RecordEntry.signal_id == signal_id,
+            RecordEntry.type == SIGNAL,
+            RecordEntry.revealed_at.is_not(None),
+        )
+    )
+    return found is not None
+
+
 async def reveal(session: AsyncSession, signal_id: int, now: datetime) -> None:
-    """Make a signal's entries' contents and salts public."""
+    """Make a signal's entries' contents and salts public (those not public yet)."""
     await session.execute(
         update(RecordEntry)
         .where(RecordEntry.signal_id == signal_id, RecordEntry.revealed_at.is_(None))

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import datetime
 from decimal import Decimal
 
 from sqlalchemy import select, update
@@ -16,7 +16,7 @@ from bot.core.errors import DomainError
 from bot.notices import outbox
 from bot.notices.kinds import NoticeKind
 from bot.signals import channel as signal_channel
-from bot.signals import posting_limit, record_store
+from bot.signals import posting_limit, record_store, statistics
 from bot.signals.channel import ChannelRule
 from bot.signals.spec import SignalSpec, decimal_text, spec_of, spec_params
 from bot.signals.updates import (
@@ -302,6 +302,8 @@ async def latest(session: AsyncSession, limit: int = 10) -> list[Signal]:
 
 @dataclass(frozen=True, slots=True)
 class Performance:
+    """One window of the track record (bot/signals/statistics.py computes it)."""
+
     label: str
     count: int
     wins: int
@@ -310,18 +312,10 @@ class Performance:
 
     @property
     def win_rate(self) -> Decimal | None:
-        if not self.count:
-            return None
-        return (Decimal(self.wins) * 100 / self.count).quantize(Decimal("0.1"))
+        return statistics.win_rate(self.wins, self.count)
 
 
-# Track-record windows: an id (the catalogue's window.<id>) and its length in days.
-WINDOWS: tuple[tuple[str, int | None], ...] = (
-    ("7d", 7),
-    ("30d", 30),
-    ("90d", 90),
-    ("all", None),
-)
+WINDOWS = statistics.WINDOWS  # an id (the catalogue's window.<id>) and its days
 
 
 async def closed_signals(session: AsyncSession) -> list[Signal]:
@@ -339,24 +333,11 @@ async def closed_signals(session: AsyncSession) -> list[Signal]:
 
 
 def summarise(signals: list[Signal], now: datetime) -> list[Performance]:
-    """Win rate, average and total R over each window, by closing time."""
+    """Win rate, average and total R over each window, by closing time: the statistics'
+    figures (bot/signals/statistics.py) over the signals closed in it."""
+    trades = statistics.trades_of(signals)
     result = []
     for label, days in WINDOWS:
-        chosen = [
-            s
-            for s in signals
-            if days is None
-            or (s.closed_at is not None and s.closed_at >= now - timedelta(days=days))
-        ]
-        rs = [s.result_r for s in chosen if s.result_r is not None]
-        total = sum(rs, Decimal(0))
-        result.append(
-            Performance(
-                label=label,
-                count=len(rs),
-                wins=sum(1 for r in rs if r > 0),
-                total_r=total,
-                avg_r=(total / len(rs)).quantize(Decimal("0.01")) if rs else None,
-            )
-        )
+        found = statistics.figures(statistics.within(trades, days, now))
+        result.append(Performance(label, found.trades, found.wins, found.total_r, found.average_r))
     return result

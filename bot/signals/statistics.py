@@ -19,17 +19,26 @@ How each is computed (docs/signals.md repeats it for readers of the record):
   None with fewer than two months or no spread (Sortino: no losing month);
 - the simulated portfolio: a starting balance that risks a fixed share of its current
   balance on every signal, in closing order, gaining that share times the result in R
-  (1 % at +2R is +2 %), compounding; no fees, no overlap of open trades.
+  (1 % at +2R is +2 %), compounding; no fees, no overlap of open trades;
+- holding instead: the same starting balance in the benchmark asset (BTC, priced in the
+  quote most of the signals use) bought at one daily close and valued at another (the
+  caller reads the closes of the days the first signal was published and the last one
+  closed, bot/outcomes/benchmark.py); no fees;
+- the equity curve: the running total of R after each signal in closing order, from 0;
+- the windows (7, 30, 90 days, all time) count the signals closed within them.
 """
 
 from __future__ import annotations
 
 import math
+from collections import Counter
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 from decimal import Decimal
 from typing import Protocol
+
+from bot.signals import cornix
 
 MONTHS_A_YEAR = 12
 TWO_PLACES = Decimal("0.01")
@@ -45,6 +54,7 @@ class Trade:
     symbol: str
     side: str
     timeframe: str | None = None
+    opened_at: datetime | None = None  # when it was published
 
 
 class ClosedSignal(Protocol):
@@ -60,12 +70,14 @@ class ClosedSignal(Protocol):
     def side(self) -> str: ...
     @property
     def timeframe(self) -> str | None: ...
+    @property
+    def published_at(self) -> datetime | None: ...
 
 
 def trades_of(signals: Iterable[ClosedSignal]) -> list[Trade]:
     """The closed signals with a result, as trades (the others say nothing here)."""
     return [
-        Trade(s.closed_at, s.result_r, s.symbol, s.side, s.timeframe)
+        Trade(s.closed_at, s.result_r, s.symbol, s.side, s.timeframe, s.published_at)
         for s in signals
         if s.closed_at is not None and s.result_r is not None
     ]
@@ -87,6 +99,11 @@ class Figures:
     longest_losing_streak: int
     sharpe: float | None
     sortino: float | None
+
+
+def win_rate(wins: int, count: int) -> Decimal | None:
+    """Wins over all, in percent, one decimal (None with nothing to count)."""
+    return (Decimal(wins) * 100 / count).quantize(ONE_PLACE) if count else None
 
 
 def _mean(values: Sequence[Decimal]) -> Decimal | None:
@@ -164,7 +181,6 @@ def figures(trades: Sequence[Trade]) -> Figures:
     wins = [r for r in results if r > 0]
     losses = [-r for r in results if r < 0]
     count = len(results)
-    win_rate = Decimal(len(wins)) * 100 / count if count else None
     average_win, average_loss = _mean(wins), _mean(losses)
     expectancy = None
     if count:
@@ -177,7 +193,7 @@ def figures(trades: Sequence[Trade]) -> Figures:
         wins=len(wins),
         losses=len(losses),
         total_r=sum(results, Decimal(0)),
-        win_rate=_round(win_rate, ONE_PLACE),
+        win_rate=win_rate(len(wins), count),
         average_r=_round(_mean(results)),
         average_win_r=_round(average_win),
         average_loss_r=_round(average_loss),
@@ -235,4 +251,83 @@ def portfolio(
         return_pct=((balance - start) * 100 / start).quantize(TWO_PLACES),
         max_drawdown_pct=(deepest * 100).quantize(TWO_PLACES),
         curve=tuple(curve),
+    )
+
+
+def equity_r(trades: Sequence[Trade]) -> list[Decimal]:
+    """The running total of R after each trade in closing order, from 0 (the curve)."""
+    points, total = [Decimal(0)], Decimal(0)
+    for trade in sorted(trades, key=lambda t: t.closed_at):
+        total += trade.r
+        points.append(total)
+    return points
+
+
+# The windows of the track record: an id (the catalogue's window.<id>) and its days.
+WINDOWS: tuple[tuple[str, int | None], ...] = (
+    ("7d", 7),
+    ("30d", 30),
+    ("90d", 90),
+    ("all", None),
+)
+
+
+def within(trades: Sequence[Trade], days: int | None, now: datetime) -> list[Trade]:
+    """The trades closed in the last `days` days before `now` (None: all of them)."""
+    if days is None:
+        return list(trades)
+    since = now - timedelta(days=days)
+    return [t for t in trades if t.closed_at >= since]
+
+
+def period(trades: Sequence[Trade]) -> tuple[datetime, datetime] | None:
+    """From the first trade's publication (its close when unknown) to the last close."""
+    if not trades:
+        return None
+    first = min(t.opened_at or t.closed_at for t in trades)
+    return first, max(t.closed_at for t in trades)
+
+
+BENCHMARK = "BTC"
+DEFAULT_QUOTE = "USDT"
+
+
+def benchmark_pair(trades: Sequence[Trade]) -> str:
+    """BTC in the quote most of the trades' symbols use ("BTC/USDT"); ties go to the
+    first in alphabetical order, and USDT when no symbol names a known quote."""
+    quotes = Counter(
+        pair.split("/")[1] for t in trades if (pair := cornix.pair(t.symbol.upper())) is not None
+    )
+    if not quotes:
+        return f"{BENCHMARK}/{DEFAULT_QUOTE}"
+    quote = min(quotes, key=lambda q: (-quotes[q], q))
+    return f"{BENCHMARK}/{quote}"
+
+
+@dataclass(frozen=True, slots=True)
+class Holding:
+    """The start balance held in the benchmark asset from one price to another."""
+
+    pair: str
+    start: Decimal
+    first_price: Decimal
+    last_price: Decimal
+    end: Decimal
+    return_pct: Decimal
+
+
+def holding(
+    pair: str, first_price: Decimal, last_price: Decimal, *, start: Decimal = Decimal(10_000)
+) -> Holding:
+    """`start` spent on the asset at `first_price`, valued at `last_price`; no fees."""
+    if first_price <= 0 or last_price < 0:
+        raise ValueError("a price must be positive")
+    end = start * last_price / first_price
+    return Holding(
+        pair=pair,
+        start=start,
+        first_price=first_price,
+        last_price=last_price,
+        end=end.quantize(TWO_PLACES),
+        return_pct=((end - start) * 100 / start).quantize(TWO_PLACES),
     )

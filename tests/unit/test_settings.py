@@ -110,6 +110,10 @@ def test_values_are_read_and_parsed_from_the_environment() -> None:
         ("LOG_FORMAT", "xml"),
         ("SIGNAL_STYLE", "cornx"),
         ("TRIAL_DAYS", "-1"),
+        ("RECORD_REVEAL_HOURS", "0"),
+        ("RECORD_REVEAL_HOURS", "8761"),
+        ("RECORD_REVEAL_HOURS", "a day"),
+        ("RECORD_REVEAL_HOURS", "1.5"),
         # An empty item is a typo, not nothing (issue 24).
         ("REMINDER_DAYS", "3,,1"),
         ("REMINDER_DAYS", "3,"),
@@ -149,6 +153,12 @@ def test_bad_value_names_the_variable_in_one_line(name: str, value: str | None) 
     assert message.startswith(f"{name}: ")
     assert len(message) > len(name) + 2
     assert "\n" not in message
+
+
+def test_record_reveal_hours_is_off_by_default_and_read_within_its_range() -> None:
+    assert load(BOT_TOKEN=TOKEN).record_reveal_hours is None
+    assert load(BOT_TOKEN=TOKEN, RECORD_REVEAL_HOURS="1").record_reveal_hours == 1
+    assert load(BOT_TOKEN=TOKEN, RECORD_REVEAL_HOURS="8760").record_reveal_hours == 8760
 
 
 def test_real_chat_ids_and_a_support_contact_in_any_script_are_accepted() -> None:

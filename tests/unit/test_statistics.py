@@ -104,3 +104,62 @@ def test_too_little_to_say() -> None:
     only = statistics.figures(winners)
     assert only.profit_factor is None and only.sortino is None  # no loss, no losing month
     assert only.sharpe == pytest.approx(1.5 / (0.5**0.5) * 12**0.5, abs=0.01)
+
+
+def test_the_equity_curve_in_r_is_the_running_total_in_closing_order() -> None:
+    # 2, -1, -1, 3, -1, -1, -1, 0, 1.5 -> 0, 2, 1, 0, 3, 2, 1, 0, 0, 1.5
+    expected = ["0", "2", "1", "0", "3", "2", "1", "0", "0", "1.5"]
+    assert statistics.equity_r(SERIES) == [Decimal(v) for v in expected]
+    assert statistics.equity_r([]) == [Decimal(0)]
+
+
+def test_the_windows_count_what_closed_within_them() -> None:
+    now = datetime(2026, 4, 10, 12, tzinfo=UTC)
+    # 10 days back: 1 Apr and 10 Apr (0 and 1.5); 40 days: from 1 Mar, six trades.
+    assert [t.r for t in statistics.within(SERIES, 10, now)] == [Decimal(0), Decimal("1.5")]
+    assert len(statistics.within(SERIES, 40, now)) == 6
+    assert statistics.within(SERIES, None, now) == SERIES
+
+
+def test_the_period_runs_from_the_first_publication_to_the_last_close() -> None:
+    opened = datetime(2026, 1, 1, 9, tzinfo=UTC)
+    first = Trade(datetime(2026, 1, 5, tzinfo=UTC), Decimal(1), "BTCUSDT", "long", None, opened)
+    last = Trade(datetime(2026, 4, 10, tzinfo=UTC), Decimal(1), "BTCUSDT", "long", None)
+    assert statistics.period([last, first]) == (opened, last.closed_at)
+    # Without a publication time, the close stands in for it.
+    assert statistics.period(SERIES) == (
+        datetime(2026, 1, 5, 12, tzinfo=UTC),
+        datetime(2026, 4, 10, 12, tzinfo=UTC),
+    )
+    assert statistics.period([]) is None
+
+
+def test_the_benchmark_is_btc_in_the_quote_most_signals_use() -> None:
+    def of(*symbols: str) -> list[Trade]:
+        closed = datetime(2026, 1, 5, tzinfo=UTC)
+        return [Trade(closed, Decimal(1), symbol, "long", None) for symbol in symbols]
+
+    assert statistics.benchmark_pair(SERIES) == "BTC/USDT"
+    assert statistics.benchmark_pair(of("ETHUSDC", "SOLUSDC", "BTCUSDT")) == "BTC/USDC"
+    assert statistics.benchmark_pair(of("ETHUSDC", "BTCUSDT")) == "BTC/USDC"  # a tie: A-Z
+    assert statistics.benchmark_pair(of("WHATEVER")) == "BTC/USDT"
+    assert statistics.benchmark_pair([]) == "BTC/USDT"
+
+
+def test_holding_btc_by_hand() -> None:
+    # 10,000 buys 10,000 / 40,000 = 0.25 BTC; at 50,000 that is 12,500: +25 %.
+    held = statistics.holding("BTC/USDT", Decimal(40_000), Decimal(50_000))
+    assert (held.start, held.end, held.return_pct) == (
+        Decimal(10_000),
+        Decimal("12500.00"),
+        Decimal("25.00"),
+    )
+    # 0.3 BTC-worth of 1,000 at 62,500 -> 48,000: 1,000 x 48,000 / 62,500 = 768, -23.2 %.
+    held = statistics.holding("BTC/EUR", Decimal(62_500), Decimal(48_000), start=Decimal(1_000))
+    assert (held.end, held.return_pct, held.pair) == (
+        Decimal("768.00"),
+        Decimal("-23.20"),
+        "BTC/EUR",
+    )
+    with pytest.raises(ValueError, match="positive"):
+        statistics.holding("BTC/USDT", Decimal(0), Decimal(1))

@@ -11,7 +11,8 @@ unknown symbol is HTTP 400 {"code": -1121, "msg": "Invalid symbol."}, as Binance
 Candles are scripted, not simulated: `market()` lists a symbol, `candle()` sets one
 minute, `flat()` fills minutes at one price; a minute without a script has no candle (an
 exchange may skip minutes without trades; Binance's real klines would repeat the last
-price). `down("503")` answers every
+price). `day()` sets one daily candle (GET /api/v3/klines?interval=1d: the statistics'
+holding of BTC reads daily closes). `down("503")` answers every
 request with 503, `down("refused")` closes the port (connection refused) until `up()`.
 """
 
@@ -27,6 +28,7 @@ from typing import Any, Literal
 from aiohttp import web
 
 MINUTE = timedelta(minutes=1)
+DAY = timedelta(days=1)
 MAX_LIMIT = 1000
 Price = Decimal | int | str
 
@@ -45,6 +47,7 @@ class _Market:
     base: str
     quote: str
     candles: dict[int, tuple[str, str, str, str]] = field(default_factory=dict)
+    days: dict[int, tuple[str, str, str, str]] = field(default_factory=dict)
     listed: bool = True
 
 
@@ -82,6 +85,12 @@ class FakeExchange:
         while moment < end:
             self.candle(symbol, moment, (price, price, price, price))
             moment += MINUTE
+
+    def day(self, symbol: str, moment: datetime, close: Price) -> None:
+        """The daily candle (UTC) of the day `moment` falls in, closing at `close`."""
+        start = moment.astimezone(UTC).replace(hour=0, minute=0, second=0, microsecond=0)
+        text = str(close)
+        self._markets[symbol].days[_ms(start)] = (text, text, text, text)
 
     def klines_asked(self, symbol: str | None = None) -> int:
         """How many klines requests came (for `symbol`, or in all)."""
@@ -178,11 +187,14 @@ class FakeExchange:
         start = int(request.query.get("startTime", "0"))
         limit = min(int(request.query.get("limit", "500")), MAX_LIMIT)
         end = int(request.query.get("endTime", str(2**62)))
-        starts = sorted(t for t in market.candles if start <= t <= end)[:limit]
-        return web.json_response([self._kline(t, market.candles[t]) for t in starts])
+        daily = request.query.get("interval") == "1d"
+        script = market.days if daily else market.candles
+        starts = sorted(t for t in script if start <= t <= end)[:limit]
+        length = DAY if daily else MINUTE
+        return web.json_response([self._kline(t, script[t], length) for t in starts])
 
     @staticmethod
-    def _kline(start: int, prices: tuple[str, str, str, str]) -> list[Any]:
+    def _kline(start: int, prices: tuple[str, str, str, str], length: timedelta) -> list[Any]:
         o, h, low, c = prices
-        close_time = start + 59_999
+        close_time = start + int(length.total_seconds() * 1000) - 1
         return [start, o, h, low, c, "1.0", close_time, "1.0", 1, "0.5", "0.5", "0"]

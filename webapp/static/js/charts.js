@@ -190,3 +190,70 @@ export function equityChart(points) {
   ]);
   return root;
 }
+
+/** R by calendar month (`performance.statistics.monthly_r`: {"2026-03": "1.5", ...}, every
+ * month from the first to the last, as the server computed them), one bar each. */
+export function monthChart(monthly) {
+  const left = 34;
+  const right = W - 6;
+  const top = 8;
+  const bottom = H - 22;
+  const months = Object.keys(monthly).sort();
+  const values = months.map((m) => num(monthly[m]) || 0);
+  const best = Math.max(...values);
+  const worst = Math.min(...values);
+  const description = t("app.chart.months.desc", {
+    first: months[0],
+    last: months[months.length - 1],
+    best: fmtR(best),
+    worst: fmtR(worst),
+  });
+  const root = chartFrame("months-svg", t("app.chart.months.title"), description);
+  let lo = Math.min(0, worst);
+  let hi = Math.max(0, best);
+  const grid = ticks(lo, hi, 4);
+  lo = Math.min(lo, grid[0]);
+  hi = Math.max(hi, grid[grid.length - 1]);
+  const y = scaleY(lo, hi, top, bottom);
+  yAxis(root, grid, y, left, right);
+  const band = (right - left) / values.length;
+  const barWidth = Math.max(1, Math.min(28, band * 0.7));
+  const group = svg("g", { class: "bars" });
+  const labelEvery = Math.max(1, Math.ceil(values.length / 6));
+  months.forEach((month, i) => {
+    const v = values[i];
+    const x = left + band * i + (band - barWidth) / 2;
+    const y0 = y(0);
+    const y1 = y(v);
+    append(
+      group,
+      svg(
+        "rect",
+        {
+          class: v >= 0 ? "bar-pos" : "bar-neg",
+          x: x.toFixed(1),
+          y: Math.min(y0, y1).toFixed(1),
+          width: barWidth.toFixed(1),
+          height: Math.max(1, Math.abs(y1 - y0)).toFixed(1),
+          rx: Math.min(3, barWidth / 4).toFixed(1),
+          "data-month": month,
+        },
+        svg("title", { text: t("app.chart.months.bar", { month: month, result: fmtR(v) }) }),
+      ),
+    );
+    if (i % labelEvery === 0) {
+      append(
+        group,
+        svg("text", {
+          class: "label",
+          x: (x + barWidth / 2).toFixed(1),
+          y: H - 6,
+          "text-anchor": "middle",
+          text: month,
+        }),
+      );
+    }
+  });
+  append(root, group);
+  return root;
+}
