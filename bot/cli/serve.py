@@ -24,6 +24,7 @@ from bot.core.startup import (
     config_warnings,
     freeze_startup_objects,
     open_engine,
+    tune_gc_for_serving,
 )
 from bot.outcomes.jobs import PriceWatch, price_watch
 from bot.telegram import setup as telegram_setup
@@ -43,6 +44,7 @@ async def run(settings: Settings) -> None:
     watch = await _price_watch(parts)
     warm_response_models()
     freeze_startup_objects()
+    tune_gc_for_serving()
     for warning in config_warnings(settings):
         log.warning("%s", warning)
     if parts.premium.enabled:

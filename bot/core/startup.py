@@ -78,3 +78,17 @@ def freeze_startup_objects() -> None:
     """
     gc.collect()
     gc.freeze()
+
+
+# The serving process's cyclic GC thresholds (CPython's default: 700, 10, 10). A burst of
+# updates keeps thousands of them in flight at once (aiogram handles each as a task), so
+# most young objects survive a collection and are promoted: at 700 the process ran 1,220
+# young, 110 middle and 10 full collections for 4,100 updates (bench.updates, 2,000 users):
+# 2.0 s of CPU, ~490 us an update. At 10,000: 57 and 5 and none, 0.96 s (gen0 pauses of
+# ~10 ms rather than full ones of ~120 ms); CPU per update 1,683 -> 1,295 us in that run.
+SERVING_GC_THRESHOLD = (10_000, 10, 10)
+
+
+def tune_gc_for_serving() -> None:
+    """Collect young objects less often in the process that answers updates (see above)."""
+    gc.set_threshold(*SERVING_GC_THRESHOLD)

@@ -21,7 +21,7 @@ import weakref
 from collections import Counter, defaultdict
 from typing import Protocol
 
-from sqlalchemy import event, func, select
+from sqlalchemy import bindparam, event, func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import Session
 
@@ -40,6 +40,9 @@ ORIGIN = f"{os.getpid()}-{uuid.uuid4().hex[:8]}"
 class Listener(Protocol):
     def notify(self) -> None: ...
 
+
+# Built once: a commit that changed topics binds its payload, nothing is constructed per commit.
+_NOTIFY = select(func.pg_notify(CHANNEL, bindparam("payload")))
 
 # Weak, so a listener (the delivery worker's wake-up signal) goes when its app does.
 _listeners: defaultdict[str, weakref.WeakSet[Listener]] = defaultdict(weakref.WeakSet)
@@ -71,7 +74,7 @@ def _before_commit(session: Session) -> None:
     topics = session.info.get(_KEY)
     if topics and session.get_bind().dialect.name == "postgresql":
         payload = f"{ORIGIN} {','.join(sorted(topics))}"
-        session.execute(select(func.pg_notify(CHANNEL, payload)))
+        session.execute(_NOTIFY, {"payload": payload})
 
 
 def _after_commit(session: Session) -> None:

@@ -83,6 +83,21 @@ async def test_a_read_records_no_update(harness: Harness) -> None:
     assert not [s for s in seen if s.lstrip().upper().startswith(("INSERT", "UPDATE", "DELETE"))]
 
 
+async def test_a_known_user_costs_no_statement_for_help_and_one_read_for_status(
+    harness: Harness,
+) -> None:
+    await harness.send_text(NEW[0], "/help")  # registered, language known
+    with statements(harness) as seen:
+        await harness.send_text(NEW[0], "/help")
+    assert seen == []
+    with statements(harness) as seen:
+        await harness.send_text(NEW[0], "/status")
+    control = ("BEGIN", "COMMIT", "ROLLBACK", "RELEASE", "SAVEPOINT")
+    queries = [s for s in seen if not s.lstrip().upper().startswith(control)]
+    assert len(queries) == 1 and queries[0].lstrip().upper().startswith("SELECT"), seen
+    assert "entitlements" in queries[0]
+
+
 async def test_status_answers_while_another_process_holds_the_sqlite_write_lock(
     harness: Harness, database_url: str
 ) -> None:

@@ -15,6 +15,7 @@ from bot.core.settings import Settings
 from bot.texts import plain, t
 
 NEEDS = "needs"
+_NONE: frozenset[Permission] = frozenset()
 
 
 def needs(*permissions: Permission) -> dict[str, tuple[Permission, ...]]:
@@ -25,7 +26,8 @@ def needs(*permissions: Permission) -> dict[str, tuple[Permission, ...]]:
 
 class PermissionMiddleware(BaseMiddleware):
     """Refuses a flagged handler to whoever lacks its permission, with a line saying so,
-    and hands a flagged handler the sender's permissions (`permissions`).
+    and hands every handler the sender's permissions (`permissions`), looked up once in
+    the table built at start-up.
 
     An inner middleware, so the handler (and its flags) is already chosen; registered on
     the Dispatcher's message and callback_query observers, it covers every router.
@@ -40,13 +42,11 @@ class PermissionMiddleware(BaseMiddleware):
         event: TelegramObject,
         data: dict[str, Any],
     ) -> Any:
-        wanted: tuple[Permission, ...] | None = get_flag(data, NEEDS)
-        if not wanted:
-            return await handler(event, data)
         user: User | None = data.get("event_from_user")
-        held = self._table.get(user.id, frozenset()) if user else frozenset()
-        if not held.isdisjoint(wanted):
-            data["permissions"] = held
+        held = self._table.get(user.id, _NONE) if user else _NONE
+        data["permissions"] = held  # also for /help, which lists what they may use
+        wanted: tuple[Permission, ...] | None = get_flag(data, NEEDS)
+        if not wanted or not held.isdisjoint(wanted):
             return await handler(event, data)
         # Staff hear that their role does not reach this; anyone else that it is staff's.
         key = "common.not_allowed" if held else "common.not_admin"

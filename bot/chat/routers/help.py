@@ -4,13 +4,16 @@ from aiogram import Router
 from aiogram.filters import Command
 from aiogram.types import Message
 
-from bot.accounts.roles import permissions_of
+from bot.accounts.roles import Permission
 from bot.core.settings import Settings
 from bot.texts.commands import Offered, help_text
 
 
-async def cmd_help(message: Message, settings: Settings) -> None:
-    permissions = permissions_of(message.from_user.id if message.from_user else None, settings)
+async def cmd_help(
+    message: Message, settings: Settings, permissions: frozenset[Permission]
+) -> None:
+    """`permissions`: the sender's, from bot.chat.middlewares.permissions (no look-up of
+    the role lists per /help)."""
     await message.answer(help_text(Offered.by(settings), permissions))
 
 
