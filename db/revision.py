@@ -10,7 +10,7 @@ from __future__ import annotations
 from sqlalchemy import inspect, text
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-HEAD = "0023"
+HEAD = "0024"
 
 
 async def current(engine: AsyncEngine) -> str | None:

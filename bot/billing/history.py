@@ -13,7 +13,7 @@ from dataclasses import asdict, dataclass
 from datetime import UTC, datetime
 from typing import cast
 
-from sqlalchemy import Table, insert
+from sqlalchemy import Insert, Table
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from bot.accounts.entitlement_writes import EntitlementState
@@ -21,7 +21,6 @@ from bot.billing.stripe_shapes import Invoice
 from db.models import HistoryKind, SubscriptionEvent
 
 _EVENTS = cast(Table, SubscriptionEvent.__table__)
-_INSERT = insert(_EVENTS)
 
 
 @dataclass(frozen=True, slots=True)
@@ -35,6 +34,7 @@ class Entry:
     amount: int | None = None
     currency: str | None = None
     period_end: datetime | None = None
+    invoice_id: str | None = None  # paid only: one row per invoice
 
 
 def at(created: int) -> datetime:
@@ -43,12 +43,25 @@ def at(created: int) -> datetime:
 
 
 async def append(conn: AsyncConnection, entries: Sequence[Entry]) -> None:
-    """The entries in one executemany, in the caller's transaction."""
+    """The entries in one executemany, in the caller's transaction. An invoice paid that
+    is recorded already (the same payment's other event type, in this batch or an earlier
+    one) is skipped by the unique invoice id."""
     if not entries:
         return
     recorded_at = datetime.now(UTC)
     rows = [{**asdict(e), "kind": str(e.kind), "recorded_at": recorded_at} for e in entries]
-    await conn.execute(_INSERT, rows)
+    await conn.execute(_insert_once(conn.dialect.name), rows)
+
+
+def _insert_once(dialect: str) -> Insert:
+    """INSERT .. ON CONFLICT (invoice_id) DO NOTHING (NULLs never conflict), the dialects
+    loaded here as bot/accounts/consents.py does."""
+    from sqlalchemy.dialects import postgresql, sqlite  # noqa: PLC0415
+
+    key = [_EVENTS.c.invoice_id]
+    if dialect == "postgresql":
+        return postgresql.insert(_EVENTS).on_conflict_do_nothing(index_elements=key)
+    return sqlite.insert(_EVENTS).on_conflict_do_nothing(index_elements=key)
 
 
 def state_entry(
@@ -85,6 +98,7 @@ def paid_entry(
         amount=amount,
         currency=invoice.currency.lower(),
         period_end=invoice.period_end,
+        invoice_id=invoice.id,
     )
 
 

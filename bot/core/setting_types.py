@@ -194,16 +194,21 @@ def terms_url(value: str | None) -> str | None:
     # Checkout links it from the terms checkbox (custom_text, 1200 characters at most).
     if not value:
         return None
-    parts = urlsplit(value)
+    try:  # "https://[::1" is no URL: urlsplit raises, and the reason below is the clear one
+        parts = urlsplit(value) if value.isascii() else None
+    except ValueError:
+        parts = None
     if (
-        parts.scheme != "https"
+        parts is None
+        or parts.scheme != "https"
         or not parts.hostname
+        or "@" in parts.netloc  # user:password@ shown to every customer
         or len(value) > MAX_TERMS_URL
         or any(c.isspace() or not c.isprintable() or c in '()[]<>"' for c in value)
     ):
         raise ValueError(
-            f"must be an https:// URL of at most {MAX_TERMS_URL} characters, "
-            "without spaces, brackets or quotes"
+            f"must be an https:// URL of at most {MAX_TERMS_URL} characters, in ASCII "
+            "(punycode, %-escapes), without spaces, brackets, quotes or a user:password@"
         )
     return value
 

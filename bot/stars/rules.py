@@ -35,6 +35,7 @@ class Refusal:
     ALREADY_SUBSCRIBED = "stars.refused.already_subscribed"
     PAYING = "stars.refused.paying"
     OFF = "stars.refused.off"
+    CONSENT = "consent.required"  # the risk disclaimer's current version not accepted
 
 
 @dataclass(frozen=True)

@@ -18,7 +18,7 @@ from aiogram.types import LabeledPrice
 from sqlalchemy import Table, delete, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from bot.accounts import access, entitlement_writes, referrals
+from bot.accounts import access, consents, entitlement_writes, referrals
 from bot.accounts.access import entitlement_grants_access
 from bot.audit import log as audit
 from bot.audit.log import Actor
@@ -107,16 +107,21 @@ class StarsService:
         return self._signer.verify(payload)
 
     async def pre_checkout(
-        self, session: AsyncSession, checkout: rules.Checkout, now: datetime
+        self, session: AsyncSession, checkout: rules.Checkout, now: datetime, disclaimer: str
     ) -> str | None:
         """None to take the payment, or why not (a catalogue id), well inside Telegram's
         10 s. A yes is remembered (star_checkouts) until the payment arrives, so a second
-        invoice of the same user is refused meanwhile: two would be two subscriptions."""
+        invoice of the same user is refused meanwhile: two would be two subscriptions.
+
+        The payer must have accepted the `disclaimer` version current now: a link made
+        before (stored, or before the text changed) takes no Stars without it."""
         price_now = self.price if self._offered else None
         refusal = rules.refusal(checkout, price_now, has_access=False)
         if refusal is not None:
             return refusal
         user_id = checkout.payer_id
+        if not await consents.accepted(session, user_id, disclaimer):
+            return rules.Refusal.CONSENT
         await ledger.lock_user(session, user_id)  # two pre-checkouts of one user, one at a time
         held = await session.get(StarCheckout, user_id)
         refusal = rules.refusal(

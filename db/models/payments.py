@@ -52,7 +52,10 @@ class SubscriptionEvent(Base):
     (star_payments)."""
 
     __tablename__ = "subscription_events"
-    __table_args__ = (Index("ix_subscription_events_at", "at"),)
+    __table_args__ = (
+        Index("ix_subscription_events_at", "at"),
+        Index("uq_subscription_events_invoice_id", "invoice_id", unique=True),
+    )
 
     id: Mapped[int] = mapped_column(BigInteger().with_variant(Integer, "sqlite"), primary_key=True)
     user_id: Mapped[int] = mapped_column(BigInteger, index=True)
@@ -63,6 +66,9 @@ class SubscriptionEvent(Base):
     amount: Mapped[int | None] = mapped_column(BigInteger)  # minor units (paid, failed)
     currency: Mapped[str | None] = mapped_column(String(8))
     period_end: Mapped[datetime | None] = mapped_column(UTCDateTime())  # paid: until when
+    # Paid: the Stripe invoice, recorded once (invoice.paid and invoice.payment_succeeded
+    # both report one payment). None for the other kinds: a failed invoice fails each try.
+    invoice_id: Mapped[str | None] = mapped_column(String(255))
     # When it happened: the Stripe event's `created` (the migration's backfill: the
     # entitlement's created_at and updated_at).
     at: Mapped[datetime] = mapped_column(UTCDateTime())

@@ -6,6 +6,8 @@ The subscription history holds only what was applied."""
 
 from __future__ import annotations
 
+from typing import Any
+
 import pytest
 from sqlalchemy import select
 
@@ -105,6 +107,34 @@ async def test_a_batch_writes_its_history_in_one_statement(shop: Harness) -> Non
         (ANA, "paid", None, 4900),
         (BEN, "state", "trialing", None),
     ]
+
+
+def _succeeded(paid_event: dict[str, Any]) -> dict[str, Any]:
+    """The same payment's other event: Stripe sends invoice.payment_succeeded beside
+    invoice.paid (its own event id, the same invoice); an endpoint may listen to both."""
+    twin_id = paid_event["id"] + "_succeeded"
+    return {**paid_event, "id": twin_id, "type": "invoice.payment_succeeded"}
+
+
+async def test_an_invoice_paid_is_history_once_whatever_reports_it(shop: Harness) -> None:
+    """invoice.paid and invoice.payment_succeeded of one invoice, in one batch and in
+    batches apart: one paid row each, so revenue counts each payment once."""
+    processor = shop.parts.stripe_events
+    first = paid(ANA, 4900, 5)
+    events = [changed(ANA, "active", 5), first, _succeeded(first)]
+    async with shop.session() as session, session.begin():
+        await processor.apply_units(session, [Unit(parse_event(e)) for e in events])
+    later = paid(ANA, 4900, 2)  # the next month's invoice: a payment of its own
+    assert await post(shop, later, _succeeded(later)) == ["applied", "applied"]
+    assert await _history(shop) == [
+        (ANA, "state", "active", None),
+        (ANA, "paid", None, 4900),
+        (ANA, "paid", None, 4900),
+    ]
+    token = await login(shop, {"id": ADMIN_ID, "first_name": "Boss"})
+    status, body, _ = await call(shop, "GET", "/api/v1/admin/analytics", token=token)
+    assert status == 200, body
+    assert [(r["payments"], r["gross"]) for r in body["revenue"]] == [(2, 9800)]
 
 
 async def test_analytics_needs_an_admin(shop: Harness) -> None:

@@ -8,11 +8,12 @@ from __future__ import annotations
 from typing import Any
 
 import pytest
-from sqlalchemy import select
+from sqlalchemy import func, select
 
 from bot.texts import disclaimer
 from bot.texts.keyboards import BillingButton, ConsentButton
-from db.models import Consent
+from db.models import Consent, StarCheckout, StarPayment
+from tests.support import stars_player
 from tests.support.api_client import call, login
 from tests.support.harness import ADMIN_ID, PRICE_MONTHLY, Harness, MakeHarness
 from tests.support.helpers import give_access
@@ -248,3 +249,42 @@ async def test_user_shows_the_acceptance_in_chat_and_the_mini_app(harness: Harne
     assert status == 200
     [consent] = shown["consents"]
     assert (consent["kind"], consent["version"]) == ("disclaimer", disclaimer.version())
+
+
+async def test_a_stars_link_made_before_the_current_disclaimer_takes_no_stars(
+    harness: Harness, make_harness: MakeHarness
+) -> None:
+    """Telegram asks the bot before it takes the Stars (pre_checkout_query): the last gate.
+    A link made while an older text was current (or stored before consents existed) is
+    refused until the payer accepts the current one, and nothing is held or booked."""
+    await harness.accept_disclaimer(ANN)
+    link = await stars_player.invoice_link(harness, ANN)
+    invoice = harness.fake_bot.stars.invoice(link)
+
+    renewed = await make_harness(
+        stars_price=250, auto_consent=False, disclaimer_text="Past results mean nothing."
+    )
+    answer = await stars_player.ask(renewed, ANN, invoice)
+    assert answer["ok"] is False
+    assert answer["error_message"] == "Please accept the risk disclaimer before paying."
+    asked = renewed.last_reply(ANN)
+    assert "Past results mean nothing." in asked.text
+    [accept] = _markup(renewed, ANN)
+    assert accept["callback_data"] == ConsentButton(version=disclaimer.version()).pack()
+    async with renewed.session() as session:
+        assert await session.scalar(select(func.count()).select_from(StarCheckout)) == 0
+        assert await session.scalar(select(func.count()).select_from(StarPayment)) == 0
+
+    await renewed.accept_disclaimer(ANN)
+    assert (await stars_player.ask(renewed, ANN, invoice))["ok"] is True
+
+
+async def test_a_stars_link_paid_by_someone_else_is_still_someone_elses(
+    harness: Harness,
+) -> None:
+    """The consent gate does not hide the older refusal: a forwarded link is not theirs."""
+    await harness.accept_disclaimer(ANN)
+    link = await stars_player.invoice_link(harness, ANN)
+    answer = await stars_player.ask(harness, BOB, harness.fake_bot.stars.invoice(link))
+    assert answer["ok"] is False and "disclaimer" not in answer["error_message"]
+    assert harness.replies(BOB) == []

@@ -131,6 +131,30 @@ async def test_mydata_once_a_minute(harness: Harness) -> None:
     assert len(await _audit(harness, "data_export")) == 1
 
 
+async def test_mydata_asked_in_a_group_without_a_private_chat_says_so_there(
+    harness: Harness,
+) -> None:
+    """The file goes to the private chat only; a user who never opened it (Telegram answers
+    403) is told in the group where they asked, and nothing of theirs is posted there."""
+    group = -1_001_234_567_890
+    harness.fake_bot.fail_next("sendDocument", "403", chat_id=ANN)
+    await harness.feed(
+        {
+            "message": {
+                "message_id": 77,
+                "date": int(datetime.now(UTC).timestamp()),
+                "chat": {"id": group, "type": "supergroup", "title": "Traders"},
+                "from": {"id": ANN, "is_bot": False, "first_name": "Ann"},
+                "text": "/mydata",
+                "entities": [{"type": "bot_command", "offset": 0, "length": 7}],
+            }
+        }
+    )
+    assert "open a private chat with me" in harness.last_reply(group).text
+    assert [call["chat_id"] for call in harness.fake_bot.calls_for("sendDocument")] == [ANN]
+    assert harness.replies(ANN) == []
+
+
 async def test_the_export_of_the_audit_lists_entries_about_the_user(harness: Harness) -> None:
     await harness.send_text(ANN, "/start")
     await harness.send_text(ADMIN_ID, f"/grant {ANN} 3")

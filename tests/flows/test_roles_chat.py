@@ -184,6 +184,12 @@ async def test_support_grants_up_to_seven_days_and_no_more(make_harness: MakeHar
     await harness.send_text(SUPPORT, f"/grant {LONG_GRANTEE} 2")
     assert "already has complimentary access for longer" in harness.last_reply(SUPPORT).text
     assert await snapshot(harness) == before
+    # Nor to themselves: a week at a time, again and again, would be free access.
+    for form in (f"/grant {SUPPORT} 3", f"/grant 0{SUPPORT} 7"):
+        before = await snapshot(harness)
+        await harness.send_text(SUPPORT, form)
+        assert "cannot grant access to themselves" in harness.last_reply(SUPPORT).text, form
+        assert await snapshot(harness) == before
     # The owner may shorten it (a grant sets the end), as before roles.
     await harness.send_text(ADMIN_ID, f"/grant {LONG_GRANTEE} 2")
     assert "has access until" in harness.last_reply(ADMIN_ID).text

@@ -33,7 +33,9 @@ async def ask(
     amount: int | None = None,
     currency: str = "XTR",
 ) -> dict[str, Any]:
-    """The pre_checkout_query for `invoice`, as Telegram sends it; the bot's answer."""
+    """The pre_checkout_query for `invoice`, as Telegram sends it; the bot's answer. The
+    payer has accepted the risk disclaimer unless the harness has auto_consent off."""
+    await harness.consented(payer_id)
     query_id = f"pcq{next(_ids)}"
     await harness.feed(
         {

@@ -68,8 +68,12 @@ async def cmd_grant(
     if not isinstance(parsed, Html) and not roles.grant_allowed(permissions, parsed[1]):
         # Support's grants: 1 to SUPPORT_GRANT_DAYS days, nothing taken back.
         parsed = t("grant.over_limit", max=roles.SUPPORT_GRANT_DAYS)
+    owner = Permission.GRANT in permissions
+    sender = message.from_user.id if message.from_user else None
+    if not isinstance(parsed, Html) and not owner and parsed[0] == sender:
+        parsed = t("grant.not_yourself")  # a week at a time, for ever, would be free access
     # Support never shortens a longer grant someone else gave (a grant sets the end).
-    change = admin.grant if Permission.GRANT in permissions else admin.extend_only
+    change = admin.grant if owner else admin.extend_only
     await change_one_user(
         message, uow, parsed, change=change, refused=admin.NoGrantError, reply=_granted
     )

@@ -6,6 +6,7 @@ from __future__ import annotations
 from datetime import UTC, datetime
 
 from aiogram import Bot, Router
+from aiogram.exceptions import TelegramForbiddenError
 from aiogram.filters import Command
 from aiogram.types import BufferedInputFile, CallbackQuery, Message
 
@@ -27,7 +28,13 @@ async def cmd_mydata(message: Message, bot: Bot, uow: UnitOfWork) -> None:
         await message.answer(t("data.export.too_soon"))
         return
     document = BufferedInputFile(data, filename=f"mydata-{user_id}.json")
-    await bot.send_document(user_id, document, caption=plain("data.export.caption"))
+    try:  # to the private chat only, wherever it was asked
+        await bot.send_document(user_id, document, caption=plain("data.export.caption"))
+    except TelegramForbiddenError:
+        # Asked in a group by someone who never opened (or blocked) the bot's chat: say
+        # so where they asked; in their private chat there is nobody to tell.
+        if message.chat.id != user_id:
+            await message.answer(t("data.export.private"))
 
 
 async def cmd_deletedata(message: Message, uow: UnitOfWork) -> None:

@@ -21,7 +21,7 @@ from bot.core.safe_input import first_unsafe_char
 from bot.stars import rules
 from bot.stars.ledger import NoStarsSubscriptionError, NothingToRefundError
 from bot.stars.service import StarsService
-from bot.texts import Html, format_date, plain, t
+from bot.texts import Html, disclaimer, format_date, keyboards, plain, t
 from bot.texts.keyboards import RefundButton, StarsButton
 from bot.transactions.unit_of_work import UnitOfWork
 
@@ -30,20 +30,33 @@ MAX_REASON = 300
 REFUND_SYNTAX = "/refund USER_ID [CHARGE_ID] [reason]"
 
 
-async def on_pre_checkout(query: PreCheckoutQuery, uow: UnitOfWork, stars: StarsService) -> None:
-    """Telegram waits at most 10 s for this answer; one read decides it."""
+async def on_pre_checkout(
+    query: PreCheckoutQuery, bot: Bot, uow: UnitOfWork, stars: StarsService
+) -> None:
+    """Telegram waits at most 10 s for this answer; one read decides it.
+
+    The last gate before Stars are taken: an invoice link made before the disclaimer was
+    accepted (a link stored before consents existed, or before DISCLAIMER_TEXT changed)
+    is refused until the payer accepts the current version; renewals never ask here."""
     checkout = rules.Checkout(
         payer_id=query.from_user.id,
         currency=query.currency,
         total_amount=query.total_amount,
         offer=stars.verify(query.invoice_payload),
     )
+    version = disclaimer.version()
     async with uow() as session:
-        refusal = await stars.pre_checkout(session, checkout, datetime.now(UTC))
+        refusal = await stars.pre_checkout(session, checkout, datetime.now(UTC), version)
     if refusal is None:
         await query.answer(ok=True)
-    else:
-        await query.answer(ok=False, error_message=plain(refusal))
+        return
+    await query.answer(ok=False, error_message=plain(refusal))
+    if refusal == rules.Refusal.CONSENT:  # the Accept button, then the plans (fresh links)
+        ask = keyboards.accept_disclaimer(version)
+        try:
+            await bot.send_message(checkout.payer_id, disclaimer.ask(), reply_markup=ask)
+        except TelegramAPIError as error:  # the refusal said it already
+            log.warning("disclaimer after a pre-checkout not sent: %s", type(error).__name__)
 
 
 def _expiry(expires: int | None, now: datetime) -> datetime:
