@@ -34,13 +34,13 @@ MAX_RATIO = Decimal(10)
 _PAIR = re.compile(r"(?<![A-Z0-9])#?([A-Z0-9]{2,15})/([A-Z0-9]{2,10})(?![A-Z0-9])")
 _PRICE = r"[0-9]+(?:\.[0-9]+)?"
 _KEYWORDS = (  # the section, and how its keyword line starts (case does not matter)
-    ("entry", re.compile(r"^(?:entry|buy)(?P<zone>\s+zone)?(?:\s+targets?)?\s*:?", re.I)),
+    ("entry", re.compile(r"^(?:entry|buy)(?P<zone>\s+zone)?(?:\s+targets?)?(?![/\w])\s*:?", re.I)),
     (
         "targets",
-        re.compile(r"^(?:take[\s-]?profit(?:\s+targets?)?|targets?|tp|sell)\s*:?", re.I),
+        re.compile(r"^(?:take[\s-]?profit(?:\s+targets?)?|targets?|tp|sell)(?![/\w])\s*:?", re.I),
     ),
-    ("stop", re.compile(r"^stop(?:\s+targets?)?\s*:?", re.I)),
-    ("leverage", re.compile(r"^(?:leverage|lev)\s*:?", re.I)),
+    ("stop", re.compile(r"^stop(?:\s+targets?)?(?![/\w])\s*:?", re.I)),
+    ("leverage", re.compile(r"^(?:leverage|lev)(?![/\w])\s*:?", re.I)),
 )
 _ITEM = re.compile(rf"^(?:[0-9]{{1,2}}\)\s*)?(?P<prices>{_PRICE}(?:\s*-\s*{_PRICE})?)$")
 _PRICES = re.compile(rf"^{_PRICE}(?:\s*-\s*{_PRICE}|(?:\s+{_PRICE})*)$")
@@ -51,8 +51,8 @@ _BREAKOUT = re.compile(r"\b(above|below)\b", re.I)
 # A keyword in the free text before the levels: the rules do not say a bot looks for
 # keywords only at a line's start, so none may appear there (nor a word that closes).
 _ANY_KEYWORD = re.compile(
-    r"\b(entry|buy|sell|stop|targets?|tp[0-9]*|take[\s-]?profit|lev|leverage|zone|"
-    r"close|cancel|exit)\b",
+    r"(?<!/)\b(entry|buy|sell|stop|targets?|tp[0-9]*|take[\s-]?profit|lev|leverage|zone|"
+    r"close|cancel|exit)\b(?!/)",
     re.I,
 )
 _EXIT = re.compile(r"\b(close|cancel|exit)\b", re.I)

@@ -252,3 +252,19 @@ def test_the_longest_signal_fits_one_message() -> None:
     for language in LANGUAGES:
         with CATALOGUE.use_locale(language):
             assert texts.visible_length(texts.body(spec, 2**31, style="cornix")) < 2000
+
+
+@pytest.mark.parametrize("base", ["TP", "SL", "STOP", "LEV", "SELL", "BUY"])
+def test_a_pair_whose_coin_is_spelt_like_a_keyword_reads_back(base: str) -> None:
+    """Found by the property test: TP/USDT's line was taken for the take-profits. A pair is
+    written with a slash and a keyword never is, so the coin stays a coin."""
+    spec = SignalSpec(
+        symbol=f"{base}USDT",
+        side="long",
+        entry_low=Decimal(100),
+        entry_high=Decimal(100),
+        stop_loss=Decimal(99),
+        take_profits=(Decimal(101),),
+    )
+    message = texts.body(spec, 1234, style="cornix")
+    assert read_signal(message) == expected(spec)
