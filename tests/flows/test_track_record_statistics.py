@@ -130,7 +130,8 @@ async def _statistics(harness: Harness) -> dict[str, Any]:
     token = await login(harness, {"id": READER, "first_name": "Rae"})
     status, body, _ = await call(harness, "GET", "/api/v1/performance", token=token)
     assert status == 200
-    return body["statistics"]
+    figures: dict[str, Any] = body["statistics"]
+    return figures
 
 
 async def _performance(harness: Harness) -> str:
@@ -156,7 +157,7 @@ async def test_the_mini_app_and_performance_show_the_pages_holding(
     held = (await _statistics(harness))["holding"]
     assert (held["pair"], held["start"], held["end"]) == ("BTC/USDT", "10000", "12500.00")
     prices = (Decimal(held["first_price"]), Decimal(held["last_price"]))
-    assert prices == (40_000, 50_000) and held["return_pct"] == "25.00"
+    assert prices == (Decimal(40_000), Decimal(50_000)) and held["return_pct"] == "25.00"
     assert held["first"] < held["last"]
     text = await _performance(harness)
     assert "Holding BTC over the same period instead: 10,000 → 12,500.00 (+25.00 %)" in text
