@@ -13,7 +13,6 @@ from bot.billing.stripe_events import StripeEventProcessor
 from bot.core.languages import ChosenLanguages
 from bot.core.settings import Settings
 from bot.outcomes.benchmark import Holdings
-from bot.outcomes.exchange import open_feed
 from bot.payments.links import PaymentLinks, payment_links
 from bot.premium.service import PremiumChats
 from bot.stars.service import StarsService
@@ -101,13 +100,12 @@ def _alerts(app: web.Application, settings: Settings) -> None:
     app.add_routes(tradingview.routes)
 
 
-def _holdings(app: web.Application, settings: Settings) -> None:
+def _holdings(app: web.Application, holdings: Holdings | None) -> None:
     """Holding BTC beside the track record's portfolio, when PRICE_SOURCE names an
-    exchange: read through it at the first view that needs it, cached, closed with the app."""
-    source, base = settings.price_source, settings.price_api_base
-    if source is None:
+    exchange (the composition root builds the one cache /performance reads too): read
+    through it at the first view that needs it, closed with the app."""
+    if holdings is None:
         return
-    holdings = Holdings(lambda: open_feed(source, base))
     app[HOLDINGS] = holdings
 
     async def close(_app: web.Application) -> None:
@@ -149,6 +147,7 @@ def create_web_app(
     dispatcher: Dispatcher | None = None,
     chosen_languages: ChosenLanguages | None = None,
     links: PaymentLinks | None = None,
+    holdings: Holdings | None = None,
 ) -> web.Application:
     """Build the app; pass the dispatcher to receive Telegram updates by webhook."""
     app = web.Application(
@@ -177,7 +176,7 @@ def create_web_app(
         app.add_routes(module.routes)
     miniapp_static.register(app)
     _alerts(app, settings)
-    _holdings(app, settings)
+    _holdings(app, holdings)
     if dispatcher is not None:
         # The secret token is checked on every request (401 without it); there always is
         # one, configured or derived from the bot token.

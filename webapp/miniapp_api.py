@@ -42,6 +42,7 @@ from webapp.keys import (
     BILLING,
     BOT,
     FEED_CACHE,
+    HOLDINGS,
     INITDATA_LIMITER,
     PAYMENT_LINKS,
     SETTINGS,
@@ -269,7 +270,11 @@ async def performance(request: web.Request) -> web.Response:
         closed = await signals.closed_signals(session)
     windows = signals.summarise(closed, datetime.now(UTC))
     body = views.performance(windows, closed)
-    body["statistics"] = statistics_views.statistics_of(statistics.trades_of(closed))
+    trades = statistics.trades_of(closed)
+    body["statistics"] = statistics_views.statistics_of(trades)
+    holdings = request.app.get(HOLDINGS)
+    if holdings is not None:  # PRICE_SOURCE set: the public page's cached comparison
+        body["statistics"]["holding"] = statistics_views.holding(await holdings.compare(trades))
     return web.json_response(body)
 
 

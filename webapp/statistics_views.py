@@ -7,6 +7,7 @@ from dataclasses import fields
 from decimal import Decimal
 from typing import Any
 
+from bot.outcomes.benchmark import Comparison
 from bot.signals import statistics
 from bot.signals.statistics import Figures, Trade
 
@@ -38,4 +39,23 @@ def statistics_of(trades: list[Trade]) -> dict[str, Any]:
             "max_drawdown_pct": format(portfolio.max_drawdown_pct, "f"),
             "curve": [format(point, "f") for point in portfolio.curve],
         },
+    }
+
+
+def holding(comparison: Comparison | None) -> dict[str, Any] | None:
+    """Holding BTC over the record's period (bot/outcomes/benchmark.py's cached figure, the
+    public page's): None while the exchange cannot say or before the first closed signal."""
+    if comparison is None or comparison.holding is None:
+        return None
+    held = comparison.holding
+    return {
+        "method": "the start balance bought at the first day's daily close, valued at the last's",
+        "pair": held.pair,
+        "start": format(held.start, "f"),
+        "first_price": format(held.first_price, "f"),
+        "last_price": format(held.last_price, "f"),
+        "end": format(held.end, "f"),
+        "return_pct": format(held.return_pct, "f"),
+        "first": comparison.first.isoformat(),
+        "last": comparison.last.isoformat(),
     }

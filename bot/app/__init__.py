@@ -33,6 +33,8 @@ from bot.delivery.turn import SendingTurn, sending_turn
 from bot.delivery.worker import DeliveryWorker
 from bot.lifecycle.scheduler import Scheduler
 from bot.notices.outbox import OutboxWakeup
+from bot.outcomes.benchmark import Holdings
+from bot.outcomes.exchange import open_feed
 from bot.payments.links import payment_links
 from bot.premium.service import PremiumChats
 from bot.stars.reconcile import StarsReconciler
@@ -210,6 +212,15 @@ def _premium(
     )
 
 
+def _holdings(settings: Settings) -> Holdings | None:
+    """Holding BTC beside the track record's portfolio, when PRICE_SOURCE names an exchange:
+    one cache for the public page, the Mini App and /performance (the web app closes it)."""
+    source, base = settings.price_source, settings.price_api_base
+    if source is None:
+        return None
+    return Holdings(lambda: open_feed(source, base))
+
+
 def _chat_and_web(
     settings: Settings,
     session_factory: async_sessionmaker[AsyncSession],
@@ -226,6 +237,7 @@ def _chat_and_web(
     chosen_languages = ChosenLanguages()  # the chat and the Mini App both change and read it
     # One brake per user for the chat and the Mini App (on SQLite its budget is in memory).
     links = payment_links(settings, UnitOfWork(session_factory))
+    holdings = _holdings(settings)
     dispatcher = create_dispatcher(
         settings,
         session_factory,
@@ -234,6 +246,7 @@ def _chat_and_web(
         premium,
         chosen_languages=chosen_languages,
         links=links,
+        holdings=holdings,
     )
     web_app = create_web_app(
         settings,
@@ -247,6 +260,7 @@ def _chat_and_web(
         dispatcher=dispatcher if settings.public_url is not None else None,
         chosen_languages=chosen_languages,
         links=links,
+        holdings=holdings,
     )
     return dispatcher, web_app
 

@@ -17,6 +17,7 @@ from bot.chat.replies import ReplyScope
 from bot.chat.routers import get_routers
 from bot.core.languages import ChosenLanguages
 from bot.core.settings import Settings
+from bot.outcomes.benchmark import Holdings
 from bot.payments.links import PaymentLinks, payment_links
 from bot.premium.service import PremiumChats
 from bot.stars.service import StarsService
@@ -32,6 +33,7 @@ def create_dispatcher(
     *,
     chosen_languages: ChosenLanguages | None = None,
     links: PaymentLinks | None = None,
+    holdings: Holdings | None = None,
 ) -> Dispatcher:
     """The Dispatcher with every router; long-lived services reach handlers by name.
     `links`: the users' payment links and their brake, shared with the Mini App."""
@@ -47,6 +49,7 @@ def create_dispatcher(
         premium=premium,
         chosen_languages=chosen,
         paid_entitlements=PaidEntitlementsReader(session_factory),
+        holdings=holdings,  # holding BTC for /performance: the web app's cache (None: unset)
     )
     # Outer middlewares on update, outermost first (after aiogram's own, which finds the
     # user and chat): a database failure becomes a retry (a 500 to Telegram in webhook

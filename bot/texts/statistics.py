@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from decimal import Decimal
 
-from bot.signals.statistics import Figures, Portfolio
+from bot.signals.statistics import Figures, Holding, Portfolio
 from bot.texts import Html, t
 
 NONE = "—"  # a figure there is too little to say
@@ -45,3 +45,18 @@ def lines(figures: Figures, portfolio: Portfolio) -> list[Html]:
             change=f"{'+' if change > 0 else ''}{change}",
         ),
     ]
+
+
+def holding(held: Holding | None) -> Html:
+    """Holding BTC over the same period (bot/outcomes/benchmark.py's cached figure, the one
+    the public page shows); None: the exchange cannot say right now."""
+    if held is None:
+        return t("performance.holding_unavailable")
+    change = held.return_pct
+    return t(
+        "performance.holding",
+        asset=held.pair.split("/")[0],
+        start=held.start,
+        end=held.end,
+        change=f"{'+' if change > 0 else ''}{change}",
+    )

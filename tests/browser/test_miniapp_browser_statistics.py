@@ -1,14 +1,17 @@
 # ruff: noqa: F811 - the fixtures are imported from miniapp_helpers.py, on the module's loop
 """The Mini App's statistics (issue 28) in real headless Chromium at phone width, light and
 dark: the figures as bot/signals/statistics.py computed them (the page formats them), the
-simulated portfolio with its method, and R by month drawn as bars beside the equity curve
-in R, each an SVG the page's own script builds."""
+simulated portfolio with its method, holding BTC beside it with PRICE_SOURCE (the fake
+exchange's daily closes, the public page's figure), and R by month drawn as bars beside the
+equity curve in R, each an SVG the page's own script builds."""
 
 from __future__ import annotations
 
 import re
+from collections.abc import AsyncIterator
 from datetime import UTC, datetime, timedelta
 
+import pytest_asyncio
 from playwright.async_api import Browser, expect
 
 from bot.signals import service, statistics
@@ -27,7 +30,8 @@ from tests.browser.miniapp_helpers import (
     person,
     pytestmark,  # noqa: F401 - the tests run on the module's loop
 )
-from tests.support.harness import ADMIN_ID, Harness
+from tests.support.fakes.exchange import FakeExchange
+from tests.support.harness import ADMIN_ID, Harness, MakeHarness
 from tests.support.helpers import give_access
 
 NOW = datetime.now(UTC)
@@ -38,6 +42,13 @@ SERIES = [
     ("ETHUSDT short entry 50 sl 55 tp 40", "sl", 35),  # -1R
     ("SOLUSDT long entry 20 sl 19 tp 21 25", "close 23", 0),  # +3R
 ]
+
+
+@pytest_asyncio.fixture(loop_scope="module")
+async def exchange() -> AsyncIterator[FakeExchange]:
+    async with FakeExchange() as fake:
+        fake.market("BTCUSDT", "BTC", "USDT")
+        yield fake
 
 
 async def _months_of_signals(harness: Harness) -> list[str]:
@@ -80,6 +91,7 @@ async def test_the_statistics_and_the_monthly_bars_light_and_dark(
         await expect(page.locator("#perf-method")).to_contain_text(
             "1% of the balance risked on each signal in closing order"
         )
+        await expect(page.locator("#perf-holding")).to_be_hidden()  # no PRICE_SOURCE
         bars = page.get_by_role("img", name=re.compile(r"^R by month"))
         await expect(bars).to_have_id("months-svg")
         await expect(bars.locator("rect")).to_have_count(len(months))
@@ -108,4 +120,25 @@ async def test_no_signal_closed_yet_hides_the_statistics(
         "The months appear with the first closed signal."
     )
     await expect(app.page.locator("#perf-stats")).to_be_hidden()
+    await app.assert_clean()
+
+
+async def test_holding_btc_beside_the_portfolio_with_a_price_source(
+    make_harness: MakeHarness, exchange: FakeExchange, browser: Browser
+) -> None:
+    harness = await make_harness(
+        price_source="binance", price_api_base=exchange.base_url, outcomes="manual"
+    )
+    first = NOW - timedelta(days=SERIES[0][2], hours=1)  # the first one's publication
+    for late in (timedelta(0), timedelta(days=1)):  # the same if midnight passes meanwhile
+        exchange.day("BTCUSDT", first + late, 40_000)
+        exchange.day("BTCUSDT", NOW + late, 50_000)
+    await _months_of_signals(harness)
+    await give_access(harness, SUBSCRIBERS[0])
+    app = await open_app(browser, harness, person(SUBSCRIBERS[0], "Sam"))
+    await app.page.click("#tab-performance")
+    # 10,000 in BTC at 40,000, valued at 50,000: the public page's 12,500 (+25 %).
+    await expect(app.page.locator("#perf-holding")).to_have_text(
+        "Holding BTC over the same period instead: 10,000 became 12,500.00 (+25.00%)."
+    )
     await app.assert_clean()

@@ -3,7 +3,8 @@ bot/signals/statistics.py over the closed signals (the same numbers GET /api/v1/
 carries), by month, symbol, side and timeframe, the simulated portfolio with its method;
 nothing of an open signal. Beside the portfolio, holding BTC over the same period when
 PRICE_SOURCE is set, its daily closes read from the fake exchange over real HTTP, once
-(cached), "unavailable" while the exchange cannot say, and a plain line without a source."""
+(cached), "unavailable" while the exchange cannot say, and a plain line without a source;
+the same figure from the same cache in the Mini App's API and in /performance."""
 
 # ruff: noqa: F811 - `exchange` is a fixture imported from outcomes_helpers.py
 
@@ -11,6 +12,7 @@ from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal
+from typing import Any
 
 from bot.outcomes import benchmark
 from bot.outcomes.benchmark import Holdings
@@ -19,13 +21,16 @@ from bot.signals import service, statistics
 from bot.signals.statistics import Holding, Trade
 from bot.signals.syntax import parse_signal
 from tests.flows.outcomes_helpers import exchange
+from tests.support.api_client import call, login
 from tests.support.fakes.exchange import FakeExchange
 from tests.support.harness import ADMIN_ID, Harness, MakeHarness
 from tests.support.helpers import post_signal_update, publish_signal
+from webapp.keys import HOLDINGS
 
 __all__ = ["exchange"]
 
 DAYS_AGO = 3
+READER = 7301  # someone without a subscription: the record is open to everyone
 
 
 async def _page(harness: Harness) -> str:
@@ -121,6 +126,56 @@ async def test_holding_btc_beside_the_portfolio_from_the_exchange(
     assert exchange.klines_asked("BTCUSDT") == asked  # cached: no request per view
 
 
+async def _statistics(harness: Harness) -> dict[str, Any]:
+    token = await login(harness, {"id": READER, "first_name": "Rae"})
+    status, body, _ = await call(harness, "GET", "/api/v1/performance", token=token)
+    assert status == 200
+    figures: dict[str, Any] = body["statistics"]
+    return figures
+
+
+async def _performance(harness: Harness) -> str:
+    await harness.send_text(READER, "/performance")
+    return harness.last_reply(READER).text
+
+
+async def test_the_mini_app_and_performance_show_the_pages_holding(
+    make_harness: MakeHarness, exchange: FakeExchange
+) -> None:
+    """GET /api/v1/performance and /performance carry the page's holding figure, from the
+    one cache the composition root builds (the exchange asked once for all three)."""
+    harness = await make_harness(
+        price_source="binance", price_api_base=exchange.base_url, outcomes="manual"
+    )
+    assert harness.parts.dispatcher["holdings"] is harness.parts.web_app[HOLDINGS]
+    now = datetime.now(UTC)
+    for late in (timedelta(0), timedelta(days=1)):
+        exchange.day("BTCUSDT", now - timedelta(days=DAYS_AGO) + late, 40_000)
+        exchange.day("BTCUSDT", now + late, 50_000)
+    await _three_closed(harness)
+    assert "10,000 became 12,500 (+25%)" in await _page(harness)
+    held = (await _statistics(harness))["holding"]
+    assert (held["pair"], held["start"], held["end"]) == ("BTC/USDT", "10000", "12500.00")
+    prices = (Decimal(held["first_price"]), Decimal(held["last_price"]))
+    assert prices == (Decimal(40_000), Decimal(50_000)) and held["return_pct"] == "25.00"
+    assert held["first"] < held["last"]
+    text = await _performance(harness)
+    assert "Holding BTC over the same period instead: 10,000 → 12,500.00 (+25.00 %)" in text
+    assert "Risking 1 % of the balance on each signal: 10,000 → 10,198.98 (+1.99 %)" in text
+    assert exchange.klines_asked("BTCUSDT") == 2  # the page's two reads, no more
+
+
+async def test_without_a_price_source_the_mini_app_and_performance_say_nothing_of_it(
+    harness: Harness,
+) -> None:
+    await _three_closed(harness)
+    assert HOLDINGS not in harness.parts.web_app
+    assert harness.parts.dispatcher["holdings"] is None
+    assert "holding" not in await _statistics(harness)
+    text = await _performance(harness)
+    assert "Risking 1 % of the balance" in text and "Holding" not in text and "BTC" not in text
+
+
 async def test_no_price_for_a_day_is_said_and_the_rest_stands(
     make_harness: MakeHarness, exchange: FakeExchange
 ) -> None:
@@ -137,6 +192,12 @@ async def test_no_price_for_a_day_is_said_and_the_rest_stands(
     asked = exchange.klines_asked("BTCUSDT")
     await _page(harness)
     assert exchange.klines_asked("BTCUSDT") == asked  # the failure is kept a while
+    statistics_json = await _statistics(harness)
+    assert statistics_json["holding"] is None and statistics_json["portfolio"]["end"]
+    text = await _performance(harness)
+    assert "The comparison with holding BTC is unavailable right now" in text
+    assert "Risking 1 % of the balance on each signal: 10,000 → 10,198.98" in text
+    assert exchange.klines_asked("BTCUSDT") == asked
 
 
 class _Clock:

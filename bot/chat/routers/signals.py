@@ -21,6 +21,7 @@ from bot.core.errors import DomainError
 from bot.core.settings import Settings
 from bot.notices import paid
 from bot.notices.kinds import NoticeKind
+from bot.outcomes.benchmark import Holdings
 from bot.signals import channel, cornix, statistics
 from bot.signals import service as signals
 from bot.signals.paste import PASTE_SYNTAX, is_pasted, read_signal
@@ -203,12 +204,19 @@ async def cmd_signals(message: Message, uow: UnitOfWork) -> None:
     await message.answer("\n".join(lines), reply_markup=keyboards.subscribe())
 
 
-async def cmd_performance(message: Message, uow: UnitOfWork) -> None:
+async def cmd_performance(
+    message: Message, uow: UnitOfWork, holdings: Holdings | None = None
+) -> None:
+    """The windows, the statistics, the portfolio and, with PRICE_SOURCE, holding BTC (the
+    web app's cache, bot/app/__init__.py: the same figure as the public page's)."""
     async with uow.reading() as session:
         closed = await signals.closed_signals(session)
     rows = signals.summarise(closed, datetime.now(UTC))
     trades = statistics.trades_of(closed)
     more = statistics_texts.lines(statistics.figures(trades), statistics.portfolio(trades))
+    comparison = await holdings.compare(trades) if holdings is not None else None
+    if comparison is not None:  # None: no source, or no closed signal yet
+        more.append(statistics_texts.holding(comparison.holding))
     await message.answer(Html("\n\n".join([texts.performance(rows), "\n".join(more)]).strip()))
 
 

@@ -112,4 +112,26 @@ function renderStatistics(statistics) {
   $("perf-method").textContent = t("app.stats.portfolio_method", {
     risk: fixed(num(p.risk) * 100, 0),
   });
+  renderHolding(statistics);
+}
+
+/** Holding BTC beside the portfolio: absent without PRICE_SOURCE (nothing shown), null
+ * while the exchange cannot say (the public page's words). */
+function renderHolding(statistics) {
+  const line = $("perf-holding");
+  const enabled = "holding" in statistics;
+  show(line, enabled);
+  const held = statistics.holding;
+  if (!enabled) {
+    line.textContent = "";
+  } else if (!held) {
+    line.textContent = t("app.stats.holding_unavailable");
+  } else {
+    line.textContent = t("app.stats.holding", {
+      asset: held.pair.split("/")[0],
+      start: fixed(num(held.start), 0),
+      end: fixed(num(held.end), 2),
+      change: signed(num(held.return_pct), 2),
+    });
+  }
 }
