@@ -8,13 +8,17 @@ Cached, so a page view does not reach the exchange: an answer is kept until the 
 period changes (a signal closes), and for at most an hour while its last day is today (that
 day's candle is still forming); a failure (the exchange away, too slow, no candle) is kept
 five minutes, and the page says the comparison is unavailable meanwhile. One read at a time:
-views that come while it runs wait for it rather than ask again. The exchange is opened at
-the first read (ccxt imported then, in a thread, not at start-up) and closed with the app.
+views that come while it runs wait for it rather than ask again. A view waits WAIT seconds
+at most; a read that takes longer (the first one loads the exchange's markets) goes on in
+the background and fills the cache for the next view, rather than being dropped and kept
+as a failure. The exchange is opened at the first read (ccxt imported then, in a thread,
+not at start-up) and closed with the app.
 """
 
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import importlib
 import logging
 from collections.abc import Callable, Sequence
@@ -34,6 +38,7 @@ FOREVER = datetime.max.replace(tzinfo=UTC)  # past days' closes do not change
 FRESH = timedelta(hours=1)  # an answer whose last day is today
 RETRY = timedelta(minutes=5)  # a failure
 WAIT = 5.0  # seconds a view waits for the exchange at most
+READ_LIMIT = 60.0  # seconds a read may take in all before it counts as a failure
 
 
 @dataclass(frozen=True, slots=True)
@@ -63,7 +68,7 @@ class Holdings:
         self._now = now
         self._wait = wait
         self._kept: tuple[Key, Holding | None, datetime] | None = None
-        self._lock = asyncio.Lock()
+        self._reading: tuple[Key, asyncio.Future[None]] | None = None
         self.reads = 0  # how many times the exchange was asked (tests, logs)
 
     async def compare(self, trades: Sequence[Trade]) -> Comparison | None:
@@ -74,29 +79,36 @@ class Holdings:
         first, last = span
         pair = statistics.benchmark_pair(trades)
         key = (pair, _day(first), _day(last))
-        async with self._lock:
+        kept = self._kept
+        if kept is None or kept[0] != key or kept[2] <= self._now():
+            reading = self._reading
+            if reading is None or reading[0] != key or reading[1].done():
+                task = asyncio.ensure_future(self._read(key, pair, first, last))
+                reading = self._reading = (key, task)
+            try:
+                await asyncio.wait_for(asyncio.shield(reading[1]), self._wait)
+            except TimeoutError:  # the read goes on and fills the cache for the next view
+                log.info("holding %s: still reading after %.0f s", pair, self._wait)
+                return Comparison(None, first, last)
             kept = self._kept
-            if kept is None or kept[0] != key or kept[2] <= self._now():
-                held, until = await self._read(pair, first, last)
-                kept = self._kept = (key, held, until)
-        return Comparison(kept[1], first, last)
+        held = kept[1] if kept is not None and kept[0] == key else None
+        return Comparison(held, first, last)
 
-    async def _read(
-        self, pair: str, first: datetime, last: datetime
-    ) -> tuple[Holding | None, datetime]:
-        """The holding and until when to keep it."""
+    async def _read(self, key: Key, pair: str, first: datetime, last: datetime) -> None:
+        """Read the holding and keep it (or the failure) until it is due again."""
         self.reads += 1
         try:
             feed = await self._opened()
-            found = await asyncio.wait_for(self._closes(feed, pair, first, last), self._wait)
+            found = await asyncio.wait_for(self._closes(feed, pair, first, last), READ_LIMIT)
         except (FeedDownError, UnlistedError, TimeoutError, StartupError, ImportError) as error:
             log.info("holding %s: unavailable (%s)", pair, type(error).__name__)
             found = None
         now = self._now()
         if found is None:
-            return None, now + RETRY
+            self._kept = (key, None, now + RETRY)
+            return
         today = last.astimezone(UTC).date() >= now.astimezone(UTC).date()
-        return statistics.holding(pair, *found), now + FRESH if today else FOREVER
+        self._kept = (key, statistics.holding(pair, *found), now + FRESH if today else FOREVER)
 
     @staticmethod
     async def _closes(
@@ -121,6 +133,10 @@ class Holdings:
         return self._feed
 
     async def close(self) -> None:
+        if self._reading is not None and not self._reading[1].done():
+            self._reading[1].cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._reading[1]
         if self._feed is not None:
             await self._feed.close()
             self._feed = None

@@ -10,6 +10,7 @@ the same figure from the same cache in the Mini App's API and in /performance.""
 
 from __future__ import annotations
 
+import asyncio
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 from typing import Any
@@ -254,5 +255,30 @@ async def test_the_cache_keeps_an_answer_and_a_failure_as_long_as_it_says(
         clock.at += timedelta(days=30)
         assert await held(yesterday) == past and holdings.reads == 4
         assert await holdings.compare([]) is None
+    finally:
+        await holdings.close()
+
+
+async def test_a_read_slower_than_a_view_waits_fills_the_cache_for_the_next_view(
+    exchange: FakeExchange,
+) -> None:
+    """A view waits `wait` seconds at most; the read goes on (the first one loads the
+    exchange's markets) and the next view has the figure, from that one read."""
+    clock = _Clock()
+    today, before = clock.at, clock.at - timedelta(days=10)
+    exchange.day("BTCUSDT", before, 20_000)
+    exchange.day("BTCUSDT", today, 30_000)
+    holdings = Holdings(lambda: open_feed("binance", exchange.base_url), now=clock, wait=0.0)
+    try:
+        found = await holdings.compare(_trades(before, today))
+        assert found is not None and found.holding is None  # unavailable for this view
+        for _ in range(200):  # the read is still going: no view starts another
+            found = await holdings.compare(_trades(before, today))
+            assert found is not None
+            if found.holding is not None:
+                break
+            await asyncio.sleep(0.05)
+        assert found.holding is not None and found.holding.return_pct == Decimal("50.00")
+        assert holdings.reads == 1
     finally:
         await holdings.close()

@@ -61,71 +61,75 @@ function yAxis(root, values, y, left, right) {
 
 /** One bar per closed signal (`performance.signals`), oldest first. */
 export function barChart(signals) {
-  const left = 34;
-  const right = W - 6;
-  const top = 8;
-  const bottom = H - 22;
   const values = signals.map((s) => num(s.result_r) || 0);
   const wins = values.filter((v) => v > 0).length;
-  const best = Math.max(...values);
-  const worst = Math.min(...values);
   const description = tn("app.chart.bars.desc", values.length, {
     won: wins,
     lost: values.length - wins,
-    best: fmtR(best),
-    worst: fmtR(worst),
+    best: fmtR(Math.max(...values)),
+    worst: fmtR(Math.min(...values)),
   });
   const root = chartFrame("bars-svg", t("app.chart.bars.title"), description);
-  let lo = Math.min(0, worst);
-  let hi = Math.max(0, best);
-  const grid = ticks(lo, hi, 4);
-  lo = Math.min(lo, grid[0]);
-  hi = Math.max(hi, grid[grid.length - 1]);
-  const y = scaleY(lo, hi, top, bottom);
-  yAxis(root, grid, y, left, right);
-  const band = (right - left) / values.length;
-  const barWidth = Math.max(1, Math.min(28, band * 0.7));
-  const group = svg("g", { class: "bars" });
+  const bars = barLayout(root, values);
   signals.forEach((signal, i) => {
-    const v = values[i];
-    const x = left + band * i + (band - barWidth) / 2;
-    const y0 = y(0);
-    const y1 = y(v);
     const title = t("app.chart.bars.bar", {
       id: signal.id,
       symbol: signal.symbol,
       side: sideLabel(signal.side),
       result: fmtR(signal.result_r),
     });
-    const rect = svg(
-      "rect",
-      {
-        class: v >= 0 ? "bar-pos" : "bar-neg",
-        x: x.toFixed(1),
-        y: Math.min(y0, y1).toFixed(1),
-        width: barWidth.toFixed(1),
-        height: Math.max(1, Math.abs(y1 - y0)).toFixed(1),
-        rx: Math.min(3, barWidth / 4).toFixed(1),
-        "data-signal-id": signal.id,
-      },
-      svg("title", { text: title }),
-    );
-    append(group, rect);
-    if (values.length <= 12) {
-      append(
-        group,
-        svg("text", {
-          class: "label",
-          x: (x + barWidth / 2).toFixed(1),
-          y: H - 6,
-          "text-anchor": "middle",
-          text: t("app.signal.number", { id: signal.id }),
-        }),
-      );
-    }
+    const x = bars.bar(i, { "data-signal-id": signal.id }, title);
+    if (values.length <= 12) bars.label(x, t("app.signal.number", { id: signal.id }));
   });
-  append(root, group);
+  append(root, bars.group);
   return root;
+}
+
+/** The y axis, from 0 and the values' extremes to round ticks, and one band a value: what
+ * both bar charts share. `bar` draws value i's bar (green up, red down) and returns its x;
+ * `label` writes a word under a bar. */
+function barLayout(root, values) {
+  const left = 34;
+  const right = W - 6;
+  let lo = Math.min(0, ...values);
+  let hi = Math.max(0, ...values);
+  const grid = ticks(lo, hi, 4);
+  lo = Math.min(lo, grid[0]);
+  hi = Math.max(hi, grid[grid.length - 1]);
+  const y = scaleY(lo, hi, 8, H - 22);
+  yAxis(root, grid, y, left, right);
+  const band = (right - left) / values.length;
+  const barWidth = Math.max(1, Math.min(28, band * 0.7));
+  const group = svg("g", { class: "bars" });
+  const bar = (i, data, title) => {
+    const v = values[i];
+    const x = left + band * i + (band - barWidth) / 2;
+    const y0 = y(0);
+    const y1 = y(v);
+    const attributes = {
+      class: v >= 0 ? "bar-pos" : "bar-neg",
+      x: x.toFixed(1),
+      y: Math.min(y0, y1).toFixed(1),
+      width: barWidth.toFixed(1),
+      height: Math.max(1, Math.abs(y1 - y0)).toFixed(1),
+      rx: Math.min(3, barWidth / 4).toFixed(1),
+      ...data,
+    };
+    append(group, svg("rect", attributes, svg("title", { text: title })));
+    return x;
+  };
+  const label = (x, text) =>
+    append(
+      group,
+      svg("text", {
+        class: "label",
+        x: (x + barWidth / 2).toFixed(1),
+        y: H - 6,
+        "text-anchor": "middle",
+        text,
+      }),
+    );
+  return { group, bar, label };
 }
 
 /** The cumulative R after each closed signal (`performance.equity`), from 0. */
@@ -194,66 +198,22 @@ export function equityChart(points) {
 /** R by calendar month (`performance.statistics.monthly_r`: {"2026-03": "1.5", ...}, every
  * month from the first to the last, as the server computed them), one bar each. */
 export function monthChart(monthly) {
-  const left = 34;
-  const right = W - 6;
-  const top = 8;
-  const bottom = H - 22;
   const months = Object.keys(monthly).sort();
   const values = months.map((m) => num(monthly[m]) || 0);
-  const best = Math.max(...values);
-  const worst = Math.min(...values);
   const description = t("app.chart.months.desc", {
     first: months[0],
     last: months[months.length - 1],
-    best: fmtR(best),
-    worst: fmtR(worst),
+    best: fmtR(Math.max(...values)),
+    worst: fmtR(Math.min(...values)),
   });
   const root = chartFrame("months-svg", t("app.chart.months.title"), description);
-  let lo = Math.min(0, worst);
-  let hi = Math.max(0, best);
-  const grid = ticks(lo, hi, 4);
-  lo = Math.min(lo, grid[0]);
-  hi = Math.max(hi, grid[grid.length - 1]);
-  const y = scaleY(lo, hi, top, bottom);
-  yAxis(root, grid, y, left, right);
-  const band = (right - left) / values.length;
-  const barWidth = Math.max(1, Math.min(28, band * 0.7));
-  const group = svg("g", { class: "bars" });
+  const bars = barLayout(root, values);
   const labelEvery = Math.max(1, Math.ceil(values.length / 6));
   months.forEach((month, i) => {
-    const v = values[i];
-    const x = left + band * i + (band - barWidth) / 2;
-    const y0 = y(0);
-    const y1 = y(v);
-    append(
-      group,
-      svg(
-        "rect",
-        {
-          class: v >= 0 ? "bar-pos" : "bar-neg",
-          x: x.toFixed(1),
-          y: Math.min(y0, y1).toFixed(1),
-          width: barWidth.toFixed(1),
-          height: Math.max(1, Math.abs(y1 - y0)).toFixed(1),
-          rx: Math.min(3, barWidth / 4).toFixed(1),
-          "data-month": month,
-        },
-        svg("title", { text: t("app.chart.months.bar", { month: month, result: fmtR(v) }) }),
-      ),
-    );
-    if (i % labelEvery === 0) {
-      append(
-        group,
-        svg("text", {
-          class: "label",
-          x: (x + barWidth / 2).toFixed(1),
-          y: H - 6,
-          "text-anchor": "middle",
-          text: month,
-        }),
-      );
-    }
+    const title = t("app.chart.months.bar", { month: month, result: fmtR(values[i]) });
+    const x = bars.bar(i, { "data-month": month }, title);
+    if (i % labelEvery === 0) bars.label(x, month);
   });
-  append(root, group);
+  append(root, bars.group);
   return root;
 }
