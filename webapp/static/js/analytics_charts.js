@@ -2,7 +2,7 @@
  * period (new up; churned down, cancelled and payment failed stacked; net as a line), and
  * net revenue per month in one currency (currencies never share an axis). */
 
-import { chartFrame, scaleY, ticks } from "./charts.js";
+import { chartFrame, scaleY, ticks, yAxis } from "./charts.js";
 import { append, svg } from "./dom.js";
 import { fixed } from "./format.js";
 import { t } from "./texts.js";
@@ -13,23 +13,6 @@ const LEFT = 30;
 const RIGHT = W - 6;
 const TOP = 8;
 const BOTTOM = H - 22;
-
-function axis(root, grid, y, format) {
-  grid.forEach((v) => {
-    const py = y(v).toFixed(1);
-    append(root, [
-      svg("line", { class: v === 0 ? "axis" : "grid", x1: LEFT, x2: RIGHT, y1: py, y2: py }),
-      svg("text", {
-        class: "label",
-        x: LEFT - 4,
-        y: py,
-        "text-anchor": "end",
-        "dominant-baseline": "middle",
-        text: format(v),
-      }),
-    ]);
-  });
-}
 
 function bar(cls, x, width, y0, y1, title) {
   return svg(
@@ -69,7 +52,7 @@ export function movementChart(buckets, label) {
   const lo = -Math.max(1, ...buckets.map((b) => b.churned));
   const grid = ticks(lo, hi, 4).filter((v) => Number.isInteger(v));
   const y = scaleY(Math.min(lo, grid[0]), Math.max(hi, grid[grid.length - 1]), TOP, BOTTOM);
-  axis(root, grid, y, (v) => fixed(v, 0));
+  yAxis(root, grid, y, LEFT, RIGHT, (v) => fixed(v, 0));
   const band = (RIGHT - LEFT) / buckets.length;
   const width = Math.max(1, band * 0.7);
   const bars = svg("g", { class: "bars" });
@@ -104,7 +87,7 @@ export function revenueChart(months, currency, label) {
   const grid = ticks(0, hi, 3);
   const y = scaleY(0, Math.max(hi, grid[grid.length - 1]), TOP, BOTTOM);
   const scale = currency === "xtr" ? 1 : 100;
-  axis(root, grid, y, (v) => fixed(v / scale, 0));
+  yAxis(root, grid, y, LEFT, RIGHT, (v) => fixed(v / scale, 0));
   const band = (RIGHT - LEFT) / months.length;
   const width = Math.max(1, Math.min(28, band * 0.7));
   const bars = svg("g", { class: "bars" });

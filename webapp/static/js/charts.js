@@ -42,7 +42,11 @@ export function scaleY(lo, hi, top, bottom) {
   return (v) => bottom - ((v - lo) / (hi - lo)) * (bottom - top);
 }
 
-function yAxis(root, values, y, left, right) {
+const inR = (v) => signed(v, v % 1 ? 1 : 0) + "R";
+
+/** Grid lines at `values` from `left` to `right`, each labelled (in R unless `format`
+ * says otherwise); the zero line drawn as the axis. The analytics' charts use it too. */
+export function yAxis(root, values, y, left, right, format = inR) {
   values.forEach((v) => {
     const py = y(v).toFixed(1);
     append(root, [
@@ -53,7 +57,7 @@ function yAxis(root, values, y, left, right) {
         y: py,
         "text-anchor": "end",
         "dominant-baseline": "middle",
-        text: signed(v, v % 1 ? 1 : 0) + "R",
+        text: format(v),
       }),
     ]);
   });
